@@ -1,0 +1,65 @@
+# sidetrail's two commands are `make run` and `make test`; see README.md.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+TOOLS     := $(CURDIR)/.tools/bin
+VL_VERSION := v1.52.1
+FUZZTIME  ?= 5s
+export SIDETRAIL_VICTORIALOGS := $(TOOLS)/victoria-logs
+
+.PHONY: all build build-static run test test-unit fuzz tools lint bench soak clean
+
+all: build
+
+## build: the sidetrail binary in bin/
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/sidetrail ./cmd/sidetrail
+
+## build-static: the release binary (what the Dockerfile runs)
+build-static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/sidetrail ./cmd/sidetrail
+
+## run: tail the sample nginx logs in examples/logs and print records to stdout
+run: build
+	./bin/sidetrail run
+
+## tools: what the tests need besides Go (installed only when missing)
+tools: $(TOOLS)/victoria-logs
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "installing nginx (Debian package)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
+
+$(TOOLS)/victoria-logs:
+	GOBIN=$(TOOLS) $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$(VL_VERSION)
+
+## lint: vet and formatting
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## test: the whole suite: lint, unit, integration (real nginx and VictoriaLogs), crash tests, short fuzzing
+test: tools lint
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+FUZZ_TARGETS := \
+	. FuzzCodec \
+	. FuzzJSONString
+
+fuzz:
+	@set -e; set -- $(FUZZ_TARGETS); while [ $$# -gt 0 ]; do \
+		echo "fuzz $$2 ($$1, $(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$2$$" -fuzztime=$(FUZZTIME) ./$$1 >/dev/null || { $(GO) test -run='^$$' -fuzz="^$$2$$" -fuzztime=$(FUZZTIME) ./$$1; exit 1; }; \
+		shift 2; done; echo "fuzz: all targets passed"
+
+## bench: the throughput harness (figures, not pass/fail)
+bench: build
+	$(GO) run ./internal/bench
+
+## soak: the long mission test
+soak: tools
+	SIDETRAIL_SOAK=1 $(GO) test -race -count=1 -timeout 60m -run 'Mission|Soak' -v ./e2e/...
+
+clean:
+	rm -rf bin data

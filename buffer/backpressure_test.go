@@ -1,0 +1,162 @@
+package buffer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail/buffer"
+)
+
+func TestBlockUntilAck(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, MaxBytes: 8 << 10, SegmentBytes: 2 << 10})
+	rec := bytes.Repeat([]byte("r"), 200)
+	// Fill to MaxBytes.
+	var last uint64
+	for b.Stats().Bytes+216 <= 8<<10 {
+		var err error
+		if last, err = b.Append(context.Background(), [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A bounded Append times out and writes nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	_, err := b.Append(ctx, [][]byte{rec})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Append on a full buffer: %v, want deadline exceeded", err)
+	}
+	if st := b.Stats(); st.NextSeq != last+1 || st.BlockedNanos <= 0 || st.Full {
+		t.Fatalf("after timed-out Append: %+v", st)
+	}
+	// An unbounded Append blocks until the reader acks.
+	done := make(chan uint64)
+	go func() {
+		seq, err := b.Append(context.Background(), [][]byte{rec})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- seq
+	}()
+	waitFor(t, "Append to block", func() bool { return b.Stats().Full })
+	select {
+	case <-done:
+		t.Fatal("Append returned while the buffer is full")
+	default:
+	}
+	r, _ := b.Reader("a")
+	got := readN(t, r, 20)
+	if err := r.Ack(got[19].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if seq := <-done; seq != last+1 {
+		t.Fatalf("unblocked Append got seq %d, want %d", seq, last+1)
+	}
+	if b.Stats().Dropped != 0 {
+		t.Fatal("Block mode dropped records")
+	}
+	// Everything is still there for the reader.
+	rest := readAvailable(t, r)
+	if rest[len(rest)-1].Seq != last+1 || rest[0].Seq != 21 {
+		t.Fatalf("rest %d..%d", rest[0].Seq, rest[len(rest)-1].Seq)
+	}
+}
+
+func TestOversizedBatchWhenEmpty(t *testing.T) {
+	b := open(t, t.TempDir(), buffer.Options{Cursors: []string{"a"}, MaxBytes: 4 << 10, SegmentBytes: 1 << 10})
+	big := [][]byte{bytes.Repeat([]byte("a"), 3000), bytes.Repeat([]byte("b"), 3000)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Append(ctx, big); err != nil {
+		t.Fatalf("oversized batch into an empty buffer: %v", err)
+	}
+	r, _ := b.Reader("a")
+	got := readN(t, r, 2)
+	if err := r.Ack(got[1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	// Empty again (all acked): the next oversized batch goes in too, and the
+	// acked one is deleted.
+	if _, err := b.Append(ctx, big); err != nil {
+		t.Fatalf("second oversized batch: %v", err)
+	}
+	if st := b.Stats(); st.Records != 2 || st.Segments != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestDropOldest(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, MaxBytes: 8 << 10, SegmentBytes: 2 << 10, WhenFull: buffer.DropOldest})
+	r, _ := b.Reader("a")
+	first := readNAfter(t, b, r)
+	rec := bytes.Repeat([]byte("d"), 100)
+	var last uint64
+	for i := 0; i < 500; i++ {
+		var err error
+		if last, err = b.Append(context.Background(), [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := b.Stats()
+	if st.Bytes > 8<<10 {
+		t.Fatalf("bytes %d above MaxBytes", st.Bytes)
+	}
+	if st.Dropped == 0 || st.Full || st.BlockedNanos != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The reader was positioned inside a dropped segment: it skips forward
+	// to the oldest retained record and reads through to the end.
+	rest := readAvailable(t, r)
+	if rest[0].Seq <= first || rest[len(rest)-1].Seq != last {
+		t.Fatalf("after drop the reader read %d..%d (last appended %d)", rest[0].Seq, rest[len(rest)-1].Seq, last)
+	}
+	for i := 1; i < len(rest); i++ {
+		if rest[i].Seq != rest[i-1].Seq+1 {
+			t.Fatalf("gap inside retained records: %d then %d", rest[i-1].Seq, rest[i].Seq)
+		}
+	}
+	// Every record is either read after the drop or counted as dropped (the
+	// first one was read but never acked, so it counts as dropped).
+	if read := uint64(len(rest)); read+st.Dropped != last {
+		t.Fatalf("read %d + dropped %d != appended %d", read, st.Dropped, last)
+	}
+}
+
+// readNAfter appends and reads one record, leaving the reader positioned in
+// the first segment.
+func readNAfter(t *testing.T, b *buffer.Buffer, r *buffer.Reader) uint64 {
+	if _, err := b.Append(context.Background(), [][]byte{[]byte("first")}); err != nil {
+		t.Fatal(err)
+	}
+	return readN(t, r, 1)[0].Seq
+}
+
+func TestBigBatchWaitsForFullAck(t *testing.T) {
+	b := open(t, t.TempDir(), buffer.Options{Cursors: []string{"a"}, MaxBytes: 8 << 10})
+	if _, err := b.Append(context.Background(), [][]byte{bytes.Repeat([]byte("s"), 3000)}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := b.Append(context.Background(), [][]byte{bytes.Repeat([]byte("B"), 6000)})
+		done <- err
+	}()
+	waitFor(t, "Append to block", func() bool { return b.Stats().Full })
+	r, _ := b.Reader("a")
+	got := readN(t, r, 1)
+	// The batch does not fit beside the unacked record; acking it must
+	// wake the Append.
+	if err := r.Ack(got[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := readN(t, r, 1); got[0].Seq != 2 || len(got[0].Data) != 6000 {
+		t.Fatalf("got seq %d", got[0].Seq)
+	}
+}

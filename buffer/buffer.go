@@ -1,0 +1,1010 @@
+package buffer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	sidetrail "github.com/sidetrail/sidetrail"
+)
+
+// FsyncPolicy says when appended records are fsynced.
+type FsyncPolicy int
+
+const (
+	// FsyncBatch (the default) fsyncs once per Append call: when Append
+	// returns, every record of the call survives a power failure.
+	FsyncBatch FsyncPolicy = iota
+	// FsyncAlways writes and fsyncs each record on its own: the expensive
+	// mode, for callers that cannot batch.
+	FsyncAlways
+	// FsyncInterval fsyncs at most every Options.FsyncInterval from a
+	// background goroutine; Append returns once the records are written.
+	// Loss window: on a power failure (or kernel crash) the records appended
+	// in the last FsyncInterval may be lost. A process crash (SIGKILL, OOM
+	// kill, panic) loses nothing, because written data lives in the page
+	// cache, which survives the process.
+	FsyncInterval
+)
+
+// String returns the policy's configuration name.
+func (p FsyncPolicy) String() string {
+	switch p {
+	case FsyncBatch:
+		return "batch"
+	case FsyncAlways:
+		return "always"
+	case FsyncInterval:
+		return "interval"
+	}
+	return fmt.Sprintf("FsyncPolicy(%d)", int(p))
+}
+
+// WhenFull says what Append does when the buffer holds MaxBytes.
+type WhenFull int
+
+const (
+	// Block (the default) makes Append wait until acknowledgements free
+	// space (or its context ends). Nothing is ever dropped.
+	Block WhenFull = iota
+	// DropOldest deletes the oldest segment even if some cursor has not
+	// acknowledged it, counts the records lost in Stats.Dropped and logs it.
+	DropOldest
+)
+
+// String returns the mode's configuration name.
+func (w WhenFull) String() string {
+	switch w {
+	case Block:
+		return "block"
+	case DropOldest:
+		return "drop_oldest"
+	}
+	return fmt.Sprintf("WhenFull(%d)", int(w))
+}
+
+// Options configure a Buffer. The zero value of every field means its
+// default.
+type Options struct {
+	// MaxBytes bounds the total size of the segment files (default 1 GiB).
+	// A single Append larger than MaxBytes is still accepted when no
+	// unacknowledged record is buffered, so an oversized batch never
+	// deadlocks.
+	MaxBytes int64
+	// SegmentBytes is the size at which a new segment is cut (default
+	// 16 MiB, at most MaxBytes/2): a segment is cut when the next Append
+	// would make it larger. A single batch larger than SegmentBytes goes
+	// into one segment.
+	SegmentBytes int64
+	// WhenFull: Block (default) or DropOldest.
+	WhenFull WhenFull
+	// Fsync: FsyncBatch (default), FsyncAlways or FsyncInterval.
+	Fsync FsyncPolicy
+	// FsyncInterval is the period of FsyncInterval (default 1s).
+	FsyncInterval time.Duration
+	// Cursors names the cursors, one per sink: the authoritative set.
+	// Names are made of letters, digits, '.', '_' and '-'. Cursor files of
+	// other names are removed at Open (and logged). A new cursor starts at
+	// the oldest retained record. With no cursors, nothing is ever
+	// acknowledged, so nothing is deleted except by DropOldest.
+	Cursors []string
+	// FS is the file system; nil means the real one (OSFS).
+	FS FS
+	// Logger receives corruption reports, cut tails, drops and removed
+	// cursors; nil discards.
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = defaultMaxBytes
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = defaultSegBytes
+	}
+	if o.SegmentBytes > o.MaxBytes/2 {
+		// Retention works in whole segments: keep at least two per buffer.
+		o.SegmentBytes = max(o.MaxBytes/2, 1)
+	}
+	if o.FsyncInterval <= 0 {
+		o.FsyncInterval = time.Second
+	}
+	if o.FS == nil {
+		o.FS = OSFS{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// validCursorName reports whether name can be a cursor file name.
+func validCursorName(name string) bool {
+	if name == "" || name == "." || name == ".." || len(name) > 200 {
+		return false
+	}
+	for _, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// segment is one segment file. All fields are guarded by Buffer.mu, except
+// that the appender (holding Buffer.sem) writes to file beyond size.
+type segment struct {
+	first   uint64
+	last    uint64 // last valid seq; 0 if none
+	records int64
+	size    int64 // end of the valid data: readers read [segHeaderSize, size)
+	disk    int64 // bytes on disk (size plus any garbage that could not be cut)
+	file    File
+	name    string
+	broken  bool           // take no more appends (a write could not be undone, or fsync failed)
+	known   map[int64]bool // start offsets of corrupt regions already counted
+	corrupt int            // corrupt regions seen
+}
+
+// cursor is the durable state of one named cursor, guarded by Buffer.mu.
+type cursor struct {
+	name   string
+	acked  uint64
+	ackPos position // a frame boundary at or before the first unacked record
+	reader *Reader
+}
+
+// position is a place in the log: a segment (by first seq), the offset of
+// a frame boundary in it, and the seq of the frame before (0 if unknown).
+type position struct {
+	seg  uint64
+	off  int64
+	prev uint64
+}
+
+// Buffer is the disk queue. Append, Reader, Stats and Close are safe for
+// concurrent use, and Readers run concurrently with Append.
+//
+// Concurrency model: one mutex (mu) guards all state; Append calls are
+// serialised by a one-slot semaphore (sem) and write and fsync without
+// holding mu, publishing the new size under mu afterwards, so Readers never
+// see bytes that are not fully written. Readers read under mu (ReadAt
+// calls the page cache normally serves; a slow disk read delays other
+// Readers and Append's publishing step, never its write or fsync). Waiting
+// (for data, for space) is done on channels that are closed and replaced
+// when the awaited event happens, so every wait also honours its context
+// and Close. Segment files stay open from Open (or creation) until they are
+// deleted or the Buffer closes: one descriptor per segment.
+type Buffer struct {
+	dir  string
+	opts Options
+	fs   FS
+	log  *slog.Logger
+
+	sem chan struct{} // held by the one Append doing I/O
+	// wbuf is the appender's frame buffer, guarded by sem.
+	wbuf []byte
+
+	mu        sync.Mutex
+	segs      []*segment // oldest first; the last one is active
+	nextSeq   uint64
+	cursors   []*cursor
+	closed    bool
+	closedCh  chan struct{}
+	dataCh    chan struct{} // closed when records are published
+	spaceCh   chan struct{} // closed when segments are deleted
+	dirty     bool          // written since the last fsync (FsyncInterval)
+	bytes     int64
+	stats     counters
+	lastDrop  time.Time
+	dropSince uint64
+
+	syncStop chan struct{}
+	syncDone chan struct{}
+}
+
+// counters are the cumulative Stats counters, guarded by Buffer.mu.
+type counters struct {
+	appended, appendErrors, syncErrors, corrupt, corruptRecords uint64
+	dropped, ackErrors                                          uint64
+	corruptBytes, tornBytes, blockedNanos                       int64
+	blocked                                                     int
+}
+
+// Open opens (creating if needed) the buffer in dir and recovers it: every
+// segment is scanned and checked, a torn tail of the last segment is cut,
+// damaged regions elsewhere are counted and skipped, leftover temp files
+// and cursors not named in opts.Cursors are removed. Open reads every
+// segment once, so it takes time proportional to the data buffered.
+//
+// The caller must Close the Buffer. Only one Buffer may use dir at a time
+// (there is no lock file: the agent is the only writer).
+func Open(dir string, opts Options) (*Buffer, error) {
+	opts.setDefaults()
+	seen := map[string]bool{}
+	for _, n := range opts.Cursors {
+		if !validCursorName(n) {
+			return nil, fmt.Errorf("buffer: invalid cursor name %q: use letters, digits, '.', '_' and '-'", n)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("buffer: duplicate cursor name %q", n)
+		}
+		seen[n] = true
+	}
+	b := &Buffer{
+		dir:      dir,
+		opts:     opts,
+		fs:       opts.FS,
+		log:      opts.Logger,
+		sem:      make(chan struct{}, 1),
+		closedCh: make(chan struct{}),
+		dataCh:   make(chan struct{}),
+		spaceCh:  make(chan struct{}),
+	}
+	if err := b.recover(); err != nil {
+		for _, s := range b.segs {
+			s.file.Close()
+		}
+		return nil, err
+	}
+	if opts.Fsync == FsyncInterval {
+		b.syncStop = make(chan struct{})
+		b.syncDone = make(chan struct{})
+		go b.syncLoop()
+	}
+	return b, nil
+}
+
+func (b *Buffer) path(name string) string { return filepath.Join(b.dir, name) }
+
+// recover loads the directory's state. It runs before b is shared.
+func (b *Buffer) recover() error {
+	if err := b.fs.MkdirAll(b.dir, 0o755); err != nil {
+		return fmt.Errorf("buffer: create dir: %w", err)
+	}
+	entries, err := b.fs.ReadDir(b.dir)
+	if err != nil {
+		return fmt.Errorf("buffer: read dir: %w", err)
+	}
+	var firsts []uint64
+	cursorFiles := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case e.IsDir():
+		case strings.HasSuffix(name, tmpSuffix):
+			if err := b.fs.Remove(b.path(name)); err != nil {
+				return fmt.Errorf("buffer: remove leftover %s: %w", name, err)
+			}
+		case strings.HasSuffix(name, segSuffix):
+			if first, ok := parseSegName(name); ok {
+				firsts = append(firsts, first)
+			}
+		case strings.HasSuffix(name, cursorSuffix):
+			cursorFiles[strings.TrimSuffix(name, cursorSuffix)] = true
+		}
+	}
+	slices.Sort(firsts)
+	for i, first := range firsts {
+		var next uint64
+		if i+1 < len(firsts) {
+			next = firsts[i+1]
+		}
+		seg, err := b.openSegment(first, next, i == len(firsts)-1)
+		if err != nil {
+			return err
+		}
+		if seg != nil {
+			b.segs = append(b.segs, seg)
+			b.bytes += seg.disk
+		}
+	}
+
+	// Cursors.
+	for name := range cursorFiles {
+		if !slices.Contains(b.opts.Cursors, name) {
+			b.log.Info("buffer: removing cursor not in the configuration", "cursor", name)
+			if err := b.fs.Remove(b.path(name + cursorSuffix)); err != nil {
+				return fmt.Errorf("buffer: remove cursor %s: %w", name, err)
+			}
+		}
+	}
+	var maxAcked uint64
+	for _, name := range b.opts.Cursors {
+		c := &cursor{name: name}
+		acked, ok, err := b.readCursor(name, cursorFiles[name])
+		if err != nil {
+			return err
+		}
+		if ok {
+			c.acked = acked
+		} else if len(b.segs) > 0 {
+			c.acked = b.segs[0].first - 1
+		}
+		maxAcked = max(maxAcked, c.acked)
+		b.cursors = append(b.cursors, c)
+	}
+
+	// The next sequence number.
+	b.nextSeq = max(1, maxAcked+1)
+	for _, s := range b.segs {
+		b.nextSeq = max(b.nextSeq, s.first, s.last+1)
+	}
+	if a := b.active(); a == nil || a.broken || a.records > 0 && a.last+1 != b.nextSeq || a.records == 0 && a.first != b.nextSeq {
+		if err := b.cutSegment(); err != nil {
+			return err
+		}
+	}
+	for _, c := range b.cursors {
+		c.ackPos = b.firstPosAfter(c.acked)
+	}
+	b.collect() // a crash may have come between a cursor write and a deletion
+	return nil
+}
+
+// openSegment opens and scans one segment file. A last segment that holds
+// nothing valid and has a damaged header (a crash while it was created) is
+// removed and nil returned.
+func (b *Buffer) openSegment(first, next uint64, last bool) (*segment, error) {
+	name := segName(first)
+	f, err := b.fs.OpenFile(b.path(name), os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("buffer: open segment %s: %w", name, err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("buffer: stat segment %s: %w", name, err)
+	}
+	seg := &segment{first: first, file: f, name: name, disk: info.Size(), size: info.Size()}
+	res, err := scanSegment(f, name, first, next, info.Size(), b.log)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("buffer: scan segment %s: %w", name, err)
+	}
+	seg.last, seg.records = res.last, res.records
+	if res.headerErr != nil && last && res.records == 0 {
+		b.log.Warn("buffer: removing last segment with a damaged header and no records", "segment", name, "err", res.headerErr)
+		f.Close()
+		if err := b.fs.Remove(b.path(name)); err != nil {
+			return nil, fmt.Errorf("buffer: remove segment %s: %w", name, err)
+		}
+		return nil, nil
+	}
+	for _, ce := range res.corrupt {
+		b.countCorrupt(seg, ce)
+	}
+	if res.tail {
+		if last {
+			// A torn tail: the crash interrupted a write. Cut it.
+			if err := f.Truncate(res.tailOffset); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("buffer: cut torn tail of %s: %w", name, err)
+			}
+			if err := f.Sync(); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("buffer: sync %s: %w", name, err)
+			}
+			torn := info.Size() - res.tailOffset
+			b.stats.tornBytes += torn
+			b.log.Info("buffer: cut torn tail", "segment", name, "offset", res.tailOffset, "bytes", torn)
+			seg.disk = res.tailOffset
+		} else {
+			b.countCorrupt(seg, &CorruptionError{Segment: name, Offset: res.tailOffset, End: info.Size(), Lost: res.tailLost, Err: fmt.Errorf("%w: no valid frame after this offset", ErrCorrupt)})
+		}
+		seg.size = res.tailOffset
+	}
+	if res.headerErr != nil {
+		seg.broken = true // never append behind a header we cannot trust
+		b.countCorrupt(seg, &CorruptionError{Segment: name, Offset: 0, End: segHeaderSize, Err: res.headerErr})
+	}
+	return seg, nil
+}
+
+// countCorrupt records a corrupt region once. b.mu is held (or b is not yet
+// shared).
+func (b *Buffer) countCorrupt(seg *segment, ce *CorruptionError) {
+	if seg.known == nil {
+		seg.known = map[int64]bool{}
+	}
+	if seg.known[ce.Offset] {
+		return
+	}
+	seg.known[ce.Offset] = true
+	seg.corrupt++
+	b.stats.corrupt++
+	b.stats.corruptRecords += ce.Lost
+	b.stats.corruptBytes += ce.End - ce.Offset
+	b.log.Error("buffer: skipping corrupt data", "err", ce, "segment", ce.Segment, "offset", ce.Offset, "bytes", ce.End-ce.Offset, "records", ce.Lost)
+}
+
+// scanResult is what a full scan of a segment found.
+type scanResult struct {
+	last       uint64
+	records    int64
+	corrupt    []*CorruptionError
+	tail       bool
+	tailOffset int64
+	tailLost   uint64 // records lost in the tail, if a next segment bounds it
+	headerErr  error
+}
+
+// scanSegment reads a whole segment and checks every frame. It never
+// modifies the file.
+func scanSegment(r io.ReaderAt, name string, first, next uint64, size int64, log *slog.Logger) (scanResult, error) {
+	var res scanResult
+	hdr := make([]byte, segHeaderSize)
+	if size < segHeaderSize {
+		res.headerErr = fmt.Errorf("%w: short header (%d bytes)", ErrCorrupt, size)
+		res.tail, res.tailOffset = true, segHeaderSize
+		if size < segHeaderSize {
+			res.tailOffset = size
+		}
+		return res, nil
+	}
+	if _, err := r.ReadAt(hdr, 0); err != nil && !errors.Is(err, io.EOF) {
+		return res, err
+	}
+	if v, err := parseFileHeader(hdr, segMagic); err != nil {
+		res.headerErr = err
+	} else if v != first {
+		res.headerErr = fmt.Errorf("%w: header says first seq %d, name says %d", ErrCorrupt, v, first)
+	}
+	var s scanner
+	s.reset(r, first, next, segHeaderSize, size, 0)
+	s.onCorrupt = func(off, end int64, lost uint64, err error) {
+		res.corrupt = append(res.corrupt, &CorruptionError{Segment: name, Offset: off, End: end, Lost: lost, Err: err})
+	}
+	for s.Next() {
+		res.last = s.Seq()
+		res.records++
+	}
+	if s.Err() != nil {
+		return res, s.Err()
+	}
+	res.tail, res.tailOffset = s.tail, s.tailOffset
+	if s.tail && next != 0 {
+		res.tailLost = s.lostBefore(next)
+	}
+	return res, nil
+}
+
+// readCursor reads a cursor file. A damaged cursor file is reported and
+// treated as missing (the cursor restarts at the oldest record: duplicates,
+// never loss).
+func (b *Buffer) readCursor(name string, exists bool) (uint64, bool, error) {
+	if !exists {
+		return 0, false, nil
+	}
+	fname := name + cursorSuffix
+	f, err := b.fs.OpenFile(b.path(fname), os.O_RDONLY, 0)
+	if err != nil {
+		return 0, false, fmt.Errorf("buffer: open cursor %s: %w", name, err)
+	}
+	defer f.Close()
+	buf := make([]byte, cursorFileSize)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, false, fmt.Errorf("buffer: read cursor %s: %w", name, err)
+	}
+	v, err := parseFileHeader(buf[:n], cursorMagic)
+	if err != nil {
+		b.stats.corrupt++
+		b.log.Error("buffer: damaged cursor file; the cursor restarts at the oldest record", "err", &CorruptionError{Segment: fname, Offset: 0, End: int64(n), Err: err}, "cursor", name)
+		return 0, false, nil
+	}
+	return v, true, nil
+}
+
+// writeCursor durably stores acked for a cursor: temp file, fsync,
+// rename, fsync dir.
+func (b *Buffer) writeCursor(name string, acked uint64) error {
+	final := b.path(name + cursorSuffix)
+	tmp := final + tmpSuffix
+	f, err := b.fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write cursor %s: %w", name, err)
+	}
+	data := appendFileHeader(make([]byte, 0, cursorFileSize), cursorMagic, acked)
+	if _, err := f.WriteAt(data, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("write cursor %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync cursor %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close cursor %s: %w", name, err)
+	}
+	if err := b.fs.Rename(tmp, final); err != nil {
+		return fmt.Errorf("rename cursor %s: %w", name, err)
+	}
+	if err := b.fs.SyncDir(b.dir); err != nil {
+		return fmt.Errorf("sync dir for cursor %s: %w", name, err)
+	}
+	return nil
+}
+
+// active returns the segment appends go to.
+func (b *Buffer) active() *segment {
+	if len(b.segs) == 0 {
+		return nil
+	}
+	return b.segs[len(b.segs)-1]
+}
+
+// findSeg returns the index of the segment whose first seq is first, or
+// the index of the first segment after it (len(segs) if none).
+func (b *Buffer) findSeg(first uint64) int {
+	i, _ := slices.BinarySearchFunc(b.segs, first, func(s *segment, v uint64) int {
+		switch {
+		case s.first < v:
+			return -1
+		case s.first > v:
+			return 1
+		}
+		return 0
+	})
+	return i
+}
+
+// firstPosAfter returns a frame boundary at or before the first record
+// with seq > acked: the start of the segment that may hold it.
+func (b *Buffer) firstPosAfter(acked uint64) position {
+	for i := len(b.segs) - 1; i >= 0; i-- {
+		if b.segs[i].first <= acked+1 {
+			return position{seg: b.segs[i].first, off: segHeaderSize}
+		}
+	}
+	if len(b.segs) > 0 {
+		return position{seg: b.segs[0].first, off: segHeaderSize}
+	}
+	return position{}
+}
+
+// cutSegment creates a new active segment starting at nextSeq: header,
+// fsync, fsync dir. The caller holds sem or b is not yet shared; b.mu must
+// not be held (it is taken to publish the segment).
+func (b *Buffer) cutSegment() error {
+	b.mu.Lock()
+	first := b.nextSeq
+	old := b.active()
+	if old != nil && old.broken && old.records == 0 {
+		// A sealed segment without records has the name the new one needs:
+		// forget it; creating the new one truncates the file.
+		b.segs = b.segs[:len(b.segs)-1]
+		b.bytes -= old.disk
+		old.file.Close()
+		old = b.active()
+	}
+	b.mu.Unlock()
+	if old != nil && b.opts.Fsync == FsyncInterval {
+		if err := old.file.Sync(); err != nil {
+			b.mu.Lock()
+			b.stats.syncErrors++
+			b.mu.Unlock()
+			b.log.Error("buffer: fsync of sealed segment failed; records written since the last fsync may not survive a power failure", "segment", old.name, "err", err)
+		}
+	}
+	name := segName(first)
+	p := b.path(name)
+	f, err := b.fs.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create segment %s: %w", name, err)
+	}
+	fail := func(err error) error {
+		f.Close()
+		b.fs.Remove(p)
+		return err
+	}
+	hdr := appendFileHeader(make([]byte, 0, segHeaderSize), segMagic, first)
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		return fail(fmt.Errorf("write segment header %s: %w", name, err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("sync segment %s: %w", name, err))
+	}
+	if err := b.fs.SyncDir(b.dir); err != nil {
+		return fail(fmt.Errorf("sync dir for segment %s: %w", name, err))
+	}
+	seg := &segment{first: first, file: f, name: name, size: segHeaderSize, disk: segHeaderSize}
+	b.mu.Lock()
+	b.segs = append(b.segs, seg)
+	b.bytes += seg.disk
+	b.collect() // the old active segment may be fully acknowledged
+	b.mu.Unlock()
+	return nil
+}
+
+// minAcked returns the smallest acked seq over all cursors, and false if
+// there are no cursors (then nothing counts as acknowledged).
+func (b *Buffer) minAcked() (uint64, bool) {
+	if len(b.cursors) == 0 {
+		return 0, false
+	}
+	m := b.cursors[0].acked
+	for _, c := range b.cursors[1:] {
+		m = min(m, c.acked)
+	}
+	return m, true
+}
+
+// unacked reports whether some retained record is not acknowledged by
+// every cursor. b.mu is held.
+func (b *Buffer) unacked() bool {
+	m, ok := b.minAcked()
+	if !ok {
+		for _, s := range b.segs {
+			if s.records > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	return m+1 < b.nextSeq && b.recordsAfter(m) > 0
+}
+
+// recordsAfter counts retained records with seq > acked. b.mu is held.
+func (b *Buffer) recordsAfter(acked uint64) uint64 {
+	var n uint64
+	for _, s := range b.segs {
+		switch {
+		case s.records == 0 || s.last <= acked:
+		case s.first > acked:
+			n += uint64(s.records)
+		default:
+			n += min(uint64(s.records), s.last-acked)
+		}
+	}
+	return n
+}
+
+// collect deletes the sealed segments every cursor has passed. b.mu is held.
+func (b *Buffer) collect() {
+	m, ok := b.minAcked()
+	if !ok {
+		return
+	}
+	removed := false
+	for len(b.segs) > 1 && b.segs[1].first-1 <= m {
+		b.removeOldest()
+		removed = true
+	}
+	if removed {
+		b.signalSpace()
+	}
+}
+
+// removeOldest closes and deletes the oldest segment. b.mu is held.
+func (b *Buffer) removeOldest() *segment {
+	s := b.segs[0]
+	b.segs = b.segs[1:]
+	b.bytes -= s.disk
+	s.file.Close()
+	if err := b.fs.Remove(b.path(s.name)); err != nil {
+		// The records are acknowledged (or dropped); a leftover file is
+		// deleted again at the next Open, since every cursor is past it.
+		b.log.Warn("buffer: remove segment failed", "segment", s.name, "err", err)
+	}
+	return s
+}
+
+// dropOldest deletes the oldest sealed segment regardless of cursors
+// (WhenFull: DropOldest). b.mu is held; len(b.segs) > 1.
+func (b *Buffer) dropOldest() {
+	s := b.segs[0]
+	m, ok := b.minAcked()
+	var lost uint64
+	switch {
+	case s.records == 0:
+	case !ok || m < s.first:
+		lost = uint64(s.records)
+	case s.last > m:
+		lost = min(uint64(s.records), s.last-m)
+	}
+	b.removeOldest()
+	b.stats.dropped += lost
+	b.dropSince += lost
+	if now := time.Now(); now.Sub(b.lastDrop) >= 10*time.Second {
+		b.log.Warn("buffer: full, dropped the oldest unacknowledged records (when_full: drop_oldest)", "dropped", b.dropSince, "dropped_total", b.stats.dropped, "segment", s.name)
+		b.lastDrop, b.dropSince = now, 0
+	}
+	b.signalSpace()
+}
+
+func (b *Buffer) signalSpace() {
+	close(b.spaceCh)
+	b.spaceCh = make(chan struct{})
+}
+
+func (b *Buffer) signalData() {
+	close(b.dataCh)
+	b.dataCh = make(chan struct{})
+}
+
+// Append writes records to the log as one write followed (per the fsync
+// policy) by one fsync, and returns the sequence number of the last one;
+// the records get consecutive numbers ending there. When Append returns
+// nil, the records are durable (FsyncBatch, FsyncAlways) or written to the
+// page cache (FsyncInterval). The buffer copies the records; the caller
+// keeps ownership of records and may reuse them at once.
+//
+// Append blocks while the buffer is full in Block mode, until acks free
+// space or ctx ends (then it returns ctx.Err() and wrote nothing). A batch
+// larger than MaxBytes is accepted when no unacknowledged record is
+// buffered. Appending zero records returns the last assigned seq.
+//
+// On a write or fsync error nothing of this call counts as written: the
+// file is cut back to where the call started (and, if fsync failed or the
+// cut-back failed, the segment is sealed and a new one cut), the error is
+// counted in Stats and returned, and the caller should retry. The failed
+// call's sequence numbers are reused by the retry. Known limit: if the
+// cut-back fails and the process then dies before the new segment exists,
+// complete frames of the failed call may be read after restart (a
+// duplicate once the caller has retried, never a loss).
+//
+// Append is safe for concurrent use with itself (calls are serialised) and
+// with Readers. After Close it returns sidetrail.ErrClosed.
+func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, err error) {
+	need := int64(0)
+	for _, r := range records {
+		if len(r) > maxRecordBytes {
+			return 0, fmt.Errorf("buffer: record of %d bytes exceeds the limit of %d", len(r), maxRecordBytes)
+		}
+		need += frameHeaderSize + int64(len(r))
+	}
+	select {
+	case b.sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-b.closedCh:
+		return 0, sidetrail.ErrClosed
+	}
+	defer func() { <-b.sem }()
+
+	var seg *segment
+	var blockedSince time.Time
+	defer func() {
+		if !blockedSince.IsZero() {
+			b.endBlocked(blockedSince)
+		}
+	}()
+	for {
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return 0, sidetrail.ErrClosed
+		}
+		if len(records) == 0 {
+			last := b.nextSeq - 1
+			b.mu.Unlock()
+			return last, nil
+		}
+		a := b.active()
+		cut := a == nil || a.broken || (a.records > 0 && a.disk+need > b.opts.SegmentBytes)
+		if !cut && b.bytes+need > b.opts.MaxBytes {
+			switch {
+			case !b.unacked():
+				// Empty: accept whatever the size. If the active segment
+				// holds acknowledged records, cut it so it can be deleted.
+				cut = a.records > 0
+			case b.opts.WhenFull == DropOldest && len(b.segs) > 1:
+				b.dropOldest()
+				b.mu.Unlock()
+				continue
+			case b.opts.WhenFull == DropOldest:
+				cut = true // seal the only segment so it can be dropped
+			default:
+				if blockedSince.IsZero() {
+					blockedSince = time.Now()
+					b.stats.blocked++
+				}
+				space := b.spaceCh
+				b.mu.Unlock()
+				select {
+				case <-space:
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				case <-b.closedCh:
+					return 0, sidetrail.ErrClosed
+				}
+				continue
+			}
+		}
+		if cut {
+			b.mu.Unlock()
+			if err := b.cutSegment(); err != nil {
+				b.mu.Lock()
+				b.stats.appendErrors++
+				b.mu.Unlock()
+				return 0, fmt.Errorf("buffer: append: %w", err)
+			}
+			continue
+		}
+		seg = a
+		break
+	}
+	first := b.nextSeq // only the appender changes nextSeq, and we hold sem
+	start := seg.size
+	if !blockedSince.IsZero() {
+		b.stats.blocked--
+		b.stats.blockedNanos += time.Since(blockedSince).Nanoseconds()
+		blockedSince = time.Time{}
+	}
+	b.mu.Unlock()
+
+	b.wbuf = b.wbuf[:0]
+	for i, r := range records {
+		b.wbuf = appendFrame(b.wbuf, first+uint64(i), r)
+	}
+	var werr, serr error
+	if b.opts.Fsync == FsyncAlways {
+		off := 0
+		for i := range records {
+			n := frameHeaderSize + len(records[i])
+			if _, werr = seg.file.WriteAt(b.wbuf[off:off+n], start+int64(off)); werr != nil {
+				break
+			}
+			if serr = seg.file.Sync(); serr != nil {
+				break
+			}
+			off += n
+		}
+	} else {
+		_, werr = seg.file.WriteAt(b.wbuf, start)
+		if werr == nil && b.opts.Fsync == FsyncBatch {
+			serr = seg.file.Sync()
+		}
+	}
+	if werr != nil || serr != nil {
+		terr := seg.file.Truncate(start)
+		b.mu.Lock()
+		if werr != nil {
+			b.stats.appendErrors++
+		} else {
+			b.stats.syncErrors++
+		}
+		broken := serr != nil || terr != nil
+		if broken {
+			// After a failed fsync the kernel's view of the file cannot be
+			// trusted; after a failed cut there may be frames beyond size.
+			// Seal the segment. The next segment starts at the same
+			// sequence number the failed frames carry, so on reopen they
+			// fail the "seq below the next segment's first" check and are
+			// skipped as corruption instead of read as records.
+			seg.broken = true
+			if terr != nil {
+				seg.disk += need
+				b.bytes += need
+			}
+		}
+		b.mu.Unlock()
+		if broken {
+			// Cut the next segment now rather than at the next Append, so a
+			// crash before then does not leave the sealed one last (where
+			// its leftover frames would pass as records).
+			if cerr := b.cutSegment(); cerr != nil {
+				b.log.Error("buffer: cutting a new segment after a failed append failed; retrying at the next append", "err", cerr)
+			}
+		}
+		err := werr
+		if err == nil {
+			err = serr
+		}
+		if terr != nil {
+			b.log.Error("buffer: could not cut back a failed append; the segment is sealed", "segment", seg.name, "err", terr)
+			return 0, fmt.Errorf("buffer: append: %w (and cutting back failed: %v)", err, terr)
+		}
+		return 0, fmt.Errorf("buffer: append: %w", err)
+	}
+
+	b.mu.Lock()
+	seg.size += need
+	seg.disk += need
+	seg.records += int64(len(records))
+	seg.last = first + uint64(len(records)) - 1
+	b.bytes += need
+	b.nextSeq = seg.last + 1
+	b.stats.appended += uint64(len(records))
+	if b.opts.Fsync == FsyncInterval {
+		b.dirty = true
+	}
+	b.signalData()
+	b.mu.Unlock()
+	return seg.last, nil
+}
+
+func (b *Buffer) endBlocked(since time.Time) {
+	b.mu.Lock()
+	b.stats.blocked--
+	b.stats.blockedNanos += time.Since(since).Nanoseconds()
+	b.mu.Unlock()
+}
+
+// syncLoop fsyncs the active segment every FsyncInterval while it is dirty.
+func (b *Buffer) syncLoop() {
+	defer close(b.syncDone)
+	t := time.NewTicker(b.opts.FsyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.syncStop:
+			return
+		case <-t.C:
+			b.syncActive()
+		}
+	}
+}
+
+// syncActive fsyncs the active segment if it was written since the last
+// fsync.
+func (b *Buffer) syncActive() error {
+	b.mu.Lock()
+	seg, dirty := b.active(), b.dirty
+	b.dirty = false
+	b.mu.Unlock()
+	if !dirty || seg == nil {
+		return nil
+	}
+	err := seg.file.Sync()
+	if err == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !slices.Contains(b.segs, seg) {
+		return nil // deleted meanwhile
+	}
+	b.stats.syncErrors++
+	seg.broken = true
+	b.log.Error("buffer: periodic fsync failed; records written since the last fsync may not survive a power failure", "segment", seg.name, "err", err)
+	return err
+}
+
+// Close fsyncs and closes the buffer. It wakes blocked Append and Read
+// calls, which return sidetrail.ErrClosed, waits for an Append in progress
+// to finish, and returns the first error. Close is idempotent; after it,
+// every other method returns sidetrail.ErrClosed.
+func (b *Buffer) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	close(b.closedCh)
+	b.mu.Unlock()
+	if b.syncStop != nil {
+		close(b.syncStop)
+		<-b.syncDone
+	}
+	b.sem <- struct{}{} // wait for an Append doing I/O
+	defer func() { <-b.sem }()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var first error
+	if a := b.active(); a != nil {
+		if err := a.file.Sync(); err != nil {
+			first = fmt.Errorf("buffer: close: sync %s: %w", a.name, err)
+		}
+	}
+	for _, s := range b.segs {
+		if err := s.file.Close(); err != nil && first == nil {
+			first = fmt.Errorf("buffer: close %s: %w", s.name, err)
+		}
+	}
+	return first
+}
+
+// Dir returns the buffer's directory.
+func (b *Buffer) Dir() string { return b.dir }

@@ -1,0 +1,273 @@
+package buffer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sidetrail/sidetrail/buffer"
+)
+
+// frameOffsets returns the offsets of the frames in a segment file written
+// by appendRange (no corruption): header 20 bytes, frames of 16+len.
+func frameOffsets(t *testing.T, path string) []int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for off := int64(20); off+16 <= int64(len(data)); {
+		offs = append(offs, off)
+		off += 16 + int64(binary.BigEndian.Uint32(data[off:]))
+	}
+	return offs
+}
+
+// firstSeqOf returns the first seq encoded in a segment's name.
+func firstSeqOf(path string) uint64 {
+	var v uint64
+	for _, c := range strings.TrimSuffix(filepath.Base(path), ".seg") {
+		v = v*10 + uint64(c-'0')
+	}
+	return v
+}
+
+func modify(t *testing.T, path string, f func([]byte) []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, f(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildLog writes records payload(0..n-1) in small segments and returns
+// the dir and its segment files.
+func buildLog(t *testing.T, n int) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}, SegmentBytes: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, n, 10)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs := segFiles(t, dir)
+	if len(segs) < 3 {
+		t.Fatalf("want at least 3 segments, got %d", len(segs))
+	}
+	return dir, segs
+}
+
+// readAllAfterReopen opens dir, reads every record and checks each one is
+// intact (payload(seq-1)); it returns the seqs read and the stats.
+func readAllAfterReopen(t *testing.T, dir string) (map[uint64]bool, buffer.Stats) {
+	t.Helper()
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, SegmentBytes: 2048})
+	r, _ := b.Reader("a")
+	got := readAvailable(t, r)
+	seen := map[uint64]bool{}
+	for _, e := range got {
+		if want := payload(int(e.Seq) - 1); !bytes.Equal(e.Data, want) {
+			t.Fatalf("seq %d: %q, want %q", e.Seq, e.Data, want)
+		}
+		seen[e.Seq] = true
+	}
+	return seen, b.Stats()
+}
+
+func TestCorruptionMidSegmentIsSkipped(t *testing.T) {
+	cases := []struct {
+		name  string
+		frame int                          // which frame of the segment to damage
+		at    func(off int64, data []byte) // damages data at frame offset off
+		lost  int                          // records lost
+	}{
+		{"payload bytes flipped", 3, func(off int64, d []byte) { d[off+20] ^= 0xff; d[off+21] ^= 0x55 }, 1},
+		{"length field flipped", 2, func(off int64, d []byte) { d[off+1] ^= 0x10 }, 1},
+		{"seq field flipped", 4, func(off int64, d []byte) { d[off+15] ^= 0x01 }, 1},
+		{"two frames zeroed", 1, func(off int64, d []byte) {
+			end := off + 16 + int64(binary.BigEndian.Uint32(d[off:]))
+			end += 16 + int64(binary.BigEndian.Uint32(d[end:]))
+			clear(d[off:end])
+		}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 400
+			dir, segs := buildLog(t, n)
+			for _, target := range []string{segs[1], segs[len(segs)-1]} { // a middle and the last segment
+				offs := frameOffsets(t, target)
+				modify(t, target, func(d []byte) []byte { tc.at(offs[tc.frame], d); return d })
+			}
+			seen, st := readAllAfterReopen(t, dir)
+			if st.Corrupt != 2 || st.TornBytes != 0 || st.CorruptRecords != uint64(2*tc.lost) {
+				t.Fatalf("stats: corrupt %d (want 2) holding %d records (want %d), torn %d", st.Corrupt, st.CorruptRecords, 2*tc.lost, st.TornBytes)
+			}
+			if len(seen) != n-2*tc.lost {
+				t.Fatalf("read %d intact records, want %d", len(seen), n-2*tc.lost)
+			}
+			// The records lost are exactly the damaged frames.
+			for _, target := range []string{segs[1], segs[len(segs)-1]} {
+				s := firstSeqOf(target) + uint64(tc.frame)
+				for k := range uint64(tc.lost) {
+					if seen[s+k] {
+						t.Fatalf("damaged record %d was read", s+k)
+					}
+				}
+			}
+			rep, err := buffer.Inspect(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := rep.WriteText(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if c := strings.Count(buf.String(), "corrupt: corrupt segment"); c != 2 {
+				t.Fatalf("inspect reports %d corrupt regions:\n%s", c, buf.String())
+			}
+		})
+	}
+}
+
+func TestSegmentTruncatedMidRecord(t *testing.T) {
+	const n = 400
+	dir, segs := buildLog(t, n)
+	target := segs[1]
+	offs := frameOffsets(t, target)
+	cut := offs[5] + 10 // inside frame 5's header
+	modify(t, target, func(d []byte) []byte { return d[:cut] })
+	seen, st := readAllAfterReopen(t, dir)
+	lost := len(offs) - 5
+	if st.Corrupt != 1 || st.TornBytes != 0 || st.CorruptRecords != uint64(lost) {
+		t.Fatalf("stats: corrupt %d holding %d records (want %d), torn %d", st.Corrupt, st.CorruptRecords, lost, st.TornBytes)
+	}
+	if len(seen) != n-lost {
+		t.Fatalf("read %d records, want %d", len(seen), n-lost)
+	}
+}
+
+func TestTornTailIsCut(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tail func(frame []byte) []byte
+	}{
+		{"half a header", func(f []byte) []byte { return f[:7] }},
+		{"header and half the payload", func(f []byte) []byte { return f[:16+len(f[16:])/2] }},
+		{"zeros (power loss)", func([]byte) []byte { return make([]byte, 4096) }},
+		{"bad checksum on the last frame", func(f []byte) []byte { f = bytes.Clone(f); f[len(f)-1] ^= 1; return f }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 100
+			dir, segs := buildLog(t, n)
+			last := segs[len(segs)-1]
+			// A complete frame for the next seq, as a valid source of torn bytes.
+			frame := validFrame(uint64(n+1), payload(n))
+			tail := tc.tail(frame)
+			modify(t, last, func(d []byte) []byte { return append(d, tail...) })
+			size0, _ := os.Stat(last)
+
+			b := open(t, dir, buffer.Options{Cursors: []string{"a"}, SegmentBytes: 2048})
+			st := b.Stats()
+			if st.Corrupt != 0 || st.TornBytes != int64(len(tail)) {
+				t.Fatalf("corrupt %d, torn %d (want %d)", st.Corrupt, st.TornBytes, len(tail))
+			}
+			if info, _ := os.Stat(last); info.Size() != size0.Size()-int64(len(tail)) {
+				t.Fatalf("tail not cut: %d -> %d", size0.Size(), info.Size())
+			}
+			if seq := appendRange(t, b, n, n+5, 5); seq != n+5 {
+				t.Fatalf("append after cut got seq %d", seq)
+			}
+			r, _ := b.Reader("a")
+			checkEntries(t, readN(t, r, n+5), 1, 0)
+		})
+	}
+}
+
+// validFrame builds a frame the way the buffer does (the format is drawn
+// in format.go).
+func validFrame(seq uint64, p []byte) []byte {
+	return buffer.AppendTestFrame(nil, seq, p)
+}
+
+func TestCorruptionAfterOpenIsSkippedByReaders(t *testing.T) {
+	const n = 300
+	dir := t.TempDir()
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, SegmentBytes: 2048})
+	appendRange(t, b, 0, n, 10)
+	segs := segFiles(t, dir)
+	offs := frameOffsets(t, segs[2])
+	f, err := os.OpenFile(segs[2], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0xde, 0xad, 0xbe, 0xef}, offs[1]+18); err != nil { // bit rot under a running buffer
+		t.Fatal(err)
+	}
+	f.Close()
+	r, _ := b.Reader("a")
+	got := readAvailable(t, r)
+	if len(got) != n-1 || b.Stats().Corrupt != 1 || b.Stats().CorruptRecords != 1 {
+		t.Fatalf("read %d (want %d), corrupt %d", len(got), n-1, b.Stats().Corrupt)
+	}
+	for _, e := range got {
+		if !bytes.Equal(e.Data, payload(int(e.Seq)-1)) {
+			t.Fatalf("seq %d damaged: %q", e.Seq, e.Data)
+		}
+	}
+	// Reading it again (Rewind) does not count it again.
+	r.Rewind()
+	readAvailable(t, r)
+	if c := b.Stats().Corrupt; c != 1 {
+		t.Fatalf("corrupt counted %d times", c)
+	}
+}
+
+func TestDamagedCursorFileRestartsAtOldest(t *testing.T) {
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 20, 10)
+	r, _ := b.Reader("a")
+	r.Ack(10)
+	b.Close()
+	modify(t, filepath.Join(dir, "a.cursor"), func(d []byte) []byte { d[10] ^= 0xff; return d })
+	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	if st := b.Stats(); st.Corrupt != 1 || st.Cursors[0].Acked != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	r, _ = b.Reader("a")
+	checkEntries(t, readN(t, r, 20), 1, 0) // duplicates, never loss
+}
+
+func TestLastSegmentWithTornHeaderIsReplaced(t *testing.T) {
+	dir, segs := buildLog(t, 100)
+	// A crash while creating the next segment left 7 bytes of header.
+	next := filepath.Join(dir, "00000000000000000101.seg")
+	if err := os.WriteFile(next, []byte("STSG\x01\x00\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, SegmentBytes: 2048})
+	if st := b.Stats(); st.Corrupt != 0 || st.NextSeq != 101 {
+		t.Fatalf("stats %+v", st)
+	}
+	appendRange(t, b, 100, 110, 10)
+	r, _ := b.Reader("a")
+	checkEntries(t, readN(t, r, 110), 1, 0)
+	_ = segs
+	if _, err := b.Append(context.Background(), [][]byte{[]byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+}

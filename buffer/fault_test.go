@@ -1,0 +1,224 @@
+package buffer_test
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+
+	"github.com/sidetrail/sidetrail/buffer"
+	"github.com/sidetrail/sidetrail/buffer/faultfs"
+)
+
+// faultCase injects one fault into the next Append and says what the
+// buffer must report.
+type faultCase struct {
+	name   string
+	inject func(f *faultfs.FS)
+	clear  func(f *faultfs.FS)
+	check  func(t *testing.T, err error, st buffer.Stats)
+	// corruptAfterReopen is how many corrupt regions a reopen may report:
+	// only the double fault (write and cut-back both failing) leaves bytes
+	// behind, at the end of a sealed segment.
+	corruptAfterReopen uint64
+}
+
+func TestFaultsSurfaceWithoutCorruption(t *testing.T) {
+	cases := []faultCase{
+		{
+			name:   "write fails",
+			inject: func(f *faultfs.FS) { f.FailNextWrite(nil) },
+			check: func(t *testing.T, err error, st buffer.Stats) {
+				if !errors.Is(err, faultfs.ErrInjected) || st.AppendErrors != 1 {
+					t.Fatalf("err %v, stats %+v", err, st)
+				}
+			},
+		},
+		{
+			name:   "fsync fails",
+			inject: func(f *faultfs.FS) { f.FailNextSync(nil) },
+			check: func(t *testing.T, err error, st buffer.Stats) {
+				if !errors.Is(err, faultfs.ErrInjected) || st.SyncErrors != 1 {
+					t.Fatalf("err %v, stats %+v", err, st)
+				}
+			},
+		},
+		{
+			name:   "short write",
+			inject: func(f *faultfs.FS) { f.ShortNextWrite(23) },
+			check: func(t *testing.T, err error, st buffer.Stats) {
+				if err == nil || st.AppendErrors != 1 {
+					t.Fatalf("err %v, stats %+v", err, st)
+				}
+			},
+		},
+		{
+			name:   "disk full",
+			inject: func(f *faultfs.FS) { f.SetNoSpace(true) },
+			clear:  func(f *faultfs.FS) { f.SetNoSpace(false) },
+			check: func(t *testing.T, err error, st buffer.Stats) {
+				if !errors.Is(err, syscall.ENOSPC) || st.AppendErrors == 0 {
+					t.Fatalf("err %v, stats %+v", err, st)
+				}
+			},
+		},
+		{
+			name: "short write and the cut-back fails",
+			inject: func(f *faultfs.FS) {
+				f.ShortNextWrite(40)
+				f.FailNextTruncate(nil)
+			},
+			check: func(t *testing.T, err error, st buffer.Stats) {
+				if err == nil || st.AppendErrors != 1 {
+					t.Fatalf("err %v, stats %+v", err, st)
+				}
+			},
+			corruptAfterReopen: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ffs := faultfs.New(nil)
+			ffs.SetFilter(".seg")
+			opts := buffer.Options{Cursors: []string{"a"}, FS: ffs, SegmentBytes: 4096}
+			b, err := buffer.Open(dir, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			ctx := context.Background()
+			var wantData []string // every record whose Append returned nil, in order
+			app := func(from, to int) error {
+				var recs [][]byte
+				for i := from; i < to; i++ {
+					recs = append(recs, payload(i))
+				}
+				_, err := b.Append(ctx, recs)
+				if err == nil {
+					for _, r := range recs {
+						wantData = append(wantData, string(r))
+					}
+				}
+				return err
+			}
+			for i := 0; i < 50; i += 10 {
+				if err := app(i, i+10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, _ := b.Reader("a")
+			readN(t, r, 25) // a reader positioned mid-log while the fault happens
+
+			tc.inject(ffs)
+			err = app(1000, 1010)
+			tc.check(t, err, b.Stats())
+			if tc.clear != nil {
+				// A persistent fault fails every attempt, cutting new
+				// segments included.
+				for range 3 {
+					if err := app(2000, 2030); err == nil {
+						t.Fatal("Append succeeded while the disk is full")
+					}
+				}
+				tc.clear(ffs)
+			}
+			// The caller retries once the fault clears: nothing lost.
+			for i := 50; i < 150; i += 10 {
+				if err := app(i, i+10); err != nil {
+					t.Fatalf("Append after the fault cleared: %v", err)
+				}
+			}
+			verify := func(r *buffer.Reader, skip int) {
+				t.Helper()
+				got := readAvailable(t, r)
+				if len(got) != len(wantData)-skip {
+					t.Fatalf("read %d records, want %d", len(got), len(wantData)-skip)
+				}
+				var prev uint64
+				for i, e := range got {
+					if string(e.Data) != wantData[skip+i] || e.Seq <= prev {
+						t.Fatalf("record %d: seq %d (prev %d) %q, want %q", i, e.Seq, prev, e.Data, wantData[skip+i])
+					}
+					prev = e.Seq
+				}
+			}
+			verify(r, 25)
+			if st := b.Stats(); st.Corrupt != 0 {
+				t.Fatalf("corruption after a fault: %+v", st)
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			b2 := open(t, dir, buffer.Options{Cursors: []string{"a"}, SegmentBytes: 4096})
+			st := b2.Stats()
+			if st.Corrupt != tc.corruptAfterReopen || st.TornBytes != 0 {
+				t.Fatalf("after reopen: corrupt %d (want %d), torn %d", st.Corrupt, tc.corruptAfterReopen, st.TornBytes)
+			}
+			r2, _ := b2.Reader("a")
+			verify(r2, 0)
+		})
+	}
+}
+
+func TestSegmentCreationFailure(t *testing.T) {
+	dir := t.TempDir()
+	ffs := faultfs.New(nil)
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, FS: ffs, SegmentBytes: 1024})
+	appendRange(t, b, 0, 40, 40) // fills the first segment past 1024
+	ffs.FailNextSyncDir(nil)     // the next Append must cut a segment
+	if _, err := b.Append(context.Background(), [][]byte{payload(40)}); err == nil {
+		t.Fatal("Append succeeded although the new segment could not be made durable")
+	}
+	if n := len(segFiles(t, dir)); n != 1 {
+		t.Fatalf("%d segment files; the failed one must be removed", n)
+	}
+	appendRange(t, b, 40, 60, 5)
+	r, _ := b.Reader("a")
+	checkEntries(t, readN(t, r, 60), 1, 0)
+}
+
+func TestAckFailureKeepsCursor(t *testing.T) {
+	dir := t.TempDir()
+	ffs := faultfs.New(nil)
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}, FS: ffs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 30, 10)
+	r, _ := b.Reader("a")
+	if err := r.Ack(10); err != nil {
+		t.Fatal(err)
+	}
+	for _, inject := range []func(){
+		func() { ffs.FailNextRename(nil) },
+		func() { ffs.SetFilter(".tmp"); ffs.FailNextSync(nil) },
+		func() { ffs.SetFilter(".tmp"); ffs.FailNextWrite(nil) },
+		func() { ffs.FailNextSyncDir(nil) },
+	} {
+		inject()
+		if err := r.Ack(20); err == nil {
+			t.Fatal("Ack succeeded under a fault")
+		}
+		ffs.SetFilter("")
+		if st := b.Stats(); st.Cursors[0].Acked != 10 {
+			t.Fatalf("cursor moved to %d on a failed Ack", st.Cursors[0].Acked)
+		}
+	}
+	if st := b.Stats(); st.AckErrors != 4 {
+		t.Fatalf("AckErrors %d", st.AckErrors)
+	}
+	b.Close()
+	// The failed Acks left at most a temp file; the durable cursor is 10
+	// (or 20 where only the directory fsync failed: the rename happened).
+	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	if acked := b.Stats().Cursors[0].Acked; acked != 10 && acked != 20 {
+		t.Fatalf("cursor after reopen: %d", acked)
+	}
+	r, _ = b.Reader("a")
+	if err := r.Ack(20); err != nil {
+		t.Fatal(err)
+	}
+	checkEntries(t, readN(t, r, 10), 21, 20)
+}

@@ -1,0 +1,187 @@
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Report describes a buffer directory as Inspect found it.
+type Report struct {
+	Dir      string
+	Segments []SegmentReport
+	Cursors  []CursorReport
+	// LastSeq is the highest sequence number found in any segment.
+	LastSeq uint64
+}
+
+// SegmentReport describes one segment file.
+type SegmentReport struct {
+	Name     string
+	FirstSeq uint64
+	// LastSeq is the last valid record's seq (0 if none); Records how many
+	// valid records the segment holds; Bytes its file size.
+	LastSeq uint64
+	Records int64
+	Bytes   int64
+	// Corrupt lists the damaged regions (a damaged header included).
+	Corrupt []*CorruptionError
+	// TailBytes counts invalid bytes at the end (a torn tail in the last
+	// segment, which Open cuts; corruption in any other).
+	TailBytes int64
+}
+
+// CursorReport describes one cursor file. A cursor that has never
+// acknowledged anything has no file and is not listed.
+type CursorReport struct {
+	Name string
+	// Acked is the last acknowledged seq; Err is set if the file is damaged.
+	Acked uint64
+	Err   error
+	// LagRecords counts the records in the segments with seq > Acked.
+	LagRecords uint64
+}
+
+// Inspect reads the buffer directory dir without changing anything: every
+// segment is scanned and checked, every cursor file read. It can run while
+// the agent runs (it then sees a moment's state, possibly with a tail being
+// written reported as torn).
+func Inspect(dir string) (*Report, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("inspect: %w", err)
+	}
+	rep := &Report{Dir: dir}
+	var firsts []uint64
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasSuffix(name, tmpSuffix) {
+			continue
+		}
+		if first, ok := parseSegName(name); ok {
+			firsts = append(firsts, first)
+		} else if c, ok := strings.CutSuffix(name, cursorSuffix); ok {
+			rep.Cursors = append(rep.Cursors, CursorReport{Name: c})
+		}
+	}
+	slices.Sort(firsts)
+	discard := slog.New(slog.DiscardHandler)
+	for i, first := range firsts {
+		var next uint64
+		if i+1 < len(firsts) {
+			next = firsts[i+1]
+		}
+		sr, err := inspectSegment(filepath.Join(dir, segName(first)), first, next, discard)
+		if err != nil {
+			return nil, err
+		}
+		rep.LastSeq = max(rep.LastSeq, sr.LastSeq)
+		rep.Segments = append(rep.Segments, sr)
+	}
+	for i := range rep.Cursors {
+		c := &rep.Cursors[i]
+		data, err := os.ReadFile(filepath.Join(dir, c.Name+cursorSuffix))
+		if err != nil {
+			return nil, fmt.Errorf("inspect: %w", err)
+		}
+		c.Acked, c.Err = parseFileHeader(data, cursorMagic)
+		for _, s := range rep.Segments {
+			switch {
+			case s.Records == 0 || s.LastSeq <= c.Acked:
+			case s.FirstSeq > c.Acked:
+				c.LagRecords += uint64(s.Records)
+			default:
+				c.LagRecords += min(uint64(s.Records), s.LastSeq-c.Acked)
+			}
+		}
+	}
+	return rep, nil
+}
+
+func inspectSegment(path string, first, next uint64, log *slog.Logger) (SegmentReport, error) {
+	name := filepath.Base(path)
+	sr := SegmentReport{Name: name, FirstSeq: first}
+	f, err := os.Open(path)
+	if err != nil {
+		return sr, fmt.Errorf("inspect: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return sr, fmt.Errorf("inspect: %w", err)
+	}
+	sr.Bytes = info.Size()
+	res, err := scanSegment(f, name, first, next, info.Size(), log)
+	if err != nil {
+		return sr, fmt.Errorf("inspect %s: %w", name, err)
+	}
+	sr.LastSeq, sr.Records, sr.Corrupt = res.last, res.records, res.corrupt
+	if res.headerErr != nil {
+		sr.Corrupt = append([]*CorruptionError{{Segment: name, Offset: 0, End: segHeaderSize, Err: res.headerErr}}, sr.Corrupt...)
+	}
+	if res.tail {
+		sr.TailBytes = info.Size() - res.tailOffset
+	}
+	return sr, nil
+}
+
+// WriteText writes the report as the `sidetrail buffer inspect` command
+// prints it: a summary, a table of segments, a table of cursors, then every
+// corrupt region.
+func (r *Report) WriteText(w io.Writer) error {
+	var bytes, records int64
+	for _, s := range r.Segments {
+		bytes += s.Bytes
+		records += s.Records
+	}
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "buffer %s: %d segments, %d bytes, %d records, last seq %d\n\n", r.Dir, len(r.Segments), bytes, records, r.LastSeq)
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEGMENT\tFIRST\tLAST\tRECORDS\tBYTES\tCORRUPT\tBAD TAIL")
+	for _, s := range r.Segments {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", s.Name, s.FirstSeq, s.LastSeq, s.Records, s.Bytes, len(s.Corrupt), s.TailBytes)
+	}
+	tw.Flush()
+	fmt.Fprintln(ew)
+	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CURSOR\tACKED\tLAG RECORDS\tSTATE")
+	for _, c := range r.Cursors {
+		state := "ok"
+		if c.Err != nil {
+			state = c.Err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.Name, c.Acked, c.LagRecords, state)
+	}
+	tw.Flush()
+	for _, s := range r.Segments {
+		for _, ce := range s.Corrupt {
+			fmt.Fprintf(ew, "corrupt: %v\n", ce)
+		}
+	}
+	return ew.err
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	} else if n < len(p) {
+		e.err = errors.New("short write")
+	}
+	return len(p), nil
+}

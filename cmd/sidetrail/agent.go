@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/buffer"
+	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
+	"github.com/sidetrail/sidetrail/pipeline"
+	"github.com/sidetrail/sidetrail/redact"
+	"github.com/sidetrail/sidetrail/tailer"
+)
+
+// generation is one configuration's running pipeline: a buffer, a tailer and
+// Source per source, a sink and Shipper per sink. A reload stops one
+// generation in order and starts the next; nothing is shared between them
+// but the files on disk.
+type generation struct {
+	cfg      *config.Config
+	logger   *slog.Logger
+	buf      *buffer.Buffer
+	redactor *redact.Redactor
+	sources  []*sourceUnit
+	sinks    []*sinkUnit
+
+	srcCancel  context.CancelFunc
+	shipStop   context.CancelFunc
+	shipAbort  context.CancelFunc
+	srcWG      sync.WaitGroup
+	shipWG     sync.WaitGroup
+	failed     chan error
+	stopOnce   sync.Once
+	stopErr    error
+	observeLat func(sink string, d time.Duration)
+}
+
+type sourceUnit struct {
+	name   string
+	tailer *tailer.Tailer
+	source *pipeline.Source
+}
+
+type sinkUnit struct {
+	cfg     config.Sink
+	sink    sidetrail.Sink
+	reader  *buffer.Reader
+	dl      *pipeline.DeadLetter
+	shipper *pipeline.Shipper
+}
+
+// startGeneration opens everything cfg describes and starts its goroutines.
+// On error, whatever was opened is closed again.
+func startGeneration(cfg *config.Config, logger *slog.Logger, observeLat func(string, time.Duration)) (g *generation, err error) {
+	trans, red, err := transforms(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g = &generation{cfg: cfg, logger: logger, redactor: red, failed: make(chan error, 1), observeLat: observeLat}
+	defer func() {
+		if err != nil {
+			g.closeAll()
+			g = nil
+		}
+	}()
+	if err = os.MkdirAll(filepath.Join(cfg.DataDir, "checkpoints"), 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	g.buf, err = buffer.Open(bufferDir(cfg.DataDir), bufferOptions(cfg, logger))
+	if err != nil {
+		return nil, fmt.Errorf("open buffer: %w", err)
+	}
+	for _, sc := range cfg.Sinks {
+		u := &sinkUnit{cfg: sc}
+		g.sinks = append(g.sinks, u)
+		if u.sink, err = newSink(sc, logger); err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		if u.reader, err = g.buf.Reader(sc.Name); err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		if u.dl, err = pipeline.OpenDeadLetter(filepath.Join(cfg.DataDir, "deadletter"), sc.Name); err != nil {
+			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		name := sc.Name
+		u.shipper = pipeline.NewShipper(pipeline.ShipperOptions{
+			Name: sc.Name, Sink: u.sink, Reader: u.reader,
+			MaxRecords: sc.Batch.MaxRecords, MaxBytes: int(sc.Batch.MaxBytes), MaxWait: sc.Batch.MaxWait,
+			InitialBackoff: sc.Retry.InitialBackoff, MaxBackoff: sc.Retry.MaxBackoff,
+			DeadLetter: u.dl, Logger: logger,
+			ObserveBatch: func(d time.Duration) {
+				if observeLat != nil {
+					observeLat(name, d)
+				}
+			},
+		})
+	}
+	for _, sc := range cfg.Sources {
+		cursor, err := g.buf.Reader(sourceCursor(sc.Name))
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		// Lines buffered after the last checkpoint (a crash came between)
+		// are not read again.
+		resume, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: reading the buffer for resume points: %w", sc.Name, err)
+		}
+		topts := tailerOptions(cfg, sc, logger)
+		topts.Resume = resume
+		t, err := tailer.New(topts)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		buf := g.buf
+		g.sources = append(g.sources, &sourceUnit{
+			name:   sc.Name,
+			tailer: t,
+			source: pipeline.NewSource(pipeline.SourceOptions{
+				Name: sc.Name, Lines: t, Transform: trans[sc.Name], Buffer: g.buf,
+				Checkpoint: t, Cursor: cursor,
+				LastSeq: func() uint64 {
+					if n := buf.Stats().NextSeq; n > 0 {
+						return n - 1
+					}
+					return 0
+				},
+				Logger: logger.With("source", sc.Name),
+			}),
+		})
+	}
+
+	srcCtx, srcCancel := context.WithCancel(context.Background())
+	stopCtx, shipStop := context.WithCancel(context.Background())
+	abortCtx, shipAbort := context.WithCancel(context.Background())
+	g.srcCancel, g.shipStop, g.shipAbort = srcCancel, shipStop, shipAbort
+	for _, u := range g.sinks {
+		g.shipWG.Add(1)
+		go func() {
+			defer g.shipWG.Done()
+			if err := u.shipper.Run(stopCtx, abortCtx); err != nil {
+				g.fail(err)
+			}
+		}()
+	}
+	for _, u := range g.sources {
+		g.srcWG.Add(1)
+		go func() {
+			defer g.srcWG.Done()
+			if err := u.source.Run(srcCtx); err != nil {
+				g.fail(fmt.Errorf("source %s: %w", u.name, err))
+			}
+		}()
+	}
+	return g, nil
+}
+
+func (g *generation) fail(err error) {
+	select {
+	case g.failed <- err:
+	default:
+	}
+}
+
+// stop ends the generation in the order that loses and repeats nothing:
+//  1. the sources stop reading; what they appended is committed, the rest
+//     of what they read is read again next time;
+//  2. the tailers close, writing their checkpoints;
+//  3. if drain, the shippers keep sending until the buffer is empty for
+//     every sink or the timeout passes; then they finish the batch in
+//     flight (bounded by the same timeout) and stop;
+//  4. the buffer closes. Whatever was not delivered is still in it.
+func (g *generation) stop(drain bool, timeout time.Duration) error {
+	g.stopOnce.Do(func() {
+		deadline := time.Now().Add(timeout)
+		g.srcCancel()
+		g.srcWG.Wait()
+		var errs []error
+		for _, u := range g.sources {
+			if err := u.tailer.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("source %s: %w", u.name, err))
+			}
+		}
+		if drain {
+			g.waitDrained(deadline)
+		}
+		g.shipStop()
+		done := make(chan struct{})
+		go func() { g.shipWG.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Until(deadline) + time.Second):
+			g.logger.Warn("drain timeout: abandoning batches in flight; they stay in the buffer for the next start")
+			g.shipAbort()
+			<-done
+		}
+		g.shipAbort()
+		errs = append(errs, g.closeAll())
+		g.stopErr = errors.Join(errs...)
+	})
+	return g.stopErr
+}
+
+// waitDrained waits until no sink lags behind the buffer, or the deadline.
+func (g *generation) waitDrained(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		behind := uint64(0)
+		for _, u := range g.sinks {
+			n, _ := u.reader.Lag()
+			behind += n
+		}
+		if behind == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, u := range g.sinks {
+		if n, _ := u.reader.Lag(); n > 0 {
+			g.logger.Warn("drain timeout: records stay in the buffer for the next start", "sink", u.cfg.Name, "records", n)
+		}
+	}
+}
+
+// closeAll closes what is open, for stop and for a failed start.
+func (g *generation) closeAll() error {
+	var errs []error
+	for _, u := range g.sinks {
+		if u.sink != nil {
+			errs = append(errs, u.sink.Close())
+		}
+		if u.dl != nil {
+			errs = append(errs, u.dl.Close())
+		}
+	}
+	if g.srcCancel == nil { // a failed start: tailers were never run
+		for _, u := range g.sources {
+			errs = append(errs, u.tailer.Close())
+		}
+	}
+	if g.buf != nil {
+		errs = append(errs, g.buf.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ready reports why the generation is not ready, or nil.
+func (g *generation) ready() error {
+	for _, u := range g.sinks {
+		since := u.shipper.FailingSince()
+		if !since.IsZero() && time.Since(since) > u.cfg.ReadyAfterFailing {
+			return fmt.Errorf("sink %s failing since %s", u.cfg.Name, since.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}

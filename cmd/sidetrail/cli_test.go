@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runMain(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runMain(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "sidetrail ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, errOut := runMain(t, "", "frobnicate")
+	if code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Fatalf("%d %q", code, errOut)
+	}
+}
+
+func TestValidateEmbeddedAndExamples(t *testing.T) {
+	if code, out, errOut := runMain(t, "", "validate"); code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("embedded config: %d %s %s", code, out, errOut)
+	}
+	files, _ := filepath.Glob("../../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no example configs found")
+	}
+	for _, f := range files {
+		t.Setenv("ES_PASSWORD", "x")
+		t.Setenv("SIDETRAIL_HASH_KEY", "k")
+		if code, out, errOut := runMain(t, "", "validate", "-config", f); code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", f, code, out, errOut)
+		}
+	}
+}
+
+func TestValidateReportsEveryErrorWithLine(t *testing.T) {
+	path := writeFile(t, "bad.yaml", `data_dir: /tmp/x
+sources:
+  - name: web
+    pathz: ["/var/log/*.log"]
+    format: nginx
+    log_format: '$remote_addr "$request'
+buffer:
+  max_bytes: lots
+redact:
+  - pattern: '(unclosed'
+sinks:
+  - name: out
+    type: stdout
+`)
+	code, _, errOut := runMain(t, "", "validate", "-config", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"bad.yaml:4:", "pathz", "bad.yaml:8:", "max_bytes"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestValidateSemanticErrors(t *testing.T) {
+	// The YAML is well-formed; the log_format and the regex are not.
+	path := writeFile(t, "sem.yaml", `data_dir: /tmp/x
+sources:
+  - name: web
+    paths: ["/var/log/*.log"]
+    format: nginx
+    log_format: '$remote_addr "${request'
+redact:
+  - pattern: '(unclosed'
+sinks:
+  - name: out
+    type: stdout
+`)
+	code, _, errOut := runMain(t, "", "validate", "-config", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "sem.yaml:") || !strings.Contains(errOut, "unclosed") && !strings.Contains(errOut, "rule") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
+
+func TestValidateMissingAndEmptyFiles(t *testing.T) {
+	if code, _, errOut := runMain(t, "", "validate", "-config", "/nonexistent/sidetrail.yaml"); code != 1 || !strings.Contains(errOut, "/nonexistent/sidetrail.yaml") {
+		t.Fatalf("missing: %d %q", code, errOut)
+	}
+	empty := writeFile(t, "empty.yaml", "")
+	if code, _, errOut := runMain(t, "", "validate", "-config", empty); code != 1 || errOut == "" {
+		t.Fatalf("empty: %d %q", code, errOut)
+	}
+}
+
+func TestParseCommandRedacts(t *testing.T) {
+	path := writeFile(t, "p.yaml", `data_dir: /tmp/x
+sources:
+  - name: web
+    paths: ["/var/log/*.log"]
+    format: nginx
+    fields: {cluster: prod}
+redact:
+  - builtin: email
+  - builtin: query_secrets
+sinks:
+  - {name: out, type: stdout}
+`)
+	in := `10.1.2.3 - - [02/Jan/2024:15:04:05 +0000] "GET /login?user=bob@example.com&password=hunter2 HTTP/1.1" 200 12 "-" "curl/8"
+garbage that does not parse
+`
+	code, out, errOut := runMain(t, in, "parse", "-config", path, "-source", "web")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 records, got:\n%s", out)
+	}
+	if strings.Contains(out, "bob@example.com") || strings.Contains(out, "hunter2") {
+		t.Fatalf("secret in output:\n%s", out)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["status"] != float64(200) || rec["cluster"] != "prod" || rec["source"] != "web" || rec["@timestamp"] != "2024-01-02T15:04:05.000000000Z" {
+		t.Fatalf("record: %v", rec)
+	}
+	if !strings.Contains(lines[1], `"parse_failure"`) || !strings.Contains(lines[1], "garbage that does not parse") {
+		t.Fatalf("failed line not shipped raw and marked: %s", lines[1])
+	}
+}
+
+func TestDataDirLockedAgainstSecondAgent(t *testing.T) {
+	dir := t.TempDir()
+	release, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDataDir(dir); err == nil || !strings.Contains(err.Error(), "in use by another sidetrail") {
+		t.Fatalf("second lock: %v", err)
+	}
+	release()
+	release2, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	release2()
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/buffer"
+	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
+	"github.com/sidetrail/sidetrail/examples"
+	"github.com/sidetrail/sidetrail/internal/server"
+	"github.com/sidetrail/sidetrail/tailer"
+)
+
+const embeddedName = "embedded:examples/local.yaml"
+
+// loadConfig loads path, or the embedded example when path is "".
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Parse(embeddedName, examples.Local, os.LookupEnv)
+	}
+	return config.Load(path, os.LookupEnv)
+}
+
+// printConfigErrors prints each of a config's errors on its own line.
+func printConfigErrors(w io.Writer, err error) {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+// loadChecked loads a configuration and builds its parsers and redaction
+// rules, so that every error `run` would meet in them is found now.
+func loadChecked(path string) (*config.Config, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := transforms(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file to check (default: the embedded example)")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if _, err := loadChecked(*path); err != nil {
+		printConfigErrors(stderr, err)
+		return exitError(1)
+	}
+	name := *path
+	if name == "" {
+		name = embeddedName
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", name)
+	return nil
+}
+
+func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (default: the embedded example)")
+	source := fs.String("source", "", "the source whose format and rules to apply (default: the first)")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return exitError(1)
+	}
+	trans, _, err := transforms(cfg)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return exitError(1)
+	}
+	name := *source
+	if name == "" {
+		name = cfg.Sources[0].Name
+	}
+	t, ok := trans[name]
+	if !ok {
+		return fmt.Errorf("no source named %q in the configuration", name)
+	}
+	in := bufio.NewReaderSize(stdin, 1<<20)
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	var (
+		rec    sidetrail.Record
+		enc    sidetrail.JSONEncoder
+		buf    []byte
+		offset int64
+	)
+	for {
+		line, err := in.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// Longer than 1 MiB: gather it whole; this is a debugging tool.
+			whole := append([]byte(nil), line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = in.ReadSlice('\n')
+				whole = append(whole, line...)
+			}
+			line = whole
+		}
+		if len(line) > 0 {
+			n := int64(len(line))
+			body := line
+			if body[len(body)-1] == '\n' {
+				body = body[:len(body)-1]
+			}
+			t.Apply(&rec, tailer.Line{Path: "-", Start: offset, End: offset + n, Bytes: body}, time.Now())
+			offset += n
+			buf = enc.Append(buf[:0], &rec)
+			buf = append(buf, '\n')
+			if _, werr := out.Write(buf); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func cmdBuffer(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "inspect" {
+		fmt.Fprintln(stderr, "usage: sidetrail buffer inspect -data-dir DIR")
+		return exitError(2)
+	}
+	fs := flag.NewFlagSet("buffer inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data-dir", "", "the agent's data_dir")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitError(2)
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "usage: sidetrail buffer inspect -data-dir DIR")
+		return exitError(2)
+	}
+	rep, err := buffer.Inspect(bufferDir(*dir))
+	if err != nil {
+		return err
+	}
+	return rep.WriteText(stdout)
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (default: the embedded example)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file at exit")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
+	cfg, err := loadChecked(*path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return exitError(1)
+	}
+	logger := newLogger(cfg.Log, stderr)
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ctx, hup, stopSignals := signalContext(ctx)
+	defer stopSignals()
+
+	m := newMetrics(version)
+	var srvDone chan error
+	if cfg.Server.Listen != "" {
+		srv := server.New(server.Options{Listen: cfg.Server.Listen, Gatherer: m.registry, Ready: m.ready, Logger: logger})
+		srvCtx, cancelSrv := context.WithCancel(context.Background())
+		srvDone = make(chan error, 1)
+		go func() { srvDone <- srv.Run(srvCtx) }()
+		defer func() { cancelSrv(); <-srvDone }()
+	}
+	var changes <-chan struct{}
+	if *path != "" {
+		w, err := watchConfig(*path, logger)
+		if err != nil {
+			logger.Warn("config file changes will not be noticed; SIGHUP still reloads", "err", err)
+		} else {
+			defer w.Close()
+			changes = w.Changes()
+		}
+	}
+
+	for {
+		g, err := startGeneration(cfg, logger, m.observeBatch)
+		if err != nil {
+			return err
+		}
+		m.setGeneration(g)
+		logger.Info("sidetrail running", "version", version, "config", configName(*path),
+			"sources", len(cfg.Sources), "sinks", len(cfg.Sinks), "data_dir", cfg.DataDir)
+	wait:
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down: delivering what is buffered", "drain_timeout", cfg.DrainTimeout)
+			err := g.stop(true, cfg.DrainTimeout)
+			m.endGeneration(g)
+			if err != nil {
+				return err
+			}
+			logger.Info("stopped")
+			return nil
+		case err := <-g.failed:
+			logger.Error("pipeline failed", "err", err)
+			_ = g.stop(false, cfg.DrainTimeout)
+			m.endGeneration(g)
+			return err
+		case <-hup:
+		case <-changes:
+		}
+		next, err := loadChecked(*path)
+		if err != nil {
+			m.reloaded(false)
+			logger.Error("reload rejected; still running the previous configuration", "errors", err.Error())
+			goto wait
+		}
+		if next.DataDir != cfg.DataDir {
+			m.reloaded(false)
+			logger.Error("reload rejected: data_dir cannot change while running; restart instead", "data_dir", cfg.DataDir)
+			goto wait
+		}
+		if next.Server.Listen != cfg.Server.Listen {
+			logger.Warn("server.listen changes take effect at the next restart", "listen", cfg.Server.Listen)
+		}
+		logger.Info("reloading configuration")
+		if err := g.stop(false, cfg.DrainTimeout); err != nil {
+			logger.Error("stopping the previous pipeline", "err", err)
+		}
+		m.endGeneration(g)
+		m.reloaded(true)
+		cfg = next
+	}
+}
+
+// bufferDir is where the disk buffer lives under a data_dir.
+func bufferDir(dataDir string) string { return filepath.Join(dataDir, "buffer") }
+
+func configName(path string) string {
+	if path == "" {
+		return embeddedName
+	}
+	return path
+}

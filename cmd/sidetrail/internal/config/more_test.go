@@ -1,0 +1,194 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sidetrail/sidetrail/redact"
+	"github.com/sidetrail/sidetrail/sinks/elasticsearch"
+)
+
+func errLines(t *testing.T, err error) []string {
+	t.Helper()
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %v is %T, want *Errors", err, err)
+	}
+	var got []string
+	for _, e := range *errs {
+		got = append(got, e.Error())
+	}
+	return got
+}
+
+func TestRedactRules(t *testing.T) {
+	cfg := mustParse(t, minimal+`redact:
+  - builtin: credit_card
+  - builtin: email
+    action: hash
+    key_env: REDACT_KEY
+  - pattern: '(?i)(token|password)=[^&\s"]*'
+    replace: '$1=[REDACTED]'
+    fields: [request, http_referer]
+  - field: http_cookie
+    action: drop
+  - builtin: query_secrets
+    params: [sig, X-Amz-Signature]
+`, map[string]string{"REDACT_KEY": "0123456789abcdef0123"})
+	want := []redact.Rule{
+		{Builtin: "credit_card"},
+		{Builtin: "email", Action: "hash", KeyEnv: "REDACT_KEY"},
+		{Pattern: `(?i)(token|password)=[^&\s"]*`, Replace: "$1=[REDACTED]", Fields: []string{"request", "http_referer"}},
+		{Field: "http_cookie", Action: "drop"},
+		{Builtin: "query_secrets", Params: []string{"sig", "X-Amz-Signature"}},
+	}
+	if !reflect.DeepEqual(cfg.Redact, want) {
+		t.Errorf("redact:\n got %+v\nwant %+v", cfg.Redact, want)
+	}
+	if want := []int{8, 9, 12, 15, 17}; !reflect.DeepEqual(cfg.RedactLines, want) {
+		t.Errorf("RedactLines = %v, want %v", cfg.RedactLines, want)
+	}
+}
+
+func TestRedactErrors(t *testing.T) {
+	_, err := Parse("c.yaml", []byte(minimal+`redact:
+  - builtin: emial
+  - pattern: "(unclosed"
+  - patern: x
+  - builtin: email
+    action: hash
+  - name: a
+    builtin: ipv4
+  - name: a
+    builtin: ipv6
+`), nil)
+	want := []string{
+		`c.yaml:8: redact rule 1 (builtin "emial"): unknown builtin "emial" (known: credit_card, email, ipv4, ipv6, jwt, bearer_token, aws_access_key, query_secrets)`,
+		"c.yaml:9: redact rule 2 (pattern \"(unclosed\"): error parsing regexp: missing closing ): `(unclosed`",
+		`c.yaml:10: unknown key "patern" in redact rule #3; did you mean "pattern"?`,
+		`c.yaml:11: redact rule 4 (builtin "email"): action hash needs a key: set key_env or key_file`,
+	}
+	checkErrors(t, err, want)
+
+	// Problems between rules are found once each rule is valid.
+	_, err = Parse("c.yaml", []byte(minimal+`redact:
+  - {name: a, builtin: ipv4}
+  - {name: a, builtin: ipv6}
+`), nil)
+	checkErrors(t, err, []string{
+		`c.yaml:9: redact rule 2 (name "a", builtin "ipv6"): name "a" is already used by rule 1: give one of them a distinct name`,
+	})
+}
+
+func checkErrors(t *testing.T, err error, want []string) {
+	t.Helper()
+	got := errLines(t, err)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n got:\n\t%s\nwant:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+}
+
+func TestElasticsearchSink(t *testing.T) {
+	cfg := mustParse(t, `sources: [{name: a, paths: [/a]}]
+sinks:
+  - name: es
+    type: elasticsearch
+    urls: ["http://127.0.0.1:9200"]
+    index: "nginx-%Y.%m.%d"
+    username: elastic
+    password: ${ES_PASSWORD}
+    params: {_msg_field: message}
+    tls: {insecure_skip_verify: true}
+`, map[string]string{"ES_PASSWORD": "hunter2"})
+	got := cfg.Sinks[0].Elasticsearch
+	want := &elasticsearch.Config{URLs: []string{"http://127.0.0.1:9200"}, Index: "nginx-%Y.%m.%d",
+		Username: "elastic", Password: "hunter2", Params: map[string]string{"_msg_field": "message"},
+		TLS: elasticsearch.TLSConfig{InsecureSkipVerify: true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("elasticsearch config:\n got %+v\nwant %+v", got, want)
+	}
+	if cfg.Sinks[0].Loki != nil || cfg.Sinks[0].Stdout != nil {
+		t.Errorf("other type configs set: %+v", cfg.Sinks[0])
+	}
+
+	_, err := Parse("c.yaml", []byte(`sources: [{name: a, paths: [/a]}]
+sinks:
+  - name: es
+    type: elasticsearch
+    url: http://127.0.0.1:9200
+    tls: {ca: /x}
+    compression: brotli
+    timeout: -1s
+`), nil)
+	checkErrors(t, err, []string{
+		`c.yaml:3: sink "es": urls: at least one Elasticsearch URL is required`,
+		`c.yaml:5: unknown key "url" in sink "es"; did you mean "urls"?`,
+		`c.yaml:6: unknown key "tls.ca" in sink "es"`,
+		`c.yaml:7: sink "es": compression: "brotli" is not one of none, gzip`,
+		`c.yaml:8: sink "es": timeout: must not be negative (got -1s)`,
+	})
+
+	// A value that did not decode is reported once, not again by Validate.
+	_, err = Parse("c.yaml", []byte(`sources: [{name: a, paths: [/a]}]
+sinks:
+  - name: es
+    type: elasticsearch
+    urls: http://127.0.0.1:9200
+`), nil)
+	checkErrors(t, err, []string{`c.yaml:5: sink "es": urls: want a list, not "http://127.0.0.1:9200"`})
+}
+
+func TestParserErrors(t *testing.T) {
+	_, err := Parse("c.yaml", []byte(`sources:
+  - name: a
+    paths: [/a]
+    format: nginx
+    log_format: '$remote_addr [$time_local] "$request"'
+  - name: b
+    paths: [/b]
+    format: nginx_error
+    timezone: Mars/Olympus
+  - name: c
+    paths: [/c]
+    format: json
+    time_format: fortnights
+sinks: [{name: s, type: stdout}]
+`), nil)
+	checkErrors(t, err, []string{
+		`c.yaml:9: source "b": timezone "Mars/Olympus": unknown time zone Mars/Olympus`,
+		`c.yaml:13: source "c": time_format "fortnights": want rfc3339, unix, unix_ms, unix_us, unix_ns or a Go time layout`,
+	})
+}
+
+// TestErrorsAs: callers may ask errors.As for an *Errors or an Errors.
+func TestErrorsAs(t *testing.T) {
+	_, err := Parse("c.yaml", []byte("sinks: []\n"), nil)
+	var ptr *Errors
+	var val Errors
+	if !errors.As(err, &ptr) || !errors.As(err, &val) || len(val) != 2 || len(*ptr) != 2 {
+		t.Fatalf("errors.As: ptr %v, val %v", ptr, val)
+	}
+	if val[0].Error() != "c.yaml:1: sources: want at least one source" {
+		t.Errorf("val[0] = %q", val[0].Error())
+	}
+	wrapped := fmt.Errorf("loading: %w", err)
+	if !errors.As(wrapped, &val) {
+		t.Error("errors.As through a wrapper failed")
+	}
+}
+
+// BenchmarkParse measures a whole Parse of the full example (decode,
+// defaults, validation, parser and sink checks). Not a hot path: it runs at
+// start and on reload.
+func BenchmarkParse(b *testing.B) {
+	vars := env(map[string]string{"LOKI_PASSWORD": "x"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("c.yaml", []byte(full), vars); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,246 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// validate reports every problem in the defaulted c, each on the line of
+// the key at fault (or of its item when the key is absent).
+func (p *parser) validate(c *Config) {
+	if c.DataDir == "" {
+		p.errorf(p.line(&c.DataDir, c), "data_dir: must not be empty")
+	}
+	p.oneOf(p.line(&c.Log.Level, &c.Log, c), "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	p.oneOf(p.line(&c.Log.Format, &c.Log, c), "log.format", c.Log.Format, "text", "json")
+	p.positive(p.line(&c.DrainTimeout, c), "drain_timeout", c.DrainTimeout)
+
+	if len(c.Sources) == 0 {
+		p.errorf(p.line(&c.Sources, c), "sources: want at least one source")
+	}
+	names := make(map[string]int)
+	for i := range c.Sources {
+		p.validateSource(&c.Sources[i], i, names)
+	}
+
+	p.validateRedact(c)
+	p.validateBuffer(c)
+
+	if len(c.Sinks) == 0 {
+		p.errorf(p.line(&c.Sinks, c), "sinks: want at least one sink")
+	}
+	names = make(map[string]int)
+	for i := range c.Sinks {
+		p.validateSink(&c.Sinks[i], i, names)
+	}
+
+	if l := c.Server.Listen; l != "" {
+		if err := checkListen(l); err != nil {
+			p.errorf(p.line(&c.Server.Listen, &c.Server, c), "server.listen: %v", err)
+		}
+	}
+}
+
+// label names list item i for messages: `source "nginx"` or `source #2`.
+func label(word, name string, i int) string {
+	if name == "" {
+		return fmt.Sprintf("%s #%d", word, i+1)
+	}
+	return fmt.Sprintf("%s %q", word, name)
+}
+
+func (p *parser) validateSource(s *Source, i int, names map[string]int) {
+	at := label("source", s.Name, i)
+	line := func(ptr any) int { return p.line(ptr, s) }
+	p.checkName(line(&s.Name), at, s.Name, names)
+
+	if len(s.Paths) == 0 {
+		p.errorf(line(&s.Paths), "%s: paths: want at least one glob pattern", at)
+	}
+	for j, pat := range s.Paths {
+		p.checkGlob(p.line(&s.Paths[j], &s.Paths, s), at, "paths", pat)
+	}
+	for j, pat := range s.Exclude {
+		p.checkGlob(p.line(&s.Exclude[j], &s.Exclude, s), at, "exclude", pat)
+	}
+
+	if p.oneOf(line(&s.Format), at+": format", s.Format, FormatRaw, FormatJSON, FormatNginx, FormatNginxError) {
+		only := func(ptr any, key, format string) bool {
+			if p.set(ptr) && s.Format != format {
+				p.errorf(line(ptr), "%s: %s applies only to format %s, not %s", at, key, format, s.Format)
+				return false
+			}
+			return true
+		}
+		ok := only(&s.LogFormat, "log_format", FormatNginx)
+		ok = only(&s.TimeKey, "time_key", FormatJSON) && ok
+		ok = only(&s.TimeFormat, "time_format", FormatJSON) && ok
+		ok = only(&s.Timezone, "timezone", FormatNginxError) && ok
+		if ok {
+			// The parser is the judge of log_format, time_format and
+			// timezone: build one as run would.
+			if err := checkParser(s); err != nil {
+				ptr := map[string]any{FormatNginx: &s.LogFormat, FormatJSON: &s.TimeFormat,
+					FormatNginxError: &s.Timezone}[s.Format]
+				if ptr == nil || !p.set(ptr) {
+					ptr = &s.Format
+				}
+				p.errorf(line(ptr), "%s: %s", at, oneLine(err))
+			}
+		}
+	}
+	p.oneOf(line(&s.StartAt), at+": start_at", s.StartAt, "beginning", "end")
+	for k := range s.Fields {
+		kl := p.line(mapEntry{&s.Fields, k}, &s.Fields, s)
+		switch {
+		case k == "":
+			p.errorf(kl, "%s: fields: empty field name", at)
+		case reservedField(k):
+			p.errorf(kl, "%s: fields: %q collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)", at, k)
+		}
+	}
+	if s.MaxLineBytes < 1024 {
+		p.errorf(line(&s.MaxLineBytes), "%s: max_line_bytes: %v is too small; want at least 1KiB", at, s.MaxLineBytes)
+	}
+	p.positive(line(&s.ScanInterval), at+": scan_interval", s.ScanInterval)
+	if s.RotateWait < 0 {
+		p.errorf(line(&s.RotateWait), "%s: rotate_wait: must not be negative", at)
+	}
+	if s.MaxOpenFiles < 1 {
+		p.errorf(line(&s.MaxOpenFiles), "%s: max_open_files: want at least 1, not %d", at, s.MaxOpenFiles)
+	}
+	if s.FingerprintBytes < 16 || s.FingerprintBytes > 64<<10 {
+		p.errorf(line(&s.FingerprintBytes), "%s: fingerprint_bytes: want 16 to 65536, not %d", at, s.FingerprintBytes)
+	}
+}
+
+func (p *parser) validateBuffer(c *Config) {
+	b := &c.Buffer
+	line := func(ptr any) int { return p.line(ptr, b, c) }
+	if b.MaxBytes <= 0 {
+		p.errorf(line(&b.MaxBytes), "buffer.max_bytes: must be more than 0")
+	}
+	switch {
+	case b.SegmentBytes < 64<<10:
+		p.errorf(line(&b.SegmentBytes), "buffer.segment_bytes: %v is too small; want at least 64KiB", b.SegmentBytes)
+	case b.MaxBytes > 0 && b.SegmentBytes > b.MaxBytes:
+		p.errorf(line(&b.SegmentBytes), "buffer.segment_bytes: %v is more than buffer.max_bytes (%v)", b.SegmentBytes, b.MaxBytes)
+	}
+	p.oneOf(line(&b.WhenFull), "buffer.when_full", b.WhenFull, WhenFullBlock, WhenFullDropOldest)
+	p.oneOf(line(&b.Fsync), "buffer.fsync", b.Fsync, FsyncBatch, FsyncAlways, FsyncInterval)
+	if p.set(&b.FsyncInterval) && b.Fsync != FsyncInterval {
+		p.errorf(line(&b.FsyncInterval), "buffer.fsync_interval applies only to fsync: interval, not %s", b.Fsync)
+	} else {
+		p.positive(line(&b.FsyncInterval), "buffer.fsync_interval", b.FsyncInterval)
+	}
+}
+
+func (p *parser) validateSink(s *Sink, i int, names map[string]int) {
+	at := label("sink", s.Name, i)
+	line := func(ptr any) int { return p.line(ptr, s) }
+	p.checkName(line(&s.Name), at, s.Name, names)
+	if s.Type == "" {
+		p.errorf(p.line(&s.Type, s), "%s: type: required; want one of %s", at, strings.Join(sinkTypes, ", "))
+	} else {
+		p.oneOf(line(&s.Type), at+": type", s.Type, sinkTypes...)
+	}
+	if s.Batch.MaxRecords < 1 {
+		p.errorf(line(&s.Batch.MaxRecords), "%s: batch.max_records: want at least 1, not %d", at, s.Batch.MaxRecords)
+	}
+	if s.Batch.MaxBytes < 1024 {
+		p.errorf(line(&s.Batch.MaxBytes), "%s: batch.max_bytes: %v is too small; want at least 1KiB", at, s.Batch.MaxBytes)
+	}
+	p.positive(line(&s.Batch.MaxWait), at+": batch.max_wait", s.Batch.MaxWait)
+	p.positive(line(&s.Retry.InitialBackoff), at+": retry.initial_backoff", s.Retry.InitialBackoff)
+	if s.Retry.MaxBackoff < s.Retry.InitialBackoff {
+		p.errorf(line(&s.Retry.MaxBackoff), "%s: retry.max_backoff: %v is less than retry.initial_backoff (%v)", at, s.Retry.MaxBackoff, s.Retry.InitialBackoff)
+	}
+	p.positive(line(&s.ReadyAfterFailing), at+": ready_after_failing", s.ReadyAfterFailing)
+	p.validateSinkConfig(s, at)
+}
+
+// checkName checks a source or sink name: required, unique, [A-Za-z0-9_.-].
+func (p *parser) checkName(line int, at, name string, seen map[string]int) {
+	switch {
+	case name == "":
+		p.errorf(line, "%s: name: required", at)
+		return
+	case !validName(name):
+		p.errorf(line, "%s: name: use only letters, digits, '_', '.' and '-'", at)
+	}
+	if first, dup := seen[name]; dup {
+		p.errorf(line, "%s: name: used again (first at line %d)", at, first)
+		return
+	}
+	seen[name] = line
+}
+
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '.' || c == '-' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (p *parser) checkGlob(line int, at, key, pat string) {
+	if pat == "" {
+		p.errorf(line, "%s: %s: empty pattern", at, key)
+		return
+	}
+	if _, err := filepath.Match(pat, ""); err != nil {
+		p.errorf(line, "%s: %s: %q is not a valid glob pattern", at, key, pat)
+	}
+}
+
+// oneOf reports v when it is not one of allowed, and returns whether it is.
+func (p *parser) oneOf(line int, what, v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	p.errorf(line, "%s: %q is not one of %s", what, v, strings.Join(allowed, ", "))
+	return false
+}
+
+func (p *parser) positive(line int, what string, d time.Duration) {
+	if d <= 0 {
+		p.errorf(line, "%s: must be more than 0, not %v", what, d)
+	}
+}
+
+// reservedField reports static field names that would clash with the keys
+// sidetrail.JSONEncoder writes for every record (the same rule the parser
+// applies to parsed fields).
+func reservedField(key string) bool {
+	for _, r := range []string{"@timestamp", "message", "log.file.path", "log.offset", "log.flags", "source"} {
+		if key == r || strings.HasPrefix(r, key+".") || strings.HasPrefix(key, r+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkListen checks a host:port to listen on.
+func checkListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q: want host:port or :port", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port must be a number from 0 to 65535", addr)
+	}
+	return nil
+}
+
+// oneLine flattens a multi-line error message.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}

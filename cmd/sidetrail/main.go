@@ -1,0 +1,90 @@
+// Command sidetrail is a log-shipping sidecar: it tails log files, parses
+// and redacts each line, buffers records on disk and ships them to
+// Elasticsearch, Loki or stdout with at-least-once delivery.
+//
+// Usage:
+//
+//	sidetrail [run] [-config FILE]        run the agent (no -config: the embedded example)
+//	sidetrail validate -config FILE       check a configuration; exit 1 with file:line errors
+//	sidetrail parse -config FILE -source NAME   lines on stdin → records on stdout
+//	sidetrail buffer inspect -data-dir DIR      segments, records and each sink's lag
+//	sidetrail version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // distroless images have no zoneinfo; nginx_error's timezone needs it
+)
+
+var version = "dev"
+
+func main() {
+	os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Main runs the command line args and returns the exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "run":
+		err = cmdRun(ctx, args, stdout, stderr)
+	case "validate":
+		err = cmdValidate(args, stdout, stderr)
+	case "parse":
+		err = cmdParse(args, stdin, stdout, stderr)
+	case "buffer":
+		err = cmdBuffer(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "sidetrail", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "sidetrail: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &exit):
+		return int(exit)
+	default:
+		fmt.Fprintln(stderr, "sidetrail:", err)
+		return 1
+	}
+}
+
+// exitError is an exit code whose message was already printed.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+const usage = `Usage:
+  sidetrail [run] [-config FILE]              run the agent (no -config: the embedded example config)
+  sidetrail validate -config FILE             check a configuration; prints every error as file:line: message
+  sidetrail parse -config FILE -source NAME   parse and redact lines from stdin, print records as JSON
+  sidetrail buffer inspect -data-dir DIR      show the disk buffer's segments and each sink's lag
+  sidetrail version                           print the version
+`
+
+// signalContext returns a context ended by SIGTERM or SIGINT, and a channel
+// of SIGHUPs.
+func signalContext(ctx context.Context) (context.Context, <-chan os.Signal, func()) {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	return ctx, hup, func() { stop(); signal.Stop(hup) }
+}

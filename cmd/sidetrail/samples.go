@@ -1,0 +1,123 @@
+package main
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sidetrail/sidetrail/redact"
+)
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+var (
+	dSourceLines       = desc("sidetrail_source_lines_total", "Lines read and buffered.", "source")
+	dSourceBytes       = desc("sidetrail_source_bytes_total", "Bytes of the lines read and buffered.", "source")
+	dSourceParseFail   = desc("sidetrail_source_parse_failures_total", "Lines that did not match their format and ship raw.", "source")
+	dSourceFragments   = desc("sidetrail_source_fragments_total", "Pieces of lines longer than max_line_bytes.", "source")
+	dSourceBehind      = desc("sidetrail_source_bytes_behind", "Bytes in the source's files not yet committed (written but not yet durably buffered).", "source")
+	dSourceOpen        = desc("sidetrail_source_open_files", "Files held open.", "source")
+	dSourceRotations   = desc("sidetrail_source_rotations_total", "Files seen renamed away or deleted.", "source")
+	dSourceTruncations = desc("sidetrail_source_truncations_total", "Truncations detected (copytruncate).", "source")
+	dSourceAtRisk      = desc("sidetrail_source_files_at_risk", "Files with unread data that could not be kept open (max_open_files).", "source")
+	dSourcePolling     = desc("sidetrail_source_polling", "1 when the source runs without inotify.", "source")
+	dRedactions        = desc("sidetrail_redactions_total", "Redactions made, per rule.", "rule")
+	dRedactWithheld    = desc("sidetrail_redact_withheld_messages_total", "Messages replaced by a marker because a field's value could not be located in them.")
+	dBufBytes          = desc("sidetrail_buffer_bytes", "Bytes of buffer segments on disk.")
+	dBufRecords        = desc("sidetrail_buffer_records", "Records held in the buffer.")
+	dBufSegments       = desc("sidetrail_buffer_segments", "Buffer segment files.")
+	dBufAppended       = desc("sidetrail_buffer_appended_records_total", "Records appended to the buffer.")
+	dBufCorrupt        = desc("sidetrail_buffer_corrupt_records_total", "Corrupt records or regions skipped.")
+	dBufDropped        = desc("sidetrail_buffer_dropped_records_total", "Records dropped by when_full: drop_oldest.")
+	dBufAppendErrors   = desc("sidetrail_buffer_append_errors_total", "Failed buffer writes or fsyncs (retried).")
+	dSinkSent          = desc("sidetrail_sink_sent_records_total", "Records delivered, duplicates the backend already had included.", "sink")
+	dSinkDup           = desc("sidetrail_sink_duplicate_records_total", "Records the backend already had (Elasticsearch 409).", "sink")
+	dSinkRetried       = desc("sidetrail_sink_retried_records_total", "Records sent again after a failure.", "sink")
+	dSinkDead          = desc("sidetrail_sink_dead_lettered_records_total", "Records rejected by the backend and written to the dead-letter file.", "sink")
+	dSinkErrors        = desc("sidetrail_sink_send_errors_total", "Failed requests.", "sink")
+	dSinkLag           = desc("sidetrail_sink_lag_records", "Records in the buffer not yet acknowledged by the sink.", "sink")
+	dSinkOldest        = desc("sidetrail_sink_oldest_unacked_age_seconds", "Age of the oldest record the sink holds unacknowledged.", "sink")
+	dSinkFailing       = desc("sidetrail_sink_failing", "1 while the sink's latest attempt failed.", "sink")
+)
+
+// samples reads every component's counters.
+func (g *generation) samples() []sample {
+	var out []sample
+	add := func(d *prometheus.Desc, typ prometheus.ValueType, v float64, labels ...string) {
+		out = append(out, sample{desc: d, typ: typ, value: v, labels: labels})
+	}
+	counter := prometheus.CounterValue
+	gauge := prometheus.GaugeValue
+	for _, u := range g.sources {
+		s := u.source.Stats()
+		t := u.tailer.Stats()
+		add(dSourceLines, counter, float64(s.Lines), u.name)
+		add(dSourceBytes, counter, float64(s.Bytes), u.name)
+		add(dSourceParseFail, counter, float64(s.ParseFailures), u.name)
+		add(dSourceFragments, counter, float64(s.Fragments), u.name)
+		add(dSourceBehind, gauge, float64(t.BytesBehind), u.name)
+		add(dSourceOpen, gauge, float64(t.OpenFiles), u.name)
+		add(dSourceRotations, counter, float64(t.Rotations), u.name)
+		add(dSourceTruncations, counter, float64(t.Truncations), u.name)
+		add(dSourceAtRisk, gauge, float64(t.FilesAtRisk), u.name)
+		polling := 0.0
+		if t.Polling {
+			polling = 1
+		}
+		add(dSourcePolling, gauge, polling, u.name)
+	}
+	if g.redactor != nil {
+		for rule, n := range redactionCounts(g.redactor) {
+			add(dRedactions, counter, float64(n), rule)
+		}
+		add(dRedactWithheld, counter, float64(g.redactor.Stats().Withheld))
+	}
+	if g.buf != nil {
+		b := g.buf.Stats()
+		add(dBufBytes, gauge, float64(b.Bytes))
+		add(dBufRecords, gauge, float64(b.Records))
+		add(dBufSegments, gauge, float64(b.Segments))
+		add(dBufAppended, counter, float64(b.Appended))
+		add(dBufCorrupt, counter, float64(b.Corrupt))
+		add(dBufDropped, counter, float64(b.Dropped))
+		add(dBufAppendErrors, counter, float64(b.AppendErrors+b.SyncErrors))
+		for _, c := range b.Cursors {
+			add(dSinkLag, gauge, float64(c.LagRecords), c.Name)
+		}
+	}
+	now := time.Now()
+	for _, u := range g.sinks {
+		if u.shipper == nil {
+			continue
+		}
+		s := u.shipper.Stats()
+		name := u.cfg.Name
+		add(dSinkSent, counter, float64(s.Sent), name)
+		add(dSinkDup, counter, float64(s.Duplicates), name)
+		add(dSinkRetried, counter, float64(s.Retried), name)
+		add(dSinkDead, counter, float64(s.DeadLettered), name)
+		add(dSinkErrors, counter, float64(s.SendErrors), name)
+		age := 0.0
+		if t := u.shipper.OldestUnacked(); !t.IsZero() {
+			age = now.Sub(t).Seconds()
+		}
+		add(dSinkOldest, gauge, age, name)
+		failing := 0.0
+		if !u.shipper.FailingSince().IsZero() {
+			failing = 1
+		}
+		add(dSinkFailing, gauge, failing, name)
+	}
+	return out
+}
+
+// redactionCounts sums the redactor's counts by rule name.
+func redactionCounts(r *redact.Redactor) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, rs := range r.Stats().Rules {
+		out[rs.Name] += rs.Redactions
+	}
+	return out
+}

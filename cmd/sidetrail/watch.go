@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// configWatcher reports changes to the configuration file's content. It
+// watches the file's directory, not the file: Kubernetes updates a mounted
+// ConfigMap by swapping the ..data symlink, which replaces the file without
+// ever writing it. Events are debounced and a change is reported only when
+// the content's hash differs.
+type configWatcher struct {
+	w       *fsnotify.Watcher
+	changes chan struct{}
+	done    chan struct{}
+}
+
+func watchConfig(path string, logger *slog.Logger) (*configWatcher, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Add(filepath.Dir(path)); err != nil {
+		w.Close()
+		return nil, err
+	}
+	c := &configWatcher{w: w, changes: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.loop(path, logger)
+	return c, nil
+}
+
+func hashFile(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+func (c *configWatcher) loop(path string, logger *slog.Logger) {
+	defer close(c.done)
+	last := hashFile(path)
+	base := filepath.Base(path)
+	var timer <-chan time.Time
+	for {
+		select {
+		case ev, ok := <-c.w.Events:
+			if !ok {
+				return
+			}
+			// Other files in the directory are none of our business, and a
+			// busy neighbour must not postpone the check forever: the
+			// timer starts at the first relevant event and is not reset.
+			if name := filepath.Base(ev.Name); name != base && !strings.HasPrefix(name, "..data") {
+				continue
+			}
+			if timer == nil {
+				timer = time.After(300 * time.Millisecond)
+			}
+		case err, ok := <-c.w.Errors:
+			if !ok {
+				return
+			}
+			logger.Warn("config watch", "err", err)
+		case <-timer:
+			timer = nil
+			h := hashFile(path)
+			if h == nil || bytes.Equal(h, last) {
+				continue
+			}
+			last = h
+			select {
+			case c.changes <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Changes delivers one value per noticed change (coalesced).
+func (c *configWatcher) Changes() <-chan struct{} { return c.changes }
+
+// Close stops watching.
+func (c *configWatcher) Close() error {
+	err := c.w.Close()
+	<-c.done
+	return err
+}

@@ -1,0 +1,198 @@
+package sidetrail
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The binary form of a Record, as the buffer stores it. The buffer frames and
+// checksums each one; this layout only has to be compact and quick to decode.
+//
+//	version   u8    (codecVersion)
+//	flags     u8
+//	filekey   u64   big endian
+//	offset    uvarint
+//	length    uvarint  End - offset
+//	time      varint  unix nanoseconds
+//	ingested  varint  unix nanoseconds
+//	source    uvarint length + bytes
+//	path      uvarint length + bytes
+//	message   uvarint length + bytes
+//	nfields   uvarint
+//	  key     uvarint length + bytes
+//	  kind    u8
+//	  value   uvarint length + bytes
+const codecVersion = 1
+
+// ErrBadRecord reports bytes that are not a record this version can decode.
+var ErrBadRecord = errors.New("malformed record")
+
+// AppendBinary appends the binary form of r to dst. Scratch is not stored.
+func AppendBinary(dst []byte, r *Record) []byte {
+	dst = append(dst, codecVersion, byte(r.Flags))
+	dst = binary.BigEndian.AppendUint64(dst, r.FileKey)
+	dst = binary.AppendUvarint(dst, uint64(r.Offset))
+	dst = binary.AppendUvarint(dst, uint64(max(r.End-r.Offset, 0)))
+	dst = binary.AppendVarint(dst, unixNano(r.Time))
+	dst = binary.AppendVarint(dst, unixNano(r.Ingested))
+	dst = appendBytes(dst, r.Source)
+	dst = appendBytes(dst, r.Path)
+	dst = appendBytes(dst, r.Message)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Fields)))
+	for _, f := range r.Fields {
+		dst = appendBytes(dst, f.Key)
+		dst = append(dst, byte(f.Kind))
+		dst = appendBytes(dst, f.Value)
+	}
+	return dst
+}
+
+func appendBytes[T string | []byte](dst []byte, b T) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// Decoder decodes binary records. It interns field names, sources and paths,
+// so decoding allocates nothing once those have been seen. A Decoder is not
+// safe for concurrent use; its zero value is ready.
+type Decoder struct {
+	strings map[string]string
+}
+
+// maxInterned bounds the intern table: names come from a log's own JSON keys,
+// which an adversarial log could make endless.
+const maxInterned = 4096
+
+func (d *Decoder) intern(b []byte) string {
+	if s, ok := d.strings[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.strings == nil {
+		d.strings = make(map[string]string)
+	}
+	if len(d.strings) < maxInterned {
+		d.strings[s] = s
+	}
+	return s
+}
+
+// Decode decodes data into r, reusing r's Fields. r's Message and Values
+// point into data, so they are valid as long as data is.
+func (d *Decoder) Decode(data []byte, r *Record) error {
+	r.Reset()
+	p := decoder{b: data}
+	if v := p.byte(); v != codecVersion {
+		if p.err == nil {
+			return fmt.Errorf("%w: version %d", ErrBadRecord, v)
+		}
+		return p.err
+	}
+	r.Flags = Flags(p.byte())
+	r.FileKey = p.uint64()
+	r.Offset = int64(p.uvarint())
+	r.End = r.Offset + int64(p.uvarint())
+	if ns := p.varint(); ns != 0 {
+		r.Time = time.Unix(0, ns).UTC()
+	}
+	if ns := p.varint(); ns != 0 {
+		r.Ingested = time.Unix(0, ns).UTC()
+	}
+	r.Source = d.intern(p.bytes())
+	r.Path = d.intern(p.bytes())
+	r.Message = p.bytes()
+	n := p.uvarint()
+	if n > uint64(len(data)) { // each field takes at least 3 bytes
+		return fmt.Errorf("%w: %d fields in %d bytes", ErrBadRecord, n, len(data))
+	}
+	for i := uint64(0); i < n && p.err == nil; i++ {
+		key := d.intern(p.bytes())
+		kind := Kind(p.byte())
+		value := p.bytes()
+		if kind > KindJSON {
+			return fmt.Errorf("%w: field %q has kind %d", ErrBadRecord, key, kind)
+		}
+		r.Fields = append(r.Fields, Field{Key: key, Kind: kind, Value: value})
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if len(p.b) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrBadRecord, len(p.b))
+	}
+	return nil
+}
+
+// decoder reads the binary form; the first error sticks and later reads
+// return zero values.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (p *decoder) fail(what string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%w: short %s", ErrBadRecord, what)
+	}
+	p.b = nil
+}
+
+func (p *decoder) byte() byte {
+	if len(p.b) < 1 {
+		p.fail("byte")
+		return 0
+	}
+	c := p.b[0]
+	p.b = p.b[1:]
+	return c
+}
+
+func (p *decoder) uint64() uint64 {
+	if len(p.b) < 8 {
+		p.fail("uint64")
+		return 0
+	}
+	v := binary.BigEndian.Uint64(p.b)
+	p.b = p.b[8:]
+	return v
+}
+
+func (p *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(p.b)
+	if n <= 0 {
+		p.fail("uvarint")
+		return 0
+	}
+	p.b = p.b[n:]
+	return v
+}
+
+func (p *decoder) varint() int64 {
+	v, n := binary.Varint(p.b)
+	if n <= 0 {
+		p.fail("varint")
+		return 0
+	}
+	p.b = p.b[n:]
+	return v
+}
+
+func (p *decoder) bytes() []byte {
+	n := p.uvarint()
+	if n > uint64(len(p.b)) {
+		p.fail("bytes")
+		return nil
+	}
+	v := p.b[:n:n]
+	p.b = p.b[n:]
+	return v
+}

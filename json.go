@@ -1,0 +1,282 @@
+package sidetrail
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// JSONEncoder writes records as the record JSON every text sink uses:
+//
+//	{"@timestamp":…,"message":…,"log":{"file":{"path":…},"offset":…,"flags":[…]},"source":…, fields…}
+//
+// Keys come in that stable order, then the fields in their order. Dotted
+// names become nested objects, merged with their siblings where they share a
+// prefix ("log.level" joins the "log" object). A JSONEncoder reuses its
+// scratch memory, so encoding allocates nothing once warm; it is not safe for
+// concurrent use. Its zero value is ready.
+type JSONEncoder struct {
+	leaves  []leaf
+	done    []bool
+	scratch []byte
+}
+
+type leaf struct {
+	key   string // full dotted key
+	kind  Kind
+	value []byte
+	str   string // the value of a KindString leaf taken from a string field
+	flags Flags  // for the log.flags leaf
+}
+
+// Internal leaf kinds.
+const (
+	kindFlags Kind = 255 // the log.flags array
+	kindStr   Kind = 254 // a string held in leaf.str
+)
+
+// Append appends r's JSON object (no newline) to dst.
+func (e *JSONEncoder) Append(dst []byte, r *Record) []byte {
+	if !hasDottedKey(r.Fields) {
+		return appendFlat(dst, r)
+	}
+	return e.appendNested(dst, r)
+}
+
+// hasDottedKey reports whether a field name needs nesting or merging with
+// the record's own "log" object.
+func hasDottedKey(fields []Field) bool {
+	for i := range fields {
+		if strings.IndexByte(fields[i].Key, '.') >= 0 || fields[i].Key == "log" {
+			return true
+		}
+	}
+	return false
+}
+
+// appendFlat writes a record none of whose field names has a dot: the
+// common case, written straight through.
+func appendFlat(dst []byte, r *Record) []byte {
+	dst = append(dst, `{"@timestamp":"`...)
+	dst = AppendTimestamp(dst, r.Time)
+	dst = append(dst, `","message":`...)
+	dst = AppendJSONString(dst, r.Message)
+	dst = append(dst, `,"log":{"file":{"path":`...)
+	dst = AppendJSONString(dst, r.Path)
+	dst = append(dst, `},"offset":`...)
+	dst = strconv.AppendInt(dst, r.Offset, 10)
+	if r.Flags != 0 {
+		dst = append(dst, `,"flags":`...)
+		dst = appendLeafValue(dst, leaf{kind: kindFlags, flags: r.Flags})
+	}
+	dst = append(dst, `},"source":`...)
+	dst = AppendJSONString(dst, r.Source)
+	for i := range r.Fields {
+		f := &r.Fields[i]
+		dst = append(dst, ',')
+		dst = AppendJSONString(dst, f.Key)
+		dst = append(dst, ':')
+		dst = appendLeafValue(dst, leaf{kind: f.Kind, value: f.Value})
+	}
+	return append(dst, '}')
+}
+
+// appendNested writes a record with dotted field names through the general
+// grouping below.
+func (e *JSONEncoder) appendNested(dst []byte, r *Record) []byte {
+	e.scratch = e.scratch[:0]
+	e.scratch = AppendTimestamp(e.scratch, r.Time)
+	ts := len(e.scratch)
+	e.scratch = strconv.AppendInt(e.scratch, r.Offset, 10)
+
+	e.leaves = append(e.leaves[:0],
+		leaf{key: "@timestamp", kind: KindString, value: e.scratch[:ts]},
+		leaf{key: "message", kind: KindString, value: r.Message},
+		leaf{key: "log.file.path", kind: kindStr, str: r.Path},
+		leaf{key: "log.offset", kind: KindInt, value: e.scratch[ts:]},
+	)
+	if r.Flags != 0 {
+		e.leaves = append(e.leaves, leaf{key: "log.flags", kind: kindFlags, flags: r.Flags})
+	}
+	e.leaves = append(e.leaves, leaf{key: "source", kind: kindStr, str: r.Source})
+	for _, f := range r.Fields {
+		e.leaves = append(e.leaves, leaf{key: f.Key, kind: f.Kind, value: f.Value})
+	}
+	if cap(e.done) < len(e.leaves) {
+		e.done = make([]bool, len(e.leaves))
+	}
+	e.done = e.done[:len(e.leaves)]
+	clear(e.done)
+	return e.appendObject(dst, 0, len(e.leaves), "")
+}
+
+// appendObject writes, as one object, the leaves in [from, to) that are not
+// done and whose keys start with prefix ("" at the top, "log.file." deeper).
+// Leaves sharing the next segment are gathered into one nested object.
+func (e *JSONEncoder) appendObject(dst []byte, from, to int, prefix string) []byte {
+	dst = append(dst, '{')
+	first := true
+	for i := from; i < to; i++ {
+		l := e.leaves[i]
+		if e.done[i] || !strings.HasPrefix(l.key, prefix) {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		rest := l.key[len(prefix):]
+		dot := strings.IndexByte(rest, '.')
+		if dot <= 0 || dot == len(rest)-1 {
+			e.done[i] = true
+			dst = AppendJSONString(dst, rest)
+			dst = append(dst, ':')
+			dst = appendLeafValue(dst, l)
+			continue
+		}
+		dst = AppendJSONString(dst, rest[:dot])
+		dst = append(dst, ':')
+		dst = e.appendObject(dst, i, to, l.key[:len(prefix)+dot+1])
+	}
+	return append(dst, '}')
+}
+
+func appendLeafValue(dst []byte, l leaf) []byte {
+	switch l.kind {
+	case KindString:
+		return AppendJSONString(dst, l.value)
+	case kindStr:
+		return AppendJSONString(dst, l.str)
+	case KindInt, KindFloat, KindBool, KindJSON:
+		if len(l.value) == 0 {
+			return append(dst, "null"...)
+		}
+		return append(dst, l.value...)
+	case kindFlags:
+		dst = append(dst, '[')
+		for i, name := range flagNames {
+			if l.flags&(1<<i) != 0 {
+				if dst[len(dst)-1] != '[' {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, '"')
+				dst = append(dst, name...)
+				dst = append(dst, '"')
+			}
+		}
+		return append(dst, ']')
+	}
+	return append(dst, "null"...)
+}
+
+// AppendTimestamp appends t in UTC as RFC 3339 with nanoseconds
+// ("2024-01-02T15:04:05.123456789Z"), the form Elasticsearch and Loki read.
+// A zero t is written as the Unix epoch.
+func AppendTimestamp(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		t = time.Unix(0, 0)
+	}
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, "2006-01-02T15:04:05.000000000Z07:00")
+	}
+	hour, minute, sec := t.Clock()
+	ns := t.Nanosecond()
+	var b [30]byte
+	put2 := func(i, v int) { b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10) }
+	put2(0, year/100)
+	put2(2, year%100)
+	b[4] = '-'
+	put2(5, int(month))
+	b[7] = '-'
+	put2(8, day)
+	b[10] = 'T'
+	put2(11, hour)
+	b[13] = ':'
+	put2(14, minute)
+	b[16] = ':'
+	put2(17, sec)
+	b[19] = '.'
+	for i := 28; i >= 20; i-- {
+		b[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	b[29] = 'Z'
+	return append(dst, b[:]...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a quoted JSON string. Control characters,
+// quotes and backslashes are escaped; invalid UTF-8 becomes U+FFFD.
+func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		// Skip eight plain bytes at a time: no control character, quote,
+		// backslash or non-ASCII byte among them.
+		for i+8 <= len(s) && plain8(load64(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain8 reports whether none of x's bytes needs escaping in a JSON string.
+func plain8(x uint64) bool {
+	ctl := (x - 0x20*lsb) &^ x // a byte below 0x20 sets its top bit
+	q := x ^ ('"' * lsb)       // a quote becomes zero
+	bs := x ^ ('\\' * lsb)     // a backslash becomes zero
+	zq := (q - lsb) &^ q       // a zero byte sets its top bit
+	zbs := (bs - lsb) &^ bs
+	return (ctl|zq|zbs|x)&msb == 0 // x&msb: non-ASCII
+}
+
+func load64[T string | []byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}

@@ -1,0 +1,233 @@
+package parser
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+func TestJSON(t *testing.T) {
+	tests := []struct {
+		name       string
+		cfg        Config
+		line, want string
+		time       string
+	}{
+		{
+			name: "kinds, order, exact numbers",
+			line: `{"s":"x","i":-12,"big":18446744073709551616123,"f":0.004,"e":1E+400,"t":true,"n":null,"o":{"a":[1,{"b":"c"}]},"a":[],"f2":false}`,
+			want: lines(
+				"s=x", "i=int:-12", "big=int:18446744073709551616123", "f=float:0.004", "e=float:1E+400",
+				"t=bool:true", "n=null:null", `o=json:{"a":[1,{"b":"c"}]}`, "a=json:[]", "f2=bool:false",
+			),
+		},
+		{
+			name: "escapes in keys and strings; surrogates; lone surrogate",
+			line: `{"k\u00e9\"":"a\"b\\c\/d\b\f\n\r\t\u0001\ud83d\ude80\ud800x"}`,
+			want: lines("ké\"=a\"b\\c/d\b\f\n\r\t\x01🚀\uFFFDx"),
+		},
+		{
+			name: "invalid UTF-8 kept in strings, replaced in nested JSON",
+			line: "{\"s\":\"a\xffb\",\"o\":{\"k\":\"c\xfed\"}}",
+			want: lines("s=a\xffb", `o=json:{"k":"c\ufffdd"}`),
+		},
+		{
+			name: "white space everywhere",
+			line: " \t{ \"a\" : 1 , \"b\" :[ 1 , 2 ] }\t \r\n",
+			want: lines("a=int:1", "b=json:[ 1 , 2 ]"),
+		},
+		{
+			name: "empty object",
+			line: `{}`,
+			want: "",
+		},
+		{
+			name: "duplicate keys: first position, last value",
+			line: `{"a":1,"b":2,"a":"three"}`,
+			want: lines("a=three", "b=int:2"),
+		},
+		{
+			name: "keys clashing with the record's own are renamed",
+			line: `{"message":"m","source":"s","log":{"x":1},"log.level":"info","log.offset":5,"log.file":"f","message.x":1,"sourcex":2,"@timestamp":"bad"}`,
+			want: lines(
+				"json.message=m", "json.source=s", `json.log=json:{"x":1}`, "log.level=info",
+				// json.log is taken by a value: the deeper names give way.
+				"json_log_offset=int:5", "json_log_file=f", "json_message_x=int:1", "sourcex=int:2",
+				"json.@timestamp=bad",
+			),
+		},
+		{
+			name: "a value and an object at the same path: the dotted name gives way",
+			line: `{"a.b.c":1,"a":2,"a_b_c":3,"x.y":4,"x.z":5,"":6,"p..q":7,".r":8}`,
+			want: lines("a_b_c_=int:1", "a=int:2", "a_b_c=int:3", "x.y=int:4", "x.z=int:5",
+				"_empty=int:6", "p__q=int:7", "_r=int:8"),
+		},
+		{
+			name: "default time keys: @timestamp preferred; others stay",
+			line: `{"ts":1704207845,"@timestamp":"2024-01-02T15:04:05.5+01:00","time":"x"}`,
+			want: lines("ts=int:1704207845", "time=x"),
+			time: "2024-01-02T14:04:05.5Z",
+		},
+		{
+			name: "default time keys: a key that does not parse falls to the next",
+			line: `{"@timestamp":"yesterday","ts":1704207845.25}`,
+			want: lines("json.@timestamp=yesterday"),
+			time: "2024-01-02T15:04:05.25Z",
+		},
+		{
+			name: "auto epoch units by magnitude",
+			line: `{"ts":1704207845123}`,
+			want: "",
+			time: "2024-01-02T15:04:05.123Z",
+		},
+		{
+			name: "auto epoch from a numeric string, microseconds",
+			line: `{"time":"1704207845123456"}`,
+			want: "",
+			time: "2024-01-02T15:04:05.123456Z",
+		},
+		{
+			name: "configured time key and unix_ns",
+			cfg:  Config{TimeKey: "when", TimeFormat: "unix_ns"},
+			line: `{"ts":"ignored","when":1704207845123456789}`,
+			want: lines("ts=ignored"),
+			time: "2024-01-02T15:04:05.123456789Z",
+		},
+		{
+			name: "unix_ms",
+			cfg:  Config{TimeFormat: "unix_ms"},
+			line: `{"ts":1704207845123.5}`,
+			want: "",
+			time: "2024-01-02T15:04:05.1235Z",
+		},
+		{
+			name: "unix seconds as a string",
+			cfg:  Config{TimeFormat: "unix"},
+			line: `{"time":"1704207845"}`,
+			want: "",
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			name: "rfc3339 does not take numbers",
+			cfg:  Config{TimeFormat: "rfc3339"},
+			line: `{"time":1704207845}`,
+			want: lines("time=int:1704207845"),
+		},
+		{
+			name: "Go layout",
+			cfg:  Config{TimeKey: "t", TimeFormat: "2006-01-02 15:04:05.000 -0700"},
+			line: `{"t":"2024-01-02 16:04:05.123 +0100","x":1}`,
+			want: lines("x=int:1"),
+			time: "2024-01-02T15:04:05.123Z",
+		},
+		{
+			name: "time key that is an object stays a field",
+			line: `{"time":{"a":1}}`,
+			want: lines(`time=json:{"a":1}`),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Format = FormatJSON
+			p := mustNew(t, cfg)
+			got, rec := parseOK(t, p, tt.line)
+			if got != tt.want {
+				t.Errorf("fields:\n%s\nwant:\n%s", got, tt.want)
+			}
+			var gotTime string
+			if !rec.Time.IsZero() {
+				gotTime = rec.Time.Format(time.RFC3339Nano)
+			}
+			if gotTime != tt.time {
+				t.Errorf("time %q, want %q", gotTime, tt.time)
+			}
+			// A second parse with the same parser (warm key cache) gives
+			// the same result.
+			got2, _ := parseOK(t, p, tt.line)
+			if got2 != got {
+				t.Errorf("second parse:\n%s\nfirst:\n%s", got2, got)
+			}
+		})
+	}
+}
+
+func TestJSONInvalid(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON})
+	bad := []string{
+		"", " ", "\n", `[1,2]`, `"str"`, `12`, `null`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":1}x`,
+		`{"a":1}{"b":2}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":"\x"}`,
+		`{"a":"\u12"}`, "{\"a\":\"tab\tinside\"}", `{"a":[1,]}`, `{"a":{"b"}}`, `{"a":[}`, `{"a":{]}`,
+		`{a:1}`, `{'a':1}`, `{"a":"unterminated}`, `{"a":[1,2}`, `{"a":NaN}`, `{"a":+1}`,
+		`{"a":` + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + `}`,
+		"\x00\x01\xff\xfe", strings.Repeat("{", 1<<20),
+	}
+	for _, line := range bad {
+		pre := []sidetrail.Field{{Key: "keep", Value: []byte("me")}}
+		rec := &sidetrail.Record{Fields: pre, Scratch: []byte("s")}
+		err := p.Parse([]byte(line), rec)
+		var pe *Error
+		if !errors.As(err, &pe) {
+			t.Errorf("%.40q: err = %v, want *Error", line, err)
+			continue
+		}
+		if len(rec.Fields) != 1 || !rec.Time.IsZero() || string(rec.Scratch) != "s" {
+			t.Errorf("%.40q: record changed on failure: %+v", line, rec)
+		}
+		if json.Valid([]byte(line)) && strings.HasPrefix(strings.TrimSpace(line), "{") && !strings.Contains(line, "[[[[") {
+			t.Errorf("%.40q: valid JSON object refused", line)
+		}
+	}
+	// 1000 levels deep is still fine.
+	deep := `{"a":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`
+	parseOK(t, p, deep)
+}
+
+func TestJSONHugeLine(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON})
+	v := strings.Repeat(`ab\"c`, 1<<18)
+	line := `{"big":"` + v + `","n":1}`
+	_, rec := parseOK(t, p, line)
+	f, _ := rec.Get("big")
+	if len(f.Value) != 4<<18 {
+		t.Errorf("big: %d bytes", len(f.Value))
+	}
+}
+
+// TestJSONAgreesWithEncodingJSON: for valid objects, each field decodes
+// to what encoding/json decodes for its key.
+func TestJSONAgreesWithEncodingJSON(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON, TimeKey: "-none-"})
+	for _, line := range []string{
+		`{"a":"x\u00e9\ud83d\ude00","b":[1,"2",{"c":null}],"c":-0.5e-3,"d":true,"e":{}}`,
+		`{"k":"\"\\\/\b\f\n\r\t"}`,
+	} {
+		_, rec := parseOK(t, p, line)
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range rec.Fields {
+			var want, got any
+			json.Unmarshal(m[f.Key], &want)
+			var enc []byte
+			if f.Kind == sidetrail.KindString {
+				enc = sidetrail.AppendJSONString(nil, f.Value)
+			} else {
+				enc = f.Value
+			}
+			if err := json.Unmarshal(enc, &got); err != nil {
+				t.Fatalf("%s: %v", f.Key, err)
+			}
+			gb, _ := json.Marshal(got)
+			wb, _ := json.Marshal(want)
+			if string(gb) != string(wb) {
+				t.Errorf("%s: %s, want %s", f.Key, gb, wb)
+			}
+		}
+	}
+}

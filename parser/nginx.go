@@ -1,0 +1,454 @@
+package parser
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// How a variable's value becomes fields.
+type vkind uint8
+
+const (
+	vString     vkind = iota
+	vInt              // KindInt when a valid integer, else a string field
+	vFloat            // KindFloat when a single valid number, else a string field
+	vTimeLocal        // rec.Time only
+	vTimeISO          // rec.Time only
+	vMsec             // rec.Time only
+	vRequest          // request + request_method/_uri/_path/_query/_protocol
+	vRequestURI       // request_uri + request_path/_query
+)
+
+var varKinds = map[string]vkind{
+	"status":                   vInt,
+	"body_bytes_sent":          vInt,
+	"bytes_sent":               vInt,
+	"request_length":           vInt,
+	"connection":               vInt,
+	"connection_requests":      vInt,
+	"upstream_status":          vInt,
+	"upstream_response_length": vInt,
+	"upstream_bytes_received":  vInt,
+	"upstream_bytes_sent":      vInt,
+	"content_length":           vInt,
+	"remote_port":              vInt,
+	"server_port":              vInt,
+	"pid":                      vInt,
+	"request_time":             vFloat,
+	"upstream_connect_time":    vFloat,
+	"upstream_header_time":     vFloat,
+	"upstream_response_time":   vFloat,
+	"upstream_queue_time":      vFloat,
+	"time_local":               vTimeLocal,
+	"time_iso8601":             vTimeISO,
+	"msec":                     vMsec,
+	"request":                  vRequest,
+	"request_uri":              vRequestURI,
+}
+
+// Derived fields of $request and $request_uri.
+const (
+	dMethod = 1 << iota
+	dURI
+	dPath
+	dQuery
+	dProto
+)
+
+// nvar is one variable place in a compiled format.
+type nvar struct {
+	name   string
+	key    string // field name ("" for time variables)
+	kind   vkind
+	dup    bool // a repeated variable: matched, not emitted
+	derive uint8
+	class  func(c byte) bool // for a variable directly followed by another
+}
+
+func numClass(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == '-' }
+func hostClass(c byte) bool {
+	return c != '/' && c != ' ' && c != '"' && c != '?' && c != '\\'
+}
+func schemeClass(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// fieldKey is the field name for a variable or trailer key: the name itself,
+// or "nginx.NAME" when it would clash with the record's own keys.
+func fieldKey(name string) string {
+	if collides(name) {
+		return "nginx." + name
+	}
+	return name
+}
+
+func (c *compiled) setupVars(index map[string]int) {
+	defer c.fixKeyConflicts()
+	taken := map[string]bool{}
+	for name := range index {
+		taken[fieldKey(name)] = true
+	}
+	take := func(name string, bit uint8, v *nvar) {
+		if !taken[name] {
+			taken[name] = true
+			v.derive |= bit
+		}
+	}
+	for i := range c.vars {
+		v := &c.vars[i]
+		v.kind = varKinds[v.name]
+		switch v.kind {
+		case vTimeLocal, vTimeISO:
+			v.key = fieldKey(v.name) // used only when the time does not parse
+		case vInt, vFloat, vMsec:
+			v.key = fieldKey(v.name)
+			v.class = numClass
+		default:
+			v.key = fieldKey(v.name)
+		}
+		switch v.name {
+		case "host", "http_host", "server_name", "hostname", "remote_addr", "server_addr", "realip_remote_addr", "binary_remote_addr":
+			v.class = hostClass
+		case "scheme":
+			v.class = schemeClass
+		}
+		if v.dup {
+			continue
+		}
+		switch v.kind {
+		case vRequest:
+			take("request_method", dMethod, v)
+			take("request_uri", dURI, v)
+			take("request_path", dPath, v)
+			take("request_query", dQuery, v)
+			take("request_protocol", dProto, v)
+		case vRequestURI:
+			take("request_path", dPath, v)
+			take("request_query", dQuery, v)
+		}
+	}
+}
+
+// fixKeyConflicts renames keys that cannot nest together ("nginx" and
+// "nginx.message"), once, at compile time.
+func (c *compiled) fixKeyConflicts() {
+	fs := make([]sidetrail.Field, 0, len(c.vars))
+	idx := make([]int, 0, len(c.vars))
+	for i, v := range c.vars {
+		if !v.dup {
+			fs = append(fs, sidetrail.Field{Key: v.key})
+			idx = append(idx, i)
+		}
+	}
+	fixPathConflicts(fs)
+	for j, i := range idx {
+		c.vars[i].key = fs[j].Key
+	}
+}
+
+// maxBacktrack bounds the extra literal searches one line may cost when a
+// value contains its following literal (a space in $remote_user, a quote
+// in escape=none). Beyond it the line is a parse failure.
+const maxBacktrack = 256
+
+// nginxParser parses access-log lines written with one compiled log_format.
+type nginxParser struct {
+	c      *compiled
+	spans  [][2]int
+	budget int
+	strict bool
+}
+
+func newNginx(logFormat string) (*nginxParser, error) {
+	switch strings.ToLower(strings.TrimSpace(logFormat)) {
+	case "", "combined":
+		logFormat = formatCombined
+	case "main":
+		logFormat = formatMain
+	}
+	s, err := readLogFormat(logFormat)
+	if err != nil {
+		return nil, err
+	}
+	c, err := compileLogFormat(logFormat, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.items) == 0 {
+		// Legal in nginx, useless here, and most likely a misspelt name.
+		return nil, syntaxErrorAt(logFormat, 0, "log_format has no variables (predefined formats: combined, main)")
+	}
+	return &nginxParser{c: c, spans: make([][2]int, len(c.items))}, nil
+}
+
+// Parse implements Parser for nginx access logs.
+//
+// Each variable becomes a field named after it (lowercased; "nginx.NAME" for
+// a name that is one of the record's own keys: message, source, log).
+// Values are unescaped per the format's escape= mode. A value that is "-"
+// (how nginx writes a missing variable) or empty is omitted. Numeric
+// variables ($status, $body_bytes_sent, $request_time, ...) are KindInt or
+// KindFloat when their value is a single number, else strings (lists such
+// as "0.001, 0.002 : 0.003" or anything unexpected). $time_local,
+// $time_iso8601 and $msec set rec.Time ($msec wins, for its milliseconds)
+// and are not repeated as fields, unless the value does not parse as a time,
+// when it is kept as a string field. $request is kept and split into
+// request_method, request_uri, request_path, request_query (omitted when
+// empty) and request_protocol; $request_uri into request_path and
+// request_query. Paths and queries stay percent-encoded as sent. A derived
+// name that is itself a variable of the format is left to that variable.
+// A variable that appears twice yields one field (its first place).
+//
+// A line that does not match the format returns *Error.
+func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
+	line = trimEOL(line)
+	c := p.c
+	if !bytes.HasPrefix(line, c.prefix) {
+		return newError(FormatNginx, 0, "line does not start like the log_format")
+	}
+	if n := len(c.items); n > 0 {
+		last := c.items[n-1].lit
+		if len(line) < len(c.prefix)+len(last) || !bytes.HasSuffix(line, last) {
+			return newError(FormatNginx, len(line), "line does not end like the log_format")
+		}
+	} else if len(line) != len(c.prefix) {
+		return newError(FormatNginx, len(c.prefix), "line does not match the log_format")
+	}
+	// First with typed variables held to their types (a time must parse,
+	// a number look like one), which settles most ambiguous splits; then,
+	// so that an odd value is kept rather than the line lost, without.
+	p.budget = maxBacktrack
+	p.strict = true
+	if !p.match(line, 0, len(c.prefix)) {
+		p.strict = false
+		p.budget = maxBacktrack
+		if !p.match(line, 0, len(c.prefix)) {
+			return newError(FormatNginx, -1, "line does not match the log_format")
+		}
+	}
+	p.emit(line, rec)
+	return nil
+}
+
+// match assigns spans to items[i:] starting at pos; it backtracks over
+// later occurrences of a literal, within p.budget.
+func (p *nginxParser) match(line []byte, i, pos int) bool {
+	items := p.c.items
+	if i == len(items) {
+		return pos == len(line)
+	}
+	it := &items[i]
+	if i == len(items)-1 {
+		end := len(line) - len(it.lit)
+		if end < pos {
+			return false
+		}
+		p.spans[i] = [2]int{pos, end}
+		return p.typeOK(it.v, line[pos:end]) // the suffix was checked in Parse
+	}
+	if len(it.lit) == 0 {
+		// Directly followed by another variable: split by class.
+		end := pos
+		if cl := p.c.vars[it.v].class; cl != nil {
+			for end < len(line) && cl(line[end]) {
+				end++
+			}
+		}
+		p.spans[i] = [2]int{pos, end}
+		return p.typeOK(it.v, line[pos:end]) && p.match(line, i+1, end)
+	}
+	lit := it.lit
+	jsonQuote := p.c.escape == escapeJSON && lit[0] == '"'
+	from := pos
+	for {
+		var k int
+		if len(lit) == 1 {
+			k = bytes.IndexByte(line[from:], lit[0])
+		} else {
+			k = bytes.Index(line[from:], lit)
+		}
+		if k < 0 {
+			return false
+		}
+		at := from + k
+		if jsonQuote && escapedAt(line, pos, at) {
+			from = at + 1
+			continue
+		}
+		p.spans[i] = [2]int{pos, at}
+		if p.typeOK(it.v, line[pos:at]) && p.match(line, i+1, at+len(lit)) {
+			return true
+		}
+		p.budget--
+		if p.budget <= 0 {
+			return false
+		}
+		from = at + 1
+	}
+}
+
+// typeOK reports whether val may be the value of variable v: always, unless
+// p.strict, when times must parse and numbers be numbers, "-", or lists of
+// numbers ("0.001, 0.002 : 0.003").
+func (p *nginxParser) typeOK(v int, val []byte) bool {
+	if !p.strict || len(val) == 0 || len(val) == 1 && val[0] == '-' {
+		return true
+	}
+	switch p.c.vars[v].kind {
+	case vInt, vFloat:
+		for _, c := range val {
+			if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == ',' || c == ':' || c == ' ') {
+				return false
+			}
+		}
+	case vTimeLocal:
+		_, ok := parseTimeLocal(val)
+		return ok
+	case vTimeISO:
+		_, ok := parseRFC3339(val)
+		return ok
+	case vMsec:
+		_, ok := parseEpoch(val, 0)
+		return ok
+	}
+	return true
+}
+
+// escapedAt reports whether line[at] is preceded, within line[start:at], by
+// an odd number of backslashes (a JSON-escaped quote).
+func escapedAt(line []byte, start, at int) bool {
+	n := 0
+	for j := at - 1; j >= start && line[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
+}
+
+// unescape returns v with the format's escaping undone, in rec.Scratch when
+// it differs from v.
+func (p *nginxParser) unescape(v []byte, rec *sidetrail.Record) []byte {
+	if p.c.escape == escapeNone || bytes.IndexByte(v, '\\') < 0 {
+		return v
+	}
+	start := len(rec.Scratch)
+	if p.c.escape == escapeJSON {
+		rec.Scratch, _ = appendUnescapeJSON(rec.Scratch, v)
+	} else {
+		rec.Scratch = appendUnescapeDefault(rec.Scratch, v)
+	}
+	return rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+}
+
+func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
+	var t time.Time
+	rank := 0
+	for i, it := range p.c.items {
+		v := &p.c.vars[it.v]
+		if v.dup {
+			continue
+		}
+		val := line[p.spans[i][0]:p.spans[i][1]]
+		if len(val) == 0 || len(val) == 1 && val[0] == '-' {
+			continue
+		}
+		switch v.kind {
+		case vInt:
+			if isJSONInt(val) {
+				rec.Add(v.key, sidetrail.KindInt, val)
+				continue
+			}
+		case vFloat:
+			if _, ok := jsonNumber(val); ok {
+				rec.Add(v.key, sidetrail.KindFloat, val)
+				continue
+			}
+		case vTimeLocal, vTimeISO, vMsec:
+			var tt time.Time
+			var ok bool
+			r := 1
+			switch v.kind {
+			case vTimeLocal:
+				tt, ok = parseTimeLocal(val)
+			case vTimeISO:
+				tt, ok = parseRFC3339(val)
+			default:
+				tt, ok = parseEpoch(val, 0)
+				r = 2
+			}
+			if ok {
+				if r > rank {
+					t, rank = tt, r
+				}
+				continue
+			}
+		}
+		val = p.unescape(val, rec)
+		rec.Add(v.key, sidetrail.KindString, val)
+		switch v.kind {
+		case vRequest:
+			addRequestFields(rec, val, v.derive)
+		case vRequestURI:
+			addURIFields(rec, val, v.derive)
+		}
+	}
+	if rank > 0 {
+		rec.Time = t
+	}
+}
+
+// isMethod reports whether b looks like an HTTP method token.
+func isMethod(b []byte) bool {
+	if len(b) == 0 || len(b) > 32 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// addRequestFields splits a request line "GET /p?q HTTP/1.1" into the
+// derived fields selected by derive. A line that does not start with an
+// upper-case method and a space (TLS bytes sent to a plain port, garbage)
+// yields no derived fields. The protocol is the last space-separated word
+// when it starts with "HTTP/"; otherwise (HTTP/0.9) there is none and the
+// rest is the URI.
+func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
+	sp := bytes.IndexByte(req, ' ')
+	if sp <= 0 || !isMethod(req[:sp]) {
+		return
+	}
+	method, rest := req[:sp], req[sp+1:]
+	var proto []byte
+	if last := bytes.LastIndexByte(rest, ' '); last >= 0 && bytes.HasPrefix(rest[last+1:], []byte("HTTP/")) {
+		proto, rest = rest[last+1:], rest[:last]
+	}
+	if derive&dMethod != 0 {
+		rec.Add("request_method", sidetrail.KindString, method)
+	}
+	if derive&dURI != 0 && len(rest) > 0 {
+		rec.Add("request_uri", sidetrail.KindString, rest)
+	}
+	addURIFields(rec, rest, derive)
+	if derive&dProto != 0 && len(proto) > 0 {
+		rec.Add("request_protocol", sidetrail.KindString, proto)
+	}
+}
+
+// addURIFields splits uri at its first '?' into request_path and
+// request_query (each omitted when empty).
+func addURIFields(rec *sidetrail.Record, uri []byte, derive uint8) {
+	path, query := uri, []byte(nil)
+	if q := bytes.IndexByte(uri, '?'); q >= 0 {
+		path, query = uri[:q], uri[q+1:]
+	}
+	if derive&dPath != 0 && len(path) > 0 {
+		rec.Add("request_path", sidetrail.KindString, path)
+	}
+	if derive&dQuery != 0 && len(query) > 0 {
+		rec.Add("request_query", sidetrail.KindString, query)
+	}
+}

@@ -1,0 +1,431 @@
+package parser
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// fieldsString renders fields as "key=kind:value" lines for comparison.
+func fieldsString(fs []sidetrail.Field) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.Key)
+		b.WriteByte('=')
+		if f.Kind != sidetrail.KindString {
+			b.WriteString(f.Kind.String())
+			b.WriteByte(':')
+		}
+		b.Write(f.Value)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func mustNew(t testing.TB, cfg Config) Parser {
+	t.Helper()
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New(%+v): %v", cfg, err)
+	}
+	return p
+}
+
+// parseOK parses line and returns the fields as fieldsString renders them.
+func parseOK(t *testing.T, p Parser, line string) (string, *sidetrail.Record) {
+	t.Helper()
+	rec := &sidetrail.Record{Message: []byte(line)}
+	if err := p.Parse([]byte(line), rec); err != nil {
+		t.Fatalf("Parse(%q): %v", line, err)
+	}
+	checkValidJSON(t, rec)
+	return fieldsString(rec.Fields), rec
+}
+
+func lines(s ...string) string { return strings.Join(s, "\n") + "\n" }
+
+func TestNginxFormats(t *testing.T) {
+	tests := []struct {
+		name, format, line, want string
+		time                     string // RFC 3339, "" for none
+	}{
+		{
+			name:   "combined",
+			format: "combined",
+			line:   `10.0.0.1 - - [02/Jan/2024:15:04:05 +0100] "GET /a\x22b?x=1&y=%20 HTTP/1.1" 200 612 "-" "curl/8.0 \x5C\x01"` + "\n",
+			want: lines(
+				"remote_addr=10.0.0.1",
+				`request=GET /a"b?x=1&y=%20 HTTP/1.1`,
+				"request_method=GET",
+				`request_uri=/a"b?x=1&y=%20`,
+				`request_path=/a"b`,
+				"request_query=x=1&y=%20",
+				"request_protocol=HTTP/1.1",
+				"status=int:200",
+				"body_bytes_sent=int:612",
+				"http_user_agent=curl/8.0 \\\x01",
+			),
+			time: "2024-01-02T14:04:05Z",
+		},
+		{
+			name:   "default is combined; remote_user with a space and a bracket",
+			format: "",
+			line:   `::1 - a [b] c [02/Jan/2024:15:04:05 -0000] "HEAD / HTTP/1.0" 304 0 "http://r/" "-"`,
+			want: lines(
+				"remote_addr=::1",
+				"remote_user=a [b] c",
+				"request=HEAD / HTTP/1.0",
+				"request_method=HEAD",
+				"request_uri=/",
+				"request_path=/",
+				"request_protocol=HTTP/1.0",
+				"status=int:304",
+				"body_bytes_sent=int:0",
+				"http_referer=http://r/",
+			),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			name:   "main",
+			format: "main",
+			line:   `1.2.3.4 - bob [31/Dec/2023:23:59:60 +0000] "POST /x HTTP/2.0" 201 5 "-" "ua" "5.6.7.8, 9.9.9.9"`,
+			want: lines(
+				"remote_addr=1.2.3.4",
+				"remote_user=bob",
+				"request=POST /x HTTP/2.0",
+				"request_method=POST",
+				"request_uri=/x",
+				"request_path=/x",
+				"request_protocol=HTTP/2.0",
+				"status=int:201",
+				"body_bytes_sent=int:5",
+				"http_user_agent=ua",
+				"http_x_forwarded_for=5.6.7.8, 9.9.9.9",
+			),
+			time: "2024-01-01T00:00:00Z",
+		},
+		{
+			name:   "garbage request line is kept, not split",
+			format: "combined",
+			line:   `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" 400 157 "-" "-"`,
+			want: lines(
+				"remote_addr=1.2.3.4",
+				"request=\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+				"status=int:400",
+				"body_bytes_sent=int:157",
+			),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			name:   "HTTP/0.9 request has no protocol",
+			format: "combined",
+			line:   `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET /old" 200 1 "-" "-"`,
+			want: lines(
+				"remote_addr=1.2.3.4",
+				"request=GET /old",
+				"request_method=GET",
+				"request_uri=/old",
+				"request_path=/old",
+				"status=int:200",
+				"body_bytes_sent=int:1",
+			),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			name:   "numbers: lists and odd values stay strings, dashes are omitted",
+			format: `'$status|$request_time|$upstream_response_time|$upstream_status|$upstream_connect_time|$body_bytes_sent|$connection'`,
+			line:   `200|0.005|0.001, 0.002 : 0.003|502, 200|-|007|x12`,
+			want: lines(
+				"status=int:200",
+				"request_time=float:0.005",
+				"upstream_response_time=0.001, 0.002 : 0.003",
+				"upstream_status=502, 200",
+				"body_bytes_sent=007",
+				"connection=x12",
+			),
+		},
+		{
+			name:   "msec wins over time_local; time variables are not fields",
+			format: `'[$time_local] $msec $time_iso8601 $request_time'`,
+			line:   `[02/Jan/2024:15:04:05 +0000] 1704207845.123 2024-01-02T15:04:05+00:00 0.010`,
+			want:   lines("request_time=float:0.010"),
+			time:   "2024-01-02T15:04:05.123Z",
+		},
+		{
+			name:   "a time that does not parse is kept as a string",
+			format: `'[$time_local] $status'`,
+			line:   `[02/Foo/2024:15:04:05 +0000] 200`,
+			want:   lines("time_local=02/Foo/2024:15:04:05 +0000", "status=int:200"),
+		},
+		{
+			name:   "escape=json: quotes, backslashes, \\u escapes, raw UTF-8",
+			format: `escape=json '{"ip":"$remote_addr","req":"$request","ua":"$http_user_agent","ref":"$http_referer","s":$status}'`,
+			line:   `{"ip":"::1","req":"GET /a\"b\\c\\\"d?q=\u00e9\ud83d\ude80 HTTP/1.1","ua":"x\u0001\t\"y\"\\","ref":"","s":200}`,
+			want: lines(
+				"remote_addr=::1",
+				`request=GET /a"b\c\"d?q=é🚀 HTTP/1.1`,
+				"request_method=GET",
+				`request_uri=/a"b\c\"d?q=é🚀`,
+				`request_path=/a"b\c\"d`,
+				"request_query=q=é🚀",
+				"request_protocol=HTTP/1.1",
+				"http_user_agent=x\x01\t\"y\"\\",
+				"status=int:200",
+			),
+		},
+		{
+			name:   "escape=none: a value may hold the next literal; backtracking finds the split",
+			format: `escape=none '"$http_user_agent" "$http_referer" $status'`,
+			line:   `"a" "b" "c" "d" 200`,
+			want:   lines(`http_user_agent=a`, `http_referer=b" "c" "d`, "status=int:200"),
+		},
+		{
+			name:   "default escaping: backslashes other than \\xHH are kept",
+			format: `'$remote_addr "$http_user_agent"'`,
+			line:   `1.1.1.1 "a\zb\x4"`,
+			want:   lines("remote_addr=1.1.1.1", `http_user_agent=a\zb\x4`),
+		},
+		{
+			name:   "braced variables, adjacent variables split by class",
+			format: `'${scheme}://$host$request_uri ${status}x$remote_port'`,
+			line:   `https://example.com:8443/p/q?r=s 404x51234`,
+			want: lines(
+				"scheme=https",
+				"host=example.com:8443",
+				"request_uri=/p/q?r=s",
+				"request_path=/p/q",
+				"request_query=r=s",
+				"status=int:404",
+				"remote_port=int:51234",
+			),
+		},
+		{
+			name:   "request and request_uri both present: each name once",
+			format: `'"$request" $request_uri $request_method'`,
+			line:   `"GET /a?b HTTP/1.1" /a?b GET`,
+			want: lines(
+				"request=GET /a?b HTTP/1.1",
+				"request_path=/a",
+				"request_query=b",
+				"request_protocol=HTTP/1.1",
+				"request_uri=/a?b",
+				"request_method=GET",
+			),
+		},
+		{
+			name:   "repeated variable yields one field; names are lowercased",
+			format: `'$Status $status $HTTP_X_Custom'`,
+			line:   `200 201 v`,
+			want:   lines("status=int:200", "http_x_custom=v"),
+		},
+		{
+			name:   "variables named like the record's own keys are renamed",
+			format: `'$message|$source|$log|$other|$nginx'`,
+			line:   `m|s|l|o|n`,
+			want:   lines("nginx_message=m", "nginx_source=s", "nginx_log=l", "other=o", "nginx=n"),
+		},
+		{
+			name:   "empty query after ? is omitted; CRLF is trimmed",
+			format: "combined",
+			line:   "1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] \"GET /e? HTTP/1.1\" 200 3 \"\" \"\"\r\n",
+			want: lines(
+				"remote_addr=1.2.3.4",
+				"request=GET /e? HTTP/1.1",
+				"request_method=GET",
+				"request_uri=/e?",
+				"request_path=/e",
+				"request_protocol=HTTP/1.1",
+				"status=int:200",
+				"body_bytes_sent=int:3",
+			),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			name:   "directive with unquoted words: joined with nothing between, quotes inside words are plain",
+			format: `log_format x $status '|' $request_time '|' a"b;`,
+			line:   `200|0.001|a"b`,
+			want:   lines("status=int:200", "request_time=float:0.001"),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustNew(t, Config{Format: FormatNginx, LogFormat: tt.format})
+			got, rec := parseOK(t, p, tt.line)
+			if got != tt.want {
+				t.Errorf("fields:\n%s\nwant:\n%s", got, tt.want)
+			}
+			var gotTime string
+			if !rec.Time.IsZero() {
+				gotTime = rec.Time.Format(time.RFC3339Nano)
+			}
+			if gotTime != tt.time {
+				t.Errorf("time %q, want %q", gotTime, tt.time)
+			}
+		})
+	}
+}
+
+func TestNginxNoMatch(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx})
+	bad := map[string]string{
+		"empty":          "",
+		"newline only":   "\n",
+		"other format":   `{"a":1}`,
+		"missing fields": `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200`,
+		"binary garbage": "\x00\xff\xfe\x01\x02 - [\"\"\" \x80",
+		"no closing":     `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 1 "-" "ua`,
+		"huge garbage":   strings.Repeat(`- [" `, 200000),
+	}
+	for name, line := range bad {
+		t.Run(name, func(t *testing.T) {
+			pre := []sidetrail.Field{{Key: "keep", Value: []byte("me")}}
+			rec := &sidetrail.Record{Fields: pre, Scratch: []byte("s")}
+			err := p.Parse([]byte(line), rec)
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want *Error", err)
+			}
+			if pe.Error() == "" {
+				t.Error("empty message")
+			}
+			if len(rec.Fields) != 1 || rec.Fields[0].Key != "keep" || !rec.Time.IsZero() || string(rec.Scratch) != "s" {
+				t.Errorf("record changed on failure: %+v", rec)
+			}
+		})
+	}
+}
+
+// TestNginxAppendsAfterExistingFields: Parse appends; fields already there
+// stay first.
+func TestNginxAppendsAfterExistingFields(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx, LogFormat: `'$status'`})
+	rec := &sidetrail.Record{Fields: []sidetrail.Field{{Key: "a", Value: []byte("b")}}}
+	if err := p.Parse([]byte("200"), rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := fieldsString(rec.Fields); got != "a=b\nstatus=int:200\n" {
+		t.Errorf("fields %q", got)
+	}
+}
+
+func TestNginxHugeLine(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx})
+	ua := strings.Repeat("A\\x22", 1<<18) // 1.25 MiB, every 5 bytes an escape
+	line := `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 1 "-" "` + ua + `"`
+	_, rec := parseOK(t, p, line)
+	f, ok := rec.Get("http_user_agent")
+	if !ok || len(f.Value) != 2<<18 || !bytes.Equal(f.Value[:4], []byte(`A"A"`)) {
+		t.Errorf("ua: %d bytes", len(f.Value))
+	}
+}
+
+// TestNginxBacktrackBudget: a line built to make the matcher try many
+// splits fails in bounded time instead of blowing up.
+func TestNginxBacktrackBudget(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx, LogFormat: `escape=none '$a $b $c $d $e $f $g $h;'`})
+	line := strings.Repeat("x ", 100000) + "y"
+	rec := &sidetrail.Record{}
+	if err := p.Parse([]byte(line), rec); err == nil {
+		t.Fatal("want an error")
+	}
+}
+
+func TestLogFormatSyntax(t *testing.T) {
+	tests := []struct {
+		name, format string
+		line, col    int
+	}{
+		{"unterminated braced variable", `'$remote_addr ${name'`, 1, 15},
+		{"unterminated braced variable at end", `${name`, 1, 1},
+		{"dollar at the end", `'$remote_addr $'`, 1, 15},
+		{"dollar followed by no name", `$remote_addr $-x`, 1, 14},
+		{"empty braces", `'${}'`, 1, 2},
+		{"unbalanced single quote", `'$remote_addr - $remote_user`, 1, 1},
+		{"unbalanced double quote, second piece", `'$remote_addr ' "$status`, 1, 17},
+		{"unbalanced on the second line", "'$remote_addr '\n   '$status", 2, 4},
+		{"unknown escape", `escape=yaml '$status'`, 1, 8},
+		{"empty quoted piece", "  ''", 1, 5},
+		{"only escape", `escape=json`, 1, 12},
+		{"text after semicolon", `'$status'; '$x'`, 1, 12},
+		{"log_format without name", `log_format '$status'`, 1, 12},
+		{"column after a conf escape", `'\"\"${x'`, 1, 6},
+		{"no variables (misspelt predefined name)", `combine`, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Config{Format: FormatNginx, LogFormat: tt.format})
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want *SyntaxError", err)
+			}
+			if se.Line != tt.line || se.Column != tt.col {
+				t.Errorf("at %d:%d (%v), want %d:%d", se.Line, se.Column, se, tt.line, tt.col)
+			}
+		})
+	}
+}
+
+// TestLogFormatShapes: the same format written the ways people paste it
+// compiles to the same parser.
+func TestLogFormatShapes(t *testing.T) {
+	line := `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" "5.6.7.8"`
+	want, _ := parseOK(t, mustNew(t, Config{Format: FormatNginx, LogFormat: "main"}), line)
+	shapes := map[string]string{
+		"verbatim":  formatMain,
+		"one piece": `'` + formatMain + `'`,
+		"double quoted with escapes": `"$remote_addr - $remote_user [$time_local] \"$request\" ` +
+			`$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\""`,
+		"nginx.conf": `log_format  main  '$remote_addr - $remote_user [$time_local] "$request" '
+                      '$status $body_bytes_sent "$http_referer" '
+                      '"$http_user_agent" "$http_x_forwarded_for"';`,
+		"pieces with escape=default": "escape=default\n  '$remote_addr - $remote_user [$time_local] \"$request\" '\n" +
+			"  '$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\"'\n",
+		"verbatim with trailing newline": formatMain + "\n",
+	}
+	for name, f := range shapes {
+		t.Run(name, func(t *testing.T) {
+			got, _ := parseOK(t, mustNew(t, Config{Format: FormatNginx, LogFormat: f}), line)
+			if got != want {
+				t.Errorf("fields:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{Format: "xml"},
+		{Format: FormatJSON, TimeFormat: "not a layout"},
+		{Format: FormatNginxError, Timezone: "Mars/Olympus"},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v): no error", cfg)
+		}
+	}
+	for _, cfg := range []Config{
+		{},
+		{Format: "RAW"},
+		{Format: FormatJSON, TimeFormat: "unix_ms"},
+		{Format: FormatJSON, TimeFormat: "2006-01-02 15:04:05"},
+		{Format: FormatNginxError, Timezone: "Europe/Berlin"},
+		{Format: FormatNginxError, Timezone: "Local"},
+	} {
+		if _, err := New(cfg); err != nil {
+			t.Errorf("New(%+v): %v", cfg, err)
+		}
+	}
+}
+
+func TestRaw(t *testing.T) {
+	p := mustNew(t, Config{})
+	for _, line := range []string{"", "x", "\x00\xff", strings.Repeat("z", 1<<20)} {
+		rec := &sidetrail.Record{}
+		if err := p.Parse([]byte(line), rec); err != nil || len(rec.Fields) != 0 || !rec.Time.IsZero() {
+			t.Errorf("raw %q: %v %+v", line[:min(len(line), 10)], err, rec)
+		}
+	}
+}

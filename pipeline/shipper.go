@@ -1,0 +1,300 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/buffer"
+)
+
+// BatchReader is the disk buffer's read side for one cursor.
+type BatchReader interface {
+	Read(ctx context.Context, dst []buffer.Entry, maxRecords, maxBytes int) ([]buffer.Entry, error)
+	Ack(seq uint64) error
+}
+
+// ShipperOptions configure a Shipper. Zero values take the defaults noted.
+type ShipperOptions struct {
+	Name   string
+	Sink   sidetrail.Sink
+	Reader BatchReader
+	// MaxRecords and MaxBytes bound one batch (1000, 5 MiB). After a batch
+	// that was not full the shipper waits MaxWait (200ms) before reading
+	// again, so a trickle of lines still makes reasonable batches.
+	MaxRecords int
+	MaxBytes   int
+	MaxWait    time.Duration
+	// InitialBackoff and MaxBackoff bound the wait between attempts
+	// (250ms, 30s). There is no attempt limit: dropping is never automatic.
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	DeadLetter     *DeadLetter
+	// ObserveBatch, if set, is called with each batch's time from read to
+	// acknowledgement (a latency histogram's Observe).
+	ObserveBatch func(time.Duration)
+	Logger       *slog.Logger
+}
+
+// Shipper moves one sink's records from the buffer to the sink. Its Run
+// method is its only goroutine; Stats, OldestUnacked and FailingSince may be
+// called from any goroutine.
+type Shipper struct {
+	o ShipperOptions
+
+	sent, duplicates, retried, deadLettered, batches, sendErrors, ackErrors atomic.Uint64
+	oldest                                                                  atomic.Int64 // unix nanos of the oldest unacked record in flight, 0 if none
+	failingSince                                                            atomic.Int64 // unix nanos the current run of failures began, 0 if healthy
+	lastLog                                                                 time.Time
+}
+
+// ShipperStats are a Shipper's counters.
+type ShipperStats struct {
+	Sent, Duplicates, Retried, DeadLettered, Batches, SendErrors, AckErrors uint64
+}
+
+// NewShipper returns a Shipper; call Run to start it.
+func NewShipper(o ShipperOptions) *Shipper {
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = 1000
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 5 << 20
+	}
+	if o.MaxWait < 0 {
+		o.MaxWait = 0
+	} else if o.MaxWait == 0 {
+		o.MaxWait = 200 * time.Millisecond
+	}
+	if o.InitialBackoff <= 0 {
+		o.InitialBackoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Shipper{o: o}
+}
+
+// Stats returns the shipper's counters.
+func (s *Shipper) Stats() ShipperStats {
+	return ShipperStats{
+		Sent: s.sent.Load(), Duplicates: s.duplicates.Load(), Retried: s.retried.Load(),
+		DeadLettered: s.deadLettered.Load(), Batches: s.batches.Load(),
+		SendErrors: s.sendErrors.Load(), AckErrors: s.ackErrors.Load(),
+	}
+}
+
+// OldestUnacked returns when the oldest record the shipper holds unacknowledged
+// entered the buffer (zero when it holds none).
+func (s *Shipper) OldestUnacked() time.Time { return unixTime(s.oldest.Load()) }
+
+// FailingSince returns when the sink's current run of failures began (zero
+// while it is healthy).
+func (s *Shipper) FailingSince() time.Time { return unixTime(s.failingSince.Load()) }
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Run ships until stop ends, finishing the batch in flight first, or until
+// abort ends, abandoning it (it is sent again next time: the buffer still
+// holds it). abort must end no earlier than stop.
+func (s *Shipper) Run(stop, abort context.Context) error {
+	var (
+		entries []buffer.Entry
+		records []sidetrail.Record
+		dec     sidetrail.Decoder
+		full    = true
+	)
+	for {
+		if !full && !sleep(stop, s.o.MaxWait) {
+			return nil
+		}
+		var err error
+		entries, err = s.o.Reader.Read(stop, entries, s.o.MaxRecords, s.o.MaxBytes)
+		if err != nil {
+			if stop.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sink %s: read buffer: %w", s.o.Name, err)
+		}
+		if len(entries) == 0 {
+			continue
+		}
+		full = len(entries) >= s.o.MaxRecords
+		started := time.Now()
+		records = records[:0]
+		var bad []*sidetrail.Record
+		var badReasons []string
+		for i := range entries {
+			n := len(records)
+			if n < cap(records) {
+				records = records[:n+1] // reuse the slot's Fields
+			} else {
+				records = append(records, sidetrail.Record{})
+			}
+			if err := dec.Decode(entries[i].Data, &records[n]); err != nil {
+				// The buffer's CRC passed, so these are the bytes we wrote:
+				// a codec bug or a version this build cannot read. Keep them.
+				records = records[:n]
+				bad = append(bad, &sidetrail.Record{Message: entries[i].Data, Flags: sidetrail.FlagParseFailure})
+				badReasons = append(badReasons, "undecodable buffer record: "+err.Error())
+			}
+		}
+		if len(bad) > 0 && s.deadLetter(abort, bad, badReasons) != nil {
+			return nil
+		}
+		if len(records) > 0 {
+			s.oldest.Store(records[0].Ingested.UnixNano())
+		}
+		if !s.deliver(abort, records) {
+			return nil // aborted: not acknowledged, shipped again next start
+		}
+		if !s.ack(abort, entries[len(entries)-1].Seq) {
+			return nil
+		}
+		s.oldest.Store(0)
+		s.batches.Add(1)
+		if s.o.ObserveBatch != nil {
+			s.o.ObserveBatch(time.Since(started))
+		}
+	}
+}
+
+// deliver sends records until each is delivered or dead-lettered. It returns
+// false only when abort ended first.
+func (s *Shipper) deliver(abort context.Context, records []sidetrail.Record) bool {
+	pending := make([]int, len(records))
+	for i := range pending {
+		pending[i] = i
+	}
+	batch := make([]sidetrail.Record, 0, len(records))
+	results := make([]sidetrail.Result, len(records))
+	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			s.retried.Add(uint64(len(pending)))
+		}
+		batch = batch[:0]
+		for _, i := range pending {
+			batch = append(batch, records[i])
+		}
+		res := results[:len(batch)]
+		clear(res)
+		err := s.o.Sink.Send(abort, batch, res)
+		if abort.Err() != nil {
+			return false
+		}
+		var rejected []*sidetrail.Record
+		var reasons []string
+		next := pending[:0]
+		var lastReason string
+		for j, i := range pending {
+			r := res[j]
+			if err != nil && sidetrail.IsPermanent(err) && !r.Status.Delivered() {
+				r = sidetrail.Result{Status: sidetrail.Rejected, Reason: err.Error()}
+			}
+			switch r.Status {
+			case sidetrail.Accepted:
+				s.sent.Add(1)
+			case sidetrail.Duplicate:
+				s.sent.Add(1)
+				s.duplicates.Add(1)
+			case sidetrail.Rejected:
+				rejected = append(rejected, &records[i])
+				reasons = append(reasons, r.Reason)
+			default:
+				if r.Reason != "" {
+					lastReason = r.Reason
+				}
+				next = append(next, i)
+			}
+		}
+		pending = next
+		if len(rejected) > 0 {
+			if s.deadLetter(abort, rejected, reasons) != nil {
+				return false
+			}
+		}
+		if len(pending) == 0 {
+			s.failingSince.Store(0)
+			return true
+		}
+		// Some records are still unsent: wait, then resend only those.
+		if s.failingSince.Load() == 0 {
+			s.failingSince.Store(time.Now().UnixNano())
+		}
+		wait := b.next()
+		if d, ok := sidetrail.RetryAfter(err); ok && d > wait {
+			wait = min(d, 5*time.Minute)
+		}
+		cause := lastReason
+		if err != nil {
+			s.sendErrors.Add(1)
+			cause = err.Error()
+		}
+		s.logFailure(len(pending), len(batch), cause, wait)
+		if !sleep(abort, wait) {
+			return false
+		}
+	}
+	return true
+}
+
+// logFailure logs a failed attempt, at most every 10 seconds per sink.
+func (s *Shipper) logFailure(pending, sent int, cause string, wait time.Duration) {
+	if time.Since(s.lastLog) < 10*time.Second {
+		return
+	}
+	s.lastLog = time.Now()
+	s.o.Logger.Warn("sink send failed; retrying", "sink", s.o.Name, "unsent", pending, "of", sent, "cause", cause, "retry_in", wait.Round(time.Millisecond))
+}
+
+// deadLetter writes records to the dead-letter file, retrying until it
+// succeeds or abort ends: a rejected record is acknowledged only once it is
+// safely on disk.
+func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, reasons []string) error {
+	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
+	for {
+		var err error
+		if s.o.DeadLetter == nil {
+			err = fmt.Errorf("no dead-letter file configured")
+		} else {
+			err = s.o.DeadLetter.Write(recs, reasons)
+		}
+		if err == nil {
+			s.deadLettered.Add(uint64(len(recs)))
+			s.o.Logger.Warn("records rejected by sink; written to the dead-letter file", "sink", s.o.Name, "records", len(recs), "reason", reasons[0])
+			return nil
+		}
+		s.o.Logger.Error("dead-letter write failed; retrying", "sink", s.o.Name, "err", err)
+		if !sleep(abort, b.next()) {
+			return abort.Err()
+		}
+	}
+}
+
+// ack acknowledges through seq, retrying until it succeeds or abort ends.
+func (s *Shipper) ack(abort context.Context, seq uint64) bool {
+	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
+	for {
+		err := s.o.Reader.Ack(seq)
+		if err == nil {
+			return true
+		}
+		s.ackErrors.Add(1)
+		s.o.Logger.Error("buffer ack failed; retrying", "sink", s.o.Name, "seq", seq, "err", err)
+		if !sleep(abort, b.next()) {
+			return false
+		}
+	}
+}

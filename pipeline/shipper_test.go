@@ -1,0 +1,342 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/buffer"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// memReader is a BatchReader over records in memory that records acks.
+type memReader struct {
+	mu      sync.Mutex
+	entries []buffer.Entry
+	pos     int
+	acked   uint64
+	acks    []uint64
+	ackErr  error
+}
+
+func newMemReader(n int) *memReader {
+	r := &memReader{}
+	for i := 0; i < n; i++ {
+		rec := sidetrail.Record{FileKey: 7, Offset: int64(i * 10), Source: "s", Path: "/p",
+			Message: []byte(fmt.Sprintf("line %d", i)), Time: time.Unix(1700000000, 0), Ingested: time.Now()}
+		r.entries = append(r.entries, buffer.Entry{Seq: uint64(i + 1), Data: sidetrail.AppendBinary(nil, &rec)})
+	}
+	return r
+}
+
+func (r *memReader) Read(ctx context.Context, dst []buffer.Entry, maxRecords, maxBytes int) ([]buffer.Entry, error) {
+	for {
+		r.mu.Lock()
+		if r.pos < len(r.entries) {
+			end := min(len(r.entries), r.pos+maxRecords)
+			dst = append(dst[:0], r.entries[r.pos:end]...)
+			r.pos = end
+			r.mu.Unlock()
+			return dst, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return dst[:0], ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func (r *memReader) Ack(seq uint64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ackErr != nil {
+		err := r.ackErr
+		r.ackErr = nil
+		return err
+	}
+	r.acked = seq
+	r.acks = append(r.acks, seq)
+	return nil
+}
+
+func (r *memReader) ackedSeq() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acked
+}
+
+// scriptSink answers each Send through a script and records every record
+// it accepted, by message.
+type scriptSink struct {
+	mu       sync.Mutex
+	script   func(call int, batch []sidetrail.Record, results []sidetrail.Result) error
+	calls    int
+	accepted map[string]int
+	sizes    []int
+}
+
+func (s *scriptSink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	s.sizes = append(s.sizes, len(batch))
+	err := s.script(s.calls, batch, results)
+	if s.accepted == nil {
+		s.accepted = map[string]int{}
+	}
+	for i, r := range results {
+		if r.Status == sidetrail.Accepted {
+			s.accepted[string(batch[i].Message)]++
+		}
+	}
+	return err
+}
+
+func (s *scriptSink) Close() error { return nil }
+
+func runShipper(t *testing.T, o ShipperOptions, until func() bool) *Shipper {
+	t.Helper()
+	o.InitialBackoff, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	if o.MaxWait == 0 {
+		o.MaxWait = -1
+	}
+	s := NewShipper(o)
+	stop, cancelStop := context.WithCancel(context.Background())
+	abort, cancelAbort := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(stop, abort) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !until() {
+		if time.Now().After(deadline) {
+			cancelAbort()
+			cancelStop()
+			<-done
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancelStop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cancelAbort()
+	return s
+}
+
+func acceptAll(results []sidetrail.Result) {
+	for i := range results {
+		results[i].Status = sidetrail.Accepted
+	}
+}
+
+func TestShipperResendsOnlyFailedRecords(t *testing.T) {
+	r := newMemReader(10)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		for i := range res {
+			// The first attempt answers 429 for every third record.
+			if call == 1 && i%3 == 0 {
+				res[i] = sidetrail.Result{Status: sidetrail.Retry, Reason: "429"}
+				continue
+			}
+			res[i].Status = sidetrail.Accepted
+		}
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 100}, func() bool { return r.ackedSeq() == 10 })
+	if got := sink.sizes; len(got) != 2 || got[0] != 10 || got[1] != 4 {
+		t.Fatalf("batch sizes = %v, want [10 4]", got)
+	}
+	for i := 0; i < 10; i++ {
+		if n := sink.accepted[fmt.Sprintf("line %d", i)]; n != 1 {
+			t.Fatalf("line %d accepted %d times", i, n)
+		}
+	}
+	if st := s.Stats(); st.Sent != 10 || st.Retried != 4 || st.DeadLettered != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestShipperDeadLettersRejectedAndAcksAfter(t *testing.T) {
+	dir := t.TempDir()
+	dl, err := OpenDeadLetter(dir, "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	r := newMemReader(5)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		for i := range res {
+			if string(batch[i].Message) == "line 2" {
+				res[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: "mapper_parsing_exception: bad status"}
+				continue
+			}
+			res[i].Status = sidetrail.Accepted
+		}
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "es", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 5 })
+	if st := s.Stats(); st.DeadLettered != 1 || st.Sent != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	lines := readLines(t, filepath.Join(dir, "es.ndjson"))
+	if len(lines) != 1 {
+		t.Fatalf("dead letters: %v", lines)
+	}
+	var dlRec struct {
+		Sink, Reason string
+		Record       struct{ Message string }
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &dlRec); err != nil {
+		t.Fatal(err)
+	}
+	if dlRec.Sink != "es" || dlRec.Reason != "mapper_parsing_exception: bad status" || dlRec.Record.Message != "line 2" {
+		t.Fatalf("dead letter = %+v", dlRec)
+	}
+}
+
+func TestShipperPermanentErrorDeadLettersBatch(t *testing.T) {
+	dir := t.TempDir()
+	dl, _ := OpenDeadLetter(dir, "loki")
+	defer dl.Close()
+	r := newMemReader(3)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		return sidetrail.Permanent(errors.New("400: entry too far behind"))
+	}}
+	s := runShipper(t, ShipperOptions{Name: "loki", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 3 })
+	if st := s.Stats(); st.DeadLettered != 3 || sink.calls != 1 {
+		t.Fatalf("stats %+v, calls %d", st, sink.calls)
+	}
+	if n := len(readLines(t, dl.Path())); n != 3 {
+		t.Fatalf("%d dead letters", n)
+	}
+}
+
+func TestShipperRetriesWholeBatchErrorsForever(t *testing.T) {
+	r := newMemReader(4)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		if call <= 20 {
+			if call%2 == 0 {
+				return &sidetrail.RetryAfterError{After: time.Millisecond, Err: errors.New("503")}
+			}
+			return errors.New("connection reset")
+		}
+		acceptAll(res)
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r}, func() bool { return r.ackedSeq() == 4 })
+	if sink.calls != 21 {
+		t.Fatalf("calls = %d", sink.calls)
+	}
+	if st := s.Stats(); st.Sent != 4 || st.SendErrors != 20 || st.Retried != 80 {
+		t.Fatalf("stats %+v", st)
+	}
+	if !s.FailingSince().IsZero() {
+		t.Fatal("still failing after success")
+	}
+}
+
+func TestShipperNeverAcksUndelivered(t *testing.T) {
+	r := newMemReader(3)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		return errors.New("down")
+	}}
+	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	stop, cancelStop := context.WithCancel(context.Background())
+	abort, cancelAbort := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(stop, abort) }()
+	for sink.callCount() < 5 {
+		time.Sleep(time.Millisecond)
+	}
+	if s.FailingSince().IsZero() || s.OldestUnacked().IsZero() {
+		t.Fatal("failing shipper reports healthy")
+	}
+	cancelStop() // a graceful stop waits for the batch in flight...
+	select {
+	case <-done:
+		t.Fatal("stopped with a batch in flight")
+	case <-time.After(20 * time.Millisecond):
+	}
+	cancelAbort() // ...until aborted
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if a := r.ackedSeq(); a != 0 {
+		t.Fatalf("acked %d with nothing delivered", a)
+	}
+}
+
+func (s *scriptSink) callCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+func TestShipperRetriesAck(t *testing.T) {
+	r := newMemReader(2)
+	r.ackErr = errors.New("disk full")
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		acceptAll(res)
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r}, func() bool { return r.ackedSeq() == 2 })
+	if st := s.Stats(); st.AckErrors != 1 || sink.calls != 1 {
+		t.Fatalf("stats %+v calls %d", st, sink.calls)
+	}
+}
+
+func TestShipperDeadLettersUndecodableRecords(t *testing.T) {
+	dir := t.TempDir()
+	dl, _ := OpenDeadLetter(dir, "t")
+	defer dl.Close()
+	r := newMemReader(3)
+	r.entries[1].Data = []byte{99, 1, 2, 3}
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		acceptAll(res)
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 3 })
+	if st := s.Stats(); st.Sent != 2 || st.DeadLettered != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func TestBackoffBounds(t *testing.T) {
+	b := backoff{initial: 100 * time.Millisecond, max: time.Second}
+	prev := time.Duration(0)
+	for i := 0; i < 20; i++ {
+		d := b.next()
+		if d < 50*time.Millisecond || d > time.Second {
+			t.Fatalf("attempt %d: %v out of bounds", i, d)
+		}
+		_ = prev
+		prev = d
+	}
+}

@@ -1,0 +1,338 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/tailer"
+)
+
+// LineReader is the tailer as a Source uses it.
+type LineReader interface {
+	Next(ctx context.Context) (tailer.Line, error)
+	Commit(tailer.Position)
+}
+
+// Parser turns a line into fields (parser.Parser).
+type Parser interface {
+	Parse(line []byte, rec *sidetrail.Record) error
+}
+
+// Redactor rewrites a record in place and cannot fail (redact.Redactor).
+type Redactor interface {
+	Apply(rec *sidetrail.Record)
+}
+
+// Appender is the disk buffer's write side: records are durable when
+// Append returns.
+type Appender interface {
+	Append(ctx context.Context, records [][]byte) (uint64, error)
+}
+
+// Checkpointer writes the tailer's committed positions to disk now.
+type Checkpointer interface {
+	Checkpoint() error
+}
+
+// Cursor is the source's own buffer cursor: acknowledging seq says every
+// record of this source up to seq is covered by a checkpoint on disk.
+type Cursor interface {
+	Ack(seq uint64) error
+}
+
+// SourceOptions configure a Source. Zero values take the defaults noted.
+type SourceOptions struct {
+	Name      string
+	Lines     LineReader
+	Transform *Transform
+	Buffer    Appender
+	// Checkpoint and Cursor, when both are set, make restarts repeat
+	// nothing: every CheckpointInterval (1s), and when the source stops, the
+	// tailer's checkpoint is written and then Cursor is acknowledged through
+	// the buffer's end. Records after the cursor are lines already buffered
+	// but perhaps not yet checkpointed; ResumePoints reads them at the next
+	// start so the tailer does not read those lines again.
+	Checkpoint         Checkpointer
+	Cursor             Cursor
+	LastSeq            func() uint64 // the buffer's last sequence number
+	CheckpointInterval time.Duration
+	// BatchRecords and BatchBytes bound one Append (512, 1 MiB); Linger is
+	// how long a batch waits for more lines once it has one (20ms).
+	BatchRecords int
+	BatchBytes   int
+	Linger       time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time // tests; nil = time.Now
+}
+
+// Source runs one configured source. Its Run method is its only goroutine.
+type Source struct {
+	o     SourceOptions
+	stats sourceCounters
+
+	lastCheckpoint time.Time // owned by Run's goroutine
+	dirty          bool      // lines committed since the last checkpoint
+}
+
+type sourceCounters struct {
+	lines, bytes, appendErrors, checkpointErrors atomic.Uint64
+}
+
+// SourceStats are a Source's counters.
+type SourceStats struct {
+	Lines, Bytes, ParseFailures, Fragments, AppendErrors, CheckpointErrors uint64
+}
+
+// NewSource returns a Source; call Run to start it.
+func NewSource(o SourceOptions) *Source {
+	if o.BatchRecords <= 0 {
+		o.BatchRecords = 512
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 1 << 20
+	}
+	if o.Linger <= 0 {
+		o.Linger = 20 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Transform == nil {
+		o.Transform = &Transform{Source: o.Name}
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = time.Second
+	}
+	return &Source{o: o}
+}
+
+// Stats returns the source's counters; safe to call at any time.
+func (s *Source) Stats() SourceStats {
+	return SourceStats{
+		Lines: s.stats.lines.Load(), Bytes: s.stats.bytes.Load(),
+		ParseFailures: s.o.Transform.parseFailures.Load(), Fragments: s.o.Transform.fragments.Load(),
+		AppendErrors: s.stats.appendErrors.Load(), CheckpointErrors: s.stats.checkpointErrors.Load(),
+	}
+}
+
+// Run reads, encodes and appends until ctx ends, then writes a last
+// checkpoint and returns nil. Lines read but not yet appended when ctx ends
+// are not committed, so the tailer reads them again next time: nothing is
+// lost and nothing is appended twice.
+func (s *Source) Run(ctx context.Context) error {
+	var (
+		rec     sidetrail.Record
+		arena   []byte
+		batch   [][]byte
+		commits []commit
+	)
+	s.lastCheckpoint = time.Now()
+	defer s.checkpoint()
+	for {
+		arena, batch, commits = arena[:0], batch[:0], commits[:0]
+		// The first line of a batch may wait, but the source still wakes
+		// once per checkpoint interval to write its checkpoint.
+		wait, cancel := context.WithTimeout(ctx, s.o.CheckpointInterval)
+		line, err := s.o.Lines.Next(wait)
+		idle := wait.Err() == context.DeadlineExceeded
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, sidetrail.ErrClosed) {
+				return nil
+			}
+			if idle {
+				s.maybeCheckpoint()
+				continue
+			}
+			return err
+		}
+		now := s.o.Now()
+		arena, batch, commits = s.add(&rec, line, now, arena, batch, commits)
+
+		// Then take what is ready, for up to Linger.
+		if len(batch) < s.o.BatchRecords && len(arena) < s.o.BatchBytes {
+			lctx, cancel := context.WithDeadline(ctx, now.Add(s.o.Linger))
+			for len(batch) < s.o.BatchRecords && len(arena) < s.o.BatchBytes {
+				line, err = s.o.Lines.Next(lctx)
+				if err != nil {
+					break
+				}
+				arena, batch, commits = s.add(&rec, line, now, arena, batch, commits)
+			}
+			cancel()
+			if err != nil && lctx.Err() == nil && ctx.Err() == nil && !errors.Is(err, sidetrail.ErrClosed) {
+				return err
+			}
+		}
+		if err := s.append(ctx, batch); err != nil {
+			return nil // ctx ended: the batch was not written and is not committed
+		}
+		for _, c := range commits {
+			s.o.Lines.Commit(c.pos)
+		}
+		s.dirty = true
+		s.maybeCheckpoint()
+	}
+}
+
+// maybeCheckpoint checkpoints when the interval has passed.
+func (s *Source) maybeCheckpoint() {
+	if time.Since(s.lastCheckpoint) >= s.o.CheckpointInterval {
+		s.checkpoint()
+	}
+}
+
+// checkpoint writes the tailer's checkpoint, then moves the source's cursor
+// to the buffer's end. Every record of this source up to that end was
+// committed before the checkpoint was written (this goroutine is the only
+// one appending for the source), so the checkpoint covers them all.
+func (s *Source) checkpoint() {
+	s.lastCheckpoint = time.Now()
+	if s.o.Checkpoint == nil || s.o.Cursor == nil || s.o.LastSeq == nil {
+		return
+	}
+	end := s.o.LastSeq()
+	if s.dirty {
+		if err := s.o.Checkpoint.Checkpoint(); err != nil {
+			s.stats.checkpointErrors.Add(1)
+			s.o.Logger.Error("checkpoint write failed; will retry", "source", s.o.Name, "err", err)
+			return
+		}
+		s.dirty = false
+	}
+	if end == 0 {
+		return
+	}
+	if err := s.o.Cursor.Ack(end); err != nil {
+		s.stats.checkpointErrors.Add(1)
+		s.o.Logger.Error("source cursor ack failed; will retry", "source", s.o.Name, "err", err)
+	}
+}
+
+// commit is the last line of one file within a batch.
+type commit struct {
+	key  uint64
+	path string
+	pos  tailer.Position
+}
+
+// add turns one line into a buffered record.
+func (s *Source) add(rec *sidetrail.Record, line tailer.Line, now time.Time, arena []byte, batch [][]byte, commits []commit) ([]byte, [][]byte, []commit) {
+	s.o.Transform.Apply(rec, line, now)
+	start := len(arena)
+	arena = sidetrail.AppendBinary(arena, rec)
+	batch = append(batch, arena[start:len(arena):len(arena)])
+	s.stats.lines.Add(1)
+	s.stats.bytes.Add(uint64(line.End - line.Start))
+
+	if n := len(commits); n > 0 && commits[n-1].key == line.Key && commits[n-1].path == line.Path {
+		commits[n-1].pos = line.Pos
+	} else {
+		commits = append(commits, commit{key: line.Key, path: line.Path, pos: line.Pos})
+	}
+	return arena, batch, commits
+}
+
+// addStatic appends the static fields. A parsed field of the same name wins:
+// it is the line's own evidence, and one name twice would make invalid
+// documents for Elasticsearch.
+func (t *Transform) addStatic(rec *sidetrail.Record) {
+	parsed := len(rec.Fields)
+outer:
+	for _, f := range t.Fields {
+		for i := 0; i < parsed; i++ {
+			if rec.Fields[i].Key == f.Key {
+				continue outer
+			}
+		}
+		rec.Fields = append(rec.Fields, f)
+	}
+}
+
+// Transform turns a line into a record: parse (or mark the failure), stamp
+// the time, add the static fields, redact. It is the same code for the
+// running agent and for `sidetrail parse`. Not safe for concurrent use; its
+// counters are.
+type Transform struct {
+	Source   string
+	Parser   Parser   // nil: raw lines
+	Redactor Redactor // nil: none
+	Fields   []sidetrail.Field
+
+	parseFailures, fragments atomic.Uint64
+}
+
+// Apply fills rec from line. rec's slices point into line.Bytes and
+// rec.Scratch, so rec is valid until the line's bytes are reused.
+func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time) {
+	rec.Reset()
+	rec.FileKey = line.Key
+	rec.Offset = line.Start
+	rec.End = line.End
+	rec.Source = t.Source
+	rec.Path = line.Path
+	rec.Message = line.Bytes
+	switch {
+	case line.Fragment:
+		// A piece of an overlong line cannot be parsed; it ships raw, marked.
+		rec.Flags |= sidetrail.FlagFragment
+		t.fragments.Add(1)
+	case t.Parser != nil:
+		if err := t.Parser.Parse(line.Bytes, rec); err != nil {
+			rec.Fields = rec.Fields[:0]
+			rec.Time = time.Time{}
+			rec.Flags |= sidetrail.FlagParseFailure
+			t.parseFailures.Add(1)
+		}
+	}
+	if rec.Time.IsZero() {
+		rec.Time = now
+	}
+	t.addStatic(rec)
+	if t.Redactor != nil {
+		t.Redactor.Apply(rec)
+	}
+	rec.Ingested = now
+}
+
+// append writes the batch, retrying failures (a full disk, an I/O error)
+// with backoff until it succeeds or ctx ends. The tailer is paused meanwhile:
+// the files on disk are the upstream buffer.
+func (s *Source) append(ctx context.Context, batch [][]byte) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	b := backoff{initial: 100 * time.Millisecond, max: 5 * time.Second}
+	for {
+		// A full buffer blocks Append. Wake once per checkpoint interval
+		// to checkpoint: the source's cursor must not hold back the
+		// segment deletion that would make room.
+		actx, cancel := context.WithTimeout(ctx, s.o.CheckpointInterval)
+		_, err := s.o.Buffer.Append(actx, batch)
+		full := actx.Err() == context.DeadlineExceeded
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if full {
+			s.checkpoint()
+			continue // still full: nothing was written
+		}
+		s.stats.appendErrors.Add(1)
+		wait := b.next()
+		s.o.Logger.Error("buffer append failed; retrying", "source", s.o.Name, "records", len(batch), "err", err, "retry_in", wait)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/tailer"
+)
+
+// memAppender keeps appended records decoded; it can fail the first
+// failures calls, or block until ctx ends.
+type memAppender struct {
+	mu       sync.Mutex
+	records  []sidetrail.Record
+	failures int
+	block    bool
+	calls    int
+}
+
+func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error) {
+	a.mu.Lock()
+	a.calls++
+	if a.failures > 0 {
+		a.failures--
+		a.mu.Unlock()
+		return 0, errors.New("injected: no space left on device")
+	}
+	if a.block {
+		a.mu.Unlock()
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	defer a.mu.Unlock()
+	var d sidetrail.Decoder
+	for _, b := range recs {
+		var r sidetrail.Record
+		if err := d.Decode(append([]byte(nil), b...), &r); err != nil {
+			return 0, err
+		}
+		a.records = append(a.records, r)
+	}
+	return uint64(len(a.records)), nil
+}
+
+func (a *memAppender) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.records)
+}
+
+func writeLines(t *testing.T, path string, from, to int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := from; i < to; i++ {
+		fmt.Fprintf(f, "line %d\n", i)
+	}
+	f.Close()
+}
+
+func newTailer(t *testing.T, dir string) *tailer.Tailer {
+	t.Helper()
+	tl, err := tailer.New(tailer.Options{
+		Source: "s", Paths: []string{filepath.Join(dir, "*.log")},
+		CheckpointPath: filepath.Join(dir, "checkpoint.json"),
+		ScanInterval:   20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tl
+}
+
+func runSource(t *testing.T, s *Source, until func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !until() && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !until() {
+		t.Fatal("condition not reached in 10s")
+	}
+}
+
+// failParser fails lines containing "bad".
+type failParser struct{}
+
+func (failParser) Parse(line []byte, rec *sidetrail.Record) error {
+	rec.Add("parsed", sidetrail.KindBool, []byte("true"))
+	if strings.Contains(string(line), "bad") {
+		return errors.New("no match")
+	}
+	rec.Time = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	return nil
+}
+
+func TestSourceRecordsAndRetriesAppend(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.log")
+	writeLines(t, log, 0, 100)
+	os.WriteFile(filepath.Join(dir, "b.log"), []byte("a bad line\n"), 0o644)
+	tl := newTailer(t, dir)
+	defer tl.Close()
+	app := &memAppender{failures: 3}
+	s := NewSource(SourceOptions{
+		Name: "s", Lines: tl, Buffer: app,
+		Transform: &Transform{Source: "s", Parser: failParser{}, Fields: []sidetrail.Field{{Key: "env", Value: []byte("test")}}},
+	})
+	runSource(t, s, func() bool { return app.count() >= 101 })
+	if n := app.count(); n != 101 {
+		t.Fatalf("%d records appended, want 101 (retries must not duplicate)", n)
+	}
+	st := s.Stats()
+	if st.AppendErrors != 3 || st.ParseFailures != 1 || st.Lines != 101 {
+		t.Fatalf("stats %+v", st)
+	}
+	offset := int64(0)
+	for _, r := range app.records {
+		if r.Path != log {
+			if r.Flags&sidetrail.FlagParseFailure == 0 || len(r.Fields) != 1 || r.Fields[0].Key != "env" {
+				t.Fatalf("failed line: %+v", r)
+			}
+			continue
+		}
+		if r.Offset != offset || r.Source != "s" || r.FileKey == 0 {
+			t.Fatalf("record %q: offset %d want %d, %+v", r.Message, r.Offset, offset, r)
+		}
+		offset += int64(len(r.Message)) + 1
+		if len(r.Fields) != 2 || r.Fields[0].Key != "parsed" || r.Fields[1].Key != "env" || r.Time.Year() != 2024 {
+			t.Fatalf("fields %+v time %v", r.Fields, r.Time)
+		}
+		if r.Ingested.IsZero() {
+			t.Fatal("no ingest time")
+		}
+	}
+}
+
+// A source stopped while its Append cannot complete commits nothing: the
+// next tailer reads those lines again.
+func TestSourceCommitsOnlyAppendedLines(t *testing.T) {
+	dir := t.TempDir()
+	writeLines(t, filepath.Join(dir, "a.log"), 0, 50)
+
+	tl := newTailer(t, dir)
+	app := &memAppender{block: true}
+	s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: app})
+	runSource(t, s, func() bool { app.mu.Lock(); defer app.mu.Unlock(); return app.calls > 0 })
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	tl2 := newTailer(t, dir)
+	defer tl2.Close()
+	app2 := &memAppender{}
+	s2 := NewSource(SourceOptions{Name: "s", Lines: tl2, Buffer: app2})
+	runSource(t, s2, func() bool { return app2.count() >= 50 })
+	if n := app2.count(); n != 50 || string(app2.records[0].Message) != "line 0" {
+		t.Fatalf("after restart: %d records, first %q", n, app2.records[0].Message)
+	}
+	if err := tl2.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Everything is committed now: a third tailer reads only new lines.
+	writeLines(t, filepath.Join(dir, "a.log"), 50, 55)
+	tl3 := newTailer(t, dir)
+	defer tl3.Close()
+	app3 := &memAppender{}
+	s3 := NewSource(SourceOptions{Name: "s", Lines: tl3, Buffer: app3})
+	runSource(t, s3, func() bool { return app3.count() >= 5 })
+	if n := app3.count(); n != 5 || string(app3.records[0].Message) != "line 50" {
+		t.Fatalf("third run: %d records, first %q", n, app3.records[0].Message)
+	}
+}
+
+func TestStaticFieldsNeverDuplicateParsedNames(t *testing.T) {
+	tr := &Transform{Source: "s", Parser: failParser{}, Fields: []sidetrail.Field{
+		{Key: "parsed", Kind: sidetrail.KindString, Value: []byte("static")},
+		{Key: "env", Kind: sidetrail.KindString, Value: []byte("prod")},
+	}}
+	var rec sidetrail.Record
+	tr.Apply(&rec, tailer.Line{Bytes: []byte("ok")}, time.Now())
+	if len(rec.Fields) != 2 || rec.Fields[0].Key != "parsed" || string(rec.Fields[0].Value) != "true" || rec.Fields[1].Key != "env" {
+		t.Fatalf("fields %+v", rec.Fields)
+	}
+}

@@ -1,0 +1,169 @@
+package sidetrail
+
+import (
+	"encoding/hex"
+	"time"
+)
+
+// Kind says how a Field's Value bytes are to be read and encoded.
+type Kind uint8
+
+const (
+	// KindString: Value holds the string's bytes, unescaped. Invalid UTF-8 is
+	// replaced by U+FFFD when encoded as JSON.
+	KindString Kind = iota
+	// KindInt: Value holds a JSON integer as text ("-12", "18446744073709551615").
+	// Kept as text so integers beyond 2^53 survive exactly.
+	KindInt
+	// KindFloat: Value holds a JSON number as text ("0.004").
+	KindFloat
+	// KindBool: Value holds "true" or "false".
+	KindBool
+	// KindNull: Value is ignored; encoded as null.
+	KindNull
+	// KindJSON: Value holds one complete, valid JSON text (an object or an
+	// array), copied into the output verbatim.
+	KindJSON
+)
+
+// String returns the kind's name.
+func (k Kind) String() string {
+	switch k {
+	case KindString:
+		return "string"
+	case KindInt:
+		return "int"
+	case KindFloat:
+		return "float"
+	case KindBool:
+		return "bool"
+	case KindNull:
+		return "null"
+	case KindJSON:
+		return "json"
+	}
+	return "invalid"
+}
+
+// Field is one named value of a record. Key is a field name; a dotted name
+// ("http.request.method") is encoded as nested objects. Value's bytes are
+// borrowed: see Record for who owns them.
+type Field struct {
+	Key   string
+	Kind  Kind
+	Value []byte
+}
+
+// Flags mark what happened to a record on its way in. They are encoded as
+// "log.flags" (the name Filebeat uses for the same purpose).
+type Flags uint8
+
+const (
+	// FlagParseFailure: the line did not match its source's format and ships
+	// raw (only message and the file fields are set).
+	FlagParseFailure Flags = 1 << iota
+	// FlagFragment: the line was longer than max_line_bytes and this record is
+	// one piece of it; the pieces have consecutive offsets.
+	FlagFragment
+	// FlagTruncated: a sink had to shorten this record's line.
+	FlagTruncated
+)
+
+var flagNames = [...]string{"parse_failure", "fragment", "truncated"}
+
+// AppendNames appends the names of the set flags to dst.
+func (f Flags) AppendNames(dst []string) []string {
+	for i, name := range flagNames {
+		if f&(1<<i) != 0 {
+			dst = append(dst, name)
+		}
+	}
+	return dst
+}
+
+// Record is one log line after parsing and redaction.
+//
+// A Record does not own the bytes its slices point at: the parser points them
+// into the line it was given, the redactor into Scratch, the decoder into the
+// buffer's entry. Whoever hands a Record over says how long those bytes stay
+// valid (for a sink: until Send returns). Reset keeps the capacity of Fields
+// and Scratch so a Record can be reused for every line without allocating.
+type Record struct {
+	// FileKey identifies the file the line came from across renames and
+	// restarts (device, inode and head fingerprint, hashed with the source
+	// name). Together with Offset it makes the record's ID.
+	FileKey uint64
+	// Offset is the byte offset of the line's first byte in its file.
+	Offset int64
+	// End is the offset just past the line (its newline) in its file: where
+	// reading resumes once this record is safely buffered. Not encoded as
+	// JSON.
+	End int64
+	// Time is the event time: parsed from the line, or the time the line was
+	// read when the format carries none. Always set before the record is
+	// buffered.
+	Time time.Time
+	// Ingested is when the record entered the buffer; it measures how long a
+	// record waits for its sink.
+	Ingested time.Time
+	// Source is the name of the configured source; Path the file's path when
+	// the line was read.
+	Source string
+	Path   string
+	// Message is the original line, redacted.
+	Message []byte
+	// Fields are the parsed fields followed by the source's static fields, in
+	// a stable order.
+	Fields []Field
+	Flags  Flags
+	// Scratch is spare memory the parser and redactor may append to and point
+	// Values into. Slices taken from it stay valid even when a later append
+	// moves it, because the old array is not reused until Reset.
+	Scratch []byte
+}
+
+// Reset clears r for reuse, keeping the capacity of Fields and Scratch.
+func (r *Record) Reset() {
+	fields, scratch := r.Fields[:0], r.Scratch[:0]
+	*r = Record{Fields: fields, Scratch: scratch}
+}
+
+// Add appends a field.
+func (r *Record) Add(key string, kind Kind, value []byte) {
+	r.Fields = append(r.Fields, Field{Key: key, Kind: kind, Value: value})
+}
+
+// Get returns the first field named key.
+func (r *Record) Get(key string) (Field, bool) {
+	for _, f := range r.Fields {
+		if f.Key == key {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// ID is a record's identity: the file it came from and the offset of its
+// first byte. Reading the same line again (after a crash, from a rotated
+// name) gives the same ID, which is what makes replays idempotent.
+type ID struct {
+	FileKey uint64
+	Offset  uint64
+}
+
+// ID returns the record's identity.
+func (r *Record) ID() ID { return ID{FileKey: r.FileKey, Offset: uint64(r.Offset)} }
+
+// AppendText appends the ID as 32 lowercase hex digits, the form used as an
+// Elasticsearch _id.
+func (id ID) AppendText(dst []byte) []byte {
+	var b [16]byte
+	for i := 0; i < 8; i++ {
+		b[i] = byte(id.FileKey >> (56 - 8*i))
+		b[8+i] = byte(id.Offset >> (56 - 8*i))
+	}
+	return hex.AppendEncode(dst, b[:])
+}
+
+// String returns the ID as AppendText writes it.
+func (id ID) String() string { return string(id.AppendText(nil)) }

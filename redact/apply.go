@@ -1,0 +1,766 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	mathbits "math/bits"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// maxPasses bounds how often Apply runs the rule chain over one value. A
+// pass that changes nothing ends it; a second pass only happens when an
+// earlier rule's replacement or removal let a rule match anew (action drop,
+// user templates).
+const maxPasses = 4
+
+// Redactor applies compiled rules to records.
+//
+// A Redactor is NOT safe for concurrent use: Apply reuses per-Redactor
+// scratch memory and HMAC state. Give each pipeline goroutine its own
+// (Clone). Stats may be called from any goroutine.
+type Redactor struct {
+	sh *shared
+	c  *counters
+
+	macs   []macState // per rule index, set for hash rules
+	needle []byte     // escaped forms of a field value
+	unesc  []byte     // an unescaped JSON string
+	unesc2 []byte
+	jout   []byte // applyJSON's output
+	fst    findState
+	kcache []keyedEntry // per field index: is its key keyed
+
+	found      bool   // the last applyRule found a match (replaced or not)
+	msgNoMatch uint64 // rules that found nothing in the original message
+	tmp        []byte // one replacement
+	spans      []span // field-rule spans in the original message
+	drops      []int  // indexes of fields to drop
+	fvals      []span // field-rule values and their replacements
+}
+
+type macState struct {
+	h   hash.Hash
+	sum []byte
+}
+
+// span is a region of the original message and what replaces it (in
+// fvals: a field rule's value v and its replacement).
+type span struct {
+	s, e int
+	repl []byte
+	v    []byte
+}
+
+// Apply redacts rec in place, before it is buffered: rec.Message and every
+// string, number and JSON field value (strings and numbers inside JSON
+// values). New bytes are appended to rec.Scratch and the changed slices
+// point there (per the Record contract, earlier slices stay valid);
+// unchanged values are left as they were. A changed number or JSON value
+// that had to become a token is turned into a KindString field. Field rules
+// with action drop remove their field from rec.Fields, keeping the order of
+// the others.
+//
+// Apply never fails and never panics: if a bug in a detector panicked, the
+// message is withheld, every field value is masked and Stats.Failed counts
+// it. It does no I/O and does not block; it allocates only when something
+// matched (and, for user patterns, what the regexp package allocates).
+func (r *Redactor) Apply(rec *sidetrail.Record) {
+	defer r.recoverApply(rec)
+	sh := r.sh
+	orig := rec.Message
+	redacted := false
+
+	// Which rules may match the original message. A field that is a slice
+	// of the original message cannot match a rule the message cannot match
+	// (the pre-filters are monotone), which makes the common no-candidate
+	// record cost one pre-filter pass over the message.
+	origMaybe := ^uint64(0) // with 64 rules or more: no shortcut
+	if len(sh.valueRules) < 64 {
+		origMaybe = 0
+		for j, ru := range sh.valueRules {
+			if ru.maybe(orig) {
+				origMaybe |= 1 << j
+			}
+		}
+	}
+
+	r.msgNoMatch = 0
+	msgDone := false
+	if len(sh.fieldRules) > 0 {
+		changed, withheld := r.applyFieldRules(rec)
+		redacted = redacted || changed
+		msgDone = withheld
+	}
+
+	if !msgDone {
+		exact := len(rec.Message) == len(orig) && (len(orig) == 0 || &rec.Message[0] == &orig[0])
+		mask := origMaybe
+		if !exact {
+			// Field rules rewrote it (a removal may join new candidates).
+			mask = ^uint64(0)
+		}
+		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
+		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) {
+			if m2, ch2 := r.applyJSON(rec, m, "", true, true); ch2 {
+				m, ch = m2, true
+			}
+		}
+		if ch {
+			rec.Message = m
+			redacted = true
+		}
+	}
+
+	for i := range rec.Fields {
+		f := &rec.Fields[i]
+		switch f.Kind {
+		case sidetrail.KindString, sidetrail.KindInt, sidetrail.KindFloat:
+			mask := ^uint64(0)
+			if off, ok := offsetIn(orig, f.Value); ok {
+				mask = origMaybe
+				// A "local" rule (query_secrets) that found nothing in the
+				// original message finds nothing in a slice of it either,
+				// provided the slice does not start inside a parameter name.
+				if off == 0 || (!is(orig[off-1], cName) && orig[off-1] != '%') {
+					mask &^= r.msgNoMatch & sh.localBits
+				}
+			}
+			if v, ch := r.applyChain(rec, f.Value, f.Key, false, mask, false, r.fieldKeyed(i, f.Key)); ch {
+				f.Value, f.Kind = v, sidetrail.KindString
+				redacted = true
+			}
+		case sidetrail.KindJSON:
+			if v, ch := r.applyJSON(rec, f.Value, f.Key, false, false); ch {
+				f.Value = v
+				redacted = true
+			}
+		}
+	}
+	if redacted {
+		r.c.redacted.Add(1)
+	}
+}
+
+// recoverApply is deferred by Apply: on a panic it withholds everything.
+func (r *Redactor) recoverApply(rec *sidetrail.Record) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	r.c.failed.Add(1)
+	const marker = "[message withheld: redaction failed]"
+	start := len(rec.Scratch)
+	rec.Scratch = append(rec.Scratch, marker...)
+	rec.Message = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+	start = len(rec.Scratch)
+	rec.Scratch = append(rec.Scratch, maskToken...)
+	tok := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+	for i := range rec.Fields {
+		if k := rec.Fields[i].Kind; k != sidetrail.KindNull && k != sidetrail.KindBool {
+			rec.Fields[i].Kind, rec.Fields[i].Value = sidetrail.KindString, tok
+		}
+	}
+	r.sh.logger.Error("redact: panic while redacting; record withheld", "panic", fmt.Sprint(p))
+}
+
+// within reports whether v is a slice of m's bytes (same backing array,
+// inside m's length).
+func within(m, v []byte) bool {
+	_, ok := offsetIn(m, v)
+	return ok
+}
+
+// offsetIn returns where v starts in m when v is a slice of m's bytes
+// (same backing array, inside m's length).
+func offsetIn(m, v []byte) (int, bool) {
+	if len(v) == 0 || len(m) == 0 || cap(v) > cap(m) {
+		return 0, false
+	}
+	off := cap(m) - cap(v)
+	if off+len(v) > len(m) {
+		return 0, false
+	}
+	return off, &m[:cap(m)][off] == &v[0]
+}
+
+// applyChain runs the value rules over v (a field named key, or the message
+// when msg) until a pass changes nothing. mask has bit j set when rule j
+// may match v as it is on entry: exactly (exact) or as an upper bound.
+func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg bool, mask uint64, exact, keyed bool) ([]byte, bool) {
+	sh := r.sh
+	need := mask & sh.allBits
+	if !msg && keyed {
+		need |= sh.keyedBits
+	}
+	if need == 0 {
+		return v, false // no rule can match: the common case
+	}
+	changed := false
+	first := 0
+	if len(sh.valueRules) < 64 {
+		// First pass: only the rules the mask allows, while v is the value
+		// the mask describes.
+		for bits := need; bits != 0; bits &= bits - 1 {
+			j := mathbits.TrailingZeros64(bits)
+			ru := sh.valueRules[j]
+			if !msg && !ru.targets(key) {
+				continue
+			}
+			if (changed || !exact) && !(keyed && sh.keyedBits&(1<<j) != 0) && !ru.maybe(v) {
+				continue
+			}
+			nv, n := r.applyRule(rec, ru, v, key)
+			if msg && exact && !changed && !r.found {
+				r.msgNoMatch |= 1 << j // on the original message
+			}
+			if n > 0 {
+				v, changed = nv, true
+			}
+		}
+		if !changed {
+			return v, false
+		}
+		first = 1
+	}
+	// Further passes over every rule until nothing changes: a replacement
+	// (or removal) may have made a new match.
+	for pass := first; pass <= maxPasses; pass++ {
+		passChanged := false
+		for _, ru := range sh.valueRules {
+			if !msg && !ru.targets(key) {
+				continue
+			}
+			if !(keyed && ru.keyed(key)) && !ru.maybe(v) {
+				continue
+			}
+			if nv, n := r.applyRule(rec, ru, v, key); n > 0 {
+				v, passChanged = nv, true
+			}
+		}
+		if !passChanged {
+			break
+		}
+		changed = true
+		if pass == maxPasses {
+			// Still changing after maxPasses: replacements keep making new
+			// matches (drop, or a template that rebuilds its match). Mask
+			// the whole value rather than let a match through.
+			start := len(rec.Scratch)
+			rec.Scratch = append(rec.Scratch, maskToken...)
+			v = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		}
+	}
+	return v, changed
+}
+
+// fieldKeyed is anyKeyed for the field at index i, cached: a parser gives
+// the same key strings in the same places record after record, and
+// comparing a string with itself is a pointer comparison.
+func (r *Redactor) fieldKeyed(i int, key string) bool {
+	if r.sh.keyedBits == 0 {
+		return false
+	}
+	if i < len(r.kcache) && r.kcache[i].key == key {
+		return r.kcache[i].keyed
+	}
+	k := r.anyKeyed(key)
+	if i >= len(r.kcache) {
+		if i > 256 {
+			return k
+		}
+		r.kcache = append(r.kcache, make([]keyedEntry, i+1-len(r.kcache))...)
+	}
+	r.kcache[i] = keyedEntry{key: key, keyed: k}
+	return k
+}
+
+type keyedEntry struct {
+	key   string
+	keyed bool
+}
+
+// anyKeyed reports whether a rule wants the field key examined whatever
+// its pre-filter says.
+func (r *Redactor) anyKeyed(key string) bool {
+	if key == "" {
+		return false
+	}
+	for bits := r.sh.keyedBits; bits != 0; bits &= bits - 1 {
+		if r.sh.valueRules[mathbits.TrailingZeros64(bits)].keyed(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyRule replaces every match of ru in v. It returns the new value (in
+// rec.Scratch) and the number of replacements; v itself when there were
+// none.
+func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key string) ([]byte, int) {
+	if ru.kind == kindPattern {
+		return r.applyPattern(rec, ru, v)
+	}
+	start, last, n := -1, 0, 0
+	r.fst = findState{}
+	r.found = false
+	for pos := 0; pos < len(v); {
+		s, e, ok := ru.det.find(v, pos, key, &r.fst)
+		if !ok || e <= s || s < pos || e > len(v) {
+			break
+		}
+		r.found = true
+		pos = e
+		m := v[s:e]
+		if isToken(m) {
+			continue
+		}
+		repl := r.replacement(ru, m)
+		if bytes.Equal(repl, m) {
+			continue
+		}
+		if start < 0 {
+			start = len(rec.Scratch)
+		}
+		rec.Scratch = append(rec.Scratch, v[last:s]...)
+		rec.Scratch = append(rec.Scratch, repl...)
+		last = e
+		n++
+	}
+	if n == 0 {
+		return v, 0
+	}
+	rec.Scratch = append(rec.Scratch, v[last:]...)
+	r.c.rules[ru.idx].Add(uint64(n))
+	end := len(rec.Scratch)
+	return rec.Scratch[start:end:end], n
+}
+
+func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]byte, int) {
+	var locs [][]int
+	if ru.tmpl != nil {
+		locs = ru.re.FindAllSubmatchIndex(v, -1)
+	} else {
+		locs = ru.re.FindAllIndex(v, -1)
+	}
+	r.found = len(locs) > 0
+	start, last, n := -1, 0, 0
+	for _, loc := range locs {
+		s, e := loc[0], loc[1]
+		if e <= s || s < last {
+			continue
+		}
+		m := v[s:e]
+		if isToken(m) {
+			continue
+		}
+		var repl []byte
+		if ru.tmpl != nil && ru.act == actMask {
+			r.tmp = ru.re.Expand(r.tmp[:0], ru.tmpl, v, loc)
+			repl = r.tmp
+		} else {
+			repl = r.replacement(ru, m)
+		}
+		if bytes.Equal(repl, m) {
+			continue
+		}
+		if start < 0 {
+			start = len(rec.Scratch)
+		}
+		rec.Scratch = append(rec.Scratch, v[last:s]...)
+		rec.Scratch = append(rec.Scratch, repl...)
+		last = e
+		n++
+	}
+	if n == 0 {
+		return v, 0
+	}
+	rec.Scratch = append(rec.Scratch, v[last:]...)
+	r.c.rules[ru.idx].Add(uint64(n))
+	end := len(rec.Scratch)
+	return rec.Scratch[start:end:end], n
+}
+
+// replacement returns what replaces the match m of ru, in r.tmp (valid
+// until the next call).
+func (r *Redactor) replacement(ru *rule, m []byte) []byte {
+	switch ru.act {
+	case actHash:
+		r.tmp = r.appendHash(r.tmp[:0], ru, m)
+	case actDrop:
+		r.tmp = r.tmp[:0]
+	case actTruncate:
+		if ru.builtin == BuiltinIPv4 {
+			r.tmp = truncateIPv4(r.tmp[:0], m)
+		} else {
+			r.tmp = truncateIPv6(r.tmp[:0], m)
+		}
+	default:
+		r.tmp = append(r.tmp[:0], ru.maskTok...)
+	}
+	return r.tmp
+}
+
+// appendHash appends "[HASH:" + the first 16 hex digits of
+// HMAC-SHA256(key, m) + "]".
+func (r *Redactor) appendHash(dst []byte, ru *rule, m []byte) []byte {
+	ms := &r.macs[ru.idx]
+	ms.h.Reset()
+	ms.h.Write(m)
+	ms.sum = ms.h.Sum(ms.sum[:0])
+	dst = append(dst, hashPrefix...)
+	dst = hex.AppendEncode(dst, ms.sum[:hashHexChars/2])
+	return append(dst, ']')
+}
+
+// isToken reports whether m is exactly a replacement token: "[REDACTED]",
+// "[REDACTED:name]" or "[HASH:" 16 hex "]". Such a match is not redacted
+// again.
+func isToken(m []byte) bool {
+	if len(m) < len(maskToken) || m[0] != '[' || m[len(m)-1] != ']' {
+		return false
+	}
+	s := string(m)
+	switch {
+	case s == maskToken:
+		return true
+	case len(s) > len(maskPrefix)+1 && s[:len(maskPrefix)] == maskPrefix:
+		for i := len(maskPrefix); i < len(s)-1; i++ {
+			c := s[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+				return false
+			}
+		}
+		return true
+	case len(s) == len(hashPrefix)+hashHexChars+1 && s[:len(hashPrefix)] == hashPrefix:
+		for i := len(hashPrefix); i < len(s)-1; i++ {
+			c := s[i]
+			if !(c >= 'a' && c <= 'f' || c >= '0' && c <= '9') {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// ---- field rules -----------------------------------------------------
+
+// applyFieldRules redacts the fields named by field rules and takes their
+// values out of the message. It reports whether anything changed and
+// whether the message was withheld.
+func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld bool) {
+	orig := rec.Message
+	r.spans = r.spans[:0]
+	r.drops = r.drops[:0]
+	r.fvals = r.fvals[:0]
+	var withholdBy *rule
+	for _, ru := range r.sh.fieldRules {
+		for i := range rec.Fields {
+			f := &rec.Fields[i]
+			if f.Key != ru.field {
+				continue
+			}
+			v := f.Value
+			var repl []byte
+			switch ru.act {
+			case actDrop:
+			case actHash:
+				start := len(rec.Scratch)
+				rec.Scratch = r.appendHash(rec.Scratch, ru, v)
+				repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+			default:
+				start := len(rec.Scratch)
+				rec.Scratch = append(rec.Scratch, ru.maskTok...)
+				repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+			}
+			if f.Kind != sidetrail.KindNull && !unlocatable(v) && !isToken(v) {
+				if !r.locate(orig, v, f.Kind, repl) && withholdBy == nil {
+					withholdBy = ru
+				}
+				r.fvals = append(r.fvals, span{repl: repl, v: v})
+			}
+			if ru.act == actDrop {
+				r.drops = append(r.drops, i)
+			} else {
+				f.Value, f.Kind = repl, sidetrail.KindString
+			}
+			r.c.rules[ru.idx].Add(1)
+			changed = true
+		}
+	}
+	if len(r.drops) > 0 {
+		r.dropFields(rec)
+	}
+	if len(r.fvals) > 0 {
+		r.scrubOtherFields(rec)
+	}
+	if withholdBy != nil {
+		start := len(rec.Scratch)
+		rec.Scratch = append(rec.Scratch, withholdBy.withheld...)
+		rec.Message = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		r.c.withheld.Add(1)
+		if !r.sh.warned[withholdBy.idx].Swap(true) {
+			r.sh.logger.Warn("redact: a field's value could not be found in the message; message withheld (further cases are only counted)",
+				"rule", withholdBy.name, "field", withholdBy.field)
+		}
+		return true, true
+	}
+	if len(r.spans) > 0 {
+		rec.Message = r.rewrite(rec, orig)
+	}
+	return changed, false
+}
+
+// unlocatable values are not looked for in the message: empty, or nginx's
+// "-" for a missing value (which is not a secret, and would match every
+// dash).
+func unlocatable(v []byte) bool {
+	return len(v) == 0 || (len(v) == 1 && v[0] == '-')
+}
+
+// scrubOtherFields replaces, in every other string field, each place a
+// field rule's value appears whole (a user name in the request path, a
+// session id from the cookie in the query).
+func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
+	for i := range rec.Fields {
+		f := &rec.Fields[i]
+		if f.Kind != sidetrail.KindString || r.isFieldRuleKey(f.Key) {
+			continue
+		}
+		for _, fv := range r.fvals {
+			if len(fv.v) < 2 || len(fv.v) > len(f.Value) || bytes.Index(f.Value, fv.v) < 0 {
+				continue
+			}
+			start, last := len(rec.Scratch), 0
+			for p := 0; ; {
+				k := bytes.Index(f.Value[p:], fv.v)
+				if k < 0 {
+					break
+				}
+				p += k
+				rec.Scratch = append(rec.Scratch, f.Value[last:p]...)
+				rec.Scratch = append(rec.Scratch, fv.repl...)
+				p += len(fv.v)
+				last = p
+			}
+			rec.Scratch = append(rec.Scratch, f.Value[last:]...)
+			f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		}
+	}
+}
+
+func (r *Redactor) isFieldRuleKey(key string) bool {
+	for _, ru := range r.sh.fieldRules {
+		if ru.field == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Redactor) dropFields(rec *sidetrail.Record) {
+	ds := r.drops
+	for i := 1; i < len(ds); i++ { // insertion sort: rules are not in field order
+		for j := i; j > 0 && ds[j] < ds[j-1]; j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+	out := rec.Fields[:0]
+	d := 0
+	for i, f := range rec.Fields {
+		if d < len(r.drops) && r.drops[d] == i {
+			for d < len(r.drops) && r.drops[d] == i {
+				d++
+			}
+			continue
+		}
+		out = append(out, f)
+	}
+	clear(rec.Fields[len(out):])
+	rec.Fields = out
+}
+
+// locate adds a span for every place v appears in msg: literally, escaped
+// as nginx escapes ("\xHH" for '"', '\\', controls and bytes >= 0x7f),
+// escaped as JSON, and (in a JSON message) inside any string that holds it
+// once unescaped. It reports whether v was found at all.
+func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool {
+	found := r.addAll(msg, v, repl)
+	if kind == sidetrail.KindString {
+		r.needle = appendNginxEscaped(r.needle[:0], v)
+		if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
+			found = true
+		}
+		r.needle = appendJSONEscaped(r.needle[:0], v)
+		if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
+			found = true
+		}
+	}
+	if bytes.IndexByte(msg, '\\') >= 0 && looksJSON(msg) {
+		for i := 0; ; {
+			t, next, ok := nextJSONToken(msg, i)
+			if !ok {
+				break
+			}
+			i = next
+			if !t.str || !t.esc {
+				continue
+			}
+			r.unesc = appendUnescapeJSON(r.unesc[:0], msg[t.s:t.e])
+			if bytes.Contains(r.unesc, v) {
+				r.spans = append(r.spans, span{s: t.s, e: t.e, repl: repl})
+				found = true
+			}
+		}
+	}
+	return found
+}
+
+func (r *Redactor) addAll(msg, needle, repl []byte) bool {
+	found := false
+	for i := 0; i < len(msg); {
+		p := bytes.Index(msg[i:], needle)
+		if p < 0 {
+			break
+		}
+		r.spans = append(r.spans, span{s: i + p, e: i + p + len(needle), repl: repl})
+		found = true
+		i += p + len(needle)
+	}
+	return found
+}
+
+// rewrite builds the message with r.spans replaced. Overlapping spans are
+// merged; a merged span of different replacements becomes "[REDACTED]".
+func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
+	sp := r.spans
+	for i := 1; i < len(sp); i++ { // insertion sort: few spans
+		for j := i; j > 0 && sp[j].s < sp[j-1].s; j-- {
+			sp[j], sp[j-1] = sp[j-1], sp[j]
+		}
+	}
+	start := len(rec.Scratch)
+	last := 0
+	for i := 0; i < len(sp); {
+		s, e, repl := sp[i].s, sp[i].e, sp[i].repl
+		i++
+		for i < len(sp) && sp[i].s < e {
+			if sp[i].e > e {
+				e = sp[i].e
+			}
+			if !bytes.Equal(sp[i].repl, repl) {
+				repl = []byte(maskToken)
+			}
+			i++
+		}
+		rec.Scratch = append(rec.Scratch, msg[last:s]...)
+		rec.Scratch = append(rec.Scratch, repl...)
+		last = e
+	}
+	rec.Scratch = append(rec.Scratch, msg[last:]...)
+	end := len(rec.Scratch)
+	return rec.Scratch[start:end:end]
+}
+
+// appendNginxEscaped appends v escaped as nginx's default escape mode
+// writes variables: '"', '\\', bytes < 0x20 and >= 0x7f as \xHH.
+func appendNginxEscaped(dst, v []byte) []byte {
+	const hexUpper = "0123456789ABCDEF"
+	for _, c := range v {
+		if c == '"' || c == '\\' || c < 0x20 || c >= 0x7f {
+			dst = append(dst, '\\', 'x', hexUpper[c>>4], hexUpper[c&0xf])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendJSONEscaped appends v as the inside of a JSON string, as
+// sidetrail.AppendJSONString writes it (and nginx's escape=json).
+func appendJSONEscaped(dst, v []byte) []byte {
+	n := len(dst)
+	dst = sidetrail.AppendJSONString(dst, v)
+	// Drop the quotes AppendJSONString adds.
+	copy(dst[n:], dst[n+1:len(dst)-1])
+	return dst[:len(dst)-2]
+}
+
+// ---- JSON ------------------------------------------------------------
+
+// looksJSON reports whether b starts (after white space) like a JSON object
+// or array.
+func looksJSON(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// applyJSON runs the rule chain over the strings and numbers of a JSON text
+// (object keys excluded). A changed string is re-escaped; a changed number
+// becomes a string. onlyEscaped restricts it to strings holding escapes (for
+// a message whose raw text the chain has already seen).
+func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, onlyEscaped bool) ([]byte, bool) {
+	keyed := !msg && r.anyKeyed(key)
+	if !onlyEscaped && !keyed && bytes.IndexByte(v, '\\') < 0 {
+		cand := false
+		for _, ru := range r.sh.valueRules {
+			if (msg || ru.targets(key)) && ru.maybe(v) {
+				cand = true
+				break
+			}
+		}
+		if !cand {
+			return v, false
+		}
+	}
+	// The output is built in r.jout: applyChain appends to rec.Scratch
+	// while we go.
+	out, last, changed := r.jout[:0], 0, false
+	for i := 0; ; {
+		t, next, ok := nextJSONToken(v, i)
+		if !ok {
+			break
+		}
+		i = next
+		if t.key || (onlyEscaped && !t.esc) {
+			continue
+		}
+		content := v[t.s:t.e]
+		if t.esc {
+			r.unesc2 = appendUnescapeJSON(r.unesc2[:0], content)
+			content = r.unesc2
+		}
+		nc, ch := r.applyChain(rec, content, key, msg, ^uint64(0), false, keyed)
+		if !ch {
+			continue
+		}
+		s, e := t.s, t.e
+		if t.str {
+			s, e = s-1, min(e+1, len(v))
+		}
+		out = append(out, v[last:s]...)
+		out = sidetrail.AppendJSONString(out, nc)
+		last, changed = e, true
+	}
+	if !changed {
+		r.jout = out
+		return v, false
+	}
+	out = append(out, v[last:]...)
+	r.jout = out
+	start := len(rec.Scratch)
+	rec.Scratch = append(rec.Scratch, out...)
+	end := len(rec.Scratch)
+	return rec.Scratch[start:end:end], true
+}

@@ -1,0 +1,207 @@
+package redact
+
+import (
+	"testing"
+)
+
+// TestBuiltins runs each builtin (action mask) over messages: positives,
+// near misses that must stay, and boundaries.
+func TestBuiltins(t *testing.T) {
+	cases := []struct {
+		builtin, in, want string
+	}{
+		// credit_card: Luhn, 13-19 digits, groups of digits with one space or dash.
+		{"credit_card", "pay 4111111111111111 ok", "pay [REDACTED:credit_card] ok"},
+		{"credit_card", "pay 4111 1111 1111 1111 ok", "pay [REDACTED:credit_card] ok"},
+		{"credit_card", "pay 4111-1111-1111-1111", "pay [REDACTED:credit_card]"},
+		{"credit_card", "amex 3782 822463 10005.", "amex [REDACTED:credit_card]."},
+		{"credit_card", "cc=5555555555554444&x", "cc=[REDACTED:credit_card]&x"},
+		{"credit_card", "visa13 4222222222222", "visa13 [REDACTED:credit_card]"},
+		{"credit_card", "19 digits 6011000990139424000 x", "19 digits 6011000990139424000 x"}, // Luhn-invalid
+		{"credit_card", "two 4111111111111111,5555555555554444", "two [REDACTED:credit_card],[REDACTED:credit_card]"},
+		{"credit_card", "luhn bad 4111111111111112", "luhn bad 4111111111111112"},
+		{"credit_card", "luhn bad 4111 1111 1111 1112", "luhn bad 4111 1111 1111 1112"},
+		{"credit_card", "short 411111111111", "short 411111111111"},
+		{"credit_card", "20 digits 41111111111111111111", "20 digits 41111111111111111111"},
+		{"credit_card", "glued x4111111111111111", "glued x4111111111111111"},
+		{"credit_card", "glued 4111111111111111y", "glued 4111111111111111y"},
+		{"credit_card", "epoch ms 1700000000009 and ns 1700000000000000007", "epoch ms 1700000000009 and ns 1700000000000000007"},
+		{"credit_card", "double sep 4111  1111 1111 1111", "double sep 4111  1111 1111 1111"},
+		{"credit_card", "200 2326 4111 1111 1111 1111", "200 2326 [REDACTED:credit_card]"},
+		{"credit_card", "", ""},
+
+		// email, also percent-encoded.
+		{"email", "to bob.smith+tag@mail.example.co.uk.", "to [REDACTED:email]."},
+		{"email", "q=alice%40example.com&x=1", "q=[REDACTED:email]&x=1"},
+		{"email", "<a@b.io>", "<[REDACTED:email]>"},
+		{"email", "user@localhost and @timestamp and a@b", "user@localhost and @timestamp and a@b"},
+		{"email", "a@b.c1 x@y.z", "a@b.c1 x@y.z"},
+		{"email", "ssh root@host.example.com:22", "ssh [REDACTED:email]:22"},
+		{"email", "@@a@b.com@@", "@@[REDACTED:email]@@"},
+
+		// jwt
+		{"jwt", "t=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&x=1", "t=[REDACTED:jwt]&x=1"},
+		{"jwt", "unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. end", "unsigned [REDACTED:jwt] end"},
+		{"jwt", "jwe eyJhbGciOiJSU0EifQ.a.b.c.d end", "jwe [REDACTED:jwt] end"},
+		{"jwt", "not eyJhbGciOiJIUzI1NiJ9 alone", "not eyJhbGciOiJIUzI1NiJ9 alone"},
+		{"jwt", "eyJ.. eyJx.", "eyJ.. eyJx."},
+
+		// bearer_token and Authorization values.
+		{"bearer_token", "Authorization: Bearer abc.DEF-123_~+/==", "Authorization: Bearer [REDACTED]"},
+		{"bearer_token", "header bearer  tok3n; x", "header bearer  [REDACTED]; x"},
+		{"bearer_token", "?h=Bearer%20abc123&x", "?h=Bearer%20[REDACTED]&x"},
+		{"bearer_token", `"authorization":"Basic dXNlcjpwYXNz"`, `"authorization":"Basic [REDACTED]"`},
+		{"bearer_token", "Proxy-Authorization: Digest xyz, more", "Proxy-Authorization: Digest [REDACTED], more"},
+		{"bearer_token", "authorization=s3cr3t&y=2", "authorization=[REDACTED]&y=2"},
+		{"bearer_token", "the Bearer of news", "the Bearer [REDACTED] news"},
+		{"bearer_token", "Bearer [REDACTED]", "Bearer [REDACTED]"},
+		{"bearer_token", "nobearer here", "nobearer here"},
+
+		// aws_access_key
+		{"aws_access_key", "id=AKIAIOSFODNN7EXAMPLE&y", "id=[REDACTED:aws_access_key]&y"},
+		{"aws_access_key", "ASIAY34FZKBOKMUTVV7A", "[REDACTED:aws_access_key]"},
+		{"aws_access_key", "AKIAIOSFODNN7EXAMPL", "AKIAIOSFODNN7EXAMPL"},
+		{"aws_access_key", "AKIAIOSFODNN7EXAMPLEX", "AKIAIOSFODNN7EXAMPLEX"},
+		{"aws_access_key", "xAKIAIOSFODNN7EXAMPLE", "xAKIAIOSFODNN7EXAMPLE"},
+		{"aws_access_key", "AKIAiosfodnn7example", "AKIAiosfodnn7example"},
+
+		// query_secrets
+		{"query_secrets", "GET /a?password=hunter2&user=bob HTTP/1.1", "GET /a?password=[REDACTED]&user=bob HTTP/1.1"},
+		{"query_secrets", "/cb?access_token=ya29.abc&State=x", "/cb?access_token=[REDACTED]&State=x"},
+		{"query_secrets", "pwd=a;passwd=b&api_key=c&apikey=d&client_secret=e", "pwd=[REDACTED];passwd=[REDACTED]&api_key=[REDACTED]&apikey=[REDACTED]&client_secret=[REDACTED]"},
+		{"query_secrets", "X-Amz-Security-Token=FQoG%2Fabc&X-Amz-Signature=0f1e", "X-Amz-Security-Token=[REDACTED]&X-Amz-Signature=[REDACTED]"},
+		{"query_secrets", "user[password]=x&db_password=y&Token=z", "user[password]=[REDACTED]&db_password=[REDACTED]&Token=[REDACTED]"},
+		{"query_secrets", "token=abc== next", "token=[REDACTED] next"},
+		{"query_secrets", "next=%2Flogin%3Ftoken%3Dabc%26page%3D2", "next=%2Flogin%3Ftoken%3D[REDACTED]%26page%3D2"},
+		{"query_secrets", "monkey=1&tokens=2&keyboard=3&password=", "monkey=1&tokens=2&keyboard=3&password="},
+		{"query_secrets", "a=b=c&q=token", "a=b=c&q=token"},
+
+		// ipv4: valid octets only, not part of longer dotted numbers.
+		{"ipv4", "client 192.168.1.77:443 ok", "client [REDACTED:ipv4]:443 ok"},
+		{"ipv4", "0.0.0.0 255.255.255.255", "[REDACTED:ipv4] [REDACTED:ipv4]"},
+		{"ipv4", "256.1.1.1 1.2.3.999 1.2.3", "256.1.1.1 1.2.3.999 1.2.3"},
+		{"ipv4", "Chrome/120.0.6099.109 v1.2.3.4 1.2.3.4.5", "Chrome/120.0.6099.109 v1.2.3.4 1.2.3.4.5"},
+		{"ipv4", "xff 10.0.0.1, 10.0.0.2", "xff [REDACTED:ipv4], [REDACTED:ipv4]"},
+		{"ipv4", "end 8.8.8.8.", "end [REDACTED:ipv4]."},
+
+		// ipv6
+		{"ipv6", "from 2001:db8:85a3::8a2e:370:7334 x", "from [REDACTED:ipv6] x"},
+		{"ipv6", "[::1]:8080 fe80::1ff:fe23:4567:890a", "[[REDACTED:ipv6]]:8080 [REDACTED:ipv6]"},
+		{"ipv6", "2001:0db8:0000:0000:0000:ff00:0042:8329", "[REDACTED:ipv6]"},
+		{"ipv6", "::ffff:192.0.2.128.", "[REDACTED:ipv6]."},
+		{"ipv6", "[10/Oct/2000:13:55:36 -0700] 12:34:56 00:1a:2b:3c:4d:5e", "[10/Oct/2000:13:55:36 -0700] 12:34:56 00:1a:2b:3c:4d:5e"},
+		{"ipv6", "std::vector Foo::Bar :: a::b::c", "std::vector Foo::Bar :: a::b::c"},
+	}
+	rs := map[string]*Redactor{}
+	for _, c := range cases {
+		r := rs[c.builtin]
+		if r == nil {
+			r = mustNew(t, []Rule{{Builtin: c.builtin}})
+			rs[c.builtin] = r
+		}
+		rec := newRecord(c.in)
+		r.Apply(rec)
+		if got := string(rec.Message); got != c.want {
+			t.Errorf("%s: %q\n got %q\nwant %q", c.builtin, c.in, got, c.want)
+		}
+		leftovers(t, r, rec)
+	}
+}
+
+// TestBuiltinsInFields: the same detectors on field values, including
+// values that are slices of the message and values that are not.
+func TestBuiltinsInFields(t *testing.T) {
+	r := mustNew(t, Defaults())
+	rec := newRecord(`1.2.3.4 - - "GET /a?token=abc&e=a@b.com HTTP/1.1" 200`,
+		kv{key: "request", value: "GET /a?token=abc&e=a@b.com HTTP/1.1"},
+		kv{key: "request_query", value: "token=abc&e=a@b.com"},
+		kv{key: "http_authorization", value: "Basic dXNlcjpwYXNz"}, // not in the message: its own memory
+		kv{key: "card", value: "4111111111111111"},                 // own memory, KindString
+		kv{key: "n", value: "5555555555554444", kind: 1},           // KindInt: becomes a string token
+		kv{key: "status", value: "200", kind: 1},
+	)
+	r.Apply(rec)
+	want := map[string]string{
+		"request":            "GET /a?token=[REDACTED]&e=[REDACTED:email] HTTP/1.1",
+		"request_query":      "token=[REDACTED]&e=[REDACTED:email]",
+		"http_authorization": "[REDACTED]", // bearer_token keeps "Basic ", then query_secrets takes the field whole (its name is a secret's)
+		"card":               "[REDACTED:credit_card]",
+		"n":                  "[REDACTED:credit_card]",
+		"status":             "200",
+	}
+	for k, w := range want {
+		if got, _ := field(rec, k); got != w {
+			t.Errorf("field %s = %q, want %q", k, got, w)
+		}
+	}
+	if f, _ := rec.Get("n"); f.Kind != 0 {
+		t.Errorf("redacted KindInt field has kind %v, want string", f.Kind)
+	}
+	if f, _ := rec.Get("status"); f.Kind != 1 {
+		t.Errorf("untouched KindInt field has kind %v", f.Kind)
+	}
+	if got, want := string(rec.Message), `1.2.3.4 - - "GET /a?token=[REDACTED]&e=[REDACTED:email] HTTP/1.1" 200`; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	leftovers(t, r, rec)
+
+	// bearer_token alone keeps the scheme of an Authorization field.
+	rb := mustNew(t, []Rule{{Builtin: "bearer_token"}})
+	rec = newRecord("x", kv{key: "http_authorization", value: "Basic dXNlcjpwYXNz"}, kv{key: "Proxy-Authorization", value: "s3cr3t"})
+	rb.Apply(rec)
+	if got, _ := field(rec, "http_authorization"); got != "Basic [REDACTED]" {
+		t.Errorf("http_authorization = %q", got)
+	}
+	if got, _ := field(rec, "Proxy-Authorization"); got != "[REDACTED]" {
+		t.Errorf("Proxy-Authorization = %q", got)
+	}
+}
+
+// TestSecretNamedFieldsAndJSONMembers: query_secrets also redacts fields
+// named like a secret parameter (JSON logs) and "name":"value" members in
+// the message.
+func TestSecretNamedFieldsAndJSONMembers(t *testing.T) {
+	r := mustNew(t, []Rule{{Builtin: "query_secrets"}})
+	rec := newRecord(`{"user":"bob","password":"hunter2","api_key": 12345,"token":null,"db":{"secret":"s"},"keys":["k"],"note":"x"}`,
+		kv{key: "user", value: "bob"},
+		kv{key: "password", value: "hunter2"},
+		kv{key: "api_key", value: "12345", kind: 1},
+		kv{key: "db.secret", value: "s"},
+		kv{key: "note", value: "x"},
+	)
+	r.Apply(rec)
+	if got, want := string(rec.Message), `{"user":"bob","password":"[REDACTED]","api_key": [REDACTED],"token":null,"db":{"secret":"[REDACTED]"},"keys":["k"],"note":"x"}`; got != want {
+		t.Errorf("message\n got %s\nwant %s", got, want)
+	}
+	for k, w := range map[string]string{"user": "bob", "password": "[REDACTED]", "api_key": "[REDACTED]", "db.secret": "[REDACTED]", "note": "x"} {
+		if got, _ := field(rec, k); got != w {
+			t.Errorf("field %s = %q, want %q", k, got, w)
+		}
+	}
+	leftovers(t, r, rec)
+}
+
+// TestLocalShortcutBoundaries: a field that is a slice of the message is
+// skipped by query_secrets only when the message had no match and the
+// slice cannot start inside a parameter name.
+func TestLocalShortcutBoundaries(t *testing.T) {
+	r := mustNew(t, Defaults())
+	cases := []struct{ msg, field, want string }{
+		{"xtoken=abc y", "token=abc", "token=[REDACTED]"},        // glued in the message: no match there
+		{"%3Ftoken=abc y", "token=abc", "token=[REDACTED]"},      // after '%': the message strips "3F"...
+		{"%3Fdb_pwd=abc y", "Fdb_pwd=abc", "Fdb_pwd=[REDACTED]"}, // starts inside a name: examined
+		{"%3Fxpwd=abc y", "3Fxpwd=abc", "3Fxpwd=abc"},            // after '%': examined, no secret name
+		{"q page=1&sort=a y", "page=1&sort=a", "page=1&sort=a"},  // nothing anywhere
+	}
+	for _, c := range cases {
+		rec := newRecord(c.msg, kv{key: "f", value: c.field})
+		if !within(rec.Message, rec.Fields[0].Value) {
+			t.Fatalf("test setup: field not a slice of the message")
+		}
+		r.Apply(rec)
+		if got, _ := field(rec, "f"); got != c.want {
+			t.Errorf("message %q field %q: got %q, want %q", c.msg, c.field, got, c.want)
+		}
+		leftovers(t, r, rec)
+	}
+}

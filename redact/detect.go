@@ -1,0 +1,1037 @@
+package redact
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+)
+
+// detector finds one kind of secret in a byte string. Detectors are
+// immutable and safe for concurrent use; they never allocate on the
+// no-candidate path.
+type detector interface {
+	// maybe is the cheap literal pre-filter. It must be monotone: when it
+	// reports false for b it must report false for every substring of b
+	// (Apply relies on this to skip fields that are slices of a message
+	// which has no candidate).
+	maybe(b []byte) bool
+	// keyed reports whether a field with this name must be examined even
+	// when maybe reports false (its whole value is a secret by its name).
+	keyed(key string) bool
+	// find returns the first match in b at or after from: b[s:e] (s < e) is
+	// the secret to replace. key is the field's name, "" for the message.
+	// Successive calls over one b pass increasing from and the same st,
+	// zeroed before the first: st carries positions already searched, so
+	// that finding every match is linear in len(b).
+	find(b []byte, from int, key string, st *findState) (s, e int, ok bool)
+}
+
+// findState is a detector's memory across the find calls over one value.
+// Its zero value means "nothing searched yet".
+type findState struct {
+	c          [3]cursor
+	init       bool
+	runS, runE int // credit_card: the run being examined
+}
+
+// cursors returns st's two cursors, set up for lit0 and lit1 on first use.
+func (st *findState) cursors(lit0, lit1 string) (*cursor, *cursor) {
+	if !st.init {
+		st.c[0], st.c[1], st.init = newCursor(lit0), newCursor(lit1), true
+	}
+	return &st.c[0], &st.c[1]
+}
+
+// Byte classes, one table for every scanner.
+const (
+	cDigit  uint16 = 1 << iota
+	cAlpha         // A-Z a-z
+	cUpper         // A-Z
+	cHex           // 0-9 a-f A-F
+	cB64           // base64url: A-Z a-z 0-9 - _
+	cLocal         // e-mail local part: alnum . _ % + -
+	cDomain        // domain label: alnum -
+	cName          // query parameter name: alnum _ . - [ ]
+	cBearer        // bearer token (RFC 6750 b64token): alnum - . _ ~ + /
+	cQDelim        // ends a query value: & ; space tab CR LF " ' < >
+	cCard          // credit card run: 0-9 space -
+	cV6            // IPv6 text: hex : .
+	cSpace         // space tab CR LF
+)
+
+// byteClass is a lookup table built once; it is never written after
+// initialisation.
+var byteClass = func() (t [256]uint16) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		var k uint16
+		digit := b >= '0' && b <= '9'
+		upper := b >= 'A' && b <= 'Z'
+		lower := b >= 'a' && b <= 'z'
+		alnum := digit || upper || lower
+		if digit {
+			k |= cDigit | cCard
+		}
+		if upper || lower {
+			k |= cAlpha
+		}
+		if upper {
+			k |= cUpper
+		}
+		if digit || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F') {
+			k |= cHex | cV6
+		}
+		if alnum || b == '-' || b == '_' {
+			k |= cB64
+		}
+		if alnum || b == '.' || b == '_' || b == '%' || b == '+' || b == '-' {
+			k |= cLocal
+		}
+		if alnum || b == '-' {
+			k |= cDomain
+		}
+		if alnum || b == '_' || b == '.' || b == '-' || b == '[' || b == ']' {
+			k |= cName
+		}
+		if alnum || b == '-' || b == '.' || b == '_' || b == '~' || b == '+' || b == '/' {
+			k |= cBearer
+		}
+		switch b {
+		case '&', ';', ' ', '\t', '\r', '\n', '"', '\'', '<', '>':
+			k |= cQDelim
+		}
+		if b == ' ' || b == '-' {
+			k |= cCard
+		}
+		if b == ':' || b == '.' {
+			k |= cV6
+		}
+		if b == ' ' || b == '\t' || b == '\r' || b == '\n' {
+			k |= cSpace
+		}
+		t[c] = k
+	}
+	return t
+}()
+
+func is(c byte, class uint16) bool { return byteClass[c]&class != 0 }
+
+func isAlnum(c byte) bool { return byteClass[c]&(cDigit|cAlpha) != 0 }
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasFoldPrefix reports whether b starts with lit, ignoring ASCII case; lit
+// is lower case.
+func hasFoldPrefix(b []byte, lit string) bool {
+	if len(b) < len(lit) {
+		return false
+	}
+	for i := 0; i < len(lit); i++ {
+		if lower(b[i]) != lit[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold returns the index of the first lit (lower case) in b at or
+// after from, ignoring ASCII case, or -1.
+func indexFold(b []byte, from int, lit string) int { return indexFoldAt(b, from, lit, 0) }
+
+// indexFoldAt is indexFold jumping between candidates for lit[k] (both
+// cases of it) with bytes.IndexByte: k should pick lit's rarest byte.
+func indexFoldAt(b []byte, from int, lit string, k int) int {
+	if len(lit) == 0 {
+		return from
+	}
+	c0 := lit[k]
+	u0 := c0
+	if c0 >= 'a' && c0 <= 'z' {
+		u0 = c0 - 'a' + 'A'
+	}
+	nl, nu := -2, -2
+	if u0 == c0 {
+		nu = -1
+	}
+	for j := from + k; j+len(lit)-k <= len(b); {
+		if nl != -1 && nl < j {
+			if x := bytes.IndexByte(b[j:], c0); x >= 0 {
+				nl = j + x
+			} else {
+				nl = -1
+			}
+		}
+		if nu != -1 && nu < j {
+			if x := bytes.IndexByte(b[j:], u0); x >= 0 {
+				nu = j + x
+			} else {
+				nu = -1
+			}
+		}
+		p := nl
+		if p < 0 || (nu >= 0 && nu < p) {
+			p = nu
+		}
+		if p < 0 || p-k+len(lit) > len(b) {
+			return -1
+		}
+		if hasFoldPrefix(b[p-k:], lit) {
+			return p - k
+		}
+		j = p + 1
+	}
+	return -1
+}
+
+// containsFoldString reports whether s contains lit (lower case), ignoring
+// ASCII case.
+func containsFoldString(s, lit string) bool {
+	for j := 0; j+len(lit) <= len(s); j++ {
+		k := 0
+		for k < len(lit) && lower(s[j+k]) == lit[k] {
+			k++
+		}
+		if k == len(lit) {
+			return true
+		}
+	}
+	return false
+}
+
+// cursor finds successive occurrences of a literal without rescanning: pos
+// caches the first occurrence at or after the last index asked for. The
+// indexes asked for must not decrease.
+type cursor struct {
+	lit string
+	pos int // -1: none left; < the index asked for: not computed
+}
+
+func newCursor(lit string) cursor { return cursor{lit: lit, pos: -2} }
+
+// next returns the first occurrence at or after i, or -1.
+func (c *cursor) next(b []byte, i int) int {
+	if c.pos == -1 || c.pos >= i {
+		return c.pos
+	}
+	if i >= len(b) {
+		c.pos = -1
+		return -1
+	}
+	if p := indexString(b[i:], c.lit); p >= 0 {
+		c.pos = i + p
+	} else {
+		c.pos = -1
+	}
+	return c.pos
+}
+
+// nextFold is next ignoring ASCII case (lit lower case), searching for
+// lit[k] first.
+func (c *cursor) nextFold(b []byte, i, k int) int {
+	if c.pos == -1 || c.pos >= i {
+		return c.pos
+	}
+	c.pos = indexFoldAt(b, i, c.lit, k)
+	return c.pos
+}
+
+// indexString is bytes.Index for a string needle. (The conversion of a
+// short needle uses a stack buffer: it does not allocate.)
+func indexString(b []byte, lit string) int {
+	if len(lit) == 1 {
+		return bytes.IndexByte(b, lit[0])
+	}
+	return bytes.Index(b, []byte(lit))
+}
+
+// indexRare returns the index of the first lit in b, searching for its
+// byte lit[k] (chosen as the rarest in log text: 'J' of "eyJ", 'z' of
+// "authorization") and checking the rest around it.
+func indexRare(b []byte, lit string, k int) int {
+	c := lit[k]
+	for i := k; i < len(b); {
+		j := bytes.IndexByte(b[i:], c)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if s := i - k; s+len(lit) <= len(b) && string(b[s:s+len(lit)]) == lit {
+			return s
+		}
+		i++
+	}
+	return -1
+}
+
+// ---- credit_card ---------------------------------------------------------
+
+// cardDetector finds payment card numbers: 13 to 19 digits, optionally in
+// groups separated by one space or dash, starting with 2-6 (the issuer
+// ranges of Mastercard, Amex, Diners, JCB, Visa, Discover, UnionPay and
+// Maestro), passing the Luhn check, and not glued to a letter or digit.
+type cardDetector struct{}
+
+// cardRun returns the next maximal run of [0-9 -] at or after from that is
+// at least 13 bytes long. It probes every 13th byte, so text without such a
+// run costs about len(b)/13 table lookups.
+func cardRun(b []byte, from int) (rs, re int, ok bool) {
+	n := len(b)
+	for i := from; i+13 <= n; {
+		p := i + 12
+		if byteClass[b[p]]&cCard == 0 {
+			i = p + 1
+			continue
+		}
+		rs = p
+		for rs > i && byteClass[b[rs-1]]&cCard != 0 {
+			rs--
+		}
+		re = p + 1
+		for re < n && byteClass[b[re]]&cCard != 0 {
+			re++
+		}
+		if re-rs >= 13 {
+			return rs, re, true
+		}
+		i = re
+	}
+	return 0, 0, false
+}
+
+func (cardDetector) maybe(b []byte) bool {
+	for from := 0; ; {
+		rs, re, ok := cardRun(b, from)
+		if !ok {
+			return false
+		}
+		d := 0
+		for _, c := range b[rs:re] {
+			if c >= '0' && c <= '9' {
+				d++
+			}
+		}
+		if d >= 13 {
+			return true
+		}
+		from = re
+	}
+}
+
+func (cardDetector) keyed(string) bool { return false }
+
+func (cardDetector) find(b []byte, from int, _ string, st *findState) (int, int, bool) {
+	for {
+		var rs, re int
+		if st.runE > from && st.runS <= from {
+			rs, re = from, st.runE // still inside the run of the last match
+		} else {
+			var ok bool
+			if rs, re, ok = cardRun(b, from); !ok {
+				return 0, 0, false
+			}
+			st.runS, st.runE = rs, re
+		}
+		if s, e, ok := cardInRun(b, rs, re); ok {
+			return s, e, true
+		}
+		from = re
+	}
+}
+
+// cardInRun looks for a card number among the digit groups of b[rs:re]. For
+// each group that may start one it takes the longest Luhn-valid sequence of
+// 13-19 digits.
+func cardInRun(b []byte, rs, re int) (int, int, bool) {
+	for i := rs; i < re; {
+		if !is(b[i], cDigit) {
+			i++
+			continue
+		}
+		gs := i
+		ge := gs
+		for ge < re && is(b[ge], cDigit) {
+			ge++
+		}
+		if (gs == 0 || !isAlnum(b[gs-1])) && b[gs] >= '2' && b[gs] <= '6' && !hashTokenBefore(b, gs) {
+			digits, best := 0, -1
+			for j := gs; j < re; {
+				k := j
+				for k < re && is(b[k], cDigit) {
+					k++
+				}
+				digits += k - j
+				if digits > 19 {
+					break
+				}
+				if digits >= 13 && (k == len(b) || !isAlnum(b[k])) && luhn(b[gs:k]) {
+					best = k
+				}
+				if k+1 < re && (b[k] == ' ' || b[k] == '-') && is(b[k+1], cDigit) {
+					j = k + 1
+					continue
+				}
+				break
+			}
+			if best >= 0 {
+				return gs, best, true
+			}
+		}
+		i = ge
+	}
+	return 0, 0, false
+}
+
+// hashTokenBefore reports whether the digits at i are the start of a hash
+// token's hex ("[HASH:" just before), which is not a card number.
+func hashTokenBefore(b []byte, i int) bool {
+	return i >= len(hashPrefix) && string(b[i-len(hashPrefix):i]) == hashPrefix
+}
+
+// luhn checks the Luhn sum of the digits in b, ignoring separators.
+func luhn(b []byte) bool {
+	sum, alt := 0, false
+	for i := len(b) - 1; i >= 0; i-- {
+		c := b[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		d := int(c - '0')
+		if alt {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		alt = !alt
+	}
+	return sum%10 == 0
+}
+
+// ---- email ---------------------------------------------------------------
+
+// emailDetector finds e-mail addresses, also with the '@' percent-encoded
+// as "%40" (query strings). The local part is at most 64 characters
+// (more are left in place), the domain has at least two labels and an
+// alphabetic top-level label of two or more letters.
+type emailDetector struct{}
+
+const (
+	maxLocal  = 64 * 3 // 64 characters, each possibly percent-encoded
+	maxDomain = 255
+)
+
+func (emailDetector) maybe(b []byte) bool {
+	return bytes.IndexByte(b, '@') >= 0 || indexString(b, "%40") >= 0
+}
+
+func (emailDetector) keyed(string) bool { return false }
+
+func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int, bool) {
+	at, pct := st.cursors("@", "%40")
+	for i := from; i < len(b); {
+		p, w := at.next(b, i), 1
+		if q := pct.next(b, i); q >= 0 && (p < 0 || q < p) {
+			p, w = q, 3
+		}
+		if p < 0 {
+			return 0, 0, false
+		}
+		ls := p
+		for ls > from && p-ls < maxLocal && is(b[ls-1], cLocal) {
+			ls--
+		}
+		for ls < p && b[ls] == '.' {
+			ls++
+		}
+		if ls < p {
+			if de := emailDomain(b, p+w); de > 0 {
+				return ls, de, true
+			}
+		}
+		i = p + w
+	}
+	return 0, 0, false
+}
+
+// emailDomain returns the end of the longest domain starting at ds whose
+// last label is alphabetic (two or more letters) and which has at least two
+// labels, or -1.
+func emailDomain(b []byte, ds int) int {
+	end, labels := -1, 0
+	for i := ds; i < len(b) && i-ds < maxDomain; {
+		ls := i
+		alpha := true
+		for i < len(b) && is(b[i], cDomain) {
+			if !is(b[i], cAlpha) {
+				alpha = false
+			}
+			i++
+		}
+		if i == ls {
+			break
+		}
+		labels++
+		if labels >= 2 && alpha && i-ls >= 2 {
+			end = i
+		}
+		if i+1 < len(b) && b[i] == '.' && is(b[i+1], cDomain) {
+			i++
+			continue
+		}
+		break
+	}
+	return end
+}
+
+// ---- jwt -----------------------------------------------------------------
+
+// jwtDetector finds JSON Web Tokens (JWS and JWE compact form): a base64url
+// header starting "eyJ" ('{"'), then at least two more dot-separated
+// base64url segments (the last may be empty: unsigned tokens).
+type jwtDetector struct{}
+
+func (jwtDetector) maybe(b []byte) bool { return indexRare(b, "eyJ", 2) >= 0 }
+
+func (jwtDetector) keyed(string) bool { return false }
+
+func (jwtDetector) find(b []byte, from int, _ string, _ *findState) (int, int, bool) {
+	n := len(b)
+	for i := from; i < n; {
+		p := indexRare(b[i:], "eyJ", 2)
+		if p < 0 {
+			return 0, 0, false
+		}
+		p += i
+		e1 := p + 3
+		for e1 < n && is(b[e1], cB64) {
+			e1++
+		}
+		// Every "eyJ" inside b[p:e1] ends its header at e1 too: skip them.
+		if e1 >= n || b[e1] != '.' {
+			i = e1
+			continue
+		}
+		e2 := e1 + 1
+		for e2 < n && is(b[e2], cB64) {
+			e2++
+		}
+		if e2 == e1+1 || e2 >= n || b[e2] != '.' {
+			i = e2
+			continue
+		}
+		e := e2 + 1
+		for e < n && is(b[e], cB64) {
+			e++
+		}
+		for e+1 < n && b[e] == '.' && is(b[e+1], cB64) {
+			e++
+			for e < n && is(b[e], cB64) {
+				e++
+			}
+		}
+		return p, e, true
+	}
+	return 0, 0, false
+}
+
+// ---- aws_access_key ------------------------------------------------------
+
+// awsKeyDetector finds AWS access key IDs: AKIA (long-term) or ASIA
+// (temporary) and 16 upper-case letters or digits, not glued to another
+// letter or digit.
+type awsKeyDetector struct{}
+
+func (awsKeyDetector) maybe(b []byte) bool {
+	// One scan for the 'I' both prefixes share.
+	for i := 2; i < len(b)-1; {
+		j := bytes.IndexByte(b[i:len(b)-1], 'I')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if b[i-2] == 'A' && (b[i-1] == 'K' || b[i-1] == 'S') && b[i+1] == 'A' {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
+func (awsKeyDetector) keyed(string) bool { return false }
+
+func (awsKeyDetector) find(b []byte, from int, _ string, st *findState) (int, int, bool) {
+	ak, as := st.cursors("AKIA", "ASIA")
+	for i := from; i < len(b); {
+		p := ak.next(b, i)
+		if q := as.next(b, i); q >= 0 && (p < 0 || q < p) {
+			p = q
+		}
+		if p < 0 {
+			return 0, 0, false
+		}
+		if (p == 0 || !isAlnum(b[p-1])) && p+20 <= len(b) && (p+20 == len(b) || !isAlnum(b[p+20])) {
+			ok := true
+			for _, c := range b[p+4 : p+20] {
+				if !is(c, cUpper|cDigit) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return p, p + 20, true
+			}
+		}
+		i = p + 1
+	}
+	return 0, 0, false
+}
+
+// ---- bearer_token --------------------------------------------------------
+
+// bearerDetector finds bearer tokens ("Bearer xxx", any case, after a space,
+// tab, '+' or "%20") and Authorization values ("Authorization: Basic xxx",
+// "authorization=xxx", "\"authorization\":\"xxx\""): the credentials are
+// replaced, the scheme name is kept. A field whose name contains
+// "authorization" (http_authorization) is one Authorization value.
+type bearerDetector struct{}
+
+func (bearerDetector) maybe(b []byte) bool {
+	return indexFoldAt(b, 0, "bearer", 0) >= 0 || indexFoldAt(b, 0, "authorization", 7) >= 0
+}
+
+func (bearerDetector) keyed(key string) bool {
+	return len(key) >= len("authorization") &&
+		(strings.IndexByte(key, 'z') >= 0 || strings.IndexByte(key, 'Z') >= 0) &&
+		containsFoldString(key, "authorization")
+}
+
+func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int, int, bool) {
+	if from == 0 && d.keyed(key) {
+		if s, e := authValue(b, 0); s < e {
+			return s, e, true
+		}
+	}
+	bc, ac := st.cursors("bearer", "authorization")
+	for i := from; i < len(b); {
+		bp, ap := bc.nextFold(b, i, 0), ac.nextFold(b, i, 7)
+		switch {
+		case bp < 0 && ap < 0:
+			return 0, 0, false
+		case ap >= 0 && (bp < 0 || ap < bp):
+			p := ap
+			i = p + len("authorization")
+			if p > 0 && is(b[p-1], cAlpha) {
+				continue
+			}
+			j := i
+			if j < len(b) && (b[j] == '"' || b[j] == '\'') {
+				j++
+			}
+			j = skipSpace(b, j)
+			if j >= len(b) || (b[j] != ':' && b[j] != '=') {
+				continue
+			}
+			if s, e := authValue(b, j+1); s < e {
+				return s, e, true
+			}
+		default:
+			p := bp
+			i = p + len("bearer")
+			if p > 0 && is(b[p-1], cAlpha) {
+				continue
+			}
+			j := skipAuthSep(b, i)
+			if j == i {
+				continue
+			}
+			if e := bearerToken(b, j); e > j {
+				return j, e, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+func skipSpace(b []byte, j int) int {
+	for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+		j++
+	}
+	return j
+}
+
+// skipAuthSep skips the separator between an auth scheme and its
+// credentials: spaces, tabs, '+' or "%20" (as in a query string).
+func skipAuthSep(b []byte, j int) int {
+	for j < len(b) {
+		switch {
+		case b[j] == ' ' || b[j] == '\t' || b[j] == '+':
+			j++
+		case j+2 < len(b) && b[j] == '%' && b[j+1] == '2' && b[j+2] == '0':
+			j += 3
+		default:
+			return j
+		}
+	}
+	return j
+}
+
+// bearerToken returns the end of the b64token starting at j.
+func bearerToken(b []byte, j int) int {
+	for j < len(b) && is(b[j], cBearer) {
+		j++
+	}
+	for j < len(b) && b[j] == '=' {
+		j++
+	}
+	return j
+}
+
+// authValue returns the credentials of an Authorization value starting at
+// j (after "authorization:" or at the start of a field): after optional
+// spaces and quote, "Scheme credentials" gives the credentials, anything
+// else the value up to a delimiter.
+func authValue(b []byte, j int) (int, int) {
+	j = skipSpace(b, j)
+	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
+		j++
+	}
+	j = skipSpace(b, j)
+	k := j
+	for k < len(b) && is(b[k], cAlpha) {
+		k++
+	}
+	if k > j {
+		if c := skipAuthSep(b, k); c > k && c < len(b) && !is(b[c], cQDelim) && b[c] != ',' {
+			j = c
+		}
+	}
+	e := j
+	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' {
+		e++
+	}
+	return j, e
+}
+
+// ---- query_secrets -------------------------------------------------------
+
+// defaultSecretParams are the parameter names query_secrets redacts. A name
+// matches when it equals one of these or ends with one after '_', '-', '.'
+// or '[' ("db_password", "X-Amz-Security-Token", "user[password]"), ignoring
+// case.
+var defaultSecretParams = []string{
+	"password", "passwd", "pwd", "pass", "passphrase",
+	"token", "access_token", "refresh_token", "id_token",
+	"api_key", "apikey", "key", "secret", "client_secret",
+	"auth", "authorization", "signature", "sig", "credentials",
+}
+
+// queryDetector finds the values of secret parameters in query strings and
+// form bodies: name=VALUE, the value ending at & ; whitespace quote < or >.
+// It also reads a percent-encoded nested query ("%3Ftoken%3Dabc%26x"),
+// whose value ends at "%26" too, and JSON members ("password":"VALUE",
+// "pin": 1234; not objects, arrays, true, false or null). A field whose
+// name is a secret parameter's is a secret as a whole.
+type queryDetector struct {
+	names  []string   // lower case
+	byLast [][]string // names by their last byte
+}
+
+func newQueryDetector(names []string) queryDetector {
+	q := queryDetector{names: names, byLast: make([][]string, 256)}
+	for _, n := range names {
+		c := n[len(n)-1]
+		q.byLast[c] = append(q.byLast[c], n)
+	}
+	return q
+}
+
+func (queryDetector) maybe(b []byte) bool {
+	return bytes.IndexByte(b, '=') >= 0 || indexRare(b, `":`, 1) >= 0
+}
+
+// keyed: a field named like a secret parameter ("password", "api_key",
+// "X-Auth-Token") holds a secret as a whole.
+func (q queryDetector) keyed(key string) bool { return q.secret([]byte(key)) }
+
+func (q queryDetector) find(b []byte, from int, key string, st *findState) (int, int, bool) {
+	if from == 0 && key != "" && q.keyed(key) {
+		// A field named like a secret parameter: its whole value.
+		if len(b) > 0 && !isLiteral(b) {
+			return 0, len(b), true
+		}
+	}
+	n := len(b)
+	eq, enc := st.cursors("=", "%3")
+	jc := &st.c[2]
+	if jc.lit == "" {
+		*jc = newCursor(`":`)
+	}
+	for i := from; i < n; {
+		p, w := eq.next(b, i), 1
+		if r := enc.next(b, i); r >= 0 && (p < 0 || r < p) {
+			if r+2 < n && (b[r+2] == 'D' || b[r+2] == 'd') {
+				p, w = r, 3
+			} else {
+				i = r + 2
+				continue
+			}
+		}
+		if j := jc.next(b, i); j >= 0 && (p < 0 || j < p) {
+			// JSON member "name": value
+			i = j + 2
+			ns := j
+			for ns > from && j-ns < 64 && b[ns-1] != '"' {
+				ns--
+			}
+			if ns == from || ns == j || b[ns-1] != '"' || !q.secret(b[ns:j]) {
+				continue
+			}
+			vs := skipSpace(b, j+2)
+			if vs < n && b[vs] == '"' {
+				ve := vs + 1
+				for ve < n && b[ve] != '"' {
+					if b[ve] == '\\' {
+						ve++
+					}
+					ve++
+				}
+				if ve = min(ve, n); ve > vs+1 {
+					return vs + 1, ve, true
+				}
+				continue
+			}
+			ve := vs
+			for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && !is(b[ve], cSpace) {
+				ve++
+			}
+			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) {
+				return vs, ve, true
+			}
+			continue
+		}
+		if p < 0 {
+			return 0, 0, false
+		}
+		ns := p
+		for ns > from && p-ns < 64 && is(b[ns-1], cName) {
+			ns--
+		}
+		name := b[ns:p]
+		// A percent-encoded separator before the name ("%3Ftoken", "%26key")
+		// leaves two hex digits glued to it.
+		if ns > 0 && b[ns-1] == '%' && len(name) > 2 && is(name[0], cHex) && is(name[1], cHex) {
+			name = name[2:]
+		}
+		if len(name) > 0 && q.secret(name) {
+			vs := p + w
+			ve := vs
+			for ve < n && !is(b[ve], cQDelim) {
+				if w == 3 && b[ve] == '%' && ve+2 < n && b[ve+1] == '2' && (b[ve+2] == '6' || b[ve+2] == '0') {
+					break
+				}
+				ve++
+			}
+			if ve > vs {
+				return vs, ve, true
+			}
+		}
+		i = p + w
+	}
+	return 0, 0, false
+}
+
+// isLiteral reports whether v is a JSON literal (true, false, null), which
+// is no secret.
+func isLiteral(v []byte) bool {
+	switch string(v) {
+	case "true", "false", "null":
+		return true
+	}
+	return false
+}
+
+// secret reports whether the parameter name is one of q.names, ignoring
+// case, or ends with one after a separator.
+func (q queryDetector) secret(name []byte) bool {
+	for len(name) > 0 && name[len(name)-1] == ']' {
+		name = name[:len(name)-1]
+	}
+	if len(name) == 0 {
+		return false
+	}
+	for _, s := range q.byLast[lower(name[len(name)-1])] {
+		if len(name) < len(s) {
+			continue
+		}
+		k := len(name) - len(s)
+		if k > 0 {
+			switch name[k-1] {
+			case '_', '-', '.', '[':
+			default:
+				continue
+			}
+		}
+		if hasFoldPrefix(name[k:], s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- ipv4 ----------------------------------------------------------------
+
+// ipv4Detector finds dotted-quad IPv4 addresses with every octet 0-255
+// (leading zeros allowed), not part of a longer dotted number
+// ("1.2.3.4.5") and not glued to a letter or digit.
+type ipv4Detector struct{}
+
+func (ipv4Detector) maybe(b []byte) bool { return bytes.IndexByte(b, '.') >= 0 }
+
+func (ipv4Detector) keyed(string) bool { return false }
+
+func (ipv4Detector) find(b []byte, from int, _ string, _ *findState) (int, int, bool) {
+	n := len(b)
+	for i := from; i < n; {
+		d := bytes.IndexByte(b[i:], '.')
+		if d < 0 {
+			return 0, 0, false
+		}
+		d += i
+		s := d
+		for s > i && d-s < 3 && is(b[s-1], cDigit) {
+			s--
+		}
+		if s < d && (s == 0 || !(isAlnum(b[s-1]) || b[s-1] == '.')) {
+			if e, ok := parseIPv4(b, s); ok {
+				return s, e, true
+			}
+		}
+		i = d + 1
+	}
+	return 0, 0, false
+}
+
+// parseIPv4 parses a dotted quad at s and returns its end.
+func parseIPv4(b []byte, s int) (int, bool) {
+	j := s
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if j >= len(b) || b[j] != '.' {
+				return 0, false
+			}
+			j++
+		}
+		v, k := 0, j
+		for k < len(b) && k-j < 4 && is(b[k], cDigit) {
+			v = v*10 + int(b[k]-'0')
+			k++
+		}
+		if k == j || k-j > 3 || v > 255 {
+			return 0, false
+		}
+		j = k
+	}
+	if j < len(b) && (isAlnum(b[j]) || (b[j] == '.' && j+1 < len(b) && is(b[j+1], cDigit))) {
+		return 0, false
+	}
+	return j, true
+}
+
+// truncateIPv4 appends the address in m with its last octet zeroed: the /24
+// network, written as the input wrote the first three octets.
+func truncateIPv4(dst, m []byte) []byte {
+	k := bytes.LastIndexByte(m, '.')
+	dst = append(dst, m[:k+1]...)
+	return append(dst, '0')
+}
+
+// ---- ipv6 ----------------------------------------------------------------
+
+// ipv6Detector finds IPv6 addresses (RFC 4291 text forms, embedded IPv4
+// included) not glued to a letter or digit. "::" alone is not reported.
+type ipv6Detector struct{}
+
+func (ipv6Detector) maybe(b []byte) bool { return bytes.IndexByte(b, ':') >= 0 }
+
+func (ipv6Detector) keyed(string) bool { return false }
+
+func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, bool) {
+	n := len(b)
+	for i := from; i < n; {
+		c := bytes.IndexByte(b[i:], ':')
+		if c < 0 {
+			return 0, 0, false
+		}
+		c += i
+		s := c
+		for s > i && is(b[s-1], cV6) {
+			s--
+		}
+		e := c + 1
+		for e < n && is(b[e], cV6) {
+			e++
+		}
+		i = e
+		if (s > 0 && isAlnum(b[s-1])) || (e < n && isAlnum(b[e])) {
+			continue
+		}
+		// Trim what cannot end or start an address: a lone ':' or '.'.
+		for e > s && (b[e-1] == '.' || (b[e-1] == ':' && (e-2 < s || b[e-2] != ':'))) {
+			e--
+		}
+		for s < e && (b[s] == '.' || (b[s] == ':' && (s+1 >= e || b[s+1] != ':'))) {
+			s++
+		}
+		if _, ok := parseIPv6(b[s:e]); ok {
+			return s, e, true
+		}
+	}
+	return 0, 0, false
+}
+
+// parseIPv6 parses an IPv6 address after cheap shape checks (so times and
+// MAC addresses are rejected without allocating).
+func parseIPv6(m []byte) (netip.Addr, bool) {
+	if len(m) < 3 || len(m) > 45 {
+		return netip.Addr{}, false
+	}
+	colons, double, hex := 0, false, false
+	for i, c := range m {
+		switch {
+		case c == ':':
+			colons++
+			if i > 0 && m[i-1] == ':' {
+				double = true
+			}
+		case c != '.':
+			hex = true
+		}
+	}
+	if colons < 2 || !hex || (!double && colons < 6) {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(string(m))
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// truncateIPv6 appends the /48 network of the address in m.
+func truncateIPv6(dst, m []byte) []byte {
+	a, ok := parseIPv6(m)
+	if !ok {
+		return append(dst, m...)
+	}
+	p, err := a.Prefix(48)
+	if err != nil {
+		return append(dst, m...)
+	}
+	return p.Addr().AppendTo(dst)
+}

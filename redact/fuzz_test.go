@@ -1,0 +1,118 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"testing"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// fuzzRedactors are the rule sets FuzzRedact checks: the defaults plus a
+// pattern; every builtin with other actions plus field rules; drops.
+func fuzzRedactors(t testing.TB) []*Redactor {
+	return []*Redactor{
+		mustNew(t, append(Defaults(), Rule{Pattern: `sk_live_[0-9a-zA-Z]{8,}`})),
+		mustNew(t, []Rule{
+			{Field: "http_cookie", Action: "drop"},
+			{Field: "remote_user", Action: "hash", KeyEnv: "K"},
+			{Builtin: "credit_card", Action: "hash", KeyEnv: "K"},
+			{Builtin: "email", Action: "hash", KeyEnv: "K"},
+			{Builtin: "ipv4", Action: "truncate"},
+			{Builtin: "ipv6"},
+			{Builtin: "jwt"},
+			{Builtin: "bearer_token", Action: "hash", KeyEnv: "K"},
+			{Builtin: "aws_access_key", Action: "hash", KeyEnv: "K"},
+			{Builtin: "query_secrets", Params: []string{"session"}},
+			{Pattern: `(?i)(token|password|api_key)=[^&\s"]*`, Replace: "$1=[REDACTED]", Fields: []string{"request"}},
+		}, hashEnv),
+		// drop everywhere: removals join text; the chain reruns until
+		// nothing matches.
+		mustNew(t, []Rule{
+			{Builtin: "credit_card", Action: "drop"},
+			{Builtin: "email", Action: "drop"},
+			{Builtin: "jwt", Action: "drop"},
+			{Builtin: "aws_access_key", Action: "drop"},
+			{Builtin: "query_secrets", Action: "drop"},
+			{Builtin: "ipv4", Action: "drop"},
+			{Pattern: `ab+c`, Action: "drop"},
+		}),
+	}
+}
+
+// tokenRE matches replacement tokens, which may contain any short value.
+var tokenRE = regexp.MustCompile(`\[(REDACTED(:[a-z0-9_]+)?|HASH:[0-9a-f]{16})\]`)
+
+func stripTokens(b []byte) []byte { return tokenRE.ReplaceAll(b, []byte{0}) }
+
+// FuzzRedact: random records never make Apply panic, and afterwards no
+// substring any rule would match remains in the message or a field (the
+// detectors run again on the output); JSON values stay valid JSON; a
+// field rule's value is gone from the message; and no pre-filter rejects
+// a value its detector would match.
+func FuzzRedact(f *testing.F) {
+	f.Add(typicalLine, "GET /a?token=x HTTP/1.1", `{"a":"b@c.de"}`, uint16(0), uint16(20))
+	f.Add(secretLine, "sid=abc; x=y", `["4111 1111 1111 1111",5555555555554444]`, uint16(47), uint16(120))
+	f.Add(`{"msg":"to a\u0040b.com","auth":"Bearer eyJa.eyJb.c"}`, "alice", `{"k":"AKIAIOSFODNN7EXAMPLE"}`, uint16(3), uint16(9))
+	f.Add("x 2001:db8::1 10.1.2.3 sk_live_abcdefgh12 %40", "Authorization: Basic dXNlcg==", `{}`, uint16(1), uint16(7))
+	f.Add("a@b.co4111111111111111x@y.zz", "pwd=1&session=2", `[1]`, uint16(0), uint16(5))
+	rs := fuzzRedactors(f)
+	f.Fuzz(func(t *testing.T, msg, val, js string, a, b uint16) {
+		for _, r := range rs {
+			line := []byte(msg)
+			rec := &sidetrail.Record{Message: line}
+			rec.Add("request", sidetrail.KindString, []byte(val))
+			rec.Add("http_cookie", sidetrail.KindString, []byte(val))
+			rec.Add("remote_user", sidetrail.KindString, []byte(val))
+			if i, j := int(a), int(b); i <= j && j <= len(line) {
+				rec.Add("sub", sidetrail.KindString, line[i:j])
+			}
+			jsonIn := json.Valid([]byte(js))
+			if jsonIn {
+				rec.Add("j", sidetrail.KindJSON, []byte(js))
+			}
+			rec.Add("n", sidetrail.KindInt, []byte(val))
+
+			checkPrefilters(t, r, line)
+			checkPrefilters(t, r, []byte(val))
+
+			r.Apply(rec)
+			if st := r.Stats(); st.Failed != 0 {
+				t.Fatalf("Apply panicked (contained): %+v", st)
+			}
+			leftovers(t, r, rec)
+			if r.sh.fieldRules != nil {
+				for _, f := range rec.Fields {
+					if v := []byte(val); (f.Key == "request" || f.Key == "sub") && len(v) > 1 && bytes.IndexAny(v, "[]") < 0 && bytes.Contains(stripTokens(f.Value), v) {
+						t.Errorf("field rule value %q still in field %s=%q", v, f.Key, f.Value)
+					}
+				}
+			}
+			if r.sh.fieldRules != nil && !bytes.HasPrefix(rec.Message, []byte("[message withheld")) {
+				if v := []byte(val); len(v) > 1 && bytes.IndexAny(v, "[]") < 0 && bytes.Contains(stripTokens(rec.Message), v) {
+					t.Errorf("field rule value %q still in message %q", v, rec.Message)
+				}
+			}
+		}
+	})
+}
+
+// checkPrefilters: a pre-filter that says no must be right.
+func checkPrefilters(t *testing.T, r *Redactor, v []byte) {
+	t.Helper()
+	for _, ru := range r.sh.valueRules {
+		if ru.maybe(v) {
+			continue
+		}
+		if ru.kind == kindPattern {
+			if ru.re.Match(v) {
+				t.Errorf("rule %s: pre-filter rejects %q which the pattern matches", ru.name, v)
+			}
+			continue
+		}
+		if _, _, ok := ru.det.find(v, 0, "", &findState{}); ok {
+			t.Errorf("rule %s: pre-filter rejects %q which the detector matches", ru.name, v)
+		}
+	}
+}

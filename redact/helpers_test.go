@@ -1,0 +1,130 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// kv is a test field: a string value unless kind says otherwise.
+type kv struct {
+	key, value string
+	kind       sidetrail.Kind
+}
+
+// newRecord builds a record the way the nginx parser does: the message is
+// the line, and a field value found in it is a slice of it (so the alias
+// fast path is exercised); other values get their own memory.
+func newRecord(msg string, fields ...kv) *sidetrail.Record {
+	line := []byte(msg)
+	rec := &sidetrail.Record{Message: line}
+	for _, f := range fields {
+		var v []byte
+		if i := bytes.Index(line, []byte(f.value)); i >= 0 && f.value != "" {
+			v = line[i : i+len(f.value)]
+		} else {
+			v = []byte(f.value)
+		}
+		rec.Add(f.key, f.kind, v)
+	}
+	return rec
+}
+
+func mustNew(t testing.TB, rules []Rule, opts ...Options) *Redactor {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	r, err := New(rules, o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return r
+}
+
+func field(rec *sidetrail.Record, key string) (string, bool) {
+	f, ok := rec.Get(key)
+	return string(f.Value), ok
+}
+
+// remaining returns a description of the first match any value rule of r
+// would still redact in v (a field named key, "" for the message): the
+// detectors run again on the output, ignoring replacement tokens and
+// matches the rule would leave as they are (truncated addresses, templates
+// that rebuild their match).
+func remaining(r *Redactor, v []byte, key string, msg bool) string {
+	for _, ru := range r.sh.valueRules {
+		if !msg && !ru.targets(key) {
+			continue
+		}
+		if ru.kind == kindPattern {
+			for _, loc := range ru.re.FindAllSubmatchIndex(v, -1) {
+				m := v[loc[0]:loc[1]]
+				if len(m) == 0 || isToken(m) {
+					continue
+				}
+				if ru.tmpl != nil && ru.act == actMask {
+					if bytes.Equal(ru.re.Expand(nil, ru.tmpl, v, loc), m) {
+						continue
+					}
+				}
+				return ru.name + ": " + string(m)
+			}
+			continue
+		}
+		var st findState
+		for pos := 0; pos < len(v); {
+			s, e, ok := ru.det.find(v, pos, key, &st)
+			if !ok {
+				break
+			}
+			pos = e
+			m := v[s:e]
+			if isToken(m) || bytes.Equal(r.replacement(ru, m), m) {
+				continue
+			}
+			return ru.name + ": " + string(m)
+		}
+	}
+	return ""
+}
+
+// leftovers checks a redacted record: nothing any rule matches remains in
+// the message or a field (strings inside JSON values unescaped), and JSON
+// values are still valid JSON.
+func leftovers(t testing.TB, r *Redactor, rec *sidetrail.Record) {
+	t.Helper()
+	if m := remaining(r, rec.Message, "", true); m != "" {
+		t.Errorf("message %q still holds %s", rec.Message, m)
+	}
+	for _, f := range rec.Fields {
+		switch f.Kind {
+		case sidetrail.KindString, sidetrail.KindInt, sidetrail.KindFloat:
+			if m := remaining(r, f.Value, f.Key, false); m != "" {
+				t.Errorf("field %s=%q still holds %s", f.Key, f.Value, m)
+			}
+		case sidetrail.KindJSON:
+			if !json.Valid(f.Value) {
+				t.Errorf("field %s is no longer valid JSON: %q", f.Key, f.Value)
+				continue
+			}
+			for i := 0; ; {
+				tk, next, ok := nextJSONToken(f.Value, i)
+				if !ok {
+					break
+				}
+				i = next
+				if tk.key {
+					continue
+				}
+				c := appendUnescapeJSON(nil, f.Value[tk.s:tk.e])
+				if m := remaining(r, c, f.Key, false); m != "" {
+					t.Errorf("field %s: JSON %q still holds %s", f.Key, f.Value, m)
+				}
+			}
+		}
+	}
+}

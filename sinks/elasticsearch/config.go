@@ -1,0 +1,254 @@
+package elasticsearch
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultIndex           = "sidetrail-%Y.%m.%d"
+	DefaultDataStreamIndex = "logs-sidetrail-default"
+	DefaultTimeout         = 30 * time.Second
+)
+
+// Config configures the Elasticsearch sink. The YAML keys are the snake_case
+// names in the tags; cmd decodes a sink's mapping into a struct that inlines
+// Config. Zero values mean the documented defaults.
+type Config struct {
+	// URLs are the cluster's nodes ("https://es-0:9200"). With several, a
+	// request that fails on one node with a network error or 502/503/504 is
+	// tried once on each next node (failover, no delay); with one, never
+	// retried by the sink. A path prefix is kept (VictoriaLogs:
+	// http://host:9428/insert/elasticsearch). Required.
+	URLs []string `yaml:"urls"`
+	// Index is the target index name, expanded per record from its event
+	// time in UTC: %Y year, %m month, %d day, %H hour, %% a percent sign.
+	// Default "sidetrail-%Y.%m.%d" ("logs-sidetrail-default" in data-stream
+	// mode).
+	Index string `yaml:"index"`
+	// DataStream targets a data stream: documents are always sent with op
+	// "create" (as in index mode too) and the name need not carry a date.
+	DataStream bool `yaml:"data_stream"`
+	// Pipeline is an ingest pipeline name, sent as ?pipeline=.
+	Pipeline string `yaml:"pipeline"`
+	// Compression of request bodies: "none" (default) or "gzip".
+	Compression string `yaml:"compression"`
+
+	// Credentials: at most one of basic auth (Username with Password or
+	// PasswordFile), an API key (APIKey or APIKeyFile: the base64 "id:key"
+	// form Elasticsearch issues, sent as "ApiKey <key>") and a bearer token.
+	// Files are read by New and read again when their size or modification
+	// time changes (checked once per Send) or after a 401/403, so a rotated
+	// Kubernetes Secret takes effect without a restart. A trailing newline
+	// is ignored.
+	Username        string `yaml:"username"`
+	Password        string `yaml:"password"`
+	PasswordFile    string `yaml:"password_file"`
+	APIKey          string `yaml:"api_key"`
+	APIKeyFile      string `yaml:"api_key_file"`
+	BearerToken     string `yaml:"bearer_token"`
+	BearerTokenFile string `yaml:"bearer_token_file"`
+
+	TLS TLSConfig `yaml:"tls"`
+
+	// Timeout bounds one HTTP request (each half of a split batch has its
+	// own). Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Headers are added to every request.
+	Headers map[string]string `yaml:"headers"`
+	// Params are extra query arguments on _bulk (VictoriaLogs:
+	// _msg_field=message, _time_field=@timestamp, _stream_fields=...).
+	Params map[string]string `yaml:"params"`
+	// ECS renames the nginx parser's fields to Elastic Common Schema names
+	// (see ECSFieldNames).
+	ECS bool `yaml:"ecs"`
+}
+
+// TLSConfig configures TLS to the cluster. Empty means the system roots and
+// no client certificate.
+type TLSConfig struct {
+	// CAFile is a PEM bundle of the certificate authorities to trust
+	// instead of the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key, both
+	// or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// InsecureSkipVerify disables server certificate checks; New logs a
+	// warning when it is set.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// withDefaults returns c with its zero fields set to the defaults.
+func (c Config) withDefaults() Config {
+	if c.Index == "" {
+		c.Index = DefaultIndex
+		if c.DataStream {
+			c.Index = DefaultDataStreamIndex
+		}
+	}
+	if c.Compression == "" {
+		c.Compression = "none"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// Validate reports every problem with c, one error per problem, joined with
+// errors.Join (nil when c is usable). It reads the files c names (to check
+// they are readable and well-formed) but keeps nothing. Each message starts
+// with the YAML key it is about.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if len(c.URLs) == 0 {
+		add("urls: at least one Elasticsearch URL is required")
+	}
+	for i, raw := range c.URLs {
+		if err := checkURL(raw); err != nil {
+			add("urls[%d]: %w", i, err)
+		}
+	}
+	d := c.withDefaults()
+	if _, err := compileIndex(d.Index); err != nil {
+		add("index: %w", err)
+	}
+	switch d.Compression {
+	case "none", "gzip":
+	default:
+		add("compression: %q is not one of none, gzip", c.Compression)
+	}
+	if c.Timeout < 0 {
+		add("timeout: must not be negative (got %v)", c.Timeout)
+	}
+
+	// Credentials.
+	if c.Password != "" && c.PasswordFile != "" {
+		add("password, password_file: set one, not both")
+	}
+	if c.APIKey != "" && c.APIKeyFile != "" {
+		add("api_key, api_key_file: set one, not both")
+	}
+	if c.BearerToken != "" && c.BearerTokenFile != "" {
+		add("bearer_token, bearer_token_file: set one, not both")
+	}
+	basic := c.Username != "" || c.Password != "" || c.PasswordFile != ""
+	if (c.Password != "" || c.PasswordFile != "") && c.Username == "" {
+		add("username: required with password or password_file")
+	}
+	methods := 0
+	for _, set := range []bool{basic, c.APIKey != "" || c.APIKeyFile != "", c.BearerToken != "" || c.BearerTokenFile != ""} {
+		if set {
+			methods++
+		}
+	}
+	if methods > 1 {
+		add("username/password, api_key, bearer_token: choose one authentication method")
+	}
+	for _, f := range []struct{ key, path string }{
+		{"password_file", c.PasswordFile}, {"api_key_file", c.APIKeyFile}, {"bearer_token_file", c.BearerTokenFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if s, err := readSecret(f.path); err != nil {
+			add("%s: %w", f.key, err)
+		} else if s == "" {
+			add("%s: %s is empty", f.key, f.path)
+		}
+	}
+
+	// TLS.
+	if c.TLS.CAFile != "" {
+		if _, err := loadCA(c.TLS.CAFile); err != nil {
+			add("tls.ca_file: %w", err)
+		}
+	}
+	switch {
+	case c.TLS.CertFile != "" && c.TLS.KeyFile == "":
+		add("tls.key_file: required with tls.cert_file")
+	case c.TLS.CertFile == "" && c.TLS.KeyFile != "":
+		add("tls.cert_file: required with tls.key_file")
+	case c.TLS.CertFile != "":
+		if _, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile); err != nil {
+			add("tls.cert_file, tls.key_file: %w", err)
+		}
+	}
+	for k := range c.Headers {
+		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+			add("headers: %q is not a valid header name", k)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("malformed URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("malformed URL %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("malformed URL %q: no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("URL %q: a query or fragment is not allowed (use params)", raw)
+	}
+	return nil
+}
+
+// readSecret reads a credential file, dropping one trailing newline.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+func loadCA(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificates found", path)
+	}
+	return pool, nil
+}
+
+// tlsConfig builds the client TLS configuration; nil when c needs none.
+func (c *TLSConfig) tlsConfig() (*tls.Config, error) {
+	if *c == (TLSConfig{}) {
+		return nil, nil
+	}
+	cfg := &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pool, err := loadCA(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		cfg.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

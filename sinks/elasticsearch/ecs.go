@@ -1,0 +1,71 @@
+package elasticsearch
+
+import (
+	"bytes"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// ECSFieldNames maps the nginx parser's field names to the Elastic Common
+// Schema names the sink uses when Config.ECS is set. Fields not listed keep
+// their names.
+//
+// The client address goes to client.ip, not ECS's source.ip: the record's
+// own top-level "source" key (the source name) would collide with a
+// "source" object.
+//
+// It is a function returning a fresh map, so no caller can change the
+// sink's table.
+func ECSFieldNames() map[string]string {
+	m := make(map[string]string, len(ecsNames))
+	for _, e := range ecsNames {
+		m[e.from] = e.to
+	}
+	return m
+}
+
+var ecsNames = [...]struct{ from, to string }{
+	{"remote_addr", "client.ip"},
+	{"remote_port", "client.port"},
+	{"remote_user", "user.name"},
+	{"request_method", "http.request.method"},
+	{"request_uri", "url.original"},
+	{"request_path", "url.path"},
+	{"request_query", "url.query"},
+	{"request_protocol", "http.version"},
+	{"request_length", "http.request.bytes"},
+	{"request_id", "http.request.id"},
+	{"http_referer", "http.request.referrer"},
+	{"status", "http.response.status_code"},
+	{"body_bytes_sent", "http.response.body.bytes"},
+	{"bytes_sent", "http.response.bytes"},
+	{"http_user_agent", "user_agent.original"},
+	{"server_name", "server.domain"},
+	{"http_host", "url.domain"},
+}
+
+// ecsName returns the ECS name for key, or key.
+func ecsName(key string) string {
+	for _, e := range ecsNames {
+		if e.from == key {
+			return e.to
+		}
+	}
+	return key
+}
+
+var httpPrefix = []byte("HTTP/")
+
+// appendECSFields appends r's fields, renamed to ECS, to dst. Values are not
+// copied; "HTTP/1.1" becomes "1.1" for http.version by reslicing.
+func appendECSFields(dst []sidetrail.Field, fields []sidetrail.Field) []sidetrail.Field {
+	for _, f := range fields {
+		name := ecsName(f.Key)
+		if name == "http.version" && f.Kind == sidetrail.KindString && bytes.HasPrefix(f.Value, httpPrefix) {
+			f.Value = f.Value[len(httpPrefix):]
+		}
+		f.Key = name
+		dst = append(dst, f)
+	}
+	return dst
+}

@@ -1,0 +1,565 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	es "github.com/elastic/go-elasticsearch/v8"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// Options are the sink's collaborators.
+type Options struct {
+	// Logger receives warnings (insecure TLS) and authentication failures.
+	// nil discards.
+	Logger *slog.Logger
+}
+
+// Stats is a snapshot of the sink's counters since New.
+type Stats struct {
+	// Requests is the number of _bulk requests attempted (each half of a
+	// split batch counts), RequestErrors those that ended without an HTTP
+	// answer (network error, timeout, cancellation), BytesSent the request
+	// bodies' bytes as sent (after compression).
+	Requests, RequestErrors, BytesSent uint64
+	// Whole-request answers by status class.
+	Status2xx, Status413, Status429, Status5xx, StatusOther4xx uint64
+	// AuthFailures counts 401 and 403 answers.
+	AuthFailures uint64
+	// Splits counts 413 answers that split a batch in halves; TooLarge the
+	// single records rejected because even alone they were too large.
+	Splits, TooLarge uint64
+	// Per-record outcomes.
+	Accepted, Duplicates, Retries, Rejected uint64
+	// BadResponses counts 2xx answers that could not be parsed or whose
+	// items did not match the request.
+	BadResponses uint64
+}
+
+type counters struct {
+	requests, requestErrors, bytesSent                         atomic.Uint64
+	status2xx, status413, status429, status5xx, statusOther4xx atomic.Uint64
+	authFailures, splits, tooLarge                             atomic.Uint64
+	accepted, duplicates, retries, rejected, badResponses      atomic.Uint64
+}
+
+// Sink sends batches of records to Elasticsearch's _bulk API as "create"
+// operations with an _id derived from each record's ID, so a replay answers
+// 409 and counts as delivered.
+//
+// Concurrency: Send is not safe for concurrent use (the Sink contract says
+// it is never called concurrently with itself or Close); Stats may be called
+// at any time from any goroutine. Memory: Send reuses one encoder, one body
+// buffer and one response buffer per Sink and keeps no reference to the
+// batch after it returns. Blocking: Send blocks for at most the configured
+// Timeout per HTTP request (a 413 split makes several) or until ctx ends.
+// Durability: a record is durable once Send marks it Accepted or Duplicate.
+type Sink struct {
+	cfg       Config
+	log       *slog.Logger
+	client    *es.BaseClient
+	transport *http.Transport
+	bulkPath  string // "/_bulk?..." relative to each node URL
+	headers   http.Header
+	auth      string // the Authorization header; "" when none is configured
+	authStamp [3]credStamp
+	closed    atomic.Bool
+
+	index  *indexPattern
+	enc    sidetrail.JSONEncoder
+	body   []byte // the batch's NDJSON
+	offs   []int  // offs[i] is where record i starts in body; offs[n] = len(body)
+	fields []sidetrail.Field
+	zbuf   bytes.Buffer
+	zw     *gzip.Writer
+	resp   bytes.Buffer
+	items  []itemStatus
+
+	lastAuthLog atomic.Int64 // unix nanoseconds of the last loud auth log
+	c           counters
+}
+
+// authLogEvery rate-limits the loud log line for 401/403.
+const authLogEvery = time.Minute
+
+// maxResponseBytes bounds how much of a response the sink reads.
+const maxResponseBytes = 256 << 20
+
+// New validates cfg and returns a Sink. It reads the credential files (again
+// later when they change) and the TLS material (once); nothing is sent until Send (no product check or
+// cluster ping at start, so a down cluster does not stop the agent from
+// starting).
+func New(cfg Config, opts Options) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	index, err := compileIndex(cfg.Index)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+
+	tlsCfg, err := cfg.TLS.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TLS.InsecureSkipVerify {
+		log.Warn("elasticsearch: tls.insecure_skip_verify is set: server certificates are not checked", "urls", cfg.URLs)
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsCfg,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+
+	auth, err := authHeader(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	esCfg := es.Config{Addresses: cfg.URLs, Transport: tr}
+	if len(cfg.URLs) > 1 {
+		// Failover: try each other node once, at once; backoff between
+		// rounds is the shipper's.
+		esCfg.MaxRetries = len(cfg.URLs) - 1
+		esCfg.RetryOnStatus = []int{502, 503, 504}
+		esCfg.RetryOnError = func(req *http.Request, err error) bool { return req.Context().Err() == nil }
+	} else {
+		esCfg.DisableRetry = true
+	}
+	client, err := es.NewBaseClient(esCfg)
+	if err != nil {
+		tr.CloseIdleConnections()
+		return nil, fmt.Errorf("elasticsearch client: %w", err)
+	}
+
+	q := url.Values{}
+	for k, v := range cfg.Params {
+		q.Set(k, v)
+	}
+	if cfg.Pipeline != "" {
+		q.Set("pipeline", cfg.Pipeline)
+	}
+	bulkPath := "/_bulk"
+	if len(q) > 0 {
+		bulkPath += "?" + q.Encode()
+	}
+	h := http.Header{}
+	for k, v := range cfg.Headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set("Accept", "application/json")
+	if cfg.Compression == "gzip" {
+		h.Set("Content-Encoding", "gzip")
+	}
+
+	s := &Sink{
+		cfg:       cfg,
+		log:       log,
+		client:    client,
+		transport: tr,
+		bulkPath:  bulkPath,
+		headers:   h,
+		auth:      auth,
+		index:     index,
+	}
+	if cfg.Compression == "gzip" {
+		s.zw = gzip.NewWriter(&s.zbuf)
+	}
+	s.reloadAuth(false) // record the files' stamps
+	return s, nil
+}
+
+// Send delivers batch with one _bulk request (more when the cluster answers
+// 413) and fills results; see the package documentation for what each answer
+// means. It returns a non-nil error when the request as a whole failed: such
+// records stay Unsent and are retried by the caller. The error is
+// sidetrail.Permanent only for a 4xx (other than 401, 403, 404, 408, 413, 429)
+// for the whole request. batch's bytes are not used after Send returns.
+func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
+	if s.closed.Load() {
+		return fmt.Errorf("elasticsearch sink: %w", sidetrail.ErrClosed)
+	}
+	if len(results) != len(batch) {
+		return fmt.Errorf("elasticsearch sink: %d results for %d records", len(results), len(batch))
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("elasticsearch bulk: %w", err)
+	}
+	s.reloadAuth(false)
+	s.encode(batch)
+	return s.sendRange(ctx, results, 0, len(batch))
+}
+
+// encode writes batch as bulk NDJSON into s.body, recording where each
+// record's action line starts.
+func (s *Sink) encode(batch []sidetrail.Record) {
+	body := s.body[:0]
+	s.offs = s.offs[:0]
+	for i := range batch {
+		r := &batch[i]
+		s.offs = append(s.offs, len(body))
+		body = append(body, `{"create":{"_index":`...)
+		body = s.index.appendQuoted(body, r.Time)
+		body = append(body, `,"_id":"`...)
+		body = r.ID().AppendText(body)
+		body = append(body, "\"}}\n"...)
+		if s.cfg.ECS {
+			s.fields = appendECSFields(s.fields[:0], r.Fields)
+			rc := *r
+			rc.Fields = s.fields
+			body = s.enc.Append(body, &rc)
+		} else {
+			body = s.enc.Append(body, r)
+		}
+		body = append(body, '\n')
+	}
+	s.offs = append(s.offs, len(body))
+	s.body = body
+	clear(s.fields) // hold no pointers into the caller's records
+}
+
+// sendRange sends records [lo, hi) of the encoded batch and fills their
+// results.
+func (s *Sink) sendRange(ctx context.Context, results []sidetrail.Result, lo, hi int) error {
+	status, header, err := s.do(ctx, s.body[s.offs[lo]:s.offs[hi]])
+	if err != nil {
+		return err
+	}
+	switch {
+	case status >= 200 && status < 300:
+		s.c.status2xx.Add(1)
+		if err := s.parseItems(results[lo:hi]); err != nil {
+			s.c.badResponses.Add(1)
+			return err
+		}
+		return nil
+	case status == http.StatusRequestEntityTooLarge:
+		s.c.status413.Add(1)
+		if hi-lo == 1 {
+			s.c.tooLarge.Add(1)
+			s.c.rejected.Add(1)
+			results[lo] = sidetrail.Result{Status: sidetrail.Rejected,
+				Reason: fmt.Sprintf("413 request entity too large: the record alone is %d bytes of bulk body", s.offs[hi]-s.offs[lo])}
+			return nil
+		}
+		s.c.splits.Add(1)
+		mid := lo + (hi-lo)/2
+		if err := s.sendRange(ctx, results, lo, mid); err != nil {
+			return err
+		}
+		return s.sendRange(ctx, results, mid, hi)
+	}
+
+	err = fmt.Errorf("elasticsearch bulk: %s: %s", statusText(status), errorReason(s.resp.Bytes()))
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		s.c.authFailures.Add(1)
+		s.c.statusOther4xx.Add(1)
+		reloaded := s.reloadAuth(true)
+		now := time.Now().UnixNano()
+		if last := s.lastAuthLog.Load(); now-last >= int64(authLogEvery) && s.lastAuthLog.CompareAndSwap(last, now) {
+			s.log.Error("elasticsearch: authentication failed; records are kept and retried until the credentials work",
+				"status", status, "error", err, "urls", s.cfg.URLs, "credentials_reloaded", reloaded)
+		}
+		return err
+	case status == http.StatusTooManyRequests || status >= 500 || status == http.StatusRequestTimeout:
+		if status == http.StatusTooManyRequests {
+			s.c.status429.Add(1)
+		} else if status >= 500 {
+			s.c.status5xx.Add(1)
+		} else {
+			s.c.statusOther4xx.Add(1)
+		}
+		if d, ok := parseRetryAfter(header.Get("Retry-After"), time.Now()); ok {
+			return &sidetrail.RetryAfterError{After: d, Err: err}
+		}
+		return err
+	case status == http.StatusNotFound:
+		// A 404 for the whole request says the URL is wrong (a path prefix,
+		// a proxy mid-deploy), not that the data is: keep the records and
+		// retry, loudly, rather than dead-letter every batch.
+		s.c.statusOther4xx.Add(1)
+		s.log.Error("elasticsearch: the bulk endpoint answered 404; check urls. Records are kept and retried",
+			"error", err, "urls", s.cfg.URLs)
+		return err
+	case status >= 400:
+		s.c.statusOther4xx.Add(1)
+		return sidetrail.Permanent(err)
+	}
+	// 1xx/3xx: the client follows no redirects; treat as transient.
+	return err
+}
+
+// do performs one bulk request with body and reads the response into
+// s.resp. A non-nil error means no HTTP answer was read.
+func (s *Sink) do(ctx context.Context, body []byte) (int, http.Header, error) {
+	if s.zw != nil {
+		s.zbuf.Reset()
+		s.zw.Reset(&s.zbuf)
+		if _, err := s.zw.Write(body); err != nil {
+			return 0, nil, fmt.Errorf("gzip: %w", err)
+		}
+		if err := s.zw.Close(); err != nil {
+			return 0, nil, fmt.Errorf("gzip: %w", err)
+		}
+		body = s.zbuf.Bytes()
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, s.bulkPath, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("elasticsearch bulk: %w", err)
+	}
+	for k, v := range s.headers {
+		req.Header[k] = v
+	}
+	if s.auth != "" {
+		req.Header.Set("Authorization", s.auth)
+	}
+	s.c.requests.Add(1)
+	s.c.bytesSent.Add(uint64(len(body)))
+	res, err := s.client.Perform(req)
+	if err == nil {
+		s.resp.Reset()
+		_, err = s.resp.ReadFrom(io.LimitReader(res.Body, maxResponseBytes))
+		res.Body.Close()
+		if err != nil {
+			err = fmt.Errorf("reading response: %w", err)
+		}
+	}
+	if err != nil {
+		s.c.requestErrors.Add(1)
+		if ctx.Err() == nil && rctx.Err() == context.DeadlineExceeded {
+			return 0, nil, fmt.Errorf("elasticsearch bulk: no answer within timeout %v: %w", s.cfg.Timeout, err)
+		}
+		return 0, nil, fmt.Errorf("elasticsearch bulk: %w", err)
+	}
+	return res.StatusCode, res.Header, nil
+}
+
+type itemError struct {
+	Type     string     `json:"type"`
+	Reason   string     `json:"reason"`
+	CausedBy *itemError `json:"caused_by"`
+}
+
+func (e *itemError) String() string {
+	if e == nil {
+		return ""
+	}
+	s := e.Type + ": " + e.Reason
+	if e.CausedBy != nil && e.CausedBy.Reason != "" {
+		s += " (caused by " + e.CausedBy.String() + ")"
+	}
+	return s
+}
+
+// parseItems reads s.resp as a bulk answer for len(results) records. It
+// fills results only when the whole answer is usable.
+func (s *Sink) parseItems(results []sidetrail.Result) error {
+	var err error
+	s.items, err = scanBulk(s.items[:0], s.resp.Bytes())
+	if err != nil {
+		return fmt.Errorf("elasticsearch bulk: unreadable response (%v): %.200q", err, s.resp.Bytes())
+	}
+	if len(s.items) != len(results) {
+		return fmt.Errorf("elasticsearch bulk: response has %d items for %d records", len(s.items), len(results))
+	}
+	for i, it := range s.items {
+		switch st := it.status; {
+		case st >= 200 && st < 300:
+			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
+			s.c.accepted.Add(1)
+		case st == http.StatusConflict:
+			results[i] = sidetrail.Result{Status: sidetrail.Duplicate}
+			s.c.duplicates.Add(1)
+		case st == http.StatusTooManyRequests || st >= 500:
+			results[i] = sidetrail.Result{Status: sidetrail.Retry, Reason: itemReason(st, it.err)}
+			s.c.retries.Add(1)
+		default:
+			results[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: itemReason(st, it.err)}
+			s.c.rejected.Add(1)
+		}
+	}
+	return nil
+}
+
+func statusText(status int) string {
+	return strconv.Itoa(status) + " " + http.StatusText(status)
+}
+
+// errorReason extracts "type: reason" from an Elasticsearch error body, or
+// returns the start of the body.
+func errorReason(body []byte) string {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
+		var ie itemError
+		if json.Unmarshal(e.Error, &ie) == nil && ie.Type != "" {
+			return ie.String()
+		}
+		var str string
+		if json.Unmarshal(e.Error, &str) == nil {
+			return str
+		}
+	}
+	b := strings.TrimSpace(string(body))
+	if len(b) > 512 {
+		b = b[:512] + "..."
+	}
+	if b == "" {
+		return "(empty body)"
+	}
+	return b
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// authHeader builds the Authorization header from cfg, reading the
+// credential files. The sink sets the header itself (rather than through the
+// client's options) so it can re-read the files after a 401 or 403: a
+// rotated Kubernetes Secret then takes effect without a restart.
+func authHeader(cfg *Config) (string, error) {
+	secret := func(value, file, key string) (string, error) {
+		if file == "" {
+			return value, nil
+		}
+		v, err := readSecret(file)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", key, err)
+		}
+		return v, nil
+	}
+	switch {
+	case cfg.Username != "":
+		pw, err := secret(cfg.Password, cfg.PasswordFile, "password_file")
+		if err != nil {
+			return "", err
+		}
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+pw)), nil
+	case cfg.APIKey != "" || cfg.APIKeyFile != "":
+		key, err := secret(cfg.APIKey, cfg.APIKeyFile, "api_key_file")
+		if err != nil {
+			return "", err
+		}
+		return "ApiKey " + key, nil
+	case cfg.BearerToken != "" || cfg.BearerTokenFile != "":
+		tok, err := secret(cfg.BearerToken, cfg.BearerTokenFile, "bearer_token_file")
+		if err != nil {
+			return "", err
+		}
+		return "Bearer " + tok, nil
+	}
+	return "", nil
+}
+
+// reloadAuth re-reads the credential files when force is set (after a 401
+// or 403) or when one of them changed (size or modification time, checked
+// once per Send: one stat per file per batch), and reports whether the
+// header changed. A file that cannot be read keeps the old header.
+func (s *Sink) reloadAuth(force bool) bool {
+	files := [...]string{s.cfg.PasswordFile, s.cfg.APIKeyFile, s.cfg.BearerTokenFile}
+	var stamp [len(files)]credStamp
+	have := false
+	for i, f := range files {
+		if f == "" {
+			continue
+		}
+		have = true
+		if fi, err := os.Stat(f); err == nil {
+			stamp[i] = credStamp{size: fi.Size(), mod: fi.ModTime().UnixNano()}
+		}
+	}
+	if !have || (!force && stamp == s.authStamp) {
+		return false
+	}
+	s.authStamp = stamp
+	auth, err := authHeader(&s.cfg)
+	if err != nil {
+		s.log.Warn("elasticsearch: re-reading credentials", "error", err)
+		return false
+	}
+	if auth == s.auth {
+		return false
+	}
+	s.auth = auth
+	return true
+}
+
+// credStamp identifies one version of a credential file.
+type credStamp struct{ size, mod int64 }
+
+// Close releases the client's connections. It is idempotent; Send after
+// Close returns an error wrapping sidetrail.ErrClosed.
+func (s *Sink) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.client.Close(ctx)
+	if errors.Is(err, es.ErrAlreadyClosed) {
+		err = nil
+	}
+	s.transport.CloseIdleConnections()
+	return err
+}
+
+// Stats returns a snapshot of the counters. Safe for concurrent use.
+func (s *Sink) Stats() Stats {
+	c := &s.c
+	return Stats{
+		Requests: c.requests.Load(), RequestErrors: c.requestErrors.Load(), BytesSent: c.bytesSent.Load(),
+		Status2xx: c.status2xx.Load(), Status413: c.status413.Load(), Status429: c.status429.Load(),
+		Status5xx: c.status5xx.Load(), StatusOther4xx: c.statusOther4xx.Load(),
+		AuthFailures: c.authFailures.Load(), Splits: c.splits.Load(), TooLarge: c.tooLarge.Load(),
+		Accepted: c.accepted.Load(), Duplicates: c.duplicates.Load(), Retries: c.retries.Load(),
+		Rejected: c.rejected.Load(), BadResponses: c.badResponses.Load(),
+	}
+}

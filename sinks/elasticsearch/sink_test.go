@@ -1,0 +1,613 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/esfake"
+	"github.com/sidetrail/sidetrail/sinks/sinktest"
+)
+
+func TestConformanceFake(t *testing.T) {
+	for _, comp := range []string{"none", "gzip"} {
+		t.Run(comp, func(t *testing.T) {
+			var f *esfake.Server
+			sinktest.Run(t, sinktest.Harness{
+				New: func(t *testing.T) sidetrail.Sink {
+					f = esfake.Start(t)
+					return newSink(t, Config{URLs: []string{f.URL()}, Compression: comp})
+				},
+				Stored:  func(t *testing.T) []sinktest.Stored { return fakeStored(t, f) },
+				Dedupes: true,
+				Stall: func(t *testing.T) (<-chan struct{}, func()) {
+					arrived, release := f.Stall()
+					t.Cleanup(release)
+					return arrived, release
+				},
+			})
+		})
+	}
+}
+
+func TestBulkRequestFormat(t *testing.T) {
+	f := esfake.StartWith(t, esfake.Options{KeepBodies: true})
+	s := newSink(t, Config{
+		URLs: []string{f.URL()}, Pipeline: "nginx", Username: "elastic", Password: "pw",
+		Params:  map[string]string{"_msg_field": "message"},
+		Headers: map[string]string{"X-Team": "sre"},
+	})
+	recs := testRecords(2)
+	res, err := send(t, s, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Accepted] != 2 {
+		t.Fatalf("results %v", c)
+	}
+	reqs := f.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.Path != "/_bulk" || r.RawQuery != "_msg_field=message&pipeline=nginx" {
+		t.Errorf("path %q query %q", r.Path, r.RawQuery)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if r.Header.Get("X-Team") != "sre" {
+		t.Errorf("custom header missing: %v", r.Header)
+	}
+	if u, p, ok := (&http.Request{Header: r.Header}).BasicAuth(); !ok || u != "elastic" || p != "pw" {
+		t.Errorf("basic auth %q %q %v", u, p, ok)
+	}
+	lines := strings.Split(string(r.Body), "\n")
+	if len(lines) != 5 || lines[4] != "" {
+		t.Fatalf("body is not 4 NDJSON lines ending in a newline: %q", r.Body)
+	}
+	wantAction := `{"create":{"_index":"sidetrail-2025.03.14","_id":"` + idOf(&recs[0]) + `"}}`
+	if lines[0] != wantAction {
+		t.Errorf("action line\n got %s\nwant %s", lines[0], wantAction)
+	}
+	var enc sidetrail.JSONEncoder
+	if want := string(enc.Append(nil, &recs[0])); lines[1] != want {
+		t.Errorf("document\n got %s\nwant %s", lines[1], want)
+	}
+}
+
+func TestItem429Subset(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(100)
+	// Every third record is refused on its first attempt only.
+	f.SetItemFault(esfake.Reject429(func(it esfake.Item) bool {
+		return it.Attempt == 1 && bytes.Contains(it.Source, []byte(`"offset":`)) && offsetOf(it.Source)%360 == 0
+	}))
+	res, err := send(t, s, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again []sidetrail.Record
+	for i, r := range res {
+		want := sidetrail.Accepted
+		if i%3 == 0 {
+			want = sidetrail.Retry
+		}
+		if r.Status != want {
+			t.Fatalf("record %d: %v, want %v", i, r.Status, want)
+		}
+		if want == sidetrail.Retry {
+			if !strings.HasPrefix(r.Reason, "es_rejected_execution_exception: ") {
+				t.Errorf("record %d reason %q", i, r.Reason)
+			}
+			again = append(again, recs[i])
+		}
+	}
+	if f.Count() != 66 {
+		t.Fatalf("stored %d, want 66", f.Count())
+	}
+	// The shipper resends only those: all accepted now.
+	res, err = send(t, s, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Accepted] != len(again) {
+		t.Fatalf("resend: %v", c)
+	}
+	if f.Count() != 100 {
+		t.Fatalf("stored %d, want 100", f.Count())
+	}
+	st := s.Stats()
+	if st.Retries != 34 || st.Accepted != 100 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func offsetOf(src []byte) int64 {
+	var d struct {
+		Log struct{ Offset int64 } `json:"log"`
+	}
+	_ = json.Unmarshal(src, &d)
+	return d.Log.Offset
+}
+
+func TestItemMappingError(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(10)
+	f.SetItemFault(esfake.MappingError(func(it esfake.Item) bool {
+		return bytes.Contains(it.Source, []byte(`/item/3 `))
+	}))
+	res, err := send(t, s, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if i == 3 {
+			if r.Status != sidetrail.Rejected || !strings.HasPrefix(r.Reason, "mapper_parsing_exception: failed to parse field [http.response.status_code]") {
+				t.Errorf("record 3: %v %q", r.Status, r.Reason)
+			}
+			continue
+		}
+		if r.Status != sidetrail.Accepted {
+			t.Errorf("record %d: %v %q", i, r.Status, r.Reason)
+		}
+	}
+	if s.Stats().Rejected != 1 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+}
+
+func TestReplayAnswers409Duplicate(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(20)
+	if _, err := send(t, s, recs); err != nil {
+		t.Fatal(err)
+	}
+	// A replay from a restarted agent (new sink), as after kill -9.
+	s2 := newSink(t, Config{URLs: []string{f.URL()}})
+	res, err := send(t, s2, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Duplicate] != 20 {
+		t.Fatalf("replay results %v", c)
+	}
+	for i := range recs {
+		if n := f.CountID(idOf(&recs[i])); n != 1 {
+			t.Fatalf("record %d stored %d times", i, n)
+		}
+	}
+	if s2.Stats().Duplicates != 20 {
+		t.Errorf("stats %+v", s2.Stats())
+	}
+}
+
+func TestSplitOn413(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(100)
+	s.encode(recs)
+	f.SetMaxBodyBytes(len(s.body) / 5)
+	res, err := send(t, s, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Accepted] != 100 {
+		t.Fatalf("results %v", c)
+	}
+	if f.Count() != 100 {
+		t.Fatalf("stored %d", f.Count())
+	}
+	if st := s.Stats(); st.Splits < 4 || st.Status413 < 4 {
+		t.Errorf("stats %+v", st)
+	}
+
+	// One record too large even alone is rejected; its neighbours go.
+	more := testRecords(8)
+	for i := range more {
+		more[i].FileKey = 2
+	}
+	more[5].Message = bytes.Repeat([]byte("x"), len(s.body)/4)
+	res, err = send(t, s, more)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		want := sidetrail.Accepted
+		if i == 5 {
+			want = sidetrail.Rejected
+		}
+		if r.Status != want {
+			t.Errorf("record %d: %v %q", i, r.Status, r.Reason)
+		}
+	}
+	if !strings.Contains(res[5].Reason, "413") {
+		t.Errorf("reason %q", res[5].Reason)
+	}
+}
+
+func TestWholeRequest503Storm(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(10)
+	f.FailNext(3, esfake.Fault{Status: 503})
+	for i := 0; i < 3; i++ {
+		res, err := send(t, s, recs)
+		if err == nil || sidetrail.IsPermanent(err) {
+			t.Fatalf("attempt %d: err %v", i, err)
+		}
+		if _, ok := sidetrail.RetryAfter(err); ok {
+			t.Errorf("RetryAfter without a header: %v", err)
+		}
+		if c := countStatus(res); c[sidetrail.Unsent] != 10 {
+			t.Fatalf("attempt %d marked records: %v", i, c)
+		}
+	}
+	if f.Count() != 0 {
+		t.Fatal("stored during the storm")
+	}
+	res, err := send(t, s, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Accepted] != 10 {
+		t.Fatalf("after the storm: %v", c)
+	}
+	if s.Stats().Status5xx != 3 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+}
+
+func TestWholeRequest429RetryAfter(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	f.FailNext(1, esfake.Fault{Status: 429, RetryAfter: "7"})
+	res, err := send(t, s, testRecords(3))
+	if d, ok := sidetrail.RetryAfter(err); !ok || d != 7*time.Second {
+		t.Fatalf("err %v: retry after %v %v", err, d, ok)
+	}
+	if sidetrail.IsPermanent(err) || countStatus(res)[sidetrail.Unsent] != 3 {
+		t.Fatalf("err %v results %v", err, countStatus(res))
+	}
+	f.FailNext(1, esfake.Fault{Status: 503, RetryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)})
+	_, err = send(t, s, testRecords(3))
+	if d, ok := sidetrail.RetryAfter(err); !ok || d < 58*time.Minute || d > time.Hour {
+		t.Fatalf("http-date Retry-After: %v %v (%v)", d, ok, err)
+	}
+}
+
+func TestConnectionResetMidResponse(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(10)
+	f.FailNext(1, esfake.Fault{ResetMidResponse: true})
+	res, err := send(t, s, recs)
+	if err == nil || sidetrail.IsPermanent(err) {
+		t.Fatalf("err %v", err)
+	}
+	if c := countStatus(res); c[sidetrail.Unsent] != 10 {
+		t.Fatalf("marked %v", c)
+	}
+	// The request took effect: the resend answers 409 for every record and
+	// nothing is stored twice.
+	res, err = send(t, s, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Duplicate] != 10 {
+		t.Fatalf("resend %v", c)
+	}
+	for i := range recs {
+		if f.CountID(idOf(&recs[i])) != 1 {
+			t.Fatalf("record %d stored %d times", i, f.CountID(idOf(&recs[i])))
+		}
+	}
+	// A connection dropped without any answer.
+	f.FailNext(1, esfake.Fault{Drop: true})
+	if _, err := send(t, s, testRecords(2)); err == nil {
+		t.Fatal("dropped connection: nil error")
+	}
+}
+
+func TestResponseSlowerThanTimeout(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}, Timeout: 100 * time.Millisecond})
+	f.SetLatency(time.Minute) // the fake answers when the client goes away
+	res, err := send(t, s, testRecords(5))
+	if err == nil || sidetrail.IsPermanent(err) {
+		t.Fatalf("err %v", err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("err %v: want a timeout wrapping context.DeadlineExceeded", err)
+	}
+	if c := countStatus(res); c[sidetrail.Unsent] != 5 {
+		t.Fatalf("marked %v", c)
+	}
+	if s.Stats().RequestErrors != 1 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+}
+
+// lockedBuffer is a log sink for a slog handler.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestAuthFailureRetryableLoggedOnce(t *testing.T) {
+	f := esfake.Start(t)
+	var logs lockedBuffer
+	s, err := New(Config{URLs: []string{f.URL()}, APIKey: "a2V5"}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f.FailNext(2, esfake.Fault{Status: 401, Body: `{"error":{"type":"security_exception","reason":"unable to authenticate with provided credentials"},"status":401}`})
+	f.FailNext(1, esfake.Fault{Status: 403})
+	for i := 0; i < 3; i++ {
+		res, err := send(t, s, testRecords(2))
+		if err == nil || sidetrail.IsPermanent(err) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if i == 0 && !strings.Contains(err.Error(), "security_exception: unable to authenticate") {
+			t.Errorf("err %v", err)
+		}
+		if countStatus(res)[sidetrail.Unsent] != 2 {
+			t.Fatal("records marked on 401")
+		}
+	}
+	if n := strings.Count(logs.String(), "authentication failed"); n != 1 {
+		t.Errorf("logged %d times (want 1, rate-limited):\n%s", n, logs.String())
+	}
+	if s.Stats().AuthFailures != 3 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+	if got := f.Requests()[0].Header.Get("Authorization"); got != "ApiKey a2V5" {
+		t.Errorf("Authorization %q", got)
+	}
+}
+
+func TestWholeRequest400Permanent(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	f.FailNext(1, esfake.Fault{Status: 400, Body: `{"error":{"type":"illegal_argument_exception","reason":"no such pipeline [x]"},"status":400}`})
+	res, err := send(t, s, testRecords(2))
+	if !sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "illegal_argument_exception: no such pipeline [x]") {
+		t.Fatalf("err %v", err)
+	}
+	if countStatus(res)[sidetrail.Unsent] != 2 {
+		t.Fatal("records marked")
+	}
+}
+
+func TestBadResponses(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"garbage", `<html>proxy error</html>`},
+		{"too_few_items", `{"errors":false,"items":[{"create":{"status":201}}]}`},
+		{"too_many_items", `{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":201}},{"create":{"status":201}}]}`},
+		{"no_status", `{"errors":false,"items":[{"create":{"status":201}},{"create":{}}]}`},
+		{"no_op", `{"errors":false,"items":[{"create":{"status":201}},{}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Elastic-Product", "Elasticsearch")
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			s := newSink(t, Config{URLs: []string{srv.URL}})
+			res, err := send(t, s, testRecords(2))
+			if err == nil || sidetrail.IsPermanent(err) {
+				t.Fatalf("err %v", err)
+			}
+			if countStatus(res)[sidetrail.Unsent] != 2 {
+				t.Fatalf("records marked: %v", res)
+			}
+			if s.Stats().BadResponses != 1 {
+				t.Errorf("stats %+v", s.Stats())
+			}
+			s.Close()
+		})
+	}
+}
+
+func TestFailoverToNextURL(t *testing.T) {
+	// A port with nothing listening.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{dead, f.URL()}})
+	for i := 0; i < 3; i++ {
+		recs := testRecords(5)
+		for j := range recs {
+			recs[j].FileKey = uint64(i)
+		}
+		res, err := send(t, s, recs)
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		if c := countStatus(res); c[sidetrail.Accepted] != 5 {
+			t.Fatalf("send %d: %v", i, c)
+		}
+	}
+
+	// A node answering 503 fails over too.
+	f2 := esfake.Start(t)
+	f2.FailNext(1, esfake.Fault{Status: 503})
+	s2 := newSink(t, Config{URLs: []string{f2.URL(), f.URL()}})
+	res, err := send(t, s2, testRecords(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := countStatus(res); c[sidetrail.Accepted]+c[sidetrail.Duplicate] != 3 {
+		t.Fatalf("%v", c)
+	}
+}
+
+func TestECSFieldNames(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}, ECS: true, Index: "nginx-%Y.%m.%d-%H"})
+	recs := testRecords(1)
+	if _, err := send(t, s, recs); err != nil {
+		t.Fatal(err)
+	}
+	d, ok := f.Doc("nginx-2025.03.14-15", idOf(&recs[0]))
+	if !ok {
+		t.Fatalf("no doc; have %v", f.Docs())
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(d.Source, &doc); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) any {
+		var v any = doc
+		for _, p := range strings.Split(path, ".") {
+			m, _ := v.(map[string]any)
+			v = m[p]
+		}
+		return v
+	}
+	for path, want := range map[string]any{
+		"client.ip": "10.0.0.0", "http.request.method": "GET", "url.original": "/item/0",
+		"http.version": "1.1", "http.response.status_code": 200.0, "http.response.body.bytes": 612.0,
+		"user_agent.original": "curl/8.5", "source": "nginx", "log.offset": 0.0,
+	} {
+		if got := get(path); got != want {
+			t.Errorf("%s = %v, want %v (doc %s)", path, got, want, d.Source)
+		}
+	}
+	if _, ok := doc["remote_addr"]; ok {
+		t.Errorf("remote_addr kept: %s", d.Source)
+	}
+	// The caller's record is unchanged.
+	if recs[0].Fields[0].Key != "remote_addr" || string(recs[0].Fields[3].Value) != "HTTP/1.1" {
+		t.Errorf("record modified: %+v", recs[0].Fields)
+	}
+}
+
+func TestSendArguments(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	if err := s.Send(t.Context(), testRecords(2), make([]sidetrail.Result, 1)); err == nil {
+		t.Error("mismatched results: nil error")
+	}
+	if len(f.Requests()) != 0 {
+		t.Error("requests sent for an empty or invalid call")
+	}
+}
+
+func TestNoConnectionsAfterClose(t *testing.T) {
+	// goleak in TestMain checks no transport goroutine outlives Close; this
+	// checks Close is idempotent and Send fails after it.
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL(), f.URL()}})
+	if _, err := send(t, s, testRecords(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(t, s, testRecords(1)); !errors.Is(err, sidetrail.ErrClosed) {
+		t.Fatalf("Send after Close: %v", err)
+	}
+}
+
+// TestRotatedPasswordFile: after a 401 the sink re-reads its credential
+// file, so a rotated Secret works without a restart.
+func TestRotatedPasswordFile(t *testing.T) {
+	f := esfake.Start(t)
+	pwFile := writeFile(t, "pw", "old\n")
+	f.RequireAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("elastic:rotated")))
+	s := newSink(t, Config{URLs: []string{f.URL()}, Username: "elastic", PasswordFile: pwFile})
+	recs := testRecords(3)
+	res, err := send(t, s, recs)
+	if err == nil || sidetrail.IsPermanent(err) || countStatus(res)[sidetrail.Unsent] != 3 {
+		t.Fatalf("wrong password: %v %v", err, countStatus(res))
+	}
+	if err := os.WriteFile(pwFile, []byte("rotated\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = send(t, s, recs)
+	if err != nil || countStatus(res)[sidetrail.Accepted] != 3 {
+		t.Fatalf("after rotation: %v %v", err, countStatus(res))
+	}
+	if s.Stats().AuthFailures != 1 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+}
+
+func TestAuthHeaders(t *testing.T) {
+	tok := writeFile(t, "tok", "t0k\n")
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, ""},
+		{Config{Username: "u", Password: "p"}, "Basic dTpw"},
+		{Config{APIKey: "k"}, "ApiKey k"},
+		{Config{BearerTokenFile: tok}, "Bearer t0k"},
+	} {
+		f := esfake.Start(t)
+		tc.cfg.URLs = []string{f.URL()}
+		s := newSink(t, tc.cfg)
+		if _, err := send(t, s, testRecords(1)); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.Requests()[0].Header.Get("Authorization"); got != tc.want {
+			t.Errorf("%+v: Authorization %q, want %q", tc.cfg, got, tc.want)
+		}
+		s.Close()
+	}
+}
+
+// A whole-request 404 is a wrong URL, not bad data: retried, never
+// dead-lettered.
+func TestWholeRequest404Retried(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	f.FailNext(1, esfake.Fault{Status: 404, Body: `404 page not found`})
+	res, err := send(t, s, testRecords(2))
+	if err == nil || sidetrail.IsPermanent(err) {
+		t.Fatalf("err %v: want a retryable error", err)
+	}
+	if countStatus(res)[sidetrail.Unsent] != 2 {
+		t.Fatal("records marked")
+	}
+	if res, err = send(t, s, testRecords(2)); err != nil || countStatus(res)[sidetrail.Accepted] != 2 {
+		t.Fatalf("after the fault: %v %v", err, res)
+	}
+}

@@ -1,0 +1,363 @@
+package loki
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// Options are the sink's dependencies.
+type Options struct {
+	// Logger receives the sink's warnings (auth failures, the stream limit),
+	// rate-limited. Nil discards.
+	Logger *slog.Logger
+}
+
+// Stats is a snapshot of the sink's counters since New.
+type Stats struct {
+	// Requests is the number of push requests made; AcceptedRequests those
+	// answered 2xx.
+	Requests, AcceptedRequests uint64
+	// Records and Entries were accepted (a split record makes several entries).
+	Records, Entries uint64
+	// Bytes is the accepted request bodies' size on the wire (compressed).
+	Bytes uint64
+	// Rejected counts records of pushes Loki answered 400 (dead-lettered by
+	// the shipper).
+	Rejected uint64
+	// Throttled (429), ServerErrors (5xx), AuthErrors (401, 403),
+	// OtherStatus (any other non-2xx) and NetworkErrors (no answer, timeout,
+	// reset) count failed requests that will be retried.
+	Throttled, ServerErrors, AuthErrors, OtherStatus, NetworkErrors uint64
+	// Truncated and Split count records whose line exceeded max_line_bytes.
+	Truncated, Split uint64
+	// StreamLimited counts records sent with the static labels only because
+	// max_streams distinct label sets were already open.
+	StreamLimited uint64
+	// Streams is the number of distinct label sets opened (≤ max_streams,
+	// plus possibly the static set).
+	Streams uint64
+}
+
+// Sink pushes batches to Loki's push API, one request per Send. Send and
+// Close are never called concurrently (the sidetrail.Sink contract); Stats
+// may be called at any time from any goroutine. A Sink keeps its encoding
+// buffers between calls (about twice the largest batch's encoded size; a
+// buffer over 32 MiB is let go at the next Send) and keeps nothing of a
+// record past Send.
+type Sink struct {
+	cfg     Config
+	url     string
+	log     *slog.Logger
+	client  *http.Client
+	enc     *encoder
+	respBuf []byte
+
+	mu     sync.Mutex
+	closed bool
+
+	warnAuth, warnStreams, warnStatus rateLimit
+
+	requests, acceptedReqs, records, entries, bytes      atomic.Uint64
+	rejected, throttled, serverErrs, authErrs, otherErrs atomic.Uint64
+	netErrs, truncated, split, streamLimited, streams    atomic.Uint64
+}
+
+// warnEvery is how often each kind of warning is logged at most.
+const warnEvery = time.Minute
+
+type rateLimit struct{ last time.Time }
+
+func (r *rateLimit) allow(now time.Time) bool {
+	if !r.last.IsZero() && now.Sub(r.last) < warnEvery {
+		return false
+	}
+	r.last = now
+	return true
+}
+
+// maxReasonBytes bounds how much of an error response is kept as the reason.
+const maxReasonBytes = 4 << 10
+
+// New validates cfg, applies its defaults and returns a Sink. It reads the
+// TLS files once; password and token files are read again for every push.
+// It starts no goroutines; the HTTP client keeps idle connections until
+// Close.
+func New(cfg Config, opts Options) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("loki: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	u, err := pushURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("loki: url: %w", err)
+	}
+	tlsCfg, err := cfg.TLS.build()
+	if err != nil {
+		return nil, fmt.Errorf("loki: tls: %w", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	tr.MaxIdleConnsPerHost = 4
+	tr.DisableCompression = true
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Sink{
+		cfg:    cfg,
+		url:    u,
+		log:    log.With("sink", "loki"),
+		client: &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		enc:    newEncoder(cfg),
+	}
+	return s, nil
+}
+
+// Send pushes batch as one request and fills results. The records' bytes
+// are read only during the call. It blocks until Loki answers, the timeout
+// passes or ctx ends, and never retries or sleeps.
+//
+// Outcomes: 2xx marks every record Accepted. 400 (Loki refused the push:
+// line too long, too far behind, too many labels...) marks every record
+// Rejected with Loki's reason and returns a sidetrail.Permanent error. 401
+// and 403 are logged (rate-limited), counted and returned as retryable
+// errors. 429, 5xx, other statuses and network errors return retryable
+// errors, a *sidetrail.RetryAfterError when the answer carried
+// Retry-After; their records stay Unsent. After Close, Send returns
+// sidetrail.ErrClosed.
+func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return sidetrail.ErrClosed
+	}
+	if len(results) != len(batch) {
+		return fmt.Errorf("loki: %d results for %d records", len(results), len(batch))
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	body := s.enc.encode(batch)
+	st := s.enc.stats
+	s.truncated.Add(st.truncated)
+	s.split.Add(st.split)
+	if st.streamLimited > 0 {
+		s.streamLimited.Add(st.streamLimited)
+		if s.warnStreams.allow(time.Now()) {
+			s.log.Warn("loki: max_streams reached; records sent with the static labels only",
+				"max_streams", s.cfg.MaxStreams, "records", st.streamLimited)
+		}
+	}
+	s.streams.Store(uint64(len(s.enc.seen)))
+
+	contentType, encoding := "application/x-protobuf", ""
+	if !s.enc.protobuf {
+		contentType = "application/json"
+		if s.enc.gzip {
+			encoding = "gzip"
+		}
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("loki: %w", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	req.Header.Set("User-Agent", "sidetrail")
+	if s.cfg.TenantID != "" {
+		req.Header.Set("X-Scope-OrgID", s.cfg.TenantID)
+	}
+	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if err := s.authorize(req); err != nil {
+		return fmt.Errorf("loki: %w", err)
+	}
+
+	s.requests.Add(1)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("loki: push: %w", ctxErr)
+		}
+		s.netErrs.Add(1)
+		return fmt.Errorf("loki: push: %w", err)
+	}
+	reason, readErr := s.readReason(resp)
+	resp.Body.Close()
+
+	code := resp.StatusCode
+	switch {
+	case code >= 200 && code < 300:
+		// The answer is the status; a body cut short by a reset does not undo it.
+		for i := range results {
+			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
+		}
+		s.acceptedReqs.Add(1)
+		s.records.Add(uint64(len(batch)))
+		s.entries.Add(uint64(len(s.enc.entries)))
+		s.bytes.Add(uint64(len(body)))
+		return nil
+	case code == http.StatusBadRequest:
+		if readErr != nil && reason == "" {
+			// The reason is what the dead letters will carry: without it, ask again.
+			s.netErrs.Add(1)
+			return fmt.Errorf("loki: 400 Bad Request, reading its reason: %w", readErr)
+		}
+		s.rejected.Add(uint64(len(batch)))
+		r := "loki: 400 Bad Request: " + reason
+		for i := range results {
+			results[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: r}
+		}
+		return sidetrail.Permanent(errors.New(r))
+	}
+
+	err = fmt.Errorf("loki: %s: %s", resp.Status, reason)
+	switch {
+	case code == http.StatusTooManyRequests:
+		s.throttled.Add(1)
+	case code >= 500:
+		s.serverErrs.Add(1)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		s.authErrs.Add(1)
+		if s.warnAuth.allow(time.Now()) {
+			s.log.Error("loki: push refused: check credentials and tenant; records are kept and retried",
+				"status", code, "reason", reason, "url", s.url)
+		}
+	default:
+		s.otherErrs.Add(1)
+		if s.warnStatus.allow(time.Now()) {
+			s.log.Warn("loki: unexpected status; records are kept and retried", "status", code, "reason", reason)
+		}
+	}
+	if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		return &sidetrail.RetryAfterError{After: after, Err: err}
+	}
+	return err
+}
+
+// authorize sets basic or bearer authentication, reading secret files now.
+func (s *Sink) authorize(req *http.Request) error {
+	c := &s.cfg
+	switch {
+	case c.Username != "":
+		pw := c.Password
+		if c.PasswordFile != "" {
+			var err error
+			if pw, err = readSecret(c.PasswordFile); err != nil {
+				return fmt.Errorf("password_file: %w", err)
+			}
+		}
+		req.SetBasicAuth(c.Username, pw)
+	case c.BearerToken != "" || c.BearerTokenFile != "":
+		tok := c.BearerToken
+		if c.BearerTokenFile != "" {
+			var err error
+			if tok, err = readSecret(c.BearerTokenFile); err != nil {
+				return fmt.Errorf("bearer_token_file: %w", err)
+			}
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return nil
+}
+
+// readReason reads up to maxReasonBytes of the answer as one trimmed line of
+// text and drains a little more so the connection can be reused.
+func (s *Sink) readReason(resp *http.Response) (string, error) {
+	if cap(s.respBuf) < maxReasonBytes {
+		s.respBuf = make([]byte, maxReasonBytes)
+	}
+	buf := s.respBuf[:maxReasonBytes]
+	n, err := io.ReadFull(resp.Body, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	} else if err == nil {
+		_, err = io.CopyN(io.Discard, resp.Body, 64<<10)
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return "", err
+	}
+	reason := strings.Join(strings.Fields(strings.ToValidUTF8(string(buf[:n]), "\uFFFD")), " ")
+	if reason == "" {
+		reason = http.StatusText(resp.StatusCode)
+	}
+	return reason, err
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(h string, now time.Time) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, 24*3600)) * time.Second, true
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// Close releases idle connections. It is idempotent; Send afterwards
+// returns sidetrail.ErrClosed.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters. Safe to call concurrently with
+// anything.
+func (s *Sink) Stats() Stats {
+	return Stats{
+		Requests:         s.requests.Load(),
+		AcceptedRequests: s.acceptedReqs.Load(),
+		Records:          s.records.Load(),
+		Entries:          s.entries.Load(),
+		Bytes:            s.bytes.Load(),
+		Rejected:         s.rejected.Load(),
+		Throttled:        s.throttled.Load(),
+		ServerErrors:     s.serverErrs.Load(),
+		AuthErrors:       s.authErrs.Load(),
+		OtherStatus:      s.otherErrs.Load(),
+		NetworkErrors:    s.netErrs.Load(),
+		Truncated:        s.truncated.Load(),
+		Split:            s.split.Load(),
+		StreamLimited:    s.streamLimited.Load(),
+		Streams:          s.streams.Load(),
+	}
+}
+
+var _ sidetrail.Sink = (*Sink)(nil)

@@ -1,0 +1,111 @@
+package tailer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// The checkpoint file is JSON:
+//
+//	{"version":1,"source":"nginx","files":[
+//	  {"key":123,"dev":2049,"ino":42,"fp_len":1024,"fp_hash":987,"gen":0,
+//	   "offset":4096,"mid_line":false,"path":"/var/log/nginx/access.log"}]}
+//
+// offset is the committed offset: every line before it is durable downstream.
+// mid_line says offset falls inside an overlong line (the next piece is a
+// fragment). copy says the file is a copytruncate copy continuing an
+// original: its offset may lie past its end (lines read from the original
+// after the copy was made), which is not a truncation. Written temp → fsync → rename → fsync dir.
+const checkpointVersion = 1
+
+type checkpointFile struct {
+	Version int               `json:"version"`
+	Source  string            `json:"source"`
+	Files   []checkpointEntry `json:"files"`
+}
+
+type checkpointEntry struct {
+	Key     uint64 `json:"key"`
+	Dev     uint64 `json:"dev"`
+	Ino     uint64 `json:"ino"`
+	FpLen   int    `json:"fp_len"`
+	FpHash  uint64 `json:"fp_hash"`
+	Gen     uint32 `json:"gen"`
+	Offset  int64  `json:"offset"`
+	MidLine bool   `json:"mid_line,omitempty"`
+	Copy    bool   `json:"copy,omitempty"`
+	Path    string `json:"path"`
+}
+
+// errCorruptCheckpoint marks a checkpoint file that exists but cannot be
+// used.
+var errCorruptCheckpoint = errors.New("corrupt checkpoint")
+
+// loadCheckpoint reads path. It returns (nil, nil) when the file does not
+// exist, and an error wrapping errCorruptCheckpoint when it cannot be parsed.
+func loadCheckpoint(path string) (*checkpointFile, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint %s: %w", path, err)
+	}
+	var cp checkpointFile
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errCorruptCheckpoint, path, err)
+	}
+	if cp.Version != checkpointVersion {
+		return nil, fmt.Errorf("%w: %s: version %d", errCorruptCheckpoint, path, cp.Version)
+	}
+	for _, e := range cp.Files {
+		if e.Offset < 0 || e.FpLen < 0 {
+			return nil, fmt.Errorf("%w: %s: bad entry for %q", errCorruptCheckpoint, path, e.Path)
+		}
+	}
+	return &cp, nil
+}
+
+// writeCheckpoint writes cp to path atomically and durably: temp file, fsync,
+// rename over path, fsync the directory. Every error is returned.
+func writeCheckpoint(path string, cp *checkpointFile) (err error) {
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write checkpoint %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("fsync checkpoint %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close checkpoint %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename checkpoint: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("open checkpoint dir: %w", err)
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("fsync checkpoint dir: %w", err)
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("close checkpoint dir: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package tailer discovers log files by glob, follows them across rename and
+// copytruncate rotation, and hands out complete lines with exact byte offsets
+// and a stable per-file identity. It owns the tailer checkpoint: the committed
+// offset of every file identity, persisted temp → fsync → rename → fsync dir.
+//
+// How it works: the goroutine calling Next owns all file state. It scans
+// (glob + stat + fstat of open descriptors) every ScanInterval, which is the
+// source of truth, and reads files at its own offsets with pread into one
+// shared buffer; lines are slices of that buffer. fsnotify watches the
+// directories holding the globs (never the files) and only wakes the reader
+// or asks for an early scan. A flusher goroutine writes committed positions;
+// a stall scanner scans (never reads) while nobody is inside Next.
+//
+// What it guarantees:
+//   - Every byte of a file it has opened is handed out exactly once per
+//     process lifetime, in order, as complete '\n'-terminated lines (or as
+//     flagged fragments of at most MaxLineBytes of an overlong line).
+//   - A live file's unterminated tail is never handed out (a writer may be
+//     mid-line). It is handed out as a final line (End without a newline)
+//     only once the file is finished: rotated away or deleted, read to EOF
+//     and quiet for RotateWait. Should the file still grow after that, the
+//     rest of that line arrives as a separate line.
+//   - Rotated and deleted files stay open until read to their end (bounded
+//     by MaxOpenFiles); rotated files are read before live ones.
+//   - Line.Key and Line.Start identify a line across renames, restarts and
+//     copytruncate copies, so record IDs derived from them are stable.
+//   - The checkpoint only ever holds offsets handed to Commit, so a crash
+//     re-reads at most the uncommitted lines (duplicates, never loss).
+//
+// Identity: device, inode, and a hash of the file's first line (newline
+// included, at most FingerprintBytes), plus a generation that only moves
+// when the same inode starts over with the same first line. A file has no
+// identity, and nothing is read from it, until it has a complete first line
+// or FingerprintBytes bytes (or is finished). Using the first line rather
+// than "whatever size the file had when first seen" makes the key the same
+// whenever it is computed, so a crash before the first checkpoint flush
+// cannot change a file's key.
+//
+// Copies (copytruncate): a new file whose first bytes (at least 64) equal
+// those of a file being read is held, unread, as its copy. When the original
+// is truncated, the copy continues the original's stream (same Key, same
+// offsets) from what was already read, so no line is read twice. A held
+// copy that diverges from its original, or whose original finishes without a
+// truncation, is read as a file of its own from offset 0 (duplicates rather
+// than a skipped line). Files that appear in the same scan are never taken
+// for copies of each other, nor are files under 64 bytes.
+//
+// Known, documented limits:
+//   - copytruncate: lines written to the original between the copy and the
+//     truncation, and not read by us before the truncation, are lost (in any
+//     tailer). When the tailer can see them (the size it last saw exceeds both
+//     what it read and what the copy holds) it counts the bytes in
+//     Stats.TruncatedBytesLost.
+//   - A truncation that leaves the first line unchanged and regrows the
+//     file past our offset before we look is indistinguishable from growth.
+//   - A file renamed out of the globs or deleted while the agent is down,
+//     or closed by Close before it was read to its end, cannot be found
+//     again: its unread tail is lost.
+//   - While the caller does not call Next (backpressure) a stall scanner
+//     keeps opening new files and following rotations, but nothing is read:
+//     a file created and deleted within one ScanInterval can be missed, as
+//     in any scanning tailer (fsnotify events only wake a running Next).
+//
+// It must never parse lines, touch the network, advance a checkpoint past a
+// line that was not committed, or hold a whole overlong line in memory.
+package tailer

@@ -1,0 +1,758 @@
+package tailer
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// scan is the source of truth: glob, stat, discover and identify new files,
+// notice renames, deletions, truncations and copies, finish quiet rotated
+// files, and keep the directory watches in step. Next goroutine only.
+func (t *Tailer) scan(now time.Time) {
+	t.scanSeq++
+	t.watchDirs()
+	paths := t.glob()
+
+	type cand struct {
+		path string
+		fi   fs.FileInfo
+		id   devIno
+	}
+	var fresh []cand
+	seen := make(map[devIno]bool, len(paths))
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.markBad(p, "stat: "+err.Error())
+			}
+			continue
+		}
+		if fi.IsDir() {
+			t.markBad(p, "is a directory")
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			t.markBad(p, "not a regular file ("+fi.Mode().Type().String()+")")
+			continue
+		}
+		sys := fi.Sys().(*syscall.Stat_t)
+		id := devIno{uint64(sys.Dev), sys.Ino}
+		seen[id] = true
+		f := t.files[id]
+		if f == nil {
+			fresh = append(fresh, cand{p, fi, id})
+			continue
+		}
+		t.clearBad(p)
+		if f.origScan != t.scanSeq && f.path != p {
+			f.path = p
+			if f.st != nil {
+				t.ckMu.Lock()
+				f.st.path = p
+				t.ckGen++
+				t.ckMu.Unlock()
+			}
+		}
+		f.seenScan = t.scanSeq
+		if p == f.origPath {
+			f.origScan = t.scanSeq
+		}
+		if f.fd == nil { // known, finished and closed
+			if fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime {
+				t.reopen(p, f, fi, now)
+			}
+		}
+	}
+
+	// Files we already know, then new ones: checkpoint matches by inode
+	// first, so that copies can be matched against what is left.
+	var unknown []cand
+	for _, c := range fresh {
+		if e := t.pending[c.id]; e != nil {
+			if t.resume(c.path, c.fi, c.id, e, now) {
+				continue
+			}
+		}
+		unknown = append(unknown, c)
+	}
+	if !t.scanned {
+		// Entries not found by inode may live on in a copy made while we
+		// were down; after this scan they are pruned.
+		for id, e := range t.pending {
+			if seen[id] && t.files[id] == nil {
+				continue // present but not opened yet: stays pending
+			}
+			t.entryOrphan(id, e, now)
+		}
+	}
+	for _, c := range unknown {
+		t.discover(c.path, c.fi, c.id, now)
+	}
+	if !t.scanned {
+		t.scanned = true
+		t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool {
+			if o.startup {
+				t.log.Info("tailer: checkpoint entry pruned: file gone", "path", o.st.path, "offset", o.offset)
+			}
+			return o.startup
+		})
+	}
+
+	// Every known file: fstat, away, truncation, copies, finish.
+	changed := false
+	for _, f := range t.order {
+		if f.fd == nil {
+			if f.seenScan != t.scanSeq {
+				t.drop(f)
+				changed = true
+			}
+			continue
+		}
+		if err := syscall.Fstat(f.sysfd, &t.statBuf); err != nil {
+			t.stats.errors.Add(1)
+			continue
+		}
+		size, mtime := t.statBuf.Size, t.statBuf.Mtim.Nano()
+		if !f.away && (t.statBuf.Nlink == 0 || f.origScan != t.scanSeq) {
+			f.away = true
+			t.stats.rotations.Add(1)
+		}
+		if size != f.size || mtime != f.mtime {
+			f.eof = false
+			f.changed = now
+			prev := f.size
+			f.size, f.mtime = size, mtime
+			if f.st != nil && ((size < f.offset && !f.st.copy) || t.headChanged(f)) {
+				f.size = prev
+				t.truncated(f, now, "at scan")
+				f.size = size
+			}
+		}
+		if f.copyOf != nil {
+			t.checkCopy(f, now)
+			if f.copyOf != nil && f.away && now.Sub(f.changed) >= t.o.RotateWait {
+				t.log.Info("tailer: copy went away while its original was still read; forgotten", "path", f.path)
+				t.drop(f)
+				changed = true
+				continue
+			}
+		}
+		quiet := now.Sub(f.changed) >= t.o.RotateWait
+		if f.st == nil && f.copyOf == nil && f.size > 0 {
+			t.identify(f, now, false, f.away && quiet)
+		}
+		if f.st != nil {
+			t.ckMu.Lock()
+			f.st.size = f.size
+			t.ckMu.Unlock()
+		}
+		if f.away && (f.eof || f.st == nil) && f.copyOf == nil && quiet {
+			if f.st == nil || f.offset >= f.size {
+				t.finish(f)
+				changed = true
+			} else if !f.final {
+				f.final = true
+				f.eof = false
+			}
+		}
+	}
+	if changed {
+		t.order = slices.DeleteFunc(t.order, func(f *file) bool { return t.files[f.id] != f })
+	}
+	t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool {
+		if now.Before(o.until) {
+			return false
+		}
+		if d := o.lastSize - o.offset; d > 0 {
+			t.stats.lost.Add(uint64(d))
+			t.log.Warn("tailer: truncated file's unread bytes not found in any copy: lost",
+				"path", o.st.path, "bytes", d)
+		}
+		t.removeStream(o.st)
+		return true
+	})
+	t.updateRisk()
+}
+
+// glob returns the matching paths, deduplicated and with excludes removed.
+func (t *Tailer) glob() []string {
+	var out []string
+	for _, pat := range t.o.Paths {
+		m, _ := filepath.Glob(pat) // patterns were validated in New
+		for _, p := range m {
+			if !t.excluded(p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (t *Tailer) excluded(p string) bool {
+	base := filepath.Base(p)
+	for _, ex := range t.o.Exclude {
+		if ok, _ := filepath.Match(ex, base); ok {
+			return true
+		}
+		if ok, _ := filepath.Match(ex, p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tailer) markBad(p, why string) {
+	if t.bad[p] == why {
+		return
+	}
+	t.bad[p] = why
+	if why != "is a directory" {
+		t.stats.unreadable.Add(1)
+	}
+	t.log.Warn("tailer: skipping path; retried at every scan, logged once", "path", p, "reason", why)
+}
+
+func (t *Tailer) clearBad(p string) {
+	if _, ok := t.bad[p]; ok {
+		delete(t.bad, p)
+		t.log.Info("tailer: path readable again", "path", p)
+	}
+}
+
+// open opens p read-only without following it into a FIFO's blocking open,
+// and checks that it is still the regular file id.
+func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
+	if t.nOpen >= t.o.MaxOpenFiles {
+		if _, ok := t.atRisk[p]; !ok {
+			t.atRisk[p] = struct{}{}
+			t.log.Error("tailer: max_open_files reached; file not opened, at risk if deleted or rotated away",
+				"path", p, "max_open_files", t.o.MaxOpenFiles)
+		}
+		return nil, false
+	}
+	delete(t.atRisk, p)
+	fd, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.markBad(p, "open: "+err.Error())
+		}
+		return nil, false
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(fd.Fd()), &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG ||
+		uint64(st.Dev) != id.dev || st.Ino != id.ino {
+		fd.Close() // replaced between stat and open: the next scan sees the new one
+		return nil, false
+	}
+	t.clearBad(p)
+	t.nOpen++
+	t.stats.open.Add(1)
+	return fd, true
+}
+
+func (t *Tailer) closeFd(f *file) {
+	if f.fd == nil {
+		return
+	}
+	f.fd.Close()
+	f.fd = nil
+	t.nOpen--
+	t.stats.open.Add(-1)
+	if t.bufFile == f {
+		t.dropBuf()
+	}
+}
+
+func (t *Tailer) updateRisk() {
+	list := make([]string, 0, len(t.atRisk))
+	for p := range t.atRisk {
+		list = append(list, p)
+	}
+	slices.Sort(list)
+	t.ckMu.Lock()
+	t.atRiskList = list
+	t.ckMu.Unlock()
+}
+
+func (t *Tailer) readHead(f *file, size int64) {
+	n := int(min(size, int64(t.fpMax)))
+	if cap(f.head) < t.fpMax {
+		f.head = make([]byte, 0, t.fpMax)
+	}
+	b := f.head[:n]
+	m, err := f.fd.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.stats.errors.Add(1)
+	}
+	f.head = b[:m]
+}
+
+func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now time.Time) *file {
+	t.seq++
+	f := &file{seq: t.seq, id: id, path: p, origPath: p, fd: fd, sysfd: int(fd.Fd()), size: fi.Size(),
+		mtime: fi.ModTime().UnixNano(), changed: now, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq}
+	t.files[id] = f
+	t.order = append(t.order, f)
+	return f
+}
+
+// discover handles a file whose inode we do not know.
+func (t *Tailer) discover(p string, fi fs.FileInfo, id devIno, now time.Time) {
+	fd, ok := t.open(p, id)
+	if !ok {
+		return
+	}
+	f := t.addFile(p, fi, id, fd, now)
+	t.readHead(f, fi.Size())
+	if len(f.head) > 0 {
+		t.identify(f, now, true, false)
+	}
+}
+
+// identify gives f (which has head bytes) an identity: a copy of something
+// we know, or a new stream. finished says f is rotated away and quiet.
+func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
+	if len(f.head) < t.fpMax && f.size > int64(len(f.head)) {
+		t.readHead(f, f.size)
+	}
+	if len(f.head) == 0 {
+		return
+	}
+	if o := t.matchOrphan(f); o != nil {
+		t.adopt(f, o.st, o.offset, o.mid)
+		t.markCopy(o.st)
+		t.stats.copies.Add(1)
+		if d := o.lastSize - max(o.offset, f.size); d > 0 {
+			t.stats.lost.Add(uint64(d))
+		}
+		t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
+		t.log.Info("tailer: copy of a truncated file continues it", "path", f.path, "offset", o.offset)
+		return
+	}
+	if a := t.matchLive(f); a != nil {
+		if len(f.head) >= minCopyMatch {
+			f.copyOf = a
+			t.log.Info("tailer: file looks like a copy; held until its original is truncated or finished",
+				"path", f.path, "original", a.path)
+			return
+		}
+		if now.Sub(f.changed) < t.o.RotateWait {
+			return // too few bytes to tell yet; identified at a later scan
+		}
+	}
+	t.newStream(f, atDiscovery && t.firstRun && !t.scanned && t.startAt == End, finished)
+}
+
+// fpLen says how many head bytes make f's fingerprint: its first line
+// (newline included), at most FingerprintBytes. Until f has a complete first
+// line (or FingerprintBytes bytes) it has no identity yet (0), unless it is
+// finished: then whatever it has. Cutting at the first line, rather than at
+// whatever size the file had when first seen, makes the fingerprint the same
+// whenever it is computed, so a crash before the first checkpoint flush
+// cannot change a file's key.
+func (t *Tailer) fpLen(f *file, finished bool) int {
+	if i := bytes.IndexByte(f.head, '\n'); i >= 0 {
+		return i + 1
+	}
+	if len(f.head) >= t.fpMax || finished {
+		return len(f.head)
+	}
+	return 0
+}
+
+// newStream gives f a fresh identity from its head bytes, unless it cannot
+// have one yet (see fpLen). It reports whether it did.
+func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
+	fpLen := t.fpLen(f, finished)
+	if fpLen == 0 {
+		return false
+	}
+	fpHash := fnv64(fnvBasis, f.head[:fpLen])
+	var gen uint32
+	key := t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen)
+	for {
+		if _, used := t.usedKeys[key]; !used {
+			break
+		}
+		gen++
+		key = t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen)
+	}
+	t.usedKeys[key] = struct{}{}
+	st := &stream{key: key, fpLen: fpLen, fpHash: fpHash, gen: gen, dev: f.id.dev, ino: f.id.ino, path: f.path}
+	f.offset, f.mid = 0, false
+	if atEnd {
+		f.offset, f.mid = t.lastBoundary(f)
+	}
+	if r, ok := t.resumePoint(f, key, f.offset); ok {
+		f.offset, f.mid = r, t.midLine(f, r)
+	}
+	st.committed, st.mid, st.size = f.offset, f.mid, f.size
+	f.st = st
+	f.eof = false
+	t.ckMu.Lock()
+	t.streams[st] = struct{}{}
+	t.ckGen++
+	t.ckMu.Unlock()
+	return true
+}
+
+// lastBoundary finds where to start a file at its end: just after its last
+// newline, looking back at most MaxLineBytes.
+func (t *Tailer) lastBoundary(f *file) (int64, bool) {
+	size := f.size
+	lo := max(0, size-int64(t.o.MaxLineBytes))
+	buf := make([]byte, 64<<10)
+	for end := size; end > lo; {
+		start := max(lo, end-int64(len(buf)))
+		b := buf[:end-start]
+		n, err := f.fd.ReadAt(b, start)
+		if n < len(b) || (err != nil && !errors.Is(err, io.EOF)) {
+			return size, false
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return start + int64(i) + 1, false
+		}
+		end = start
+	}
+	if lo == 0 {
+		return 0, false
+	}
+	return size, true
+}
+
+// adopt makes f continue stream st from offset (a copy, or a resumed file).
+func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
+	if r, ok := t.resumePoint(f, st.key, offset); ok {
+		offset, mid = r, t.midLine(f, r)
+		t.ckMu.Lock()
+		st.committed, st.mid = r, mid
+		t.ckMu.Unlock()
+	}
+	f.st, f.offset, f.mid, f.copyOf, f.eof = st, offset, mid, nil, false
+	t.usedKeys[st.key] = struct{}{}
+	t.ckMu.Lock()
+	st.dev, st.ino, st.path, st.size = f.id.dev, f.id.ino, f.path, f.size
+	t.streams[st] = struct{}{}
+	t.ckGen++
+	t.ckMu.Unlock()
+}
+
+// resumePoint returns Options.Resume's offset for key when it lies beyond
+// offset and within the file: lines up to it are already buffered.
+func (t *Tailer) resumePoint(f *file, key uint64, offset int64) (int64, bool) {
+	r, ok := t.o.Resume[key]
+	if !ok || r <= offset || r > f.size {
+		return 0, false
+	}
+	t.log.Info("tailer: resuming past lines already buffered before a crash", "path", f.path, "checkpoint", offset, "resume", r)
+	return r, true
+}
+
+// midLine reports whether off falls inside a line (the byte before it is
+// not a newline): the next piece read from there is a fragment.
+func (t *Tailer) midLine(f *file, off int64) bool {
+	if off == 0 || f.fd == nil {
+		return false
+	}
+	var b [1]byte
+	if n, _ := f.fd.ReadAt(b[:], off-1); n == 1 {
+		return b[0] != '\n'
+	}
+	return false
+}
+
+func (t *Tailer) removeStream(st *stream) {
+	if st == nil {
+		return
+	}
+	t.ckMu.Lock()
+	if _, ok := t.streams[st]; ok {
+		delete(t.streams, st)
+		t.ckGen++
+	}
+	t.ckMu.Unlock()
+}
+
+// resume matches a fresh inode against its checkpoint entry.
+func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry, now time.Time) bool {
+	fd, ok := t.open(p, id)
+	if !ok {
+		return true // retried next scan; the entry stays pending meanwhile
+	}
+	f := t.addFile(p, fi, id, fd, now)
+	t.readHead(f, fi.Size())
+	if len(f.head) < e.FpLen || fnv64(fnvBasis, f.head[:e.FpLen]) != e.FpHash || e.FpLen == 0 {
+		// Same inode, other bytes: inode reuse or a truncation while we
+		// were down. Undo; it is discovered as a new file, and the entry
+		// may still match a copy.
+		t.closeFd(f)
+		delete(t.files, id)
+		t.order = t.order[:len(t.order)-1]
+		t.entryOrphan(id, e, now)
+		return false
+	}
+	t.ckMu.Lock()
+	delete(t.pending, id)
+	t.ckMu.Unlock()
+	f.resumed = true
+	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	t.adopt(f, st, e.Offset, e.MidLine)
+	if fi.Size() < e.Offset && !e.Copy {
+		f.size = fi.Size()
+		f.head = f.head[:e.FpLen]
+		t.truncated(f, now, "smaller than its checkpoint offset")
+	}
+	return true
+}
+
+// entryOrphan turns a checkpoint entry whose file is gone (or holds other
+// bytes) into an orphan, so that a copy made while we were down continues
+// it. Orphans made during the first scan are pruned at its end.
+func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
+	t.ckMu.Lock()
+	delete(t.pending, id)
+	t.ckMu.Unlock()
+	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen,
+		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: !t.scanned,
+		until: now.Add(t.o.RotateWait)})
+}
+
+func (t *Tailer) matchOrphan(f *file) *orphan {
+	for _, o := range t.orphans {
+		if o.head != nil {
+			n := min(len(o.head), len(f.head))
+			if n > 0 && n >= min(len(o.head), minCopyMatch) && bytes.Equal(o.head[:n], f.head[:n]) {
+				return o
+			}
+			continue
+		}
+		if o.st.fpLen > 0 && len(f.head) >= o.st.fpLen && fnv64(fnvBasis, f.head[:o.st.fpLen]) == o.st.fpHash {
+			return o
+		}
+	}
+	return nil
+}
+
+// matchLive finds a file being read whose head f's head agrees with. Only
+// files known before this scan (or resumed from the checkpoint) count: files
+// that appear together are distinct files.
+func (t *Tailer) matchLive(f *file) *file {
+	for _, a := range t.order {
+		if a == f || a.fd == nil || a.st == nil || a.copyOf != nil || len(a.head) < minCopyMatch ||
+			(a.firstScan == t.scanSeq && !a.resumed) {
+			continue
+		}
+		n := min(len(a.head), len(f.head))
+		if bytes.Equal(a.head[:n], f.head[:n]) {
+			return a
+		}
+	}
+	return nil
+}
+
+// checkCopy re-examines a paused copy: it diverged (a new file after all),
+// or its original finished without a truncation.
+func (t *Tailer) checkCopy(c *file, now time.Time) {
+	a := c.copyOf
+	if len(c.head) < t.fpMax && c.size > int64(len(c.head)) {
+		t.readHead(c, c.size)
+	}
+	n := min(len(a.head), len(c.head))
+	if !bytes.Equal(a.head[:n], c.head[:n]) {
+		c.copyOf = nil
+		t.log.Info("tailer: presumed copy diverged from its original; reading it as a new file", "path", c.path)
+		t.newStream(c, false, false)
+		return
+	}
+	if t.files[a.id] != a || a.fd == nil {
+		// The original finished without being truncated: not a
+		// copytruncate copy after all. Read it as a file of its own
+		// (duplicates if it really was a copy; never a skipped line).
+		c.copyOf = nil
+		t.newStream(c, false, false)
+	}
+}
+
+// truncated handles f's content starting over: its stream goes to a copy if
+// one is known (or waits for one as an orphan), and f starts a new identity
+// at offset 0.
+func (t *Tailer) truncated(f *file, now time.Time, why string) {
+	t.stats.truncations.Add(1)
+	if t.bufFile == f {
+		t.dropBuf()
+	}
+	old := f.st
+	t.log.Info("tailer: truncation detected", "path", f.path, "why", why, "offset", f.offset, "size", f.size)
+	if old != nil {
+		var copyFile *file
+		for _, c := range t.order {
+			if c.copyOf == f {
+				copyFile = c
+				break
+			}
+		}
+		if copyFile != nil {
+			t.adopt(copyFile, old, f.offset, f.mid)
+			t.markCopy(old)
+			t.stats.copies.Add(1)
+			if d := f.size - max(f.offset, copyFile.size); d > 0 {
+				t.stats.lost.Add(uint64(d))
+				t.log.Warn("tailer: copytruncate lost bytes written between copy and truncation",
+					"path", f.path, "bytes", d)
+			}
+		} else {
+			t.orphans = append(t.orphans, &orphan{st: old, head: slices.Clone(f.head), offset: f.offset,
+				mid: f.mid, lastSize: f.size, until: now.Add(t.o.RotateWait)})
+		}
+	}
+	for _, c := range t.order {
+		if c.copyOf == f {
+			c.copyOf = nil
+			t.newStream(c, false, false)
+		}
+	}
+	f.st, f.offset, f.mid, f.eof, f.final = nil, 0, false, false, false
+	f.head = f.head[:0]
+	var st syscall.Stat_t
+	if err := syscall.Fstat(f.sysfd, &st); err == nil {
+		f.size, f.mtime = st.Size, st.Mtim.Nano()
+	}
+	if f.size > 0 {
+		t.readHead(f, f.size)
+		if len(f.head) > 0 {
+			t.newStream(f, false, false)
+		}
+	}
+}
+
+// reopen: a known, closed file changed. Same head: continue it; otherwise
+// the inode was reused.
+func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
+	fd, ok := t.open(p, f.id)
+	if !ok {
+		return
+	}
+	old := f.head
+	f.fd, f.sysfd = fd, int(fd.Fd())
+	f.head = nil
+	t.readHead(f, fi.Size())
+	n := len(old)
+	if len(f.head) >= n && bytes.Equal(f.head[:n], old) && (fi.Size() >= f.offset || (f.st != nil && f.st.copy)) {
+		f.head = append(f.head[:0], old...)
+		f.size, f.mtime, f.eof, f.final, f.changed = fi.Size(), fi.ModTime().UnixNano(), false, false, now
+		return
+	}
+	// Inode reuse: forget the old file and discover this one.
+	t.closeFd(f)
+	t.drop(f)
+	t.order = slices.DeleteFunc(t.order, func(x *file) bool { return x == f })
+	t.discover(p, fi, f.id, now)
+}
+
+// finish closes a rotated-or-deleted file that was read to its end and
+// stayed quiet. If it is still matched by a glob it stays known (closed), so
+// it is not read again; otherwise it is forgotten and pruned.
+func (t *Tailer) finish(f *file) {
+	for _, c := range t.order {
+		if c.copyOf == f { // see checkCopy
+			c.copyOf = nil
+			t.newStream(c, false, false)
+		}
+	}
+	t.closeFd(f)
+	f.final = false
+	if f.seenScan != t.scanSeq {
+		t.drop(f)
+	}
+}
+
+// drop forgets f and prunes its stream from the checkpoint.
+func (t *Tailer) drop(f *file) {
+	t.closeFd(f)
+	if t.files[f.id] == f {
+		delete(t.files, f.id)
+	}
+	if f.st != nil {
+		t.removeStream(f.st)
+	}
+}
+
+// watchDirs keeps one fsnotify watch per existing directory holding a glob.
+func (t *Tailer) watchDirs() {
+	if t.stats.polling.Load() || t.watcher == nil {
+		return
+	}
+	var dirs []string
+	for _, pat := range t.o.Paths {
+		d := filepath.Dir(pat)
+		if strings.ContainsAny(d, `*?[\`) {
+			m, _ := filepath.Glob(d)
+			dirs = append(dirs, m...)
+		} else {
+			dirs = append(dirs, d)
+		}
+	}
+	live := make(map[string]bool, len(dirs))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		ino := fi.Sys().(*syscall.Stat_t).Ino
+		live[d] = true
+		if t.watched[d] == ino {
+			continue
+		}
+		if err := t.addWatch(d); err != nil {
+			if t.closed.Load() {
+				return
+			}
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENOMEM) {
+				t.stats.polling.Store(true)
+				t.log.Warn("tailer: inotify watches exhausted; polling from now on", "dir", d, "err", err)
+				t.watcher.Close()
+				return
+			}
+			t.stats.errors.Add(1)
+			continue
+		}
+		t.watched[d] = ino
+	}
+	for d := range t.watched {
+		if !live[d] {
+			delete(t.watched, d)
+		}
+	}
+}
+
+// minCopyMatch is how many head bytes a new file must share with a file being
+// read to be taken for its copy. Smaller files are never taken for copies: a
+// copy of one is read again (duplicates), never skipped.
+const minCopyMatch = 64
+
+func (t *Tailer) addWatch(dir string) error {
+	if h := t.o.hooks; h != nil && h.addWatch != nil {
+		if err := h.addWatch(dir); err != nil {
+			return err
+		}
+	}
+	return t.watcher.Add(dir)
+}
+
+func (t *Tailer) markCopy(st *stream) {
+	t.ckMu.Lock()
+	st.copy = true
+	t.ckGen++
+	t.ckMu.Unlock()
+}

@@ -1,0 +1,728 @@
+package tailer
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	sidetrail "github.com/sidetrail/sidetrail"
+)
+
+// Line is one complete line (or one fragment of an overlong line), as Next
+// hands it out. Only Bytes is borrowed (see there); the rest is a value.
+type Line struct {
+	// Key identifies the logical file: hash(source, dev, inode, fingerprint,
+	// generation). A copytruncate copy inherits the original's Key, so
+	// (Key, Start) is the same whichever name the line was read from.
+	Key uint64
+	// Path is the file's path when the line was read.
+	Path string
+	// Start is the offset of the line's first byte; End the offset just past
+	// its newline (or past the fragment, or past the unterminated tail of a
+	// finished file).
+	Start, End int64
+	// Bytes is the line without its trailing '\n'. It points into the
+	// Tailer's read buffer and is valid only until the next call to Next.
+	Bytes []byte
+	// Fragment marks a piece of a line longer than MaxLineBytes. Every piece
+	// of such a line is flagged; the last piece is the one whose End is past
+	// its newline (End == Start+len(Bytes)+1), or the file's final bytes.
+	Fragment bool
+	// Pos is the line's position, to hand to Commit once the line is durable
+	// downstream.
+	Pos Position
+}
+
+// Position is an opaque token for Commit: the file identity and the offset
+// just past one line. It holds no file descriptor and no buffer; it may be
+// kept after Next is called again.
+type Position struct {
+	st  *stream
+	end int64
+	mid bool
+}
+
+// Stats is a snapshot of the Tailer's counters (monotonic over the Tailer's
+// life) and gauges (current values). It owns its AtRisk slice.
+type Stats struct {
+	LinesRead   uint64 // lines and fragments handed out
+	BytesRead   uint64 // bytes handed out, newlines included
+	Fragments   uint64 // fragments handed out
+	OpenFiles   int    // descriptors held
+	Tracked     int    // file identities in the checkpoint
+	Rotations   uint64 // files seen renamed away or deleted
+	Truncations uint64 // truncations detected (size < offset or head changed)
+	Copies      uint64 // copytruncate copies recognised
+	// TruncatedBytesLost counts bytes seen in a file before it was truncated
+	// that were neither read nor found in a copy: copytruncate's window.
+	TruncatedBytesLost uint64
+	// BytesBehind is the sum over tracked files of (size - committed offset).
+	BytesBehind int64
+	// FilesAtRisk counts matching files that could not be opened because
+	// MaxOpenFiles descriptors are held; AtRisk names them.
+	FilesAtRisk int
+	AtRisk      []string
+	Polling     bool   // fsnotify is off (Options.Poll or inotify exhausted)
+	Unreadable  uint64 // paths found unreadable (each counted once per episode)
+	Errors      uint64 // read/stat/watch errors
+	// CheckpointWrites and CheckpointErrors count checkpoint flushes.
+	CheckpointWrites uint64
+	CheckpointErrors uint64
+	// StallScans counts scans run while no Next was running (backpressure).
+	StallScans uint64
+}
+
+// stream is one logical file: the identity that is checkpointed. Its key,
+// fpLen, fpHash and gen never change; the other fields are guarded by
+// Tailer.ckMu.
+type stream struct {
+	key    uint64
+	fpLen  int
+	fpHash uint64
+	gen    uint32
+
+	dev, ino  uint64
+	path      string
+	committed int64
+	mid       bool
+	size      int64
+	copy      bool // continued by a copytruncate copy (see checkpointEntry.Copy)
+}
+
+type devIno struct{ dev, ino uint64 }
+
+// file is an inode we know of. Owned by the Next goroutine.
+type file struct {
+	seq       uint64
+	id        devIno
+	path      string // where last seen
+	origPath  string // where first seen by this process
+	fd        *os.File
+	sysfd     int
+	st        *stream // nil until the file has had bytes (or while a paused copy)
+	head      []byte  // first bytes as read, up to FingerprintBytes
+	offset    int64   // next byte to hand out
+	mid       bool    // offset is inside an overlong line
+	size      int64   // last stat'ed size
+	mtime     int64
+	eof       bool // a read found no more bytes; cleared by wakes and growth
+	away      bool // renamed away from origPath or deleted (sticky)
+	final     bool // finished: hand out the unterminated tail, then close
+	changed   time.Time
+	copyOf    *file // a paused copytruncate copy of a live file
+	seenScan  uint64
+	origScan  uint64
+	firstScan uint64
+	resumed   bool // matched a checkpoint entry
+}
+
+// orphan is a stream whose file was truncated (or, on start, a checkpoint
+// entry whose file is gone): a copy appearing later continues it.
+type orphan struct {
+	st       *stream
+	head     []byte // nil for checkpoint entries: match by fp hash
+	offset   int64
+	mid      bool
+	lastSize int64
+	until    time.Time
+	startup  bool
+}
+
+// Tailer follows the files matching Options.Paths.
+//
+// Concurrency: Next and Commit are called from one goroutine. Close and
+// Stats may be called from any goroutine. All file state is guarded by
+// nextMu, which Next holds for its whole call; a stall scanner takes it only
+// while no Next runs. A watcher goroutine (fsnotify) only signals wake-ups,
+// and a flusher goroutine writes the checkpoint from committed positions
+// (guarded by ckMu).
+type Tailer struct {
+	o     Options
+	log   *slog.Logger
+	fpMax int
+
+	nextMu    sync.Mutex // held by Next; Close takes it to wait Next out
+	closed    atomic.Bool
+	closeCh   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
+
+	wake    chan struct{}
+	rescan  atomic.Bool
+	watcher *fsnotify.Watcher
+	watched map[string]uint64 // dir -> inode
+
+	// Next-goroutine state.
+	files      map[devIno]*file
+	order      []*file // by seq
+	seq        uint64
+	scanSeq    uint64
+	nextScan   time.Time
+	timer      *time.Timer
+	rr         int
+	nOpen      int
+	firstRun   bool
+	scanned    bool
+	firstSaved bool
+	pending    map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
+	orphans    []*orphan
+	usedKeys   map[uint64]struct{}
+	bad        map[string]string // path -> reason, logged once
+	atRisk     map[string]struct{}
+	startAt    StartAt
+
+	buf     []byte
+	bufFile *file
+	bufOff  int64
+	r, w    int
+	bufEOF  bool
+	scratch []byte
+	statBuf syscall.Stat_t
+
+	// ckMu guards streams, every stream's mutable fields, ckGen, atRiskList.
+	ckMu       sync.Mutex
+	streams    map[*stream]struct{}
+	ckGen      uint64
+	ckWritten  uint64
+	atRiskList []string
+	writeMu    sync.Mutex // serialises checkpoint writes
+
+	stats struct {
+		lines, bytes, frags                  atomic.Uint64
+		rotations, truncations, copies, lost atomic.Uint64
+		unreadable, errors, ckWrites, ckErrs atomic.Uint64
+		open                                 atomic.Int64
+		stallScans                           atomic.Uint64
+		polling                              atomic.Bool
+	}
+}
+
+// New validates opts, loads the checkpoint (a corrupt one is renamed to
+// .corrupt, logged and replaced by a from-the-beginning first run), and
+// starts the fsnotify watcher (unless polling), the checkpoint flusher (when
+// CheckpointPath is set) and the stall scanner. Files are opened by the
+// first scan: the first Next, or the stall scanner after ScanInterval.
+func New(opts Options) (*Tailer, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	t := &Tailer{
+		o:        o,
+		log:      o.Logger,
+		fpMax:    o.FingerprintBytes,
+		closeCh:  make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		watched:  make(map[string]uint64),
+		files:    make(map[devIno]*file),
+		pending:  make(map[devIno]*checkpointEntry),
+		usedKeys: make(map[uint64]struct{}),
+		bad:      make(map[string]string),
+		atRisk:   make(map[string]struct{}),
+		streams:  make(map[*stream]struct{}),
+		startAt:  o.StartAt,
+		buf:      make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+1)),
+		scratch:  make([]byte, o.FingerprintBytes),
+		ckGen:    1,
+	}
+	if len(t.buf) < 64 {
+		t.buf = make([]byte, 64)
+	}
+	t.firstRun = true
+	if o.CheckpointPath != "" {
+		cp, err := loadCheckpoint(o.CheckpointPath)
+		switch {
+		case errors.Is(err, errCorruptCheckpoint):
+			aside := o.CheckpointPath + ".corrupt"
+			rerr := os.Rename(o.CheckpointPath, aside)
+			t.log.Error("tailer: corrupt checkpoint set aside; reading every file from the beginning",
+				"source", o.Source, "err", err, "moved_to", aside, "rename_err", rerr)
+			if rerr != nil {
+				return nil, fmt.Errorf("tailer: %w (and cannot set it aside: %v)", err, rerr)
+			}
+			t.startAt = Beginning
+		case err != nil:
+			return nil, fmt.Errorf("tailer: %w", err)
+		case cp != nil:
+			t.firstRun = false
+			for i := range cp.Files {
+				e := &cp.Files[i]
+				t.pending[devIno{e.Dev, e.Ino}] = e
+				t.usedKeys[e.Key] = struct{}{}
+			}
+		}
+	}
+	t.timer = time.NewTimer(time.Hour)
+	t.timer.Stop()
+	if o.Poll {
+		t.stats.polling.Store(true)
+	} else if w, err := t.newWatcher(); err != nil {
+		t.stats.polling.Store(true)
+		t.log.Warn("tailer: fsnotify unavailable (inotify instances exhausted?); polling", "source", o.Source, "err", err)
+	} else {
+		t.watcher = w
+		t.wg.Add(1)
+		go t.watchLoop(w)
+	}
+	if o.CheckpointPath != "" {
+		t.wg.Add(1)
+		go t.flushLoop()
+	}
+	t.wg.Add(1)
+	go t.stallScanLoop()
+	return t, nil
+}
+
+// Next blocks until a line is ready and returns it. Line.Bytes is valid until
+// the next call. Next returns ctx.Err() when ctx ends and sidetrail.ErrClosed
+// after Close. Only one goroutine may call Next (and Commit).
+//
+// A line is handed out once per process; it is durable nowhere until the
+// caller commits its Position.
+func (t *Tailer) Next(ctx context.Context) (Line, error) {
+	t.nextMu.Lock()
+	defer t.nextMu.Unlock()
+	for {
+		if t.closed.Load() {
+			return Line{}, sidetrail.ErrClosed
+		}
+		if t.bufFile != nil {
+			if l, ok := t.bufLine(); ok {
+				return l, nil
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return Line{}, err
+		}
+		now := time.Now()
+		due := !now.Before(t.nextScan)
+		if t.rescan.Swap(false) || due {
+			t.runScan(now)
+		}
+		if f := t.pick(); f != nil {
+			t.fill(f, now)
+			continue
+		}
+		t.timer.Reset(t.nextScan.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.timer.Stop()
+			return Line{}, ctx.Err()
+		case <-t.closeCh:
+			t.timer.Stop()
+			return Line{}, sidetrail.ErrClosed
+		case <-t.wake:
+			t.timer.Stop()
+			for _, f := range t.order {
+				f.eof = false
+			}
+		case <-t.timer.C:
+		}
+	}
+}
+
+// Checkpoint writes the committed positions to the checkpoint file now, if
+// they changed since the last write, and returns when they are durable (or
+// the write failed). The pipeline calls it before it tells the buffer that
+// this source's records are covered by a checkpoint. Safe for concurrent use.
+func (t *Tailer) Checkpoint() error { return t.flush(false) }
+
+// Commit records that the line at p and every earlier line of its file are
+// durable downstream, so the checkpoint may advance to p's End. Call it from
+// the Next goroutine after the buffer's Append returned. It does not block on
+// I/O; the background flusher (and Close) persist it.
+func (t *Tailer) Commit(p Position) {
+	if p.st == nil {
+		return
+	}
+	t.ckMu.Lock()
+	if p.end > p.st.committed {
+		p.st.committed = p.end
+		p.st.mid = p.mid
+		t.ckGen++
+	}
+	t.ckMu.Unlock()
+}
+
+// Close stops the watcher, the flusher and the stall scanner, waits for a running Next to
+// return (it returns ErrClosed), closes every file and writes the final
+// checkpoint of committed positions. It is idempotent and returns the first
+// error.
+func (t *Tailer) Close() error { return t.shutdown(true) }
+
+// shutdown(false) is a crash: no final checkpoint.
+func (t *Tailer) shutdown(final bool) error {
+	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		close(t.closeCh)
+		if t.watcher != nil {
+			t.watcher.Close()
+		}
+		t.wg.Wait()
+		t.nextMu.Lock()
+		for _, f := range t.order {
+			if f.fd != nil {
+				f.fd.Close()
+				f.fd = nil
+			}
+		}
+		t.stats.open.Store(0)
+		t.dropBuf()
+		t.nextMu.Unlock()
+		if final {
+			t.closeErr = t.flush(true)
+		}
+	})
+	return t.closeErr
+}
+
+// Stats returns a snapshot. It never blocks on I/O and is safe from any
+// goroutine, also during a blocked Next and after Close. Counters are
+// updated as lines are handed out; gauges (OpenFiles, BytesBehind, AtRisk)
+// at each scan.
+func (t *Tailer) Stats() Stats {
+	s := Stats{
+		LinesRead:          t.stats.lines.Load(),
+		BytesRead:          t.stats.bytes.Load(),
+		Fragments:          t.stats.frags.Load(),
+		OpenFiles:          int(t.stats.open.Load()),
+		Rotations:          t.stats.rotations.Load(),
+		Truncations:        t.stats.truncations.Load(),
+		Copies:             t.stats.copies.Load(),
+		TruncatedBytesLost: t.stats.lost.Load(),
+		Polling:            t.stats.polling.Load(),
+		Unreadable:         t.stats.unreadable.Load(),
+		Errors:             t.stats.errors.Load(),
+		CheckpointWrites:   t.stats.ckWrites.Load(),
+		CheckpointErrors:   t.stats.ckErrs.Load(),
+		StallScans:         t.stats.stallScans.Load(),
+	}
+	t.ckMu.Lock()
+	s.Tracked = len(t.streams)
+	for st := range t.streams {
+		if d := st.size - st.committed; d > 0 {
+			s.BytesBehind += d
+		}
+	}
+	s.AtRisk = slices.Clone(t.atRiskList)
+	s.FilesAtRisk = len(s.AtRisk)
+	t.ckMu.Unlock()
+	return s
+}
+
+// bufLine hands out the next complete line (or fragment) from the buffer.
+func (t *Tailer) bufLine() (Line, bool) {
+	f := t.bufFile
+	data := t.buf[t.r:t.w]
+	if len(data) == 0 {
+		return Line{}, false
+	}
+	start := t.bufOff + int64(t.r)
+	lim := min(len(data), t.o.MaxLineBytes+1)
+	var (
+		b    []byte
+		end  int64
+		frag = f.mid
+	)
+	if i := bytes.IndexByte(data[:lim], '\n'); i >= 0 {
+		b, end = data[:i], start+int64(i)+1
+		f.mid = false
+		t.r += i + 1
+	} else if len(data) > t.o.MaxLineBytes {
+		b, end = data[:t.o.MaxLineBytes], start+int64(t.o.MaxLineBytes)
+		frag, f.mid = true, true
+		t.r += t.o.MaxLineBytes
+	} else if f.final && t.bufEOF {
+		// The unterminated tail of a finished file.
+		b, end = data, start+int64(len(data))
+		f.mid = false
+		t.r = t.w
+	} else {
+		return Line{}, false
+	}
+	f.offset = end
+	t.stats.lines.Add(1)
+	t.stats.bytes.Add(uint64(end - start))
+	if frag {
+		t.stats.frags.Add(1)
+	}
+	return Line{
+		Key: f.st.key, Path: f.path, Start: start, End: end, Bytes: b, Fragment: frag,
+		Pos: Position{st: f.st, end: end, mid: f.mid},
+	}, true
+}
+
+func readable(f *file) bool {
+	return f.fd != nil && f.st != nil && f.copyOf == nil && !f.eof
+}
+
+// pick chooses the next file to read: rotated files first (oldest first),
+// then the file in the buffer, then the others round-robin.
+func (t *Tailer) pick() *file {
+	for _, f := range t.order {
+		if f.away && readable(f) {
+			return f
+		}
+	}
+	if f := t.bufFile; f != nil && readable(f) {
+		return f
+	}
+	n := len(t.order)
+	for i := 0; i < n; i++ {
+		j := (t.rr + i) % n
+		if f := t.order[j]; readable(f) {
+			t.rr = j + 1
+			return f
+		}
+	}
+	return nil
+}
+
+func (t *Tailer) dropBuf() {
+	t.bufFile = nil
+	t.r, t.w = 0, 0
+	t.bufEOF = false
+}
+
+// fill reads the next chunk of f into the buffer, after the unfinished tail
+// of the previous chunk, and verifies that f was not truncated meanwhile.
+func (t *Tailer) fill(f *file, now time.Time) {
+	if t.bufFile != f {
+		t.bufFile = f
+		t.r, t.w = 0, 0
+		t.bufOff = f.offset
+	} else if t.r > 0 {
+		n := copy(t.buf, t.buf[t.r:t.w])
+		t.bufOff += int64(t.r)
+		t.r, t.w = 0, n
+	}
+	if t.w == len(t.buf) {
+		// A line longer than the buffer: grow towards MaxLineBytes+1, at
+		// which point bufLine cuts a fragment.
+		if len(t.buf) > t.o.MaxLineBytes {
+			panic("tailer: full buffer without a line") // bufLine would have cut a fragment
+		}
+		nb := make([]byte, min(2*len(t.buf), t.o.MaxLineBytes+1))
+		copy(nb, t.buf[:t.w])
+		t.buf = nb
+	}
+	n, err := f.fd.ReadAt(t.buf[t.w:], t.bufOff+int64(t.w))
+	t.bufEOF = false
+	if n > 0 {
+		if t.headChanged(f) {
+			t.truncated(f, now, "head changed")
+			return
+		}
+		t.extendHead(f, t.bufOff+int64(t.w), t.buf[t.w:t.w+n])
+		t.w += n
+		f.changed = now
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		t.bufEOF = true
+		f.eof = true
+		if n == 0 {
+			if err := syscall.Fstat(f.sysfd, &t.statBuf); err == nil && t.statBuf.Size < f.offset && !f.st.copy {
+				f.size = t.statBuf.Size
+				t.truncated(f, now, "size below offset")
+			}
+		}
+	default:
+		f.eof = true
+		t.stats.errors.Add(1)
+		t.log.Warn("tailer: read failed; retrying at next scan", "path", f.path, "err", err)
+	}
+}
+
+// headChanged re-reads f's known head bytes and compares.
+func (t *Tailer) headChanged(f *file) bool {
+	if len(f.head) == 0 {
+		return false
+	}
+	b := t.scratch[:len(f.head)]
+	n, err := f.fd.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false // a read error is not a truncation; the scan retries
+	}
+	return n < len(b) || !bytes.Equal(b, f.head)
+}
+
+// extendHead appends bytes read at off to f.head while it is shorter than
+// FingerprintBytes and they follow on.
+func (t *Tailer) extendHead(f *file, off int64, b []byte) {
+	h := int64(len(f.head))
+	if h >= int64(t.fpMax) || off > h || off+int64(len(b)) <= h {
+		return
+	}
+	b = b[h-off:]
+	if room := t.fpMax - len(f.head); len(b) > room {
+		b = b[:room]
+	}
+	f.head = append(f.head, b...)
+}
+
+func fnv64(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+const fnvBasis = 14695981039346656037
+
+func (t *Tailer) makeKey(dev, ino uint64, fpLen int, fpHash uint64, gen uint32) uint64 {
+	h := fnv64(fnvBasis, []byte(t.o.Source))
+	var b [37]byte
+	binary.BigEndian.PutUint64(b[1:], dev)
+	binary.BigEndian.PutUint64(b[9:], ino)
+	binary.BigEndian.PutUint64(b[17:], uint64(fpLen))
+	binary.BigEndian.PutUint64(b[25:], fpHash)
+	binary.BigEndian.PutUint32(b[33:], gen)
+	return fnv64(h, b[:])
+}
+
+// flush writes the checkpoint if it changed (or always, when force).
+func (t *Tailer) flush(force bool) error {
+	if t.o.CheckpointPath == "" {
+		return nil
+	}
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	t.ckMu.Lock()
+	gen := t.ckGen
+	if gen == t.ckWritten && !force {
+		t.ckMu.Unlock()
+		return nil
+	}
+	cp := &checkpointFile{Version: checkpointVersion, Source: t.o.Source, Files: make([]checkpointEntry, 0, len(t.streams))}
+	for st := range t.streams {
+		cp.Files = append(cp.Files, checkpointEntry{
+			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
+			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy,
+		})
+	}
+	// Entries of files present but not opened yet (MaxOpenFiles, a
+	// transient error) are kept as they were.
+	for _, e := range t.pending {
+		cp.Files = append(cp.Files, *e)
+	}
+	t.ckMu.Unlock()
+	slices.SortFunc(cp.Files, func(a, b checkpointEntry) int {
+		if a.Path != b.Path {
+			if a.Path < b.Path {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Offset - b.Offset)
+	})
+	if err := writeCheckpoint(t.o.CheckpointPath, cp); err != nil {
+		t.stats.ckErrs.Add(1)
+		t.log.Error("tailer: checkpoint write failed", "source", t.o.Source, "err", err)
+		return err
+	}
+	t.stats.ckWrites.Add(1)
+	t.ckMu.Lock()
+	t.ckWritten = gen
+	t.ckMu.Unlock()
+	return nil
+}
+
+func (t *Tailer) flushLoop() {
+	defer t.wg.Done()
+	tk := time.NewTicker(t.o.CheckpointInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-t.closeCh:
+			return
+		case <-tk.C:
+			t.flush(false)
+		}
+	}
+}
+
+// runScan scans and schedules the next scan. Caller holds nextMu.
+func (t *Tailer) runScan(now time.Time) {
+	t.scan(now)
+	t.nextScan = now.Add(t.o.ScanInterval)
+	if t.firstRun && !t.firstSaved {
+		// Record at once where a first run starts (StartAt End): a crash
+		// before the first flush must not make the next start a "first
+		// run" again and skip what was written meanwhile.
+		t.firstSaved = true
+		t.flush(true)
+	}
+}
+
+// stallScanLoop keeps scanning while nobody calls Next (backpressure: the
+// pipeline is blocked appending), so that new files are opened, and thus
+// kept, even if they are deleted or rotated out of the globs before reading
+// resumes. It never reads lines and never touches the read buffer, so a
+// Line the caller still holds stays valid. It takes nextMu only when free:
+// a waiting Next scans by itself.
+func (t *Tailer) stallScanLoop() {
+	defer t.wg.Done()
+	tk := time.NewTicker(t.o.ScanInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-t.closeCh:
+			return
+		case <-tk.C:
+		}
+		if !t.nextMu.TryLock() {
+			continue
+		}
+		if now := time.Now(); !t.closed.Load() && !now.Before(t.nextScan) {
+			t.runScan(now)
+			t.stats.stallScans.Add(1)
+		}
+		t.nextMu.Unlock()
+	}
+}
+
+func (t *Tailer) watchLoop(w *fsnotify.Watcher) {
+	defer t.wg.Done()
+	for {
+		select {
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+				t.rescan.Store(true)
+			}
+		case _, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			t.rescan.Store(true) // overflow: the scan is the source of truth
+		}
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *Tailer) newWatcher() (*fsnotify.Watcher, error) {
+	if h := t.o.hooks; h != nil && h.newWatcher != nil {
+		return h.newWatcher()
+	}
+	return fsnotify.NewWatcher()
+}

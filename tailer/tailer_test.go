@@ -1,0 +1,910 @@
+package tailer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	sidetrail "github.com/sidetrail/sidetrail"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// got is a copy of a Line as a consumer keeps it.
+type got struct {
+	Key        uint64
+	Path       string
+	Start, End int64
+	Bytes      string
+	Fragment   bool
+}
+
+func testOptions(dir string) Options {
+	return Options{
+		Source:       "test",
+		Paths:        []string{filepath.Join(dir, "*.log*")},
+		ScanInterval: 20 * time.Millisecond,
+		RotateWait:   200 * time.Millisecond,
+		Logger:       testLogger(),
+	}
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SIDETRAIL_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return nil
+}
+
+func mustNew(t testing.TB, o Options) *Tailer {
+	t.Helper()
+	tl, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tl.Close() })
+	return tl
+}
+
+// collect reads until n lines arrived or the deadline passes, committing
+// every line (as a pipeline would after Append).
+func collect(t testing.TB, tl *Tailer, n int, within time.Duration) []got {
+	t.Helper()
+	var out []got
+	deadline := time.Now().Add(within)
+	for len(out) < n {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		l, err := tl.Next(ctx)
+		cancel()
+		if err != nil {
+			tl.nextMu.Lock()
+			d := tl.dump()
+			tl.nextMu.Unlock()
+			t.Fatalf("after %d of %d lines: %v\n%s\n%q", len(out), n, err, d, texts(out))
+		}
+		out = append(out, got{l.Key, l.Path, l.Start, l.End, string(l.Bytes), l.Fragment})
+		tl.Commit(l.Pos)
+	}
+	return out
+}
+
+// expectQuiet asserts that no line arrives within d.
+func expectQuiet(t testing.TB, tl *Tailer, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	l, err := tl.Next(ctx)
+	if err == nil {
+		t.Fatalf("unexpected line %q at %d in %s", l.Bytes, l.Start, l.Path)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+}
+
+func appendFile(t testing.TB, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func texts(ls []got) []string {
+	var s []string
+	for _, l := range ls {
+		s = append(s, l.Bytes)
+	}
+	return s
+}
+
+func TestCompleteLinesOnlyAndOffsets(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	appendFile(t, p, "one\ntwo\nthr")
+	tl := mustNew(t, testOptions(dir))
+	ls := collect(t, tl, 2, 5*time.Second)
+	if ls[0].Bytes != "one" || ls[0].Start != 0 || ls[0].End != 4 || ls[1].Bytes != "two" || ls[1].Start != 4 || ls[1].End != 8 {
+		t.Fatalf("got %+v", ls)
+	}
+	if ls[0].Key != ls[1].Key || ls[0].Key == 0 {
+		t.Fatalf("keys %x %x", ls[0].Key, ls[1].Key)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond) // "thr" is a live file's unfinished line
+	appendFile(t, p, "ee\n\nfour\n")
+	ls = collect(t, tl, 3, 5*time.Second)
+	want := []got{{ls[0].Key, p, 8, 14, "three", false}, {ls[0].Key, p, 14, 15, "", false}, {ls[0].Key, p, 15, 20, "four", false}}
+	for i := range want {
+		if ls[i] != want[i] {
+			t.Fatalf("line %d: got %+v want %+v", i, ls[i], want[i])
+		}
+	}
+	st := tl.Stats()
+	if st.LinesRead != 5 || st.BytesRead != 20 || st.OpenFiles != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Next(context.Background()); !errors.Is(err, sidetrail.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestNextReturnsOnCloseAndCtx(t *testing.T) {
+	dir := t.TempDir()
+	tl := mustNew(t, testOptions(dir))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := tl.Next(ctx); errc <- err }()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	go func() { _, err := tl.Next(context.Background()); errc <- err }()
+	// Close must wait out the blocked Next, which returns ErrClosed.
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, sidetrail.ErrClosed) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestFragments(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	long := strings.Repeat("abcdefghij", 2500) // 25,000 bytes
+	appendFile(t, p, "short\n"+long+"\n"+strings.Repeat("x", 1000)+"\nafter\n")
+	o := testOptions(dir)
+	o.MaxLineBytes = 1000
+	o.ReadBufferBytes = 300
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 1+25+1+1, 5*time.Second)
+	if ls[0].Bytes != "short" || ls[0].Fragment {
+		t.Fatalf("first %+v", ls[0])
+	}
+	var b strings.Builder
+	for i, l := range ls[1:26] {
+		if !l.Fragment || l.Start != int64(6+i*1000) {
+			t.Fatalf("fragment %d: %+v", i, l)
+		}
+		b.WriteString(l.Bytes)
+	}
+	if b.String() != long || ls[25].End != int64(6+25000+1) {
+		t.Fatalf("reassembled %d bytes, last end %d", b.Len(), ls[25].End)
+	}
+	// Exactly MaxLineBytes: one whole line, not a fragment.
+	if l := ls[26]; l.Fragment || len(l.Bytes) != 1000 || l.Start != 25007 || l.End != 26008 {
+		t.Fatalf("exact-size line %+v", l.Start)
+	}
+	if l := ls[27]; l.Bytes != "after" || l.Fragment {
+		t.Fatalf("after: %+v", l)
+	}
+	if st := tl.Stats(); st.Fragments != 25 {
+		t.Fatalf("fragments %d", st.Fragments)
+	}
+}
+
+func TestRenameRotationReadsOldFileToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "access.log")
+	appendFile(t, p, "a1\na2\n")
+	tl := mustNew(t, testOptions(dir))
+	first := collect(t, tl, 2, 5*time.Second)
+	// Rotate: the writer keeps its descriptor on the renamed file.
+	w, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := os.Rename(p, filepath.Join(dir, "access.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "b1\n")
+	w.WriteString("a3\na4 no newline")
+	ls := collect(t, tl, 3, 5*time.Second) // a3 and b1 in some order, then the tail after RotateWait
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	a3, a4, b1 := byText["a3"], byText["a4 no newline"], byText["b1"]
+	if a3.Key != first[0].Key || a3.Start != 6 || a4.Key != first[0].Key || a4.Start != 9 || a4.End != 9+13 {
+		t.Fatalf("old file lines: %+v", ls)
+	}
+	if b1.Key == first[0].Key || b1.Start != 0 || b1.Path != p {
+		t.Fatalf("new file line %+v", b1)
+	}
+	if len(byText) != 3 {
+		t.Fatalf("lines %q", texts(ls))
+	}
+	// The old file is closed once finished; the new one stays open.
+	deadline := time.Now().Add(5 * time.Second)
+	for tl.Stats().OpenFiles != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("open files %d", tl.Stats().OpenFiles)
+		}
+		expectQuiet(t, tl, 50*time.Millisecond)
+	}
+	if st := tl.Stats(); st.Rotations != 1 {
+		t.Fatalf("rotations %d", st.Rotations)
+	}
+}
+
+func TestCopyTruncate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	head := strings.Repeat("h", 100) + "\n"
+	appendFile(t, p, head+"l1\n")
+	o := testOptions(dir)
+	o.ScanInterval = time.Hour // deterministic: scans only on fsnotify create/rename events or Next's first call
+	o.Poll = true
+	tl := mustNew(t, o)
+	first := collect(t, tl, 2, 5*time.Second)
+	key := first[0].Key
+	// The original grows; we do not read it yet (no scan, polling).
+	appendFile(t, p, "l2\nl3\n")
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(filepath.Join(dir, "app.log.1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "new1\n")
+	tl.rescanForTest()
+	ls := collect(t, tl, 3, 5*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	l2, l3, n1 := byText["l2"], byText["l3"], byText["new1"]
+	if l2.Key != key || l2.Start != 104 || l3.Key != key || l3.Start != 107 || l2.Path != filepath.Join(dir, "app.log.1") {
+		t.Fatalf("copy lines %+v", ls)
+	}
+	if n1.Key == key || n1.Start != 0 || n1.Path != p {
+		t.Fatalf("new content %+v", n1)
+	}
+	expectQuiet(t, tl, 200*time.Millisecond)
+	if st := tl.Stats(); st.Truncations != 1 || st.Copies != 1 || st.TruncatedBytesLost != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestTruncateAndRegrowPastOffset(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "old-1\nold-2\n")
+	o := testOptions(dir)
+	o.Poll = true
+	o.ScanInterval = time.Hour
+	tl := mustNew(t, o)
+	first := collect(t, tl, 2, 5*time.Second)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("new-one\nnew-two\nnew-three\n") // longer than the old content
+	f.Close()
+	tl.rescanForTest()
+	ls := collect(t, tl, 3, 5*time.Second)
+	if ls[0].Bytes != "new-one" || ls[0].Start != 0 || ls[2].Bytes != "new-three" || ls[0].Key == first[0].Key {
+		t.Fatalf("got %+v", ls)
+	}
+	if st := tl.Stats(); st.Truncations != 1 {
+		t.Fatalf("truncations %d", st.Truncations)
+	}
+}
+
+func TestTruncateDetectedOnRead(t *testing.T) {
+	// No scan at all after the first: the read path notices the head change.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "old-1\nold-2\n")
+	o := testOptions(dir)
+	o.ScanInterval = time.Hour
+	tl := mustNew(t, o) // fsnotify on: the write wakes the reader
+	collect(t, tl, 2, 5*time.Second)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("NEW-1\nNEW-2\nNEW-3\n")
+	f.Close()
+	ls := collect(t, tl, 3, 5*time.Second)
+	if strings.Join(texts(ls), ",") != "NEW-1,NEW-2,NEW-3" || ls[0].Start != 0 {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
+func TestDeletedFileReadToEnd(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "gone.log")
+	appendFile(t, p, "first\n")
+	o := testOptions(dir)
+	tl := mustNew(t, o)
+	collect(t, tl, 1, 5*time.Second)
+	var b strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	appendFile(t, p, b.String()+"tail")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	ls := collect(t, tl, 20001, 10*time.Second)
+	if ls[19999].Bytes != "line 19999" || ls[20000].Bytes != "tail" {
+		t.Fatalf("end: %+v", ls[19999:])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tl.Stats().OpenFiles != 0 || tl.Stats().Tracked != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", tl.Stats())
+		}
+		expectQuiet(t, tl, 50*time.Millisecond)
+	}
+}
+
+func TestCheckpointRestart(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "access.log")
+	appendFile(t, p, "a1\na2\na3\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 3, 5*time.Second)
+	key := ls[0].Key
+	// Commit only up to a2: a3 must come again.
+	tl2pos := ls[1]
+	_ = tl2pos
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Rewrite the checkpoint's offset by re-running with only 2 commits.
+	os.Remove(ck)
+	tl = mustNew(t, o)
+	l1 := nextLine(t, tl)
+	l2 := nextLine(t, tl)
+	nextLine(t, tl) // a3: read, not committed
+	tl.Commit(l1.Pos)
+	tl.Commit(l2.Pos)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Rotate while down; the rotated file resumes, a new file starts at 0.
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p+".1", "a4\n")
+	appendFile(t, p, "b1\n")
+	tl = mustNew(t, o)
+	ls = collect(t, tl, 3, 5*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	if a3 := byText["a3"]; a3.Key != key || a3.Start != 6 || a3.Path != p+".1" {
+		t.Fatalf("a3 %+v (all %q)", a3, texts(ls))
+	}
+	if a4 := byText["a4"]; a4.Key != key || a4.Start != 9 {
+		t.Fatalf("a4 %+v", a4)
+	}
+	if b1 := byText["b1"]; b1.Key == key || b1.Start != 0 {
+		t.Fatalf("b1 %+v", b1)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart again: nothing is re-read (the finished .1 included).
+	tl = mustNew(t, o)
+	expectQuiet(t, tl, 300*time.Millisecond)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The file gone: its entry is pruned.
+	os.Remove(p + ".1")
+	tl = mustNew(t, o)
+	expectQuiet(t, tl, 100*time.Millisecond)
+	if st := tl.Stats(); st.Tracked != 1 {
+		t.Fatalf("tracked %d", st.Tracked)
+	}
+}
+
+func nextLine(t testing.TB, tl *Tailer) Line {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := tl.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestCorruptCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	if err := os.WriteFile(ck, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(dir, "a.log"), "x1\nx2\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	o.StartAt = End // a corrupt checkpoint must not skip data: read from the beginning
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 2, 5*time.Second)
+	if ls[0].Bytes != "x1" {
+		t.Fatalf("got %q", texts(ls))
+	}
+	if b, err := os.ReadFile(ck + ".corrupt"); err != nil || string(b) != "{not json" {
+		t.Fatalf("corrupt file kept aside: %q %v", b, err)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadCheckpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStartAtEnd(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	appendFile(t, filepath.Join(dir, "a.log"), "old1\nold2\npart")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	o.StartAt = End
+	tl := mustNew(t, o)
+	expectQuiet(t, tl, 200*time.Millisecond)
+	appendFile(t, filepath.Join(dir, "a.log"), "ial\nnew\n")
+	appendFile(t, filepath.Join(dir, "b.log"), "later\n") // appeared later: from 0
+	ls := collect(t, tl, 3, 5*time.Second)
+	got := map[string]int64{}
+	for _, l := range ls {
+		got[l.Bytes] = l.Start
+	}
+	if got["partial"] != 10 || got["new"] != 18 || got["later"] != 0 || len(got) != 3 {
+		t.Fatalf("got %v", got)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Not the first run any more: a new file present at start is read from 0.
+	appendFile(t, filepath.Join(dir, "c.log"), "c1\n")
+	tl = mustNew(t, o)
+	ls = collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "c1" {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "later")
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.log"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(dir, "empty.log"), "")
+	appendFile(t, filepath.Join(dir, "ok.log"), "ok\n")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	o := testOptions(dir)
+	o.Paths = []string{filepath.Join(dir, "*.log"), filepath.Join(sub, "*.log"), filepath.Join(dir, "nomatch-*.txt")}
+	o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "ok" {
+		t.Fatalf("got %+v", ls)
+	}
+	expectQuiet(t, tl, 200*time.Millisecond) // many scans: each problem logged once
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if n := strings.Count(out, "fifo.log"); n != 1 {
+		t.Fatalf("fifo logged %d times:\n%s", n, out)
+	}
+	if n := strings.Count(out, "dir.log"); n != 1 {
+		t.Fatalf("dir logged %d times:\n%s", n, out)
+	}
+	if st := tl.Stats(); st.Unreadable != 1 {
+		t.Fatalf("unreadable %d", st.Unreadable)
+	}
+	// The empty file grows; a watched directory appears later.
+	appendFile(t, filepath.Join(dir, "empty.log"), "no longer empty\n")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(sub, "x.log"), "in later dir\n")
+	ls = collect(t, tl, 2, 5*time.Second)
+	got := map[string]bool{}
+	for _, l := range ls {
+		got[l.Bytes] = true
+	}
+	if !got["no longer empty"] || !got["in later dir"] {
+		t.Fatalf("got %q", texts(ls))
+	}
+	// The FIFO becomes a regular file: retried and read.
+	os.Remove(filepath.Join(dir, "fifo.log"))
+	appendFile(t, filepath.Join(dir, "fifo.log"), "now a file\n")
+	ls = collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "now a file" {
+		t.Fatalf("got %+v", ls)
+	}
+	// Unreadable by permission cannot be tested here: tests run as root,
+	// which bypasses file modes.
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func TestInodeReuseIsANewFile(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "a.log")
+	appendFile(t, p, "first content\n")
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	// A checkpoint from an earlier file on the same inode, other head bytes.
+	old := "other content that was here before\n"
+	cp := &checkpointFile{Version: checkpointVersion, Source: "test", Files: []checkpointEntry{{
+		Key: 42, Dev: uint64(st.Dev), Ino: st.Ino, FpLen: len(old), FpHash: fnv64(fnvBasis, []byte(old)),
+		Offset: int64(len(old)), Path: p,
+	}}}
+	if err := writeCheckpoint(ck, cp); err != nil {
+		t.Fatal(err)
+	}
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "first content" || ls[0].Start != 0 || ls[0].Key == 42 {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
+func TestPollingMode(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.Poll = true
+	tl := mustNew(t, o)
+	appendFile(t, filepath.Join(dir, "a.log"), "p1\n")
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "p1" || !tl.Stats().Polling {
+		t.Fatalf("got %+v %+v", ls, tl.Stats())
+	}
+}
+
+func TestMaxOpenFiles(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 2
+	for _, n := range []string{"a", "b", "c"} {
+		appendFile(t, filepath.Join(dir, n+".log"), n+"\n")
+	}
+	tl := mustNew(t, o)
+	collect(t, tl, 2, 5*time.Second)
+	expectQuiet(t, tl, 100*time.Millisecond)
+	st := tl.Stats()
+	if st.FilesAtRisk != 1 || st.AtRisk[0] != filepath.Join(dir, "c.log") || st.OpenFiles != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	// a.log goes away: its descriptor is released after RotateWait, then c.log is read.
+	os.Remove(filepath.Join(dir, "a.log"))
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "c" {
+		t.Fatalf("got %+v", ls)
+	}
+	if st := tl.Stats(); st.FilesAtRisk != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestIdleCPU(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 20 {
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), "x\n")
+	}
+	o := testOptions(dir)
+	o.ScanInterval = 0 // the default, 250ms
+	tl := mustNew(t, o)
+	collect(t, tl, 20, 5*time.Second)
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	start := time.Now()
+	expectQuiet(t, tl, 3*time.Second)
+	wall := time.Since(start)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
+	frac := float64(cpu) / float64(wall)
+	t.Logf("idle with 20 files for %v: CPU %v (%.2f%% of one core)", wall.Round(time.Millisecond), cpu, 100*frac)
+	if frac > 0.05 {
+		t.Errorf("idle CPU %.2f%% of a core", 100*frac)
+	}
+}
+
+// TestCopyTruncateWindowCounted shows copytruncate's window: lines written
+// after the copy and truncated before they were read are lost; when a scan
+// saw them (the size grew) they are counted in TruncatedBytesLost.
+func TestCopyTruncateWindowCounted(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	head := strings.Repeat("h", 100) + "\n"
+	appendFile(t, p, head+"l1\n")
+	o := testOptions(dir)
+	o.Poll = true
+	o.ScanInterval = time.Hour
+	tl := mustNew(t, o)
+	collect(t, tl, 2, 5*time.Second)
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(p+".1", data, 0o644); err != nil { // the copy
+		t.Fatal(err)
+	}
+	window := "w1\nw2\nw3\n"
+	appendFile(t, p, window)
+	// A scan sees the copy and the grown size; the reader has not read yet.
+	tl.nextMu.Lock()
+	tl.scan(time.Now())
+	tl.nextMu.Unlock()
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "after truncation\n")
+	tl.rescanForTest()
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "after truncation" || ls[0].Start != 0 {
+		t.Fatalf("got %+v", ls)
+	}
+	expectQuiet(t, tl, 100*time.Millisecond)
+	st := tl.Stats()
+	if st.TruncatedBytesLost != uint64(len(window)) || st.Truncations != 1 || st.Copies != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("window of %d bytes lost and counted: %+v", len(window), st)
+}
+
+// TestInotifyExhausted: no inotify instance, or no watch left, means polling
+// (logged once, Stats.Polling), and lines still flow.
+func TestInotifyExhausted(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hooks *hooks
+	}{
+		{"no instance", &hooks{newWatcher: func() (*fsnotify.Watcher, error) { return nil, syscall.EMFILE }}},
+		{"no watch", &hooks{addWatch: func(string) error { return syscall.ENOSPC }}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			o := testOptions(dir)
+			o.hooks = tc.hooks
+			o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+			tl := mustNew(t, o)
+			appendFile(t, filepath.Join(dir, "a.log"), "x\n")
+			collect(t, tl, 1, 5*time.Second)
+			appendFile(t, filepath.Join(dir, "a.log"), "y\n")
+			collect(t, tl, 1, 5*time.Second)
+			if !tl.Stats().Polling {
+				t.Fatal("not polling")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if n := strings.Count(logs.String(), "polling"); n != 1 {
+				t.Fatalf("logged %d times:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// TestCheckpointHoldsCommittedOnly: the checkpoint never runs ahead of
+// Commit, is valid JSON with the documented fields, and leaves no temp file.
+func TestCheckpointHoldsCommittedOnly(t *testing.T) {
+	dir := t.TempDir()
+	ckDir := t.TempDir()
+	ck := filepath.Join(ckDir, "ck.json")
+	p := filepath.Join(dir, "a.log")
+	appendFile(t, p, "one\ntwo\nthree\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	o.CheckpointInterval = 10 * time.Millisecond
+	tl := mustNew(t, o)
+	l1 := nextLine(t, tl)
+	nextLine(t, tl)
+	nextLine(t, tl)
+	tl.Commit(l1.Pos)
+	// The flusher writes the committed offset (4), never the read one (14).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cp, err := loadCheckpoint(ck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp != nil && len(cp.Files) == 1 {
+			e := cp.Files[0]
+			if e.Offset > 4 || e.Key != l1.Key || e.Path != p || e.FpLen != 4 || e.FpHash != fnv64(fnvBasis, []byte("one\n")) {
+				t.Fatalf("entry %+v", e)
+			}
+			if e.Offset == 4 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint written")
+		}
+		time.Sleep(5 * time.Millisecond) // polling for the flusher's file
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := loadCheckpoint(ck)
+	if err != nil || cp.Version != checkpointVersion || cp.Files[0].Offset != 4 {
+		t.Fatalf("%+v %v", cp, err)
+	}
+	ents, _ := os.ReadDir(ckDir)
+	if len(ents) != 1 {
+		t.Fatalf("files beside the checkpoint: %v", ents)
+	}
+	// Restart: the uncommitted lines come again, with the same key and offsets.
+	tl = mustNew(t, o)
+	ls := collect(t, tl, 2, 5*time.Second)
+	if ls[0].Bytes != "two" || ls[0].Start != 4 || ls[0].Key != l1.Key || ls[1].Bytes != "three" {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
+// TestCopyTruncateWhileDown: logrotate's copytruncate ran while the agent
+// was stopped. The copy continues the original's stream (same key and
+// offsets) from the committed offset; the truncated file starts over.
+func TestCopyTruncateWhileDown(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	head := strings.Repeat("h", 100) + "\n"
+	appendFile(t, p, head+"l1\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	first := collect(t, tl, 2, 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "l2\n")
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "fresh\n")
+	tl = mustNew(t, o)
+	ls := collect(t, tl, 2, 5*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	if l2 := byText["l2"]; l2.Key != first[0].Key || l2.Start != 104 || l2.Path != p+".1" {
+		t.Fatalf("l2 %+v", l2)
+	}
+	if f := byText["fresh"]; f.Key == first[0].Key || f.Start != 0 || f.Path != p {
+		t.Fatalf("fresh %+v", f)
+	}
+	expectQuiet(t, tl, 200*time.Millisecond)
+}
+
+// TestSameHeadFilesAreDistinct: files appearing together with identical
+// heads are not taken for copies of each other.
+func TestSameHeadFilesAreDistinct(t *testing.T) {
+	dir := t.TempDir()
+	banner := strings.Repeat("b", 200) + "\n"
+	appendFile(t, filepath.Join(dir, "a.log"), banner+"a\n")
+	appendFile(t, filepath.Join(dir, "b.log"), banner+"b\n")
+	tl := mustNew(t, testOptions(dir))
+	ls := collect(t, tl, 4, 5*time.Second)
+	keys := map[uint64]bool{}
+	for _, l := range ls {
+		keys[l.Key] = true
+	}
+	if len(keys) != 2 {
+		t.Fatalf("keys %v", keys)
+	}
+	// A later file with the same banner is held as a possible copy until it
+	// diverges, then read from 0.
+	appendFile(t, filepath.Join(dir, "c.log"), banner)
+	expectQuiet(t, tl, 200*time.Millisecond)
+	appendFile(t, filepath.Join(dir, "c.log"), "c-differs\n")
+	ls = collect(t, tl, 2, 5*time.Second)
+	if ls[0].Bytes != banner[:200] || ls[0].Start != 0 || ls[1].Bytes != "c-differs" {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
+// TestScansWhileStalled: while the pipeline does not call Next, new files
+// are still opened, so one deleted before reading resumes is not lost.
+func TestScansWhileStalled(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, filepath.Join(dir, "a.log"), "a\n")
+	tl := mustNew(t, testOptions(dir))
+	collect(t, tl, 1, 5*time.Second)
+	// No Next from here on until the file is gone.
+	p := filepath.Join(dir, "b.log")
+	appendFile(t, p, "written during the stall\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for tl.Stats().OpenFiles != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", tl.Stats())
+		}
+		time.Sleep(5 * time.Millisecond) // polling the stall scanner's effect
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "written during the stall" || ls[0].Path != p {
+		t.Fatalf("got %+v", ls)
+	}
+	if tl.Stats().StallScans == 0 {
+		t.Fatal("no stall scan counted")
+	}
+}
+
+// TestFinishedFileGrowsAgain: a rotated file closed after RotateWait is
+// reopened at its offset when it grows again (no re-read, no loss).
+func TestFinishedFileGrowsAgain(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	appendFile(t, p, "one\n")
+	tl := mustNew(t, testOptions(dir))
+	first := collect(t, tl, 1, 5*time.Second)
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tl.Stats().OpenFiles != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", tl.Stats())
+		}
+		expectQuiet(t, tl, 20*time.Millisecond)
+	}
+	appendFile(t, p+".1", "two\n")
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "two" || ls[0].Start != 4 || ls[0].Key != first[0].Key || ls[0].Path != p+".1" {
+		t.Fatalf("got %+v", ls)
+	}
+	expectQuiet(t, tl, 100*time.Millisecond)
+}
