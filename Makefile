@@ -43,14 +43,24 @@ test: tools lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
+# Every fuzz target, a few seconds each: parsers, redaction, the segment
+# decoder, the encoders. Longer runs by hand: make fuzz FUZZTIME=5m
 FUZZ_TARGETS := \
 	. FuzzCodec \
-	. FuzzJSONString
+	. FuzzJSONString \
+	parser FuzzCompileAndParse \
+	parser FuzzJSON \
+	parser FuzzNginxError \
+	redact FuzzRedact \
+	buffer FuzzSegmentDecode \
+	sinks/loki FuzzEncode \
+	sinks/elasticsearch FuzzScanBulk \
+	cmd/sidetrail/internal/config FuzzParse
 
 fuzz:
 	@set -e; set -- $(FUZZ_TARGETS); while [ $$# -gt 0 ]; do \
 		echo "fuzz $$2 ($$1, $(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$2$$" -fuzztime=$(FUZZTIME) ./$$1 >/dev/null || { $(GO) test -run='^$$' -fuzz="^$$2$$" -fuzztime=$(FUZZTIME) ./$$1; exit 1; }; \
+		out=$$($(GO) test -run='^$$' -fuzz="^$$2$$" -fuzztime=$(FUZZTIME) ./$$1 2>&1) || { echo "$$out"; exit 1; }; \
 		shift 2; done; echo "fuzz: all targets passed"
 
 ## bench: the throughput harness (figures, not pass/fail)

@@ -22,9 +22,9 @@ type ShipperOptions struct {
 	Name   string
 	Sink   sidetrail.Sink
 	Reader BatchReader
-	// MaxRecords and MaxBytes bound one batch (1000, 5 MiB). After a batch
-	// that was not full the shipper waits MaxWait (200ms) before reading
-	// again, so a trickle of lines still makes reasonable batches.
+	// MaxRecords and MaxBytes bound one batch (1000, 5 MiB). A batch is
+	// sent when it is full or MaxWait (200ms) after its first record was
+	// read, whichever comes first; a negative MaxWait sends what is there.
 	MaxRecords int
 	MaxBytes   int
 	MaxWait    time.Duration
@@ -110,43 +110,37 @@ func unixTime(ns int64) time.Time {
 // holds it). abort must end no earlier than stop.
 func (s *Shipper) Run(stop, abort context.Context) error {
 	var (
-		entries []buffer.Entry
+		b       batchBuf
 		records []sidetrail.Record
 		dec     sidetrail.Decoder
-		full    = true
 	)
 	for {
-		if !full && !sleep(stop, s.o.MaxWait) {
-			return nil
+		if stop.Err() != nil {
+			return nil // the batch in flight was finished; take no more
 		}
-		var err error
-		entries, err = s.o.Reader.Read(stop, entries, s.o.MaxRecords, s.o.MaxBytes)
-		if err != nil {
-			if stop.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("sink %s: read buffer: %w", s.o.Name, err)
+		if err := s.gather(stop, &b); err != nil {
+			return err
 		}
-		if len(entries) == 0 {
-			continue
+		if len(b.seqs) == 0 {
+			return nil // stopped with nothing gathered
 		}
-		full = len(entries) >= s.o.MaxRecords
 		started := time.Now()
 		records = records[:0]
 		var bad []*sidetrail.Record
 		var badReasons []string
-		for i := range entries {
+		for i := range b.seqs {
+			data := b.data(i)
 			n := len(records)
 			if n < cap(records) {
 				records = records[:n+1] // reuse the slot's Fields
 			} else {
 				records = append(records, sidetrail.Record{})
 			}
-			if err := dec.Decode(entries[i].Data, &records[n]); err != nil {
+			if err := dec.Decode(data, &records[n]); err != nil {
 				// The buffer's CRC passed, so these are the bytes we wrote:
 				// a codec bug or a version this build cannot read. Keep them.
 				records = records[:n]
-				bad = append(bad, &sidetrail.Record{Message: entries[i].Data, Flags: sidetrail.FlagParseFailure})
+				bad = append(bad, &sidetrail.Record{Message: data, Flags: sidetrail.FlagParseFailure})
 				badReasons = append(badReasons, "undecodable buffer record: "+err.Error())
 			}
 		}
@@ -159,7 +153,7 @@ func (s *Shipper) Run(stop, abort context.Context) error {
 		if !s.deliver(abort, records) {
 			return nil // aborted: not acknowledged, shipped again next start
 		}
-		if !s.ack(abort, entries[len(entries)-1].Seq) {
+		if !s.ack(abort, b.seqs[len(b.seqs)-1]) {
 			return nil
 		}
 		s.oldest.Store(0)
@@ -168,6 +162,70 @@ func (s *Shipper) Run(stop, abort context.Context) error {
 			s.o.ObserveBatch(time.Since(started))
 		}
 	}
+}
+
+// batchBuf holds one batch's records, copied out of the buffer's entries
+// (which are valid only until the next Read) so a batch can be gathered
+// from several Reads.
+type batchBuf struct {
+	arena   []byte
+	ends    []int
+	seqs    []uint64
+	entries []buffer.Entry
+}
+
+func (b *batchBuf) reset() {
+	b.arena, b.ends, b.seqs = b.arena[:0], b.ends[:0], b.seqs[:0]
+}
+
+func (b *batchBuf) data(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.arena[start:b.ends[i]:b.ends[i]]
+}
+
+// gather fills b with the next batch: it waits for a first record as long
+// as it takes, then keeps reading until the batch is full (MaxRecords or
+// MaxBytes) or MaxWait has passed since that first record. When stop ends,
+// it returns what it has (possibly nothing) so the caller can deliver it.
+func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
+	b.reset()
+	// The first read waits as long as it takes.
+	if err := s.readInto(stop, stop, b); err != nil || len(b.seqs) == 0 {
+		return err
+	}
+	if s.o.MaxWait <= 0 {
+		return nil // take what is there, wait for nothing more
+	}
+	ctx, cancel := context.WithTimeout(stop, s.o.MaxWait)
+	defer cancel()
+	for len(b.seqs) < s.o.MaxRecords && len(b.arena) < s.o.MaxBytes && ctx.Err() == nil {
+		if err := s.readInto(ctx, stop, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readInto reads once into b. A read ended by ctx (stop, or the batch's
+// MaxWait) is not an error: the batch is shipped as it is.
+func (s *Shipper) readInto(ctx, stop context.Context, b *batchBuf) error {
+	var err error
+	b.entries, err = s.o.Reader.Read(ctx, b.entries, s.o.MaxRecords-len(b.seqs), s.o.MaxBytes-len(b.arena))
+	if err != nil {
+		if ctx.Err() != nil || stop.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("sink %s: read buffer: %w", s.o.Name, err)
+	}
+	for _, e := range b.entries {
+		b.arena = append(b.arena, e.Data...)
+		b.ends = append(b.ends, len(b.arena))
+		b.seqs = append(b.seqs, e.Seq)
+	}
+	return nil
 }
 
 // deliver sends records until each is delivered or dead-lettered. It returns

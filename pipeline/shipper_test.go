@@ -27,6 +27,7 @@ type memReader struct {
 	acked   uint64
 	acks    []uint64
 	ackErr  error
+	perRead int // hand out at most this many records per Read (0: all)
 }
 
 func newMemReader(n int) *memReader {
@@ -43,6 +44,9 @@ func (r *memReader) Read(ctx context.Context, dst []buffer.Entry, maxRecords, ma
 	for {
 		r.mu.Lock()
 		if r.pos < len(r.entries) {
+			if r.perRead > 0 {
+				maxRecords = min(maxRecords, r.perRead)
+			}
 			end := min(len(r.entries), r.pos+maxRecords)
 			dst = append(dst[:0], r.entries[r.pos:end]...)
 			r.pos = end
@@ -338,5 +342,26 @@ func TestBackoffBounds(t *testing.T) {
 		}
 		_ = prev
 		prev = d
+	}
+}
+
+// A batch gathers records from many small reads until it is full; only the
+// last, partial batch waits for MaxWait.
+func TestShipperGathersBatchesAcrossReads(t *testing.T) {
+	r := newMemReader(25)
+	r.perRead = 1
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		acceptAll(res)
+		return nil
+	}}
+	runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 10, MaxWait: 50 * time.Millisecond},
+		func() bool { return r.ackedSeq() == 25 })
+	if got := sink.sizes; len(got) != 3 || got[0] != 10 || got[1] != 10 || got[2] != 5 {
+		t.Fatalf("batch sizes %v, want [10 10 5]", got)
+	}
+	for i := 0; i < 25; i++ {
+		if sink.accepted[fmt.Sprintf("line %d", i)] != 1 {
+			t.Fatalf("line %d delivered %d times", i, sink.accepted[fmt.Sprintf("line %d", i)])
+		}
 	}
 }

@@ -60,7 +60,7 @@ type SourceOptions struct {
 	Cursor             Cursor
 	LastSeq            func() uint64 // the buffer's last sequence number
 	CheckpointInterval time.Duration
-	// BatchRecords and BatchBytes bound one Append (512, 1 MiB); Linger is
+	// BatchRecords and BatchBytes bound one Append (4096, 4 MiB); Linger is
 	// how long a batch waits for more lines once it has one (20ms).
 	BatchRecords int
 	BatchBytes   int
@@ -74,7 +74,7 @@ type Source struct {
 	o     SourceOptions
 	stats sourceCounters
 
-	lastCheckpoint time.Time // owned by Run's goroutine
+	lastCheckpoint time.Time // owned by the append stage
 	dirty          bool      // lines committed since the last checkpoint
 }
 
@@ -90,10 +90,10 @@ type SourceStats struct {
 // NewSource returns a Source; call Run to start it.
 func NewSource(o SourceOptions) *Source {
 	if o.BatchRecords <= 0 {
-		o.BatchRecords = 512
+		o.BatchRecords = 4096
 	}
 	if o.BatchBytes <= 0 {
-		o.BatchBytes = 1 << 20
+		o.BatchBytes = 4 << 20
 	}
 	if o.Linger <= 0 {
 		o.Linger = 20 * time.Millisecond
@@ -122,64 +122,122 @@ func (s *Source) Stats() SourceStats {
 	}
 }
 
+// pending is one batch on its way from the reading goroutine to the
+// appending one.
+type pending struct {
+	arena   []byte
+	batch   [][]byte
+	commits []commit
+}
+
+func (p *pending) reset() {
+	p.arena, p.batch, p.commits = p.arena[:0], p.batch[:0], p.commits[:0]
+}
+
 // Run reads, encodes and appends until ctx ends, then writes a last
 // checkpoint and returns nil. Lines read but not yet appended when ctx ends
 // are not committed, so the tailer reads them again next time: nothing is
 // lost and nothing is appended twice.
+//
+// Run is two stages, so reading and parsing go on while the previous batch
+// is written and fsynced: this goroutine reads lines into a batch; a second
+// one appends it to the buffer, then commits its lines and checkpoints. Two
+// batches circulate between them.
 func (s *Source) Run(ctx context.Context) error {
-	var (
-		rec     sidetrail.Record
-		arena   []byte
-		batch   [][]byte
-		commits []commit
-	)
-	s.lastCheckpoint = time.Now()
-	defer s.checkpoint()
+	full := make(chan *pending, 1) // batches to append; nil = "idle, checkpoint if due"
+	free := make(chan *pending, 2)
+	free <- &pending{}
+	free <- &pending{}
+	appendErr := make(chan error, 1)
+	go func() { appendErr <- s.appendLoop(ctx, full, free) }()
+
+	err := s.readLoop(ctx, full, free)
+	close(full)
+	if aerr := <-appendErr; err == nil {
+		err = aerr
+	}
+	return err
+}
+
+// readLoop fills batches and hands them to the append stage.
+func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
+	var rec sidetrail.Record
 	for {
-		arena, batch, commits = arena[:0], batch[:0], commits[:0]
-		// The first line of a batch may wait, but the source still wakes
-		// once per checkpoint interval to write its checkpoint.
+		var p *pending
+		select {
+		case p = <-free:
+		case <-ctx.Done():
+			return nil
+		}
+		p.reset()
+		// The first line of a batch may wait, but the append stage still
+		// hears from us once per checkpoint interval.
 		wait, cancel := context.WithTimeout(ctx, s.o.CheckpointInterval)
 		line, err := s.o.Lines.Next(wait)
 		idle := wait.Err() == context.DeadlineExceeded
 		cancel()
 		if err != nil {
+			free <- p
 			if ctx.Err() != nil || errors.Is(err, sidetrail.ErrClosed) {
 				return nil
 			}
 			if idle {
-				s.maybeCheckpoint()
+				select {
+				case full <- nil:
+				default: // the append stage is busy, so it checkpoints anyway
+				}
 				continue
 			}
 			return err
 		}
 		now := s.o.Now()
-		arena, batch, commits = s.add(&rec, line, now, arena, batch, commits)
+		s.add(&rec, line, now, p)
 
 		// Then take what is ready, for up to Linger.
-		if len(batch) < s.o.BatchRecords && len(arena) < s.o.BatchBytes {
+		if len(p.batch) < s.o.BatchRecords && len(p.arena) < s.o.BatchBytes {
 			lctx, cancel := context.WithDeadline(ctx, now.Add(s.o.Linger))
-			for len(batch) < s.o.BatchRecords && len(arena) < s.o.BatchBytes {
+			for len(p.batch) < s.o.BatchRecords && len(p.arena) < s.o.BatchBytes {
 				line, err = s.o.Lines.Next(lctx)
 				if err != nil {
 					break
 				}
-				arena, batch, commits = s.add(&rec, line, now, arena, batch, commits)
+				s.add(&rec, line, now, p)
 			}
 			cancel()
 			if err != nil && lctx.Err() == nil && ctx.Err() == nil && !errors.Is(err, sidetrail.ErrClosed) {
 				return err
 			}
 		}
-		if err := s.append(ctx, batch); err != nil {
-			return nil // ctx ended: the batch was not written and is not committed
+		select {
+		case full <- p:
+		case <-ctx.Done():
+			return nil // not appended, not committed: read again next time
 		}
-		for _, c := range commits {
+	}
+}
+
+// appendLoop appends each batch, then commits its lines and checkpoints. It
+// is the only goroutine that touches the checkpoint state.
+func (s *Source) appendLoop(ctx context.Context, full <-chan *pending, free chan<- *pending) error {
+	s.lastCheckpoint = time.Now()
+	defer s.checkpoint()
+	for p := range full {
+		if p == nil {
+			s.maybeCheckpoint()
+			continue
+		}
+		if err := s.append(ctx, p.batch); err != nil {
+			free <- p
+			continue // ctx ended: not written, not committed; drain and stop
+		}
+		for _, c := range p.commits {
 			s.o.Lines.Commit(c.pos)
 		}
+		free <- p
 		s.dirty = true
 		s.maybeCheckpoint()
 	}
+	return nil
 }
 
 // maybeCheckpoint checkpoints when the interval has passed.
@@ -224,20 +282,19 @@ type commit struct {
 }
 
 // add turns one line into a buffered record.
-func (s *Source) add(rec *sidetrail.Record, line tailer.Line, now time.Time, arena []byte, batch [][]byte, commits []commit) ([]byte, [][]byte, []commit) {
+func (s *Source) add(rec *sidetrail.Record, line tailer.Line, now time.Time, p *pending) {
 	s.o.Transform.Apply(rec, line, now)
-	start := len(arena)
-	arena = sidetrail.AppendBinary(arena, rec)
-	batch = append(batch, arena[start:len(arena):len(arena)])
+	start := len(p.arena)
+	p.arena = sidetrail.AppendBinary(p.arena, rec)
+	p.batch = append(p.batch, p.arena[start:len(p.arena):len(p.arena)])
 	s.stats.lines.Add(1)
 	s.stats.bytes.Add(uint64(line.End - line.Start))
 
-	if n := len(commits); n > 0 && commits[n-1].key == line.Key && commits[n-1].path == line.Path {
-		commits[n-1].pos = line.Pos
+	if n := len(p.commits); n > 0 && p.commits[n-1].key == line.Key && p.commits[n-1].path == line.Path {
+		p.commits[n-1].pos = line.Pos
 	} else {
-		commits = append(commits, commit{key: line.Key, path: line.Path, pos: line.Pos})
+		p.commits = append(p.commits, commit{key: line.Key, path: line.Path, pos: line.Pos})
 	}
-	return arena, batch, commits
 }
 
 // addStatic appends the static fields. A parsed field of the same name wins:

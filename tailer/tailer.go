@@ -340,9 +340,10 @@ func (t *Tailer) Next(ctx context.Context) (Line, error) {
 func (t *Tailer) Checkpoint() error { return t.flush(false) }
 
 // Commit records that the line at p and every earlier line of its file are
-// durable downstream, so the checkpoint may advance to p's End. Call it from
-// the Next goroutine after the buffer's Append returned. It does not block on
-// I/O; the background flusher (and Close) persist it.
+// durable downstream, so the checkpoint may advance to p's End. Call it after
+// the buffer's Append returned, from any goroutine: it takes only the
+// checkpoint lock, never the one Next holds. It does not block on I/O; the
+// background flusher, Checkpoint and Close persist it.
 func (t *Tailer) Commit(p Position) {
 	if p.st == nil {
 		return

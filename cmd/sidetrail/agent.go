@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -57,7 +58,7 @@ type sinkUnit struct {
 
 // startGeneration opens everything cfg describes and starts its goroutines.
 // On error, whatever was opened is closed again.
-func startGeneration(cfg *config.Config, logger *slog.Logger, observeLat func(string, time.Duration)) (g *generation, err error) {
+func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration)) (g *generation, err error) {
 	trans, red, err := transforms(cfg)
 	if err != nil {
 		return nil, err
@@ -79,7 +80,7 @@ func startGeneration(cfg *config.Config, logger *slog.Logger, observeLat func(st
 	for _, sc := range cfg.Sinks {
 		u := &sinkUnit{cfg: sc}
 		g.sinks = append(g.sinks, u)
-		if u.sink, err = newSink(sc, logger); err != nil {
+		if u.sink, err = newSink(sc, stdout, logger); err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
 		if u.reader, err = g.buf.Reader(sc.Name); err != nil {

@@ -3,8 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -131,16 +131,12 @@ func sourceCursor(source string) string {
 	return "_source." + source
 }
 
-// statser is what every sink offers besides the Sink contract: counters for
-// the metrics endpoint.
-type statser interface{ Stats() any }
-
 // newSink builds the sink a configuration names.
-func newSink(s config.Sink, logger *slog.Logger) (sidetrail.Sink, error) {
+func newSink(s config.Sink, stdoutW io.Writer, logger *slog.Logger) (sidetrail.Sink, error) {
 	logger = logger.With("sink", s.Name)
 	switch s.Type {
 	case config.SinkStdout:
-		return stdout.New(os.Stdout), nil
+		return stdout.New(stdoutW), nil
 	case config.SinkElasticsearch:
 		return elasticsearch.New(*s.Elasticsearch, elasticsearch.Options{Logger: logger})
 	case config.SinkLoki:

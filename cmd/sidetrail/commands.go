@@ -213,7 +213,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	for {
-		g, err := startGeneration(cfg, logger, m.observeBatch)
+		g, err := startGeneration(cfg, stdout, logger, m.observeBatch)
 		if err != nil {
 			return err
 		}
