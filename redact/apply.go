@@ -61,7 +61,7 @@ type span struct {
 // unchanged values are left as they were. A changed number or JSON value
 // that had to become a token is turned into a KindString field. Field rules
 // with action drop remove their field from rec.Fields, keeping the order of
-// the others.
+// the others. Apply keeps no reference to rec or its bytes after it returns.
 //
 // Apply never fails and never panics: if a bug in a detector panicked, the
 // message is withheld, every field value is masked and Stats.Failed counts
@@ -163,7 +163,9 @@ func (r *Redactor) recoverApply(rec *sidetrail.Record) {
 			rec.Fields[i].Kind, rec.Fields[i].Value = sidetrail.KindString, tok
 		}
 	}
-	r.sh.logger.Error("redact: panic while redacting; record withheld", "panic", fmt.Sprint(p))
+	if !r.sh.panicked.Swap(true) {
+		r.sh.logger.Error("redact: panic while redacting; record withheld (further cases are only counted in Stats.Failed)", "panic", fmt.Sprint(p))
+	}
 }
 
 // within reports whether v is a slice of m's bytes (same backing array,
@@ -464,6 +466,9 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 				continue
 			}
 			v := f.Value
+			if isToken(v) {
+				continue // already redacted (Apply run twice): keep it
+			}
 			var repl []byte
 			switch ru.act {
 			case actDrop:
@@ -476,7 +481,7 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 				rec.Scratch = append(rec.Scratch, ru.maskTok...)
 				repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 			}
-			if f.Kind != sidetrail.KindNull && !unlocatable(v) && !isToken(v) {
+			if f.Kind != sidetrail.KindNull && !unlocatable(v) {
 				if !r.locate(orig, v, f.Kind, repl) && withholdBy == nil {
 					withholdBy = ru
 				}
@@ -589,7 +594,7 @@ func (r *Redactor) dropFields(rec *sidetrail.Record) {
 // once unescaped. It reports whether v was found at all.
 func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool {
 	found := r.addAll(msg, v, repl)
-	if kind == sidetrail.KindString {
+	if kind == sidetrail.KindString && needsEscape(v) {
 		r.needle = appendNginxEscaped(r.needle[:0], v)
 		if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
 			found = true
@@ -665,6 +670,16 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	return rec.Scratch[start:end:end]
 }
 
+// needsEscape reports whether nginx or JSON would escape a byte of v.
+func needsEscape(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
 // appendNginxEscaped appends v escaped as nginx's default escape mode
 // writes variables: '"', '\\', bytes < 0x20 and >= 0x7f as \xHH.
 func appendNginxEscaped(dst, v []byte) []byte {
@@ -690,6 +705,25 @@ func appendJSONEscaped(dst, v []byte) []byte {
 }
 
 // ---- JSON ------------------------------------------------------------
+
+// secretMember returns the query_secrets rule (applying to the field key,
+// or to the message when msg) for which a JSON member named name holds a
+// secret, or nil.
+func (r *Redactor) secretMember(name []byte, key string, msg bool) *rule {
+	if len(name) == 0 || r.sh.localBits == 0 {
+		return nil
+	}
+	for bits := r.sh.localBits; bits != 0; bits &= bits - 1 {
+		ru := r.sh.valueRules[mathbits.TrailingZeros64(bits)]
+		if !msg && !ru.targets(key) {
+			continue
+		}
+		if q, ok := ru.det.(queryDetector); ok && q.secret(name) {
+			return ru
+		}
+	}
+	return nil
+}
 
 // looksJSON reports whether b starts (after white space) like a JSON object
 // or array.
@@ -727,13 +761,20 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 	// The output is built in r.jout: applyChain appends to rec.Scratch
 	// while we go.
 	out, last, changed := r.jout[:0], 0, false
+	var member []byte // the key of the member whose value comes next
 	for i := 0; ; {
 		t, next, ok := nextJSONToken(v, i)
 		if !ok {
 			break
 		}
 		i = next
-		if t.key || (onlyEscaped && !t.esc) {
+		if t.key {
+			member = v[t.s:t.e]
+			continue
+		}
+		name := member
+		member = nil
+		if onlyEscaped && !t.esc {
 			continue
 		}
 		content := v[t.s:t.e]
@@ -741,7 +782,16 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 			r.unesc2 = appendUnescapeJSON(r.unesc2[:0], content)
 			content = r.unesc2
 		}
-		nc, ch := r.applyChain(rec, content, key, msg, ^uint64(0), false, keyed)
+		var nc []byte
+		ch := false
+		if ru := r.secretMember(name, key, msg); ru != nil && !onlyEscaped && !isToken(content) {
+			// "password": VALUE inside a JSON value: the value is a secret
+			// as a whole, as for a field of that name.
+			nc, ch = r.replacement(ru, content), true
+			r.c.rules[ru.idx].Add(1)
+		} else {
+			nc, ch = r.applyChain(rec, content, key, msg, ^uint64(0), false, keyed)
+		}
 		if !ch {
 			continue
 		}

@@ -1,25 +1,67 @@
 // Package redact removes secrets from records before anything touches disk
-// or a backend: built-in detectors (credit cards, e-mail addresses, IPv4 and
-// IPv6 addresses, JWTs, bearer tokens and Authorization values, AWS access
-// key IDs, secret query parameters), user regular expressions, and whole
+// or a backend: built-in detectors, user regular expressions, and whole
 // named fields. Each rule masks, hashes (keyed HMAC-SHA256, so equal values
-// give equal tokens), drops or, for addresses, truncates what it matches.
+// give equal tokens and an auditor can correlate them), drops or, for
+// addresses, truncates what it matches.
 //
 // It owns the rules and their application to a sidetrail.Record: the
 // message (the raw line) and every parsed field, always both, so a secret
-// never survives in one form while removed from the other. A field rule's
-// value is also found in the message (literally, nginx-escaped or
-// JSON-escaped); when it cannot be found the message is withheld.
+// never survives in one form while removed from the other. It must never do
+// I/O after New (which reads hash keys), never fail or panic at run time
+// (configuration errors are New's), never let a value a rule matches
+// through, and never allocate on a record without candidates. It starts no
+// goroutines and holds no package-level mutable state.
 //
-// It must never do I/O after New (which reads hash keys), never fail or
-// panic at run time (configuration errors are New's), never let a value a
-// rule matches through, and never allocate on a record without candidates.
-// It starts no goroutines and holds no package-level mutable state.
+// # Order
 //
-// Replacement tokens: "[REDACTED]" (field rules, query_secrets and
-// bearer_token, which keep the parameter or scheme name; pattern rules
-// unless replace says otherwise), "[REDACTED:<builtin>]" for the other
-// builtins ("[REDACTED:credit_card]"), "[HASH:<16 hex>]" for action hash.
-// Truncated addresses keep their network with the rest zeroed
-// ("192.0.2.0", "2001:db8:1::").
+// Field rules run first: each named field is masked, hashed or dropped, and
+// its value is taken out of the original message wherever it appears
+// (literally, escaped as nginx writes it, "\xHH", or as JSON escapes it, or
+// inside a JSON string that holds it once unescaped) and out of every other
+// string field that holds it whole. A value that cannot be found in the
+// message (the parser transformed it) withholds the whole message: it is
+// replaced by "[message withheld: field NAME could not be redacted in it]"
+// and Stats.Withheld counts it. Empty values and nginx's "-" are not looked
+// for. Then the builtin and pattern rules run, in configuration order, over
+// the message and each field (strings and numbers inside JSON values too),
+// repeating until a pass changes nothing, so that no rule matches what the
+// others left (a removal can join two halves into a new match).
+//
+// # Builtins
+//
+//   - credit_card: 13-19 digits, alone or in groups joined by one space or
+//     dash, first digit 2-6 (Visa, Mastercard, Amex, Diners, JCB, Discover,
+//     UnionPay, Maestro; epoch timestamps start with 1), Luhn-valid, not
+//     glued to a letter or digit.
+//   - email: local@domain with a letter-only top-level label, also with "@"
+//     percent-encoded ("%40").
+//   - ipv4: dotted quads with octets 0-255, not part of a longer dotted
+//     number (versions such as 1.2.3.4.5) nor glued to a letter or digit.
+//   - ipv6: RFC 4291 text forms, with embedded IPv4; times and MAC addresses
+//     are not addresses.
+//   - jwt: "eyJ" header and two or more dot-separated base64url segments.
+//   - bearer_token: the credentials after "Bearer" (any case; after a space,
+//     tab, '+' or "%20") and of Authorization values ("Authorization: Basic
+//     xxx", "authorization=xxx", "\"authorization\":\"xxx\"", or a field
+//     whose name contains "authorization"); the scheme is kept.
+//   - aws_access_key: AKIA or ASIA and 16 upper-case letters or digits.
+//   - query_secrets: the value of a secret parameter, name=VALUE in query
+//     strings and form bodies (also percent-encoded inside another
+//     parameter: "%3Ftoken%3Dabc"), "name":VALUE members in JSON text, and
+//     the whole value of a field named like one. A name is secret when it is
+//     one of password passwd pwd pass passphrase token access_token
+//     refresh_token id_token api_key apikey key secret client_secret auth
+//     authorization signature sig credentials (or Params), ignoring case, or
+//     ends in one after '_', '-', '.' or '[' ("db_password",
+//     "X-Amz-Security-Token", "user[password]").
+//
+// # Tokens
+//
+// "[REDACTED]" (field rules; query_secrets and bearer_token, which keep the
+// name or scheme; pattern rules unless replace says otherwise),
+// "[REDACTED:<builtin>]" for the other builtins ("[REDACTED:credit_card]"),
+// "[HASH:<16 hex>]" for action hash (the first 16 hex digits of
+// HMAC-SHA256(key, value)). Truncated addresses keep their network with the
+// rest zeroed ("192.0.2.0", "2001:db8:1::"). A match that is exactly a
+// token is left alone, so redacting twice changes nothing.
 package redact

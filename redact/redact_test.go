@@ -1,12 +1,14 @@
 package redact
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -321,11 +323,11 @@ func TestOverlappingFieldValues(t *testing.T) {
 // redacted; the value stays valid JSON; keys are left alone.
 func TestJSONValues(t *testing.T) {
 	r := mustNew(t, Defaults())
-	in := `{"user":{"email":"a@b.com","cards":[4111111111111111,"5555 5555 5555 4444"]},"q":"x=1&token=t0k","esc":"bo\u0040b.com","a@b.com":1}`
+	in := `{"user":{"email":"a@b.com","cards":[4111111111111111,"5555 5555 5555 4444"],"password":"hunter2","api_key":1234},"q":"x=1&token=t0k","esc":"bo\u0040b.com","a@b.com":1}`
 	rec := newRecord("msg", kv{key: "payload", value: in, kind: sidetrail.KindJSON})
 	r.Apply(rec)
 	got, _ := field(rec, "payload")
-	want := `{"user":{"email":"[REDACTED:email]","cards":["[REDACTED:credit_card]","[REDACTED:credit_card]"]},"q":"x=1&token=[REDACTED]","esc":"[REDACTED:email]","a@b.com":1}`
+	want := `{"user":{"email":"[REDACTED:email]","cards":["[REDACTED:credit_card]","[REDACTED:credit_card]"],"password":"[REDACTED]","api_key":"[REDACTED]"},"q":"x=1&token=[REDACTED]","esc":"[REDACTED:email]","a@b.com":1}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -543,3 +545,19 @@ func TestPanicIsContained(t *testing.T) {
 type panicDetector struct{ emailDetector }
 
 func (panicDetector) find([]byte, int, string, *findState) (int, int, bool) { panic("boom") }
+
+// TestWithheldLoggedOnce: the first withheld message per rule is logged,
+// the rest only counted.
+func TestWithheldLoggedOnce(t *testing.T) {
+	var buf bytes.Buffer
+	r := mustNew(t, []Rule{{Field: "http_cookie", Action: "drop"}}, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	for i := 0; i < 3; i++ {
+		r.Apply(newRecord("no cookie here", kv{key: "http_cookie", value: "sid=1"}))
+	}
+	if n := strings.Count(buf.String(), "message withheld"); n != 1 {
+		t.Errorf("%d log lines:\n%s", n, buf.String())
+	}
+	if st := r.Stats(); st.Withheld != 3 {
+		t.Errorf("withheld %d", st.Withheld)
+	}
+}

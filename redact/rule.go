@@ -210,6 +210,7 @@ type shared struct {
 	localBits  uint64 // value rules whose matches in a slice of the message are matches in it
 	logger     *slog.Logger
 	warned     []atomic.Bool // per rule: first withheld message logged
+	panicked   atomic.Bool   // first contained panic logged
 
 	mu     sync.Mutex
 	clones []*counters

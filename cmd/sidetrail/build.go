@@ -51,7 +51,9 @@ func transforms(cfg *config.Config) (map[string]*pipeline.Transform, *redact.Red
 		}
 		t := &pipeline.Transform{Source: src.Name, Parser: p, Fields: staticFields(src.Fields)}
 		if red != nil && len(cfg.Redact) > 0 {
-			t.Redactor = red
+			// A Redactor belongs to one goroutine; clones share the
+			// compiled rules and add up their counts.
+			t.Redactor = red.Clone()
 		}
 		out[src.Name] = t
 	}

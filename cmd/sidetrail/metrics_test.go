@@ -50,13 +50,20 @@ func TestMetricsMatchREADME(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
 	os.WriteFile(filepath.Join(dir, "logs", "a.log"), []byte("x@example.com line\n"), 0o644)
+	// A second source redacting at the same time: under -race this fails
+	// if the sources share one Redactor.
+	var many []byte
+	for i := 0; i < 2000; i++ {
+		many = fmt.Appendf(many, "user%d@example.com did %d\n", i, i)
+	}
+	os.WriteFile(filepath.Join(dir, "logs", "b.txt"), many, 0o644)
 	addr := freeAddr(t)
 	cfg := writeFile(t, "m.yaml", fmt.Sprintf(`data_dir: %s/data
-sources: [{name: a, paths: ["%s/logs/*.log"]}]
+sources: [{name: a, paths: ["%s/logs/*.log"]}, {name: b, paths: ["%s/logs/*.txt"]}]
 redact: [{builtin: email}]
 sinks: [{name: out, type: stdout}]
 server: {listen: "%s"}
-`, dir, dir, addr))
+`, dir, dir, dir, addr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, io.Discard) }()
@@ -75,7 +82,7 @@ server: {listen: "%s"}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			body = string(b)
-			if strings.Contains(body, `sidetrail_sink_sent_records_total{sink="out"} 1`) {
+			if strings.Contains(body, `sidetrail_sink_sent_records_total{sink="out"} 2001`) {
 				break
 			}
 		}
@@ -95,7 +102,7 @@ server: {listen: "%s"}
 			t.Errorf("/metrics exports %s; the README's table does not document it", name)
 		}
 	}
-	for _, want := range []string{`sidetrail_redactions_total{rule="email"} 1`, `sidetrail_source_lines_total{source="a"} 1`} {
+	for _, want := range []string{`sidetrail_redactions_total{rule="email"} 2001`, `sidetrail_source_lines_total{source="a"} 1`, `sidetrail_source_lines_total{source="b"} 2000`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
