@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func runMain(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -170,4 +173,55 @@ func TestDataDirLockedAgainstSecondAgent(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	release2()
+}
+
+func TestBufferInspect(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.MkdirAll(logs, 0o755)
+	os.WriteFile(filepath.Join(logs, "a.log"), []byte("one\ntwo\nthree\n"), 0o644)
+	cfg := writeFile(t, "i.yaml", `data_dir: `+dir+`/data
+sources: [{name: a, paths: ["`+logs+`/*.log"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: ""}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &syncWriter{w: &out}, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(dir, "data", "buffer", "out.cursor")); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exit %d", code)
+	}
+	code, stdout, errOut := runMain(t, "", "buffer", "inspect", "-data-dir", filepath.Join(dir, "data"))
+	if code != 0 {
+		t.Fatalf("inspect exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"out", ".seg"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, _, _ := runMain(t, "", "buffer", "inspect"); code != 2 {
+		t.Errorf("inspect without -data-dir: exit %d, want 2", code)
+	}
+}
+
+// syncWriter serialises writes for a buffer read after the writer is done.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

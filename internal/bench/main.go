@@ -270,6 +270,7 @@ sinks:
 		sinkName = "es"
 	}
 	wall, err := waitSent(port, sinkName, h.n, start, 10*time.Minute)
+	mallocs := scrape(port, "go_memstats_mallocs_total")
 	cmd.Process.Signal(syscall.SIGTERM)
 	werr := cmd.Wait()
 	if err != nil {
@@ -280,7 +281,24 @@ sinks:
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{name: name, lines: h.n, wall: wall, cpu: cpu, rssMiB: float64(ru.Maxrss) / 1024, profilePath: prof}, nil
+	return result{name: name, lines: h.n, wall: wall, cpu: cpu, rssMiB: float64(ru.Maxrss) / 1024, profilePath: prof,
+		note: fmt.Sprintf("%.2f allocs/line", mallocs/float64(h.n))}, nil
+}
+
+// scrape reads one unlabelled metric from the agent's /metrics.
+func scrape(port int, name string) float64 {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(string(b))
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
 }
 
 var sentRE = regexp.MustCompile(`(?m)^sidetrail_sink_sent_records_total\{sink="([^"]+)"\} (\S+)$`)
@@ -404,7 +422,7 @@ func (h *harness) elasticsearch() (result, error) {
 		return r, err
 	}
 	r.otherCPU = procCPU(vl.Process.Pid) - vlCPU0
-	r.note = fmt.Sprintf("VictoriaLogs used %.1f CPU s", r.otherCPU.Seconds())
+	r.note += fmt.Sprintf("; VictoriaLogs used %.1f CPU s", r.otherCPU.Seconds())
 	return r, nil
 }
 
