@@ -123,6 +123,7 @@ type summary struct {
 	midRunScanned                    int64
 	stdout                           *stdoutReader
 	stderrHits                       []secretHit
+	esIDs                            esIDStats
 }
 
 func (s *summary) String() string {
@@ -155,6 +156,8 @@ func (s *summary) String() string {
 			fmt.Fprintf(&b, "      e.g. %s\n", s.stdout.sameRunExample)
 		}
 	}
+	fmt.Fprintf(&b, "  es   replays by _id      %d copies re-sent with an _id already accepted (a real Elasticsearch answers 409 and keeps one), %d with a new _id (a real Elasticsearch keeps them: true duplicates); %d bulk requests\n",
+		s.esIDs.sameID, s.esIDs.newID, s.esIDs.bulks)
 	for _, d := range s.sinks {
 		if d.sink != "stdout" && d.duplicates() > 0 {
 			fmt.Fprintf(&b, "  %-4s duplicates differing from the first copy in _stream/_time/_msg: %d %s\n", d.sink, d.nonIdentical, d.nonIdenticalExample)
@@ -176,6 +179,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func runMission(t *testing.T, sc scenario) {
+	if testing.Short() {
+		t.Skip("the mission test runs real nginx, VictoriaLogs and sidetrail for about a minute; not in -short")
+	}
 	bin := sidetrailBinary(t)
 	if _, err := nginxtest.Binary(); err != nil {
 		t.Fatal(err)
@@ -184,6 +190,9 @@ func runMission(t *testing.T, sc scenario) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
+	// Runs after the agent, nginx and the backends are stopped, before the
+	// temp dir is removed.
+	t.Cleanup(func() { keep(t, root) })
 	logDir := filepath.Join(root, "logs")
 	dataDir := filepath.Join(root, "data")
 	runDir := filepath.Join(root, "runs")
@@ -199,7 +208,8 @@ func runMission(t *testing.T, sc scenario) {
 	// Reading every row back (a soak stores 400,000+) takes longer than
 	// VictoriaLogs' default 30s query limit on a busy machine.
 	vlES, vlLoki := vltest.Start(t, "-search.maxQueryDuration=15m"), vltest.Start(t, "-search.maxQueryDuration=15m")
-	pxES := faultproxy.Start(t, strings.TrimPrefix(vlES.URL(), "http://"), faultproxy.Options{})
+	tap := startESTap(t, vlES.URL())
+	pxES := faultproxy.Start(t, tap.addr(), faultproxy.Options{})
 	pxLoki := faultproxy.Start(t, strings.TrimPrefix(vlLoki.URL(), "http://"), faultproxy.Options{})
 	esc, lokic := newVLClient(vlES.URL()), newVLClient(vlLoki.URL())
 	defer esc.close()
@@ -323,6 +333,10 @@ func runMission(t *testing.T, sc scenario) {
 		killedThis  bool
 		lastSizeLog time.Time
 		fullAt      time.Time
+		lastStart   = time.Now()
+		// the buffer's size and since when it has not changed
+		plateauSize  int64
+		plateauSince time.Time
 	)
 	up := func() {
 		pxES.Up()
@@ -346,9 +360,12 @@ func runMission(t *testing.T, sc scenario) {
 			rotate()
 			nextRotate = nextRotate.Add(sc.rotateEvery)
 		}
-		if killIdx < len(sc.killAt) && frac >= sc.killAt[killIdx] && !down {
+		// Kill points passed during an outage wait for it to end, then
+		// come at least 2s apart: each run gets to do some work.
+		if killIdx < len(sc.killAt) && frac >= sc.killAt[killIdx] && !down && now.Sub(lastStart) >= 2*time.Second {
 			ag.kill9()
 			ag.start()
+			lastStart = time.Now()
 			killIdx++
 			t.Logf("%v: SIGKILL %d at %.0f%% of the load", time.Since(loadStart).Round(time.Millisecond), ag.kills, frac*100)
 		}
@@ -357,6 +374,7 @@ func runMission(t *testing.T, sc scenario) {
 			pxES.Down()
 			pxLoki.Down()
 			down, downAt, fullInThis, killedThis = true, now, false, false
+			plateauSize, plateauSince = -1, now
 			sum.outages++
 			t.Logf("%v: backends down at %.0f%% of the load", time.Since(loadStart).Round(time.Millisecond), frac*100)
 		case down:
@@ -367,8 +385,14 @@ func runMission(t *testing.T, sc scenario) {
 				t.Logf("%v: buffer %d bytes on disk, %v down", time.Since(loadStart).Round(time.Millisecond), size, now.Sub(downAt).Round(time.Millisecond))
 			}
 			// Full: within a segment of max_bytes (Append blocks when the
-			// segment files would exceed max_bytes; it grows until then).
-			if !fullInThis && size >= int64(sc.maxBytes-sc.segmentBytes) {
+			// segment files would exceed max_bytes; it grows until then),
+			// or past half of it and not growing for a second while nginx
+			// writes on (Append is blocked: records do not pack exactly).
+			if size != plateauSize {
+				plateauSize, plateauSince = size, now
+			}
+			plateau := size >= int64(sc.maxBytes/2) && now.Sub(plateauSince) >= time.Second
+			if !fullInThis && (size >= int64(sc.maxBytes-sc.segmentBytes) || plateau) {
 				fullInThis, fullAt, sum.bufferFull = true, now, true
 				// The buffer holds the most it will: no secret may be in it.
 				hits, _, n := scanDirSecrets(dataDir, secrets, "")
@@ -380,6 +404,7 @@ func runMission(t *testing.T, sc scenario) {
 			if sc.killInOutage && fullInThis && !killedThis && now.Sub(fullAt) >= 500*time.Millisecond {
 				ag.kill9()
 				ag.start()
+				lastStart = time.Now()
 				killedThis = true
 				t.Logf("%v: SIGKILL %d with the buffer full and the backends down", time.Since(loadStart).Round(time.Millisecond), ag.kills)
 			}
@@ -507,6 +532,10 @@ func runMission(t *testing.T, sc scenario) {
 	}
 	sum.sinks = append(sum.sinks, stdout.d)
 	sum.stdout = stdout
+	sum.esIDs = tap.stats()
+	if sum.esIDs.parseErr > 0 || sum.esIDs.noID > 0 {
+		t.Errorf("elasticsearch bulk bodies: %d unparseable items, %d documents without _id", sum.esIDs.parseErr, sum.esIDs.noID)
+	}
 	for _, d := range sum.sinks {
 		miss := d.missing(truth)
 		sum.lost[d.sink] = len(miss)
@@ -557,6 +586,25 @@ func runMission(t *testing.T, sc scenario) {
 		t.Logf("note: the buffer never came within 2 segments of max_bytes (%v) during an outage; peak %d bytes", sc.maxBytes, sum.peakBufferBytes)
 	}
 	t.Log(sum.String())
+}
+
+// keep copies the run's files (logs, data_dir, config, each run's stdout and
+// stderr) to a directory that outlives the test when $SIDETRAIL_E2E_KEEP is
+// set, to look at checkpoints and buffers after the fact (also after a
+// failure).
+func keep(t *testing.T, root string) {
+	if os.Getenv("SIDETRAIL_E2E_KEEP") == "" {
+		return
+	}
+	dst, err := os.MkdirTemp("", "sidetrail-e2e-"+t.Name()+"-")
+	if err == nil {
+		err = os.CopyFS(dst, os.DirFS(root))
+	}
+	if err != nil {
+		t.Logf("keep: %v", err)
+		return
+	}
+	t.Logf("kept the run's files in %s", dst)
 }
 
 // waitFiles reads the access logs until they hold all answered lines (rename

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -278,7 +279,7 @@ type stdoutReader struct {
 	// each id (run number and the path the tailer read it at), and the
 	// duplicates per "first → later" pair.
 	first    map[string]origin
-	dupPairs map[string]int
+	dupPairs map[string]*dupPair
 	// sameRun counts duplicates whose two copies one run wrote: after a
 	// kill, the next run both replays the buffer's unacknowledged records
 	// and re-reads the lines after the (lagging) checkpoint. In run 1,
@@ -287,6 +288,14 @@ type stdoutReader struct {
 	firstRun       int
 	sameRunExample string
 	lineNo         map[string]int // stdout file → complete lines read
+}
+
+// dupPair counts the duplicates of one "first → later" pair and the range of
+// log.offset they cover (a range from 0 means a file was read again from its
+// start).
+type dupPair struct {
+	n              int
+	minOff, maxOff int64
 }
 
 type origin struct {
@@ -300,7 +309,7 @@ func (o origin) String() string { return fmt.Sprintf("run %d %s", o.run, filepat
 
 func newStdoutReader(secrets []string) *stdoutReader {
 	return &stdoutReader{d: newDelivery("stdout"), offsets: map[string]int64{}, secrets: secrets,
-		first: map[string]origin{}, dupPairs: map[string]int{}, lineNo: map[string]int{}}
+		first: map[string]origin{}, dupPairs: map[string]*dupPair{}, lineNo: map[string]int{}}
 }
 
 // scan reads the complete lines appended to files since the last scan. With
@@ -368,7 +377,16 @@ func (r *stdoutReader) line(line []byte, run, lineNo int) {
 	if f, ok := r.first[id]; !ok {
 		r.first[id] = o
 	} else {
-		r.dupPairs[f.String()+" → "+o.String()]++
+		k := f.String() + " → " + o.String()
+		dp := r.dupPairs[k]
+		if dp == nil {
+			dp = &dupPair{minOff: math.MaxInt64, maxOff: -1}
+			r.dupPairs[k] = dp
+		}
+		dp.n++
+		if off, err := strconv.ParseInt(o.offset, 10, 64); err == nil {
+			dp.minOff, dp.maxOff = min(dp.minOff, off), max(dp.maxOff, off)
+		}
 		if f.run == run {
 			r.sameRun++
 			if run == 1 {
@@ -388,13 +406,14 @@ func (r *stdoutReader) topDupPairs(n int) []string {
 	for k := range r.dupPairs {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return r.dupPairs[keys[i]] > r.dupPairs[keys[j]] })
+	sort.Slice(keys, func(i, j int) bool { return r.dupPairs[keys[i]].n > r.dupPairs[keys[j]].n })
 	if len(keys) > n {
 		keys = keys[:n]
 	}
 	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = fmt.Sprintf("%s: %d", k, r.dupPairs[k])
+		dp := r.dupPairs[k]
+		out[i] = fmt.Sprintf("%s: %d (later copies' log.offset %d–%d)", k, dp.n, dp.minOff, dp.maxOff)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -82,5 +83,98 @@ func TestResumeInsideLineKeepsFragments(t *testing.T) {
 	l := nextLine(t, tl2)
 	if !l.Fragment || l.Start != frag.End {
 		t.Fatalf("after resume inside a line: fragment=%v start=%d, want a fragment at %d", l.Fragment, l.Start, frag.End)
+	}
+}
+
+// A file that was being renamed while the first scan after a restart ran
+// (logrotate shifting access.log.1 to access.log.2) is not seen by that
+// scan. When it shows up under its new name it must resume from its
+// checkpoint entry, not be read again from 0 under a new key.
+func TestRenameDuringFirstScanResumes(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "access.log")
+	var content []byte
+	for i := 0; i < 10; i++ {
+		content = fmt.Appendf(content, "old %d\n", i)
+	}
+	os.WriteFile(log, content, 0o644)
+	opts := Options{Source: "s", Paths: []string{log + "*"}, CheckpointPath: filepath.Join(dir, "ck.json"), ScanInterval: 20 * time.Millisecond}
+	tl, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Line
+	for i := 0; i < 10; i++ {
+		last = nextLine(t, tl)
+	}
+	tl.Commit(last.Pos)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The file is out of the glob's sight while the new tailer starts...
+	hidden := filepath.Join(dir, "moving.tmp")
+	os.Rename(log, hidden)
+	tl2, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	if l, err := tl2.Next(ctx); err == nil {
+		t.Fatalf("read %q with nothing new", l.Bytes)
+	}
+	cancel()
+	// ...and lands under its rotated name, next to a new access.log.
+	os.Rename(hidden, log+".2")
+	os.WriteFile(log, []byte("new 0\nnew 1\n"), 0o644)
+	var got []string
+	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for {
+		l, err := tl2.Next(ctx)
+		if err != nil {
+			break
+		}
+		got = append(got, string(l.Bytes))
+	}
+	if len(got) != 2 || got[0] != "new 0" || got[1] != "new 1" {
+		t.Fatalf("after the late rename read %q, want only the two new lines", got)
+	}
+}
+
+// A finished file that a scan misses while it is being renamed (logrotate
+// shifting names) is neither forgotten nor read again.
+func TestRenameRaceWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "access.log")
+	os.WriteFile(log, []byte("a 0\na 1\n"), 0o644)
+	opts := Options{Source: "s", Paths: []string{log + "*"}, CheckpointPath: filepath.Join(dir, "ck.json"),
+		ScanInterval: 10 * time.Millisecond, RotateWait: 20 * time.Millisecond}
+	tl, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	for i := 0; i < 2; i++ {
+		l := nextLine(t, tl)
+		tl.Commit(l.Pos)
+	}
+	// Rotate: the file is read to its end, finished and closed.
+	os.Rename(log, log+".1")
+	os.WriteFile(log, []byte("b 0\n"), 0o644)
+	if l := nextLine(t, tl); string(l.Bytes) != "b 0" {
+		t.Fatalf("got %q", l.Bytes)
+	}
+	time.Sleep(100 * time.Millisecond) // several scans: access.log.1 finishes and closes
+	// The rotated file vanishes from the glob for a few scans, then lands
+	// under its next name.
+	os.Rename(log+".1", filepath.Join(dir, "shifting"))
+	time.Sleep(60 * time.Millisecond)
+	os.Rename(filepath.Join(dir, "shifting"), log+".2")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if l, err := tl.Next(ctx); err == nil {
+		t.Fatalf("read %q again from %s", l.Bytes, l.Path)
 	}
 }

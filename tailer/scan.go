@@ -63,6 +63,7 @@ func (t *Tailer) scan(now time.Time) {
 			}
 		}
 		f.seenScan = t.scanSeq
+		f.lastSeen = now
 		if p == f.origPath {
 			f.origScan = t.scanSeq
 		}
@@ -86,32 +87,47 @@ func (t *Tailer) scan(now time.Time) {
 	}
 	if !t.scanned {
 		// Entries not found by inode may live on in a copy made while we
-		// were down; after this scan they are pruned.
+		// were down (an orphan matches it by content), or the file was
+		// being renamed while we globbed (logrotate shifting .1 to .2): it
+		// shows up at a later scan under its new name. So the entry stays
+		// pending, and in the checkpoint, for a grace period; whichever
+		// finds it first, the inode or a copy, takes it.
 		for id, e := range t.pending {
 			if seen[id] && t.files[id] == nil {
 				continue // present but not opened yet: stays pending
 			}
-			t.entryOrphan(id, e, now)
+			t.startupOrphan(e, now)
+			t.goneSince[id] = now
 		}
 	}
 	for _, c := range unknown {
 		t.discover(c.path, c.fi, c.id, now)
 	}
-	if !t.scanned {
-		t.scanned = true
-		t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool {
-			if o.startup {
-				t.log.Info("tailer: checkpoint entry pruned: file gone", "path", o.st.path, "offset", o.offset)
+	t.scanned = true
+	for id, since := range t.goneSince {
+		if seen[id] {
+			continue // found again: resumed above, or pending until opened
+		}
+		if now.Sub(since) >= t.entryGrace() {
+			if e := t.pending[id]; e != nil {
+				t.log.Info("tailer: checkpoint entry pruned: file gone", "path", e.Path, "offset", e.Offset)
+				t.ckMu.Lock()
+				delete(t.pending, id)
+				t.ckGen++
+				t.ckMu.Unlock()
 			}
-			return o.startup
-		})
+			delete(t.goneSince, id)
+		}
 	}
 
 	// Every known file: fstat, away, truncation, copies, finish.
 	changed := false
 	for _, f := range t.order {
 		if f.fd == nil {
-			if f.seenScan != t.scanSeq {
+			// A finished file missing from one scan may just be in the
+			// middle of a rename (logrotate shifting .8 to .9 while we
+			// globbed): forget it only when it stays missing.
+			if f.seenScan != t.scanSeq && now.Sub(f.lastSeen) >= t.entryGrace() {
 				t.drop(f)
 				changed = true
 			}
@@ -300,7 +316,8 @@ func (t *Tailer) readHead(f *file, size int64) {
 func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now time.Time) *file {
 	t.seq++
 	f := &file{seq: t.seq, id: id, path: p, origPath: p, fd: fd, sysfd: int(fd.Fd()), size: fi.Size(),
-		mtime: fi.ModTime().UnixNano(), changed: now, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq}
+		mtime: fi.ModTime().UnixNano(), changed: now, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq,
+		lastSeen: now}
 	t.files[id] = f
 	t.order = append(t.order, f)
 	return f
@@ -329,6 +346,9 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 		return
 	}
 	if o := t.matchOrphan(f); o != nil {
+		if o.startup {
+			t.claimEntry(o.st.key)
+		}
 		t.adopt(f, o.st, o.offset, o.mid)
 		t.markCopy(o.st)
 		t.stats.copies.Add(1)
@@ -380,6 +400,17 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	fpHash := fnv64(fnvBasis, f.head[:fpLen])
 	var gen uint32
 	key := t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen)
+	if old := t.dropped[key]; old != nil && !atEnd {
+		t.ckMu.Lock()
+		offset, mid := old.committed, old.mid
+		t.ckMu.Unlock()
+		if offset <= f.size {
+			delete(t.dropped, key)
+			t.log.Info("tailer: a file seen before returned; continuing where it was", "path", f.path, "offset", offset)
+			t.adopt(f, old, offset, mid)
+			return true
+		}
+	}
 	for {
 		if _, used := t.usedKeys[key]; !used {
 			break
@@ -501,9 +532,7 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 		t.entryOrphan(id, e, now)
 		return false
 	}
-	t.ckMu.Lock()
-	delete(t.pending, id)
-	t.ckMu.Unlock()
+	t.claimEntry(e.Key)
 	f.resumed = true
 	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.adopt(f, st, e.Offset, e.MidLine)
@@ -518,7 +547,39 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 // entryOrphan turns a checkpoint entry whose file is gone (or holds other
 // bytes) into an orphan, so that a copy made while we were down continues
 // it. Orphans made during the first scan are pruned at its end.
+// entryGrace is how long a checkpoint entry whose file was not found at
+// start stays pending: long enough for a rename in flight to land.
+func (t *Tailer) entryGrace() time.Duration {
+	return max(t.o.RotateWait, 20*t.o.ScanInterval, 5*time.Second)
+}
+
+// startupOrphan lets a copy made while we were down continue entry e, for
+// the grace period; the entry itself stays pending.
+func (t *Tailer) startupOrphan(e *checkpointEntry, now time.Time) {
+	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen,
+		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: true,
+		until: now.Add(t.entryGrace())})
+}
+
+// claimEntry removes every other claim on checkpoint entry key once one
+// path (the inode, or a copy) has taken it: the pending entry and the
+// startup orphan.
+func (t *Tailer) claimEntry(key uint64) {
+	t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool { return o.startup && o.st.key == key })
+	t.ckMu.Lock()
+	for id, e := range t.pending {
+		if e.Key == key {
+			delete(t.pending, id)
+			delete(t.goneSince, id)
+			t.ckGen++
+		}
+	}
+	t.ckMu.Unlock()
+}
+
 func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
+	t.claimEntry(e.Key)
 	t.ckMu.Lock()
 	delete(t.pending, id)
 	t.ckMu.Unlock()
@@ -685,7 +746,24 @@ func (t *Tailer) drop(f *file) {
 	}
 	if f.st != nil {
 		t.removeStream(f.st)
+		t.rememberDropped(f.st)
 	}
+}
+
+// maxDropped bounds the memory of dropped streams.
+const maxDropped = 4096
+
+// rememberDropped keeps a dropped stream's committed offset by key. If the
+// same file (same device, inode and first line, so the same key) turns up
+// again, it continues from there instead of being read again from 0 under
+// a new key: a safety net for renames the scans did not see land.
+func (t *Tailer) rememberDropped(st *stream) {
+	if len(t.dropped) >= maxDropped {
+		clear(t.dropped)
+	}
+	t.ckMu.Lock()
+	t.dropped[st.key] = st
+	t.ckMu.Unlock()
 }
 
 // watchDirs keeps one fsnotify watch per existing directory holding a glob.

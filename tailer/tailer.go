@@ -124,7 +124,8 @@ type file struct {
 	seenScan  uint64
 	origScan  uint64
 	firstScan uint64
-	resumed   bool // matched a checkpoint entry
+	resumed   bool      // matched a checkpoint entry
+	lastSeen  time.Time // when a scan last found it
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
@@ -178,6 +179,8 @@ type Tailer struct {
 	firstSaved bool
 	pending    map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
 	orphans    []*orphan
+	goneSince  map[devIno]time.Time // pending entries not found at start, since when
+	dropped    map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped)
 	usedKeys   map[uint64]struct{}
 	bad        map[string]string // path -> reason, logged once
 	atRisk     map[string]struct{}
@@ -220,22 +223,24 @@ func New(opts Options) (*Tailer, error) {
 		return nil, err
 	}
 	t := &Tailer{
-		o:        o,
-		log:      o.Logger,
-		fpMax:    o.FingerprintBytes,
-		closeCh:  make(chan struct{}),
-		wake:     make(chan struct{}, 1),
-		watched:  make(map[string]uint64),
-		files:    make(map[devIno]*file),
-		pending:  make(map[devIno]*checkpointEntry),
-		usedKeys: make(map[uint64]struct{}),
-		bad:      make(map[string]string),
-		atRisk:   make(map[string]struct{}),
-		streams:  make(map[*stream]struct{}),
-		startAt:  o.StartAt,
-		buf:      make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+1)),
-		scratch:  make([]byte, o.FingerprintBytes),
-		ckGen:    1,
+		o:         o,
+		log:       o.Logger,
+		fpMax:     o.FingerprintBytes,
+		closeCh:   make(chan struct{}),
+		wake:      make(chan struct{}, 1),
+		watched:   make(map[string]uint64),
+		files:     make(map[devIno]*file),
+		pending:   make(map[devIno]*checkpointEntry),
+		goneSince: make(map[devIno]time.Time),
+		dropped:   make(map[uint64]*stream),
+		usedKeys:  make(map[uint64]struct{}),
+		bad:       make(map[string]string),
+		atRisk:    make(map[string]struct{}),
+		streams:   make(map[*stream]struct{}),
+		startAt:   o.StartAt,
+		buf:       make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+1)),
+		scratch:   make([]byte, o.FingerprintBytes),
+		ckGen:     1,
 	}
 	if len(t.buf) < 64 {
 		t.buf = make([]byte, 64)

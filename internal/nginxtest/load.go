@@ -126,8 +126,9 @@ func request(r *rand.Rand, i int) (path, referer, ua string) {
 
 // Drive sends opts.Requests requests to s and returns what nginx answered.
 // It blocks until all are sent or ctx ends; requests are bounded by
-// opts.Requests, so Drive always ends. Redirects are not followed: every
-// answered request is exactly one access log line.
+// opts.Requests, so Drive always ends, and every goroutine it starts has
+// ended when it returns. Redirects are not followed: every answered request
+// is exactly one access log line. The result belongs to the caller.
 func (s *Server) Drive(ctx context.Context, opts LoadOptions) *LoadResult {
 	return Drive(ctx, s.URL(), opts)
 }
@@ -235,7 +236,10 @@ type AccessLogs struct {
 
 // ReadAccessLogs reads every file matching glob (all rotated generations)
 // and collects the last space-separated field of each line, which is
-// $request_id with LogFormat.
+// $request_id with LogFormat. It may run while nginx writes and rotates: a
+// file renamed away between the glob and the open is skipped, and a last
+// line without its newline counts in Partial, not in Lines, so call it again
+// once nginx is idle for the truth.
 func ReadAccessLogs(glob string) (*AccessLogs, error) {
 	paths, err := filepath.Glob(glob)
 	if err != nil {

@@ -52,7 +52,9 @@ type Options struct {
 	Workers int
 }
 
-// Server is a running nginx. Its methods are safe for concurrent use.
+// Server is a running nginx. Its methods are safe for concurrent use, except
+// that RotateRename and RotateCopyTruncate (which rename files) must not run
+// concurrently with each other; Drive may run while they do.
 type Server struct {
 	prefix  string
 	conf    string
