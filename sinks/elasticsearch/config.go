@@ -1,10 +1,9 @@
 package elasticsearch
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 	"net/url"
 	"os"
 	"strings"
@@ -71,20 +70,10 @@ type Config struct {
 	ECS bool `yaml:"ecs"`
 }
 
-// TLSConfig configures TLS to the cluster. Empty means the system roots and
-// no client certificate.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of the certificate authorities to trust
-	// instead of the system roots.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and its key, both
-	// or neither.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// InsecureSkipVerify disables server certificate checks; New logs a
-	// warning when it is set.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
+// TLSConfig configures TLS to the cluster (ca_file, cert_file, key_file,
+// insecure_skip_verify); its zero value means the system roots and no client
+// certificate. New logs a warning when insecure_skip_verify is set.
+type TLSConfig = tlsconfig.Config
 
 // withDefaults returns c with its zero fields set to the defaults.
 func (c Config) withDefaults() Config {
@@ -168,21 +157,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	// TLS.
-	if c.TLS.CAFile != "" {
-		if _, err := loadCA(c.TLS.CAFile); err != nil {
-			add("tls.ca_file: %w", err)
-		}
-	}
-	switch {
-	case c.TLS.CertFile != "" && c.TLS.KeyFile == "":
-		add("tls.key_file: required with tls.cert_file")
-	case c.TLS.CertFile == "" && c.TLS.KeyFile != "":
-		add("tls.cert_file: required with tls.key_file")
-	case c.TLS.CertFile != "":
-		if _, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile); err != nil {
-			add("tls.cert_file, tls.key_file: %w", err)
-		}
+	if _, err := c.TLS.Build(); err != nil {
+		add("%w", err)
 	}
 	for k := range c.Headers {
 		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
@@ -216,39 +192,4 @@ func readSecret(path string) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
-func loadCA(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: no PEM certificates found", path)
-	}
-	return pool, nil
-}
-
-// tlsConfig builds the client TLS configuration; nil when c needs none.
-func (c *TLSConfig) tlsConfig() (*tls.Config, error) {
-	if *c == (TLSConfig{}) {
-		return nil, nil
-	}
-	cfg := &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pool, err := loadCA(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		cfg.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

@@ -119,7 +119,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 
-	tlsCfg, err := cfg.TLS.tlsConfig()
+	tlsCfg, err := cfg.TLS.Build()
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,9 @@
 package loki
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,13 +100,9 @@ type Config struct {
 	Headers map[string]string `yaml:"headers"`
 }
 
-// TLSConfig is the client side of TLS. Files are read once, by New.
-type TLSConfig struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
+// TLSConfig is the client side of TLS (ca_file, cert_file, key_file,
+// insecure_skip_verify). Files are read once, by New.
+type TLSConfig = tlsconfig.Config
 
 // withDefaults returns c with every zero value replaced by its default.
 func (c Config) withDefaults() Config {
@@ -239,7 +234,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if _, err := c.TLS.build(); err != nil {
+	if _, err := c.TLS.Build(); err != nil {
 		add("tls: %v", err)
 	}
 	for k, v := range c.Headers {
@@ -256,36 +251,6 @@ func (c *Config) Validate() error {
 		add("tenant_id: control character")
 	}
 	return errors.Join(errs...)
-}
-
-// build returns the tls.Config, or nil when none is needed.
-func (t TLSConfig) build() (*tls.Config, error) {
-	if t == (TLSConfig{}) {
-		return nil, nil
-	}
-	cfg := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user asked for it
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, fmt.Errorf("cert_file and key_file: set both or neither")
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("cert_file/key_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }
 
 // readSecret reads a password or token file, trimming trailing newlines.

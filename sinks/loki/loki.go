@@ -103,7 +103,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loki: url: %w", err)
 	}
-	tlsCfg, err := cfg.TLS.build()
+	tlsCfg, err := cfg.TLS.Build()
 	if err != nil {
 		return nil, fmt.Errorf("loki: tls: %w", err)
 	}
