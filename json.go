@@ -1,6 +1,7 @@
 package sidetrail
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -215,9 +216,14 @@ func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip eight plain bytes at a time: no control character, quote,
-		// backslash or non-ASCII byte among them.
-		for i+8 <= len(s) && plain8(load64(s, i)) {
+		// Skip eight plain bytes at a time (no control character, quote,
+		// backslash or non-ASCII byte among them), then straight to the
+		// first byte that is not plain.
+		for i+8 <= len(s) {
+			if m := special8(load64(s, i)); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(s) {
@@ -265,14 +271,17 @@ const (
 	msb = 0x8080808080808080
 )
 
-// plain8 reports whether none of x's bytes needs escaping in a JSON string.
-func plain8(x uint64) bool {
+// special8 returns a mask with the top bit of each of x's bytes (in memory
+// order, little endian) that may need escaping in a JSON string. The lowest
+// set bit is always a byte that does: the subtraction tricks can only flag
+// bytes above a true match falsely (a borrow runs upwards).
+func special8(x uint64) uint64 {
 	ctl := (x - 0x20*lsb) &^ x // a byte below 0x20 sets its top bit
 	q := x ^ ('"' * lsb)       // a quote becomes zero
 	bs := x ^ ('\\' * lsb)     // a backslash becomes zero
 	zq := (q - lsb) &^ q       // a zero byte sets its top bit
 	zbs := (bs - lsb) &^ bs
-	return (ctl|zq|zbs|x)&msb == 0 // x&msb: non-ASCII
+	return (ctl | zq | zbs | x) & msb // x&msb: non-ASCII
 }
 
 func load64[T string | []byte](s T, i int) uint64 {
