@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // The binary form of a Record, as the buffer stores it. The buffer frames and
@@ -22,9 +23,17 @@ import (
 //	message   uvarint length + bytes
 //	nfields   uvarint
 //	  key     uvarint length + bytes
-//	  kind    u8
-//	  value   uvarint length + bytes
-const codecVersion = 1
+//	  kind    u8        top bit set (version 2): the value is a slice of message
+//	  value   uvarint length + bytes, or with the top bit: uvarint offset + uvarint length
+//
+// Version 2 added the slice form: a parser's field values are mostly
+// slices of the line, and storing them again nearly doubled each record.
+// Version 1 records (no slice form) are still read.
+const codecVersion = 2
+
+// kindRef marks, in the encoded kind byte, a value stored as a slice of
+// the message.
+const kindRef = 0x80
 
 // ErrBadRecord reports bytes that are not a record this version can decode.
 var ErrBadRecord = errors.New("malformed record")
@@ -43,10 +52,30 @@ func AppendBinary(dst []byte, r *Record) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(r.Fields)))
 	for _, f := range r.Fields {
 		dst = appendBytes(dst, f.Key)
+		if off, ok := within(r.Message, f.Value); ok {
+			dst = append(dst, byte(f.Kind)|kindRef)
+			dst = binary.AppendUvarint(dst, uint64(off))
+			dst = binary.AppendUvarint(dst, uint64(len(f.Value)))
+			continue
+		}
 		dst = append(dst, byte(f.Kind))
 		dst = appendBytes(dst, f.Value)
 	}
 	return dst
+}
+
+// within reports where v lies inside msg, if v is a slice of msg's bytes.
+// Only addresses are compared; no pointer is made from an integer.
+func within(msg, v []byte) (int, bool) {
+	if len(v) < 4 || len(msg) == 0 { // short values: a reference saves nothing
+		return 0, false
+	}
+	m := uintptr(unsafe.Pointer(unsafe.SliceData(msg)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+	if p < m || p-m > uintptr(len(msg)-len(v)) || len(v) > len(msg) {
+		return 0, false
+	}
+	return int(p - m), true
 }
 
 func appendBytes[T string | []byte](dst []byte, b T) []byte {
@@ -91,9 +120,10 @@ func (d *Decoder) intern(b []byte) string {
 func (d *Decoder) Decode(data []byte, r *Record) error {
 	r.Reset()
 	p := decoder{b: data}
-	if v := p.byte(); v != codecVersion {
+	version := p.byte()
+	if version != codecVersion && version != 1 {
 		if p.err == nil {
-			return fmt.Errorf("%w: version %d", ErrBadRecord, v)
+			return fmt.Errorf("%w: version %d", ErrBadRecord, version)
 		}
 		return p.err
 	}
@@ -117,7 +147,17 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 	for i := uint64(0); i < n && p.err == nil; i++ {
 		key := d.intern(p.bytes())
 		kind := Kind(p.byte())
-		value := p.bytes()
+		var value []byte
+		if kind&kindRef != 0 && version >= 2 {
+			kind &^= kindRef
+			off, n := p.uvarint(), p.uvarint()
+			if off > uint64(len(r.Message)) || n > uint64(len(r.Message))-off {
+				return fmt.Errorf("%w: field %q slice [%d:+%d] outside a %d-byte message", ErrBadRecord, key, off, n, len(r.Message))
+			}
+			value = r.Message[off : off+n : off+n]
+		} else {
+			value = p.bytes()
+		}
 		if kind > KindJSON {
 			return fmt.Errorf("%w: field %q has kind %d", ErrBadRecord, key, kind)
 		}

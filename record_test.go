@@ -252,3 +252,50 @@ func BenchmarkCodec(b *testing.B) {
 		}
 	}
 }
+
+func TestCodecStoresMessageSlicesOnce(t *testing.T) {
+	msg := []byte(`10.0.0.1 - - [02/Jan/2024:15:04:05 +0000] "GET /a/long/path?q=1 HTTP/1.1" 200 5`)
+	r := &Record{FileKey: 1, Offset: 10, End: 90, Message: msg, Time: time.Unix(1, 0)}
+	r.Add("remote_addr", KindString, msg[0:8])
+	r.Add("request", KindString, msg[44:75])
+	r.Add("status", KindInt, msg[76:79])
+	r.Add("copied", KindString, []byte("not a slice of the message"))
+	enc := AppendBinary(nil, r)
+
+	literal := *r
+	literal.Message = append([]byte(nil), msg...) // fields no longer slices of it
+	// remote_addr (a length byte and 8 bytes) and request (1 + 31) become
+	// an offset byte and a length byte each.
+	if plain := AppendBinary(nil, &literal); len(plain)-len(enc) != (1+8-2)+(1+31-2) {
+		t.Fatalf("sliced form %d bytes, literal %d: nothing saved", len(enc), len(plain))
+	}
+	var d Decoder
+	var got Record
+	if err := d.Decode(enc, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range r.Fields {
+		if got.Fields[i].Key != f.Key || string(got.Fields[i].Value) != string(f.Value) || got.Fields[i].Kind != f.Kind {
+			t.Fatalf("field %d: %+v, want %+v", i, got.Fields[i], f)
+		}
+	}
+	// A slice pointing outside the message is corruption, not a panic.
+	bad := append([]byte(nil), enc...)
+	i := bytes.Index(bad, append([]byte("remote_addr"), byte(KindString)|kindRef))
+	bad[i+len("remote_addr")+1] = 0x7f // offset 127 in an 80-byte message
+	if err := d.Decode(bad, &got); err == nil {
+		t.Fatal("slice outside the message decoded")
+	}
+}
+
+func TestCodecReadsVersion1(t *testing.T) {
+	r := sampleRecord()
+	r.Message = append([]byte(nil), r.Message...) // literal values: the version 1 layout
+	data := AppendBinary(nil, r)
+	data[0] = 1
+	var d Decoder
+	var got Record
+	if err := d.Decode(data, &got); err != nil || len(got.Fields) != len(r.Fields) {
+		t.Fatalf("version 1: %v, %d fields", err, len(got.Fields))
+	}
+}
