@@ -60,7 +60,7 @@ type SourceOptions struct {
 	Cursor             Cursor
 	LastSeq            func() uint64 // the buffer's last sequence number
 	CheckpointInterval time.Duration
-	// BatchRecords and BatchBytes bound one Append (4096, 4 MiB); Linger is
+	// BatchRecords and BatchBytes bound one Append (2048, 2 MiB); Linger is
 	// how long a batch waits for more lines once it has one (20ms).
 	BatchRecords int
 	BatchBytes   int
@@ -90,10 +90,10 @@ type SourceStats struct {
 // NewSource returns a Source; call Run to start it.
 func NewSource(o SourceOptions) *Source {
 	if o.BatchRecords <= 0 {
-		o.BatchRecords = 4096
+		o.BatchRecords = 2048
 	}
 	if o.BatchBytes <= 0 {
-		o.BatchBytes = 4 << 20
+		o.BatchBytes = 2 << 20
 	}
 	if o.Linger <= 0 {
 		o.Linger = 20 * time.Millisecond
