@@ -76,6 +76,7 @@ type Source struct {
 
 	lastCheckpoint time.Time // owned by the append stage
 	dirty          bool      // lines committed since the last checkpoint
+	acked          uint64    // the source cursor's position
 }
 
 type sourceCounters struct {
@@ -240,6 +241,10 @@ func (s *Source) appendLoop(ctx context.Context, full <-chan *pending, free chan
 	return nil
 }
 
+// fullCheckpointDelay is how long an Append may wait for room before the
+// source checkpoints to release its hold on the buffer's oldest segments.
+const fullCheckpointDelay = 50 * time.Millisecond
+
 // maybeCheckpoint checkpoints when the interval has passed.
 func (s *Source) maybeCheckpoint() {
 	if time.Since(s.lastCheckpoint) >= s.o.CheckpointInterval {
@@ -265,13 +270,15 @@ func (s *Source) checkpoint() {
 		}
 		s.dirty = false
 	}
-	if end == 0 {
+	if end == 0 || end == s.acked {
 		return
 	}
 	if err := s.o.Cursor.Ack(end); err != nil {
 		s.stats.checkpointErrors.Add(1)
 		s.o.Logger.Error("source cursor ack failed; will retry", "source", s.o.Name, "err", err)
+		return
 	}
+	s.acked = end
 }
 
 // commit is the last line of one file within a batch.
@@ -368,10 +375,10 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 	}
 	b := backoff{initial: 100 * time.Millisecond, max: 5 * time.Second}
 	for {
-		// A full buffer blocks Append. Wake once per checkpoint interval
-		// to checkpoint: the source's cursor must not hold back the
-		// segment deletion that would make room.
-		actx, cancel := context.WithTimeout(ctx, s.o.CheckpointInterval)
+		// A full buffer blocks Append. Checkpoint soon when it does: the
+		// source's cursor must not hold back the segment deletion that
+		// would make room (segments go once every cursor passed them).
+		actx, cancel := context.WithTimeout(ctx, fullCheckpointDelay)
 		_, err := s.o.Buffer.Append(actx, batch)
 		full := actx.Err() == context.DeadlineExceeded
 		cancel()
