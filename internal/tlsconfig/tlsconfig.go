@@ -1,9 +1,3 @@
-// Package tlsconfig is the `tls:` section every HTTP sink shares (CA bundle,
-// client certificate, verification switch) and its conversion to a
-// crypto/tls configuration.
-//
-// It owns reading those files and nothing else; it never dials and never
-// logs (the sinks warn about insecure_skip_verify themselves).
 package tlsconfig
 
 import (
