@@ -59,25 +59,34 @@ server: {listen: "%s"}
 	a.validate()
 	a.start()
 
-	// Until the buffer is full and reading has stopped.
+	// Until the buffer is full and reading has stopped: the line count
+	// unchanged for half a second with the buffer near max_bytes.
 	var m map[string]float64
+	var read float64
+	stableSince := time.Now()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		m = scrapeMetrics(t, addr)
-		if m[`sidetrail_buffer_bytes`] >= maxBytes*3/4 && m[`sidetrail_source_bytes_behind{source="app"}`] > 0 {
+		lines := m[`sidetrail_source_lines_total{source="app"}`]
+		if lines != read {
+			read, stableSince = lines, time.Now()
+		}
+		if m[`sidetrail_buffer_bytes`] >= maxBytes*3/4 && lines > 0 && time.Since(stableSince) >= 500*time.Millisecond {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("buffer never filled: %v", m)
+			t.Fatalf("buffer never filled and paused reading: %v", m)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Stays paused: nothing more is read while the sink is down.
-	read := m[`sidetrail_source_lines_total{source="app"}`]
+	// And stays paused: nothing more is read while the sink is down.
 	time.Sleep(time.Second)
 	m = scrapeMetrics(t, addr)
 	if got := m[`sidetrail_source_lines_total{source="app"}`]; got != read {
 		t.Fatalf("source kept reading with the buffer full: %v -> %v lines", read, got)
+	}
+	if m[`sidetrail_source_bytes_behind{source="app"}`] <= 0 {
+		t.Fatalf("reading paused with nothing behind: %v", m)
 	}
 	if b := m[`sidetrail_buffer_bytes`]; b > 2*maxBytes {
 		t.Fatalf("buffer at %v bytes, max_bytes %d", b, maxBytes)
