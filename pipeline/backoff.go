@@ -23,8 +23,6 @@ func (b *backoff) next() time.Duration {
 	return half + rand.N(half+1)
 }
 
-func (b *backoff) reset() { b.cur = 0 }
-
 // sleep waits d or until ctx ends; it reports whether d passed.
 func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {

@@ -761,9 +761,7 @@ func (t *Tailer) rememberDropped(st *stream) {
 	if len(t.dropped) >= maxDropped {
 		clear(t.dropped)
 	}
-	t.ckMu.Lock()
 	t.dropped[st.key] = st
-	t.ckMu.Unlock()
 }
 
 // watchDirs keeps one fsnotify watch per existing directory holding a glob.

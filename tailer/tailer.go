@@ -180,7 +180,7 @@ type Tailer struct {
 	pending    map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
 	orphans    []*orphan
 	goneSince  map[devIno]time.Time // pending entries not found at start, since when
-	dropped    map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped)
+	dropped    map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
 	usedKeys   map[uint64]struct{}
 	bad        map[string]string // path -> reason, logged once
 	atRisk     map[string]struct{}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -186,9 +185,9 @@ sinks: [{name: out, type: stdout}]
 server: {listen: ""}
 `)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
+	var out lockedBuf
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &syncWriter{w: &out}, io.Discard) }()
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, io.Discard) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(filepath.Join(dir, "data", "buffer", "out.cursor")); err == nil {
@@ -212,16 +211,4 @@ server: {listen: ""}
 	if code, _, _ := runMain(t, "", "buffer", "inspect"); code != 2 {
 		t.Errorf("inspect without -data-dir: exit %d, want 2", code)
 	}
-}
-
-// syncWriter serialises writes for a buffer read after the writer is done.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

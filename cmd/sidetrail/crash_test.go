@@ -26,8 +26,8 @@ type agentProc struct {
 	done   chan error
 }
 
-// lockedBuf is a bytes.Buffer the child's stderr copier writes while the
-// test reads it.
+// lockedBuf is a bytes.Buffer that one goroutine (a child's stderr copier,
+// an agent's stdout) writes while the test reads it.
 type lockedBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -69,10 +69,11 @@ func (g *generation) samples() []sample {
 		add(dSourcePolling, gauge, polling, u.name)
 	}
 	if g.redactor != nil {
-		for rule, n := range redactionCounts(g.redactor) {
+		rs := g.redactor.Stats()
+		for rule, n := range redactionCounts(rs) {
 			add(dRedactions, counter, float64(n), rule)
 		}
-		add(dRedactWithheld, counter, float64(g.redactor.Stats().Withheld))
+		add(dRedactWithheld, counter, float64(rs.Withheld))
 	}
 	if g.buf != nil {
 		b := g.buf.Stats()
@@ -113,10 +114,10 @@ func (g *generation) samples() []sample {
 	return out
 }
 
-// redactionCounts sums the redactor's counts by rule name.
-func redactionCounts(r *redact.Redactor) map[string]uint64 {
+// redactionCounts sums a redactor snapshot's counts by rule name.
+func redactionCounts(s redact.Stats) map[string]uint64 {
 	out := map[string]uint64{}
-	for _, rs := range r.Stats().Rules {
+	for _, rs := range s.Rules {
 		out[rs.Name] += rs.Redactions
 	}
 	return out
