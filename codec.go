@@ -95,11 +95,24 @@ func unixNano(t time.Time) int64 {
 // safe for concurrent use; its zero value is ready.
 type Decoder struct {
 	strings map[string]string
+	// Records of one source repeat the same names in the same places, so
+	// the name decoded last at each place is tried before the map.
+	source, path string
+	keys         []string
 }
 
 // maxInterned bounds the intern table: names come from a log's own JSON keys,
 // which an adversarial log could make endless.
 const maxInterned = 4096
+
+// internAt is intern with a one-entry cache in *last.
+func (d *Decoder) internAt(b []byte, last *string) string {
+	if *last == string(b) {
+		return *last
+	}
+	*last = d.intern(b)
+	return *last
+}
 
 func (d *Decoder) intern(b []byte) string {
 	if s, ok := d.strings[string(b)]; ok {
@@ -137,15 +150,23 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 	if ns := p.varint(); ns != 0 {
 		r.Ingested = time.Unix(0, ns).UTC()
 	}
-	r.Source = d.intern(p.bytes())
-	r.Path = d.intern(p.bytes())
+	r.Source = d.internAt(p.bytes(), &d.source)
+	r.Path = d.internAt(p.bytes(), &d.path)
 	r.Message = p.bytes()
 	n := p.uvarint()
 	if n > uint64(len(data)) { // each field takes at least 3 bytes
 		return fmt.Errorf("%w: %d fields in %d bytes", ErrBadRecord, n, len(data))
 	}
+	if n > uint64(len(d.keys)) && n <= maxInterned {
+		d.keys = append(d.keys, make([]string, n-uint64(len(d.keys)))...)
+	}
 	for i := uint64(0); i < n && p.err == nil; i++ {
-		key := d.intern(p.bytes())
+		var key string
+		if i < uint64(len(d.keys)) {
+			key = d.internAt(p.bytes(), &d.keys[i])
+		} else {
+			key = d.intern(p.bytes())
+		}
 		kind := Kind(p.byte())
 		var value []byte
 		if kind&kindRef != 0 && version >= 2 {

@@ -1,11 +1,13 @@
 package sidetrail
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // JSONEncoder writes records as the record JSON every text sink uses:
@@ -21,7 +23,35 @@ type JSONEncoder struct {
 	leaves  []leaf
 	done    []bool
 	scratch []byte
+
+	// Records of one source repeat the same names in the same places:
+	// each place remembers its last name, already written as `,"name":`,
+	// and the path and source are remembered written out the same way.
+	keys         []encodedKey
+	path, source encodedString
 }
+
+type encodedKey struct {
+	key    string
+	json   []byte // `,"key":`
+	dotted bool   // needs the nested form
+}
+
+type encodedString struct {
+	s    string
+	json []byte
+}
+
+func (c *encodedString) get(s string) []byte {
+	if c.s != s || c.json == nil {
+		c.s, c.json = s, AppendJSONString(c.json[:0], s)
+	}
+	return c.json
+}
+
+// maxEncodedKeys bounds the per-place key cache; records with more fields
+// write the rest without it.
+const maxEncodedKeys = 256
 
 type leaf struct {
 	key   string // full dotted key
@@ -39,10 +69,27 @@ const (
 
 // Append appends r's JSON object (no newline) to dst.
 func (e *JSONEncoder) Append(dst []byte, r *Record) []byte {
-	if !hasDottedKey(r.Fields) {
-		return appendFlat(dst, r)
+	if len(r.Fields) > maxEncodedKeys {
+		if hasDottedKey(r.Fields) {
+			return e.appendNested(dst, r)
+		}
+		return e.appendFlat(dst, r, false)
 	}
-	return e.appendNested(dst, r)
+	if len(e.keys) < len(r.Fields) {
+		e.keys = append(e.keys, make([]encodedKey, len(r.Fields)-len(e.keys))...)
+	}
+	for i := range r.Fields {
+		k := &e.keys[i]
+		if key := r.Fields[i].Key; k.key != key || k.json == nil {
+			k.key = key
+			k.json = append(AppendJSONString(append(k.json[:0], ','), key), ':')
+			k.dotted = strings.IndexByte(key, '.') >= 0 || key == "log"
+		}
+		if k.dotted {
+			return e.appendNested(dst, r)
+		}
+	}
+	return e.appendFlat(dst, r, true)
 }
 
 // hasDottedKey reports whether a field name needs nesting or merging with
@@ -57,14 +104,15 @@ func hasDottedKey(fields []Field) bool {
 }
 
 // appendFlat writes a record none of whose field names has a dot: the
-// common case, written straight through.
-func appendFlat(dst []byte, r *Record) []byte {
+// common case, written straight through. With cached, e.keys holds the
+// record's field names written out.
+func (e *JSONEncoder) appendFlat(dst []byte, r *Record, cached bool) []byte {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = AppendTimestamp(dst, r.Time)
 	dst = append(dst, `","message":`...)
 	dst = AppendJSONString(dst, r.Message)
 	dst = append(dst, `,"log":{"file":{"path":`...)
-	dst = AppendJSONString(dst, r.Path)
+	dst = append(dst, e.path.get(r.Path)...)
 	dst = append(dst, `},"offset":`...)
 	dst = strconv.AppendInt(dst, r.Offset, 10)
 	if r.Flags != 0 {
@@ -72,12 +120,16 @@ func appendFlat(dst []byte, r *Record) []byte {
 		dst = appendLeafValue(dst, leaf{kind: kindFlags, flags: r.Flags})
 	}
 	dst = append(dst, `},"source":`...)
-	dst = AppendJSONString(dst, r.Source)
+	dst = append(dst, e.source.get(r.Source)...)
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		dst = append(dst, ',')
-		dst = AppendJSONString(dst, f.Key)
-		dst = append(dst, ':')
+		if cached {
+			dst = append(dst, e.keys[i].json...)
+		} else {
+			dst = append(dst, ',')
+			dst = AppendJSONString(dst, f.Key)
+			dst = append(dst, ':')
+		}
 		dst = appendLeafValue(dst, leaf{kind: f.Kind, value: f.Value})
 	}
 	return append(dst, '}')
@@ -213,6 +265,17 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s as a quoted JSON string. Control characters,
 // quotes and backslashes are escaped; invalid UTF-8 becomes U+FFFD.
 func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
+	switch v := any(s).(type) {
+	case string:
+		// Read only: the bytes of v are never written.
+		return appendJSONBytes(dst, unsafe.Slice(unsafe.StringData(v), len(v)))
+	case []byte:
+		return appendJSONBytes(dst, v)
+	}
+	panic("unreachable")
+}
+
+func appendJSONBytes(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -220,7 +283,7 @@ func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
 		// backslash or non-ASCII byte among them), then straight to the
 		// first byte that is not plain.
 		for i+8 <= len(s) {
-			if m := special8(load64(s, i)); m != 0 {
+			if m := special8(binary.LittleEndian.Uint64(s[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
@@ -235,7 +298,7 @@ func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			r, size := utf8.DecodeRune(s[i:])
 			if r != utf8.RuneError || size != 1 {
 				i += size
 				continue
@@ -282,10 +345,4 @@ func special8(x uint64) uint64 {
 	zq := (q - lsb) &^ q       // a zero byte sets its top bit
 	zbs := (bs - lsb) &^ bs
 	return (ctl | zq | zbs | x) & msb // x&msb: non-ASCII
-}
-
-func load64[T string | []byte](s T, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
