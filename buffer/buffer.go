@@ -101,6 +101,9 @@ type Options struct {
 	// Logger receives corruption reports, cut tails, drops and removed
 	// cursors; nil discards.
 	Logger *slog.Logger
+	// TailCache is how many of the newest bytes of the active segment are
+	// also kept in memory for Readers (default 4 MiB; negative: none).
+	TailCache int
 }
 
 func (o *Options) setDefaults() {
@@ -122,6 +125,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.TailCache == 0 {
+		o.TailCache = defaultTailCache
 	}
 }
 
@@ -208,6 +214,8 @@ type Buffer struct {
 	lastDrop  time.Time
 	dropSince uint64
 
+	tail tailCache
+
 	syncStop chan struct{}
 	syncDone chan struct{}
 }
@@ -215,7 +223,7 @@ type Buffer struct {
 // counters are the cumulative Stats counters, guarded by Buffer.mu.
 type counters struct {
 	appended, appendErrors, syncErrors, corrupt, corruptRecords uint64
-	dropped, ackErrors                                          uint64
+	dropped, ackErrors, tailCacheReads                          uint64
 	corruptBytes, tornBytes, blockedNanos                       int64
 	blocked                                                     int
 }
@@ -249,6 +257,9 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		closedCh: make(chan struct{}),
 		dataCh:   make(chan struct{}),
 		spaceCh:  make(chan struct{}),
+	}
+	if opts.TailCache > 0 {
+		b.tail.ring = make([]byte, opts.TailCache)
 	}
 	if err := b.recover(); err != nil {
 		for _, s := range b.segs {
@@ -584,6 +595,7 @@ func (b *Buffer) cutSegment() error {
 		// forget it; creating the new one truncates the file.
 		b.segs = b.segs[:len(b.segs)-1]
 		b.bytes -= old.disk
+		b.tail.forget(old)
 		old.file.Close()
 		old = b.active()
 	}
@@ -690,6 +702,7 @@ func (b *Buffer) removeOldest() *segment {
 	s := b.segs[0]
 	b.segs = b.segs[1:]
 	b.bytes -= s.disk
+	b.tail.forget(s)
 	s.file.Close()
 	if err := b.fs.Remove(b.path(s.name)); err != nil {
 		// The records are acknowledged (or dropped); a leftover file is
@@ -909,6 +922,7 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 	}
 
 	b.mu.Lock()
+	b.tail.add(seg, start, b.wbuf)
 	seg.size += need
 	seg.disk += need
 	seg.records += int64(len(records))

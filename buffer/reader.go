@@ -111,7 +111,7 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 			next = b.segs[i+1].first
 		}
 		if r.scSeg != seg || r.sc.off != r.pos.off || r.sc.prev != r.pos.prev {
-			r.sc.reset(seg.file, seg.first, next, r.pos.off, seg.size, r.pos.prev)
+			r.sc.reset(segReader{b, seg}, seg.first, next, r.pos.off, seg.size, r.pos.prev)
 			r.scSeg = seg
 		}
 		r.sc.next, r.sc.limit = next, seg.size
@@ -151,7 +151,7 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 				lost = r.sc.lostBefore(next)
 			}
 			b.countCorrupt(seg, &CorruptionError{Segment: seg.name, Offset: r.sc.tailOffset, End: seg.size, Lost: lost, Err: fmt.Errorf("%w: no valid frame after this offset", ErrCorrupt)})
-			r.sc.reset(seg.file, seg.first, next, seg.size, seg.size, r.sc.prev)
+			r.sc.reset(segReader{b, seg}, seg.first, next, seg.size, seg.size, r.sc.prev)
 		}
 		r.pos.off, r.pos.prev = r.sc.off, r.sc.prev
 		if len(dst) > 0 {

@@ -31,6 +31,9 @@ type Stats struct {
 	TornBytes int64
 	// Dropped counts records deleted unacknowledged by DropOldest.
 	Dropped uint64
+	// TailCacheReads counts Reader reads served from memory rather than
+	// from the segment file (see Options.TailCache).
+	TailCacheReads uint64
 	// BlockedNanos is the total time Append spent waiting for space; Full
 	// is true while an Append is waiting.
 	BlockedNanos int64
@@ -67,6 +70,7 @@ func (b *Buffer) Stats() Stats {
 		CorruptRecords: b.stats.corruptRecords,
 		TornBytes:      b.stats.tornBytes,
 		Dropped:        b.stats.dropped,
+		TailCacheReads: b.stats.tailCacheReads,
 		BlockedNanos:   b.stats.blockedNanos,
 		Full:           b.stats.blocked > 0,
 	}
