@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,9 +35,15 @@ type ShipperOptions struct {
 	MaxBackoff     time.Duration
 	DeadLetter     *DeadLetter
 	// ObserveBatch, if set, is called with each batch's time from read to
-	// acknowledgement (a latency histogram's Observe).
+	// acknowledgement (a latency histogram's Observe). It may be called
+	// from several goroutines when Concurrency > 1.
 	ObserveBatch func(time.Duration)
-	Logger       *slog.Logger
+	// Concurrency is how many batches may be in flight at once (default
+	// 1). Above 1, Sink.Send must be safe for concurrent use; batches are
+	// still acknowledged in order, each only once it and every batch
+	// before it are delivered.
+	Concurrency int
+	Logger      *slog.Logger
 }
 
 // Shipper moves one sink's records from the buffer to the sink. Its Run
@@ -48,7 +55,8 @@ type Shipper struct {
 	sent, duplicates, retried, deadLettered, batches, sendErrors, ackErrors atomic.Uint64
 	oldest                                                                  atomic.Int64 // unix nanos of the oldest unacked record in flight, 0 if none
 	failingSince                                                            atomic.Int64 // unix nanos the current run of failures began, 0 if healthy
-	lastLog                                                                 time.Time
+	lastLog                                                                 atomic.Int64 // unix nanos of the last failure log
+	inflight                                                                sync.Map     // *flight being delivered (Concurrency > 1)
 }
 
 // ShipperStats are a Shipper's counters.
@@ -78,6 +86,9 @@ func NewShipper(o ShipperOptions) *Shipper {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1
+	}
 	return &Shipper{o: o}
 }
 
@@ -105,63 +116,165 @@ func unixTime(ns int64) time.Time {
 	return time.Unix(0, ns)
 }
 
-// Run ships until stop ends, finishing the batch in flight first, or until
-// abort ends, abandoning it (it is sent again next time: the buffer still
-// holds it). abort must end no earlier than stop.
+// Run ships until stop ends, finishing the batches in flight first, or
+// until abort ends, abandoning them (they are sent again next time: the
+// buffer still holds them). abort must end no earlier than stop.
 func (s *Shipper) Run(stop, abort context.Context) error {
+	if s.o.Concurrency > 1 {
+		return s.runConcurrent(stop, abort)
+	}
 	var (
-		b       batchBuf
-		records []sidetrail.Record
-		dec     sidetrail.Decoder
+		f   flight
+		dec sidetrail.Decoder
 	)
 	for {
 		if stop.Err() != nil {
 			return nil // the batch in flight was finished; take no more
 		}
-		if err := s.gather(stop, &b); err != nil {
+		if err := s.gather(stop, &f.b); err != nil {
 			return err
 		}
-		if len(b.seqs) == 0 {
+		if len(f.b.seqs) == 0 {
 			return nil // stopped with nothing gathered
 		}
-		started := time.Now()
-		records = records[:0]
-		var bad []*sidetrail.Record
-		var badReasons []string
-		for i := range b.seqs {
-			data := b.data(i)
-			n := len(records)
-			if n < cap(records) {
-				records = records[:n+1] // reuse the slot's Fields
-			} else {
-				records = append(records, sidetrail.Record{})
-			}
-			if err := dec.Decode(data, &records[n]); err != nil {
-				// The buffer's CRC passed, so these are the bytes we wrote:
-				// a codec bug or a version this build cannot read. Keep them.
-				records = records[:n]
-				bad = append(bad, &sidetrail.Record{Message: data, Flags: sidetrail.FlagParseFailure})
-				badReasons = append(badReasons, "undecodable buffer record: "+err.Error())
-			}
-		}
-		if len(bad) > 0 && s.deadLetter(abort, bad, badReasons) != nil {
-			return nil
-		}
-		if len(records) > 0 {
-			s.oldest.Store(records[0].Ingested.UnixNano())
-		}
-		if !s.deliver(abort, records) {
+		if !s.prepare(abort, &f, &dec) || !s.deliver(abort, f.records) {
 			return nil // aborted: not acknowledged, shipped again next start
 		}
-		if !s.ack(abort, b.seqs[len(b.seqs)-1]) {
+		if !s.finish(abort, &f) {
 			return nil
 		}
-		s.oldest.Store(0)
-		s.batches.Add(1)
-		if s.o.ObserveBatch != nil {
-			s.o.ObserveBatch(time.Since(started))
+	}
+}
+
+// flight is one batch between the buffer and its acknowledgement.
+type flight struct {
+	b       batchBuf
+	records []sidetrail.Record
+	started time.Time
+	oldest  int64 // unix nanos the first record entered the buffer
+	ok      chan bool
+}
+
+// prepare decodes f's gathered records, dead-lettering any that cannot be
+// decoded. It returns false only when abort ended first.
+func (s *Shipper) prepare(abort context.Context, f *flight, dec *sidetrail.Decoder) bool {
+	f.started = time.Now()
+	f.records = f.records[:0]
+	var bad []*sidetrail.Record
+	var badReasons []string
+	for i := range f.b.seqs {
+		data := f.b.data(i)
+		n := len(f.records)
+		if n < cap(f.records) {
+			f.records = f.records[:n+1] // reuse the slot's Fields
+		} else {
+			f.records = append(f.records, sidetrail.Record{})
+		}
+		if err := dec.Decode(data, &f.records[n]); err != nil {
+			// The buffer's CRC passed, so these are the bytes we wrote:
+			// a codec bug or a version this build cannot read. Keep them.
+			f.records = f.records[:n]
+			bad = append(bad, &sidetrail.Record{Message: data, Flags: sidetrail.FlagParseFailure})
+			badReasons = append(badReasons, "undecodable buffer record: "+err.Error())
 		}
 	}
+	if len(bad) > 0 && s.deadLetter(abort, bad, badReasons) != nil {
+		return false
+	}
+	f.oldest = 0
+	if len(f.records) > 0 {
+		f.oldest = f.records[0].Ingested.UnixNano()
+		s.oldest.CompareAndSwap(0, f.oldest)
+	}
+	return true
+}
+
+// finish acknowledges a delivered batch. Batches finish in order.
+func (s *Shipper) finish(abort context.Context, f *flight) bool {
+	if !s.ack(abort, f.b.seqs[len(f.b.seqs)-1]) {
+		return false
+	}
+	s.oldest.Store(0)
+	s.batches.Add(1)
+	if s.o.ObserveBatch != nil {
+		s.o.ObserveBatch(time.Since(f.started))
+	}
+	return true
+}
+
+// runConcurrent is Run with up to Concurrency batches being delivered at
+// once. This goroutine gathers and decodes; each batch is delivered on a
+// goroutine of its own; an acknowledging goroutine takes the batches in
+// the order they were read, waits for each to be delivered and acks it, so
+// the cursor never passes an undelivered record. If a delivery is
+// abandoned (abort), nothing after it is acknowledged.
+func (s *Shipper) runConcurrent(stop, abort context.Context) error {
+	n := s.o.Concurrency
+	free := make(chan *flight, n)
+	for range n {
+		free <- &flight{ok: make(chan bool, 1)}
+	}
+	order := make(chan *flight, n)
+	ackerDone := make(chan struct{})
+	go func() {
+		defer close(ackerDone)
+		failed := false
+		for f := range order {
+			ok := <-f.ok
+			if ok && !failed {
+				// The oldest unacked record is now the next batch's.
+				ok = s.finish(abort, f)
+				if next := s.nextOldest(f); next != 0 {
+					s.oldest.Store(next)
+				}
+			}
+			failed = failed || !ok
+			free <- f
+		}
+	}()
+	var dec sidetrail.Decoder
+	var err error
+	for stop.Err() == nil {
+		var f *flight
+		select {
+		case f = <-free:
+		case <-abort.Done():
+		}
+		if f == nil {
+			break
+		}
+		if err = s.gather(stop, &f.b); err != nil || len(f.b.seqs) == 0 {
+			free <- f
+			break
+		}
+		if !s.prepare(abort, f, &dec) {
+			free <- f
+			break
+		}
+		s.inflight.Store(f, struct{}{})
+		order <- f
+		go func() {
+			ok := s.deliver(abort, f.records)
+			s.inflight.Delete(f)
+			f.ok <- ok
+		}()
+	}
+	close(order)
+	<-ackerDone
+	return err
+}
+
+// nextOldest returns the oldest record time among batches still in flight
+// other than done, 0 if none.
+func (s *Shipper) nextOldest(done *flight) int64 {
+	var oldest int64
+	s.inflight.Range(func(k, _ any) bool {
+		if f := k.(*flight); f != done && f.oldest != 0 && (oldest == 0 || f.oldest < oldest) {
+			oldest = f.oldest
+		}
+		return true
+	})
+	return oldest
 }
 
 // batchBuf holds one batch's records, copied out of the buffer's entries
@@ -310,10 +423,10 @@ func (s *Shipper) deliver(abort context.Context, records []sidetrail.Record) boo
 
 // logFailure logs a failed attempt, at most every 10 seconds per sink.
 func (s *Shipper) logFailure(pending, sent int, cause string, wait time.Duration) {
-	if time.Since(s.lastLog) < 10*time.Second {
+	now, last := time.Now().UnixNano(), s.lastLog.Load()
+	if now-last < int64(10*time.Second) || !s.lastLog.CompareAndSwap(last, now) {
 		return
 	}
-	s.lastLog = time.Now()
 	s.o.Logger.Warn("sink send failed; retrying", "sink", s.o.Name, "unsent", pending, "of", sent, "cause", cause, "retry_in", wait.Round(time.Millisecond))
 }
 

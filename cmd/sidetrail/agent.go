@@ -90,8 +90,12 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
 		name := sc.Name
+		concurrency := 1
+		if sc.Elasticsearch != nil {
+			concurrency = sc.Elasticsearch.WithDefaults().Concurrency
+		}
 		u.shipper = pipeline.NewShipper(pipeline.ShipperOptions{
-			Name: sc.Name, Sink: u.sink, Reader: u.reader,
+			Name: sc.Name, Sink: u.sink, Reader: u.reader, Concurrency: concurrency,
 			MaxRecords: sc.Batch.MaxRecords, MaxBytes: int(sc.Batch.MaxBytes), MaxWait: sc.Batch.MaxWait,
 			InitialBackoff: sc.Retry.InitialBackoff, MaxBackoff: sc.Retry.MaxBackoff,
 			DeadLetter: u.dl, Logger: logger,

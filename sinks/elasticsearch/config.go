@@ -15,6 +15,8 @@ const (
 	DefaultIndex           = "sidetrail-%Y.%m.%d"
 	DefaultDataStreamIndex = "logs-sidetrail-default"
 	DefaultTimeout         = 30 * time.Second
+	DefaultConcurrency     = 2
+	maxConcurrency         = 64
 )
 
 // Config configures the Elasticsearch sink. The YAML keys are the snake_case
@@ -62,6 +64,11 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Headers are added to every request.
 	Headers map[string]string `yaml:"headers"`
+	// Concurrency is how many bulk requests may be in flight at once
+	// (default 2, at most 64). Batches are still acknowledged in order.
+	// It is not used by the Sink itself (Send is safe for concurrent use);
+	// the agent passes it to the shipper.
+	Concurrency int `yaml:"concurrency"`
 	// Params are extra query arguments on _bulk (VictoriaLogs:
 	// _msg_field=message, _time_field=@timestamp, _stream_fields=...).
 	Params map[string]string `yaml:"params"`
@@ -76,6 +83,9 @@ type Config struct {
 type TLSConfig = tlsconfig.Config
 
 // withDefaults returns c with its zero fields set to the defaults.
+// WithDefaults returns c with every zero field given its default.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.Index == "" {
 		c.Index = DefaultIndex
@@ -88,6 +98,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
 	}
 	return c
 }
@@ -119,6 +132,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		add("timeout: must not be negative (got %v)", c.Timeout)
+	}
+	if c.Concurrency < 0 || c.Concurrency > maxConcurrency {
+		add("concurrency: want 1 to %d, not %d", maxConcurrency, c.Concurrency)
 	}
 
 	// Credentials.

@@ -132,11 +132,12 @@ func BenchmarkParseResponse(b *testing.B) {
 	s := newSink(b, Config{URLs: []string{"http://127.0.0.1:9"}})
 	body := `{"took":3,"errors":false,"items":[` + strings.Repeat(esItemOK+",", 999) + esItemOK + `]}`
 	res := make([]sidetrail.Result, 1000)
+	rq := s.getRequest()
 	b.ReportAllocs()
 	for b.Loop() {
-		s.resp.Reset()
-		s.resp.WriteString(body)
-		if err := s.parseItems(res); err != nil {
+		rq.resp.Reset()
+		rq.resp.WriteString(body)
+		if err := s.parseItems(rq, res); err != nil {
 			b.Fatal(err)
 		}
 	}

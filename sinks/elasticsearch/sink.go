@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,11 +78,24 @@ type Sink struct {
 	transport *http.Transport
 	bulkPath  string // "/_bulk?..." relative to each node URL
 	headers   http.Header
-	auth      string // the Authorization header; "" when none is configured
-	authStamp [3]credStamp
+	auth      string       // the Authorization header; "" when none is configured (authMu)
+	authStamp [3]credStamp // (authMu)
 	closed    atomic.Bool
 
-	index  *indexPattern
+	index *indexPattern
+	// authMu guards auth and authStamp: Sends may run concurrently.
+	authMu sync.Mutex
+	// free holds the scratch state of Sends not running now.
+	freeMu sync.Mutex
+	free   []*request
+
+	lastAuthLog atomic.Int64 // unix nanoseconds of the last loud auth log
+	c           counters
+}
+
+// request is one Send's scratch state, reused by later Sends.
+type request struct {
+	index  indexPattern // a copy: it caches the last name rendered
 	enc    sidetrail.JSONEncoder
 	body   []byte // the batch's NDJSON
 	offs   []int  // offs[i] is where record i starts in body; offs[n] = len(body)
@@ -90,9 +104,29 @@ type Sink struct {
 	zw     *gzip.Writer
 	resp   bytes.Buffer
 	items  []itemStatus
+}
 
-	lastAuthLog atomic.Int64 // unix nanoseconds of the last loud auth log
-	c           counters
+// getRequest returns scratch state for one Send; putRequest gives it back.
+func (s *Sink) getRequest() *request {
+	s.freeMu.Lock()
+	defer s.freeMu.Unlock()
+	if n := len(s.free); n > 0 {
+		r := s.free[n-1]
+		s.free = s.free[:n-1]
+		return r
+	}
+	r := &request{index: *s.index}
+	r.index.quoted, r.index.valid = nil, false
+	if s.cfg.Compression == "gzip" {
+		r.zw = gzip.NewWriter(&r.zbuf)
+	}
+	return r
+}
+
+func (s *Sink) putRequest(r *request) {
+	s.freeMu.Lock()
+	s.free = append(s.free, r)
+	s.freeMu.Unlock()
 }
 
 // authLogEvery rate-limits the loud log line for 401/403.
@@ -188,9 +222,6 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		auth:      auth,
 		index:     index,
 	}
-	if cfg.Compression == "gzip" {
-		s.zw = gzip.NewWriter(&s.zbuf)
-	}
 	s.reloadAuth(false) // record the files' stamps
 	return s, nil
 }
@@ -201,6 +232,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 // records stay Unsent and are retried by the caller. The error is
 // sidetrail.Permanent only for a 4xx (other than 401, 403, 404, 408, 413, 429)
 // for the whole request. batch's bytes are not used after Send returns.
+// Send is safe for concurrent use: each call has its own request.
 func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
 	if s.closed.Load() {
 		return fmt.Errorf("elasticsearch sink: %w", sidetrail.ErrClosed)
@@ -215,49 +247,51 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 		return fmt.Errorf("elasticsearch bulk: %w", err)
 	}
 	s.reloadAuth(false)
-	s.encode(batch)
-	return s.sendRange(ctx, results, 0, len(batch))
+	rq := s.getRequest()
+	defer s.putRequest(rq)
+	s.encode(rq, batch)
+	return s.sendRange(ctx, rq, results, 0, len(batch))
 }
 
-// encode writes batch as bulk NDJSON into s.body, recording where each
+// encode writes batch as bulk NDJSON into rq.body, recording where each
 // record's action line starts.
-func (s *Sink) encode(batch []sidetrail.Record) {
-	body := s.body[:0]
-	s.offs = s.offs[:0]
+func (s *Sink) encode(rq *request, batch []sidetrail.Record) {
+	body := rq.body[:0]
+	rq.offs = rq.offs[:0]
 	for i := range batch {
 		r := &batch[i]
-		s.offs = append(s.offs, len(body))
+		rq.offs = append(rq.offs, len(body))
 		body = append(body, `{"create":{"_index":`...)
-		body = s.index.appendQuoted(body, r.Time)
+		body = rq.index.appendQuoted(body, r.Time)
 		body = append(body, `,"_id":"`...)
 		body = r.ID().AppendText(body)
 		body = append(body, "\"}}\n"...)
 		if s.cfg.ECS {
-			s.fields = appendECSFields(s.fields[:0], r.Fields)
+			rq.fields = appendECSFields(rq.fields[:0], r.Fields)
 			rc := *r
-			rc.Fields = s.fields
-			body = s.enc.Append(body, &rc)
+			rc.Fields = rq.fields
+			body = rq.enc.Append(body, &rc)
 		} else {
-			body = s.enc.Append(body, r)
+			body = rq.enc.Append(body, r)
 		}
 		body = append(body, '\n')
 	}
-	s.offs = append(s.offs, len(body))
-	s.body = body
-	clear(s.fields) // hold no pointers into the caller's records
+	rq.offs = append(rq.offs, len(body))
+	rq.body = body
+	clear(rq.fields) // hold no pointers into the caller's records
 }
 
 // sendRange sends records [lo, hi) of the encoded batch and fills their
 // results.
-func (s *Sink) sendRange(ctx context.Context, results []sidetrail.Result, lo, hi int) error {
-	status, header, err := s.do(ctx, s.body[s.offs[lo]:s.offs[hi]])
+func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.Result, lo, hi int) error {
+	status, header, err := s.do(ctx, rq, rq.body[rq.offs[lo]:rq.offs[hi]])
 	if err != nil {
 		return err
 	}
 	switch {
 	case status >= 200 && status < 300:
 		s.c.status2xx.Add(1)
-		if err := s.parseItems(results[lo:hi]); err != nil {
+		if err := s.parseItems(rq, results[lo:hi]); err != nil {
 			s.c.badResponses.Add(1)
 			return err
 		}
@@ -268,18 +302,18 @@ func (s *Sink) sendRange(ctx context.Context, results []sidetrail.Result, lo, hi
 			s.c.tooLarge.Add(1)
 			s.c.rejected.Add(1)
 			results[lo] = sidetrail.Result{Status: sidetrail.Rejected,
-				Reason: fmt.Sprintf("413 request entity too large: the record alone is %d bytes of bulk body", s.offs[hi]-s.offs[lo])}
+				Reason: fmt.Sprintf("413 request entity too large: the record alone is %d bytes of bulk body", rq.offs[hi]-rq.offs[lo])}
 			return nil
 		}
 		s.c.splits.Add(1)
 		mid := lo + (hi-lo)/2
-		if err := s.sendRange(ctx, results, lo, mid); err != nil {
+		if err := s.sendRange(ctx, rq, results, lo, mid); err != nil {
 			return err
 		}
-		return s.sendRange(ctx, results, mid, hi)
+		return s.sendRange(ctx, rq, results, mid, hi)
 	}
 
-	err = fmt.Errorf("elasticsearch bulk: %s: %s", statusText(status), errorReason(s.resp.Bytes()))
+	err = fmt.Errorf("elasticsearch bulk: %s: %s", statusText(status), errorReason(rq.resp.Bytes()))
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		s.c.authFailures.Add(1)
@@ -320,18 +354,18 @@ func (s *Sink) sendRange(ctx context.Context, results []sidetrail.Result, lo, hi
 }
 
 // do performs one bulk request with body and reads the response into
-// s.resp. A non-nil error means no HTTP answer was read.
-func (s *Sink) do(ctx context.Context, body []byte) (int, http.Header, error) {
-	if s.zw != nil {
-		s.zbuf.Reset()
-		s.zw.Reset(&s.zbuf)
-		if _, err := s.zw.Write(body); err != nil {
+// rq.resp. A non-nil error means no HTTP answer was read.
+func (s *Sink) do(ctx context.Context, rq *request, body []byte) (int, http.Header, error) {
+	if rq.zw != nil {
+		rq.zbuf.Reset()
+		rq.zw.Reset(&rq.zbuf)
+		if _, err := rq.zw.Write(body); err != nil {
 			return 0, nil, fmt.Errorf("gzip: %w", err)
 		}
-		if err := s.zw.Close(); err != nil {
+		if err := rq.zw.Close(); err != nil {
 			return 0, nil, fmt.Errorf("gzip: %w", err)
 		}
-		body = s.zbuf.Bytes()
+		body = rq.zbuf.Bytes()
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -342,15 +376,18 @@ func (s *Sink) do(ctx context.Context, body []byte) (int, http.Header, error) {
 	for k, v := range s.headers {
 		req.Header[k] = v
 	}
-	if s.auth != "" {
-		req.Header.Set("Authorization", s.auth)
+	s.authMu.Lock()
+	auth := s.auth
+	s.authMu.Unlock()
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	s.c.requests.Add(1)
 	s.c.bytesSent.Add(uint64(len(body)))
 	res, err := s.client.Perform(req)
 	if err == nil {
-		s.resp.Reset()
-		_, err = s.resp.ReadFrom(io.LimitReader(res.Body, maxResponseBytes))
+		rq.resp.Reset()
+		_, err = rq.resp.ReadFrom(io.LimitReader(res.Body, maxResponseBytes))
 		res.Body.Close()
 		if err != nil {
 			err = fmt.Errorf("reading response: %w", err)
@@ -383,18 +420,18 @@ func (e *itemError) String() string {
 	return s
 }
 
-// parseItems reads s.resp as a bulk answer for len(results) records. It
+// parseItems reads rq.resp as a bulk answer for len(results) records. It
 // fills results only when the whole answer is usable.
-func (s *Sink) parseItems(results []sidetrail.Result) error {
+func (s *Sink) parseItems(rq *request, results []sidetrail.Result) error {
 	var err error
-	s.items, err = scanBulk(s.items[:0], s.resp.Bytes())
+	rq.items, err = scanBulk(rq.items[:0], rq.resp.Bytes())
 	if err != nil {
-		return fmt.Errorf("elasticsearch bulk: unreadable response (%v): %.200q", err, s.resp.Bytes())
+		return fmt.Errorf("elasticsearch bulk: unreadable response (%v): %.200q", err, rq.resp.Bytes())
 	}
-	if len(s.items) != len(results) {
-		return fmt.Errorf("elasticsearch bulk: response has %d items for %d records", len(s.items), len(results))
+	if len(rq.items) != len(results) {
+		return fmt.Errorf("elasticsearch bulk: response has %d items for %d records", len(rq.items), len(results))
 	}
-	for i, it := range s.items {
+	for i, it := range rq.items {
 		switch st := it.status; {
 		case st >= 200 && st < 300:
 			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
@@ -505,6 +542,11 @@ func authHeader(cfg *Config) (string, error) {
 // header changed. A file that cannot be read keeps the old header.
 func (s *Sink) reloadAuth(force bool) bool {
 	files := [...]string{s.cfg.PasswordFile, s.cfg.APIKeyFile, s.cfg.BearerTokenFile}
+	if files == [len(files)]string{} {
+		return false
+	}
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
 	var stamp [len(files)]credStamp
 	have := false
 	for i, f := range files {

@@ -201,8 +201,9 @@ func TestSplitOn413(t *testing.T) {
 	f := esfake.Start(t)
 	s := newSink(t, Config{URLs: []string{f.URL()}})
 	recs := testRecords(100)
-	s.encode(recs)
-	f.SetMaxBodyBytes(len(s.body) / 5)
+	rq := s.getRequest()
+	s.encode(rq, recs)
+	f.SetMaxBodyBytes(len(rq.body) / 5)
 	res, err := send(t, s, recs)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +223,7 @@ func TestSplitOn413(t *testing.T) {
 	for i := range more {
 		more[i].FileKey = 2
 	}
-	more[5].Message = bytes.Repeat([]byte("x"), len(s.body)/4)
+	more[5].Message = bytes.Repeat([]byte("x"), len(rq.body)/4)
 	res, err = send(t, s, more)
 	if err != nil {
 		t.Fatal(err)
