@@ -3,6 +3,7 @@ package parser
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,18 +37,49 @@ type jsonParser struct {
 	timeKeys []string // in order of preference
 	timeFmt  int
 	layout   string
-	names    map[string]string // raw key → field name (renamed when colliding)
-	stack    []byte            // open containers while validating
+	keys     map[string]jsonKey  // raw (unescaped) key → what it becomes
+	slots    map[string]*keySlot // field name → its slot
+	stack    []byte              // open containers while validating
 	cand     [len(defaultTimeKeys)]int
-	// The keys of the previous line by position: lines of one log
-	// mostly repeat their keys in order, and comparing bytes with the
-	// expected key is cheaper than hashing for the map.
-	lastRaw  []string
-	lastName []string
+	line     uint64 // counts Parse calls; stamps keySlot.line
+	// The keys of the previous lines by field position: lines of one log
+	// mostly repeat their keys in order, and comparing the line's bytes
+	// with the expected key is cheaper than scanning the string and hashing
+	// it for the map. An entry maps a key's bytes as written (without
+	// escapes, so they are also its raw key) to what the key becomes; any
+	// entry is a correct mapping, so a stale one only costs a miss.
+	last  []jsonKey
+	tmp   jsonKey // the current key when it is not in last
+	times rfc3339Cache
+}
+
+// jsonKey is what one raw key becomes. Everything in it is a function of
+// the raw key alone, so it can be cached by the key's bytes.
+type jsonKey struct {
+	raw    string // the raw key, unescaped
+	name   string // the field name (see fieldName)
+	rank   int    // preference among p.timeKeys, -1 when not a time key
+	dotted bool   // name contains '.'
+	valid  bool   // set for every jsonKey that was built (cache entries)
+	// word and mask hold raw followed by its closing quote, as
+	// little-endian bytes, when that fits in 8 bytes (mask 0 otherwise):
+	// keyAt then compares a key with one load.
+	word, mask uint64
+	// slot finds a duplicate key in O(1). All keys with one field name
+	// share one slot; nil when the slot table is full, and then the name
+	// has no slot for the life of the parser (the table only grows), so
+	// duplicates of it are found by comparing names.
+	slot *keySlot
+}
+
+// keySlot says where a field name was placed in the line being parsed.
+type keySlot struct {
+	line uint64 // jsonParser.line when idx was set
+	idx  int    // index in rec.Fields
 }
 
 func newJSON(cfg Config) (*jsonParser, error) {
-	p := &jsonParser{names: make(map[string]string)}
+	p := &jsonParser{keys: make(map[string]jsonKey), slots: make(map[string]*keySlot)}
 	if cfg.TimeKey != "" {
 		p.timeKeys = []string{cfg.TimeKey}
 	} else {
@@ -77,17 +109,12 @@ func newJSON(cfg Config) (*jsonParser, error) {
 	return p, nil
 }
 
-// fieldName maps a raw key to its field name without allocating for keys
-// seen before. The empty key becomes "_empty"; a key with an empty dotted
-// segment ("a..b", ".a", "a.") has its dots turned into '_'. Keys that would
-// clash with the record's own keys (@timestamp, message, log, log.file,
-// log.file.path, log.offset, log.flags, source, or anything below one of
-// them) become "json.KEY".
-func (p *jsonParser) fieldName(raw []byte) string {
-	if s, ok := p.names[string(raw)]; ok {
-		return s
-	}
-	k := string(raw)
+// fieldName maps a raw key to its field name. The empty key becomes
+// "_empty"; a key with an empty dotted segment ("a..b", ".a", "a.") has its
+// dots turned into '_'. Keys that would clash with the record's own keys
+// (@timestamp, message, log, log.file, log.file.path, log.offset,
+// log.flags, source, or anything below one of them) become "json.KEY".
+func fieldName(k string) string {
 	name := k
 	switch {
 	case k == "":
@@ -99,28 +126,69 @@ func (p *jsonParser) fieldName(raw []byte) string {
 	if collides(name) {
 		name = "json." + name
 	}
-	if len(p.names) < maxNames {
-		p.names[k] = name
-	}
 	return name
 }
 
-// remember records that the key at position pos was raw, named name.
-func (p *jsonParser) remember(pos int, raw []byte, name string) {
-	for len(p.lastRaw) <= pos {
-		p.lastRaw = append(p.lastRaw, "")
-		p.lastName = append(p.lastName, "")
+// key returns what raw becomes, without allocating for keys seen before.
+// Both tables are bounded (maxNames): an adversarial log with endless
+// distinct keys costs an allocation per unseen key once they are full,
+// never unbounded memory.
+func (p *jsonParser) key(raw []byte) jsonKey {
+	if k, ok := p.keys[string(raw)]; ok {
+		return k
 	}
-	if s, ok := p.names[string(raw)]; ok && s == name {
-		// The map holds the raw key as a string already; find it
-		// without allocating by trusting the name for non-renamed keys.
-		if name == string(raw) {
-			p.lastRaw[pos], p.lastName[pos] = name, name
-			return
+	k := jsonKey{raw: string(raw), rank: -1, valid: true}
+	if n := len(raw) + 1; n <= 8 {
+		var b [8]byte
+		copy(b[:], raw)
+		b[len(raw)] = '"'
+		k.word = binary.LittleEndian.Uint64(b[:])
+		k.mask = ^uint64(0) >> (64 - 8*n)
+	}
+	k.name = fieldName(k.raw)
+	k.dotted = strings.IndexByte(k.name, '.') >= 0
+	for r, tk := range p.timeKeys {
+		if k.raw == tk {
+			k.rank = r
+			break
 		}
 	}
-	p.lastRaw[pos], p.lastName[pos] = string(raw), name
+	k.slot = p.slots[k.name]
+	if k.slot == nil && len(p.slots) < maxNames {
+		k.slot = &keySlot{}
+		p.slots[k.name] = k.slot
+	}
+	if k.slot != nil && len(p.keys) < maxNames {
+		p.keys[k.raw] = k
+	}
+	return k
 }
+
+// keyAt returns the cached key for position pos when line[i:] starts with
+// it as a plain JSON string, and the index after its closing quote; nil
+// when it does not.
+func (p *jsonParser) keyAt(line []byte, i, pos int) (*jsonKey, int) {
+	if pos >= len(p.last) {
+		return nil, 0
+	}
+	k := &p.last[pos]
+	if k.mask != 0 && i+9 <= len(line) {
+		if binary.LittleEndian.Uint64(line[i+1:])&k.mask != k.word {
+			return nil, 0
+		}
+		return k, i + 2 + len(k.raw)
+	}
+	// The cached raw key came from a string without escapes: it holds no
+	// '"', '\\' or control character, so a match is that whole string.
+	end := i + 1 + len(k.raw)
+	if !k.valid || end >= len(line) || line[end] != '"' || string(line[i+1:end]) != k.raw {
+		return nil, 0
+	}
+	return k, end + 1
+}
+
+// maxLast bounds the positions remembered in jsonParser.last.
+const maxLast = 64
 
 // Parse implements Parser for JSON lines.
 //
@@ -155,6 +223,7 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 	for i := range p.cand {
 		p.cand[i] = -1
 	}
+	p.line++
 	dotted := false
 	i := skipWS(line, 0)
 	if i >= len(line) {
@@ -171,37 +240,38 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 			if i >= len(line) || line[i] != '"' {
 				return i, "expected a key"
 			}
-			kstart := i + 1
-			end, esc, ok := scanString(line, i)
-			if !ok {
-				return i, "invalid string"
-			}
-			raw := line[kstart : end-1]
-			if esc {
-				s := len(rec.Scratch)
-				rec.Scratch, _ = appendUnescapeJSON(rec.Scratch, raw)
-				raw = rec.Scratch[s:]
-				rec.Scratch = rec.Scratch[:s] // the key is interned; the bytes can go
-			}
-			var key string
-			if pos := len(rec.Fields) - nf; pos < len(p.lastRaw) && p.lastRaw[pos] == string(raw) {
-				key = p.lastName[pos]
-			} else {
-				key = p.fieldName(raw)
-				if pos < 64 {
-					p.remember(pos, raw, key)
+			pos := len(rec.Fields) - nf
+			key, end := p.keyAt(line, i, pos)
+			if key == nil {
+				kstart := i + 1
+				var esc, ok bool
+				end, esc, ok = scanString(line, i)
+				if !ok {
+					return i, "invalid string"
+				}
+				raw := line[kstart : end-1]
+				if esc {
+					s := len(rec.Scratch)
+					rec.Scratch, _ = appendUnescapeJSON(rec.Scratch, raw)
+					raw = rec.Scratch[s:]
+					rec.Scratch = rec.Scratch[:s] // the key is copied; the bytes can go
+				}
+				key = &p.tmp
+				*key = p.key(raw)
+				if !esc && pos < maxLast {
+					for len(p.last) <= pos {
+						p.last = append(p.last, jsonKey{})
+					}
+					p.last[pos] = *key
+					key = &p.last[pos]
 				}
 			}
-			rank := -1
-			for r, k := range p.timeKeys {
-				if string(raw) == k {
-					rank = r
-					break
-				}
-			}
-			i = skipWS(line, end)
+			i = end
 			if i >= len(line) || line[i] != ':' {
-				return i, "expected ':'"
+				i = skipWS(line, i)
+				if i >= len(line) || line[i] != ':' {
+					return i, "expected ':'"
+				}
 			}
 			i = skipWS(line, i+1)
 			if i >= len(line) {
@@ -257,23 +327,34 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 				return i, "invalid JSON value"
 			}
 			idx := -1
-			for j := nf; j < len(rec.Fields); j++ {
-				if rec.Fields[j].Key == key {
-					idx = j
-					break
+			if sl := key.slot; sl != nil {
+				if sl.line == p.line {
+					idx = sl.idx
+				} else {
+					sl.line, sl.idx = p.line, len(rec.Fields)
+				}
+			} else {
+				for j := nf; j < len(rec.Fields); j++ {
+					if rec.Fields[j].Key == key.name {
+						idx = j
+						break
+					}
 				}
 			}
-			if !dotted && strings.IndexByte(key, '.') >= 0 {
-				dotted = true
-			}
+			dotted = dotted || key.dotted
 			if idx >= 0 {
-				rec.Fields[idx].Kind, rec.Fields[idx].Value = kind, val
+				f := &rec.Fields[idx]
+				f.Kind, f.Value = kind, val
 			} else {
 				idx = len(rec.Fields)
-				rec.Add(key, kind, val)
+				addField(rec, key.name, kind, val)
 			}
-			if rank >= 0 {
-				p.cand[rank] = idx
+			if key.rank >= 0 {
+				p.cand[key.rank] = idx
+			}
+			if i < len(line) && line[i] == ',' {
+				i = skipWS(line, i+1)
+				continue
 			}
 			i = skipWS(line, i)
 			if i < len(line) && line[i] == ',' {
@@ -314,7 +395,7 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 	switch p.timeFmt {
 	case tfAuto:
 		if str {
-			if t, ok := parseRFC3339(f.Value); ok {
+			if t, ok := p.times.parse(f.Value); ok {
 				return t, true
 			}
 		}
@@ -323,7 +404,7 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 		}
 	case tfRFC3339:
 		if str {
-			return parseRFC3339(f.Value)
+			return p.times.parse(f.Value)
 		}
 	case tfUnix, tfUnixMs, tfUnixUs, tfUnixNs:
 		if str || num {
@@ -339,7 +420,8 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 }
 
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	// Most bytes are above ' ': one comparison says so.
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -355,16 +437,23 @@ func hasLit(b []byte, i int, lit string) bool {
 // are not checked (invalid UTF-8 is the encoder's to replace).
 func scanString(b []byte, i int) (end int, esc, ok bool) {
 	j := i + 1
-	// Skip 8 plain bytes at a time: no '"', no '\\', nothing below 0x20.
-	for ; j+8 <= len(b); j += 8 {
-		x := binary.LittleEndian.Uint64(b[j:])
-		if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, '\\') != 0 {
-			break
+	for {
+		// Skip 8 plain bytes at a time (no '"', no '\\', nothing below
+		// 0x20) and jump straight to the first byte that is not: the
+		// lowest flagged byte of hasLess and hasByte is always a true one.
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			m := hasLess(x, 0x20) | hasByte(x, '"') | hasByte(x, '\\')
+			if m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
 		}
-	}
-	for ; j < len(b); j++ {
-		c := b[j]
-		switch {
+		if j >= len(b) {
+			return 0, false, false
+		}
+		switch c := b[j]; {
 		case c == '"':
 			return j + 1, esc, true
 		case c == '\\':
@@ -374,20 +463,22 @@ func scanString(b []byte, i int) (end int, esc, ok bool) {
 			}
 			switch b[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
+				j += 2
 			case 'u':
 				if _, n := hex4(b[j+2:]); n == 0 {
 					return 0, false, false
 				}
-				j += 5
+				j += 6
 			default:
 				return 0, false, false
 			}
 		case c < 0x20:
 			return 0, false, false
+		default:
+			// Fewer than 8 bytes left: one at a time.
+			j++
 		}
 	}
-	return 0, false, false
 }
 
 const (
@@ -412,21 +503,15 @@ func scanNumber(b []byte, i int) (end int, isInt, ok bool) {
 	case j < len(b) && b[j] == '0':
 		j++
 	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
+		j = skipDigits(b, j+1)
 	default:
 		return 0, false, false
 	}
 	isInt = true
 	if j < len(b) && b[j] == '.' {
 		isInt = false
-		j++
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == k {
+		k := j + 1
+		if j = skipDigits(b, k); j == k {
 			return 0, false, false
 		}
 	}
@@ -437,14 +522,20 @@ func scanNumber(b []byte, i int) (end int, isInt, ok bool) {
 			j++
 		}
 		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == k {
+		if j = skipDigits(b, k); j == k {
 			return 0, false, false
 		}
 	}
 	return j, isInt, true
+}
+
+// skipDigits returns the index of the first byte at or after b[j] that is
+// not a decimal digit.
+func skipDigits(b []byte, j int) int {
+	for j < len(b) && b[j]-'0' < 10 {
+		j++
+	}
+	return j
 }
 
 // jsonNumber reports whether all of b is one JSON number, and whether it is

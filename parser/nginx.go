@@ -2,6 +2,8 @@ package parser
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -155,9 +157,23 @@ const maxBacktrack = 256
 // nginxParser parses access-log lines written with one compiled log_format.
 type nginxParser struct {
 	c      *compiled
+	steps  []step // c.items with their variables
 	spans  [][2]int
 	budget int
 	strict bool
+	// noBackslash: the line holds no '\\', so no value needs unescaping.
+	noBackslash bool
+	// The times of one log mostly share their minute, which these
+	// remember.
+	timeLocal timeLocalCache
+	timeISO   rfc3339Cache
+	// The last time typeOK parsed for each kind, so that emit need not
+	// parse it again: set and cleared within one Parse call, and used
+	// only for the very same bytes (checked by address and length).
+	local, iso struct {
+		val []byte
+		t   time.Time
+	}
 }
 
 func newNginx(logFormat string) (*nginxParser, error) {
@@ -179,7 +195,23 @@ func newNginx(logFormat string) (*nginxParser, error) {
 		// Legal in nginx, useless here, and most likely a misspelt name.
 		return nil, syntaxErrorAt(logFormat, 0, "log_format has no variables (predefined formats: combined, main)")
 	}
-	return &nginxParser{c: c, spans: make([][2]int, len(c.items))}, nil
+	p := &nginxParser{c: c, spans: make([][2]int, len(c.items)), steps: make([]step, len(c.items))}
+	for i, it := range c.items {
+		v := &c.vars[it.v]
+		p.steps[i] = step{lit: it.lit, key: v.key, class: v.class, kind: v.kind, dup: v.dup, derive: v.derive}
+	}
+	return p, nil
+}
+
+// step is an item of the compiled format with what its variable needs,
+// laid out for the per-line loops.
+type step struct {
+	lit    []byte
+	key    string
+	class  func(c byte) bool
+	kind   vkind
+	dup    bool
+	derive uint8
 }
 
 // Parse implements Parser for nginx access logs.
@@ -218,17 +250,71 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 	// First with typed variables held to their types (a time must parse,
 	// a number look like one), which settles most ambiguous splits; then,
 	// so that an odd value is kept rather than the line lost, without.
-	p.budget = maxBacktrack
 	p.strict = true
-	if !p.match(line, 0, len(c.prefix)) {
-		p.strict = false
+	ok := p.matchFirst(line)
+	if !ok {
 		p.budget = maxBacktrack
-		if !p.match(line, 0, len(c.prefix)) {
-			return newError(FormatNginx, -1, "line does not match the log_format")
+		if ok = p.match(line, 0, len(c.prefix)); !ok {
+			p.strict = false
+			p.budget = maxBacktrack
+			ok = p.match(line, 0, len(c.prefix))
 		}
 	}
-	p.emit(line, rec)
+	if ok {
+		p.noBackslash = c.escape == escapeNone || bytes.IndexByte(line, '\\') < 0
+		p.emit(line, rec)
+	}
+	p.local.val, p.iso.val = nil, nil // keep nothing of line
+	if !ok {
+		return newError(FormatNginx, -1, "line does not match the log_format")
+	}
 	return nil
+}
+
+// matchFirst is match's first try at every item, without backtracking: the
+// first occurrence of each literal. Most lines match so; when it fails,
+// match starts over and finds what it always did.
+func (p *nginxParser) matchFirst(line []byte) bool {
+	steps := p.steps
+	pos := len(p.c.prefix)
+	for i := range steps {
+		it := &steps[i]
+		if i == len(steps)-1 {
+			end := len(line) - len(it.lit)
+			if end < pos {
+				return false
+			}
+			p.spans[i] = [2]int{pos, end}
+			return p.typeOK(it.kind, line[pos:end]) // the suffix was checked in Parse
+		}
+		end := pos
+		if len(it.lit) == 0 {
+			if cl := it.class; cl != nil {
+				for end < len(line) && cl(line[end]) {
+					end++
+				}
+			}
+		} else {
+			jsonQuote := p.c.escape == escapeJSON && it.lit[0] == '"'
+			for from := pos; ; {
+				k := indexLit(line[from:], it.lit)
+				if k < 0 {
+					return false
+				}
+				end = from + k
+				if !jsonQuote || !escapedAt(line, pos, end) {
+					break
+				}
+				from = end + 1
+			}
+		}
+		p.spans[i] = [2]int{pos, end}
+		if !p.typeOK(it.kind, line[pos:end]) {
+			return false
+		}
+		pos = end + len(it.lit)
+	}
+	return pos == len(line)
 }
 
 // match assigns spans to items[i:] starting at pos; it backtracks over
@@ -245,7 +331,7 @@ func (p *nginxParser) match(line []byte, i, pos int) bool {
 			return false
 		}
 		p.spans[i] = [2]int{pos, end}
-		return p.typeOK(it.v, line[pos:end]) // the suffix was checked in Parse
+		return p.typeOK(p.steps[i].kind, line[pos:end]) // the suffix was checked in Parse
 	}
 	if len(it.lit) == 0 {
 		// Directly followed by another variable: split by class.
@@ -256,18 +342,13 @@ func (p *nginxParser) match(line []byte, i, pos int) bool {
 			}
 		}
 		p.spans[i] = [2]int{pos, end}
-		return p.typeOK(it.v, line[pos:end]) && p.match(line, i+1, end)
+		return p.typeOK(p.steps[i].kind, line[pos:end]) && p.match(line, i+1, end)
 	}
 	lit := it.lit
 	jsonQuote := p.c.escape == escapeJSON && lit[0] == '"'
 	from := pos
 	for {
-		var k int
-		if len(lit) == 1 {
-			k = bytes.IndexByte(line[from:], lit[0])
-		} else {
-			k = bytes.Index(line[from:], lit)
-		}
+		k := indexLit(line[from:], lit)
 		if k < 0 {
 			return false
 		}
@@ -277,7 +358,7 @@ func (p *nginxParser) match(line []byte, i, pos int) bool {
 			continue
 		}
 		p.spans[i] = [2]int{pos, at}
-		if p.typeOK(it.v, line[pos:at]) && p.match(line, i+1, at+len(lit)) {
+		if p.typeOK(p.steps[i].kind, line[pos:at]) && p.match(line, i+1, at+len(lit)) {
 			return true
 		}
 		p.budget--
@@ -288,14 +369,14 @@ func (p *nginxParser) match(line []byte, i, pos int) bool {
 	}
 }
 
-// typeOK reports whether val may be the value of variable v: always, unless
-// p.strict, when times must parse and numbers be numbers, "-", or lists of
-// numbers ("0.001, 0.002 : 0.003").
-func (p *nginxParser) typeOK(v int, val []byte) bool {
+// typeOK reports whether val may be the value of a variable of this kind:
+// always, unless p.strict, when times must parse and numbers be numbers,
+// "-", or lists of numbers ("0.001, 0.002 : 0.003").
+func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 	if !p.strict || len(val) == 0 || len(val) == 1 && val[0] == '-' {
 		return true
 	}
-	switch p.c.vars[v].kind {
+	switch kind {
 	case vInt, vFloat:
 		for _, c := range val {
 			if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == ',' || c == ':' || c == ' ') {
@@ -303,16 +384,88 @@ func (p *nginxParser) typeOK(v int, val []byte) bool {
 			}
 		}
 	case vTimeLocal:
-		_, ok := parseTimeLocal(val)
+		t, ok := p.timeLocal.parse(val)
+		if ok {
+			p.local.val, p.local.t = val, t
+		}
 		return ok
 	case vTimeISO:
-		_, ok := parseRFC3339(val)
+		t, ok := p.timeISO.parse(val)
+		if ok {
+			p.iso.val, p.iso.t = val, t
+		}
 		return ok
 	case vMsec:
 		_, ok := parseEpoch(val, 0)
 		return ok
 	}
 	return true
+}
+
+// indexLit returns the index of the first lit in s, or -1: bytes.Index,
+// but cheaper for the short literals of log formats (" ", "\" \"", "] \""),
+// whose first byte mostly starts a match.
+func indexLit(s, lit []byte) int {
+	if len(lit) == 1 {
+		return indexByte(s, lit[0])
+	}
+	from := 0
+	for misses := 0; misses < 4; misses++ {
+		k := indexByte(s[from:], lit[0])
+		if k < 0 {
+			return -1
+		}
+		at := from + k
+		if len(s)-at < len(lit) {
+			return -1
+		}
+		if s[at+1] == lit[1] && (len(lit) == 2 || string(s[at+2:at+len(lit)]) == string(lit[2:])) {
+			return at
+		}
+		from = at + 1
+	}
+	// The first byte is common: leave it to bytes.Index.
+	if k := bytes.Index(s[from:], lit); k >= 0 {
+		return from + k
+	}
+	return -1
+}
+
+// indexByte is bytes.IndexByte with a look at the first 8 bytes first,
+// without a call: the fields of a log line are short, and many searches end
+// there.
+func indexByte(s []byte, c byte) int {
+	if len(s) >= 8 {
+		if m := hasByte(binary.LittleEndian.Uint64(s), c); m != 0 {
+			return bits.TrailingZeros64(m) >> 3
+		}
+		if k := bytes.IndexByte(s[8:], c); k >= 0 {
+			return 8 + k
+		}
+		return -1
+	}
+	return bytes.IndexByte(s, c)
+}
+
+// lastIndexByte is bytes.LastIndexByte with a look at the last 8 bytes
+// first, without a call: it looks for the space before "HTTP/1.1".
+func lastIndexByte(s []byte, c byte) int {
+	if n := len(s); n >= 8 {
+		// Exact flags (hasByte's may be wrong above a true one): the
+		// highest is the last c.
+		x := binary.LittleEndian.Uint64(s[n-8:]) ^ (lsb * uint64(c))
+		const low7 = 0x7f7f7f7f7f7f7f7f
+		if m := ^((x&low7 + low7) | x | low7); m != 0 {
+			return n - 8 + (63-bits.LeadingZeros64(m))>>3
+		}
+		return bytes.LastIndexByte(s[:n-8], c)
+	}
+	return bytes.LastIndexByte(s, c)
+}
+
+// sameBytes reports whether a and b are the same non-empty bytes in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // escapedAt reports whether line[at] is preceded, within line[start:at], by
@@ -328,7 +481,7 @@ func escapedAt(line []byte, start, at int) bool {
 // unescape returns v with the format's escaping undone, in rec.Scratch when
 // it differs from v.
 func (p *nginxParser) unescape(v []byte, rec *sidetrail.Record) []byte {
-	if p.c.escape == escapeNone || bytes.IndexByte(v, '\\') < 0 {
+	if p.c.escape == escapeNone || p.noBackslash || bytes.IndexByte(v, '\\') < 0 {
 		return v
 	}
 	start := len(rec.Scratch)
@@ -343,8 +496,9 @@ func (p *nginxParser) unescape(v []byte, rec *sidetrail.Record) []byte {
 func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 	var t time.Time
 	rank := 0
-	for i, it := range p.c.items {
-		v := &p.c.vars[it.v]
+	steps := p.steps
+	for i := range steps {
+		v := &steps[i]
 		if v.dup {
 			continue
 		}
@@ -355,12 +509,12 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 		switch v.kind {
 		case vInt:
 			if isJSONInt(val) {
-				rec.Add(v.key, sidetrail.KindInt, val)
+				addField(rec, v.key, sidetrail.KindInt, val)
 				continue
 			}
 		case vFloat:
 			if _, ok := jsonNumber(val); ok {
-				rec.Add(v.key, sidetrail.KindFloat, val)
+				addField(rec, v.key, sidetrail.KindFloat, val)
 				continue
 			}
 		case vTimeLocal, vTimeISO, vMsec:
@@ -369,9 +523,17 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 			r := 1
 			switch v.kind {
 			case vTimeLocal:
-				tt, ok = parseTimeLocal(val)
+				if sameBytes(val, p.local.val) {
+					tt, ok = p.local.t, true
+				} else {
+					tt, ok = p.timeLocal.parse(val)
+				}
 			case vTimeISO:
-				tt, ok = parseRFC3339(val)
+				if sameBytes(val, p.iso.val) {
+					tt, ok = p.iso.t, true
+				} else {
+					tt, ok = p.timeISO.parse(val)
+				}
 			default:
 				tt, ok = parseEpoch(val, 0)
 				r = 2
@@ -384,7 +546,7 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 			}
 		}
 		val = p.unescape(val, rec)
-		rec.Add(v.key, sidetrail.KindString, val)
+		addField(rec, v.key, sidetrail.KindString, val)
 		switch v.kind {
 		case vRequest:
 			addRequestFields(rec, val, v.derive)
@@ -417,24 +579,24 @@ func isMethod(b []byte) bool {
 // when it starts with "HTTP/"; otherwise (HTTP/0.9) there is none and the
 // rest is the URI.
 func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
-	sp := bytes.IndexByte(req, ' ')
+	sp := indexByte(req, ' ')
 	if sp <= 0 || !isMethod(req[:sp]) {
 		return
 	}
 	method, rest := req[:sp], req[sp+1:]
 	var proto []byte
-	if last := bytes.LastIndexByte(rest, ' '); last >= 0 && bytes.HasPrefix(rest[last+1:], []byte("HTTP/")) {
+	if last := lastIndexByte(rest, ' '); last >= 0 && bytes.HasPrefix(rest[last+1:], []byte("HTTP/")) {
 		proto, rest = rest[last+1:], rest[:last]
 	}
 	if derive&dMethod != 0 {
-		rec.Add("request_method", sidetrail.KindString, method)
+		addField(rec, "request_method", sidetrail.KindString, method)
 	}
 	if derive&dURI != 0 && len(rest) > 0 {
-		rec.Add("request_uri", sidetrail.KindString, rest)
+		addField(rec, "request_uri", sidetrail.KindString, rest)
 	}
 	addURIFields(rec, rest, derive)
 	if derive&dProto != 0 && len(proto) > 0 {
-		rec.Add("request_protocol", sidetrail.KindString, proto)
+		addField(rec, "request_protocol", sidetrail.KindString, proto)
 	}
 }
 
@@ -442,13 +604,13 @@ func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
 // request_query (each omitted when empty).
 func addURIFields(rec *sidetrail.Record, uri []byte, derive uint8) {
 	path, query := uri, []byte(nil)
-	if q := bytes.IndexByte(uri, '?'); q >= 0 {
+	if q := indexByte(uri, '?'); q >= 0 {
 		path, query = uri[:q], uri[q+1:]
 	}
 	if derive&dPath != 0 && len(path) > 0 {
-		rec.Add("request_path", sidetrail.KindString, path)
+		addField(rec, "request_path", sidetrail.KindString, path)
 	}
 	if derive&dQuery != 0 && len(query) > 0 {
-		rec.Add("request_query", sidetrail.KindString, query)
+		addField(rec, "request_query", sidetrail.KindString, query)
 	}
 }

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"encoding/binary"
 	"time"
 )
 
@@ -275,4 +276,106 @@ func parseErrorLogTime(b []byte, loc *time.Location) (time.Time, bool) {
 		return unixTime(daysFromCivil(y, m, d)*86400+secs, 0), true
 	}
 	return time.Date(int(y), time.Month(m), int(d), int(secs/3600), int(secs/60%60), int(secs%60), 0, loc).UTC(), true
+}
+
+// rfc3339Cache parses RFC 3339 times as parseRFC3339 does, remembering the
+// date, hour and minute of the last one that parsed: the times of one log
+// mostly share them, and then only the seconds, fraction and zone are left
+// to read. The zero value is ready to use.
+type rfc3339Cache struct {
+	prefix [2]uint64 // "2024-01-02T15:04" as little-endian words, validated
+	base   int64     // its Unix seconds, before the zone offset
+	ok     bool
+}
+
+func (c *rfc3339Cache) parse(b []byte) (time.Time, bool) {
+	if !c.ok || len(b) < 20 || binary.LittleEndian.Uint64(b) != c.prefix[0] || binary.LittleEndian.Uint64(b[8:]) != c.prefix[1] {
+		t, ok := parseRFC3339(b)
+		if ok {
+			// parseRFC3339 validated b[:16]: the date, the separator, the
+			// hour, ':' and the minute.
+			y, _ := digits(b[0:4])
+			m, _ := digits(b[5:7])
+			d, _ := digits(b[8:10])
+			hh, _ := digits(b[11:13])
+			mm, _ := digits(b[14:16])
+			c.prefix[0], c.prefix[1] = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+			c.base = daysFromCivil(y, m, d)*86400 + hh*3600 + mm*60
+			c.ok = true
+		}
+		return t, ok
+	}
+	if b[16] != ':' {
+		return time.Time{}, false
+	}
+	s, ok := digits(b[17:19])
+	if !ok || s > 60 {
+		return time.Time{}, false
+	}
+	rest := b[19:]
+	var nsec int64
+	if rest[0] == '.' || rest[0] == ',' {
+		i := 1
+		scale := int64(100000000)
+		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+			nsec += int64(rest[i]-'0') * scale
+			scale /= 10
+		}
+		if i == 1 {
+			return time.Time{}, false
+		}
+		rest = rest[i:]
+	}
+	off, ok := zoneOffset(rest)
+	if !ok {
+		return time.Time{}, false
+	}
+	return unixTime(c.base+s-off, nsec), true
+}
+
+// timeLocalCache parses nginx's $time_local as parseTimeLocal does,
+// remembering the date, hour, minute and zone of the last one that parsed.
+// The zero value is ready to use.
+type timeLocalCache struct {
+	// The validated bytes of the last time that parsed, as little-endian
+	// words: w0, w1 and b16 hold "02/Jan/2024:15:04", zone holds b[18:26]
+	// ("05 +0100") with the seconds masked out.
+	w0, w1, zone uint64
+	b16          byte
+	base         int64 // Unix seconds of the minute in the zone
+	ok           bool
+}
+
+// zoneMask drops the seconds (the first two bytes) from the word at b[18:].
+const zoneMask = ^uint64(0xffff)
+
+func (c *timeLocalCache) parse(b []byte) (time.Time, bool) {
+	if len(b) != 26 {
+		return time.Time{}, false // as parseTimeLocal
+	}
+	w0, w1, zone := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[18:])&zoneMask
+	if !c.ok || w0 != c.w0 || w1 != c.w1 || b[16] != c.b16 || zone != c.zone {
+		t, ok := parseTimeLocal(b)
+		if ok {
+			// parseTimeLocal validated all but the seconds.
+			c.w0, c.w1, c.b16, c.zone = w0, w1, b[16], zone
+			d, _ := digits(b[0:2])
+			m, _ := month(b[3:6])
+			y, _ := digits(b[7:11])
+			hh, _ := digits(b[12:14])
+			mm, _ := digits(b[15:17])
+			off, _ := zoneOffset(b[21:26])
+			c.base = daysFromCivil(y, m, d)*86400 + hh*3600 + mm*60 - off
+			c.ok = true
+		}
+		return t, ok
+	}
+	if b[17] != ':' {
+		return time.Time{}, false
+	}
+	s, ok := digits(b[18:20])
+	if !ok || s > 60 {
+		return time.Time{}, false
+	}
+	return unixTime(c.base+s, 0), true
 }
