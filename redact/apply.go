@@ -31,7 +31,7 @@ type Redactor struct {
 	unesc2 []byte
 	jout   []byte // applyJSON's output
 	fst    findState
-	kcache []keyedEntry // per field index: is its key keyed
+	kcache [64]keyedEntry // fieldKeyed's cache
 
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
@@ -79,12 +79,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	// record cost one pre-filter pass over the message.
 	origMaybe := ^uint64(0) // with 64 rules or more: no shortcut
 	if len(sh.valueRules) < 64 {
-		origMaybe = 0
-		for j, ru := range sh.valueRules {
-			if ru.maybe(orig) {
-				origMaybe |= 1 << j
-			}
-		}
+		origMaybe = sh.maybeMask(orig)
 	}
 
 	r.msgNoMatch = 0
@@ -128,7 +123,11 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 					mask &^= r.msgNoMatch & sh.localBits
 				}
 			}
-			if v, ch := r.applyChain(rec, f.Value, f.Key, false, mask, false, r.fieldKeyed(i, f.Key)); ch {
+			keyed := r.fieldKeyed(f.Key)
+			if mask&sh.allBits == 0 && !keyed {
+				continue // no rule can match (applyChain would say so)
+			}
+			if v, ch := r.applyChain(rec, f.Value, f.Key, false, mask, false, keyed); ch {
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
 			}
@@ -258,30 +257,28 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	return v, changed
 }
 
-// fieldKeyed is anyKeyed for the field at index i, cached: a parser gives
-// the same key strings in the same places record after record, and
-// comparing a string with itself is a pointer comparison.
-func (r *Redactor) fieldKeyed(i int, key string) bool {
-	if r.sh.keyedBits == 0 {
+// fieldKeyed is anyKeyed cached: a parser gives the same few key strings
+// record after record, and comparing a string with itself is a pointer
+// comparison. The cache is direct-mapped on the key's length and end bytes
+// (a collision only costs the anyKeyed call); a parser whose fields come
+// and go (nginx's request_query) does not move the others' entries.
+func (r *Redactor) fieldKeyed(key string) bool {
+	if r.sh.keyedBits == 0 || key == "" {
 		return false
 	}
-	if i < len(r.kcache) && r.kcache[i].key == key {
-		return r.kcache[i].keyed
+	h := (uint(len(key))*5 + uint(key[0])*3 + uint(key[len(key)-1])) % uint(len(r.kcache))
+	if e := &r.kcache[h]; e.set && e.key == key {
+		return e.keyed
 	}
 	k := r.anyKeyed(key)
-	if i >= len(r.kcache) {
-		if i > 256 {
-			return k
-		}
-		r.kcache = append(r.kcache, make([]keyedEntry, i+1-len(r.kcache))...)
-	}
-	r.kcache[i] = keyedEntry{key: key, keyed: k}
+	r.kcache[h] = keyedEntry{key: key, keyed: k, set: true}
 	return k
 }
 
 type keyedEntry struct {
 	key   string
 	keyed bool
+	set   bool
 }
 
 // anyKeyed reports whether a rule wants the field key examined whatever
@@ -740,23 +737,62 @@ func looksJSON(b []byte) bool {
 	return false
 }
 
+// jsonCandidate reports whether applyJSON should examine v, a JSON text
+// without backslashes (so every string in it is a substring of it) whose
+// key is not keyed: whether a rule targeting it may match it (its maybe,
+// which gates secretMember too). A query_secrets rule must moreover find a
+// secret name ending before a '=', "%3D" or a key's closing quote
+// (candidate): without one, neither secretMember nor the detector on a
+// string or number in v (candidate is monotone) finds anything, so v would
+// come back unchanged.
+func (r *Redactor) jsonCandidate(v []byte, key string, msg bool) bool {
+	sh := r.sh
+	if sh.exactJSON {
+		return sh.maybeMask(v) != 0 && r.targetedMaybe(v, key, msg)
+	}
+	m := sh.maybeMask(v)
+	for j, ru := range sh.valueRules {
+		if !(msg || ru.targets(key)) {
+			continue
+		}
+		if j >= 63 {
+			if ru.maybe(v) {
+				return true
+			}
+			continue
+		}
+		if m&(1<<j) == 0 {
+			continue
+		}
+		if sh.localBits&(1<<j) != 0 {
+			if q, ok := ru.det.(queryDetector); ok && !q.candidate(v) {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// targetedMaybe is the gate jsonCandidate refines: a rule targeting key
+// whose maybe(v) is true. Tests use it as jsonCandidate's oracle.
+func (r *Redactor) targetedMaybe(v []byte, key string, msg bool) bool {
+	for _, ru := range r.sh.valueRules {
+		if (msg || ru.targets(key)) && ru.maybe(v) {
+			return true
+		}
+	}
+	return false
+}
+
 // applyJSON runs the rule chain over the strings and numbers of a JSON text
 // (object keys excluded). A changed string is re-escaped; a changed number
 // becomes a string. onlyEscaped restricts it to strings holding escapes (for
 // a message whose raw text the chain has already seen).
 func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, onlyEscaped bool) ([]byte, bool) {
-	keyed := !msg && r.anyKeyed(key)
-	if !onlyEscaped && !keyed && bytes.IndexByte(v, '\\') < 0 {
-		cand := false
-		for _, ru := range r.sh.valueRules {
-			if (msg || ru.targets(key)) && ru.maybe(v) {
-				cand = true
-				break
-			}
-		}
-		if !cand {
-			return v, false
-		}
+	keyed := !msg && r.fieldKeyed(key)
+	if !onlyEscaped && !keyed && bytes.IndexByte(v, '\\') < 0 && !r.jsonCandidate(v, key, msg) {
+		return v, false
 	}
 	// The output is built in r.jout: applyChain appends to rec.Scratch
 	// while we go.

@@ -740,6 +740,14 @@ var defaultSecretParams = []string{
 type queryDetector struct {
 	names  []string   // lower case
 	byLast [][]string // names by their last byte
+	// ends has bit endHash(x, y) set for the last two bytes x, y of every
+	// name (any bit may be set by several pairs: a set bit only means
+	// "maybe"); all is set when a name is one byte long.
+	ends [4]uint64
+	all  bool
+	// exact, set only by tests, turns candidate off: find is then the
+	// scan alone, the oracle candidate is checked against.
+	exact bool
 }
 
 func newQueryDetector(names []string) queryDetector {
@@ -747,9 +755,18 @@ func newQueryDetector(names []string) queryDetector {
 	for _, n := range names {
 		c := n[len(n)-1]
 		q.byLast[c] = append(q.byLast[c], n)
+		if len(n) < 2 {
+			q.all = true
+			continue
+		}
+		h := endHash(n[len(n)-2], c)
+		q.ends[h>>6] |= 1 << (h & 63)
 	}
 	return q
 }
+
+// endHash hashes the last two bytes of a name (lower case) to 0-255.
+func endHash(x, y byte) uint { return (uint(x)*7 + uint(y)) & 255 }
 
 func (queryDetector) maybe(b []byte) bool {
 	return bytes.IndexByte(b, '=') >= 0 || indexRare(b, `":`, 1) >= 0
@@ -766,6 +783,17 @@ func (q queryDetector) find(b []byte, from int, key string, st *findState) (int,
 			return 0, len(b), true
 		}
 	}
+	if from == 0 && !q.exact && !q.candidate(b) {
+		// No secret name before any '=', "%3D" or `":`: nothing to find
+		// (see candidate), without the cursor scans of scan.
+		return 0, 0, false
+	}
+	return q.scan(b, from, st)
+}
+
+// scan is find after the keyed-field case: name=VALUE pairs and JSON
+// members from from on.
+func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) {
 	n := len(b)
 	eq, enc := st.cursors("=", "%3")
 	jc := &st.c[2]

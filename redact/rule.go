@@ -208,6 +208,7 @@ type shared struct {
 	allBits    uint64 // a bit per value rule (all of them from 63 on)
 	keyedBits  uint64 // value rules whose detector may be keyed by a field name (the first 63)
 	localBits  uint64 // value rules whose matches in a slice of the message are matches in it
+	exactJSON  bool   // tests only: applyJSON gated by the rules' maybe alone (jsonCandidate's oracle)
 	logger     *slog.Logger
 	warned     []atomic.Bool // per rule: first withheld message logged
 	panicked   atomic.Bool   // first contained panic logged

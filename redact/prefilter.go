@@ -1,0 +1,98 @@
+package redact
+
+import "bytes"
+
+// maybeMask returns each value rule's maybe(v) as a bit: bit j for
+// valueRules[j], bit 63 for any of the rules from the 64th on.
+func (sh *shared) maybeMask(v []byte) uint64 {
+	var m uint64
+	for j, ru := range sh.valueRules {
+		if ru.maybe(v) {
+			m |= 1 << min(j, 63)
+		}
+	}
+	return m
+}
+
+// candidate reports whether find could match in b from 0 for a field that
+// is not keyed, or secretMember a member of b: whether a secret name (as
+// secret sees it, but without its separator check) ends right before a
+// '=', a "%3D" (or "%3d"), or a '"' that white space and ':' follow.
+//
+// find reports a name=value pair at a '=' or "%3D" after a secret name and
+// a JSON member at `":` after a secret name in quotes; applyJSON's
+// secretMember a member whose key (a string followed by white space and
+// ':') is a secret name. In each case the name is a suffix of the bytes
+// before the trigger, and secret drops the name's trailing ']' and compares
+// the end of what remains with q.names: so when candidate is false, neither
+// matches. It is monotone: a trigger and the bytes before it in a substring
+// of b are there in b too.
+//
+// Each trigger byte is looked for with its own bytes.IndexByte scan: the
+// order in which triggers are examined does not matter for the answer.
+func (q queryDetector) candidate(b []byte) bool {
+	for i := 0; i < len(b); {
+		p := bytes.IndexByte(b[i:], '=')
+		if p < 0 {
+			break
+		}
+		p += i
+		if q.endsWithSecret(b[:p]) {
+			return true
+		}
+		i = p + 1
+	}
+	for i := 0; i < len(b); {
+		p := bytes.IndexByte(b[i:], '%')
+		if p < 0 {
+			break
+		}
+		p += i
+		if p+2 < len(b) && b[p+1] == '3' && (b[p+2] == 'D' || b[p+2] == 'd') && q.endsWithSecret(b[:p]) {
+			return true
+		}
+		i = p + 1
+	}
+	for i := 0; i < len(b); {
+		p := bytes.IndexByte(b[i:], ':')
+		if p < 0 {
+			break
+		}
+		p += i
+		k := p
+		for k > 0 && is(b[k-1], cSpace) {
+			k--
+		}
+		if k > 0 && b[k-1] == '"' && q.endsWithSecret(b[:k-1]) {
+			return true
+		}
+		i = p + 1
+	}
+	return false
+}
+
+// endsWithSecret reports whether b, with its trailing ']' dropped, ends
+// with one of q.names, ignoring case.
+func (q queryDetector) endsWithSecret(b []byte) bool {
+	t := len(b)
+	for t > 0 && b[t-1] == ']' {
+		t--
+	}
+	if t == 0 {
+		return false
+	}
+	if !q.all {
+		if t < 2 {
+			return false
+		}
+		if h := endHash(lower(b[t-2]), lower(b[t-1])); q.ends[h>>6]&(1<<(h&63)) == 0 {
+			return false
+		}
+	}
+	for _, s := range q.byLast[lower(b[t-1])] {
+		if t >= len(s) && hasFoldPrefix(b[t-len(s):t], s) {
+			return true
+		}
+	}
+	return false
+}
