@@ -53,8 +53,12 @@ FUZZ_TARGETS := \
 	. FuzzJSONString \
 	parser FuzzCompileAndParse \
 	parser FuzzJSON \
+	parser FuzzJSONWarm \
+	parser FuzzNginxWarm \
 	parser FuzzNginxError \
 	redact FuzzRedact \
+	redact FuzzOracle \
+	redact FuzzQueryCandidate \
 	buffer FuzzSegmentDecode \
 	sinks/loki FuzzEncode \
 	sinks/elasticsearch FuzzScanBulk \

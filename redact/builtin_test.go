@@ -67,6 +67,10 @@ func TestBuiltins(t *testing.T) {
 
 		// query_secrets
 		{"query_secrets", "GET /a?password=hunter2&user=bob HTTP/1.1", "GET /a?password=[REDACTED]&user=bob HTTP/1.1"},
+		// Only a percent-encoded pair, no '=' anywhere (the pre-filter once
+		// missed this: the secret shipped).
+		{"query_secrets", "GET /a/b%3Ftoken%3Dhunter2%26x HTTP/1.1", "GET /a/b%3Ftoken%3D[REDACTED]%26x HTTP/1.1"},
+		{"query_secrets", "GET /a/b%3ftoken%3dhunter2 HTTP/1.1", "GET /a/b%3ftoken%3d[REDACTED] HTTP/1.1"},
 		{"query_secrets", "/cb?access_token=ya29.abc&State=x", "/cb?access_token=[REDACTED]&State=x"},
 		{"query_secrets", "pwd=a;passwd=b&api_key=c&apikey=d&client_secret=e", "pwd=[REDACTED];passwd=[REDACTED]&api_key=[REDACTED]&apikey=[REDACTED]&client_secret=[REDACTED]"},
 		{"query_secrets", "X-Amz-Security-Token=FQoG%2Fabc&X-Amz-Signature=0f1e", "X-Amz-Security-Token=[REDACTED]&X-Amz-Signature=[REDACTED]"},

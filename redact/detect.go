@@ -769,7 +769,22 @@ func newQueryDetector(names []string) queryDetector {
 func endHash(x, y byte) uint { return (uint(x)*7 + uint(y)) & 255 }
 
 func (queryDetector) maybe(b []byte) bool {
-	return bytes.IndexByte(b, '=') >= 0 || indexRare(b, `":`, 1) >= 0
+	return bytes.IndexByte(b, '=') >= 0 || indexRare(b, `":`, 1) >= 0 || hasPct3D(b)
+}
+
+// hasPct3D reports whether b holds a percent-encoded '=' ("%3D", "%3d"),
+// which scan reads as one: a nested query with no '=' of its own.
+func hasPct3D(b []byte) bool {
+	for i := 0; ; {
+		j := indexString(b[i:], "%3")
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		if i < len(b) && (b[i] == 'D' || b[i] == 'd') {
+			return true
+		}
+	}
 }
 
 // keyed: a field named like a secret parameter ("password", "api_key",
