@@ -101,6 +101,13 @@ type Options struct {
 	// Logger receives corruption reports, cut tails, drops and removed
 	// cursors; nil discards.
 	Logger *slog.Logger
+	// CursorSync is the longest a cursor file goes without an fsync while
+	// it is being acknowledged (default 1s; negative: fsync every Ack).
+	// Every Ack writes the file (temp and rename) before returning, so a
+	// crash of the process loses no acknowledgement; a power failure may
+	// lose up to this much of them, which only means records are sent
+	// again. Close fsyncs what is left.
+	CursorSync time.Duration
 	// TailCache is how many of the newest bytes of the active segment are
 	// also kept in memory for Readers (default 4 MiB; negative: none).
 	TailCache int
@@ -128,6 +135,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.TailCache == 0 {
 		o.TailCache = defaultTailCache
+	}
+	if o.CursorSync == 0 {
+		o.CursorSync = time.Second
 	}
 }
 
@@ -167,6 +177,13 @@ type cursor struct {
 	acked  uint64
 	ackPos position // a frame boundary at or before the first unacked record
 	reader *Reader
+
+	// Guarded by reader.ackMu: when the cursor file was last fsynced,
+	// whether it has been written since, and an open handle on it for the
+	// writes in between (nil: write it the durable way).
+	lastSync time.Time
+	unsynced bool
+	file     File
 }
 
 // position is a place in the log: a segment (by first seq), the offset of
@@ -516,9 +533,9 @@ func (b *Buffer) readCursor(name string, exists bool) (uint64, bool, error) {
 	return v, true, nil
 }
 
-// writeCursor durably stores acked for a cursor: temp file, fsync,
-// rename, fsync dir.
-func (b *Buffer) writeCursor(name string, acked uint64) error {
+// writeCursor stores acked for a cursor: temp file, rename; with sync the
+// temp file is fsynced before the rename and the directory after it.
+func (b *Buffer) writeCursor(name string, acked uint64, sync bool) error {
 	final := b.path(name + cursorSuffix)
 	tmp := final + tmpSuffix
 	f, err := b.fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -530,9 +547,11 @@ func (b *Buffer) writeCursor(name string, acked uint64) error {
 		f.Close()
 		return fmt.Errorf("write cursor %s: %w", name, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync cursor %s: %w", name, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("sync cursor %s: %w", name, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close cursor %s: %w", name, err)
@@ -540,8 +559,10 @@ func (b *Buffer) writeCursor(name string, acked uint64) error {
 	if err := b.fs.Rename(tmp, final); err != nil {
 		return fmt.Errorf("rename cursor %s: %w", name, err)
 	}
-	if err := b.fs.SyncDir(b.dir); err != nil {
-		return fmt.Errorf("sync dir for cursor %s: %w", name, err)
+	if sync {
+		if err := b.fs.SyncDir(b.dir); err != nil {
+			return fmt.Errorf("sync dir for cursor %s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -997,7 +1018,25 @@ func (b *Buffer) Close() error {
 	}
 	b.closed = true
 	close(b.closedCh)
+	cursors := slices.Clone(b.cursors)
 	b.mu.Unlock()
+	// Make the last acknowledgements durable. Holding ackMu waits for an
+	// Ack under way; later ones see closed.
+	var cerr error
+	for _, c := range cursors {
+		if c.reader == nil {
+			continue
+		}
+		c.reader.ackMu.Lock()
+		if c.unsynced {
+			if err := b.syncCursor(c.name); err != nil && cerr == nil {
+				cerr = fmt.Errorf("buffer: close: %w", err)
+			}
+			c.unsynced = false
+		}
+		b.closeCursor(c)
+		c.reader.ackMu.Unlock()
+	}
 	if b.syncStop != nil {
 		close(b.syncStop)
 		<-b.syncDone
@@ -1006,7 +1045,7 @@ func (b *Buffer) Close() error {
 	defer func() { <-b.sem }()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var first error
+	first := cerr
 	if a := b.active(); a != nil {
 		if err := a.file.Sync(); err != nil {
 			first = fmt.Errorf("buffer: close: sync %s: %w", a.name, err)
@@ -1018,6 +1057,54 @@ func (b *Buffer) Close() error {
 		}
 	}
 	return first
+}
+
+// overwriteCursor writes acked over the cursor file through c.file, in
+// place: 20 bytes in one sector, checksummed (a torn write reads as a
+// damaged cursor, which restarts at the oldest record: duplicates, never
+// loss). Used between the durable writes.
+func (b *Buffer) overwriteCursor(c *cursor, acked uint64) error {
+	var buf [cursorFileSize]byte
+	data := appendFileHeader(buf[:0], cursorMagic, acked)
+	if _, err := c.file.WriteAt(data, 0); err != nil {
+		return fmt.Errorf("write cursor %s: %w", c.name, err)
+	}
+	return nil
+}
+
+// reopenCursor points c.file at the cursor file now in place (after
+// writeCursor renamed a new one over it); on failure c.file is nil.
+func (b *Buffer) reopenCursor(c *cursor) {
+	b.closeCursor(c)
+	if f, err := b.fs.OpenFile(b.path(c.name+cursorSuffix), os.O_WRONLY, 0); err == nil {
+		c.file = f
+	}
+}
+
+func (b *Buffer) closeCursor(c *cursor) {
+	if c.file != nil {
+		c.file.Close()
+		c.file = nil
+	}
+}
+
+// syncCursor fsyncs a cursor file and the directory.
+func (b *Buffer) syncCursor(name string) error {
+	f, err := b.fs.OpenFile(b.path(name+cursorSuffix), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("sync cursor %s: %w", name, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = b.fs.SyncDir(b.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("sync cursor %s: %w", name, err)
+	}
+	return nil
 }
 
 // Dir returns the buffer's directory.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sidetrail/sidetrail/buffer"
 	"github.com/sidetrail/sidetrail/buffer/faultfs"
@@ -182,7 +183,8 @@ func TestSegmentCreationFailure(t *testing.T) {
 func TestAckFailureKeepsCursor(t *testing.T) {
 	dir := t.TempDir()
 	ffs := faultfs.New(nil)
-	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}, FS: ffs})
+	// CursorSync -1: every Ack fsyncs, so every step of it can fail.
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}, FS: ffs, CursorSync: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,4 +223,52 @@ func TestAckFailureKeepsCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkEntries(t, readN(t, r, 10), 21, 20)
+}
+
+// TestCursorSyncIsRateLimited: within CursorSync an Ack writes and renames
+// the cursor file but does not fsync it (a failing fsync goes unnoticed);
+// the first Ack after the interval fsyncs again, and Close fsyncs a cursor
+// written since its last fsync.
+func TestCursorSyncIsRateLimited(t *testing.T) {
+	dir := t.TempDir()
+	ffs := faultfs.New(nil)
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}, FS: ffs, CursorSync: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 30, 10)
+	r, _ := b.Reader("a")
+	if err := r.Ack(10); err != nil { // the first Ack fsyncs
+		t.Fatal(err)
+	}
+	ffs.SetFilter(".tmp")
+	ffs.FailNextSync(nil)
+	if err := r.Ack(20); err != nil {
+		t.Fatalf("Ack within the interval tried to fsync: %v", err)
+	}
+	// Written in place: what a process that crashed now would read.
+	if rep, err := buffer.Inspect(dir); err != nil || len(rep.Cursors) != 1 || rep.Cursors[0].Acked != 20 {
+		t.Fatalf("cursor file after an in-place Ack: %+v, %v; want acked 20", rep, err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if err := r.Ack(25); err == nil {
+		t.Fatal("the Ack after the interval did not fsync (the injected failure is still pending)")
+	}
+	ffs.SetFilter("")
+	if err := r.Ack(25); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Ack(30); err != nil { // written, not synced
+		t.Fatal(err)
+	}
+	ffs.SetFilter(".cursor")
+	ffs.FailNextSync(nil)
+	if err := b.Close(); err == nil {
+		t.Fatal("Close did not fsync the cursor written since the last fsync")
+	}
+	ffs.SetFilter("")
+	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	if acked := b.Stats().Cursors[0].Acked; acked != 30 {
+		t.Fatalf("cursor after reopen: %d, want 30", acked)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	sidetrail "github.com/sidetrail/sidetrail"
 )
@@ -211,9 +212,13 @@ func (r *Reader) Rewind() error {
 	return nil
 }
 
-// Ack durably records that every record with seq ≤ seq is done for this
-// cursor: the cursor file is written temp, fsync, rename, fsync dir before
-// Ack returns. Then the segments every cursor has passed are deleted, which
+// Ack records that every record with seq ≤ seq is done for this cursor:
+// the cursor file is written before Ack returns, so it survives a crash of
+// the process. At most every Options.CursorSync it is written the durable
+// way (temp file, fsync, rename, fsync of the directory); the Acks in
+// between overwrite it in place without fsync, so a power failure can only
+// make the cursor older (or damaged, which restarts it at the oldest
+// record): records sent again, never lost. Then the segments every cursor has passed are deleted, which
 // may unblock Append. Acking a seq at or below the current one is a no-op;
 // acking beyond the last appended record is an error. Ack does not move
 // the read position back; it moves it forward past seq.
@@ -240,11 +245,25 @@ func (r *Reader) Ack(seq uint64) error {
 	}
 	b.mu.Unlock()
 
-	if err := b.writeCursor(r.c.name, seq); err != nil {
+	sync := b.opts.CursorSync < 0 || time.Since(r.c.lastSync) >= b.opts.CursorSync
+	var err error
+	if !sync && r.c.file != nil {
+		err = b.overwriteCursor(r.c, seq)
+	} else if err = b.writeCursor(r.c.name, seq, sync); err == nil {
+		b.reopenCursor(r.c)
+	}
+	if err != nil {
+		// Where the file now stands is unknown: the next Ack writes anew.
+		b.closeCursor(r.c)
 		b.mu.Lock()
 		b.stats.ackErrors++
 		b.mu.Unlock()
 		return fmt.Errorf("buffer: ack: %w", err)
+	}
+	if sync {
+		r.c.lastSync, r.c.unsynced = time.Now(), false
+	} else {
+		r.c.unsynced = true
 	}
 
 	b.mu.Lock()
