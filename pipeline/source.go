@@ -60,8 +60,10 @@ type SourceOptions struct {
 	Cursor             Cursor
 	LastSeq            func() uint64 // the buffer's last sequence number
 	CheckpointInterval time.Duration
-	// BatchRecords and BatchBytes bound one Append (2048, 2 MiB); Linger is
-	// how long a batch waits for more lines once it has one (20ms).
+	// BatchRecords and BatchBytes bound one Append (2048, 2 MiB), or
+	// groupFactor times that for a batch that grew while the previous one
+	// was still being written; Linger is how long a batch waits for more
+	// lines once it has one (20ms).
 	BatchRecords int
 	BatchBytes   int
 	Linger       time.Duration
@@ -123,6 +125,15 @@ func (s *Source) Stats() SourceStats {
 	}
 }
 
+// groupFactor bounds group commit: a batch read while the append stage is
+// busy grows to at most this many times BatchRecords / BatchBytes.
+// groupCheckEvery is how often (in records) a grown batch checks whether
+// the append stage has become free.
+const (
+	groupFactor     = 2
+	groupCheckEvery = 128
+)
+
 // pending is one batch on its way from the reading goroutine to the
 // appending one.
 type pending struct {
@@ -145,7 +156,7 @@ func (p *pending) reset() {
 // one appends it to the buffer, then commits its lines and checkpoints. Two
 // batches circulate between them.
 func (s *Source) Run(ctx context.Context) error {
-	full := make(chan *pending, 1) // batches to append; nil = "idle, checkpoint if due"
+	full := make(chan *pending) // batches to append; nil = "idle, checkpoint if due"
 	free := make(chan *pending, 2)
 	free <- &pending{}
 	free <- &pending{}
@@ -194,10 +205,24 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 		now := s.o.Now()
 		s.add(&rec, line, now, p)
 
-		// Then take what is ready, for up to Linger.
+		// Then take what is ready, for up to Linger. A full batch goes to
+		// the append stage as soon as that is free; while it is still busy
+		// writing (and fsyncing) the previous batch, keep reading, up to
+		// groupFactor batches: one write and one fsync for all of them,
+		// instead of a reader waiting on the disk (group commit).
 		if len(p.batch) < s.o.BatchRecords && len(p.arena) < s.o.BatchBytes {
 			lctx, cancel := context.WithDeadline(ctx, now.Add(s.o.Linger))
-			for len(p.batch) < s.o.BatchRecords && len(p.arena) < s.o.BatchBytes {
+			for len(p.batch) < groupFactor*s.o.BatchRecords && len(p.arena) < groupFactor*s.o.BatchBytes {
+				if (len(p.batch) >= s.o.BatchRecords || len(p.arena) >= s.o.BatchBytes) && len(p.batch)%groupCheckEvery == 0 {
+					select {
+					case full <- p:
+						p = nil
+					default:
+					}
+					if p == nil {
+						break
+					}
+				}
 				line, err = s.o.Lines.Next(lctx)
 				if err != nil {
 					break
@@ -207,6 +232,9 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 			cancel()
 			if err != nil && lctx.Err() == nil && ctx.Err() == nil && !errors.Is(err, sidetrail.ErrClosed) {
 				return err
+			}
+			if p == nil {
+				continue // handed over
 			}
 		}
 		select {
