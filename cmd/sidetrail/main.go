@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // distroless images have no zoneinfo; nginx_error's timezone needs it
 )
@@ -15,8 +16,17 @@ import (
 var version = "dev"
 
 func main() {
+	// The agent's live heap is small and its garbage is big batch buffers:
+	// a lower GOGC keeps the heap (and RSS) near the live set for a GC cost
+	// measured under 1% of the CPU. GOGC and GOMEMLIMIT still win.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGOGC)
+	}
 	os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// defaultGOGC is the GC target percentage unless GOGC is set.
+const defaultGOGC = 50
 
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
