@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +28,7 @@ func main() {
 	bin := flag.String("bin", "bin/sidetrail", "the sidetrail binary")
 	only := flag.String("only", "nginx,json,raw,idle,elasticsearch", "comma-separated runs")
 	vl := flag.String("victorialogs", os.Getenv("SIDETRAIL_VICTORIALOGS"), "victoria-logs binary for the elasticsearch run")
+	runs := flag.Int("runs", 3, "repetitions of each run; the table shows the median by lines/s")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fatal(err)
@@ -35,28 +38,34 @@ func main() {
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []result
 	for _, run := range strings.Split(*only, ",") {
-		var r result
-		var err error
-		switch strings.TrimSpace(run) {
-		case "nginx":
-			r, err = h.pipeline("nginx combined", h.corpus("nginx", genNginx), "nginx", "")
-		case "json":
-			r, err = h.pipeline("json lines", h.corpus("json", genJSON), "json", "")
-		case "raw":
-			r, err = h.pipeline("raw lines", h.corpus("nginx", genNginx), "raw", "")
-		case "idle":
-			r, err = h.idle()
-		case "elasticsearch", "es":
-			r, err = h.elasticsearch()
-		default:
-			err = fmt.Errorf("unknown run %q", run)
+		var reps []result
+		for rep := 0; rep < max(*runs, 1); rep++ {
+			var r result
+			var err error
+			switch strings.TrimSpace(run) {
+			case "nginx":
+				r, err = h.pipeline("nginx combined", h.corpus("nginx", genNginx), "nginx", "")
+			case "json":
+				r, err = h.pipeline("json lines", h.corpus("json", genJSON), "json", "")
+			case "raw":
+				r, err = h.pipeline("raw lines", h.corpus("nginx", genNginx), "raw", "")
+			case "idle":
+				r, err = h.idle()
+			case "elasticsearch", "es":
+				r, err = h.elasticsearch()
+			default:
+				err = fmt.Errorf("unknown run %q", run)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", run, err)
+				break
+			}
+			printTable([]result{r}, false)
+			reps = append(reps, r)
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", run, err)
-			continue
+		if len(reps) > 0 {
+			results = append(results, median(reps))
 		}
-		results = append(results, r)
-		printTable(results[len(results)-1:], false)
 	}
 	fmt.Println()
 	printTable(results, true)
@@ -77,6 +86,29 @@ type result struct {
 	note        string
 	otherCPU    time.Duration // the backend's CPU, for the elasticsearch run
 	profilePath string
+}
+
+// median returns the run with the median throughput (CPU and RSS are that
+// run's), noting the spread of the others: this machine is noisy.
+func median(rs []result) result {
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	rate := func(r result) float64 {
+		if r.wall <= 0 {
+			return -r.cpu.Seconds() // idle: order by CPU
+		}
+		return float64(r.lines) / r.wall.Seconds()
+	}
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b result) int { return cmp.Compare(rate(a), rate(b)) })
+	m := sorted[len(sorted)/2]
+	if m.wall > 0 {
+		m.note += fmt.Sprintf("; median of %d (%.0f-%.0f lines/s)", len(rs), rate(sorted[0]), rate(sorted[len(sorted)-1]))
+	} else {
+		m.note += fmt.Sprintf("; median of %d", len(rs))
+	}
+	return m
 }
 
 func printTable(rs []result, header bool) {
@@ -215,6 +247,8 @@ func (h *harness) pipeline(name, corpus, format, sinkYAML string) (result, error
 	run := strings.ReplaceAll(name, " ", "-")
 	dir := filepath.Join(h.dir, "run-"+run)
 	os.RemoveAll(dir)
+	// Write back the previous run's output now, not during this one.
+	syscall.Sync()
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return result{}, err
 	}
@@ -227,7 +261,7 @@ func (h *harness) pipeline(name, corpus, format, sinkYAML string) (result, error
 		}
 	}
 	if sinkYAML == "" {
-		sinkYAML = "  - {name: out, type: stdout, batch: {max_records: 4000, max_bytes: 8MiB, max_wait: 20ms}}\n"
+		sinkYAML = "  - {name: out, type: stdout}\n"
 	}
 	port := freePort()
 	cfg := fmt.Sprintf(`data_dir: %s/data
