@@ -49,7 +49,12 @@ type SourceOptions struct {
 	Name      string
 	Lines     LineReader
 	Transform *Transform
-	Buffer    Appender
+	// Workers, when set, are more Transforms (each with its own parser
+	// and redactor): lines are then parsed, redacted and encoded on one
+	// goroutine per Transform, Transform included, while this source's
+	// goroutine reads and batches; records keep the order of their lines.
+	Workers []*Transform
+	Buffer  Appender
 	// Checkpoint and Cursor, when both are set, make restarts repeat
 	// nothing: every CheckpointInterval (1s), and when the source stops, the
 	// tailer's checkpoint is written and then Cursor is acknowledged through
@@ -118,11 +123,15 @@ func NewSource(o SourceOptions) *Source {
 
 // Stats returns the source's counters; safe to call at any time.
 func (s *Source) Stats() SourceStats {
-	return SourceStats{
+	st := SourceStats{
 		Lines: s.stats.lines.Load(), Bytes: s.stats.bytes.Load(),
-		ParseFailures: s.o.Transform.parseFailures.Load(), Fragments: s.o.Transform.fragments.Load(),
 		AppendErrors: s.stats.appendErrors.Load(), CheckpointErrors: s.stats.checkpointErrors.Load(),
 	}
+	for _, t := range append([]*Transform{s.o.Transform}, s.o.Workers...) {
+		st.ParseFailures += t.parseFailures.Load()
+		st.Fragments += t.fragments.Load()
+	}
+	return st
 }
 
 // groupFactor bounds group commit: a batch read while the append stage is
@@ -173,7 +182,11 @@ func (s *Source) Run(ctx context.Context) error {
 
 // readLoop fills batches and hands them to the append stage.
 func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
-	var rec sidetrail.Record
+	r := lineReader{s: s}
+	if len(s.o.Workers) > 0 {
+		r.pool = newTransformPool(ctx, s.o.Lines, append([]*Transform{s.o.Transform}, s.o.Workers...), s.o.Now)
+		defer r.pool.Close()
+	}
 	for {
 		var p *pending
 		select {
@@ -185,7 +198,7 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 		// The first line of a batch may wait, but the append stage still
 		// hears from us once per checkpoint interval.
 		wait, cancel := context.WithTimeout(ctx, s.o.CheckpointInterval)
-		line, err := s.o.Lines.Next(wait)
+		err := r.next(wait)
 		idle := wait.Err() == context.DeadlineExceeded
 		cancel()
 		if err != nil {
@@ -203,7 +216,7 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 			return err
 		}
 		now := s.o.Now()
-		s.add(&rec, line, now, p)
+		r.add(now, p)
 
 		// Then take what is ready, for up to Linger. A full batch goes to
 		// the append stage as soon as that is free; while it is still busy
@@ -223,11 +236,10 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 						break
 					}
 				}
-				line, err = s.o.Lines.Next(lctx)
-				if err != nil {
+				if err = r.next(lctx); err != nil {
 					break
 				}
-				s.add(&rec, line, now, p)
+				r.add(now, p)
 			}
 			cancel()
 			if err != nil && lctx.Err() == nil && ctx.Err() == nil && !errors.Is(err, sidetrail.ErrClosed) {
@@ -243,6 +255,40 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 			return nil // not appended, not committed: read again next time
 		}
 	}
+}
+
+// lineReader is where readLoop's lines come from: the tailer, transformed
+// here, or the transform pool, transformed already.
+type lineReader struct {
+	s    *Source
+	pool *transformPool
+	rec  sidetrail.Record
+	line tailer.Line
+	enc  encoded
+}
+
+// next reads the next line (and, from the pool, its record).
+func (r *lineReader) next(ctx context.Context) error {
+	var err error
+	if r.pool != nil {
+		r.enc, err = r.pool.Next(ctx)
+	} else {
+		r.line, err = r.s.o.Lines.Next(ctx)
+	}
+	return err
+}
+
+// add puts the line next read into p.
+func (r *lineReader) add(now time.Time, p *pending) {
+	start := len(p.arena)
+	if r.pool != nil {
+		p.arena = append(p.arena, r.enc.data...)
+		r.s.added(p, start, r.enc.line)
+		return
+	}
+	r.s.o.Transform.Apply(&r.rec, r.line, now)
+	p.arena = sidetrail.AppendBinary(p.arena, &r.rec)
+	r.s.added(p, start, r.line)
 }
 
 // appendLoop appends each batch, then commits its lines and checkpoints. It
@@ -316,11 +362,8 @@ type commit struct {
 	pos  tailer.Position
 }
 
-// add turns one line into a buffered record.
-func (s *Source) add(rec *sidetrail.Record, line tailer.Line, now time.Time, p *pending) {
-	s.o.Transform.Apply(rec, line, now)
-	start := len(p.arena)
-	p.arena = sidetrail.AppendBinary(p.arena, rec)
+// added records that p.arena[start:] is line's encoded record.
+func (s *Source) added(p *pending, start int, line tailer.Line) {
 	p.batch = append(p.batch, p.arena[start:len(p.arena):len(p.arena)])
 	s.stats.lines.Add(1)
 	s.stats.bytes.Add(uint64(line.End - line.Start))

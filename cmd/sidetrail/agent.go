@@ -117,6 +117,10 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		if err != nil {
 			return nil, fmt.Errorf("source %s: reading the buffer for resume points: %w", sc.Name, err)
 		}
+		workers, err := sourceWorkers(&sc, trans[sc.Name], red, red != nil && len(cfg.Redact) > 0)
+		if err != nil {
+			return nil, err
+		}
 		topts := tailerOptions(cfg, sc, logger)
 		topts.Resume = resume
 		t, err := tailer.New(topts)
@@ -128,7 +132,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			name:   sc.Name,
 			tailer: t,
 			source: pipeline.NewSource(pipeline.SourceOptions{
-				Name: sc.Name, Lines: t, Transform: trans[sc.Name], Buffer: g.buf,
+				Name: sc.Name, Lines: t, Transform: trans[sc.Name], Workers: workers, Buffer: g.buf,
 				Checkpoint: t, Cursor: cursor,
 				LastSeq: func() uint64 {
 					if n := buf.Stats().NextSeq; n > 0 {

@@ -63,6 +63,27 @@ func transforms(cfg *config.Config) (map[string]*pipeline.Transform, *redact.Red
 	return out, red, nil
 }
 
+// sourceWorkers returns the Transforms a source's extra worker goroutines
+// use, each with its own parser and redactor clone (see Source.Workers).
+func sourceWorkers(src *config.Source, t *pipeline.Transform, red *redact.Redactor, hasRules bool) ([]*pipeline.Transform, error) {
+	var ws []*pipeline.Transform
+	for range src.Workers - 1 {
+		p, err := parser.New(parser.Config{
+			Format: src.Format, LogFormat: src.LogFormat, TimeKey: src.TimeKey,
+			TimeFormat: src.TimeFormat, Timezone: src.Timezone,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("source %q: %w", src.Name, err)
+		}
+		w := &pipeline.Transform{Source: t.Source, Parser: p, Fields: t.Fields}
+		if hasRules {
+			w.Redactor = red.Clone()
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
+
 // staticFields turns a source's fields map into record fields in a stable
 // (sorted) order.
 func staticFields(m map[string]string) []sidetrail.Field {

@@ -201,6 +201,7 @@ sources:
     paths: ["%s/logs/app.log*"]
     format: raw
     rotate_wait: 1s
+    workers: 2 # the transform pool, whose read-ahead must not lose lines either (the mission tests run the default)
 buffer: {max_bytes: 256MiB, segment_bytes: 1MiB, fsync: batch}
 sinks:
   - name: out

@@ -29,12 +29,13 @@ func main() {
 	only := flag.String("only", "nginx,json,raw,idle,elasticsearch", "comma-separated runs")
 	vl := flag.String("victorialogs", os.Getenv("SIDETRAIL_VICTORIALOGS"), "victoria-logs binary for the elasticsearch run")
 	runs := flag.Int("runs", 3, "repetitions of each run; the table shows the median by lines/s")
+	workers := flag.Int("workers", 1, "the sources' workers key")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fatal(err)
 	}
 	abs, _ := filepath.Abs(*out)
-	h := &harness{n: *lines, dir: abs, bin: *bin, vl: *vl}
+	h := &harness{n: *lines, dir: abs, bin: *bin, vl: *vl, workers: *workers}
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []result
 	for _, run := range strings.Split(*only, ",") {
@@ -72,6 +73,7 @@ func main() {
 }
 
 type harness struct {
+	workers  int
 	n        int
 	dir, bin string
 	vl       string
@@ -270,10 +272,11 @@ sources:
   - name: bench
     paths: ["%s"]
     format: %s
+    workers: %d
 %sbuffer: {max_bytes: 2GiB, segment_bytes: 64MiB, fsync: batch}
 sinks:
 %sserver: {listen: "127.0.0.1:%d"}
-`, dir, logPath, format, redactRules, sinkYAML, port)
+`, dir, logPath, format, h.workers, redactRules, sinkYAML, port)
 	cfgPath := filepath.Join(dir, "sidetrail.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return result{}, err
@@ -442,7 +445,7 @@ func (h *harness) elasticsearch() (result, error) {
     urls: ["http://127.0.0.1:%d/insert/elasticsearch"]
     index: "bench-%%Y.%%m.%%d"
     params: {_msg_field: message, _time_field: "@timestamp", _stream_fields: "source,log.file.path"}
-    batch: {max_records: 5000, max_bytes: 16MiB, max_wait: 50ms}
+    concurrency: 4
 `, port)
 	r, err := h.pipeline("nginx → VictoriaLogs (ES bulk)", h.corpus("nginx", genNginx), "nginx", sink)
 	if err != nil {

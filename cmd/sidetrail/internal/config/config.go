@@ -130,6 +130,10 @@ type Source struct {
 	// MaxLineBytes bounds a line; longer lines are split into flagged
 	// fragments (default 1MiB).
 	MaxLineBytes sidetrail.ByteSize `yaml:"max_line_bytes"`
+	// Workers is how many goroutines parse, redact and encode the
+	// source's lines (default 1, at most 16). Records keep the order of
+	// their lines.
+	Workers int `yaml:"workers"`
 	// ScanInterval is how often the paths are globbed and open files
 	// checked, whatever inotify says (default 250ms).
 	ScanInterval time.Duration `yaml:"scan_interval"`

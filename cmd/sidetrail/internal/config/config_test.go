@@ -48,6 +48,7 @@ func TestDefaults(t *testing.T) {
 			Format:           "raw",
 			StartAt:          "beginning",
 			MaxLineBytes:     1 << 20,
+			Workers:          1,
 			ScanInterval:     250 * time.Millisecond,
 			RotateWait:       5 * time.Second,
 			MaxOpenFiles:     1024,
@@ -156,15 +157,15 @@ func TestFull(t *testing.T) {
 			Format: "nginx", LogFormat: "main", StartAt: "end",
 			Fields:       map[string]string{"cluster": "prod", "team": "web"},
 			MaxLineBytes: 64 << 10, ScanInterval: time.Second, Poll: true, RotateWait: 10 * time.Second,
-			MaxOpenFiles: 10, FingerprintBytes: 256, Line: 5,
+			MaxOpenFiles: 10, FingerprintBytes: 256, Line: 5, Workers: 1,
 		}, {
 			Name: "app", Paths: []string{"/var/log/app.json"}, Format: "json", TimeKey: "ts", TimeFormat: "unix_ms",
 			StartAt: "beginning", MaxLineBytes: 1 << 20, ScanInterval: 250 * time.Millisecond,
-			RotateWait: 5 * time.Second, MaxOpenFiles: 1024, FingerprintBytes: 1024, Line: 18,
+			RotateWait: 5 * time.Second, MaxOpenFiles: 1024, FingerprintBytes: 1024, Line: 18, Workers: 1,
 		}, {
 			Name: "nginx.error", Paths: []string{"/var/log/nginx/error.log"}, Format: "nginx_error", Timezone: "Europe/Berlin",
 			StartAt: "beginning", MaxLineBytes: 1 << 20, ScanInterval: 250 * time.Millisecond,
-			RotateWait: 5 * time.Second, MaxOpenFiles: 1024, FingerprintBytes: 1024, Line: 23,
+			RotateWait: 5 * time.Second, MaxOpenFiles: 1024, FingerprintBytes: 1024, Line: 23, Workers: 1,
 		}},
 		Buffer: Buffer{MaxBytes: 2 << 30, SegmentBytes: 8 << 20, WhenFull: "drop_oldest", Fsync: "interval", FsyncInterval: 2 * time.Second},
 		Sinks: []Sink{{

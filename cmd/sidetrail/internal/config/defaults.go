@@ -16,6 +16,7 @@ const (
 	DefaultNginxLogFormat    = "combined"
 	DefaultStartAt           = "beginning"
 	DefaultMaxLineBytes      = sidetrail.ByteSize(1 << 20)
+	DefaultWorkers           = 1
 	DefaultScanInterval      = 250 * time.Millisecond
 	DefaultRotateWait        = 5 * time.Second
 	DefaultMaxOpenFiles      = 1024
@@ -57,6 +58,7 @@ func (p *parser) applyDefaults(c *Config) {
 		def(p.set(&s.LogFormat) || s.Format != FormatNginx, func() { s.LogFormat = DefaultNginxLogFormat })
 		def(p.set(&s.StartAt), func() { s.StartAt = DefaultStartAt })
 		def(p.set(&s.MaxLineBytes), func() { s.MaxLineBytes = DefaultMaxLineBytes })
+		def(p.set(&s.Workers), func() { s.Workers = DefaultWorkers })
 		def(p.set(&s.ScanInterval), func() { s.ScanInterval = DefaultScanInterval })
 		def(p.set(&s.RotateWait), func() { s.RotateWait = DefaultRotateWait })
 		def(p.set(&s.MaxOpenFiles), func() { s.MaxOpenFiles = DefaultMaxOpenFiles })

@@ -103,6 +103,9 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 			p.errorf(kl, "%s: fields: %q collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)", at, k)
 		}
 	}
+	if s.Workers < 1 || s.Workers > 16 {
+		p.errorf(line(&s.Workers), "%s: workers: want 1 to 16, not %d", at, s.Workers)
+	}
 	if s.MaxLineBytes < 1024 {
 		p.errorf(line(&s.MaxLineBytes), "%s: max_line_bytes: %v is too small; want at least 1KiB", at, s.MaxLineBytes)
 	}
