@@ -76,7 +76,9 @@ type SourceOptions struct {
 	Now          func() time.Time // tests; nil = time.Now
 }
 
-// Source runs one configured source. Its Run method is its only goroutine.
+// Source runs one configured source. Run reads and batches on the calling
+// goroutine and starts one to append (and, with Workers, the transform
+// pool's); all of them end before Run returns.
 type Source struct {
 	o     SourceOptions
 	stats sourceCounters
