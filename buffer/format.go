@@ -147,6 +147,8 @@ type scanner struct {
 	prev     uint64 // seq of the previous frame; 0 = none
 	buf      []byte // file bytes [bufOff, bufOff+len(buf))
 	bufOff   int64
+	own      []byte // buf's backing array when buf is not a view
+	viewing  bool   // buf is a view of memory the scanner does not own (dropView)
 	seq      uint64
 	data     []byte
 	frameOff int64
@@ -164,6 +166,7 @@ type scanner struct {
 // reset points the scanner at off in a segment, keeping its buffer.
 func (s *scanner) reset(r io.ReaderAt, first, next uint64, off, limit int64, prev uint64) {
 	s.r, s.first, s.next, s.off, s.limit, s.prev = r, first, next, off, limit, prev
+	s.dropView()
 	s.bufOff, s.buf = 0, s.buf[:0]
 	s.tail, s.tailOffset, s.err = false, 0, nil
 	s.seq, s.data, s.frameOff = 0, nil, 0
@@ -179,10 +182,17 @@ func (s *scanner) bytesAt(off int64, n int) ([]byte, error) {
 	if off+want > s.limit {
 		want = s.limit - off
 	}
-	if int64(cap(s.buf)) < want {
-		s.buf = make([]byte, want)
+	if v, ok := s.r.(viewer); ok {
+		if b, ok := v.view(off, int(want)); ok {
+			s.buf, s.bufOff, s.viewing = b, off, true
+			return s.buf[:n], nil
+		}
 	}
-	s.buf = s.buf[:want]
+	s.dropView()
+	if int64(cap(s.own)) < want {
+		s.own = make([]byte, want)
+	}
+	s.buf = s.own[:want]
 	s.bufOff = off
 	m, err := s.r.ReadAt(s.buf, off)
 	if m < int(want) {
@@ -193,6 +203,21 @@ func (s *scanner) bytesAt(off int64, n int) ([]byte, error) {
 		return nil, err
 	}
 	return s.buf[:n], nil
+}
+
+// viewer is a ReaderAt that can also lend its own memory for a range, valid
+// until the lender changes it (see scanner.dropView).
+type viewer interface {
+	view(off int64, n int) ([]byte, bool)
+}
+
+// dropView forgets a buffer lent by a viewer. Callers must call it before
+// the lender may change that memory (for the tail cache: before Buffer.mu
+// is released).
+func (s *scanner) dropView() {
+	if s.viewing {
+		s.buf, s.bufOff, s.viewing = s.own[:0], 0, false
+	}
 }
 
 // frameAt checks the frame at off. It returns a nil reason if the frame is

@@ -89,6 +89,7 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 	r.arena = r.arena[:0]
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer r.sc.dropView() // the tail cache may change once mu is released
 	for {
 		if b.closed {
 			return dst, sidetrail.ErrClosed
@@ -183,6 +184,7 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 // closes, and takes it again.
 func (r *Reader) wait(ctx context.Context) error {
 	b := r.b
+	r.sc.dropView() // the tail cache may change while mu is released
 	data := b.dataCh
 	b.mu.Unlock()
 	defer b.mu.Lock()

@@ -58,11 +58,34 @@ func (c *tailCache) readAt(seg *segment, p []byte, off int64) bool {
 	return true
 }
 
+// viewAt returns the cache's own memory for seg's bytes [off, off+n) if it
+// holds them contiguously (not across the ring's end).
+func (c *tailCache) viewAt(seg *segment, off int64, n int) ([]byte, bool) {
+	if c.seg != seg || seg == nil || off < c.lo || off+int64(n) > c.hi {
+		return nil, false
+	}
+	i := off % int64(len(c.ring))
+	if i+int64(n) > int64(len(c.ring)) {
+		return nil, false
+	}
+	return c.ring[i : i+int64(n) : i+int64(n)], true
+}
+
 // segReader reads a segment through the tail cache. Use it under
 // Buffer.mu only.
 type segReader struct {
 	b   *Buffer
 	seg *segment
+}
+
+// view lends the tail cache's memory (no copy) while Buffer.mu is held;
+// the Reader drops the view before releasing it.
+func (r segReader) view(off int64, n int) ([]byte, bool) {
+	b, ok := r.b.tail.viewAt(r.seg, off, n)
+	if ok {
+		r.b.stats.tailCacheReads++
+	}
+	return b, ok
 }
 
 func (r segReader) ReadAt(p []byte, off int64) (int, error) {

@@ -86,3 +86,50 @@ func TestTailCacheOffReadsTheFile(t *testing.T) {
 		}
 	}
 }
+
+// TestTailCacheConcurrentReader: an appender and a reader running at once
+// over small rings (views lent and dropped, wraps, fallbacks to the file);
+// every record read must be the one appended (-race checks the locking).
+func TestTailCacheConcurrentReader(t *testing.T) {
+	for _, ring := range []int{300, 5000, 1 << 16} {
+		dir := t.TempDir()
+		b := open(t, dir, buffer.Options{TailCache: ring, SegmentBytes: 64 << 10, MaxBytes: 1 << 30, Cursors: []string{"s"}})
+		r, err := b.Reader("s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const total = 20000
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rnd := rand.New(rand.NewPCG(uint64(ring), 9))
+			for i := 0; i < total; {
+				n := min(1+rnd.IntN(60), total-i)
+				var recs [][]byte
+				for j := i; j < i+n; j++ {
+					recs = append(recs, payload(j))
+				}
+				if _, err := b.Append(context.Background(), recs); err != nil {
+					t.Error(err) // not Fatal: this is not the test's goroutine
+					return
+				}
+				i += n
+			}
+		}()
+		ctx := context.Background()
+		var dst []buffer.Entry
+		for read := 0; read < total; {
+			dst, err = r.Read(ctx, dst, 97, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkEntries(t, dst, uint64(read+1), read)
+			read += len(dst)
+			if err := r.Ack(uint64(read)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-done
+		t.Logf("ring %d: %d reads from memory", ring, b.Stats().TailCacheReads)
+	}
+}
