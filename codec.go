@@ -160,7 +160,17 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 	if n > uint64(len(d.keys)) && n <= maxInterned {
 		d.keys = append(d.keys, make([]string, n-uint64(len(d.keys)))...)
 	}
-	for i := uint64(0); i < n && p.err == nil; i++ {
+	// Fields are written in place: appending each built Field cost a
+	// third of the decoding.
+	if uint64(cap(r.Fields)) < n {
+		r.Fields = make([]Field, 0, n)
+	}
+	r.Fields = r.Fields[:n]
+	for i := uint64(0); i < n; i++ {
+		if p.err != nil {
+			r.Fields = r.Fields[:i]
+			break
+		}
 		var key string
 		if i < uint64(len(d.keys)) {
 			key = d.internAt(p.bytes(), &d.keys[i])
@@ -173,6 +183,7 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 			kind &^= kindRef
 			off, n := p.uvarint(), p.uvarint()
 			if off > uint64(len(r.Message)) || n > uint64(len(r.Message))-off {
+				r.Fields = r.Fields[:i]
 				return fmt.Errorf("%w: field %q slice [%d:+%d] outside a %d-byte message", ErrBadRecord, key, off, n, len(r.Message))
 			}
 			value = r.Message[off : off+n : off+n]
@@ -180,9 +191,11 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 			value = p.bytes()
 		}
 		if kind > KindJSON {
+			r.Fields = r.Fields[:i]
 			return fmt.Errorf("%w: field %q has kind %d", ErrBadRecord, key, kind)
 		}
-		r.Fields = append(r.Fields, Field{Key: key, Kind: kind, Value: value})
+		f := &r.Fields[i]
+		f.Key, f.Kind, f.Value = key, kind, value
 	}
 	if p.err != nil {
 		return p.err
@@ -228,6 +241,11 @@ func (p *decoder) uint64() uint64 {
 }
 
 func (p *decoder) uvarint() uint64 {
+	if len(p.b) > 0 && p.b[0] < 0x80 { // one byte: most lengths and offsets
+		v := p.b[0]
+		p.b = p.b[1:]
+		return uint64(v)
+	}
 	v, n := binary.Uvarint(p.b)
 	if n <= 0 {
 		p.fail("uvarint")
