@@ -110,7 +110,7 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record, cached bool) []byte {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = AppendTimestamp(dst, r.Time)
 	dst = append(dst, `","message":`...)
-	dst = AppendJSONString(dst, r.Message)
+	dst = appendJSONBytes(dst, r.Message)
 	dst = append(dst, `,"log":{"file":{"path":`...)
 	dst = append(dst, e.path.get(r.Path)...)
 	dst = append(dst, `},"offset":`...)
@@ -130,7 +130,18 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record, cached bool) []byte {
 			dst = AppendJSONString(dst, f.Key)
 			dst = append(dst, ':')
 		}
-		dst = appendLeafValue(dst, leaf{kind: f.Kind, value: f.Value})
+		switch f.Kind {
+		case KindString:
+			dst = appendJSONBytes(dst, f.Value)
+		case KindInt, KindFloat, KindBool, KindJSON:
+			if len(f.Value) == 0 {
+				dst = append(dst, "null"...)
+			} else {
+				dst = append(dst, f.Value...)
+			}
+		default:
+			dst = appendLeafValue(dst, leaf{kind: f.Kind, value: f.Value})
+		}
 	}
 	return append(dst, '}')
 }
