@@ -165,8 +165,16 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 	if !ok1 || !ok2 || !ok3 || !ok4 || !validDate(y, m, d) {
 		return time.Time{}, false
 	}
-	rest := b[19:]
-	var nsec int64
+	nsec, off, ok := fractionAndZone(b[19:])
+	if !ok {
+		return time.Time{}, false
+	}
+	return unixTime(daysFromCivil(y, m, d)*86400+secs-off, nsec), true
+}
+
+// fractionAndZone reads what follows the seconds of an RFC 3339 time: an
+// optional fraction ('.' or ',' and digits) and the zone.
+func fractionAndZone(rest []byte) (nsec, off int64, ok bool) {
 	if rest[0] == '.' || rest[0] == ',' {
 		i := 1
 		scale := int64(100000000)
@@ -175,15 +183,12 @@ func parseRFC3339(b []byte) (time.Time, bool) {
 			scale /= 10
 		}
 		if i == 1 {
-			return time.Time{}, false
+			return 0, 0, false
 		}
 		rest = rest[i:]
 	}
-	off, ok := zoneOffset(rest)
-	if !ok {
-		return time.Time{}, false
-	}
-	return unixTime(daysFromCivil(y, m, d)*86400+secs-off, nsec), true
+	off, ok = zoneOffset(rest)
+	return nsec, off, ok
 }
 
 // parseEpoch parses a decimal number "1704204245.123" (optionally signed,
@@ -312,21 +317,7 @@ func (c *rfc3339Cache) parse(b []byte) (time.Time, bool) {
 	if !ok || s > 60 {
 		return time.Time{}, false
 	}
-	rest := b[19:]
-	var nsec int64
-	if rest[0] == '.' || rest[0] == ',' {
-		i := 1
-		scale := int64(100000000)
-		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
-			nsec += int64(rest[i]-'0') * scale
-			scale /= 10
-		}
-		if i == 1 {
-			return time.Time{}, false
-		}
-		rest = rest[i:]
-	}
-	off, ok := zoneOffset(rest)
+	nsec, off, ok := fractionAndZone(b[19:])
 	if !ok {
 		return time.Time{}, false
 	}
