@@ -133,6 +133,10 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			tailer: t,
 			source: pipeline.NewSource(pipeline.SourceOptions{
 				Name: sc.Name, Lines: t, Transform: trans[sc.Name], Workers: workers, Buffer: g.buf,
+				// A batch (grown by group commit to twice this) is at most
+				// an eighth of the buffer, so blocking on a full buffer
+				// happens with it nearly full, not a batch short.
+				BatchBytes: int(min(2<<20, int64(cfg.Buffer.MaxBytes)/16)),
 				Checkpoint: t, Cursor: cursor,
 				LastSeq: func() uint64 {
 					if n := buf.Stats().NextSeq; n > 0 {
