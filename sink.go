@@ -12,12 +12,13 @@ import (
 // Send delivers batch and fills results[i] with the outcome for batch[i];
 // len(results) == len(batch), and results arrive zeroed (Unsent). The
 // records and their bytes are valid only until Send returns: a sink that
-// keeps anything copies it. A non-nil error means the request as a whole
+// keeps anything copies it; it never modifies them. A non-nil error means the request as a whole
 // failed and every record not marked otherwise is retried, unless the error
 // is marked with Permanent. Send must return when ctx ends.
 //
-// Send is never called concurrently with itself or Close. Close releases the
-// sink's resources; it is idempotent.
+// Send is never called concurrently with itself or Close, unless the sink
+// says it is safe for concurrent use (the shipper's Concurrency). Close
+// releases the sink's resources; it is idempotent.
 //
 // A sink decides what its backend's answers mean; the shipper decides what to
 // do about them (backoff, dead letters, acknowledgement). A sink never

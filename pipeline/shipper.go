@@ -137,7 +137,7 @@ func (s *Shipper) Run(stop, abort context.Context) error {
 		if len(f.b.seqs) == 0 {
 			return nil // stopped with nothing gathered
 		}
-		if !s.prepare(abort, &f, &dec) || !s.deliver(abort, f.records) {
+		if !s.prepare(abort, &f, &dec) || !s.deliver(abort, &f) {
 			return nil // aborted: not acknowledged, shipped again next start
 		}
 		if !s.finish(abort, &f) {
@@ -153,6 +153,11 @@ type flight struct {
 	started time.Time
 	oldest  int64 // unix nanos the first record entered the buffer
 	ok      chan bool
+
+	// deliver's scratch, kept for the next batch.
+	pending []int
+	retry   []sidetrail.Record
+	results []sidetrail.Result
 }
 
 // prepare decodes f's gathered records, dead-lettering any that cannot be
@@ -254,7 +259,7 @@ func (s *Shipper) runConcurrent(stop, abort context.Context) error {
 		s.inflight.Store(f, struct{}{})
 		order <- f
 		go func() {
-			ok := s.deliver(abort, f.records)
+			ok := s.deliver(abort, f)
 			s.inflight.Delete(f)
 			f.ok <- ok
 		}()
@@ -341,23 +346,29 @@ func (s *Shipper) readInto(ctx, stop context.Context, b *batchBuf) error {
 	return nil
 }
 
-// deliver sends records until each is delivered or dead-lettered. It returns
-// false only when abort ended first.
-func (s *Shipper) deliver(abort context.Context, records []sidetrail.Record) bool {
-	pending := make([]int, len(records))
-	for i := range pending {
-		pending[i] = i
+// deliver sends f's records until each is delivered or dead-lettered. It
+// returns false only when abort ended first.
+func (s *Shipper) deliver(abort context.Context, f *flight) bool {
+	records := f.records
+	pending := f.pending[:0]
+	for i := range records {
+		pending = append(pending, i)
 	}
-	batch := make([]sidetrail.Record, 0, len(records))
-	results := make([]sidetrail.Result, len(records))
+	f.pending = pending
+	if cap(f.results) < len(records) {
+		f.results = make([]sidetrail.Result, len(records))
+	}
+	results := f.results[:len(records)]
 	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
 	for attempt := 0; len(pending) > 0; attempt++ {
+		batch := records // the first attempt sends them all, in place
 		if attempt > 0 {
 			s.retried.Add(uint64(len(pending)))
-		}
-		batch = batch[:0]
-		for _, i := range pending {
-			batch = append(batch, records[i])
+			f.retry = f.retry[:0]
+			for _, i := range pending {
+				f.retry = append(f.retry, records[i])
+			}
+			batch = f.retry
 		}
 		res := results[:len(batch)]
 		clear(res)
@@ -369,6 +380,7 @@ func (s *Shipper) deliver(abort context.Context, records []sidetrail.Record) boo
 		var reasons []string
 		next := pending[:0]
 		var lastReason string
+		var sent, dups uint64
 		for j, i := range pending {
 			r := res[j]
 			if err != nil && sidetrail.IsPermanent(err) && !r.Status.Delivered() {
@@ -376,10 +388,10 @@ func (s *Shipper) deliver(abort context.Context, records []sidetrail.Record) boo
 			}
 			switch r.Status {
 			case sidetrail.Accepted:
-				s.sent.Add(1)
+				sent++
 			case sidetrail.Duplicate:
-				s.sent.Add(1)
-				s.duplicates.Add(1)
+				sent++
+				dups++
 			case sidetrail.Rejected:
 				rejected = append(rejected, &records[i])
 				reasons = append(reasons, r.Reason)
@@ -391,6 +403,8 @@ func (s *Shipper) deliver(abort context.Context, records []sidetrail.Record) boo
 			}
 		}
 		pending = next
+		s.sent.Add(sent)
+		s.duplicates.Add(dups)
 		if len(rejected) > 0 {
 			if s.deadLetter(abort, rejected, reasons) != nil {
 				return false
