@@ -445,7 +445,8 @@ func (h *harness) elasticsearch() (result, error) {
     urls: ["http://127.0.0.1:%d/insert/elasticsearch"]
     index: "bench-%%Y.%%m.%%d"
     params: {_msg_field: message, _time_field: "@timestamp", _stream_fields: "source,log.file.path"}
-    concurrency: 2
+    concurrency: 3
+    batch: {max_records: 1500}
 `, port)
 	r, err := h.pipeline("nginx → VictoriaLogs (ES bulk)", h.corpus("nginx", genNginx), "nginx", sink)
 	if err != nil {
