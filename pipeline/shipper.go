@@ -35,8 +35,8 @@ type ShipperOptions struct {
 	MaxBackoff     time.Duration
 	DeadLetter     *DeadLetter
 	// ObserveBatch, if set, is called with each batch's time from read to
-	// acknowledgement (a latency histogram's Observe). It may be called
-	// from several goroutines when Concurrency > 1.
+	// acknowledgement (a latency histogram's Observe), from one goroutine
+	// at a time.
 	ObserveBatch func(time.Duration)
 	// Concurrency is how many batches may be in flight at once (default
 	// 1). Above 1, Sink.Send must be safe for concurrent use; batches are
