@@ -174,7 +174,6 @@ func (t *Tailer) scan(now time.Time) {
 		if f.away && (f.eof || f.st == nil) && f.copyOf == nil && quiet {
 			if f.st == nil || f.offset >= f.size {
 				t.finish(f)
-				changed = true
 			} else if !f.final {
 				f.final = true
 				f.eof = false
@@ -722,8 +721,13 @@ func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 }
 
 // finish closes a rotated-or-deleted file that was read to its end and
-// stayed quiet. If it is still matched by a glob it stays known (closed), so
-// it is not read again; otherwise it is forgotten and pruned.
+// stayed quiet. It stays known (closed), with its stream, so it is not read
+// again, even when this scan missed it: a file being renamed (logrotate
+// shifting .1 to .2) can be out of the glob's sight for a scan. Only when it
+// stays missing for entryGrace does scan forget it (see drop). Forgetting it
+// at once would make its next sighting a new file, read from 0 under a new
+// key; dropped cannot catch that for a copytruncate copy, whose stream key
+// is its original's, not one derived from the copy's own inode.
 func (t *Tailer) finish(f *file) {
 	for _, c := range t.order {
 		if c.copyOf == f { // see checkCopy
@@ -733,9 +737,6 @@ func (t *Tailer) finish(f *file) {
 	}
 	t.closeFd(f)
 	f.final = false
-	if f.seenScan != t.scanSeq {
-		t.drop(f)
-	}
 }
 
 // drop forgets f and prunes its stream from the checkpoint.

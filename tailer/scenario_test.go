@@ -242,7 +242,9 @@ func (s *scenario) consume(ctx context.Context, done chan<- struct{}) {
 		s.fail("New: %v", err)
 		return
 	}
+	s.mu.Lock()
 	s.tailers = append(s.tailers, tl)
+	s.mu.Unlock()
 	pending := map[uint64]Position{}
 	commit := func() {
 		for k, p := range pending {
@@ -275,7 +277,9 @@ func (s *scenario) consume(ctx context.Context, done chan<- struct{}) {
 				close(ack)
 				return
 			}
+			s.mu.Lock()
 			s.tailers = append(s.tailers, tl)
+			s.mu.Unlock()
 			close(ack)
 		case release := <-s.pause:
 			<-release
@@ -468,7 +472,13 @@ func (s *scenario) run(scale int) {
 	}
 	cancel()
 	<-done
+	s.verify(fmt.Sprintf("copytruncate window lines %d..%d", windowFrom, windowTo))
+}
 
+// verify checks, once the consumer stopped, that every line but window lines
+// arrived, with no duplicate unless restarts were crashes, and logs counts.
+func (s *scenario) verify(note string) {
+	t := s.t
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range s.bad {
@@ -499,9 +509,9 @@ func (s *scenario) run(scale int) {
 		st.Fragments += x.Fragments
 		st.LinesRead += x.LinesRead
 	}
-	t.Logf("%d lines in %d logical files; lost %d; duplicates %d; copytruncate window lines %d..%d: %d delivered, %d lost; "+
+	t.Logf("%d lines in %d logical files; lost %d; duplicates %d; %s: %d delivered, %d lost; "+
 		"stats: truncations %d, copies %d, rotations %d, fragments %d, lines read %d, TruncatedBytesLost %d",
-		len(s.exp), s.nextGen, lost, s.dups, windowFrom, windowTo, windowGot, windowLost,
+		len(s.exp), s.nextGen, lost, s.dups, note, windowGot, windowLost,
 		st.Truncations, st.Copies, st.Rotations, st.Fragments, st.LinesRead, st.TruncatedBytesLost)
 	if lost != 0 {
 		t.Errorf("%d lines lost", lost)
