@@ -1,7 +1,6 @@
 package tailer
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -24,13 +23,8 @@ func TestCopyTruncateGenerations(t *testing.T) {
 			o.ScanInterval = 10 * time.Millisecond
 			o.RotateWait = 50 * time.Millisecond
 			s := newScenario(t, o)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go s.consume(ctx, done)
-			defer func() {
-				cancel()
-				<-done
-			}()
+			stop := s.consumeInBackground()
+			defer stop()
 
 			s.create("app.log")
 			s.writeMany(500)
@@ -43,8 +37,7 @@ func TestCopyTruncateGenerations(t *testing.T) {
 			}
 			s.waitDelivered(10 * time.Second)
 			s.linger(3 * o.RotateWait)
-			cancel()
-			<-done
+			stop()
 			s.verify(fmt.Sprintf("%d copytruncate rotations", rotations))
 		})
 	}

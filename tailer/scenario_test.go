@@ -338,17 +338,24 @@ func (s *scenario) pauseConsumer() chan struct{} {
 	return release
 }
 
+// consumeInBackground runs consume until the returned stop is called
+// (more than once is fine).
+func (s *scenario) consumeInBackground() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go s.consume(ctx, done)
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // run executes the writer's script; lines is the rough total.
 func (s *scenario) run(scale int) {
 	t := s.t
 	s.big = bigContent(0) // number patched below
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go s.consume(ctx, done)
-	defer func() {
-		cancel()
-		<-done
-	}()
+	stop := s.consumeInBackground()
+	defer stop()
 
 	// gen1: the live file.
 	s.create("app.log")
@@ -470,8 +477,7 @@ func (s *scenario) run(scale int) {
 	for time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond) // waiting for nothing more to arrive
 	}
-	cancel()
-	<-done
+	stop()
 	s.verify(fmt.Sprintf("copytruncate window lines %d..%d", windowFrom, windowTo))
 }
 
