@@ -96,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("IdenticalMessagesDifferentOffsets", s.identicalMessages)
 	t.Run("Replay", s.replay)
 	t.Run("NoRetainedMemory", s.noRetainedMemory)
+	t.Run("RecordsUnchanged", s.recordsUnchanged)
 	t.Run("Encoding", s.encoding)
 	t.Run("CanceledContext", s.canceledContext)
 	t.Run("CancelMidRequest", s.cancelMidRequest)
@@ -522,6 +523,24 @@ func (s *suite) noRetainedMemory(t *testing.T) {
 	}
 	requireStatus(t, results, isAccepted, "accepted")
 	checkStored(t, s.stored(t, g), append(ws, wants(more)...), 1, 1)
+}
+
+// recordsUnchanged: Send never modifies the records or their bytes (the
+// shipper sends its decoded records in place and dead-letters from them).
+func (s *suite) recordsUnchanged(t *testing.T) {
+	sink := s.newSink(t)
+	g := newGen(t)
+	recs := g.records(50)
+	snapshot := func() string { return fmt.Sprintf("%+v", recs) }
+	before := snapshot()
+	results, err := s.send(t, context.Background(), sink, recs)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	requireStatus(t, results, isAccepted, "accepted")
+	if after := snapshot(); after != before {
+		t.Fatalf("Send modified its batch:\nbefore %s\nafter  %s", trunc(before), trunc(after))
+	}
 }
 
 // encodingCases are messages that break naive encoders. Each is stored as
