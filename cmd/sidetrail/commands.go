@@ -170,10 +170,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	path := fs.String("config", "", "configuration file (default: the embedded example)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at exit")
+	traceFile := fs.String("trace", "", "write a Go execution trace to this file until exit")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile, *traceFile)
 	if err != nil {
 		return err
 	}
