@@ -877,7 +877,9 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 	}
 	b.mu.Unlock()
 
-	b.wbuf = b.wbuf[:0]
+	// One allocation when the batch is the largest yet, not a doubling
+	// series whose garbage lingers until the next collection.
+	b.wbuf = slices.Grow(b.wbuf[:0], int(need))
 	for i, r := range records {
 		b.wbuf = appendFrame(b.wbuf, first+uint64(i), r)
 	}

@@ -143,6 +143,7 @@ func (s *Source) Stats() SourceStats {
 const (
 	groupFactor     = 2
 	groupCheckEvery = 128
+	arenaSlack      = 64 << 10
 )
 
 // pending is one batch on its way from the reading goroutine to the
@@ -197,6 +198,12 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 			return nil
 		}
 		p.reset()
+		if cap(p.arena) == 0 {
+			// Sized once for a grown batch (plus room for the record that
+			// crosses the limit), rather than doubled up to it: the
+			// doubling's garbage raised the peak RSS at startup.
+			p.arena = make([]byte, 0, groupFactor*s.o.BatchBytes+arenaSlack)
+		}
 		// The first line of a batch may wait, but the append stage still
 		// hears from us once per checkpoint interval.
 		wait, cancel := context.WithTimeout(ctx, s.o.CheckpointInterval)
