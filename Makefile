@@ -51,6 +51,7 @@ test: tools lint
 FUZZ_TARGETS := \
 	. FuzzCodec \
 	. FuzzJSONString \
+	. FuzzJSONBytesReference \
 	parser FuzzCompileAndParse \
 	parser FuzzJSON \
 	parser FuzzJSONWarm \

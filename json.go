@@ -288,8 +288,38 @@ func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
 
 func appendJSONBytes(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
+	start := 0 // s[start:i] is plain and not yet copied
+	i := 0
+	// 32 bytes at a time: a mask of the bytes that need a look, then only
+	// those. skip is the end of the last valid multi-byte rune, whose
+	// continuation bytes are in the mask but are not looked at again.
+	skip := 0
+	for i+32 <= len(s) {
+		m := specialMask32(&s[i])
+		for m != 0 {
+			j := i + bits.TrailingZeros32(m)
+			m &= m - 1
+			if j < skip {
+				continue
+			}
+			c := s[j]
+			if c >= utf8.RuneSelf {
+				if r, size := utf8.DecodeRune(s[j:]); r != utf8.RuneError || size != 1 {
+					skip = j + size
+					continue
+				}
+				dst = append(dst, s[start:j]...)
+				dst = append(dst, `\ufffd`...)
+				start = j + 1
+				continue
+			}
+			dst = append(dst, s[start:j]...)
+			dst = appendEscape(dst, c)
+			start = j + 1
+		}
+		i = max(i+32, skip)
+	}
+	for i < len(s) {
 		// Skip eight plain bytes at a time (no control character, quote,
 		// backslash or non-ASCII byte among them), then straight to the
 		// first byte that is not plain.
@@ -321,23 +351,28 @@ func appendJSONBytes(dst []byte, s []byte) []byte {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
+		dst = appendEscape(dst, c)
 		i++
 		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendEscape appends the escape of c: a quote, a backslash or a control
+// character.
+func appendEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
 
 const (
