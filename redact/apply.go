@@ -99,7 +99,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		}
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
 		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) {
-			if m2, ch2 := r.applyJSON(rec, m, "", true, true); ch2 {
+			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
 				m, ch = m2, true
 			}
 		}
@@ -132,7 +132,13 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				redacted = true
 			}
 		case sidetrail.KindJSON:
-			if v, ch := r.applyJSON(rec, f.Value, f.Key, false, false); ch {
+			// A JSON value cut from the original message can only match
+			// the rules the message's pre-filters let through.
+			bound := ^uint64(0)
+			if within(orig, f.Value) {
+				bound = origMaybe
+			}
+			if v, ch := r.applyJSON(rec, f.Value, f.Key, false, false, bound); ch {
 				f.Value = v
 				redacted = true
 			}
@@ -740,23 +746,25 @@ func looksJSON(b []byte) bool {
 // jsonCandidate reports whether applyJSON should examine v, a JSON text
 // without backslashes (so every string in it is a substring of it) whose
 // key is not keyed: whether a rule targeting it may match it (its maybe,
-// which gates secretMember too). A query_secrets rule must moreover find a
+// which gates secretMember too). bound is an upper bound of v's maybeMask
+// (v is a slice of a text whose maybeMask is bound; the pre-filters are
+// monotone): the rules outside it are not asked. A query_secrets rule must moreover find a
 // secret name ending before a '=', "%3D" or a key's closing quote
 // (candidate): without one, neither secretMember nor the detector on a
 // string or number in v (candidate is monotone) finds anything, so v would
 // come back unchanged.
-func (r *Redactor) jsonCandidate(v []byte, key string, msg bool) bool {
+func (r *Redactor) jsonCandidate(v []byte, key string, msg bool, bound uint64) bool {
 	sh := r.sh
 	if sh.exactJSON {
 		return sh.maybeMask(v) != 0 && r.targetedMaybe(v, key, msg)
 	}
-	m := sh.maybeMask(v)
+	m := sh.maybeMaskWithin(v, bound)
 	for j, ru := range sh.valueRules {
 		if !(msg || ru.targets(key)) {
 			continue
 		}
 		if j >= 63 {
-			if ru.maybe(v) {
+			if bound&(1<<63) != 0 && ru.maybe(v) {
 				return true
 			}
 			continue
@@ -788,10 +796,11 @@ func (r *Redactor) targetedMaybe(v []byte, key string, msg bool) bool {
 // applyJSON runs the rule chain over the strings and numbers of a JSON text
 // (object keys excluded). A changed string is re-escaped; a changed number
 // becomes a string. onlyEscaped restricts it to strings holding escapes (for
-// a message whose raw text the chain has already seen).
-func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, onlyEscaped bool) ([]byte, bool) {
+// a message whose raw text the chain has already seen). bound is an upper
+// bound of v's maybeMask (^0 when none is known; see jsonCandidate).
+func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, onlyEscaped bool, bound uint64) ([]byte, bool) {
 	keyed := !msg && r.fieldKeyed(key)
-	if !onlyEscaped && !keyed && bytes.IndexByte(v, '\\') < 0 && !r.jsonCandidate(v, key, msg) {
+	if !onlyEscaped && !keyed && bytes.IndexByte(v, '\\') < 0 && !r.jsonCandidate(v, key, msg, bound) {
 		return v, false
 	}
 	// The output is built in r.jout: applyChain appends to rec.Scratch

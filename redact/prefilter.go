@@ -14,6 +14,22 @@ func (sh *shared) maybeMask(v []byte) uint64 {
 	return m
 }
 
+// maybeMaskWithin is maybeMask(v) for a v whose maybeMask is known to lie
+// within bound: the rules outside bound are not asked.
+func (sh *shared) maybeMaskWithin(v []byte, bound uint64) uint64 {
+	var m uint64
+	for j, ru := range sh.valueRules {
+		bit := uint64(1) << min(j, 63)
+		if bound&bit == 0 || m&bit != 0 {
+			continue
+		}
+		if ru.maybe(v) {
+			m |= bit
+		}
+	}
+	return m
+}
+
 // candidate reports whether find could match in b from 0 for a field that
 // is not keyed, or secretMember a member of b: whether a secret name (as
 // secret sees it, but without its separator check) ends right before a

@@ -150,6 +150,17 @@ func TestOracleAgreesOnAdversarialLines(t *testing.T) {
 		compareWithOracle(t, l, l[len(l)/2:], `{"k":"`+l+`"}`, uint16(len(l)/3), uint16(len(l)))
 		compareWithOracle(t, l, "x", l, 0, 0)
 	}
+	// JSON lines whose nested object is a field cut from the message.
+	for _, l := range []string{
+		`{"level":"info","cache":{"hit":false,"tier":"edge"},"msg":"a=b"}`,
+		`{"u":"x","auth":{"password" : "hunter2","user":"jane"}}`,
+		`{"u":"x","auth":{"token":"abc","mail":"jane@example.com"}} trailing`,
+		`{"q":"a=1","n":{"api_key":12345,"sig":"AKIAIOSFODNN7EXAMPLE"}}`,
+		`{"a":{"authorization":"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"}}`,
+		`{"a":{"card":"4111 1111 1111 1111"},"b":"%3Fpassword%3Dx"}`,
+	} {
+		compareWithOracle(t, l, "x", `{"k":"v"}`, 0, 0)
+	}
 }
 
 func compareWithOracle(t *testing.T, msg, val, js string, a, b uint16) {
@@ -201,6 +212,11 @@ func fuzzRecord(msg, val, js string, a, b uint16) *sidetrail.Record {
 	if json.Valid([]byte(js)) {
 		rec.Add("j", sidetrail.KindJSON, []byte(js))
 		rec.Add("cache", sidetrail.KindJSON, []byte(js))
+	}
+	// A JSON value cut from the message, as the JSON parser gives nested
+	// objects: the first '{' to the last '}'.
+	if i, j := bytes.IndexByte(line, '{'), bytes.LastIndexByte(line, '}'); i >= 0 && j > i && json.Valid(line[i:j+1]) {
+		rec.Add("nested", sidetrail.KindJSON, line[i:j+1])
 	}
 	rec.Add("n", sidetrail.KindInt, []byte(val))
 	return rec
