@@ -79,6 +79,14 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", "next=%2Flogin%3Ftoken%3Dabc%26page%3D2", "next=%2Flogin%3Ftoken%3D[REDACTED]%26page%3D2"},
 		{"query_secrets", "monkey=1&tokens=2&keyboard=3&password=", "monkey=1&tokens=2&keyboard=3&password="},
 		{"query_secrets", "a=b=c&q=token", "a=b=c&q=token"},
+		// JSON members, white space before and after the colon included
+		// (Python's json.dumps puts one after it; hand-written JSON anywhere).
+		{"query_secrets", `{"password":"hunter2","user":"bob"}`, `{"password":"[REDACTED]","user":"bob"}`},
+		{"query_secrets", `{"password" : "hunter2","user":"bob"}`, `{"password" : "[REDACTED]","user":"bob"}`},
+		{"query_secrets", "{\"token\"\t:\t\"t0k\", \"pin\"  :  1234}", "{\"token\"\t:\t\"[REDACTED]\", \"pin\"  :  1234}"},
+		{"query_secrets", `{"api_key" :12345,"ok" : "x"}`, `{"api_key" :[REDACTED],"ok" : "x"}`},
+		{"query_secrets", `{"password" : true, "token" : null, "key" : {"a":1}}`, `{"password" : true, "token" : null, "key" : {"a":1}}`},
+		{"query_secrets", `time 12:00:01 "token" x`, `time 12:00:01 "token" x`},
 
 		// ipv4: valid octets only, not part of longer dotted numbers.
 		{"ipv4", "client 192.168.1.77:443 ok", "client [REDACTED:ipv4]:443 ok"},

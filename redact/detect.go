@@ -735,7 +735,7 @@ var defaultSecretParams = []string{
 // form bodies: name=VALUE, the value ending at & ; whitespace quote < or >.
 // It also reads a percent-encoded nested query ("%3Ftoken%3Dabc%26x"),
 // whose value ends at "%26" too, and JSON members ("password":"VALUE",
-// "pin": 1234; not objects, arrays, true, false or null). A field whose
+// "pin" : 1234; not objects, arrays, true, false or null). A field whose
 // name is a secret parameter's is a secret as a whole.
 type queryDetector struct {
 	names  []string   // lower case
@@ -769,7 +769,26 @@ func newQueryDetector(names []string) queryDetector {
 func endHash(x, y byte) uint { return (uint(x)*7 + uint(y)) & 255 }
 
 func (queryDetector) maybe(b []byte) bool {
-	return bytes.IndexByte(b, '=') >= 0 || indexRare(b, `":`, 1) >= 0 || hasPct3D(b)
+	return bytes.IndexByte(b, '=') >= 0 || hasMemberColon(b) || hasPct3D(b)
+}
+
+// hasMemberColon reports whether b holds a ':' that follows a '"' and
+// optional white space: the end of a JSON member's name.
+func hasMemberColon(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], ':')
+		if j < 0 {
+			return false
+		}
+		k := i + j
+		for k > 0 && is(b[k-1], cSpace) {
+			k--
+		}
+		if k > 0 && b[k-1] == '"' {
+			return true
+		}
+		i += j + 1
+	}
 }
 
 // hasPct3D reports whether b holds a percent-encoded '=' ("%3D", "%3d"),
@@ -799,8 +818,9 @@ func (q queryDetector) find(b []byte, from int, key string, st *findState) (int,
 		}
 	}
 	if from == 0 && !q.exact && !q.candidate(b) {
-		// No secret name before any '=', "%3D" or `":`: nothing to find
-		// (see candidate), without the cursor scans of scan.
+		// No secret name before any '=', "%3D" or member name's closing
+		// quote and colon: nothing to find (see candidate), without the
+		// cursor scans of scan.
 		return 0, 0, false
 	}
 	return q.scan(b, from, st)
@@ -813,7 +833,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 	eq, enc := st.cursors("=", "%3")
 	jc := &st.c[2]
 	if jc.lit == "" {
-		*jc = newCursor(`":`)
+		*jc = newCursor(":")
 	}
 	for i := from; i < n; {
 		p, w := eq.next(b, i), 1
@@ -826,16 +846,28 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			}
 		}
 		if j := jc.next(b, i); j >= 0 && (p < 0 || j < p) {
-			// JSON member "name": value
-			i = j + 2
-			ns := j
-			for ns > from && j-ns < 64 && b[ns-1] != '"' {
-				ns--
+			// JSON member "name": value, with white space allowed around
+			// the colon.
+			i = j + 1
+			ke := j // the name's closing quote
+			for ke > from && is(b[ke-1], cSpace) {
+				ke--
 			}
-			if ns == from || ns == j || b[ns-1] != '"' || !q.secret(b[ns:j]) {
+			if ke == from || b[ke-1] != '"' {
 				continue
 			}
-			vs := skipSpace(b, j+2)
+			ke--
+			ns := ke
+			for ns > from && ke-ns < 64 && b[ns-1] != '"' {
+				ns--
+			}
+			if ns == from || ns == ke || b[ns-1] != '"' || !q.secret(b[ns:ke]) {
+				continue
+			}
+			vs := j + 1
+			for vs < n && is(b[vs], cSpace) {
+				vs++
+			}
 			if vs < n && b[vs] == '"' {
 				ve := vs + 1
 				for ve < n && b[ve] != '"' {

@@ -36,7 +36,7 @@ func (sh *shared) maybeMaskWithin(v []byte, bound uint64) uint64 {
 // '=', a "%3D" (or "%3d"), or a '"' that white space and ':' follow.
 //
 // find reports a name=value pair at a '=' or "%3D" after a secret name and
-// a JSON member at `":` after a secret name in quotes; applyJSON's
+// a JSON member at a '"', white space and ':' after a secret name; applyJSON's
 // secretMember a member whose key (a string followed by white space and
 // ':') is a secret name. In each case the name is a suffix of the bytes
 // before the trigger, and secret drops the name's trailing ']' and compares
