@@ -60,6 +60,7 @@ FUZZ_TARGETS := \
 	redact FuzzRedact \
 	redact FuzzOracle \
 	redact FuzzQueryCandidate \
+	redact FuzzSummary \
 	buffer FuzzSegmentDecode \
 	sinks/loki FuzzEncode \
 	sinks/elasticsearch FuzzScanBulk \

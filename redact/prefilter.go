@@ -3,10 +3,19 @@ package redact
 import "bytes"
 
 // maybeMask returns each value rule's maybe(v) as a bit: bit j for
-// valueRules[j], bit 63 for any of the rules from the 64th on.
+// valueRules[j], bit 63 for any of the rules from the 64th on. A rule
+// whose summary bits are all clear in v's summary is not asked: its maybe
+// is false (see summary.go).
 func (sh *shared) maybeMask(v []byte) uint64 {
+	var sum uint32
+	if sh.gated {
+		sum = summary(v)
+	}
 	var m uint64
 	for j, ru := range sh.valueRules {
+		if ru.need != 0 && sum&ru.need == 0 {
+			continue
+		}
 		if ru.maybe(v) {
 			m |= 1 << min(j, 63)
 		}

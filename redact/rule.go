@@ -142,6 +142,7 @@ type rule struct {
 	field   string   // kindField
 	det     detector // kindBuiltin
 	minLen  int      // kindBuiltin: shorter values cannot match
+	need    uint32   // kindBuiltin: summary bits maybe needs one of (0: none)
 	maskTok string   // replacement for act mask (builtins, fields)
 	key     []byte   // act hash
 
@@ -206,6 +207,7 @@ type shared struct {
 	fieldRules []*rule
 	valueRules []*rule
 	allBits    uint64 // a bit per value rule (all of them from 63 on)
+	gated      bool   // some value rule has a need: maybeMask computes the summary
 	keyedBits  uint64 // value rules whose detector may be keyed by a field name (the first 63)
 	localBits  uint64 // value rules whose matches in a slice of the message are matches in it
 	exactJSON  bool   // tests only: applyJSON gated by the rules' maybe alone (jsonCandidate's oracle)
@@ -262,11 +264,15 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 	for j, ru := range sh.valueRules {
 		bit := uint64(1) << min(j, 63)
 		sh.allBits |= bit
+		if n, ok := ru.det.(needer); ok && ru.kind == kindBuiltin && haveSummary {
+			ru.need = n.need()
+			sh.gated = true
+		}
 		if ru.kind == kindBuiltin && (ru.builtin == BuiltinBearerToken || ru.builtin == BuiltinQuerySecrets) && j < 63 {
 			sh.keyedBits |= bit
 		}
 		if ru.kind == kindBuiltin && ru.builtin == BuiltinQuerySecrets && j < 63 {
-			// A match needs a secret name before '=' (or "%3D", or '":')
+			// A match needs a secret name before '=' (or "%3D", or '"', white space and ':')
 			// and a non-empty value. In a slice of the message that does
 			// not start inside a name, the name is the same and the value
 			// can only be shorter: no match in the message, none in the
