@@ -1,6 +1,9 @@
 package redact
 
-import "bytes"
+import (
+	"bytes"
+	mathbits "math/bits"
+)
 
 // maybeMask returns each value rule's maybe(v) as a bit: bit j for
 // valueRules[j], bit 63 for any of the rules from the 64th on. A rule
@@ -53,9 +56,49 @@ func (sh *shared) maybeMaskWithin(v []byte, bound uint64) uint64 {
 // matches. It is monotone: a trigger and the bytes before it in a substring
 // of b are there in b too.
 //
-// Each trigger byte is looked for with its own bytes.IndexByte scan: the
-// order in which triggers are examined does not matter for the answer.
+// Each trigger byte is looked for with its own scan: the order in which
+// triggers are examined does not matter for the answer.
 func (q queryDetector) candidate(b []byte) bool {
+	if haveSummary {
+		return q.candidateVec(b)
+	}
+	return q.candidateScalar(b)
+}
+
+// candidateVec is candidateScalar finding the '=' and ':' of 64 bytes at a
+// time with eqColonMasks: a JSON line has a ':' every 16 bytes, each of
+// which cost candidateScalar a bytes.IndexByte call.
+func (q queryDetector) candidateVec(b []byte) bool {
+	var tail [64]byte
+	for base := 0; base < len(b); base += 64 {
+		var eq, colon uint64
+		if len(b)-base >= 64 {
+			eq, colon = eqColonMasks(&b[base])
+		} else {
+			copy(tail[:], b[base:])
+			eq, colon = eqColonMasks(&tail[0])
+		}
+		for ; eq != 0; eq &= eq - 1 {
+			if q.endsWithSecret(b[:base+mathbits.TrailingZeros64(eq)]) {
+				return true
+			}
+		}
+		for ; colon != 0; colon &= colon - 1 {
+			k := base + mathbits.TrailingZeros64(colon)
+			for k > 0 && is(b[k-1], cSpace) {
+				k--
+			}
+			if k > 0 && b[k-1] == '"' && q.endsWithSecret(b[:k-1]) {
+				return true
+			}
+		}
+	}
+	return q.pct3DSecret(b)
+}
+
+// candidateScalar is candidate with one bytes.IndexByte scan per trigger
+// byte: what runs without AVX2, and candidateVec's reference.
+func (q queryDetector) candidateScalar(b []byte) bool {
 	for i := 0; i < len(b); {
 		p := bytes.IndexByte(b[i:], '=')
 		if p < 0 {
@@ -67,16 +110,8 @@ func (q queryDetector) candidate(b []byte) bool {
 		}
 		i = p + 1
 	}
-	for i := 0; i < len(b); {
-		p := bytes.IndexByte(b[i:], '%')
-		if p < 0 {
-			break
-		}
-		p += i
-		if p+2 < len(b) && b[p+1] == '3' && (b[p+2] == 'D' || b[p+2] == 'd') && q.endsWithSecret(b[:p]) {
-			return true
-		}
-		i = p + 1
+	if q.pct3DSecret(b) {
+		return true
 	}
 	for i := 0; i < len(b); {
 		p := bytes.IndexByte(b[i:], ':')
@@ -89,6 +124,23 @@ func (q queryDetector) candidate(b []byte) bool {
 			k--
 		}
 		if k > 0 && b[k-1] == '"' && q.endsWithSecret(b[:k-1]) {
+			return true
+		}
+		i = p + 1
+	}
+	return false
+}
+
+// pct3DSecret reports whether a secret name ends right before a "%3D" (or
+// "%3d") in b.
+func (q queryDetector) pct3DSecret(b []byte) bool {
+	for i := 0; i < len(b); {
+		p := bytes.IndexByte(b[i:], '%')
+		if p < 0 {
+			return false
+		}
+		p += i
+		if p+2 < len(b) && b[p+1] == '3' && (b[p+2] == 'D' || b[p+2] == 'd') && q.endsWithSecret(b[:p]) {
 			return true
 		}
 		i = p + 1

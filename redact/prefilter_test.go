@@ -230,6 +230,11 @@ func FuzzQueryCandidate(f *testing.F) {
 	}
 	f.Add([]byte(`{"a" : 1, "token"  :"x"}`), uint16(1), uint16(9))
 	f.Fuzz(func(t *testing.T, b []byte, i, j uint16) {
+		for _, q := range queryDetectors() {
+			if v, s := q.candidateVec(b), q.candidateScalar(b); v != s {
+				t.Fatalf("%q: candidateVec %v, candidateScalar %v", b, v, s)
+			}
+		}
 		checkCandidate(t, b, int(i), int(j))
 	})
 }

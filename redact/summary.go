@@ -1,5 +1,7 @@
 package redact
 
+import "unsafe"
+
 // The trigger summary: one pass over a value that tells which of the
 // built-in detectors' pre-filters can possibly say yes, so maybeMask skips
 // the others without each scanning the value on its own. Each bit is a
@@ -57,3 +59,17 @@ func (emailDetector) need() uint32  { return sumEmail }
 func (jwtDetector) need() uint32    { return sumJWT }
 func (awsKeyDetector) need() uint32 { return sumAWS }
 func (bearerDetector) need() uint32 { return sumBearer }
+
+// eqColonMasksGeneric returns, for the 64 bytes at p, a bit per '=' (eq)
+// and per ':' (colon): the reference for the vector version.
+func eqColonMasksGeneric(p *byte) (eq, colon uint64) {
+	for k, c := range unsafe.Slice(p, 64) {
+		switch c {
+		case '=':
+			eq |= 1 << k
+		case ':':
+			colon |= 1 << k
+		}
+	}
+	return eq, colon
+}

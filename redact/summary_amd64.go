@@ -28,3 +28,8 @@ func summary(b []byte) uint32 {
 	copy(tail[:32], b[n*32:])
 	return summaryAVX2(unsafe.SliceData(b), n, &tail)
 }
+
+// eqColonMasks is in summary_amd64.s: eqColonMasksGeneric with AVX2.
+//
+//go:noescape
+func eqColonMasks(p *byte) (eq, colon uint64)

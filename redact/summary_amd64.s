@@ -134,3 +134,33 @@ tail:
 	VZEROUPPER
 	MOVL DX, ret+24(FP)
 	RET
+
+CONST32(sumEq, $0x3d3d3d3d3d3d3d3d)    // '='
+CONST32(sumColon, $0x3a3a3a3a3a3a3a3a) // ':'
+
+// func eqColonMasks(p *byte) (eq, colon uint64)
+//
+// Bit k of eq is set when p[k] == '=', of colon when p[k] == ':', for the
+// 64 bytes at p.
+TEXT ·eqColonMasks(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), SI
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU sumEq<>(SB), Y2
+	VMOVDQU sumColon<>(SB), Y3
+	VPCMPEQB Y2, Y0, Y4
+	VPCMPEQB Y2, Y1, Y5
+	VPMOVMSKB Y4, AX
+	VPMOVMSKB Y5, BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	VPCMPEQB Y3, Y0, Y4
+	VPCMPEQB Y3, Y1, Y5
+	VPMOVMSKB Y4, CX
+	VPMOVMSKB Y5, DX
+	SHLQ $32, DX
+	ORQ DX, CX
+	VZEROUPPER
+	MOVQ AX, eq+8(FP)
+	MOVQ CX, colon+16(FP)
+	RET

@@ -7,3 +7,5 @@ package redact
 const haveSummary = false
 
 func summary(b []byte) uint32 { return summaryGeneric(b) }
+
+func eqColonMasks(p *byte) (eq, colon uint64) { return eqColonMasksGeneric(p) }

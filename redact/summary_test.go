@@ -119,3 +119,46 @@ func FuzzSummary(f *testing.F) {
 		}
 	})
 }
+
+func TestEqColonMasksMatchGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for k := 0; k < 50000; k++ {
+		b := randomValue(r, 64)
+		for i := range b {
+			if r.IntN(4) == 0 {
+				b[i] = "=:"[r.IntN(2)]
+			}
+		}
+		e1, c1 := eqColonMasks(&b[0])
+		e2, c2 := eqColonMasksGeneric(&b[0])
+		if e1 != e2 || c1 != c2 {
+			t.Fatalf("%q: %064b %064b, generic %064b %064b", b, e1, c1, e2, c2)
+		}
+	}
+}
+
+// TestCandidateVecMatchesScalar: the two ways of finding the triggers give
+// the same answer, at every length around the 64-byte chunks.
+func TestCandidateVecMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"token", "Password", "key]", "api_key", "x", "\"", " ", "\t", ":", "=", "%3D", "%3d", "&", "{", "}", ",", "ab"}
+	yes := 0
+	for n := 0; n < 3000; n++ {
+		var b []byte
+		for len(b) < r.IntN(300) {
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		for _, q := range queryDetectors() {
+			v, s := q.candidateVec(b), q.candidateScalar(b)
+			if v != s {
+				t.Fatalf("%q: candidateVec %v, candidateScalar %v", b, v, s)
+			}
+			if v {
+				yes++
+			}
+		}
+	}
+	if yes == 0 || yes == 6000 {
+		t.Fatalf("candidate was %d times true of 6000: the values do not test both answers", yes)
+	}
+}
