@@ -52,6 +52,7 @@ FUZZ_TARGETS := \
 	. FuzzCodec \
 	. FuzzJSONString \
 	. FuzzJSONBytesReference \
+	. FuzzDecodeReference \
 	parser FuzzCompileAndParse \
 	parser FuzzJSON \
 	parser FuzzJSONWarm \
