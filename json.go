@@ -24,17 +24,36 @@ type JSONEncoder struct {
 	done    []bool
 	scratch []byte
 
-	// Records of one source repeat the same names in the same places:
-	// each place remembers its last name, already written as `,"name":`,
-	// and the path and source are remembered written out the same way.
-	keys         []encodedKey
+	// Field names already written as `,"name":`, in a small table indexed
+	// by the name's address: the Decoder hands out one string per name, so
+	// records of one source hit the same entries whatever places their
+	// fields take. The path and source are remembered written out too.
+	keys         [keyTable]encodedKey
 	path, source encodedString
 }
+
+// keyTable is the size of the name table (a power of two). A collision
+// costs rewriting the name, never a wrong one: an entry is used only for
+// the very string it was written for.
+const keyTable = 128
 
 type encodedKey struct {
 	key    string
 	json   []byte // `,"key":`
 	dotted bool   // needs the nested form
+}
+
+// keyFor returns the entry for key, written out. The entry is valid until
+// the next call.
+func (e *JSONEncoder) keyFor(key string) *encodedKey {
+	h := (uintptr(unsafe.Pointer(unsafe.StringData(key)))>>4 ^ uintptr(len(key))) & (keyTable - 1)
+	k := &e.keys[h]
+	if k.key != key || k.json == nil {
+		k.key = key
+		k.json = append(AppendJSONString(append(k.json[:0], ','), key), ':')
+		k.dotted = strings.IndexByte(key, '.') >= 0 || key == "log"
+	}
+	return k
 }
 
 type encodedString struct {
@@ -48,10 +67,6 @@ func (c *encodedString) get(s string) []byte {
 	}
 	return c.json
 }
-
-// maxEncodedKeys bounds the per-place key cache; records with more fields
-// write the rest without it.
-const maxEncodedKeys = 256
 
 type leaf struct {
 	key   string // full dotted key
@@ -69,44 +84,18 @@ const (
 
 // Append appends r's JSON object (no newline) to dst.
 func (e *JSONEncoder) Append(dst []byte, r *Record) []byte {
-	if len(r.Fields) > maxEncodedKeys {
-		if hasDottedKey(r.Fields) {
-			return e.appendNested(dst, r)
-		}
-		return e.appendFlat(dst, r, false)
+	start := len(dst)
+	if out, ok := e.appendFlat(dst, r); ok {
+		return out
 	}
-	if len(e.keys) < len(r.Fields) {
-		e.keys = append(e.keys, make([]encodedKey, len(r.Fields)-len(e.keys))...)
-	}
-	for i := range r.Fields {
-		k := &e.keys[i]
-		if key := r.Fields[i].Key; k.key != key || k.json == nil {
-			k.key = key
-			k.json = append(AppendJSONString(append(k.json[:0], ','), key), ':')
-			k.dotted = strings.IndexByte(key, '.') >= 0 || key == "log"
-		}
-		if k.dotted {
-			return e.appendNested(dst, r)
-		}
-	}
-	return e.appendFlat(dst, r, true)
+	return e.appendNested(dst[:start], r)
 }
 
-// hasDottedKey reports whether a field name needs nesting or merging with
-// the record's own "log" object.
-func hasDottedKey(fields []Field) bool {
-	for i := range fields {
-		if strings.IndexByte(fields[i].Key, '.') >= 0 || fields[i].Key == "log" {
-			return true
-		}
-	}
-	return false
-}
-
-// appendFlat writes a record none of whose field names has a dot: the
-// common case, written straight through. With cached, e.keys holds the
-// record's field names written out.
-func (e *JSONEncoder) appendFlat(dst []byte, r *Record, cached bool) []byte {
+// appendFlat writes a record none of whose field names has a dot (nor is
+// "log"): the common case, written straight through. At the first name
+// that needs nesting it stops and reports false; dst's bytes past its
+// length are then garbage.
+func (e *JSONEncoder) appendFlat(dst []byte, r *Record) ([]byte, bool) {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = AppendTimestamp(dst, r.Time)
 	dst = append(dst, `","message":`...)
@@ -123,13 +112,11 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record, cached bool) []byte {
 	dst = append(dst, e.source.get(r.Source)...)
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		if cached {
-			dst = append(dst, e.keys[i].json...)
-		} else {
-			dst = append(dst, ',')
-			dst = AppendJSONString(dst, f.Key)
-			dst = append(dst, ':')
+		k := e.keyFor(f.Key)
+		if k.dotted {
+			return dst, false
 		}
+		dst = append(dst, k.json...)
 		switch f.Kind {
 		case KindString:
 			dst = appendJSONBytes(dst, f.Value)
@@ -143,7 +130,7 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record, cached bool) []byte {
 			dst = appendLeafValue(dst, leaf{kind: f.Kind, value: f.Value})
 		}
 	}
-	return append(dst, '}')
+	return append(dst, '}'), true
 }
 
 // appendNested writes a record with dotted field names through the general

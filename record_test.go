@@ -3,6 +3,8 @@ package sidetrail
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +299,43 @@ func TestCodecReadsVersion1(t *testing.T) {
 	var got Record
 	if err := d.Decode(data, &got); err != nil || len(got.Fields) != len(r.Fields) {
 		t.Fatalf("version 1: %v, %d fields", err, len(got.Fields))
+	}
+}
+
+// TestJSONEncoderNameTable: a warm encoder (its name table full of other
+// records' names, colliding ones included) writes exactly what a fresh one
+// writes, for flat records, for records that turn out to need nesting
+// after some flat fields, and into a buffer that already holds records.
+func TestJSONEncoderNameTable(t *testing.T) {
+	var recs []*Record
+	for k := 0; k < 40; k++ {
+		r := &Record{Time: time.Unix(int64(k), 0), Source: "s", Path: "/p", Message: []byte("m")}
+		for j := 0; j < 3+k*7; j++ { // up to 276 names: more than the table holds
+			r.Add(fmt.Sprintf("f%d_%d", j, k%3), KindInt, []byte(strconv.Itoa(j)))
+		}
+		if k%4 == 1 {
+			r.Add("http.request.method", KindString, []byte("GET")) // nested, after flat fields
+		}
+		if k%5 == 2 {
+			r.Add("log", KindString, []byte("merged with log"))
+		}
+		recs = append(recs, r)
+	}
+	var warm JSONEncoder
+	var all []byte
+	for round := 0; round < 2; round++ {
+		for _, r := range recs {
+			var fresh JSONEncoder
+			want := fresh.Append(nil, r)
+			if !json.Valid(want) {
+				t.Fatalf("invalid JSON: %s", want)
+			}
+			start := len(all)
+			all = warm.Append(all, r)
+			if got := all[start:]; !bytes.Equal(got, want) {
+				t.Fatalf("warm encoder wrote\n%s\nfresh one\n%s", got, want)
+			}
+			all = append(all, '\n')
+		}
 	}
 }
