@@ -24,18 +24,20 @@ type JSONEncoder struct {
 	done    []bool
 	scratch []byte
 
-	// Field names already written as `,"name":`, in a small table indexed
-	// by the name's address: the Decoder hands out one string per name, so
-	// records of one source hit the same entries whatever places their
+	// Field names already written as `,"name":`, in a small hash table on
+	// the name's address: the Decoder hands out one string per name, so
+	// records of one source find the same entries whatever places their
 	// fields take. The path and source are remembered written out too.
 	keys         [keyTable]encodedKey
+	nkeys        int
 	path, source encodedString
 }
 
-// keyTable is the size of the name table (a power of two). A collision
-// costs rewriting the name, never a wrong one: an entry is used only for
-// the very string it was written for.
-const keyTable = 128
+// keyTable is the size of the name table (a power of two). It is emptied
+// when half full: names that keep changing (a log with ever-new keys,
+// strings that are not interned) cost rewriting, never a wrong name, since
+// an entry is used only for the very string it holds.
+const keyTable = 256
 
 type encodedKey struct {
 	key    string
@@ -46,14 +48,26 @@ type encodedKey struct {
 // keyFor returns the entry for key, written out. The entry is valid until
 // the next call.
 func (e *JSONEncoder) keyFor(key string) *encodedKey {
-	h := (uintptr(unsafe.Pointer(unsafe.StringData(key)))>>4 ^ uintptr(len(key))) & (keyTable - 1)
-	k := &e.keys[h]
-	if k.key != key || k.json == nil {
-		k.key = key
-		k.json = append(AppendJSONString(append(k.json[:0], ','), key), ':')
-		k.dotted = strings.IndexByte(key, '.') >= 0 || key == "log"
+	h := uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3 ^ uintptr(len(key))*0x9e37
+	for {
+		k := &e.keys[h&(keyTable-1)]
+		if k.json == nil {
+			if e.nkeys >= keyTable/2 {
+				clear(e.keys[:])
+				e.nkeys = 0
+				continue
+			}
+			e.nkeys++
+			k.key = key
+			k.json = append(AppendJSONString([]byte{','}, key), ':')
+			k.dotted = strings.IndexByte(key, '.') >= 0 || key == "log"
+			return k
+		}
+		if k.key == key {
+			return k
+		}
+		h++
 	}
-	return k
 }
 
 type encodedString struct {
