@@ -24,6 +24,13 @@ type JSONEncoder struct {
 	done    []bool
 	scratch []byte
 
+	// msgMask has, for the message being written, specialMask32 of each
+	// of its 32-byte blocks (msgMasked says it is computed): a string field
+	// cut from a stretch of the message without a marked byte is written
+	// by copying it, not scanned again.
+	msgMask   []uint32
+	msgMasked bool
+
 	// Field names already written as `,"name":`, in a small hash table on
 	// the name's address: the Decoder hands out one string per name, so
 	// records of one source find the same entries whatever places their
@@ -43,6 +50,7 @@ type encodedKey struct {
 	key    string
 	json   []byte // `,"key":`
 	dotted bool   // needs the nested form
+	used   bool   // holds key (json's memory is kept for reuse when not)
 }
 
 // keyFor returns the entry for key, written out. The entry is valid until
@@ -51,15 +59,17 @@ func (e *JSONEncoder) keyFor(key string) *encodedKey {
 	h := uintptr(unsafe.Pointer(unsafe.StringData(key)))>>3 ^ uintptr(len(key))*0x9e37
 	for {
 		k := &e.keys[h&(keyTable-1)]
-		if k.json == nil {
+		if !k.used {
 			if e.nkeys >= keyTable/2 {
-				clear(e.keys[:])
+				for i := range e.keys {
+					e.keys[i].used, e.keys[i].key = false, ""
+				}
 				e.nkeys = 0
 				continue
 			}
 			e.nkeys++
-			k.key = key
-			k.json = append(AppendJSONString([]byte{','}, key), ':')
+			k.key, k.used = key, true
+			k.json = append(AppendJSONString(append(k.json[:0], ','), key), ':')
 			k.dotted = strings.IndexByte(key, '.') >= 0 || key == "log"
 			return k
 		}
@@ -113,7 +123,9 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record) ([]byte, bool) {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = AppendTimestamp(dst, r.Time)
 	dst = append(dst, `","message":`...)
-	dst = appendJSONBytes(dst, r.Message)
+	e.msgMask = e.msgMask[:0]
+	dst = appendJSONBytesMasks(dst, r.Message, &e.msgMask)
+	e.msgMasked = false
 	dst = append(dst, `,"log":{"file":{"path":`...)
 	dst = append(dst, e.path.get(r.Path)...)
 	dst = append(dst, `},"offset":`...)
@@ -133,6 +145,12 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record) ([]byte, bool) {
 		dst = append(dst, k.json...)
 		switch f.Kind {
 		case KindString:
+			if off, ok := within(r.Message, f.Value); ok && e.plainIn(r.Message, off, len(f.Value)) {
+				dst = append(dst, '"')
+				dst = append(dst, f.Value...)
+				dst = append(dst, '"')
+				continue
+			}
 			dst = appendJSONBytes(dst, f.Value)
 		case KindInt, KindFloat, KindBool, KindJSON:
 			if len(f.Value) == 0 {
@@ -146,6 +164,41 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record) ([]byte, bool) {
 	}
 	return append(dst, '}'), true
 }
+
+// plainIn reports whether msg[off:off+n] holds no byte appendJSONBytes
+// must look at (a quote, a backslash, a control or a non-ASCII byte): then
+// its JSON string is the bytes between quotes.
+func (e *JSONEncoder) plainIn(msg []byte, off, n int) bool {
+	if !e.msgMasked {
+		// appendJSONBytesMasks gave the whole blocks' masks; the last,
+		// partial block's is computed now.
+		if i := len(e.msgMask) * 32; i < len(msg) {
+			var last [32]byte // the rest, padded with a plain byte
+			copy(last[copy(last[:], msg[i:]):], plainPad[:])
+			e.msgMask = append(e.msgMask, specialMask32(&last[0]))
+		}
+		e.msgMasked = true
+	}
+	if bit := off & 31; bit+n <= 32 {
+		return e.msgMask[off>>5]>>bit&(1<<n-1) == 0
+	}
+	for k, end := off, off+n; k < end; {
+		bit := k & 31
+		take := min(32-bit, end-k)
+		m := e.msgMask[k>>5] >> bit
+		if take < 32 {
+			m &= 1<<take - 1
+		}
+		if m != 0 {
+			return false
+		}
+		k += take
+	}
+	return true
+}
+
+var plainPad = [32]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',
+	'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
 
 // appendNested writes a record with dotted field names through the general
 // grouping below.
@@ -288,6 +341,12 @@ func AppendJSONString[T string | []byte](dst []byte, s T) []byte {
 }
 
 func appendJSONBytes(dst []byte, s []byte) []byte {
+	return appendJSONBytesMasks(dst, s, nil)
+}
+
+// appendJSONBytesMasks is appendJSONBytes appending to *masks, when not
+// nil, specialMask32 of each whole 32-byte block of s.
+func appendJSONBytesMasks(dst []byte, s []byte, masks *[]uint32) []byte {
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is plain and not yet copied
 	i := 0
@@ -297,6 +356,9 @@ func appendJSONBytes(dst []byte, s []byte) []byte {
 	skip := 0
 	for i+32 <= len(s) {
 		m := specialMask32(&s[i])
+		if masks != nil {
+			*masks = append(*masks, m)
+		}
 		for m != 0 {
 			j := i + bits.TrailingZeros32(m)
 			m &= m - 1
@@ -318,8 +380,9 @@ func appendJSONBytes(dst []byte, s []byte) []byte {
 			dst = appendEscape(dst, c)
 			start = j + 1
 		}
-		i = max(i+32, skip)
+		i += 32 // blocks stay aligned for masks; a rune's tail is skipped by skip
 	}
+	i = max(i, skip)
 	for i < len(s) {
 		// Skip eight plain bytes at a time (no control character, quote,
 		// backslash or non-ASCII byte among them), then straight to the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -337,5 +338,56 @@ func TestJSONEncoderNameTable(t *testing.T) {
 			}
 			all = append(all, '\n')
 		}
+	}
+}
+
+// TestJSONAliasedFieldsMatchCopies: string fields cut from the message
+// (written by copying when their stretch of the message needs no escape)
+// give the same JSON as the same values in memory of their own, for
+// messages with quotes, backslashes, control bytes and runes, valid and
+// cut, around the 32-byte blocks.
+func TestJSONAliasedFieldsMatchCopies(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"a", "bc", "GET /x", " ", "\"", "\\", "\n", "\x01", "é", "😀", "\xff", "\xe2\x82", "0123456789abcdef"}
+	var aliased, copied JSONEncoder
+	fast := 0
+	for n := 0; n < 20000; n++ {
+		var msg []byte
+		for len(msg) < r.IntN(200) {
+			msg = append(msg, pieces[r.IntN(len(pieces))]...)
+		}
+		a := &Record{Time: time.Unix(1, 0), Source: "s", Path: "/p", Message: msg}
+		c := &Record{Time: time.Unix(1, 0), Source: "s", Path: "/p", Message: msg}
+		for f := 0; f < 6 && len(msg) > 0; f++ {
+			i := r.IntN(len(msg))
+			j := i + r.IntN(len(msg)-i+1)
+			a.Add(fmt.Sprintf("f%d", f), KindString, msg[i:j])
+			c.Add(fmt.Sprintf("f%d", f), KindString, append([]byte(nil), msg[i:j]...))
+			if j-i >= 4 && !bytes.ContainsAny(msg[i:j], "\"\\\n\x01\xff\xe2\xf0\xc3") {
+				fast++
+			}
+		}
+		got, want := aliased.Append(nil, a), copied.Append(nil, c)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("message %q:\naliased %s\ncopied  %s", msg, got, want)
+		}
+	}
+	if fast == 0 {
+		t.Fatal("no field took the copying path")
+	}
+}
+
+// TestJSONEncoderWideRecordsDoNotAllocate: records with more names than
+// the table keeps (so it is emptied again and again) reuse its memory.
+func TestJSONEncoderWideRecordsDoNotAllocate(t *testing.T) {
+	r := &Record{Time: time.Unix(1, 0), Source: "s", Path: "/p", Message: []byte("m")}
+	for j := 0; j < 300; j++ {
+		r.Add(fmt.Sprintf("k%d", j), KindInt, []byte("1"))
+	}
+	var e JSONEncoder
+	buf := e.Append(nil, r)
+	buf = e.Append(buf[:0], r)
+	if n := testing.AllocsPerRun(20, func() { buf = e.Append(buf[:0], r) }); n != 0 {
+		t.Fatalf("%v allocations per record", n)
 	}
 }
