@@ -31,6 +31,12 @@ type JSONEncoder struct {
 	msgMask   []uint32
 	msgMasked bool
 
+	// The timestamp's date and time to the second, as last written:
+	// records come many to a second.
+	tsSec    int64
+	tsOK     bool
+	tsPrefix [20]byte // "2006-01-02T15:04:05."
+
 	// Field names already written as `,"name":`, in a small hash table on
 	// the name's address: the Decoder hands out one string per name, so
 	// records of one source find the same entries whatever places their
@@ -121,7 +127,7 @@ func (e *JSONEncoder) Append(dst []byte, r *Record) []byte {
 // length are then garbage.
 func (e *JSONEncoder) appendFlat(dst []byte, r *Record) ([]byte, bool) {
 	dst = append(dst, `{"@timestamp":"`...)
-	dst = AppendTimestamp(dst, r.Time)
+	dst = e.appendTime(dst, r.Time)
 	dst = append(dst, `","message":`...)
 	e.msgMask = e.msgMask[:0]
 	dst = appendJSONBytesMasks(dst, r.Message, &e.msgMask)
@@ -163,6 +169,33 @@ func (e *JSONEncoder) appendFlat(dst []byte, r *Record) ([]byte, bool) {
 		}
 	}
 	return append(dst, '}'), true
+}
+
+// appendTime is AppendTimestamp reusing the text up to the second of the
+// previous call when t falls in the same second.
+func (e *JSONEncoder) appendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		t = time.Unix(0, 0)
+	}
+	sec, ns := t.Unix(), t.Nanosecond()
+	if !e.tsOK || sec != e.tsSec {
+		start := len(dst)
+		dst = AppendTimestamp(dst, t)
+		e.tsOK = len(dst)-start == 30 // not for years AppendTimestamp writes otherwise
+		if e.tsOK {
+			e.tsSec = sec
+			copy(e.tsPrefix[:], dst[start:])
+		}
+		return dst
+	}
+	var b [30]byte
+	copy(b[:], e.tsPrefix[:])
+	for i := 28; i >= 20; i-- {
+		b[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	b[29] = 'Z'
+	return append(dst, b[:]...)
 }
 
 // plainIn reports whether msg[off:off+n] holds no byte appendJSONBytes

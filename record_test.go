@@ -391,3 +391,23 @@ func TestJSONEncoderWideRecordsDoNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per record", n)
 	}
 }
+
+// TestJSONEncoderTimeCache: the timestamp written by reusing the previous
+// second's text equals AppendTimestamp's, for runs of times within one
+// second, jumps back and forth, the zero time, times before 1970 and years
+// AppendTimestamp writes another way.
+func TestJSONEncoderTimeCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var e JSONEncoder
+	base := []time.Time{time.Unix(1_790_000_000, 0), time.Unix(-5, 999_999_999), {}, time.Date(10001, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 1, time.FixedZone("x", 3600))}
+	for n := 0; n < 20000; n++ {
+		tm := base[r.IntN(len(base))]
+		if !tm.IsZero() {
+			tm = tm.Add(time.Duration(r.IntN(3)) * time.Second).Add(time.Duration(r.IntN(1e9)))
+		}
+		got := string(e.appendTime(nil, tm))
+		if want := string(AppendTimestamp(nil, tm)); got != want {
+			t.Fatalf("%v: %s, AppendTimestamp %s", tm, got, want)
+		}
+	}
+}
