@@ -236,15 +236,21 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	// (or removal) may have made a new match.
 	for pass := first; pass <= maxPasses; pass++ {
 		passChanged := false
-		for _, ru := range sh.valueRules {
+		// The rules' maybe(v) at once (the summary spares most of them),
+		// again after each change.
+		m := sh.maybeMask(v)
+		for j, ru := range sh.valueRules {
 			if !msg && !ru.targets(key) {
 				continue
 			}
-			if !(keyed && ru.keyed(key)) && !ru.maybe(v) {
-				continue
+			if !(keyed && ru.keyed(key)) {
+				if j < 63 && m&(1<<j) == 0 || j >= 63 && !ru.maybe(v) {
+					continue
+				}
 			}
 			if nv, n := r.applyRule(rec, ru, v, key); n > 0 {
 				v, passChanged = nv, true
+				m = sh.maybeMask(v)
 			}
 		}
 		if !passChanged {
