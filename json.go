@@ -3,6 +3,7 @@ package sidetrail
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,7 +113,9 @@ const (
 	kindStr   Kind = 254 // a string held in leaf.str
 )
 
-// Append appends r's JSON object (no newline) to dst.
+// Append appends r's JSON object (no newline) to dst. It may use dst's
+// capacity past the returned length as scratch space, as if it had
+// appended more and cut it off.
 func (e *JSONEncoder) Append(dst []byte, r *Record) []byte {
 	start := len(dst)
 	if out, ok := e.appendFlat(dst, r); ok {
@@ -378,7 +381,9 @@ func appendJSONBytes(dst []byte, s []byte) []byte {
 }
 
 // appendJSONBytesMasks is appendJSONBytes appending to *masks, when not
-// nil, specialMask32 of each whole 32-byte block of s.
+// nil, specialMask32 of each whole 32-byte block of s. With masks it may
+// also write scratch bytes into dst's capacity past the returned length
+// (JSONEncoder.Append's contract allows it; AppendJSONString's does not).
 func appendJSONBytesMasks(dst []byte, s []byte, masks *[]uint32) []byte {
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is plain and not yet copied
@@ -392,6 +397,9 @@ func appendJSONBytesMasks(dst []byte, s []byte, masks *[]uint32) []byte {
 		if masks != nil {
 			*masks = append(*masks, m)
 		}
+		if m != 0 && masks != nil && cap(dst)-len(dst) < quoteRoom {
+			dst = slices.Grow(dst, quoteRoom)
+		}
 		for m != 0 {
 			j := i + bits.TrailingZeros32(m)
 			m &= m - 1
@@ -399,6 +407,20 @@ func appendJSONBytesMasks(dst []byte, s []byte, masks *[]uint32) []byte {
 				continue
 			}
 			c := s[j]
+			if masks != nil && (c == '"' || c == '\\') && j-start <= 16 && start+16 <= len(s) && cap(dst)-len(dst) >= 18 {
+				// A quote-dense string (a JSON line as a message): copy
+				// the short run before the quote as one 16-byte move and
+				// put the escape over its tail, instead of a memmove call
+				// per quote. The bytes written past the new length are
+				// spare capacity, overwritten by what comes next.
+				n, k := len(dst), j-start
+				d := dst[n : n+18]
+				*(*[16]byte)(d) = *(*[16]byte)(s[start:])
+				d[k], d[k+1] = '\\', c
+				dst = dst[:n+k+2]
+				start = j + 1
+				continue
+			}
 			if c >= utf8.RuneSelf {
 				if r, size := utf8.DecodeRune(s[j:]); r != utf8.RuneError || size != 1 {
 					skip = j + size
@@ -455,6 +477,11 @@ func appendJSONBytesMasks(dst []byte, s []byte, masks *[]uint32) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// quoteRoom is the spare capacity appendJSONBytesMasks keeps for a block
+// with escapes: each quote or backslash of 32 bytes doubled, and the
+// 16-byte moves' overhang.
+const quoteRoom = 2*32 + 18
 
 // appendEscape appends the escape of c: a quote, a backslash or a control
 // character.

@@ -87,6 +87,49 @@ func TestAppendJSONBytesMatchesReference(t *testing.T) {
 	}
 }
 
+// checkMasksVariant: appendJSONBytesMasks (the message's writer, with its
+// 16-byte moves into spare capacity) writes what the reference writes, for
+// a dst with no, little and much spare capacity, and records each whole
+// block's specialMask32.
+func checkMasksVariant(t *testing.T, s []byte) {
+	t.Helper()
+	want := referenceJSON(s)
+	for _, spare := range []int{0, 3, 17, 40, 4096} {
+		dst := make([]byte, 1, 1+spare)
+		dst[0] = 'x'
+		var masks []uint32
+		got := appendJSONBytesMasks(dst, s, &masks)
+		if got[0] != 'x' || !bytes.Equal(got[1:], want) {
+			t.Fatalf("%q, %d spare bytes:\n got %s\nwant %s", s, spare, got[1:], want)
+		}
+		if len(masks) != len(s)/32 {
+			t.Fatalf("%q: %d masks for %d bytes", s, len(masks), len(s))
+		}
+		for k, m := range masks {
+			if w := specialMask32Generic(&s[32*k]); m != w {
+				t.Fatalf("%q: block %d mask %032b, want %032b", s, k, m, w)
+			}
+		}
+	}
+}
+
+func TestAppendJSONBytesMasksMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		checkMasksVariant(t, jsonTestBytes(r))
+	}
+	// A JSON line as a message: runs of every length up to and past 16
+	// between quotes.
+	for n := 0; n < 40; n++ {
+		line := []byte(`{"`)
+		for k := 0; k < 12; k++ {
+			line = append(line, bytes.Repeat([]byte("a"), (n+k)%20)...)
+			line = append(line, `":"`...)
+		}
+		checkMasksVariant(t, line)
+	}
+}
+
 func FuzzJSONBytesReference(f *testing.F) {
 	f.Add([]byte("0123456789abcdef0123456789abcde\xe2\x82\xac tail"))
 	f.Add([]byte(`{"time":"2026-11-26T00:00:00Z","msg":"a \"quoted\" word","path":"/x?y=1"}`))
@@ -94,5 +137,6 @@ func FuzzJSONBytesReference(f *testing.F) {
 		if got, want := appendJSONBytes(nil, s), referenceJSON(s); !bytes.Equal(got, want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
 		}
+		checkMasksVariant(t, s)
 	})
 }
