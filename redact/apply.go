@@ -31,7 +31,8 @@ type Redactor struct {
 	unesc2 []byte
 	jout   []byte // applyJSON's output
 	fst    findState
-	kcache [64]keyedEntry // fieldKeyed's cache
+	kcache [kcacheSize]keyedEntry // fieldKeyed's cache
+	kcount int                    // entries set in kcache
 
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
@@ -271,21 +272,42 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 
 // fieldKeyed is anyKeyed cached: a parser gives the same few key strings
 // record after record, and comparing a string with itself is a pointer
-// comparison. The cache is direct-mapped on the key's length and end bytes
-// (a collision only costs the anyKeyed call); a parser whose fields come
-// and go (nginx's request_query) does not move the others' entries.
+// comparison. The cache is a small hash table on the key's length and end
+// bytes with linear probing, emptied when half full: names that collide
+// both stay (with one slot per hash, two of a JSON line's dozen names
+// sharing one missed on every record).
 func (r *Redactor) fieldKeyed(key string) bool {
 	if r.sh.keyedBits == 0 || key == "" {
 		return false
 	}
-	h := (uint(len(key))*5 + uint(key[0])*3 + uint(key[len(key)-1])) % uint(len(r.kcache))
-	if e := &r.kcache[h]; e.set && e.key == key {
-		return e.keyed
+	h := uint(len(key))*5 + uint(key[0])*3 + uint(key[len(key)-1])*7
+	for {
+		e := &r.kcache[h%kcacheSize]
+		if !e.set {
+			break
+		}
+		if e.key == key {
+			return e.keyed
+		}
+		h++
+	}
+	if r.kcount >= kcacheSize/2 {
+		clear(r.kcache[:])
+		r.kcount = 0
 	}
 	k := r.anyKeyed(key)
-	r.kcache[h] = keyedEntry{key: key, keyed: k, set: true}
-	return k
+	for {
+		e := &r.kcache[h%kcacheSize]
+		if !e.set {
+			*e = keyedEntry{key: key, keyed: k, set: true}
+			r.kcount++
+			return k
+		}
+		h++
+	}
 }
+
+const kcacheSize = 128
 
 type keyedEntry struct {
 	key   string

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -160,5 +161,35 @@ func TestCandidateVecMatchesScalar(t *testing.T) {
 	}
 	if yes == 0 || yes == 6000 {
 		t.Fatalf("candidate was %d times true of 6000: the values do not test both answers", yes)
+	}
+}
+
+// TestFieldKeyedCache: the cached answer equals anyKeyed for names that
+// collide in the table, more names than it holds (so it is emptied), and
+// names that come back after that.
+func TestFieldKeyedCache(t *testing.T) {
+	r := mustNew(t, Defaults())
+	var names []string
+	for i := 0; i < 300; i++ {
+		names = append(names, fmt.Sprintf("f%d", i), fmt.Sprintf("x_token%d", i%7), fmt.Sprintf("a%dz", i%50))
+	}
+	names = append(names, "password", "http_authorization", "api_key", "user[password]", "Token", "tokens", "status")
+	rnd := rand.New(rand.NewPCG(15, 16))
+	secrets := 0
+	for k := 0; k < 50000; k++ {
+		n := names[rnd.IntN(len(names))]
+		if k%3 == 0 {
+			n = names[len(names)-1-rnd.IntN(7)] // the usual few, often
+		}
+		got, want := r.fieldKeyed(n), r.anyKeyed(n)
+		if got != want {
+			t.Fatalf("fieldKeyed(%q) = %v, anyKeyed %v", n, got, want)
+		}
+		if want {
+			secrets++
+		}
+	}
+	if secrets == 0 {
+		t.Fatal("no keyed name was asked: the test proves nothing")
 	}
 }
