@@ -214,7 +214,8 @@ type Buffer struct {
 	log  *slog.Logger
 
 	sem chan struct{} // held by the one Append doing I/O
-	// wbuf is the appender's frame buffer, guarded by sem.
+	// wbuf is the appender's frame buffer when the tail cache's ring
+	// cannot be (disabled, or a batch larger than it), guarded by sem.
 	wbuf []byte
 
 	mu        sync.Mutex
@@ -875,20 +876,31 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 		b.stats.blockedNanos += time.Since(blockedSince).Nanoseconds()
 		blockedSince = time.Time{}
 	}
+	// The frames are built in the tail cache's ring, which then holds
+	// them without a copy; in wbuf when the ring cannot.
+	out := b.tail.reserve(seg, start, int(need))
+	inRing := out != nil
 	b.mu.Unlock()
 
-	// One allocation when the batch is the largest yet, not a doubling
-	// series whose garbage lingers until the next collection.
-	b.wbuf = slices.Grow(b.wbuf[:0], int(need))
-	for i, r := range records {
-		b.wbuf = appendFrame(b.wbuf, first+uint64(i), r)
+	if !inRing {
+		// One allocation when the batch is the largest yet, not a
+		// doubling series whose garbage lingers until the next collection.
+		b.wbuf = slices.Grow(b.wbuf[:0], int(need))
+		out = b.wbuf[:0]
 	}
+	reserved := out
+	for i, r := range records {
+		out = appendFrame(out, first+uint64(i), r)
+	}
+	// The frames fill the reserved memory exactly; had appendFrame ever
+	// outgrown it, the ring would not hold them.
+	inRing = inRing && len(out) == int(need) && &out[0] == &reserved[:1][0]
 	var werr, serr error
 	if b.opts.Fsync == FsyncAlways {
 		off := 0
 		for i := range records {
 			n := frameHeaderSize + len(records[i])
-			if _, werr = seg.file.WriteAt(b.wbuf[off:off+n], start+int64(off)); werr != nil {
+			if _, werr = seg.file.WriteAt(out[off:off+n], start+int64(off)); werr != nil {
 				break
 			}
 			if serr = seg.file.Sync(); serr != nil {
@@ -897,7 +909,7 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 			off += n
 		}
 	} else {
-		_, werr = seg.file.WriteAt(b.wbuf, start)
+		_, werr = seg.file.WriteAt(out, start)
 		if werr == nil && b.opts.Fsync == FsyncBatch {
 			serr = seg.file.Sync()
 		}
@@ -945,7 +957,9 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 	}
 
 	b.mu.Lock()
-	b.tail.add(seg, start, b.wbuf)
+	if inRing {
+		b.tail.commit(seg, start, len(out))
+	}
 	seg.size += need
 	seg.disk += need
 	seg.records += int64(len(records))

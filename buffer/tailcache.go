@@ -8,41 +8,52 @@ package buffer
 // segment file stays the truth: a Reader that falls further behind than the
 // cache holds, or reads any other segment, reads the file. Guarded by
 // Buffer.mu.
+//
+// The appender frames a batch straight into the ring (reserve), writes it
+// to the file from there, and then declares it held (commit): the ring is
+// its write buffer, not a copy of it. The held bytes are contiguous in the
+// ring: a batch that does not fit after them starts the ring over, holding
+// only itself.
 type tailCache struct {
 	seg    *segment
-	ring   []byte // segment offset o is at ring[o%len(ring)]
-	lo, hi int64  // the segment bytes [lo, hi) are held
+	ring   []byte
+	base   int64 // the segment offset of ring[0]
+	lo, hi int64 // the segment bytes [lo, hi) are held, at ring[lo-base:hi-base]
 }
 
 // defaultTailCache is the ring's size: a few of the source's 2 MiB batches.
 const defaultTailCache = 4 << 20
 
-// add records that p was written to seg at off.
-func (c *tailCache) add(seg *segment, off int64, p []byte) {
-	n := int64(len(c.ring))
-	if n == 0 {
-		return
+// reserve returns the ring memory (length 0, capacity n) to frame the n
+// bytes that are about to be written to seg at off, or nil when the ring
+// cannot hold them. It stops holding whatever that memory held; since
+// Readers only view the ring under Buffer.mu, the caller may fill it
+// after releasing the lock.
+func (c *tailCache) reserve(seg *segment, off int64, n int) []byte {
+	size := int64(len(c.ring))
+	if int64(n) > size {
+		c.seg, c.base, c.lo, c.hi = nil, 0, 0, 0
+		return nil
 	}
-	if c.seg != seg || off != c.hi {
-		c.seg, c.lo, c.hi = seg, off, off
+	if c.seg != seg || off != c.hi || off+int64(n)-c.base > size {
+		c.seg, c.base, c.lo, c.hi = seg, off, off, off
 	}
-	if int64(len(p)) > n {
-		skip := int64(len(p)) - n
-		p = p[skip:]
-		c.lo, c.hi = c.hi+skip, c.hi+skip
+	p := off - c.base
+	return c.ring[p : p : p+int64(n)]
+}
+
+// commit declares held the bytes framed in reserve's memory, now written
+// to seg at off.
+func (c *tailCache) commit(seg *segment, off int64, n int) {
+	if c.seg == seg && c.hi == off && off+int64(n)-c.base <= int64(len(c.ring)) {
+		c.hi = off + int64(n)
 	}
-	for len(p) > 0 {
-		k := copy(c.ring[c.hi%n:], p)
-		p = p[k:]
-		c.hi += int64(k)
-	}
-	c.lo = max(c.lo, c.hi-n)
 }
 
 // forget drops the cache if it holds seg's bytes.
 func (c *tailCache) forget(seg *segment) {
 	if c.seg == seg {
-		c.seg, c.lo, c.hi = nil, 0, 0
+		c.seg, c.base, c.lo, c.hi = nil, 0, 0, 0
 	}
 }
 
@@ -51,23 +62,17 @@ func (c *tailCache) readAt(seg *segment, p []byte, off int64) bool {
 	if c.seg != seg || seg == nil || off < c.lo || off+int64(len(p)) > c.hi {
 		return false
 	}
-	n := int64(len(c.ring))
-	for k := 0; k < len(p); {
-		k += copy(p[k:], c.ring[(off+int64(k))%n:])
-	}
+	copy(p, c.ring[off-c.base:])
 	return true
 }
 
 // viewAt returns the cache's own memory for seg's bytes [off, off+n) if it
-// holds them contiguously (not across the ring's end).
+// holds them.
 func (c *tailCache) viewAt(seg *segment, off int64, n int) ([]byte, bool) {
 	if c.seg != seg || seg == nil || off < c.lo || off+int64(n) > c.hi {
 		return nil, false
 	}
-	i := off % int64(len(c.ring))
-	if i+int64(n) > int64(len(c.ring)) {
-		return nil, false
-	}
+	i := off - c.base
 	return c.ring[i : i+int64(n) : i+int64(n)], true
 }
 
