@@ -79,8 +79,10 @@ func (r *Reader) Name() string { return r.c.name }
 // entries' Data is valid until the next Read or Rewind.
 //
 // Reading does not acknowledge: after a restart, reading starts after the
-// last Ack. Each returned record has passed its CRC check; corrupt regions
-// are skipped, counted in Stats.Corrupt and logged. If DropOldest deleted
+// last Ack. Each record read from a segment file has passed its CRC check
+// (one lent by the tail cache is the bytes Append framed and checksummed,
+// never read back from the disk); corrupt regions are skipped, counted in
+// Stats.Corrupt and logged. If DropOldest deleted
 // records the reader had not reached, it continues at the oldest retained
 // record.
 func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int) ([]Entry, error) {
