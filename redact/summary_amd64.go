@@ -18,8 +18,12 @@ var haveSummary = cpu.X86.HasAVX2
 //go:noescape
 func summaryAVX2(p *byte, n int, tail *[64]byte) uint32
 
-// summary returns summaryGeneric(b), 32 bytes at a time.
+// summary returns summaryGeneric(b), 32 bytes at a time (byte by byte
+// without AVX2: the tests call it whatever the processor).
 func summary(b []byte) uint32 {
+	if !haveSummary {
+		return summaryGeneric(b)
+	}
 	if len(b) == 0 {
 		return 0
 	}
@@ -29,7 +33,15 @@ func summary(b []byte) uint32 {
 	return summaryAVX2(unsafe.SliceData(b), n, &tail)
 }
 
-// eqColonMasks is in summary_amd64.s: eqColonMasksGeneric with AVX2.
+// eqColonMasksAVX2 is in summary_amd64.s: eqColonMasksGeneric with AVX2.
 //
 //go:noescape
-func eqColonMasks(p *byte) (eq, colon uint64)
+func eqColonMasksAVX2(p *byte) (eq, colon uint64)
+
+// eqColonMasks is eqColonMasksGeneric, with AVX2 when the processor has it.
+func eqColonMasks(p *byte) (eq, colon uint64) {
+	if !haveSummary {
+		return eqColonMasksGeneric(p)
+	}
+	return eqColonMasksAVX2(p)
+}

@@ -138,11 +138,11 @@ tail:
 CONST32(sumEq, $0x3d3d3d3d3d3d3d3d)    // '='
 CONST32(sumColon, $0x3a3a3a3a3a3a3a3a) // ':'
 
-// func eqColonMasks(p *byte) (eq, colon uint64)
+// func eqColonMasksAVX2(p *byte) (eq, colon uint64)
 //
 // Bit k of eq is set when p[k] == '=', of colon when p[k] == ':', for the
 // 64 bytes at p.
-TEXT ·eqColonMasks(SB), NOSPLIT, $0-24
+TEXT ·eqColonMasksAVX2(SB), NOSPLIT, $0-24
 	MOVQ p+0(FP), SI
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
