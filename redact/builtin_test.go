@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -87,6 +88,10 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `{"api_key" :12345,"ok" : "x"}`, `{"api_key" :[REDACTED],"ok" : "x"}`},
 		{"query_secrets", `{"password" : true, "token" : null, "key" : {"a":1}}`, `{"password" : true, "token" : null, "key" : {"a":1}}`},
 		{"query_secrets", `time 12:00:01 "token" x`, `time 12:00:01 "token" x`},
+		// Member names longer than the 64 bytes scan looks back over.
+		{"query_secrets", `{"` + strings.Repeat("x", 70) + `_password":"hunter2"}`, `{"` + strings.Repeat("x", 70) + `_password":"[REDACTED]"}`},
+		{"query_secrets", `{"` + strings.Repeat("x", 54) + `_password" : 12345}`, `{"` + strings.Repeat("x", 54) + `_password" : [REDACTED]}`},
+		{"query_secrets", `{"` + strings.Repeat("x", 80) + `password":"kept"}`, `{"` + strings.Repeat("x", 80) + `password":"kept"}`},
 
 		// ipv4: valid octets only, not part of longer dotted numbers.
 		{"ipv4", "client 192.168.1.77:443 ok", "client [REDACTED:ipv4]:443 ok"},

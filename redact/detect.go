@@ -857,11 +857,15 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				continue
 			}
 			ke--
+			// The name: back to its opening quote, or its last 64 bytes
+			// when it is longer (secret reads only the end of a name, and
+			// every secret name is far shorter, so its separator check
+			// still sees the byte before it).
 			ns := ke
 			for ns > from && ke-ns < 64 && b[ns-1] != '"' {
 				ns--
 			}
-			if ns == from || ns == ke || b[ns-1] != '"' || !q.secret(b[ns:ke]) {
+			if ns == ke || ke-ns < 64 && (ns == from || b[ns-1] != '"') || !q.secret(b[ns:ke]) {
 				continue
 			}
 			vs := j + 1
