@@ -119,8 +119,10 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				mask = origMaybe
 				// A "local" rule (query_secrets) that found nothing in the
 				// original message finds nothing in a slice of it either,
-				// provided the slice does not start inside a parameter name.
-				if off == 0 || (!is(orig[off-1], cName) && orig[off-1] != '%') {
+				// provided the slice does not start inside a parameter name
+				// nor end inside a "%XX" (a value that "%26" or "%20" ends
+				// in the message would run to the slice's end instead).
+				if (off == 0 || (!is(orig[off-1], cName) && orig[off-1] != '%')) && !endsInEscape(orig, off+len(f.Value)) {
 					mask &^= r.msgNoMatch & sh.localBits
 				}
 			}
@@ -172,6 +174,12 @@ func (r *Redactor) recoverApply(rec *sidetrail.Record) {
 	if !r.sh.panicked.Swap(true) {
 		r.sh.logger.Error("redact: panic while redacting; record withheld (further cases are only counted in Stats.Failed)", "panic", fmt.Sprint(p))
 	}
+}
+
+// endsInEscape reports whether a slice of m ending at end cuts a
+// percent-escape ("%2|6" or "%|26").
+func endsInEscape(m []byte, end int) bool {
+	return end < len(m) && (m[end-1] == '%' || end >= 2 && m[end-2] == '%')
 }
 
 // within reports whether v is a slice of m's bytes (same backing array,

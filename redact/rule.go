@@ -272,11 +272,12 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 			sh.keyedBits |= bit
 		}
 		if ru.kind == kindBuiltin && ru.builtin == BuiltinQuerySecrets && j < 63 {
-			// A match needs a secret name before '=' (or "%3D", or '"', white space and ':')
-			// and a non-empty value. In a slice of the message that does
-			// not start inside a name, the name is the same and the value
-			// can only be shorter: no match in the message, none in the
-			// slice. (A keyed field is examined anyway.)
+			// A match needs a secret name before '=' (or "%3D", or '"',
+			// white space and ':') and a non-empty value. In a slice of
+			// the message that does not start inside a name nor end inside
+			// a "%XX", the name is the same and the value can only be
+			// shorter: no match in the message, none in the slice. (A
+			// keyed field is examined anyway.)
 			sh.localBits |= bit
 		}
 	}
