@@ -780,15 +780,26 @@ func hasMemberColon(b []byte) bool {
 		if j < 0 {
 			return false
 		}
-		k := i + j
-		for k > 0 && is(b[k-1], cSpace) {
-			k--
-		}
-		if k > 0 && b[k-1] == '"' {
+		if _, ok := nameQuoteBefore(b, 0, i+j); ok {
 			return true
 		}
 		i += j + 1
 	}
+}
+
+// nameQuoteBefore returns the index of the '"' that comes, after optional
+// white space, right before the ':' at colon: a JSON member name's closing
+// quote. It looks no further back than from; ok is false when there is no
+// such quote.
+func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
+	k := colon
+	for k > from && is(b[k-1], cSpace) {
+		k--
+	}
+	if k == from || b[k-1] != '"' {
+		return 0, false
+	}
+	return k - 1, true
 }
 
 // hasPct3D reports whether b holds a percent-encoded '=' ("%3D", "%3d"),
@@ -849,14 +860,10 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// JSON member "name": value, with white space allowed around
 			// the colon.
 			i = j + 1
-			ke := j // the name's closing quote
-			for ke > from && is(b[ke-1], cSpace) {
-				ke--
-			}
-			if ke == from || b[ke-1] != '"' {
+			ke, ok := nameQuoteBefore(b, from, j)
+			if !ok {
 				continue
 			}
-			ke--
 			// The name: back to its opening quote, or its last 64 bytes
 			// when it is longer (secret reads only the end of a name, and
 			// every secret name is far shorter, so its separator check

@@ -6,33 +6,22 @@ import (
 )
 
 // maybeMask returns each value rule's maybe(v) as a bit: bit j for
-// valueRules[j], bit 63 for any of the rules from the 64th on. A rule
-// whose summary bits are all clear in v's summary is not asked: its maybe
-// is false (see summary.go).
-func (sh *shared) maybeMask(v []byte) uint64 {
+// valueRules[j], bit 63 for any of the rules from the 64th on.
+func (sh *shared) maybeMask(v []byte) uint64 { return sh.maybeMaskWithin(v, ^uint64(0)) }
+
+// maybeMaskWithin is maybeMask(v) for a v whose maybeMask is known to lie
+// within bound: the rules outside bound are not asked. Nor is a rule whose
+// summary bits are all clear in v's summary: its maybe is false (see
+// summary.go).
+func (sh *shared) maybeMaskWithin(v []byte, bound uint64) uint64 {
 	var sum uint32
-	if sh.gated {
+	if bound&sh.gatedBits != 0 {
 		sum = summary(v)
 	}
 	var m uint64
 	for j, ru := range sh.valueRules {
-		if ru.need != 0 && sum&ru.need == 0 {
-			continue
-		}
-		if ru.maybe(v) {
-			m |= 1 << min(j, 63)
-		}
-	}
-	return m
-}
-
-// maybeMaskWithin is maybeMask(v) for a v whose maybeMask is known to lie
-// within bound: the rules outside bound are not asked.
-func (sh *shared) maybeMaskWithin(v []byte, bound uint64) uint64 {
-	var m uint64
-	for j, ru := range sh.valueRules {
 		bit := uint64(1) << min(j, 63)
-		if bound&bit == 0 || m&bit != 0 {
+		if bound&bit == 0 || m&bit != 0 || ru.need != 0 && sum&ru.need == 0 {
 			continue
 		}
 		if ru.maybe(v) {
@@ -84,11 +73,7 @@ func (q queryDetector) candidateVec(b []byte) bool {
 			}
 		}
 		for ; colon != 0; colon &= colon - 1 {
-			k := base + mathbits.TrailingZeros64(colon)
-			for k > 0 && is(b[k-1], cSpace) {
-				k--
-			}
-			if k > 0 && b[k-1] == '"' && q.endsWithSecret(b[:k-1]) {
+			if k, ok := nameQuoteBefore(b, 0, base+mathbits.TrailingZeros64(colon)); ok && q.endsWithSecret(b[:k]) {
 				return true
 			}
 		}
@@ -119,11 +104,7 @@ func (q queryDetector) candidateScalar(b []byte) bool {
 			break
 		}
 		p += i
-		k := p
-		for k > 0 && is(b[k-1], cSpace) {
-			k--
-		}
-		if k > 0 && b[k-1] == '"' && q.endsWithSecret(b[:k-1]) {
+		if k, ok := nameQuoteBefore(b, 0, p); ok && q.endsWithSecret(b[:k]) {
 			return true
 		}
 		i = p + 1

@@ -207,7 +207,7 @@ type shared struct {
 	fieldRules []*rule
 	valueRules []*rule
 	allBits    uint64 // a bit per value rule (all of them from 63 on)
-	gated      bool   // some value rule has a need: maybeMask computes the summary
+	gatedBits  uint64 // value rules with a need: maybeMask computes the summary for them
 	keyedBits  uint64 // value rules whose detector may be keyed by a field name (the first 63)
 	localBits  uint64 // value rules whose matches in a slice of the message are matches in it
 	exactJSON  bool   // tests only: applyJSON gated by the rules' maybe alone (jsonCandidate's oracle)
@@ -266,7 +266,7 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 		sh.allBits |= bit
 		if n, ok := ru.det.(needer); ok && ru.kind == kindBuiltin && haveSummary {
 			ru.need = n.need()
-			sh.gated = true
+			sh.gatedBits |= bit
 		}
 		if ru.kind == kindBuiltin && (ru.builtin == BuiltinBearerToken || ru.builtin == BuiltinQuerySecrets) && j < 63 {
 			sh.keyedBits |= bit
