@@ -233,8 +233,9 @@ func (e *JSONEncoder) plainIn(msg []byte, off, n int) bool {
 	return true
 }
 
-var plainPad = [32]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',
-	'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+// plainPad fills the last block of a message for specialMask32 with
+// bytes it does not mark.
+var plainPad = [32]byte([]byte(strings.Repeat("a", 32)))
 
 // appendNested writes a record with dotted field names through the general
 // grouping below.
