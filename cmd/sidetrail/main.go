@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // distroless images have no zoneinfo; nginx_error's timezone needs it
@@ -22,11 +23,25 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGOGC)
 	}
+	// The pipeline's stages hand batches to each other and block in disk
+	// system calls (pwrite, fsync, unlink). With one P per CPU a stage
+	// woken by a handoff waits for a P until the running goroutine blocks
+	// or is preempted, and the appender, the pace-setter, ran in bursts;
+	// with twice as many Ps the kernel runs it at once. Measured on 2 CPUs:
+	// 10% more lines/s (raw and nginx), 3% (JSON lines). Go's default
+	// already follows the container's CPU limit; GOMAXPROCS still wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(gomaxprocsFactor * runtime.GOMAXPROCS(0))
+	}
 	os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // defaultGOGC is the GC target percentage unless GOGC is set.
 const defaultGOGC = 50
+
+// gomaxprocsFactor multiplies Go's default GOMAXPROCS unless GOMAXPROCS is
+// set.
+const gomaxprocsFactor = 2
 
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
