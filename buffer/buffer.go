@@ -236,6 +236,15 @@ type Buffer struct {
 
 	syncStop chan struct{}
 	syncDone chan struct{}
+
+	// doomed are segments taken out of segs, to be closed and deleted by
+	// reapLoop: deleting a 64 MiB file whose pages are cached takes about
+	// 20 ms, too long to hold mu or to keep the appender or an Ack
+	// waiting. Guarded by mu; reapWake (one slot) wakes reapLoop.
+	doomed   []*segment
+	reapWake chan struct{}
+	reapDone chan struct{}
+	reapMu   sync.Mutex // held while reaping, so a reap also waits for one under way
 }
 
 // counters are the cumulative Stats counters, guarded by Buffer.mu.
@@ -275,6 +284,8 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		closedCh: make(chan struct{}),
 		dataCh:   make(chan struct{}),
 		spaceCh:  make(chan struct{}),
+		reapWake: make(chan struct{}, 1),
+		reapDone: make(chan struct{}),
 	}
 	if opts.TailCache > 0 {
 		b.tail.ring = make([]byte, opts.TailCache)
@@ -283,8 +294,10 @@ func Open(dir string, opts Options) (*Buffer, error) {
 		for _, s := range b.segs {
 			s.file.Close()
 		}
+		b.reap()
 		return nil, err
 	}
+	go b.reapLoop()
 	if opts.Fsync == FsyncInterval {
 		b.syncStop = make(chan struct{})
 		b.syncDone = make(chan struct{})
@@ -719,19 +732,54 @@ func (b *Buffer) collect() {
 	}
 }
 
-// removeOldest closes and deletes the oldest segment. b.mu is held.
+// removeOldest takes the oldest segment out of the log and hands it to
+// reapLoop to close and delete. Its bytes stop counting at once. b.mu is
+// held.
 func (b *Buffer) removeOldest() *segment {
 	s := b.segs[0]
 	b.segs = b.segs[1:]
 	b.bytes -= s.disk
 	b.tail.forget(s)
-	s.file.Close()
-	if err := b.fs.Remove(b.path(s.name)); err != nil {
-		// The records are acknowledged (or dropped); a leftover file is
-		// deleted again at the next Open, since every cursor is past it.
-		b.log.Warn("buffer: remove segment failed", "segment", s.name, "err", err)
+	b.doomed = append(b.doomed, s)
+	select {
+	case b.reapWake <- struct{}{}:
+	default: // already woken
 	}
 	return s
+}
+
+// reapLoop closes and deletes doomed segments until Close, then deletes
+// what is left.
+func (b *Buffer) reapLoop() {
+	defer close(b.reapDone)
+	for {
+		select {
+		case <-b.reapWake:
+			b.reap()
+		case <-b.closedCh:
+			b.reap()
+			return
+		}
+	}
+}
+
+// reap closes and deletes the doomed segments. No Reader can reach them:
+// Readers read only the segments in segs, under mu. A crash before the
+// deletion leaves a file every cursor is past, which the next Open
+// deletes.
+func (b *Buffer) reap() {
+	b.reapMu.Lock()
+	defer b.reapMu.Unlock()
+	b.mu.Lock()
+	doomed := b.doomed
+	b.doomed = nil
+	b.mu.Unlock()
+	for _, s := range doomed {
+		s.file.Close()
+		if err := b.fs.Remove(b.path(s.name)); err != nil {
+			b.log.Warn("buffer: remove segment failed", "segment", s.name, "err", err)
+		}
+	}
 }
 
 // dropOldest deletes the oldest sealed segment regardless of cursors
@@ -1059,6 +1107,8 @@ func (b *Buffer) Close() error {
 	}
 	b.sem <- struct{}{} // wait for an Append doing I/O
 	defer func() { <-b.sem }()
+	<-b.reapDone
+	defer b.reap() // what was doomed after reapLoop's last look
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	first := cerr

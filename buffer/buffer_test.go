@@ -152,8 +152,53 @@ func TestRoundTrip(t *testing.T) {
 	if lr, lb := r.Lag(); lr != 0 || lb != 0 {
 		t.Fatalf("lag after ack: %d records %d bytes", lr, lb)
 	}
+	buffer.Reap(b)
 	if n := len(segFiles(t, dir)); n != 1 {
 		t.Fatalf("%d segments after acking everything, want 1 (the active one)", n)
+	}
+}
+
+// Acknowledged segments are deleted by the buffer's own goroutine, not
+// by the Ack (or Append) that let go of them; Close deletes what is left.
+func TestAckedSegmentsDeletedInBackground(t *testing.T) {
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"es"}, SegmentBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 300, 10)
+	r, err := b.Reader("es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n0 := len(segFiles(t, dir))
+	if n0 < 5 {
+		t.Fatalf("want several segments, got %d", n0)
+	}
+	readN(t, r, 150)
+	if err := r.Ack(150); err != nil {
+		t.Fatal(err)
+	}
+	want := b.Stats().Segments // the log let go of them at once
+	if want >= n0 || want <= 1 {
+		t.Fatalf("after acking half: %d segments in the log, from %d", want, n0)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(segFiles(t, dir)) != want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := len(segFiles(t, dir)); n != want {
+		t.Fatalf("%d segment files 10 s after the ack, want %d", n, want)
+	}
+	readN(t, r, 150)
+	if err := r.Ack(300); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(segFiles(t, dir)); n != 1 {
+		t.Fatalf("%d segment files after acking everything and Close, want 1", n)
 	}
 }
 
@@ -262,6 +307,7 @@ func TestSegmentDeletionWaitsForEveryCursor(t *testing.T) {
 	if err := ra.Ack(200); err != nil {
 		t.Fatal(err)
 	}
+	buffer.Reap(b)
 	if n := len(segFiles(t, dir)); n != n0 {
 		t.Fatalf("segments deleted while cursor b has acked nothing: %d -> %d", n0, n)
 	}
@@ -269,6 +315,7 @@ func TestSegmentDeletionWaitsForEveryCursor(t *testing.T) {
 	if err := rb.Ack(got[99].Seq); err != nil {
 		t.Fatal(err)
 	}
+	buffer.Reap(b)
 	mid := len(segFiles(t, dir))
 	if mid >= n0 || mid <= 1 {
 		t.Fatalf("after b acked half: %d segments (from %d)", mid, n0)
@@ -278,6 +325,7 @@ func TestSegmentDeletionWaitsForEveryCursor(t *testing.T) {
 	if err := rb.Ack(200); err != nil {
 		t.Fatal(err)
 	}
+	buffer.Reap(b)
 	if n := len(segFiles(t, dir)); n != 1 {
 		t.Fatalf("after both acked all: %d segments, want 1", n)
 	}
