@@ -183,7 +183,7 @@ func (s *scanner) bytesAt(off int64, n int) ([]byte, error) {
 		want = s.limit - off
 	}
 	if v, ok := s.r.(viewer); ok {
-		if b, ok := v.view(off, int(want)); ok {
+		if b, ok := v.view(off, n, int(want)); ok {
 			s.buf, s.bufOff, s.viewing = b, off, true
 			return s.buf[:n], nil
 		}
@@ -205,10 +205,11 @@ func (s *scanner) bytesAt(off int64, n int) ([]byte, error) {
 	return s.buf[:n], nil
 }
 
-// viewer is a ReaderAt that can also lend its own memory for a range, valid
-// until the lender changes it (see scanner.dropView).
+// viewer is a ReaderAt that can also lend its own memory for the bytes
+// from off: at least n of them and at most max. The memory is valid until
+// the lender changes it (see scanner.dropView).
 type viewer interface {
-	view(off int64, n int) ([]byte, bool)
+	view(off int64, n, max int) ([]byte, bool)
 }
 
 // dropView forgets a buffer lent by a viewer. Callers must call it before

@@ -11,18 +11,37 @@ package buffer
 //
 // The appender frames a batch straight into the ring (reserve), writes it
 // to the file from there, and then declares it held (commit): the ring is
-// its write buffer, not a copy of it. The held bytes are contiguous in the
-// ring: a batch that does not fit after them starts the ring over, holding
-// only itself.
+// its write buffer, not a copy of it. A batch that does not fit after the
+// newest bytes starts again at the ring's beginning; what was held stays
+// held, as the older piece, except the memory the new batches take as
+// they grow up the ring. So the cache holds the newest segment bytes in
+// two pieces at most, each contiguous in the ring, and no frame spans two:
+//
+//	ring: | newest piece [lo, hi) | rest of the older piece [oldLo, oldHi) | unused |
+//
+// with oldHi == lo whenever the older piece holds anything. A Reader that
+// trails the appender by a batch or two (the shipper usually does) still
+// reads from memory after the ring wraps; with a single piece it read the
+// file back after every wrap.
 type tailCache struct {
-	seg    *segment
-	ring   []byte
-	base   int64 // the segment offset of ring[0]
-	lo, hi int64 // the segment bytes [lo, hi) are held, at ring[lo-base:hi-base]
+	seg  *segment
+	ring []byte
+	// The newest piece: segment bytes [lo, hi) at ring[lo-base:hi-base].
+	base, lo, hi int64
+	// The older piece: segment bytes [oldLo, oldHi) at
+	// ring[oldLo-oldBase:oldHi-oldBase]; empty when oldLo == oldHi.
+	oldBase, oldLo, oldHi int64
 }
 
 // defaultTailCache is the ring's size: a few of the source's 2 MiB batches.
 const defaultTailCache = 4 << 20
+
+// reset holds nothing, then (seg non-nil) starts the newest piece at
+// ring[0] for seg's offset off.
+func (c *tailCache) reset(seg *segment, off int64) {
+	c.seg, c.base, c.lo, c.hi = seg, off, off, off
+	c.oldBase, c.oldLo, c.oldHi = 0, 0, 0
+}
 
 // reserve returns the ring memory (length 0, capacity n) to frame the n
 // bytes that are about to be written to seg at off, or nil when the ring
@@ -32,13 +51,29 @@ const defaultTailCache = 4 << 20
 func (c *tailCache) reserve(seg *segment, off int64, n int) []byte {
 	size := int64(len(c.ring))
 	if int64(n) > size {
-		c.seg, c.base, c.lo, c.hi = nil, 0, 0, 0
+		c.reset(nil, 0)
 		return nil
 	}
-	if c.seg != seg || off != c.hi || off+int64(n)-c.base > size {
-		c.seg, c.base, c.lo, c.hi = seg, off, off, off
+	switch {
+	case c.seg != seg || off != c.hi:
+		// Not the continuation of what is held (another segment, or a
+		// write that failed and was cut back): start over.
+		c.reset(seg, off)
+	case off+int64(n)-c.base > size:
+		// Wrap: the newest piece becomes the older one.
+		c.oldBase, c.oldLo, c.oldHi = c.base, c.lo, c.hi
+		c.base, c.lo = off, off
 	}
 	p := off - c.base
+	// The older piece loses what this batch's memory overlaps.
+	if c.oldLo < c.oldHi {
+		if end := p + int64(n); c.oldLo-c.oldBase < end {
+			c.oldLo = min(c.oldBase+end, c.oldHi)
+		}
+		if c.oldLo == c.oldHi {
+			c.oldBase, c.oldLo, c.oldHi = 0, 0, 0
+		}
+	}
 	return c.ring[p : p : p+int64(n)]
 }
 
@@ -53,27 +88,45 @@ func (c *tailCache) commit(seg *segment, off int64, n int) {
 // forget drops the cache if it holds seg's bytes.
 func (c *tailCache) forget(seg *segment) {
 	if c.seg == seg {
-		c.seg, c.base, c.lo, c.hi = nil, 0, 0, 0
+		c.reset(nil, 0)
 	}
+}
+
+// piece returns the ring memory of seg's bytes [off, off+n) and up to max
+// bytes after them within the same piece, if the cache holds them.
+func (c *tailCache) piece(seg *segment, off int64, n, max int) ([]byte, bool) {
+	if c.seg != seg || seg == nil || n > max {
+		return nil, false
+	}
+	base, hi := c.base, c.hi
+	switch {
+	case off >= c.lo && off+int64(n) <= c.hi:
+	case off >= c.oldLo && off+int64(n) <= c.oldHi:
+		base, hi = c.oldBase, c.oldHi
+	default:
+		return nil, false
+	}
+	end := min(off+int64(max), hi)
+	return c.ring[off-base : end-base : end-base], true
 }
 
 // readAt fills p with seg's bytes at off if the cache holds all of them.
 func (c *tailCache) readAt(seg *segment, p []byte, off int64) bool {
-	if c.seg != seg || seg == nil || off < c.lo || off+int64(len(p)) > c.hi {
-		return false
+	for len(p) > 0 {
+		b, ok := c.piece(seg, off, 1, len(p))
+		if !ok {
+			return false
+		}
+		n := copy(p, b)
+		p, off = p[n:], off+int64(n)
 	}
-	copy(p, c.ring[off-c.base:])
 	return true
 }
 
-// viewAt returns the cache's own memory for seg's bytes [off, off+n) if it
-// holds them.
-func (c *tailCache) viewAt(seg *segment, off int64, n int) ([]byte, bool) {
-	if c.seg != seg || seg == nil || off < c.lo || off+int64(n) > c.hi {
-		return nil, false
-	}
-	i := off - c.base
-	return c.ring[i : i+int64(n) : i+int64(n)], true
+// viewAt returns the cache's own memory for seg's bytes from off: at least
+// n bytes and at most max, within one piece, if it holds them.
+func (c *tailCache) viewAt(seg *segment, off int64, n, max int) ([]byte, bool) {
+	return c.piece(seg, off, n, max)
 }
 
 // segReader reads a segment through the tail cache. Use it under
@@ -85,8 +138,8 @@ type segReader struct {
 
 // view lends the tail cache's memory (no copy) while Buffer.mu is held;
 // the Reader drops the view before releasing it.
-func (r segReader) view(off int64, n int) ([]byte, bool) {
-	b, ok := r.b.tail.viewAt(r.seg, off, n)
+func (r segReader) view(off int64, n, max int) ([]byte, bool) {
+	b, ok := r.b.tail.viewAt(r.seg, off, n, max)
 	if ok {
 		r.b.stats.tailCacheReads++
 	}
