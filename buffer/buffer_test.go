@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -569,5 +570,58 @@ func TestEmptyAppend(t *testing.T) {
 	appendRange(t, b, 0, 3, 3)
 	if seq, err := b.Append(context.Background(), nil); err != nil || seq != 3 {
 		t.Fatalf("empty Append: %d %v", seq, err)
+	}
+}
+
+// ReadAppend hands out what Read does, in the caller's memory: one cursor
+// reads with Read, another with ReadAppend into one growing arena, in
+// random limits, across segments; the records and the arena must match.
+func TestReadAppendMatchesRead(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir, buffer.Options{Cursors: []string{"read", "append"}, SegmentBytes: 2048, TailCache: 1000})
+	appendRange(t, b, 0, 500, 7)
+	r1, _ := b.Reader("read")
+	r2, _ := b.Reader("append")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	var want [][]byte
+	for len(want) < 500 {
+		got, err := r1.Read(ctx, nil, 1+rnd.IntN(50), rnd.IntN(3000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got {
+			want = append(want, bytes.Clone(e.Data))
+		}
+	}
+	arena := []byte("prefix the arena already held")
+	var seqs []uint64
+	var ends []int
+	for len(seqs) < 500 {
+		var got []buffer.Entry
+		var err error
+		end := len(arena)
+		arena, got, err = r2.ReadAppend(ctx, arena, nil, 1+rnd.IntN(50), rnd.IntN(3000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got {
+			end += len(e.Data)
+			if !bytes.Equal(e.Data, arena[end-len(e.Data):end]) {
+				t.Fatalf("seq %d: Data is not the arena's bytes", e.Seq)
+			}
+			ends = append(ends, end)
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	if !bytes.HasPrefix(arena, []byte("prefix the arena already held")) {
+		t.Fatal("ReadAppend changed what the arena held")
+	}
+	start := len("prefix the arena already held")
+	for i, seq := range seqs {
+		if seq != uint64(i+1) || !bytes.Equal(arena[start:ends[i]], want[i]) {
+			t.Fatalf("record %d: seq %d, %q, want %q", i, seq, arena[start:ends[i]], want[i])
+		}
+		start = ends[i]
 	}
 }

@@ -34,7 +34,7 @@ type Reader struct {
 	sc     scanner
 	scSeg  *segment
 	marks  []mark // one per Read since the last Ack: where that batch ended
-	arena  []byte // holds the Data of the last Read
+	arena  []byte // holds the Data of the last Read (not ReadAppend)
 
 	ackMu sync.Mutex // serialises Acks, so cursor files are written in order
 }
@@ -86,22 +86,37 @@ func (r *Reader) Name() string { return r.c.name }
 // records the reader had not reached, it continues at the oldest retained
 // record.
 func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int) ([]Entry, error) {
+	r.arena = r.arena[:0]
+	var err error
+	r.arena, dst, err = r.read(ctx, r.arena, dst, maxRecords, maxBytes)
+	return dst, err
+}
+
+// ReadAppend is Read with the records' bytes appended to arena, which it
+// returns, instead of kept in the Reader's memory: the entries' Data point
+// into the returned arena and stay valid as long as the caller keeps it.
+// A caller that gathers a batch from several reads then copies nothing.
+func (r *Reader) ReadAppend(ctx context.Context, arena []byte, dst []Entry, maxRecords, maxBytes int) ([]byte, []Entry, error) {
+	return r.read(ctx, arena, dst, maxRecords, maxBytes)
+}
+
+func (r *Reader) read(ctx context.Context, arena []byte, dst []Entry, maxRecords, maxBytes int) ([]byte, []Entry, error) {
 	b := r.b
 	dst = dst[:0]
-	r.arena = r.arena[:0]
+	base := len(arena)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	defer r.sc.dropView() // the tail cache may change once mu is released
 	for {
 		if b.closed {
-			return dst, sidetrail.ErrClosed
+			return arena, dst, sidetrail.ErrClosed
 		}
 		i := b.findSeg(r.pos.seg)
 		if i == len(b.segs) {
 			// The position is past every segment: an empty sealed segment
 			// was replaced and its successor is not there yet. Wait.
 			if err := r.wait(ctx); err != nil {
-				return dst, err
+				return arena, dst, err
 			}
 			continue
 		}
@@ -136,15 +151,15 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 				break
 			}
 			n += len(data)
-			start := len(r.arena)
-			r.arena = append(r.arena, data...)
-			dst = append(dst, Entry{Seq: r.sc.Seq(), Data: r.arena[start:len(r.arena):len(r.arena)]})
+			start := len(arena)
+			arena = append(arena, data...)
+			dst = append(dst, Entry{Seq: r.sc.Seq(), Data: arena[start:len(arena):len(arena)]})
 		}
 		r.sc.onCorrupt = nil
 		if err := r.sc.Err(); err != nil {
 			r.scSeg = nil
 			if len(dst) == 0 {
-				return dst, fmt.Errorf("buffer: read %s: %w", seg.name, err)
+				return arena, dst, fmt.Errorf("buffer: read %s: %w", seg.name, err)
 			}
 		}
 		if r.sc.tail {
@@ -160,24 +175,24 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 		r.pos.off, r.pos.prev = r.sc.off, r.sc.prev
 		if len(dst) > 0 {
 			// Re-point Data: appends to arena may have moved it.
-			off := 0
+			off := base
 			for j := range dst {
 				l := len(dst[j].Data)
-				dst[j].Data = r.arena[off : off+l : off+l]
+				dst[j].Data = arena[off : off+l : off+l]
 				off += l
 			}
 			if len(r.marks) == maxMarks {
 				r.marks = slices.Delete(r.marks, 0, maxMarks/2)
 			}
 			r.marks = append(r.marks, mark{last: dst[len(dst)-1].Seq, pos: r.pos})
-			return dst, nil
+			return arena, dst, nil
 		}
 		if r.pos.off >= seg.size && i+1 < len(b.segs) {
 			r.pos = position{seg: b.segs[i+1].first, off: segHeaderSize}
 			continue
 		}
 		if err := r.wait(ctx); err != nil {
-			return dst, err
+			return arena, dst, err
 		}
 	}
 }
