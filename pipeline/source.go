@@ -152,10 +152,11 @@ type pending struct {
 	arena   []byte
 	batch   [][]byte
 	commits []commit
+	bytes   uint64 // of the lines read, counted once per batch
 }
 
 func (p *pending) reset() {
-	p.arena, p.batch, p.commits = p.arena[:0], p.batch[:0], p.commits[:0]
+	p.arena, p.batch, p.commits, p.bytes = p.arena[:0], p.batch[:0], p.commits[:0], 0
 }
 
 // Run reads, encodes and appends until ctx ends, then writes a last
@@ -310,6 +311,10 @@ func (s *Source) appendLoop(ctx context.Context, full <-chan *pending, free chan
 			s.maybeCheckpoint()
 			continue
 		}
+		// Counted per batch, not per line: two atomic adds per line
+		// were 1.5% of a raw run's CPU.
+		s.stats.lines.Add(uint64(len(p.batch)))
+		s.stats.bytes.Add(p.bytes)
 		if err := s.append(ctx, p.batch); err != nil {
 			free <- p
 			continue // ctx ended: not written, not committed; drain and stop
@@ -374,8 +379,7 @@ type commit struct {
 // added records that p.arena[start:] is line's encoded record.
 func (s *Source) added(p *pending, start int, line tailer.Line) {
 	p.batch = append(p.batch, p.arena[start:len(p.arena):len(p.arena)])
-	s.stats.lines.Add(1)
-	s.stats.bytes.Add(uint64(line.End - line.Start))
+	p.bytes += uint64(line.End - line.Start)
 
 	if n := len(p.commits); n > 0 && p.commits[n-1].key == line.Key && p.commits[n-1].path == line.Path {
 		p.commits[n-1].pos = line.Pos

@@ -191,8 +191,12 @@ type Tailer struct {
 	bufOff  int64
 	r, w    int
 	bufEOF  bool
-	scratch []byte
-	statBuf syscall.Stat_t
+	// Lines and bytes handed out from buf and not yet added to stats:
+	// they are added once the buffer is used up, not with two atomic adds
+	// per line.
+	bufLines, bufBytes uint64
+	scratch            []byte
+	statBuf            syscall.Stat_t
 
 	// ckMu guards streams, every stream's mutable fields, ckGen, atRiskList.
 	ckMu       sync.Mutex
@@ -320,6 +324,7 @@ func (t *Tailer) Next(ctx context.Context) (Line, error) {
 			t.fill(f, now)
 			continue
 		}
+		t.flushLineStats()
 		t.timer.Reset(t.nextScan.Sub(now))
 		select {
 		case <-ctx.Done():
@@ -459,8 +464,11 @@ func (t *Tailer) bufLine() (Line, bool) {
 		return Line{}, false
 	}
 	f.offset = end
-	t.stats.lines.Add(1)
-	t.stats.bytes.Add(uint64(end - start))
+	t.bufLines++
+	t.bufBytes += uint64(end - start)
+	if t.r == t.w {
+		t.flushLineStats()
+	}
 	if frag {
 		t.stats.frags.Add(1)
 	}
@@ -468,6 +476,17 @@ func (t *Tailer) bufLine() (Line, bool) {
 		Key: f.st.key, Path: f.path, Start: start, End: end, Bytes: b, Fragment: frag,
 		Pos: Position{st: f.st, end: end, mid: f.mid},
 	}, true
+}
+
+// flushLineStats adds the lines handed out from the buffer to the stats:
+// when bufLine hands out the buffer's last line, before the buffer is
+// refilled or dropped, and before Next waits.
+func (t *Tailer) flushLineStats() {
+	if t.bufLines > 0 {
+		t.stats.lines.Add(t.bufLines)
+		t.stats.bytes.Add(t.bufBytes)
+		t.bufLines, t.bufBytes = 0, 0
+	}
 }
 
 func readable(f *file) bool {
@@ -497,6 +516,7 @@ func (t *Tailer) pick() *file {
 }
 
 func (t *Tailer) dropBuf() {
+	t.flushLineStats()
 	t.bufFile = nil
 	t.r, t.w = 0, 0
 	t.bufEOF = false
@@ -505,6 +525,7 @@ func (t *Tailer) dropBuf() {
 // fill reads the next chunk of f into the buffer, after the unfinished tail
 // of the previous chunk, and verifies that f was not truncated meanwhile.
 func (t *Tailer) fill(f *file, now time.Time) {
+	t.flushLineStats()
 	if t.bufFile != f {
 		t.bufFile = f
 		t.r, t.w = 0, 0
