@@ -88,6 +88,12 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `{"api_key" :12345,"ok" : "x"}`, `{"api_key" :[REDACTED],"ok" : "x"}`},
 		{"query_secrets", `{"password" : true, "token" : null, "key" : {"a":1}}`, `{"password" : true, "token" : null, "key" : {"a":1}}`},
 		{"query_secrets", `time 12:00:01 "token" x`, `time 12:00:01 "token" x`},
+		// A "%3" that is not an encoded '=' inside a member's value (a
+		// URL-encoded secret) used to hide the member from the scan.
+		{"query_secrets", `{"password":"a%3Fb"}`, `{"password":"[REDACTED]"}`},
+		{"query_secrets", `{"token":"abc%3Adef","user":"x"}`, `{"token":"[REDACTED]","user":"x"}`},
+		{"query_secrets", `{"a":"x%3F","token":"y%3Bz","b":"%3Fpassword%3Dq"}`, `{"a":"x%3F","token":"[REDACTED]","b":"%3Fpassword%3D[REDACTED]"}`},
+		{"query_secrets", `"Auth":00%3`, `"Auth":[REDACTED]`},
 		// Member names longer than the 64 bytes scan looks back over.
 		{"query_secrets", `{"` + strings.Repeat("x", 70) + `_password":"hunter2"}`, `{"` + strings.Repeat("x", 70) + `_password":"[REDACTED]"}`},
 		{"query_secrets", `{"` + strings.Repeat("x", 54) + `_password" : 12345}`, `{"` + strings.Repeat("x", 54) + `_password" : [REDACTED]}`},

@@ -851,7 +851,9 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		if r := enc.next(b, i); r >= 0 && (p < 0 || r < p) {
 			if r+2 < n && (b[r+2] == 'D' || b[r+2] == 'd') {
 				p, w = r, 3
-			} else {
+			} else if j := jc.next(b, i); j < 0 || j > r {
+				// Not an encoded '=', and no JSON member before it to
+				// look at first (its value may hold this "%3F").
 				i = r + 2
 				continue
 			}
