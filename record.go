@@ -120,6 +120,10 @@ type Record struct {
 	// Values into. Slices taken from it stay valid even when a later append
 	// moves it, because the old array is not reused until Reset.
 	Scratch []byte
+	// KeysFromLine says the field keys were taken from the line itself (a
+	// JSON object's member names), not from the configuration, so the
+	// redactor examines them too. Not encoded.
+	KeysFromLine bool
 }
 
 // Reset clears r for reuse, keeping the capacity of Fields and Scratch.

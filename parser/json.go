@@ -216,6 +216,7 @@ func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 		rec.Scratch = rec.Scratch[:ns]
 		return newError(FormatJSON, off, msg)
 	}
+	rec.KeysFromLine = true
 	return nil
 }
 

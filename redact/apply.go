@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	mathbits "math/bits"
+	"strconv"
 
 	"github.com/sidetrail/sidetrail"
 )
@@ -31,8 +32,13 @@ type Redactor struct {
 	unesc2 []byte
 	jout   []byte // applyJSON's output
 	fst    findState
-	kcache [kcacheSize]keyedEntry // fieldKeyed's cache
-	kcount int                    // entries set in kcache
+	kcache [kcacheSize]keyedEntry  // fieldKeyed's cache
+	kcount int                     // entries set in kcache
+	mcache [kcacheSize]maskedEntry // keyMask's cache
+	mcount int                     // entries set in mcache
+	keyRec sidetrail.Record        // keyMask's scratch
+	keySeq int                     // keys masked in this record so far
+	kbuf   []byte                  // a masked member name
 
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
@@ -84,6 +90,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	}
 
 	r.msgNoMatch = 0
+	r.keySeq = 0
 	msgDone := false
 	if len(sh.fieldRules) > 0 {
 		changed, withheld := r.applyFieldRules(rec)
@@ -112,6 +119,15 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 
 	for i := range rec.Fields {
 		f := &rec.Fields[i]
+		key := f.Key
+		if rec.KeysFromLine {
+			// The key is the line's own text (a JSON member name): it gets
+			// the message's rules. The value still gets its key's.
+			if m, ch := r.keyMask(key); ch {
+				f.Key = r.uniqueKey([]byte(m))
+				redacted = true
+			}
+		}
 		switch f.Kind {
 		case sidetrail.KindString, sidetrail.KindInt, sidetrail.KindFloat:
 			mask := ^uint64(0)
@@ -126,11 +142,11 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 					mask &^= r.msgNoMatch & sh.localBits
 				}
 			}
-			keyed := r.fieldKeyed(f.Key)
+			keyed := r.fieldKeyed(key)
 			if mask&sh.allBits == 0 && !keyed {
 				continue // no rule can match (applyChain would say so)
 			}
-			if v, ch := r.applyChain(rec, f.Value, f.Key, false, mask, false, keyed); ch {
+			if v, ch := r.applyChain(rec, f.Value, key, false, mask, false, keyed); ch {
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
 			}
@@ -141,7 +157,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			if within(orig, f.Value) {
 				bound = origMaybe
 			}
-			if v, ch := r.applyJSON(rec, f.Value, f.Key, false, false, bound); ch {
+			if v, ch := r.applyJSON(rec, f.Value, key, false, false, bound); ch {
 				f.Value = v
 				redacted = true
 			}
@@ -169,6 +185,9 @@ func (r *Redactor) recoverApply(rec *sidetrail.Record) {
 	for i := range rec.Fields {
 		if k := rec.Fields[i].Kind; k != sidetrail.KindNull && k != sidetrail.KindBool {
 			rec.Fields[i].Kind, rec.Fields[i].Value = sidetrail.KindString, tok
+		}
+		if rec.KeysFromLine {
+			rec.Fields[i].Key = "#" + strconv.Itoa(i+1) + " " + maskToken
 		}
 	}
 	if !r.sh.panicked.Swap(true) {
@@ -316,6 +335,62 @@ func (r *Redactor) fieldKeyed(key string) bool {
 }
 
 const kcacheSize = 128
+
+// uniqueKey returns a masked member name made unique within the record:
+// "#1 [REDACTED:email]", "#2 ...". Two names masked alike would otherwise
+// be one key twice in an object, which Elasticsearch rejects. A prefix,
+// not a suffix: after a masked "token=" or `"password":` a suffix would
+// read as the secret's value.
+func (r *Redactor) uniqueKey(masked []byte) string {
+	r.keySeq++
+	r.kbuf = strconv.AppendInt(append(r.kbuf[:0], '#'), int64(r.keySeq), 10)
+	r.kbuf = append(append(r.kbuf, ' '), masked...)
+	return string(r.kbuf)
+}
+
+// keyMask returns what a field key taken from the line becomes under the
+// rules that apply to the message, and whether they change it. The answer
+// depends on the key alone, so it is cached as fieldKeyed's is.
+func (r *Redactor) keyMask(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	h := uint(len(key))*5 + uint(key[0])*3 + uint(key[len(key)-1])*7
+	for {
+		e := &r.mcache[h%kcacheSize]
+		if !e.set {
+			break
+		}
+		if e.key == key {
+			return e.masked, e.changed
+		}
+		h++
+	}
+	if r.mcount >= kcacheSize/2 {
+		clear(r.mcache[:])
+		r.mcount = 0
+	}
+	r.keyRec.Reset()
+	v, changed := r.applyChain(&r.keyRec, []byte(key), "", true, ^uint64(0), false, false)
+	masked := ""
+	if changed {
+		masked = string(v)
+	}
+	for {
+		e := &r.mcache[h%kcacheSize]
+		if !e.set {
+			*e = maskedEntry{key: key, masked: masked, changed: changed, set: true}
+			r.mcount++
+			return masked, changed
+		}
+		h++
+	}
+}
+
+type maskedEntry struct {
+	key, masked  string
+	changed, set bool
+}
 
 type keyedEntry struct {
 	key   string
@@ -851,6 +926,27 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 		i = next
 		if t.key {
 			member = v[t.s:t.e]
+			if onlyEscaped && !t.esc {
+				continue
+			}
+			// A member name is the line's text too.
+			name := member
+			if t.esc {
+				r.unesc2 = appendUnescapeJSON(r.unesc2[:0], name)
+				name = r.unesc2
+			}
+			nn, ch := r.applyChain(rec, name, key, msg, ^uint64(0), false, false)
+			if !ch {
+				continue
+			}
+			if !msg {
+				// Structure: the name must stay unique in its object.
+				r.uniqueKey(nn)
+				nn = r.kbuf
+			}
+			out = append(out, v[last:t.s-1]...)
+			out = sidetrail.AppendJSONString(out, nn)
+			last, changed = min(t.e+1, len(v)), true
 			continue
 		}
 		name := member

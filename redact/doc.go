@@ -25,7 +25,11 @@
 // for. Then the builtin and pattern rules run, in configuration order, over
 // the message and each field (strings and numbers inside JSON values too),
 // repeating until a pass changes nothing, so that no rule matches what the
-// others left (a removal can join two halves into a new match).
+// others left (a removal can join two halves into a new match). Member
+// names are the line's text as well: those inside JSON values, and the
+// field keys of a record marked KeysFromLine (the JSON parser's), get the
+// rules too; a masked name is made unique in the record with a "#n "
+// prefix (one key twice in an object is an invalid document).
 //
 // # Builtins
 //

@@ -101,6 +101,11 @@ func leftovers(t testing.TB, r *Redactor, rec *sidetrail.Record) {
 		t.Errorf("message %q still holds %s", rec.Message, m)
 	}
 	for _, f := range rec.Fields {
+		if rec.KeysFromLine {
+			if m := remaining(r, []byte(f.Key), "", true); m != "" {
+				t.Errorf("field name %q still holds %s", f.Key, m)
+			}
+		}
 		switch f.Kind {
 		case sidetrail.KindString, sidetrail.KindInt, sidetrail.KindFloat:
 			if m := remaining(r, f.Value, f.Key, false); m != "" {
@@ -117,9 +122,6 @@ func leftovers(t testing.TB, r *Redactor, rec *sidetrail.Record) {
 					break
 				}
 				i = next
-				if tk.key {
-					continue
-				}
 				c := appendUnescapeJSON(nil, f.Value[tk.s:tk.e])
 				if m := remaining(r, c, f.Key, false); m != "" {
 					t.Errorf("field %s: JSON %q still holds %s", f.Key, f.Value, m)

@@ -219,6 +219,11 @@ func fuzzRecord(msg, val, js string, a, b uint16) *sidetrail.Record {
 		rec.Add("nested", sidetrail.KindJSON, line[i:j+1])
 	}
 	rec.Add("n", sidetrail.KindInt, []byte(val))
+	// A name from the line, as the JSON parser gives them.
+	if val != "" {
+		rec.KeysFromLine = true
+		rec.Add(val, sidetrail.KindString, []byte("v"))
+	}
 	return rec
 }
 

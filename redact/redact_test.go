@@ -320,14 +320,15 @@ func TestOverlappingFieldValues(t *testing.T) {
 }
 
 // TestJSONValues: strings (and numbers) inside KindJSON values are
-// redacted; the value stays valid JSON; keys are left alone.
+// redacted, and so are member names (made unique with "#n "); the value
+// stays valid JSON.
 func TestJSONValues(t *testing.T) {
 	r := mustNew(t, Defaults())
 	in := `{"user":{"email":"a@b.com","cards":[4111111111111111,"5555 5555 5555 4444"],"password":"hunter2","api_key":1234},"q":"x=1&token=t0k","esc":"bo\u0040b.com","a@b.com":1}`
 	rec := newRecord("msg", kv{key: "payload", value: in, kind: sidetrail.KindJSON})
 	r.Apply(rec)
 	got, _ := field(rec, "payload")
-	want := `{"user":{"email":"[REDACTED:email]","cards":["[REDACTED:credit_card]","[REDACTED:credit_card]"],"password":"[REDACTED]","api_key":"[REDACTED]"},"q":"x=1&token=[REDACTED]","esc":"[REDACTED:email]","a@b.com":1}`
+	want := `{"user":{"email":"[REDACTED:email]","cards":["[REDACTED:credit_card]","[REDACTED:credit_card]"],"password":"[REDACTED]","api_key":"[REDACTED]"},"q":"x=1&token=[REDACTED]","esc":"[REDACTED:email]","#1 [REDACTED:email]":1}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -539,6 +540,13 @@ func TestPanicIsContained(t *testing.T) {
 	}
 	if r.Stats().Failed != 1 {
 		t.Errorf("stats %+v", r.Stats())
+	}
+	// Names from the line are withheld too.
+	rec = newRecord("x", kv{key: "a@b.com", value: "1"}, kv{key: "c@d.com", value: "2"})
+	rec.KeysFromLine = true
+	r.Apply(rec)
+	if k1, k2 := rec.Fields[0].Key, rec.Fields[1].Key; k1 != "#1 [REDACTED]" || k2 != "#2 [REDACTED]" {
+		t.Errorf("names after a panic: %q, %q", k1, k2)
 	}
 }
 
