@@ -24,6 +24,7 @@ func ResumePoints(ctx context.Context, r LagReader, source string) (map[uint64]i
 	points := map[uint64]int64{}
 	left, _ := r.Lag()
 	var (
+		arena   []byte
 		entries []buffer.Entry
 		dec     sidetrail.Decoder
 		rec     sidetrail.Record
@@ -33,7 +34,7 @@ func ResumePoints(ctx context.Context, r LagReader, source string) (map[uint64]i
 		// records that are not there.
 		rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		var err error
-		entries, err = r.Read(rctx, entries, 4096, 0)
+		arena, entries, err = r.ReadAppend(rctx, arena[:0], entries, 4096, 0)
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) {
 			break

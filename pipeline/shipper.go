@@ -12,9 +12,10 @@ import (
 	"github.com/sidetrail/sidetrail/buffer"
 )
 
-// BatchReader is the disk buffer's read side for one cursor.
+// BatchReader is the disk buffer's read side for one cursor
+// (buffer.Reader): ReadAppend appends the records' bytes to arena.
 type BatchReader interface {
-	Read(ctx context.Context, dst []buffer.Entry, maxRecords, maxBytes int) ([]buffer.Entry, error)
+	ReadAppend(ctx context.Context, arena []byte, dst []buffer.Entry, maxRecords, maxBytes int) ([]byte, []buffer.Entry, error)
 	Ack(seq uint64) error
 }
 
@@ -330,38 +331,22 @@ func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
 // readInto reads once into b. A read ended by ctx (stop, or the batch's
 // MaxWait) is not an error: the batch is shipped as it is.
 func (s *Shipper) readInto(ctx, stop context.Context, b *batchBuf) error {
+	// The records' bytes land in the batch's arena: no copy.
 	var err error
-	maxRecords, maxBytes := s.o.MaxRecords-len(b.seqs), s.o.MaxBytes-len(b.arena)
-	if ra, ok := s.o.Reader.(appendReader); ok {
-		// The records' bytes land in the batch's arena: no copy.
-		end := len(b.arena)
-		b.arena, b.entries, err = ra.ReadAppend(ctx, b.arena, b.entries, maxRecords, maxBytes)
-		for _, e := range b.entries {
-			end += len(e.Data)
-			b.ends = append(b.ends, end)
-			b.seqs = append(b.seqs, e.Seq)
-		}
-	} else {
-		b.entries, err = s.o.Reader.Read(ctx, b.entries, maxRecords, maxBytes)
-		for _, e := range b.entries {
-			b.arena = append(b.arena, e.Data...)
-			b.ends = append(b.ends, len(b.arena))
-			b.seqs = append(b.seqs, e.Seq)
-		}
-	}
+	end := len(b.arena)
+	b.arena, b.entries, err = s.o.Reader.ReadAppend(ctx, b.arena, b.entries, s.o.MaxRecords-len(b.seqs), s.o.MaxBytes-len(b.arena))
 	if err != nil {
 		if ctx.Err() != nil || stop.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("sink %s: read buffer: %w", s.o.Name, err)
 	}
+	for _, e := range b.entries {
+		end += len(e.Data)
+		b.ends = append(b.ends, end)
+		b.seqs = append(b.seqs, e.Seq)
+	}
 	return nil
-}
-
-// appendReader is a BatchReader that can read into the caller's memory
-// (buffer.Reader).
-type appendReader interface {
-	ReadAppend(ctx context.Context, arena []byte, dst []buffer.Entry, maxRecords, maxBytes int) ([]byte, []buffer.Entry, error)
 }
 
 // deliver sends f's records until each is delivered or dead-lettered. It

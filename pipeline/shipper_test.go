@@ -40,7 +40,7 @@ func newMemReader(n int) *memReader {
 	return r
 }
 
-func (r *memReader) Read(ctx context.Context, dst []buffer.Entry, maxRecords, maxBytes int) ([]buffer.Entry, error) {
+func (r *memReader) ReadAppend(ctx context.Context, arena []byte, dst []buffer.Entry, maxRecords, maxBytes int) ([]byte, []buffer.Entry, error) {
 	for {
 		r.mu.Lock()
 		if r.pos < len(r.entries) {
@@ -48,15 +48,19 @@ func (r *memReader) Read(ctx context.Context, dst []buffer.Entry, maxRecords, ma
 				maxRecords = min(maxRecords, r.perRead)
 			}
 			end := min(len(r.entries), r.pos+maxRecords)
-			dst = append(dst[:0], r.entries[r.pos:end]...)
+			dst = dst[:0]
+			for _, e := range r.entries[r.pos:end] {
+				arena = append(arena, e.Data...)
+				dst = append(dst, buffer.Entry{Seq: e.Seq, Data: arena[len(arena)-len(e.Data):]})
+			}
 			r.pos = end
 			r.mu.Unlock()
-			return dst, nil
+			return arena, dst, nil
 		}
 		r.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return dst[:0], ctx.Err()
+			return arena, dst[:0], ctx.Err()
 		case <-time.After(time.Millisecond):
 		}
 	}
