@@ -32,13 +32,11 @@ type Redactor struct {
 	unesc2 []byte
 	jout   []byte // applyJSON's output
 	fst    findState
-	kcache [kcacheSize]keyedEntry  // fieldKeyed's cache
-	kcount int                     // entries set in kcache
-	mcache [kcacheSize]maskedEntry // keyMask's cache
-	mcount int                     // entries set in mcache
-	keyRec sidetrail.Record        // keyMask's scratch
-	keySeq int                     // keys masked in this record so far
-	kbuf   []byte                  // a masked member name
+	keyed  nameCache[bool]       // fieldKeyed's answers
+	masked nameCache[maskedName] // keyMask's answers
+	keyRec sidetrail.Record      // keyMask's scratch
+	keySeq int                   // keys masked in this record so far
+	kbuf   []byte                // a masked member name
 
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
@@ -297,44 +295,48 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	return v, changed
 }
 
-// fieldKeyed is anyKeyed cached: a parser gives the same few key strings
-// record after record, and comparing a string with itself is a pointer
-// comparison. The cache is a small hash table on the key's length and end
-// bytes with linear probing, emptied when half full: names that collide
-// both stay (with one slot per hash, two of a JSON line's dozen names
-// sharing one missed on every record).
+// fieldKeyed is anyKeyed cached (see nameCache).
 func (r *Redactor) fieldKeyed(key string) bool {
 	if r.sh.keyedBits == 0 || key == "" {
 		return false
 	}
-	h := uint(len(key))*5 + uint(key[0])*3 + uint(key[len(key)-1])*7
-	for {
-		e := &r.kcache[h%kcacheSize]
-		if !e.set {
-			break
-		}
-		if e.key == key {
-			return e.keyed
-		}
-		h++
-	}
-	if r.kcount >= kcacheSize/2 {
-		clear(r.kcache[:])
-		r.kcount = 0
+	if k, ok := r.keyed.lookup(key); ok {
+		return k
 	}
 	k := r.anyKeyed(key)
-	for {
-		e := &r.kcache[h%kcacheSize]
-		if !e.set {
-			*e = keyedEntry{key: key, keyed: k, set: true}
-			r.kcount++
-			return k
-		}
-		h++
-	}
+	r.keyed.put(key, k)
+	return k
 }
 
-const kcacheSize = 128
+// keyMask returns what a field key taken from the line becomes under the
+// rules that apply to the message ("" and false when they leave it as it
+// is), cached (see nameCache): the answer depends on the key alone.
+func (r *Redactor) keyMask(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	m, ok := r.masked.lookup(key)
+	if !ok {
+		m = r.maskName(key)
+		r.masked.put(key, m)
+	}
+	return m.name, m.changed
+}
+
+// maskName is keyMask uncached.
+func (r *Redactor) maskName(key string) maskedName {
+	r.keyRec.Reset()
+	v, changed := r.applyChain(&r.keyRec, []byte(key), "", true, ^uint64(0), false, false)
+	if !changed {
+		return maskedName{}
+	}
+	return maskedName{name: string(v), changed: true}
+}
+
+type maskedName struct {
+	name    string
+	changed bool
+}
 
 // uniqueKey returns a masked member name made unique within the record:
 // "#1 [REDACTED:email]", "#2 ...". Two names masked alike would otherwise
@@ -348,54 +350,57 @@ func (r *Redactor) uniqueKey(masked []byte) string {
 	return string(r.kbuf)
 }
 
-// keyMask returns what a field key taken from the line becomes under the
-// rules that apply to the message, and whether they change it. The answer
-// depends on the key alone, so it is cached as fieldKeyed's is.
-func (r *Redactor) keyMask(key string) (string, bool) {
-	if key == "" {
-		return "", false
-	}
-	h := uint(len(key))*5 + uint(key[0])*3 + uint(key[len(key)-1])*7
-	for {
-		e := &r.mcache[h%kcacheSize]
+// nameCache remembers what a check found for a field name: a parser gives
+// the same few key strings record after record, and comparing a string
+// with itself is a pointer comparison. It is a small hash table on the
+// name's length and end bytes with linear probing, emptied when half full:
+// names that collide both stay (with one slot per hash, two of a JSON
+// line's dozen names sharing one missed on every record).
+type nameCache[V any] struct {
+	slots [nameCacheSize]nameSlot[V]
+	n     int
+}
+
+type nameSlot[V any] struct {
+	name string
+	v    V
+	set  bool
+}
+
+const nameCacheSize = 128
+
+func nameHash(name string) uint {
+	return uint(len(name))*5 + uint(name[0])*3 + uint(name[len(name)-1])*7
+}
+
+// lookup returns what was put for name. name is not empty.
+func (c *nameCache[V]) lookup(name string) (V, bool) {
+	for h := nameHash(name); ; h++ {
+		e := &c.slots[h%nameCacheSize]
 		if !e.set {
-			break
+			var zero V
+			return zero, false
 		}
-		if e.key == key {
-			return e.masked, e.changed
+		if e.name == name {
+			return e.v, true
 		}
-		h++
-	}
-	if r.mcount >= kcacheSize/2 {
-		clear(r.mcache[:])
-		r.mcount = 0
-	}
-	r.keyRec.Reset()
-	v, changed := r.applyChain(&r.keyRec, []byte(key), "", true, ^uint64(0), false, false)
-	masked := ""
-	if changed {
-		masked = string(v)
-	}
-	for {
-		e := &r.mcache[h%kcacheSize]
-		if !e.set {
-			*e = maskedEntry{key: key, masked: masked, changed: changed, set: true}
-			r.mcount++
-			return masked, changed
-		}
-		h++
 	}
 }
 
-type maskedEntry struct {
-	key, masked  string
-	changed, set bool
-}
-
-type keyedEntry struct {
-	key   string
-	keyed bool
-	set   bool
+// put remembers v for name, which lookup did not find.
+func (c *nameCache[V]) put(name string, v V) {
+	if c.n >= nameCacheSize/2 {
+		clear(c.slots[:])
+		c.n = 0
+	}
+	for h := nameHash(name); ; h++ {
+		e := &c.slots[h%nameCacheSize]
+		if !e.set {
+			*e = nameSlot[V]{name: name, v: v, set: true}
+			c.n++
+			return
+		}
+	}
 }
 
 // anyKeyed reports whether a rule wants the field key examined whatever
