@@ -17,6 +17,13 @@ import (
 var version = "dev"
 
 func main() {
+	tuneRuntime()
+	os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// tuneRuntime sets the garbage collector's target and GOMAXPROCS, unless
+// the GOGC and GOMAXPROCS variables set them.
+func tuneRuntime() {
 	// The agent's live heap is small and its garbage is big batch buffers:
 	// a lower GOGC keeps the heap (and RSS) near the live set for a GC cost
 	// measured under 1% of the CPU. GOGC and GOMEMLIMIT still win.
@@ -33,7 +40,6 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(gomaxprocsFactor * runtime.GOMAXPROCS(0))
 	}
-	os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // defaultGOGC is the GC target percentage unless GOGC is set.

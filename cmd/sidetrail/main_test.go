@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -12,7 +14,37 @@ import (
 // crash tests can SIGKILL a real agent process without a separate build.
 func TestMain(m *testing.M) {
 	if args := os.Getenv("SIDETRAIL_TEST_MAIN"); args != "" {
+		tuneRuntime()
 		os.Exit(Main(context.Background(), strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// tuneRuntime doubles GOMAXPROCS and sets GOGC=50, unless the variables
+// say otherwise.
+func TestTuneRuntime(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	gc := debug.SetGCPercent(100)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs); debug.SetGCPercent(gc) })
+
+	t.Setenv("GOMAXPROCS", "")
+	t.Setenv("GOGC", "")
+	tuneRuntime()
+	if got := runtime.GOMAXPROCS(0); got != 2*procs {
+		t.Errorf("GOMAXPROCS %d, want twice %d", got, procs)
+	}
+	if got := debug.SetGCPercent(100); got != defaultGOGC {
+		t.Errorf("GOGC %d, want %d", got, defaultGOGC)
+	}
+
+	runtime.GOMAXPROCS(procs)
+	t.Setenv("GOMAXPROCS", "3")
+	t.Setenv("GOGC", "200")
+	tuneRuntime()
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS set in the environment, yet changed to %d", got)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC set in the environment, yet changed to %d", got)
+	}
 }
