@@ -128,6 +128,11 @@ func TestCompleteLinesOnlyAndOffsets(t *testing.T) {
 		t.Fatalf("keys %x %x", ls[0].Key, ls[1].Key)
 	}
 	expectQuiet(t, tl, 300*time.Millisecond) // "thr" is a live file's unfinished line
+	// Counted although the buffer still holds "thr": Next added its lines
+	// to the stats before it waited.
+	if st := tl.Stats(); st.LinesRead != 2 || st.BytesRead != 8 {
+		t.Fatalf("while waiting: %d lines, %d bytes read, want 2 and 8", st.LinesRead, st.BytesRead)
+	}
 	appendFile(t, p, "ee\n\nfour\n")
 	ls = collect(t, tl, 3, 5*time.Second)
 	want := []got{{ls[0].Key, p, 8, 14, "three", false}, {ls[0].Key, p, 14, 15, "", false}, {ls[0].Key, p, 15, 20, "four", false}}
