@@ -20,8 +20,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// tuneRuntime doubles GOMAXPROCS and sets GOGC=50, unless the variables
-// say otherwise.
+// tuneRuntime sets GOMAXPROCS and GOGC=50, unless the variables say
+// otherwise; gomaxprocs doubles Go's default unless a CPU limit lowered it.
 func TestTuneRuntime(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	gc := debug.SetGCPercent(100)
@@ -30,8 +30,8 @@ func TestTuneRuntime(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "")
 	t.Setenv("GOGC", "")
 	tuneRuntime()
-	if got := runtime.GOMAXPROCS(0); got != 2*procs {
-		t.Errorf("GOMAXPROCS %d, want twice %d", got, procs)
+	if got, want := runtime.GOMAXPROCS(0), gomaxprocs(procs, runtime.NumCPU()); got != want {
+		t.Errorf("GOMAXPROCS %d, want %d", got, want)
 	}
 	if got := debug.SetGCPercent(100); got != defaultGOGC {
 		t.Errorf("GOGC %d, want %d", got, defaultGOGC)
@@ -46,5 +46,18 @@ func TestTuneRuntime(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC set in the environment, yet changed to %d", got)
+	}
+}
+
+func TestGomaxprocs(t *testing.T) {
+	for _, c := range []struct{ procs, cpus, want int }{
+		{2, 2, 4},  // no limit (or one Go rounded up to every CPU)
+		{8, 8, 16}, // no limit
+		{2, 8, 2},  // a limit of 1 or 2 CPUs on an 8-CPU node
+		{3, 8, 3},  // a limit of 2.5 CPUs
+	} {
+		if got := gomaxprocs(c.procs, c.cpus); got != c.want {
+			t.Errorf("gomaxprocs(%d, %d) = %d, want %d", c.procs, c.cpus, got, c.want)
+		}
 	}
 }
