@@ -64,9 +64,10 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		return nil, err
 	}
 	g = &generation{cfg: cfg, logger: logger, redactor: red, failed: make(chan error, 1), observeLat: observeLat}
+	started := g // a failing return sets g to nil before this runs
 	defer func() {
 		if err != nil {
-			g.closeAll()
+			started.closeAll()
 			g = nil
 		}
 	}()

@@ -54,12 +54,31 @@ func loadChecked(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// parseFlags parses a command's flags. Arguments that are not flags are
+// an error: `sidetrail validate FILE` must not check the embedded example
+// and call FILE ok.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if fs.NArg() > 0 {
+		arg := fs.Arg(0)
+		fmt.Fprintf(fs.Output(), "sidetrail %s: unexpected argument %q", fs.Name(), arg)
+		if fs.Lookup("config") != nil && arg != "" && arg[0] != '-' {
+			fmt.Fprintf(fs.Output(), " (did you mean -config %s?)", arg)
+		}
+		fmt.Fprintln(fs.Output())
+		return exitError(2)
+	}
+	return nil
+}
+
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file to check (default: the embedded example)")
-	if err := fs.Parse(args); err != nil {
-		return exitError(2)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if _, err := loadChecked(*path); err != nil {
 		printConfigErrors(stderr, err)
@@ -78,8 +97,8 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (default: the embedded example)")
 	source := fs.String("source", "", "the source whose format and rules to apply (default: the first)")
-	if err := fs.Parse(args); err != nil {
-		return exitError(2)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
@@ -150,8 +169,8 @@ func cmdBuffer(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("buffer inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", "", "the agent's data_dir")
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitError(2)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	if *dir == "" {
 		fmt.Fprintln(stderr, "usage: sidetrail buffer inspect -data-dir DIR")
@@ -171,8 +190,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at exit")
 	traceFile := fs.String("trace", "", "write a Go execution trace to this file until exit")
-	if err := fs.Parse(args); err != nil {
-		return exitError(2)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	stopProfiles, err := startProfiles(*cpuProfile, *memProfile, *traceFile)
 	if err != nil {
@@ -213,11 +232,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
+	g, err := startGeneration(cfg, stdout, logger, m.observeBatch)
+	if err != nil {
+		return err
+	}
 	for {
-		g, err := startGeneration(cfg, stdout, logger, m.observeBatch)
-		if err != nil {
-			return err
-		}
 		m.setGeneration(g)
 		logger.Info("sidetrail running", "version", version, "config", configName(*path),
 			"sources", len(cfg.Sources), "sinks", len(cfg.Sinks), "data_dir", cfg.DataDir)
@@ -259,8 +278,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			logger.Error("stopping the previous pipeline", "err", err)
 		}
 		m.endGeneration(g)
-		m.reloaded(true)
-		cfg = next
+		// The two generations share the data dir, so the new one starts
+		// only once the old one stopped. If it cannot start (a file it
+		// must open is not usable), the previous configuration starts
+		// again: the checkpoints make that a resumption, not a gap.
+		ng, err := startGeneration(next, stdout, logger, m.observeBatch)
+		if err != nil {
+			m.reloaded(false)
+			logger.Error("reload failed: the new configuration did not start; restarting the previous one", "err", err)
+			if ng, err = startGeneration(cfg, stdout, logger, m.observeBatch); err != nil {
+				return fmt.Errorf("restarting the previous configuration after a failed reload: %w", err)
+			}
+		} else {
+			m.reloaded(true)
+			cfg = next
+		}
+		g = ng
 	}
 }
 

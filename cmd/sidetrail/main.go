@@ -63,7 +63,10 @@ const gomaxprocsFactor = 2
 // Main runs the command line args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		cmd = "help"
+	case len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -78,7 +81,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = cmdBuffer(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sidetrail", version)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprintf(stderr, "sidetrail: unknown command %q\n\n%s", cmd, usage)
@@ -104,11 +107,12 @@ type exitError int
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 const usage = `Usage:
-  sidetrail [run] [-config FILE]              run the agent (no -config: the embedded example config)
-  sidetrail validate -config FILE             check a configuration; prints every error as file:line: message
-  sidetrail parse -config FILE -source NAME   parse and redact lines from stdin, print records as JSON
-  sidetrail buffer inspect -data-dir DIR      show the disk buffer's segments and each sink's lag
-  sidetrail version                           print the version
+  sidetrail [run] [-config FILE]                  run the agent (no -config: the embedded example config)
+  sidetrail validate [-config FILE]               check a configuration; prints every error as file:line: message
+  sidetrail parse [-config FILE] [-source NAME]   parse and redact lines from stdin, print records as JSON
+  sidetrail buffer inspect -data-dir DIR          show the disk buffer's segments and each cursor's lag
+  sidetrail version                               print the version
+  sidetrail help                                  print the usage
 `
 
 // signalContext returns a context ended by SIGTERM or SIGINT, and a channel

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A pipeline that cannot start (a file in the data dir is not usable) is
+// an error naming the file, not a panic.
+func TestStartFailureIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(data string) error
+		want   string
+	}{
+		{"checkpoints is a file", func(data string) error {
+			return os.WriteFile(filepath.Join(data, "checkpoints"), []byte("x"), 0o644)
+		}, "checkpoints"},
+		{"buffer is a file", func(data string) error {
+			return os.WriteFile(filepath.Join(data, "buffer"), []byte("x"), 0o644)
+		}, "buffer"},
+		{"deadletter is a file", func(data string) error {
+			return os.WriteFile(filepath.Join(data, "deadletter"), []byte("x"), 0o644)
+		}, "deadletter"},
+		{"the dead-letter file is a directory", func(data string) error {
+			return os.MkdirAll(filepath.Join(data, "deadletter", "out.ndjson"), 0o755)
+		}, "out.ndjson"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			if err := os.MkdirAll(data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.damage(data); err != nil {
+				t.Fatal(err)
+			}
+			cfg := writeFile(t, "c.yaml", `data_dir: `+data+`
+sources: [{name: a, paths: ["`+dir+`/*.log"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: ""}
+`)
+			code, _, errOut := runMain(t, "", "run", "-config", cfg)
+			if code != 1 || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "panic") {
+				t.Fatalf("exit %d, want 1 and an error naming %q:\n%s", code, tc.want, errOut)
+			}
+		})
+	}
+}
+
+// A reload whose configuration is valid but cannot start (here a new
+// sink's dead-letter file is a directory) is counted as failed, and the
+// previous configuration runs again: no line is lost, the agent lives on.
+func TestReloadThatCannotStartKeepsThePreviousConfig(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	logPath := filepath.Join(dir, "app.log")
+	appendLines := func(from, to int) {
+		f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(f, "line-%04d\n", i)
+		}
+		f.Close()
+	}
+	appendLines(0, 10)
+	base := `data_dir: ` + data + `
+log: {level: info}
+sources: [{name: a, paths: ["` + logPath + `"]}]
+server: {listen: ""}
+`
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(base+"sinks: [{name: out, type: stdout}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut lockedBuf
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\nstdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
+			}
+		}
+	}
+	waitFor("the first lines", func() bool { return strings.Contains(out.String(), "line-0009") })
+
+	if err := os.MkdirAll(filepath.Join(data, "deadletter", "second.ndjson"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(base+"sinks: [{name: out, type: stdout}, {name: second, type: stdout}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the failed reload", func() bool { return strings.Contains(errOut.String(), "reload failed") })
+	appendLines(10, 30)
+	waitFor("the lines after the failed reload", func() bool { return strings.Contains(out.String(), "line-0029") })
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	for i := 0; i < 30; i++ {
+		if !strings.Contains(out.String(), fmt.Sprintf(`"line-%04d"`, i)) {
+			t.Errorf("line-%04d lost", i)
+		}
+	}
+	if strings.Contains(errOut.String(), "panic") {
+		t.Fatalf("panic:\n%s", errOut.String())
+	}
+}
+
+// Arguments that are not flags are refused: `validate FILE` once checked
+// the embedded example and printed "ok".
+func TestPositionalArgumentsRefused(t *testing.T) {
+	bad := writeFile(t, "bad.yaml", "sources: [\n")
+	for _, args := range [][]string{
+		{"validate", bad},
+		{"validate", "-config", bad, "extra"},
+		{"parse", bad},
+		{"run", bad},
+		{""},
+		{"buffer", "inspect", "-data-dir", t.TempDir(), "extra"},
+	} {
+		code, out, errOut := runMain(t, "", args...)
+		if code != 2 || !strings.Contains(errOut, "unexpected argument") || strings.Contains(out, "ok") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+	if _, _, errOut := runMain(t, "", "validate", bad); !strings.Contains(errOut, "did you mean -config "+bad) {
+		t.Errorf("no hint: %q", errOut)
+	}
+}
+
+func TestHelpFlags(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "--help"} {
+		if code, out, errOut := runMain(t, "", arg); code != 0 || !strings.Contains(out, "sidetrail validate [-config FILE]") {
+			t.Errorf("%s: exit %d, %q %q", arg, code, out, errOut)
+		}
+	}
+}
