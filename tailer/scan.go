@@ -199,14 +199,31 @@ func (t *Tailer) scan(now time.Time) {
 }
 
 // glob returns the matching paths, deduplicated and with excludes removed.
+// A pattern that matches nothing is logged when that starts (at the first
+// scan, or when its last file went), so "nothing is shipped" has an answer
+// in the log.
 func (t *Tailer) glob() []string {
 	var out []string
-	for _, pat := range t.o.Paths {
+	if t.unmatched == nil {
+		t.unmatched = make([]int8, len(t.o.Paths))
+	}
+	for i, pat := range t.o.Paths {
 		m, _ := filepath.Glob(pat) // patterns were validated in New
+		n := len(out)
 		for _, p := range m {
 			if !t.excluded(p) {
 				out = append(out, p)
 			}
+		}
+		switch {
+		case len(out) > n && t.unmatched[i] == 1:
+			t.log.Info("tailer: the pattern matches files now", "pattern", pat, "files", len(out)-n)
+			t.unmatched[i] = 2
+		case len(out) > n:
+			t.unmatched[i] = 2
+		case t.unmatched[i] != 1:
+			t.log.Info("tailer: no file matches the pattern (yet); globs are filepath.Match patterns, where * does not cross /", "pattern", pat)
+			t.unmatched[i] = 1
 		}
 	}
 	slices.Sort(out)

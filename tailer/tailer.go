@@ -167,6 +167,7 @@ type Tailer struct {
 
 	// Next-goroutine state.
 	files      map[devIno]*file
+	unmatched  []int8  // per Options.Paths: 1 while it matches nothing (logged), 2 after a match
 	order      []*file // by seq
 	seq        uint64
 	scanSeq    uint64

@@ -536,6 +536,10 @@ func TestBadInput(t *testing.T) {
 	if n := strings.Count(out, "dir.log"); n != 1 {
 		t.Fatalf("dir logged %d times:\n%s", n, out)
 	}
+	// The two patterns that match nothing yet are said once each.
+	if n := strings.Count(out, "no file matches the pattern"); n != 2 || !strings.Contains(out, "nomatch-*.txt") || !strings.Contains(out, filepath.Join(sub, "*.log")) {
+		t.Fatalf("unmatched patterns logged %d times, want 2:\n%s", n, out)
+	}
 	if st := tl.Stats(); st.Unreadable != 1 {
 		t.Fatalf("unreadable %d", st.Unreadable)
 	}
@@ -552,6 +556,12 @@ func TestBadInput(t *testing.T) {
 	}
 	if !got["no longer empty"] || !got["in later dir"] {
 		t.Fatalf("got %q", texts(ls))
+	}
+	mu.Lock()
+	out = logs.String()
+	mu.Unlock()
+	if n := strings.Count(out, "the pattern matches files now"); n != 1 {
+		t.Fatalf("a pattern that found files logged %d times, want 1:\n%s", n, out)
 	}
 	// The FIFO becomes a regular file: retried and read.
 	os.Remove(filepath.Join(dir, "fifo.log"))
