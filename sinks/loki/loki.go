@@ -115,10 +115,13 @@ func New(cfg Config, opts Options) (*Sink, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.TLS.InsecureSkipVerify {
+		log.Warn("loki: tls.insecure_skip_verify is set: server certificates are not checked", "url", cfg.URL)
+	}
 	s := &Sink{
 		cfg:    cfg,
 		url:    u,
-		log:    log.With("sink", "loki"),
+		log:    log, // the caller's logger names the sink; messages start "loki:"
 		client: &http.Client{Transport: tr, Timeout: cfg.Timeout},
 		enc:    newEncoder(cfg),
 	}

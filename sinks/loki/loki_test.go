@@ -562,3 +562,22 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// tls.insecure_skip_verify is said at start, as the Elasticsearch sink
+// does; the caller's logger (which names the sink) is used as it is.
+func TestInsecureSkipVerifyWarned(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil)).With("sink", "logs")
+	s, err := New(Config{URL: "https://loki.example:3100", TLS: TLSConfig{InsecureSkipVerify: true}}, Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out := buf.String()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "insecure_skip_verify") {
+		t.Fatalf("no warning: %q", out)
+	}
+	if strings.Count(out, "sink=") != 1 {
+		t.Fatalf("the sink named more than once: %q", out)
+	}
+}
