@@ -169,6 +169,9 @@ type segment struct {
 	broken  bool           // take no more appends (a write could not be undone, or fsync failed)
 	known   map[int64]bool // start offsets of corrupt regions already counted
 	corrupt int            // corrupt regions seen
+	// accounted is, after Open's scan, the last seq this segment accounts
+	// for: held, or counted as lost in its damaged tail (first-1: none).
+	accounted uint64
 }
 
 // cursor is the durable state of one named cursor, guarded by Buffer.mu.
@@ -376,6 +379,8 @@ func (b *Buffer) recover() error {
 		b.cursors = append(b.cursors, c)
 	}
 
+	b.countMissing(maxAcked)
+
 	// The next sequence number.
 	b.nextSeq = max(1, maxAcked+1)
 	for _, s := range b.segs {
@@ -391,6 +396,51 @@ func (b *Buffer) recover() error {
 	}
 	b.collect() // a crash may have come between a cursor write and a deletion
 	return nil
+}
+
+// countMissing counts and logs the records that a cursor acknowledged
+// (so they were appended, and durable) but no segment holds any more,
+// while another cursor has not acknowledged them: a segment truncated,
+// emptied or removed outside sidetrail, or, with fsync: interval, records
+// a power failure took after the cursor file was written. A crash cannot
+// cause it: the torn tail of an interrupted write is never acknowledged.
+// Records before the oldest segment are not counted: segments every
+// cursor had passed are deleted, and a cursor file (fsynced at most once
+// a second) may be older than the deletion after a power failure; and
+// when_full: drop_oldest counts its own.
+func (b *Buffer) countMissing(maxAcked uint64) {
+	m, ok := b.minAcked()
+	if !ok || m >= maxAcked {
+		return
+	}
+	next := m + 1 // the first seq some cursor still needs
+	if len(b.segs) > 0 {
+		next = max(next, b.segs[0].first)
+	}
+	for _, s := range b.segs {
+		if next > maxAcked {
+			return
+		}
+		if s.accounted < s.first {
+			continue // holds nothing
+		}
+		if s.first > next {
+			b.reportMissing(next, min(s.first-1, maxAcked))
+		}
+		next = max(next, s.accounted+1)
+	}
+	if next <= maxAcked {
+		b.reportMissing(next, maxAcked)
+	}
+}
+
+// reportMissing counts and logs the missing records [lo, hi].
+func (b *Buffer) reportMissing(lo, hi uint64) {
+	n := hi - lo + 1
+	b.stats.corrupt++
+	b.stats.corruptRecords += n
+	b.log.Error("buffer: records acknowledged as written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them",
+		"first_seq", lo, "last_seq", hi, "records", n)
 }
 
 // openSegment opens and scans one segment file. A last segment that holds
@@ -414,6 +464,13 @@ func (b *Buffer) openSegment(first, next uint64, last bool) (*segment, error) {
 		return nil, fmt.Errorf("buffer: scan segment %s: %w", name, err)
 	}
 	seg.last, seg.records = res.last, res.records
+	seg.accounted = first - 1
+	if res.records > 0 {
+		seg.accounted = res.last
+	}
+	if res.tail && !last && res.tailLost > 0 {
+		seg.accounted = next - 1 // counted below
+	}
 	if res.headerErr != nil && last && res.records == 0 {
 		b.log.Warn("buffer: removing last segment with a damaged header and no records", "segment", name, "err", res.headerErr)
 		f.Close()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sidetrail/sidetrail/buffer"
 )
@@ -269,5 +271,131 @@ func TestLastSegmentWithTornHeaderIsReplaced(t *testing.T) {
 	_ = segs
 	if _, err := b.Append(context.Background(), [][]byte{[]byte("x")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Records a cursor acknowledged were appended and durable: if the buffer
+// no longer holds them while another cursor still needs them, the data dir
+// was damaged outside sidetrail (a crash's torn tail is never
+// acknowledged). They cannot be delivered; Open must count and log them,
+// not pass over them in silence.
+func TestAcknowledgedRecordsMissingAreCounted(t *testing.T) {
+	const n = 400
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, segs []string) // returns nothing; the test computes what is left
+	}{
+		{"last segment truncated mid-record", func(t *testing.T, segs []string) {
+			last := segs[len(segs)-1]
+			offs := frameOffsets(t, last)
+			modify(t, last, func(d []byte) []byte { return d[:offs[len(offs)/2]+10] })
+		}},
+		{"last segment truncated at a frame boundary", func(t *testing.T, segs []string) {
+			last := segs[len(segs)-1]
+			offs := frameOffsets(t, last)
+			modify(t, last, func(d []byte) []byte { return d[:offs[len(offs)/2]] })
+		}},
+		{"last segment emptied", func(t *testing.T, segs []string) {
+			modify(t, segs[len(segs)-1], func([]byte) []byte { return nil })
+		}},
+		{"last segment removed", func(t *testing.T, segs []string) {
+			if err := os.Remove(segs[len(segs)-1]); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a middle segment removed", func(t *testing.T, segs []string) {
+			if err := os.Remove(segs[len(segs)/2]); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := buffer.Options{Cursors: []string{"sink", "source"}, SegmentBytes: 2048}
+			b := open(t, dir, opts)
+			appendRange(t, b, 0, n, 10)
+			src, _ := b.Reader("source")
+			if err := src.Ack(n); err != nil { // the source's cursor follows its checkpoints
+				t.Fatal(err)
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tc.damage(t, segFiles(t, dir))
+
+			var logs bytes.Buffer
+			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			b2 := open(t, dir, opts)
+			r, _ := b2.Reader("sink")
+			have := 0
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				batch, err := r.Read(ctx, nil, 100, 1<<20)
+				cancel()
+				if err != nil || len(batch) == 0 {
+					break
+				}
+				have += len(batch)
+			}
+			st := b2.Stats()
+			lost := uint64(n - have)
+			if lost == 0 {
+				t.Fatal("the damage took nothing: the test is wrong")
+			}
+			if st.CorruptRecords != lost || st.Corrupt == 0 {
+				t.Errorf("read %d of %d: corrupt regions %d holding %d records, want %d records", have, n, st.Corrupt, st.CorruptRecords, lost)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("no error logged:\n%s", logs.String())
+			}
+			if st.NextSeq != n+1 {
+				t.Errorf("next seq %d, want %d", st.NextSeq, n+1)
+			}
+		})
+	}
+}
+
+// What a crash or an acknowledged deletion leaves is not counted: a torn
+// tail nobody acknowledged, and segments every cursor had passed (whose
+// cursor files, fsynced at most once a second, may be older than the
+// deletion after a power failure).
+func TestMissingButUnacknowledgedIsNotCorruption(t *testing.T) {
+	const n = 400
+	dir := t.TempDir()
+	opts := buffer.Options{Cursors: []string{"sink", "source"}, SegmentBytes: 2048}
+	b := open(t, dir, opts)
+	appendRange(t, b, 0, n, 10)
+	sink, _ := b.Reader("sink")
+	if err := sink.Ack(5); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.ReadFile(filepath.Join(dir, "sink.cursor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range opts.Cursors {
+		r, _ := b.Reader(name)
+		if err := r.Ack(n / 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buffer.Reap(b)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs := segFiles(t, dir)
+	if firstSeqOf(segs[0]) <= 6 {
+		t.Fatal("no segment was deleted: the test is wrong")
+	}
+	// A cursor file older than the deletion (a power failure undid its
+	// last writes) and a torn tail.
+	if err := os.WriteFile(filepath.Join(dir, "sink.cursor"), stale, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	frame := validFrame(uint64(n+1), payload(n))
+	modify(t, segs[len(segs)-1], func(d []byte) []byte { return append(d, frame[:len(frame)/2]...) })
+	b2 := open(t, dir, opts)
+	if st := b2.Stats(); st.Corrupt != 0 || st.CorruptRecords != 0 {
+		t.Fatalf("counted as corrupt: %+v", st)
 	}
 }
