@@ -72,7 +72,7 @@ type SourceOptions struct {
 	BatchRecords int
 	BatchBytes   int
 	Linger       time.Duration
-	Logger       *slog.Logger
+	Logger       *slog.Logger     // names the source itself (slog.Logger.With); nil discards
 	Now          func() time.Time // tests; nil = time.Now
 }
 
@@ -353,7 +353,7 @@ func (s *Source) checkpoint() {
 	if s.dirty {
 		if err := s.o.Checkpoint.Checkpoint(); err != nil {
 			s.stats.checkpointErrors.Add(1)
-			s.o.Logger.Error("checkpoint write failed; will retry", "source", s.o.Name, "err", err)
+			s.o.Logger.Error("checkpoint write failed; will retry", "err", err)
 			return
 		}
 		s.dirty = false
@@ -363,7 +363,7 @@ func (s *Source) checkpoint() {
 	}
 	if err := s.o.Cursor.Ack(end); err != nil {
 		s.stats.checkpointErrors.Add(1)
-		s.o.Logger.Error("source cursor ack failed; will retry", "source", s.o.Name, "err", err)
+		s.o.Logger.Error("source cursor ack failed; will retry", "err", err)
 		return
 	}
 	s.acked = end
@@ -478,7 +478,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 		}
 		s.stats.appendErrors.Add(1)
 		wait := b.next()
-		s.o.Logger.Error("buffer append failed; retrying", "source", s.o.Name, "records", len(batch), "err", err, "retry_in", wait)
+		s.o.Logger.Error("buffer append failed; retrying", "records", len(batch), "err", err, "retry_in", wait)
 		if !sleep(ctx, wait) {
 			return ctx.Err()
 		}

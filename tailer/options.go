@@ -68,7 +68,8 @@ type Options struct {
 	// ReadBufferBytes (default 256 KiB): the size of one read. The buffer
 	// grows up to MaxLineBytes+1 when a line does not fit.
 	ReadBufferBytes int
-	// Logger receives warnings and errors; nil discards.
+	// Logger receives warnings and errors; nil discards. Messages do not
+	// name the source: the caller's logger does (slog.Logger.With).
 	Logger *slog.Logger
 
 	hooks *hooks // fault injection for tests

@@ -258,7 +258,7 @@ func New(opts Options) (*Tailer, error) {
 			aside := o.CheckpointPath + ".corrupt"
 			rerr := os.Rename(o.CheckpointPath, aside)
 			t.log.Error("tailer: corrupt checkpoint set aside; reading every file from the beginning",
-				"source", o.Source, "err", err, "moved_to", aside, "rename_err", rerr)
+				"err", err, "moved_to", aside, "rename_err", rerr)
 			if rerr != nil {
 				return nil, fmt.Errorf("tailer: %w (and cannot set it aside: %v)", err, rerr)
 			}
@@ -280,7 +280,7 @@ func New(opts Options) (*Tailer, error) {
 		t.stats.polling.Store(true)
 	} else if w, err := t.newWatcher(); err != nil {
 		t.stats.polling.Store(true)
-		t.log.Warn("tailer: fsnotify unavailable (inotify instances exhausted?); polling", "source", o.Source, "err", err)
+		t.log.Warn("tailer: fsnotify unavailable (inotify instances exhausted?); polling", "err", err)
 	} else {
 		t.watcher = w
 		t.wg.Add(1)
@@ -660,7 +660,7 @@ func (t *Tailer) flush(force bool) error {
 	})
 	if err := writeCheckpoint(t.o.CheckpointPath, cp); err != nil {
 		t.stats.ckErrs.Add(1)
-		t.log.Error("tailer: checkpoint write failed", "source", t.o.Source, "err", err)
+		t.log.Error("tailer: checkpoint write failed", "err", err)
 		return err
 	}
 	t.stats.ckWrites.Add(1)
