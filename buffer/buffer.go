@@ -325,6 +325,10 @@ func (b *Buffer) recover() error {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
+		case e.IsDir() && (strings.HasSuffix(name, cursorSuffix) || strings.HasSuffix(name, segSuffix)):
+			// A cursor could never be written (rename onto a directory
+			// fails), a segment never read: refuse to start.
+			return fmt.Errorf("buffer: %s is a directory, where the buffer keeps a file: move it away", b.path(name))
 		case e.IsDir():
 		case strings.HasSuffix(name, tmpSuffix):
 			if err := b.fs.Remove(b.path(name)); err != nil {

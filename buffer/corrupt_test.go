@@ -399,3 +399,19 @@ func TestMissingButUnacknowledgedIsNotCorruption(t *testing.T) {
 		t.Fatalf("counted as corrupt: %+v", st)
 	}
 }
+
+// A directory where a cursor or segment file belongs is an error at Open:
+// a cursor could never be acknowledged (a rename onto a directory fails),
+// and the drain would wait out its timeout on every stop.
+func TestDirectoryInPlaceOfAFileIsAnError(t *testing.T) {
+	for _, name := range []string{"out.cursor", "00000000000000000001.seg"} {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := buffer.Open(dir, buffer.Options{Cursors: []string{"out"}})
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "directory") {
+			t.Errorf("%s: Open error %v", name, err)
+		}
+	}
+}
