@@ -343,6 +343,20 @@ func (b *Buffer) recover() error {
 		}
 	}
 	slices.Sort(firsts)
+	// A last segment with a damaged header and no valid record (a crash
+	// while it was created, or a stray file) goes first: it must not bound
+	// the scan of the segment before it, whose records past its name
+	// would otherwise look like garbage until the next start.
+	for len(firsts) > 1 {
+		removed, err := b.removeStray(firsts[len(firsts)-1])
+		if err != nil {
+			return err
+		}
+		if !removed {
+			break
+		}
+		firsts = firsts[:len(firsts)-1]
+	}
 	for i, first := range firsts {
 		var next uint64
 		if i+1 < len(firsts) {
@@ -445,6 +459,40 @@ func (b *Buffer) reportMissing(lo, hi uint64) {
 	b.stats.corruptRecords += n
 	b.log.Error("buffer: records acknowledged as written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them",
 		"first_seq", lo, "last_seq", hi, "records", n)
+}
+
+// removeStray removes the segment file named for first if its header is
+// damaged and it holds no valid record, and reports whether it did. A
+// segment with a sound header is not scanned here.
+func (b *Buffer) removeStray(first uint64) (bool, error) {
+	name := segName(first)
+	f, err := b.fs.OpenFile(b.path(name), os.O_RDONLY, 0)
+	if err != nil {
+		return false, fmt.Errorf("buffer: open segment %s: %w", name, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("buffer: stat segment %s: %w", name, err)
+	}
+	hdr := make([]byte, segHeaderSize)
+	if n, _ := f.ReadAt(hdr, 0); n == segHeaderSize {
+		if v, err := parseFileHeader(hdr, segMagic); err == nil && v == first {
+			return false, nil
+		}
+	}
+	res, err := scanSegment(f, name, first, 0, info.Size(), b.log)
+	if err != nil {
+		return false, fmt.Errorf("buffer: scan segment %s: %w", name, err)
+	}
+	if res.records > 0 {
+		return false, nil
+	}
+	b.log.Warn("buffer: removing last segment with a damaged header and no records", "segment", name, "err", res.headerErr)
+	if err := b.fs.Remove(b.path(name)); err != nil {
+		return false, fmt.Errorf("buffer: remove segment %s: %w", name, err)
+	}
+	return true, nil
 }
 
 // openSegment opens and scans one segment file. A last segment that holds

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -413,5 +414,26 @@ func TestDirectoryInPlaceOfAFileIsAnError(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "directory") {
 			t.Errorf("%s: Open error %v", name, err)
 		}
+	}
+}
+
+// A stray file named like a segment after the last one (junk, or a crash
+// while creating a segment) must not bound the scan of the real last
+// segment: its records past the stray name are delivered at once, not
+// held back as "corrupt" until the next start.
+func TestStrayLastSegmentDoesNotHideRecords(t *testing.T) {
+	const n = 100
+	dir, segs := buildLog(t, n)
+	last := segs[len(segs)-1]
+	stray := filepath.Join(dir, fmt.Sprintf("%020d.seg", firstSeqOf(last)+3))
+	if err := os.WriteFile(stray, []byte("junk\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seen, st := readAllAfterReopen(t, dir)
+	if len(seen) != n || st.Corrupt != 0 || st.CorruptRecords != 0 {
+		t.Fatalf("read %d of %d, corrupt %d holding %d", len(seen), n, st.Corrupt, st.CorruptRecords)
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Fatalf("stray file kept: %v", err)
 	}
 }
