@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,12 +59,18 @@ func TestMetricsMatchREADME(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "logs", "b.txt"), many, 0o644)
 	addr := freeAddr(t)
+	// A Loki sink too, for its own metrics: a backend that takes every push.
+	lokiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer lokiSrv.Close()
 	cfg := writeFile(t, "m.yaml", fmt.Sprintf(`data_dir: %s/data
 sources: [{name: a, paths: ["%s/logs/*.log"]}, {name: b, paths: ["%s/logs/*.txt"]}]
 redact: [{builtin: email}]
-sinks: [{name: out, type: stdout}]
+sinks: [{name: out, type: stdout}, {name: lk, type: loki, url: "%s"}]
 server: {listen: "%s"}
-`, dir, dir, dir, addr))
+`, dir, dir, dir, lokiSrv.URL, addr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, io.Discard) }()

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sidetrail/sidetrail/redact"
+	"github.com/sidetrail/sidetrail/sinks/loki"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -41,6 +42,9 @@ var (
 	dSinkLag           = desc("sidetrail_sink_lag_records", "Records in the buffer not yet acknowledged by the sink.", "sink")
 	dSinkOldest        = desc("sidetrail_sink_oldest_unacked_age_seconds", "Age of the oldest record the sink holds unacknowledged.", "sink")
 	dSinkFailing       = desc("sidetrail_sink_failing", "1 while the sink's latest attempt failed.", "sink")
+	dLokiTruncated     = desc("sidetrail_loki_truncated_records_total", "Records whose Loki line was cut to max_line_bytes (on_long_line: truncate).", "sink")
+	dLokiSplit         = desc("sidetrail_loki_split_records_total", "Records whose Loki line was split into several entries (on_long_line: split).", "sink")
+	dLokiStreamLimited = desc("sidetrail_loki_stream_limited_records_total", "Records sent with the static labels only because max_streams label sets were open.", "sink")
 )
 
 // samples reads every component's counters.
@@ -112,6 +116,12 @@ func (g *generation) samples() []sample {
 			failing = 1
 		}
 		add(dSinkFailing, gauge, failing, name)
+		if ls, ok := u.sink.(*loki.Sink); ok {
+			st := ls.Stats()
+			add(dLokiTruncated, counter, float64(st.Truncated), name)
+			add(dLokiSplit, counter, float64(st.Split), name)
+			add(dLokiStreamLimited, counter, float64(st.StreamLimited), name)
+		}
 	}
 	return out
 }
