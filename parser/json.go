@@ -3,7 +3,10 @@ package parser
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math/bits"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -51,6 +54,7 @@ type jsonParser struct {
 	last  []jsonKey
 	tmp   jsonKey // the current key when it is not in last
 	times rfc3339Cache
+	paths pathTable // scratch of the path check
 }
 
 // jsonKey is what one raw key becomes. Everything in it is a function of
@@ -76,10 +80,20 @@ type jsonKey struct {
 type keySlot struct {
 	line uint64 // jsonParser.line when idx was set
 	idx  int    // index in rec.Fields
+	// below is jsonParser.line when a name below this one ("a.b" below
+	// "a") was placed: with line, it tells that a name is a value and an
+	// object at once without looking at the other fields (see clashes).
+	below uint64
+	// up are the slots of the names above a dotted name ("a" and "a.b"
+	// for "a.b.c"), set by key when upSet is false; a nil entry is a
+	// name that has no slot.
+	up    []*keySlot
+	upSet bool
 }
 
 func newJSON(cfg Config) (*jsonParser, error) {
 	p := &jsonParser{keys: make(map[string]jsonKey), slots: make(map[string]*keySlot)}
+	p.paths.small = smallPaths
 	if cfg.TimeKey != "" {
 		p.timeKeys = []string{cfg.TimeKey}
 	} else {
@@ -109,24 +123,45 @@ func newJSON(cfg Config) (*jsonParser, error) {
 	return p, nil
 }
 
-// fieldName maps a raw key to its field name. The empty key becomes
+// fieldName maps a raw key to its field name. Invalid UTF-8 becomes
+// U+FFFD, byte by byte, as the encoder writes it (so keys that differ only
+// there are one name, as a JSON reader sees them). The empty key becomes
 // "_empty"; a key with an empty dotted segment ("a..b", ".a", "a.") has its
 // dots turned into '_'. Keys that would clash with the record's own keys
 // (@timestamp, message, log, log.file, log.file.path, log.offset,
 // log.flags, source, or anything below one of them) become "json.KEY".
 func fieldName(k string) string {
 	name := k
+	if !utf8.ValidString(name) {
+		name = validUTF8(name)
+	}
 	switch {
-	case k == "":
+	case name == "":
 		name = "_empty"
-	case k[0] == '.' || k[len(k)-1] == '.' || strings.Contains(k, ".."):
+	case name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, ".."):
 		// Empty segments make no object path: keep it one flat name.
-		name = strings.ReplaceAll(k, ".", "_")
+		name = strings.ReplaceAll(name, ".", "_")
 	}
 	if collides(name) {
 		name = "json." + name
 	}
 	return name
+}
+
+// validUTF8 returns s with each byte that is not part of valid UTF-8
+// replaced by U+FFFD.
+func validUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // key returns what raw becomes, without allocating for keys seen before.
@@ -153,15 +188,54 @@ func (p *jsonParser) key(raw []byte) jsonKey {
 			break
 		}
 	}
-	k.slot = p.slots[k.name]
-	if k.slot == nil && len(p.slots) < maxNames {
-		k.slot = &keySlot{}
-		p.slots[k.name] = k.slot
+	k.slot = p.slot(k.name)
+	if k.dotted && k.slot != nil && !k.slot.upSet {
+		k.slot.upSet = true
+		// Each name above costs a hash of it: past maxUp of them, leave
+		// the check to pathTable.fix.
+		if strings.Count(k.name, ".") > maxUp {
+			k.slot.up = []*keySlot{nil}
+		} else {
+			for j := 0; j < len(k.name); j++ {
+				if k.name[j] == '.' {
+					k.slot.up = append(k.slot.up, p.slot(k.name[:j]))
+				}
+			}
+		}
 	}
 	if k.slot != nil && len(p.keys) < maxNames {
 		p.keys[k.raw] = k
 	}
 	return k
+}
+
+// slot returns the slot of a field name, nil when it has none and the
+// table is full.
+func (p *jsonParser) slot(name string) *keySlot {
+	sl := p.slots[name]
+	if sl == nil && len(p.slots) < maxNames {
+		sl = &keySlot{}
+		p.slots[name] = sl
+	}
+	return sl
+}
+
+// clashes reports whether the name of k, just placed in the line, cannot
+// be a field together with a name placed before it: one is the other's
+// dotted prefix ("a" and "a.b"). It also reports true when it cannot tell
+// (a name without a slot); pathTable.fix then decides.
+func (p *jsonParser) clashes(k *jsonKey) bool {
+	sl := k.slot
+	if sl == nil || sl.below == p.line {
+		return true
+	}
+	for _, up := range sl.up {
+		if up == nil || up.line == p.line {
+			return true
+		}
+		up.below = p.line
+	}
+	return false
 }
 
 // keyAt returns the cached key for position pos when line[i:] starts with
@@ -187,6 +261,9 @@ func (p *jsonParser) keyAt(line []byte, i, pos int) (*jsonKey, int) {
 	return k, end + 1
 }
 
+// maxUp bounds the names above a dotted name that keySlot.up holds.
+const maxUp = 16
+
 // maxLast bounds the positions remembered in jsonParser.last.
 const maxLast = 64
 
@@ -204,6 +281,18 @@ const maxLast = 64
 // it parses in the configured time format, sets rec.Time and is not kept as
 // a field; with the default keys, the most preferred key that parses wins
 // and the others stay fields.
+//
+// A dotted name is a path of nested objects in the record JSON, so one
+// name must not be the dotted prefix of another ("a" and "a.b", "a.b" and
+// "a.b.c": "a" would be a value and an object at once, written twice).
+// Then the deeper name is made flat, its dots turned into '_' ("a.b" →
+// "a_b"); if that name is taken, '_' is added until it is free ("a_b_",
+// "a_b__"; past eight of them, '_' and a number: "a_b_9"). A flat name
+// that is the prefix of another dotted name ("a_b" and "a_b.c") makes that
+// one flat too. No value is lost, and the fields keep their order. The
+// time key, not being a field, conflicts with nothing. Only lines with a
+// dotted name pay for the check, and only lines with a conflict for the
+// renaming.
 //
 // Anything else (a top-level array, number or string, invalid JSON, an
 // empty line, nesting deeper than 1000) returns *Error.
@@ -225,7 +314,9 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 		p.cand[i] = -1
 	}
 	p.line++
-	dotted := false
+	// dotted: a dotted name was placed; clash: two names may conflict
+	// (see clashes), for pathTable.fix to settle.
+	dotted, clash := false, false
 	i := skipWS(line, 0)
 	if i >= len(line) {
 		return i, "empty line"
@@ -342,7 +433,10 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 					}
 				}
 			}
-			dotted = dotted || key.dotted
+			if dotted || key.dotted {
+				dotted = true
+				clash = clash || p.clashes(key)
+			}
 			if idx >= 0 {
 				f := &rec.Fields[idx]
 				f.Kind, f.Value = kind, val
@@ -372,9 +466,6 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 	if i = skipWS(line, i); i != len(line) {
 		return i, "text after the JSON object"
 	}
-	if dotted {
-		fixPathConflicts(rec.Fields[nf:])
-	}
 	for r := range p.timeKeys {
 		idx := p.cand[r]
 		if idx < 0 {
@@ -386,7 +477,223 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 			break
 		}
 	}
+	// After the time key is gone: it is no field, and holds no name up.
+	if clash {
+		p.paths.fix(rec.Fields[nf:])
+	}
 	return 0, ""
+}
+
+// maxUnderscores is how many '_' pathTable.fix adds to make a flat name
+// unique before it adds '_' and a number: names that flatten alike cannot
+// grow the record by the square of their count.
+const maxUnderscores = 8
+
+// smallPaths is how many fields pathTable.fix compares with each other
+// rather than hash: below it, comparing costs less.
+const smallPaths = 32
+
+// pathTable is the scratch of fix. With more than small fields it holds
+// the line's field names in an open-addressing hash table with a seeded
+// hash (maphash), so that no line can make its names collide on purpose;
+// with fewer, find compares the names.
+type pathTable struct {
+	small  int  // smallPaths; 0 in tests that want the table
+	hashed bool // this line's names are in ents
+	hash   maphash.Hash
+	ents   []pathEnt // a power of two long, at most half full
+	order  []int32   // the dotted fields, shortest first
+	buf    []byte
+	flat   map[string]string // dotted name → the flat name it was last given
+}
+
+type pathEnt struct {
+	sum uint64 // hash of the name
+	idx int    // 1 + the field's index; 0: empty
+}
+
+// fix makes the deeper name of each pair of fields where one name is the
+// dotted prefix of the other flat (see Parse). Its cost is linear in the
+// length of the names, bar the sort of the dotted ones, and it allocates
+// nothing once it has given each flat name once.
+func (t *pathTable) fix(fs []sidetrail.Field) {
+	t.hashed = len(fs) > t.small
+	if t.hashed {
+		size := 16
+		for size < 4*len(fs) { // the names and as many new ones
+			size *= 2
+		}
+		if cap(t.ents) < size {
+			t.ents = make([]pathEnt, size)
+		} else {
+			t.ents = t.ents[:size]
+			clear(t.ents)
+		}
+	}
+	t.order = t.order[:0]
+	for i := range fs {
+		k := fs[i].Key
+		if t.hashed {
+			t.hash.Reset()
+			t.hash.WriteString(k)
+			t.insert(t.hash.Sum64(), i)
+		}
+		if strings.IndexByte(k, '.') >= 0 {
+			t.order = append(t.order, int32(i))
+		}
+	}
+	// Shortest first: a name made flat is at least as long as the dotted
+	// name it was, so it can only be the prefix of a longer one, checked
+	// later. Names that flatten alike are next to each other, in
+	// the line's order, so that they number themselves in one run.
+	slices.SortFunc(t.order, func(a, b int32) int {
+		ka, kb := fs[a].Key, fs[b].Key
+		if len(ka) != len(kb) {
+			return len(ka) - len(kb)
+		}
+		for i := 0; i < len(ka); i++ {
+			if ca, cb := flatByte(ka[i]), flatByte(kb[i]); ca != cb {
+				return int(ca) - int(cb)
+			}
+		}
+		return int(a - b)
+	})
+	// The field made flat last, the length of its name before, and the
+	// number appendSuffix gave it.
+	last, lastLen, n := -1, 0, 0
+	for _, i := range t.order {
+		k := fs[i].Key
+		t.buf = append(t.buf[:0], k...)
+		if !t.under(fs, t.buf) {
+			continue
+		}
+		for j, c := range t.buf {
+			t.buf[j] = flatByte(c)
+		}
+		n1 := 0
+		if last >= 0 && lastLen == len(k) && fs[last].Key[:len(k)] == string(t.buf) {
+			n1 = n + 1 // the numbers up to n are taken
+		}
+		var sum uint64
+		for ; ; n1++ {
+			t.buf = appendSuffix(t.buf[:len(k)], n1)
+			if t.hashed {
+				t.hash.Reset()
+				t.hash.Write(t.buf)
+				sum = t.hash.Sum64()
+			}
+			if !t.find(fs, sum, t.buf) {
+				break
+			}
+		}
+		fs[i].Key = t.name(k, t.buf)
+		if t.hashed {
+			t.insert(sum, int(i))
+		}
+		last, lastLen, n = int(i), len(k), n1
+	}
+	if len(t.ents) > 1<<12 {
+		t.ents = nil // after an unusual line: do not keep its memory
+	}
+	if cap(t.buf) > 1<<12 {
+		t.buf = nil
+	}
+	if cap(t.order) > 1<<12 {
+		t.order = nil
+	}
+}
+
+func flatByte(c byte) byte {
+	if c == '.' {
+		return '_'
+	}
+	return c
+}
+
+// under reports whether a dotted prefix of name ("a" or "a.b" of "a.b.c")
+// is a field name. The hash is fed the name piece by piece: each prefix
+// costs its new bytes only.
+func (t *pathTable) under(fs []sidetrail.Field, name []byte) bool {
+	if t.hashed {
+		t.hash.Reset()
+	}
+	from := 0
+	for j := range name {
+		if name[j] != '.' {
+			continue
+		}
+		var sum uint64
+		if t.hashed {
+			t.hash.Write(name[from:j])
+			from = j
+			sum = t.hash.Sum64()
+		}
+		if t.find(fs, sum, name[:j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// find reports whether a field is named name (whose hash is sum when the
+// names are hashed). A field made flat is found by its new name only: the
+// entry of its old one compares with the new.
+func (t *pathTable) find(fs []sidetrail.Field, sum uint64, name []byte) bool {
+	if !t.hashed {
+		for i := range fs {
+			if fs[i].Key == string(name) {
+				return true
+			}
+		}
+		return false
+	}
+	mask := len(t.ents) - 1
+	for h := int(sum) & mask; ; h = (h + 1) & mask {
+		e := t.ents[h]
+		if e.idx == 0 {
+			return false
+		}
+		if e.sum == sum && fs[e.idx-1].Key == string(name) {
+			return true
+		}
+	}
+}
+
+func (t *pathTable) insert(sum uint64, i int) {
+	mask := len(t.ents) - 1
+	h := int(sum) & mask
+	for t.ents[h].idx != 0 {
+		h = (h + 1) & mask
+	}
+	t.ents[h] = pathEnt{sum: sum, idx: i + 1}
+}
+
+// name returns flat as a string, the one given to dotted before when it is
+// the same (a log whose lines all hold one conflict allocates nothing).
+func (t *pathTable) name(dotted string, flat []byte) string {
+	if s, ok := t.flat[dotted]; ok && s == string(flat) {
+		return s
+	}
+	s := string(flat)
+	if t.flat == nil {
+		t.flat = make(map[string]string)
+	}
+	if _, ok := t.flat[dotted]; ok || len(t.flat) < maxNames {
+		t.flat[dotted] = s
+	}
+	return s
+}
+
+// appendSuffix appends what tells the n-th field that flattens to one name
+// from the others: n underscores, after maxUnderscores '_' and n.
+func appendSuffix(b []byte, n int) []byte {
+	if n > maxUnderscores {
+		return strconv.AppendInt(append(b, '_'), int64(n), 10)
+	}
+	for ; n > 0; n-- {
+		b = append(b, '_')
+	}
+	return b
 }
 
 // parseTime reads f as the event time in p's time format.

@@ -186,60 +186,11 @@ func unixTime(sec, nsec int64) time.Time { return time.Unix(sec, nsec).UTC() }
 // fixPathConflicts renames fields whose dotted names cannot coexist as
 // nested objects: with "a" and "a.b" both present, "a" would be a value and
 // an object at once (the encoder would write the key twice, Elasticsearch
-// would reject the document). The deeper name gives way: its dots become
-// '_' ("a_b"), with '_' appended until the name is unused. Only lines with
-// dotted keys pay for this check.
+// would reject the document). The deeper name gives way, by the JSON
+// parser's rule (pathTable.fix): its dots become '_' ("a_b"), with '_'
+// appended until the name is unused. For the nginx parsers, where dotted
+// names are rare: it allocates its scratch each call.
 func fixPathConflicts(fs []sidetrail.Field) {
-	for i := range fs {
-		k := fs[i].Key
-		if strings.IndexByte(k, '.') < 0 {
-			continue
-		}
-		conflict := false
-		for j := range fs {
-			o := fs[j].Key
-			if j == i || len(o) == len(k) {
-				continue
-			}
-			short, long := o, k
-			if len(short) > len(long) {
-				short, long = long, short
-			}
-			if long[len(short)] == '.' && long[:len(short)] == short {
-				conflict = true
-				break
-			}
-		}
-		if !conflict {
-			continue
-		}
-		// Rename the deeper of each conflicting pair: this one, if another
-		// name is its prefix; otherwise the other one gets renamed on its
-		// own turn.
-		isDeeper := false
-		for j := range fs {
-			o := fs[j].Key
-			if j != i && len(o) < len(k) && k[len(o)] == '.' && k[:len(o)] == o {
-				isDeeper = true
-				break
-			}
-		}
-		if !isDeeper {
-			continue
-		}
-		name := strings.ReplaceAll(k, ".", "_")
-		for used(fs, name) {
-			name += "_"
-		}
-		fs[i].Key = name
-	}
-}
-
-func used(fs []sidetrail.Field, key string) bool {
-	for _, f := range fs {
-		if f.Key == key {
-			return true
-		}
-	}
-	return false
+	t := pathTable{small: smallPaths}
+	t.fix(fs)
 }

@@ -388,15 +388,29 @@ func (s *Source) added(p *pending, start int, line tailer.Line) {
 	}
 }
 
-// addStatic appends the static fields. A parsed field of the same name wins:
-// it is the line's own evidence, and one name twice would make invalid
-// documents for Elasticsearch.
+// addStatic appends the static fields. A parsed field wins over a static
+// one of the same name, or one above or below it ("k8s" and "k8s.pod": the
+// record JSON nests dotted names, so "k8s" would be a value and an object
+// at once): it is the line's own evidence, and one key twice would make
+// documents Elasticsearch rejects. Static fields must not conflict so with
+// each other (the configuration's validation rejects them). addStatic
+// allocates nothing beyond growing rec.Fields; without static fields it
+// does nothing.
 func (t *Transform) addStatic(rec *sidetrail.Record) {
 	parsed := len(rec.Fields)
 outer:
 	for _, f := range t.Fields {
 		for i := 0; i < parsed; i++ {
-			if rec.Fields[i].Key == f.Key {
+			// Equal, or one the other's dotted prefix. Most names differ
+			// in their first byte already.
+			short, long := rec.Fields[i].Key, f.Key
+			if len(short) > 0 && len(long) > 0 && short[0] != long[0] {
+				continue
+			}
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			if (len(short) == len(long) || long[len(short)] == '.') && long[:len(short)] == short {
 				continue outer
 			}
 		}

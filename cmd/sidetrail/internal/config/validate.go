@@ -2,11 +2,15 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	logparser "github.com/sidetrail/sidetrail/parser"
 )
 
 // validate reports every problem in the defaulted c, each on the line of
@@ -68,6 +72,7 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 		p.checkGlob(p.line(&s.Exclude[j], &s.Exclude, s), at, "exclude", pat)
 	}
 
+	parserOK := false
 	if p.oneOf(line(&s.Format), at+": format", s.Format, FormatRaw, FormatJSON, FormatNginx, FormatNginxError) {
 		only := func(ptr any, key, format string) bool {
 			if p.set(ptr) && s.Format != format {
@@ -90,19 +95,13 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 					ptr = &s.Format
 				}
 				p.errorf(line(ptr), "%s: %s", at, oneLine(err))
+			} else {
+				parserOK = true
 			}
 		}
 	}
 	p.oneOf(line(&s.StartAt), at+": start_at", s.StartAt, "beginning", "end")
-	for k := range s.Fields {
-		kl := p.line(mapEntry{&s.Fields, k}, &s.Fields, s)
-		switch {
-		case k == "":
-			p.errorf(kl, "%s: fields: empty field name", at)
-		case reservedField(k):
-			p.errorf(kl, "%s: fields: %q collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)", at, k)
-		}
-	}
+	p.validateFields(s, at, parserOK)
 	if s.Workers < 1 || s.Workers > 16 {
 		p.errorf(line(&s.Workers), "%s: workers: want 1 to 16, not %d", at, s.Workers)
 	}
@@ -119,6 +118,61 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 	if s.FingerprintBytes < 16 || s.FingerprintBytes > 64<<10 {
 		p.errorf(line(&s.FingerprintBytes), "%s: fingerprint_bytes: want 16 to 65536, not %d", at, s.FingerprintBytes)
 	}
+}
+
+// validateFields checks a source's static fields. The record JSON nests
+// dotted names, the parsed fields' too: no name may be another's dotted
+// prefix ("a" and "a.b" would make "a" a value and an object at once, a key
+// written twice, which Elasticsearch rejects). For format nginx the parsed
+// names are known (when its log_format compiles: parserOK), and a static
+// field must neither have the name of one nor be above or below one: the
+// parsed field would win, and the static one be left out of every record.
+func (p *parser) validateFields(s *Source, at string, parserOK bool) {
+	keys := slices.Sorted(maps.Keys(s.Fields))
+	keyLine := func(k string) int { return p.line(mapEntry{&s.Fields, k}, &s.Fields, s) }
+	var parsed []string
+	if parserOK && s.Format == FormatNginx {
+		parsed, _ = logparser.NginxFieldNames(s.LogFormat)
+	}
+	good := keys[:0:0] // the names not refused already
+	for _, k := range keys {
+		switch {
+		case k == "":
+			p.errorf(keyLine(k), "%s: fields: empty field name", at)
+		case reservedField(k):
+			p.errorf(keyLine(k), "%s: fields: %q collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)", at, k)
+		default:
+			good = append(good, k)
+		}
+	}
+	for _, k := range good {
+		kl := keyLine(k)
+		// Sorted, a name comes before the names below it.
+		for _, up := range good {
+			if isBelow(k, up) {
+				p.errorf(kl, "%s: fields: %q is below %q (line %d): one name cannot hold a value and nested fields", at, k, up, keyLine(up))
+			}
+		}
+		for _, f := range parsed {
+			switch {
+			case k == f:
+				p.errorf(kl, "%s: fields: %q is a field of the log format: the parsed field would replace it", at, k)
+			case isBelow(k, f):
+				p.errorf(kl, "%s: fields: %q is below %q, a field of the log format: one name cannot hold a value and nested fields", at, k, f)
+			case isBelow(f, k):
+				p.errorf(kl, "%s: fields: %q is above %q, a field of the log format: one name cannot hold a value and nested fields", at, k, f)
+			default:
+				continue
+			}
+			break
+		}
+	}
+}
+
+// isBelow reports whether the field name k is below up: up followed by a
+// dot is a prefix of k ("a.b" is below "a", "a.b.c" below both).
+func isBelow(k, up string) bool {
+	return len(k) > len(up) && k[len(up)] == '.' && k[:len(up)] == up
 }
 
 func (p *parser) validateBuffer(c *Config) {

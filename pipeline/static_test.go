@@ -1,0 +1,234 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/tailer"
+)
+
+// Static fields join the parsed ones in one JSON object, dotted names
+// nested. A static field whose name equals a parsed one, or is its dotted
+// prefix or lies below it ("k8s.pod" and a parsed "k8s"), would write one
+// key twice, and Elasticsearch rejects the document: the parsed field
+// wins, the static one is left out.
+
+// encodedLeaves encodes rec with sidetrail.JSONEncoder and returns its
+// leaves below the record's own keys, path → value, or an error naming an
+// object that holds a key twice.
+func encodedLeaves(rec *sidetrail.Record) (map[string]string, error) {
+	var enc sidetrail.JSONEncoder
+	out := enc.Append(nil, rec)
+	leaves := map[string]string{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	if err := walkLeaves(dec, "", leaves); err != nil {
+		return nil, fmt.Errorf("%v in %s", err, out)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("text after the record in %s", out)
+	}
+	for k := range leaves {
+		switch {
+		case k == "@timestamp", k == "message", k == "log.file.path", k == "log.offset", k == "source",
+			strings.HasPrefix(k, "log.flags["):
+			delete(leaves, k)
+		}
+	}
+	return leaves, nil
+}
+
+func walkLeaves(dec *json.Decoder, path string, leaves map[string]string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		leaves[path] = fmt.Sprint(tok)
+		return nil
+	}
+	seen := map[string]bool{}
+	for i := 0; dec.More(); i++ {
+		sub := path + "[" + strconv.Itoa(i) + "]"
+		if d == '{' {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k := tok.(string)
+			if seen[k] {
+				return fmt.Errorf("object %q has the key %q twice", path, k)
+			}
+			seen[k] = true
+			sub = k
+			if path != "" {
+				sub = path + "." + k
+			}
+		}
+		if err := walkLeaves(dec, sub, leaves); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+func renderLeaves(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "\t%s=%s\n", k, m[k])
+	}
+	return b.String()
+}
+
+func staticFields(kv ...string) []sidetrail.Field {
+	var fs []sidetrail.Field
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		fs = append(fs, sidetrail.Field{Key: k, Kind: sidetrail.KindString, Value: []byte(v)})
+	}
+	return fs
+}
+
+func TestStaticFieldsYieldToParsedPaths(t *testing.T) {
+	const combined = `10.0.0.1 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"`
+	combinedWant := []string{"remote_addr=10.0.0.1", "request=GET / HTTP/1.1", "request_method=GET",
+		"request_uri=/", "request_path=/", "request_protocol=HTTP/1.1", "status=200",
+		"body_bytes_sent=5", "http_user_agent=curl/8"}
+	tests := []struct {
+		name   string
+		format string
+		static []string
+		line   string
+		want   []string
+	}{
+		{
+			name: "static below a parsed value", format: "json",
+			static: []string{"k8s.pod=p1", "env=prod"}, line: `{"k8s":"x"}`,
+			want: []string{"k8s=x", "env=prod"},
+		},
+		{
+			name: "static above a parsed value", format: "json",
+			static: []string{"k8s=x", "env=prod"}, line: `{"k8s.pod":"p1"}`,
+			want: []string{"k8s.pod=p1", "env=prod"},
+		},
+		{
+			name: "static two levels below", format: "json",
+			static: []string{"a.b.c=s"}, line: `{"a":"x"}`,
+			want: []string{"a=x"},
+		},
+		{
+			name: "static two levels above", format: "json",
+			static: []string{"a=s"}, line: `{"a.b.c":"x"}`,
+			want: []string{"a.b.c=x"},
+		},
+		{
+			name: "static a.b, parsed a.b.c", format: "json",
+			static: []string{"a.b=s"}, line: `{"a.b.c":"x"}`,
+			want: []string{"a.b.c=x"},
+		},
+		{
+			name: "the same name: the parsed field wins", format: "json",
+			static: []string{"a=s"}, line: `{"a":"x"}`,
+			want: []string{"a=x"},
+		},
+		{
+			name: "siblings and look-alikes are no conflict", format: "json",
+			static: []string{"k8s.ns=shop", "k8sx=1", "k8s_pod=2", "a.bc=3", "ab.c=4", "a.b.x=5"},
+			line:   `{"k8s.pod":"p1","a.b":{"y":1}}`,
+			// a.b is a parsed object, written as it came: a.b.x cannot
+			// join it.
+			want: []string{"k8s.pod=p1", "k8s.ns=shop", "k8sx=1", "k8s_pod=2", "a.b.y=1",
+				"a.bc=3", "ab.c=4"},
+		},
+		{
+			name: "nginx: static below $request", format: "nginx",
+			static: []string{"request.x=y", "request_method.x=z", "env=prod"}, line: combined,
+			want: append(slices.Clone(combinedWant), "env=prod"),
+		},
+		{
+			name: "no static fields", format: "json",
+			line: `{"a":"x","b.c":1}`,
+			want: []string{"a=x", "b.c=1"},
+		},
+		{
+			name: "a line that does not parse keeps every static field", format: "json",
+			static: []string{"k8s.pod=p1", "k8s.ns=shop"}, line: `not json`,
+			want: []string{"k8s.pod=p1", "k8s.ns=shop"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := parser.New(parser.Config{Format: tt.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &Transform{Source: "s", Parser: p, Fields: staticFields(tt.static...)}
+			var rec sidetrail.Record
+			tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(tt.line)}, time.Now())
+			got, err := encodedLeaves(&rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{}
+			for _, s := range tt.want {
+				k, v, _ := strings.Cut(s, "=")
+				want[k] = v
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("fields\n%swant\n%s", renderLeaves(got), renderLeaves(want))
+			}
+		})
+	}
+}
+
+// TestAddStaticAllocs: static fields cost no allocation, conflicts or not.
+func TestAddStaticAllocs(t *testing.T) {
+	tr := &Transform{Fields: staticFields("k8s.pod=p1", "env=prod", "a=1")}
+	parsed := staticFields("k8s=x", "a.b=2", "status=200", "msg=m")
+	rec := &sidetrail.Record{Fields: make([]sidetrail.Field, 0, 16)}
+	if n := testing.AllocsPerRun(100, func() {
+		rec.Fields = append(rec.Fields[:0], parsed...)
+		tr.addStatic(rec)
+	}); n != 0 {
+		t.Errorf("%v allocations, want 0", n)
+	}
+	if len(rec.Fields) != len(parsed)+1 || rec.Fields[len(parsed)].Key != "env" {
+		t.Errorf("fields %+v", rec.Fields)
+	}
+}
+
+// BenchmarkAddStatic is addStatic on a record of ten parsed fields.
+func BenchmarkAddStatic(b *testing.B) {
+	parsed := staticFields("remote_addr=1", "request=GET / HTTP/1.1", "request_method=GET",
+		"request_uri=/", "request_path=/", "request_protocol=HTTP/1.1", "status=200",
+		"body_bytes_sent=5", "http_referer=-", "http_user_agent=curl")
+	for _, c := range []struct {
+		name   string
+		static []string
+	}{
+		{"none", nil},
+		{"two", []string{"env=prod", "k8s.pod=web-1"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			tr := &Transform{Fields: staticFields(c.static...)}
+			rec := &sidetrail.Record{Fields: make([]sidetrail.Field, 0, 16)}
+			b.ReportAllocs()
+			for b.Loop() {
+				rec.Fields = append(rec.Fields[:0], parsed...)
+				tr.addStatic(rec)
+			}
+		})
+	}
+}
