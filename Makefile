@@ -56,6 +56,7 @@ FUZZ_TARGETS := \
 	parser FuzzCompileAndParse \
 	parser FuzzJSON \
 	parser FuzzJSONWarm \
+	parser FuzzJSONKeys \
 	parser FuzzNginxWarm \
 	parser FuzzNginxError \
 	redact FuzzRedact \
