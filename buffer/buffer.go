@@ -325,11 +325,12 @@ func (b *Buffer) recover() error {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case e.IsDir() && (strings.HasSuffix(name, cursorSuffix) || strings.HasSuffix(name, segSuffix)):
-			// A cursor could never be written (rename onto a directory
-			// fails), a segment never read: refuse to start.
-			return fmt.Errorf("buffer: %s is a directory, where the buffer keeps a file: move it away", b.path(name))
+		case e.IsDir() && slices.Contains(b.opts.Cursors, strings.TrimSuffix(name, cursorSuffix)) && strings.HasSuffix(name, cursorSuffix):
+			// The cursor could never be written (a rename onto a
+			// directory fails): refuse to start.
+			return fmt.Errorf("buffer: %s is a directory, where the buffer keeps the cursor's file: move it away", b.path(name))
 		case e.IsDir():
+			b.log.Warn("buffer: ignoring a directory in the buffer's directory", "dir", b.path(name))
 		case strings.HasSuffix(name, tmpSuffix):
 			if err := b.fs.Remove(b.path(name)); err != nil {
 				return fmt.Errorf("buffer: remove leftover %s: %w", name, err)

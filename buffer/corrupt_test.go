@@ -404,16 +404,34 @@ func TestMissingButUnacknowledgedIsNotCorruption(t *testing.T) {
 // A directory where a cursor or segment file belongs is an error at Open:
 // a cursor could never be acknowledged (a rename onto a directory fails),
 // and the drain would wait out its timeout on every stop.
-func TestDirectoryInPlaceOfAFileIsAnError(t *testing.T) {
-	for _, name := range []string{"out.cursor", "00000000000000000001.seg"} {
-		dir := t.TempDir()
+func TestDirectoryInPlaceOfACursorFileIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "out.cursor"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := buffer.Open(dir, buffer.Options{Cursors: []string{"out"}})
+	if err == nil || !strings.Contains(err.Error(), "out.cursor") || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("Open error %v", err)
+	}
+}
+
+// Other directories are ignored, with a warning: a configuration that
+// does not name them can still start (a reload that failed on them falls
+// back to it).
+func TestOtherDirectoriesAreIgnored(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"junk.cursor", "99999999999999999999.seg", "lost+found"} {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		_, err := buffer.Open(dir, buffer.Options{Cursors: []string{"out"}})
-		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "directory") {
-			t.Errorf("%s: Open error %v", name, err)
-		}
+	}
+	var logs bytes.Buffer
+	b := open(t, dir, buffer.Options{Cursors: []string{"out"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	appendRange(t, b, 0, 10, 10)
+	r, _ := b.Reader("out")
+	checkEntries(t, readN(t, r, 10), 1, 0)
+	if n := strings.Count(logs.String(), "ignoring a directory"); n != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", n, logs.String())
 	}
 }
 
