@@ -366,13 +366,19 @@ sinks: []
 		yml: `sources:
   - {paths: [/a]}
   - {name: "a b", paths: [/b]}
+  - {name: "..", paths: [/c]}
+  - {name: "` + strings.Repeat("x", 101) + `", paths: [/d]}
 sinks:
   - {type: stdout}
+  - {name: ".", type: stdout}
 `,
 		want: []string{
 			`c.yaml:2: source #1: name: required`,
 			`c.yaml:3: source "a b": name: use only letters, digits, '_', '.' and '-'`,
-			`c.yaml:5: sink #1: name: required`,
+			`c.yaml:4: source "..": name: ".." is not a name (it is a directory's)`,
+			`c.yaml:5: source "` + strings.Repeat("x", 101) + `": name: 101 characters; at most 100`,
+			`c.yaml:7: sink #1: name: required`,
+			`c.yaml:8: sink ".": name: "." is not a name (it is a directory's)`,
 		},
 	}, {
 		name: "enums",

@@ -220,7 +220,10 @@ func (p *parser) validateSink(s *Sink, i int, names map[string]int) {
 	p.validateSinkConfig(s, at)
 }
 
-// checkName checks a source or sink name: required, unique, [A-Za-z0-9_.-].
+// checkName checks a source or sink name: required, unique, [A-Za-z0-9_.-],
+// at most maxNameLen bytes, not "." or "..". Names become file names
+// (checkpoints, dead letters, the buffer's cursors, whose names the buffer
+// limits to 200 bytes, "_source." included).
 func (p *parser) checkName(line int, at, name string, seen map[string]int) {
 	switch {
 	case name == "":
@@ -228,6 +231,10 @@ func (p *parser) checkName(line int, at, name string, seen map[string]int) {
 		return
 	case !validName(name):
 		p.errorf(line, "%s: name: use only letters, digits, '_', '.' and '-'", at)
+	case name == "." || name == "..":
+		p.errorf(line, "%s: name: %q is not a name (it is a directory's)", at, name)
+	case len(name) > maxNameLen:
+		p.errorf(line, "%s: name: %d characters; at most %d", at, len(name), maxNameLen)
 	}
 	if first, dup := seen[name]; dup {
 		p.errorf(line, "%s: name: used again (first at line %d)", at, first)
@@ -235,6 +242,9 @@ func (p *parser) checkName(line int, at, name string, seen map[string]int) {
 	}
 	seen[name] = line
 }
+
+// maxNameLen bounds source and sink names.
+const maxNameLen = 100
 
 func validName(s string) bool {
 	for i := 0; i < len(s); i++ {
