@@ -190,7 +190,12 @@ func (g *generation) fail(err error) {
 //     every sink or the timeout passes; then they finish the batch in
 //     flight (bounded by the same timeout) and stop;
 //  4. the buffer closes. Whatever was not delivered is still in it.
-func (g *generation) stop(drain bool, timeout time.Duration) error {
+//
+// A sink stuck past the timeout in a write nothing can interrupt (stdout
+// into a pipe nobody reads) is left behind, with errStuckSink, when the
+// process is about to exit: after stuckWait more when draining for exit,
+// or when quit closes (a SIGTERM during a reload).
+func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{}) error {
 	g.stopOnce.Do(func() {
 		deadline := time.Now().Add(timeout)
 		g.srcCancel()
@@ -212,14 +217,40 @@ func (g *generation) stop(drain bool, timeout time.Duration) error {
 		case <-time.After(time.Until(deadline) + time.Second):
 			g.logger.Warn("drain timeout: abandoning batches in flight; they stay in the buffer for the next start")
 			g.shipAbort()
-			<-done
+			var giveUp <-chan time.Time
+			if drain {
+				giveUp = time.After(stuckWait)
+			}
+			select {
+			case <-done:
+			case <-giveUp:
+			case <-quit:
+			}
 		}
 		g.shipAbort()
+		select {
+		case <-done:
+		default:
+			// A shipper is still in its sink: do not close the sink
+			// under it. What it was sending stays in the buffer.
+			g.logger.Error("a sink is stuck in a write that cannot be interrupted (stdout into a pipe nobody reads?); leaving it behind: its batch stays in the buffer for the next start")
+			if g.buf != nil {
+				errs = append(errs, g.buf.Close())
+			}
+			g.stopErr = errors.Join(append(errs, errStuckSink)...)
+			return
+		}
 		errs = append(errs, g.closeAll())
 		g.stopErr = errors.Join(errs...)
 	})
 	return g.stopErr
 }
+
+// errStuckSink is stop's error when a sink could not be stopped.
+var errStuckSink = errors.New("a sink is stuck in an uninterruptible write")
+
+// stuckWait is how long stop, draining for exit, waits for an aborted sink.
+const stuckWait = 2 * time.Second
 
 // waitDrained waits until no sink lags behind the buffer, or the deadline.
 func (g *generation) waitDrained(deadline time.Time) {

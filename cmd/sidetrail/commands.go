@@ -244,7 +244,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		select {
 		case <-ctx.Done():
 			logger.Info("shutting down: delivering what is buffered", "drain_timeout", cfg.DrainTimeout)
-			err := g.stop(true, cfg.DrainTimeout)
+			err := g.stop(true, cfg.DrainTimeout, nil)
 			m.endGeneration(g)
 			if err != nil {
 				return err
@@ -253,7 +253,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return nil
 		case err := <-g.failed:
 			logger.Error("pipeline failed", "err", err)
-			_ = g.stop(false, cfg.DrainTimeout)
+			_ = g.stop(false, cfg.DrainTimeout, ctx.Done())
 			m.endGeneration(g)
 			return err
 		case <-hup:
@@ -274,10 +274,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			logger.Warn("server.listen changes take effect at the next restart", "listen", cfg.Server.Listen)
 		}
 		logger.Info("reloading configuration")
-		if err := g.stop(false, cfg.DrainTimeout); err != nil {
+		if err := g.stop(false, cfg.DrainTimeout, ctx.Done()); err != nil {
+			m.endGeneration(g)
+			if errors.Is(err, errStuckSink) { // SIGTERM while a sink was stuck
+				return err
+			}
 			logger.Error("stopping the previous pipeline", "err", err)
+		} else {
+			m.endGeneration(g)
 		}
-		m.endGeneration(g)
 		// The two generations share the data dir, so the new one starts
 		// only once the old one stopped. If it cannot start (a file it
 		// must open is not usable), the previous configuration starts

@@ -120,7 +120,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	cmd := "run"
 	switch {
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
-		cmd = "help"
+		cmd, args = "help", nil
 	case len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
@@ -134,10 +134,16 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = cmdParse(args, stdin, stdout, stderr)
 	case "buffer":
 		err = cmdBuffer(args, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "sidetrail", version)
-	case "help":
-		fmt.Fprint(stdout, usage)
+	case "version", "help":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "sidetrail %s: unexpected argument %q\n", cmd, args[0])
+			return 2
+		}
+		if cmd == "version" {
+			fmt.Fprintln(stdout, "sidetrail", version)
+		} else {
+			fmt.Fprint(stdout, usage)
+		}
 	default:
 		fmt.Fprintf(stderr, "sidetrail: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -129,6 +129,8 @@ func TestPositionalArgumentsRefused(t *testing.T) {
 		{"run", bad},
 		{""},
 		{"buffer", "inspect", "-data-dir", t.TempDir(), "extra"},
+		{"version", "extra"},
+		{"help", "extra"},
 	} {
 		code, out, errOut := runMain(t, "", args...)
 		if code != 2 || !strings.Contains(errOut, "unexpected argument") || strings.Contains(out, "ok") {
@@ -145,5 +147,53 @@ func TestHelpFlags(t *testing.T) {
 		if code, out, errOut := runMain(t, "", arg); code != 0 || !strings.Contains(out, "sidetrail validate [-config FILE]") {
 			t.Errorf("%s: exit %d, %q %q", arg, code, out, errOut)
 		}
+	}
+}
+
+// blockedWriter is stdout into a pipe nobody reads: a write never returns.
+type blockedWriter struct{ started chan struct{} }
+
+func (w *blockedWriter) Write(p []byte) (int, error) {
+	select {
+	case <-w.started:
+	default:
+		close(w.started)
+	}
+	select {} // forever
+}
+
+// A sink stuck in a write nothing can interrupt must not keep the agent
+// from exiting on SIGTERM: once the drain timeout passed and the sink was
+// aborted, the agent leaves it behind (its batch stays in the buffer).
+func TestSIGTERMWithAStuckSink(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(logPath, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, "c.yaml", `data_dir: `+dir+`/data
+drain_timeout: 500ms
+sources: [{name: a, paths: ["`+logPath+`"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: ""}
+`)
+	w := &blockedWriter{started: make(chan struct{})}
+	var errOut lockedBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, w, &errOut) }()
+	select {
+	case <-w.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sink never wrote")
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errOut.String(), "stuck") {
+			t.Fatalf("exit %d\n%s", code, errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15 s after SIGTERM\n%s", errOut.String())
 	}
 }
