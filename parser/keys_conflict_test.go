@@ -1,10 +1,7 @@
 package parser
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -12,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/recordjson"
 )
 
 // A record's fields become one JSON object, dotted names nested ("a.b" is
@@ -19,70 +17,10 @@ import (
 // ("a" and "a.b") would write the key "a" twice: Elasticsearch rejects such
 // a document. These tests read the JSON the encoder writes.
 
-// recordKeys are the leaves sidetrail.JSONEncoder writes for every record.
-var recordKeys = []string{"@timestamp", "message", "log.file.path", "log.offset", "log.flags", "source"}
-
 // encodedFields encodes rec with sidetrail.JSONEncoder and returns the
-// leaves below the record's own keys: path (keys joined with '.') → the
-// value as Go prints it. It reports an object holding a key twice as an
-// error.
+// leaves below the record's own keys (see recordjson.FieldLeaves).
 func encodedFields(rec *sidetrail.Record) (map[string]string, error) {
-	var enc sidetrail.JSONEncoder
-	out := enc.Append(nil, rec)
-	leaves := map[string]string{}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	if err := walkJSON(dec, "", leaves); err != nil {
-		return nil, fmt.Errorf("%v in %s", err, out)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("text after the record in %s", out)
-	}
-	for _, k := range recordKeys {
-		delete(leaves, k)
-	}
-	return leaves, nil
-}
-
-// walkJSON reads one value from dec into leaves under path, checking that
-// no object has a key twice.
-func walkJSON(dec *json.Decoder, path string, leaves map[string]string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		if _, dup := leaves[path]; dup {
-			return fmt.Errorf("leaf %q twice", path)
-		}
-		leaves[path] = fmt.Sprint(tok)
-		return nil
-	}
-	seen := map[string]bool{}
-	for i := 0; dec.More(); i++ {
-		sub := path + "[" + strconv.Itoa(i) + "]"
-		if d == '{' {
-			tok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			k := tok.(string)
-			if seen[k] {
-				return fmt.Errorf("object %q has the key %q twice", path, k)
-			}
-			seen[k] = true
-			sub = k
-			if path != "" {
-				sub = path + "." + k
-			}
-		}
-		if err := walkJSON(dec, sub, leaves); err != nil {
-			return err
-		}
-	}
-	_, err = dec.Token() // the closing delimiter
-	return err
+	return recordjson.FieldLeaves(rec)
 }
 
 // leaves renders "k=v" pairs as the map encodedFields returns.

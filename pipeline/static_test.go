@@ -1,18 +1,15 @@
 package pipeline
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/recordjson"
 	"github.com/sidetrail/sidetrail/parser"
 	"github.com/sidetrail/sidetrail/tailer"
 )
@@ -24,64 +21,9 @@ import (
 // wins, the static one is left out.
 
 // encodedLeaves encodes rec with sidetrail.JSONEncoder and returns its
-// leaves below the record's own keys, path → value, or an error naming an
-// object that holds a key twice.
+// fields' leaves (see recordjson.FieldLeaves).
 func encodedLeaves(rec *sidetrail.Record) (map[string]string, error) {
-	var enc sidetrail.JSONEncoder
-	out := enc.Append(nil, rec)
-	leaves := map[string]string{}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	if err := walkLeaves(dec, "", leaves); err != nil {
-		return nil, fmt.Errorf("%v in %s", err, out)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("text after the record in %s", out)
-	}
-	for k := range leaves {
-		switch {
-		case k == "@timestamp", k == "message", k == "log.file.path", k == "log.offset", k == "source",
-			strings.HasPrefix(k, "log.flags["):
-			delete(leaves, k)
-		}
-	}
-	return leaves, nil
-}
-
-func walkLeaves(dec *json.Decoder, path string, leaves map[string]string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		leaves[path] = fmt.Sprint(tok)
-		return nil
-	}
-	seen := map[string]bool{}
-	for i := 0; dec.More(); i++ {
-		sub := path + "[" + strconv.Itoa(i) + "]"
-		if d == '{' {
-			tok, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			k := tok.(string)
-			if seen[k] {
-				return fmt.Errorf("object %q has the key %q twice", path, k)
-			}
-			seen[k] = true
-			sub = k
-			if path != "" {
-				sub = path + "." + k
-			}
-		}
-		if err := walkLeaves(dec, sub, leaves); err != nil {
-			return err
-		}
-	}
-	_, err = dec.Token()
-	return err
+	return recordjson.FieldLeaves(rec)
 }
 
 func renderLeaves(m map[string]string) string {
