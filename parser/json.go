@@ -55,6 +55,16 @@ type jsonParser struct {
 	tmp   jsonKey // the current key when it is not in last
 	times rfc3339Cache
 	paths pathTable // scratch of the path check
+	// noSlot places, in the line being parsed, the fields whose names have
+	// no slot (the slot table is full): their index and raw key.
+	noSlot []noSlotField
+	seen   map[string]int // scratch of uniqueNames
+}
+
+// noSlotField is a field placed without a slot (see jsonParser.noSlot).
+type noSlotField struct {
+	idx int
+	raw string
 }
 
 // jsonKey is what one raw key becomes. Everything in it is a function of
@@ -80,6 +90,14 @@ type jsonKey struct {
 type keySlot struct {
 	line uint64 // jsonParser.line when idx was set
 	idx  int    // index in rec.Fields
+	raw  string // the raw key placed at idx
+	// Another raw key with the same field name ("json.message" written out
+	// after "message" was renamed so, or a key that differs only in invalid
+	// UTF-8) is another field: the first such one is placed at altIdx in
+	// line altLine, so that its own duplicates find it.
+	altLine uint64
+	altIdx  int
+	altRaw  string
 	// below is jsonParser.line when a name below this one ("a.b" below
 	// "a") was placed: with line, it tells that a name is a value and an
 	// object at once without looking at the other fields (see clashes).
@@ -146,6 +164,67 @@ func fieldName(k string) string {
 		name = "json." + name
 	}
 	return name
+}
+
+// placeNoSlot finds where a key whose name has no slot goes, as the slots
+// do for the others: the field of the same raw key, or of the first other
+// raw key with that name, or a new field (-1; twins set when the name is
+// taken).
+func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey, twins bool) (int, bool) {
+	first, second := -1, -1
+	for j, e := range p.noSlot {
+		if rec.Fields[e.idx].Key != key.name {
+			continue
+		}
+		if first < 0 {
+			first = j
+		} else if second < 0 {
+			second = j
+			break
+		}
+	}
+	switch {
+	case first >= 0 && p.noSlot[first].raw == key.raw:
+		return p.noSlot[first].idx, twins
+	case second >= 0 && p.noSlot[second].raw == key.raw:
+		return p.noSlot[second].idx, twins
+	}
+	p.noSlot = append(p.noSlot, noSlotField{idx: len(rec.Fields), raw: key.raw})
+	return -1, twins || first >= 0
+}
+
+// uniqueNames gives each field that has the name of a field before it a
+// name of its own, by the suffixes pathTable.fix uses ("a_", "a__", ...,
+// "a_9"), skipping names any field has.
+func (p *jsonParser) uniqueNames(fs []sidetrail.Field) {
+	if p.seen == nil {
+		p.seen = make(map[string]int)
+	}
+	clear(p.seen)
+	for i := range fs {
+		p.seen[fs[i].Key]++
+	}
+	next := map[string]int{} // rare: a line with twins
+	var buf []byte
+	for i := range fs {
+		k := fs[i].Key
+		if p.seen[k] < 0 { // the first field of this name keeps it
+			for n := next[k] + 1; ; n++ {
+				buf = appendSuffix(append(buf[:0], k...), n)
+				if _, used := p.seen[string(buf)]; !used {
+					next[k] = n
+					break
+				}
+			}
+			fs[i].Key = string(buf)
+			p.seen[fs[i].Key] = 1
+			continue
+		}
+		p.seen[k] = -1
+	}
+	if len(p.seen) > maxNames {
+		p.seen = nil
+	}
 }
 
 // validUTF8 returns s with each byte that is not part of valid UTF-8
@@ -277,7 +356,10 @@ const maxLast = 64
 // nested objects and arrays are validated and kept verbatim as KindJSON
 // (invalid UTF-8 inside them is replaced by \ufffd). A duplicate key keeps
 // its first position and its LAST value. Keys clashing with the record's
-// own keys are renamed "json.KEY" (see fieldName). The time key's value, if
+// own keys are renamed "json.KEY" (see fieldName). Two different keys that
+// come to one name (a renamed "message" and a "json.message", or keys that
+// differ only in invalid UTF-8) are two fields: the later one's name gets
+// '_' added, as below, until no field has it. The time key's value, if
 // it parses in the configured time format, sets rec.Time and is not kept as
 // a field; with the default keys, the most preferred key that parses wins
 // and the others stay fields.
@@ -314,9 +396,11 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 		p.cand[i] = -1
 	}
 	p.line++
+	p.noSlot = p.noSlot[:0]
 	// dotted: a dotted name was placed; clash: two names may conflict
-	// (see clashes), for pathTable.fix to settle.
-	dotted, clash := false, false
+	// (see clashes), for pathTable.fix to settle; twins: two fields have
+	// one name, for uniqueNames.
+	dotted, clash, twins := false, false, false
 	i := skipWS(line, 0)
 	if i >= len(line) {
 		return i, "empty line"
@@ -420,18 +504,21 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 			}
 			idx := -1
 			if sl := key.slot; sl != nil {
-				if sl.line == p.line {
-					idx = sl.idx
-				} else {
-					sl.line, sl.idx = p.line, len(rec.Fields)
+				switch {
+				case sl.line != p.line:
+					sl.line, sl.idx, sl.raw = p.line, len(rec.Fields), key.raw
+				case sl.raw == key.raw:
+					idx = sl.idx // a duplicate key: its last value wins
+				case sl.altLine == p.line && sl.altRaw == key.raw:
+					idx = sl.altIdx
+				default:
+					if sl.altLine != p.line {
+						sl.altLine, sl.altIdx, sl.altRaw = p.line, len(rec.Fields), key.raw
+					}
+					twins = true
 				}
 			} else {
-				for j := nf; j < len(rec.Fields); j++ {
-					if rec.Fields[j].Key == key.name {
-						idx = j
-						break
-					}
-				}
+				idx, twins = p.placeNoSlot(rec, key, twins)
 			}
 			if dotted || key.dotted {
 				dotted = true
@@ -476,6 +563,10 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 			rec.Fields = append(rec.Fields[:idx], rec.Fields[idx+1:]...)
 			break
 		}
+	}
+	if twins {
+		p.uniqueNames(rec.Fields[nf:])
+		clash = true
 	}
 	// After the time key is gone: it is no field, and holds no name up.
 	if clash {

@@ -181,9 +181,34 @@ func TestJSONPathConflicts(t *testing.T) {
 			want: leaves("a.b.c=1", "a_b_c_d_e_f_g_h_i_j_k_l_m_n_o_p_q_r=2"),
 		},
 		{
-			name: "keys that differ in invalid UTF-8 only are one name",
-			line: "{\"a\xff\":1,\"a\xfe\":2,\"b\":3}",
-			want: leaves("a\ufffd=2", "b=3"),
+			name: "keys that differ in invalid UTF-8 only: two fields",
+			line: "{\"a\xff\":1,\"a\xfe\":2,\"b\":3,\"a\xff\":4}",
+			want: leaves("a\ufffd=4", "a\ufffd_=2", "b=3"),
+		},
+		{
+			name: "a renamed key and the same name written out: two values",
+			line: `{"message":"hi","json.message":"x"}`,
+			want: leaves("json.message=hi", "json.message_=x"),
+		},
+		{
+			name: "the same, the other way round, and a true duplicate of each",
+			line: `{"json.message":"x","message":"hi","json.message":"y","message":"ho"}`,
+			want: leaves("json.message=y", "json.message_=ho"),
+		},
+		{
+			name: "a twin's new name is taken by a later key",
+			line: `{"message":"hi","json.message":"x","json.message_":"z"}`,
+			want: leaves("json.message=hi", "json.message__=x", "json.message_=z"),
+		},
+		{
+			name: "an empty key and _empty",
+			line: `{"":1,"_empty":2}`,
+			want: leaves("_empty=1", "_empty_=2"),
+		},
+		{
+			name: "many keys that differ in invalid UTF-8 only",
+			line: "{\"a\x80\":0,\"a\x81\":1,\"a\x82\":2,\"a\x83\":3,\"a\x84\":4,\"a\x85\":5,\"a\x86\":6,\"a\x87\":7,\"a\x88\":8,\"a\x89\":9,\"a\x8a\":10}",
+			want: leaves("a\ufffd=0", "a\ufffd_=1", "a\ufffd__=2", "a\ufffd___=3", "a\ufffd____=4", "a\ufffd_____=5", "a\ufffd______=6", "a\ufffd_______=7", "a\ufffd________=8", "a\ufffd_9=9", "a\ufffd_10=10"),
 		},
 		{
 			name: "escaped keys",
