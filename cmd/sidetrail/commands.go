@@ -222,13 +222,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer func() { cancelSrv(); <-srvDone }()
 	}
 	var changes <-chan struct{}
+	var watcher *configWatcher
 	if *path != "" {
 		w, err := watchConfig(*path, logger)
 		if err != nil {
 			logger.Warn("config file changes will not be noticed; SIGHUP still reloads", "err", err)
 		} else {
 			defer w.Close()
-			changes = w.Changes()
+			changes, watcher = w.Changes(), w
 		}
 	}
 
@@ -291,6 +292,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			m.reloaded(false)
 			logger.Error("reload failed: the new configuration did not start; restarting the previous one", "err", err)
+			if watcher != nil {
+				watcher.Retry() // saving the same file again retries
+			}
 			if ng, err = startGeneration(cfg, stdout, logger, m.observeBatch); err != nil {
 				return fmt.Errorf("restarting the previous configuration after a failed reload: %w", err)
 			}

@@ -104,6 +104,17 @@ server: {listen: ""}
 	waitFor("the failed reload", func() bool { return strings.Contains(errOut.String(), "reload failed") })
 	appendLines(10, 30)
 	waitFor("the lines after the failed reload", func() bool { return strings.Contains(out.String(), "line-0029") })
+
+	// The cause removed, saving the same file again retries the reload.
+	if err := os.Remove(filepath.Join(data, "deadletter", "second.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(base+"sinks: [{name: out, type: stdout}, {name: second, type: stdout}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the reload retried", func() bool {
+		return strings.Count(errOut.String(), "reloading configuration") >= 2 && !strings.Contains(errOut.String()[strings.LastIndex(errOut.String(), "reloading configuration"):], "reload failed") && strings.Count(errOut.String(), "sidetrail running") >= 3
+	})
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut.String())

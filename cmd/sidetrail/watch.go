@@ -21,6 +21,7 @@ type configWatcher struct {
 	w       *fsnotify.Watcher
 	changes chan struct{}
 	done    chan struct{}
+	retry   chan struct{} // Retry: the next write counts even if the content is the same
 }
 
 func watchConfig(path string, logger *slog.Logger) (*configWatcher, error) {
@@ -32,7 +33,7 @@ func watchConfig(path string, logger *slog.Logger) (*configWatcher, error) {
 		w.Close()
 		return nil, err
 	}
-	c := &configWatcher{w: w, changes: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &configWatcher{w: w, changes: make(chan struct{}, 1), done: make(chan struct{}), retry: make(chan struct{}, 1)}
 	go c.loop(path, logger)
 	return c, nil
 }
@@ -66,6 +67,8 @@ func (c *configWatcher) loop(path string, logger *slog.Logger) {
 			if timer == nil {
 				timer = time.After(300 * time.Millisecond)
 			}
+		case <-c.retry:
+			last = nil
 		case err, ok := <-c.w.Errors:
 			if !ok {
 				return
@@ -83,6 +86,16 @@ func (c *configWatcher) loop(path string, logger *slog.Logger) {
 			default:
 			}
 		}
+	}
+}
+
+// Retry makes the next write of the file a change even if its content is
+// the one last reported: after a reload that failed for a reason outside
+// the file (a directory in the data dir), saving it again retries.
+func (c *configWatcher) Retry() {
+	select {
+	case c.retry <- struct{}{}:
+	default:
 	}
 }
 
