@@ -38,9 +38,11 @@ type SegmentReport struct {
 }
 
 // CursorReport describes one cursor file. A cursor that has never
-// acknowledged anything has no file and is not listed.
+// acknowledged anything has no file: it is listed only when Inspect is
+// told its name, with NoFile set and everything buffered as its lag.
 type CursorReport struct {
-	Name string
+	Name   string
+	NoFile bool
 	// Acked is the last acknowledged seq; Err is set if the file is damaged.
 	Acked uint64
 	Err   error
@@ -51,8 +53,9 @@ type CursorReport struct {
 // Inspect reads the buffer directory dir without changing anything: every
 // segment is scanned and checked, every cursor file read. It can run while
 // the agent runs (it then sees a moment's state, possibly with a tail being
-// written reported as torn).
-func Inspect(dir string) (*Report, error) {
+// written reported as torn). Cursors names cursors the agent opens (its
+// sinks, and its sources' own): those without a file are listed too.
+func Inspect(dir string, cursors ...string) (*Report, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
@@ -68,6 +71,11 @@ func Inspect(dir string) (*Report, error) {
 			firsts = append(firsts, first)
 		} else if c, ok := strings.CutSuffix(name, cursorSuffix); ok {
 			rep.Cursors = append(rep.Cursors, CursorReport{Name: c})
+		}
+	}
+	for _, name := range cursors {
+		if !slices.ContainsFunc(rep.Cursors, func(c CursorReport) bool { return c.Name == name }) {
+			rep.Cursors = append(rep.Cursors, CursorReport{Name: name, NoFile: true})
 		}
 	}
 	slices.Sort(firsts)
@@ -86,11 +94,18 @@ func Inspect(dir string) (*Report, error) {
 	}
 	for i := range rep.Cursors {
 		c := &rep.Cursors[i]
-		data, err := os.ReadFile(filepath.Join(dir, c.Name+cursorSuffix))
-		if err != nil {
-			return nil, fmt.Errorf("inspect: %w", err)
+		if c.NoFile {
+			// It starts at the oldest record, as Open starts it.
+			if len(rep.Segments) > 0 {
+				c.Acked = rep.Segments[0].FirstSeq - 1
+			}
+		} else {
+			data, err := os.ReadFile(filepath.Join(dir, c.Name+cursorSuffix))
+			if err != nil {
+				return nil, fmt.Errorf("inspect: %w", err)
+			}
+			c.Acked, c.Err = parseFileHeader(data, cursorMagic)
 		}
-		c.Acked, c.Err = parseFileHeader(data, cursorMagic)
 		for _, s := range rep.Segments {
 			switch {
 			case s.Records == 0 || s.LastSeq <= c.Acked:
@@ -153,8 +168,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "CURSOR\tACKED\tLAG RECORDS\tSTATE")
 	for _, c := range r.Cursors {
 		state := "ok"
-		if c.Err != nil {
+		switch {
+		case c.Err != nil:
 			state = c.Err.Error()
+		case c.NoFile:
+			state = "no file yet: starts at the oldest record"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.Name, c.Acked, c.LagRecords, state)
 	}

@@ -211,4 +211,24 @@ server: {listen: ""}
 	if code, _, _ := runMain(t, "", "buffer", "inspect"); code != 2 {
 		t.Errorf("inspect without -data-dir: exit %d, want 2", code)
 	}
+
+	// With -config, a sink that has acknowledged nothing yet (no cursor
+	// file) is listed too, with everything buffered as its lag.
+	cfg2 := writeFile(t, "i2.yaml", `data_dir: `+dir+`/data
+sources: [{name: a, paths: ["`+logs+`/*.log"]}]
+sinks: [{name: out, type: stdout}, {name: later, type: stdout}]
+`)
+	code, stdout, errOut = runMain(t, "", "buffer", "inspect", "-config", cfg2)
+	if code != 0 {
+		t.Fatalf("inspect -config exit %d: %s", code, errOut)
+	}
+	var later string
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(line, "later ") {
+			later = line
+		}
+	}
+	if f := strings.Fields(later); len(f) < 3 || f[1] != "0" || f[2] != "3" || !strings.Contains(later, "no file yet") {
+		t.Errorf("the sink without a cursor file: %q in\n%s", later, stdout)
+	}
 }

@@ -162,21 +162,40 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 func cmdBuffer(args []string, stdout, stderr io.Writer) error {
+	const use = "usage: sidetrail buffer inspect {-data-dir DIR | -config FILE}"
 	if len(args) == 0 || args[0] != "inspect" {
-		fmt.Fprintln(stderr, "usage: sidetrail buffer inspect -data-dir DIR")
+		fmt.Fprintln(stderr, use)
 		return exitError(2)
 	}
 	fs := flag.NewFlagSet("buffer inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", "", "the agent's data_dir")
+	path := fs.String("config", "", "the agent's configuration: its data_dir, and its sinks and sources, listed even before their first acknowledgement")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if *dir == "" {
-		fmt.Fprintln(stderr, "usage: sidetrail buffer inspect -data-dir DIR")
+	if *dir == "" && *path == "" {
+		fmt.Fprintln(stderr, use)
 		return exitError(2)
 	}
-	rep, err := buffer.Inspect(bufferDir(*dir))
+	var cursors []string
+	if *path != "" {
+		cfg, err := loadConfig(*path)
+		if err != nil {
+			printConfigErrors(stderr, err)
+			return exitError(1)
+		}
+		if *dir == "" {
+			*dir = cfg.DataDir
+		}
+		for _, s := range cfg.Sinks {
+			cursors = append(cursors, s.Name)
+		}
+		for _, s := range cfg.Sources {
+			cursors = append(cursors, sourceCursor(s.Name))
+		}
+	}
+	rep, err := buffer.Inspect(bufferDir(*dir), cursors...)
 	if err != nil {
 		return err
 	}

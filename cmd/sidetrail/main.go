@@ -171,7 +171,7 @@ const usage = `Usage:
   sidetrail [run] [-config FILE]                  run the agent (no -config: the embedded example config)
   sidetrail validate [-config FILE]               check a configuration; prints every error as file:line: message
   sidetrail parse [-config FILE] [-source NAME]   parse and redact lines from stdin, print records as JSON
-  sidetrail buffer inspect -data-dir DIR          show the disk buffer's segments and each cursor's lag
+  sidetrail buffer inspect {-data-dir DIR | -config FILE}   show the disk buffer's segments and each cursor's lag
   sidetrail version                               print the version
   sidetrail help                                  print the usage
 `
