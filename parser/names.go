@@ -38,3 +38,17 @@ var derivedNames = [...]struct {
 	{dQuery, "request_query"},
 	{dProto, "request_protocol"},
 }
+
+// NginxErrorFieldNames returns the names of the fields the nginx_error
+// parser adds: its own (level, pid, tid, connection_id, error_message),
+// the context nginx writes after the message (client, server, request,
+// upstream, host, referrer, subrequest) and the request_* fields split from
+// request. A line may hold other context keys of its own.
+func NginxErrorFieldNames() []string {
+	names := []string{"level", "pid", "tid", "connection_id", "error_message",
+		"client", "server", "request", "upstream", "host", "referrer", "subrequest"}
+	for _, d := range derivedNames {
+		names = append(names, d.name)
+	}
+	return names
+}

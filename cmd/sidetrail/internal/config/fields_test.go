@@ -83,6 +83,19 @@ func TestFieldPathConflicts(t *testing.T) {
 			`c.yaml:8: source "web": fields: "request_path.x" is below "request_path", a field of the log format: one name cannot hold a value and nested fields`,
 		},
 	}, {
+		name: "nginx_error",
+		yml: `sources:
+  - name: err
+    paths: [/a]
+    format: nginx_error
+    fields: {level: x, client.ip: y, request_path: z, cluster: w}
+` + sinks,
+		want: []string{
+			`c.yaml:5: source "err": fields: "client.ip" is below "client", a field of the log format: one name cannot hold a value and nested fields`,
+			`c.yaml:5: source "err": fields: "level" is a field of the log format: the parsed field would replace it`,
+			`c.yaml:5: source "err": fields: "request_path" is a field of the log format: the parsed field would replace it`,
+		},
+	}, {
 		name: "main",
 		yml: `sources:
   - name: web

@@ -127,12 +127,16 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 // names are known (when its log_format compiles: parserOK), and a static
 // field must neither have the name of one nor be above or below one: the
 // parsed field would win, and the static one be left out of every record.
+// For format nginx_error, the names it always or usually gives count.
 func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 	keys := slices.Sorted(maps.Keys(s.Fields))
 	keyLine := func(k string) int { return p.line(mapEntry{&s.Fields, k}, &s.Fields, s) }
 	var parsed []string
 	if parserOK && s.Format == FormatNginx {
 		parsed, _ = logparser.NginxFieldNames(s.LogFormat)
+	}
+	if s.Format == FormatNginxError {
+		parsed = logparser.NginxErrorFieldNames()
 	}
 	good := keys[:0:0] // the names not refused already
 	for _, k := range keys {
