@@ -17,12 +17,6 @@ import (
 // ("a" and "a.b") would write the key "a" twice: Elasticsearch rejects such
 // a document. These tests read the JSON the encoder writes.
 
-// encodedFields encodes rec with sidetrail.JSONEncoder and returns the
-// leaves below the record's own keys (see recordjson.FieldLeaves).
-func encodedFields(rec *sidetrail.Record) (map[string]string, error) {
-	return recordjson.FieldLeaves(rec)
-}
-
 // leaves renders "k=v" pairs as the map encodedFields returns.
 func leaves(kv ...string) map[string]string {
 	m := map[string]string{}
@@ -48,7 +42,7 @@ func checkFields(t *testing.T, p Parser, line string, want map[string]string) *s
 	if err := p.Parse([]byte(line), rec); err != nil {
 		t.Fatalf("Parse(%s): %v", line, err)
 	}
-	got, err := encodedFields(rec)
+	got, err := recordjson.FieldLeaves(rec)
 	if err != nil {
 		t.Fatalf("%s: %v", line, err)
 	}
@@ -385,7 +379,7 @@ func FuzzJSONKeys(f *testing.F) {
 			f.Kind, f.Value = sidetrail.KindInt, strconv.AppendInt(nil, int64(i), 10)
 			want[string(f.Value)] = true
 		}
-		got, err := encodedFields(rec)
+		got, err := recordjson.FieldLeaves(rec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,12 +20,6 @@ import (
 // key twice, and Elasticsearch rejects the document: the parsed field
 // wins, the static one is left out.
 
-// encodedLeaves encodes rec with sidetrail.JSONEncoder and returns its
-// fields' leaves (see recordjson.FieldLeaves).
-func encodedLeaves(rec *sidetrail.Record) (map[string]string, error) {
-	return recordjson.FieldLeaves(rec)
-}
-
 func renderLeaves(m map[string]string) string {
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -119,7 +113,7 @@ func TestStaticFieldsYieldToParsedPaths(t *testing.T) {
 			tr := &Transform{Source: "s", Parser: p, Fields: staticFields(tt.static...)}
 			var rec sidetrail.Record
 			tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(tt.line)}, time.Now())
-			got, err := encodedLeaves(&rec)
+			got, err := recordjson.FieldLeaves(&rec)
 			if err != nil {
 				t.Fatal(err)
 			}
