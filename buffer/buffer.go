@@ -111,6 +111,36 @@ type Options struct {
 	// TailCache is how many of the newest bytes of the active segment are
 	// also kept in memory for Readers (default 4 MiB; negative: none).
 	TailCache int
+	// Seen, shared by the Buffers that one process opens on one directory
+	// in turn (a configuration reload), keeps damage that one counted from
+	// being counted again by the next: Stats then adds only what is new,
+	// and the log says the rest is still there at Info. nil: count all.
+	Seen *DamageSeen
+}
+
+// DamageSeen remembers the damage Buffers counted (see Options.Seen). It is
+// safe for concurrent use; the zero value is ready.
+type DamageSeen struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// first reports whether key is seen for the first time, and remembers it.
+// A nil DamageSeen has seen nothing.
+func (d *DamageSeen) first(key string) bool {
+	if d == nil {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m[key] {
+		return false
+	}
+	if d.m == nil {
+		d.m = make(map[string]bool)
+	}
+	d.m[key] = true
+	return true
 }
 
 func (o *Options) setDefaults() {
@@ -456,6 +486,10 @@ func (b *Buffer) countMissing(maxAcked uint64) {
 // reportMissing counts and logs the missing records [lo, hi].
 func (b *Buffer) reportMissing(lo, hi uint64) {
 	n := hi - lo + 1
+	if !b.opts.Seen.first(fmt.Sprintf("%s: missing %d-%d", b.dir, lo, hi)) {
+		b.log.Info("buffer: missing records counted before are still missing", "first_seq", lo, "last_seq", hi)
+		return
+	}
 	b.stats.corrupt++
 	b.stats.corruptRecords += n
 	b.log.Error("buffer: records acknowledged as written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them",
@@ -573,6 +607,10 @@ func (b *Buffer) countCorrupt(seg *segment, ce *CorruptionError) {
 	}
 	seg.known[ce.Offset] = true
 	seg.corrupt++
+	if !b.opts.Seen.first(fmt.Sprintf("%s@%d", b.path(ce.Segment), ce.Offset)) {
+		b.log.Info("buffer: corrupt data counted before is still there", "segment", ce.Segment, "offset", ce.Offset)
+		return
+	}
 	b.stats.corrupt++
 	b.stats.corruptRecords += ce.Lost
 	b.stats.corruptBytes += ce.End - ce.Offset

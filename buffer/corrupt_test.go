@@ -455,3 +455,46 @@ func TestStrayLastSegmentDoesNotHideRecords(t *testing.T) {
 		t.Fatalf("stray file kept: %v", err)
 	}
 }
+
+// A process that opens the buffer again (a configuration reload) counts
+// damage it counted before only once, when the Buffers share a DamageSeen;
+// new damage still counts.
+func TestDamageCountedOncePerProcess(t *testing.T) {
+	const n = 400
+	dir, segs := buildLog(t, n)
+	offs := frameOffsets(t, segs[1])
+	modify(t, segs[1], func(d []byte) []byte { d = bytes.Clone(d); d[offs[3]+20] ^= 0xff; return d })
+	opts := buffer.Options{Cursors: []string{"a", "src"}, SegmentBytes: 2048, Seen: &buffer.DamageSeen{}}
+	b := open(t, dir, opts)
+	src, _ := b.Reader("src")
+	if err := src.Ack(n); err != nil {
+		t.Fatal(err)
+	}
+	first := b.Stats()
+	if first.Corrupt != 1 || first.CorruptRecords != 1 {
+		t.Fatalf("first open: %d regions, %d records", first.Corrupt, first.CorruptRecords)
+	}
+	b.Close()
+	// New damage: the last segment loses its second half.
+	last := segs[len(segs)-1]
+	lo := frameOffsets(t, last)
+	modify(t, last, func(d []byte) []byte { return d[:lo[len(lo)/2]] })
+	b = open(t, dir, opts)
+	second := b.Stats()
+	if second.Corrupt != 1 || second.CorruptRecords != uint64(len(lo)-len(lo)/2) {
+		t.Fatalf("second open: %d regions, %d records; want only the new damage: 1 region, %d records",
+			second.Corrupt, second.CorruptRecords, len(lo)-len(lo)/2)
+	}
+	b.Close()
+	b = open(t, dir, opts)
+	if third := b.Stats(); third.Corrupt != 0 || third.CorruptRecords != 0 {
+		t.Fatalf("third open counted again: %+v", third)
+	}
+	// Without a shared DamageSeen, every Open counts what it finds.
+	b.Close()
+	opts.Seen = nil
+	b = open(t, dir, opts)
+	if st := b.Stats(); st.Corrupt != 2 {
+		t.Fatalf("without Seen: %d regions, want 2", st.Corrupt)
+	}
+}

@@ -58,7 +58,7 @@ type sinkUnit struct {
 
 // startGeneration opens everything cfg describes and starts its goroutines.
 // On error, whatever was opened is closed again.
-func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration)) (g *generation, err error) {
+func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), seen *buffer.DamageSeen) (g *generation, err error) {
 	trans, red, err := transforms(cfg)
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 	if err = os.MkdirAll(filepath.Join(cfg.DataDir, "checkpoints"), 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	g.buf, err = buffer.Open(bufferDir(cfg.DataDir), bufferOptions(cfg, logger))
+	g.buf, err = buffer.Open(bufferDir(cfg.DataDir), bufferOptions(cfg, logger, seen))
 	if err != nil {
 		return nil, fmt.Errorf("open buffer: %w", err)
 	}

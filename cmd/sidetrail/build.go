@@ -120,12 +120,13 @@ func tailerOptions(cfg *config.Config, src config.Source, logger *slog.Logger) t
 	}
 }
 
-func bufferOptions(cfg *config.Config, logger *slog.Logger) buffer.Options {
+func bufferOptions(cfg *config.Config, logger *slog.Logger, seen *buffer.DamageSeen) buffer.Options {
 	o := buffer.Options{
 		MaxBytes:      int64(cfg.Buffer.MaxBytes),
 		SegmentBytes:  int64(cfg.Buffer.SegmentBytes),
 		FsyncInterval: cfg.Buffer.FsyncInterval,
 		Logger:        logger.With("component", "buffer"),
+		Seen:          seen,
 	}
 	if cfg.Buffer.WhenFull == config.WhenFullDropOldest {
 		o.WhenFull = buffer.DropOldest
