@@ -15,13 +15,14 @@ import (
 //
 // It reads exactly what it needs and skips the rest:
 //
-//	{ ..., "items": [ { "<op>": { ..., "status": N, ..., "error": {...} } }, ... ], ... }
+//	{ ..., "items": [ { "<op>": { ..., "_id": "...", "status": N, ..., "error": {...} } }, ... ], ... }
 
 // itemStatus is one answered item: its HTTP status and, for a failure, the
 // raw JSON of its "error" value (a slice of the response; nil when absent).
 type itemStatus struct {
 	status int
 	err    []byte
+	id     []byte // the raw JSON of its "_id" value (a slice of the response); nil when absent
 }
 
 var errSyntax = errors.New("malformed JSON")
@@ -224,6 +225,8 @@ func scanBulk(dst []itemStatus, body []byte) ([]itemStatus, error) {
 						it.status = s.int()
 					case "error":
 						it.err = s.value()
+					case "_id":
+						it.id = s.value()
 					default:
 						s.value()
 					}

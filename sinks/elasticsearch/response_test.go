@@ -130,14 +130,20 @@ func FuzzScanBulk(f *testing.F) {
 
 func BenchmarkParseResponse(b *testing.B) {
 	s := newSink(b, Config{URLs: []string{"http://127.0.0.1:9"}})
-	body := `{"took":3,"errors":false,"items":[` + strings.Repeat(esItemOK+",", 999) + esItemOK + `]}`
-	res := make([]sidetrail.Result, 1000)
+	recs := testRecords(1000)
 	rq := s.getRequest()
+	s.encode(rq, recs)
+	items := make([]string, len(recs))
+	for i := range recs {
+		items[i] = strings.Replace(esItemOK, "00000000feedface0000000000000078", string(rq.actionID(i)), 1)
+	}
+	body := `{"took":3,"errors":false,"items":[` + strings.Join(items, ",") + `]}`
+	res := make([]sidetrail.Result, 1000)
 	b.ReportAllocs()
 	for b.Loop() {
 		rq.resp.Reset()
 		rq.resp.WriteString(body)
-		if err := s.parseItems(rq, res); err != nil {
+		if err := s.parseItems(rq, res, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

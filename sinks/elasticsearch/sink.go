@@ -89,8 +89,9 @@ type Sink struct {
 	freeMu sync.Mutex
 	free   []*request
 
-	lastAuthLog atomic.Int64 // unix nanoseconds of the last loud auth log
-	c           counters
+	lastAuthLog  atomic.Int64 // unix nanoseconds of the last loud auth log
+	lastTooLarge atomic.Int64 // unix nanoseconds of the last 413 log
+	c            counters
 }
 
 // request is one Send's scratch state, reused by later Sends.
@@ -99,6 +100,7 @@ type request struct {
 	enc    sidetrail.JSONEncoder
 	body   []byte // the batch's NDJSON
 	offs   []int  // offs[i] is where record i starts in body; offs[n] = len(body)
+	ids    []int  // body[ids[2i]:ids[2i+1]] is record i's _id
 	fields []sidetrail.Field
 	zbuf   bytes.Buffer
 	zw     *gzip.Writer
@@ -258,13 +260,16 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 func (s *Sink) encode(rq *request, batch []sidetrail.Record) {
 	body := rq.body[:0]
 	rq.offs = rq.offs[:0]
+	rq.ids = rq.ids[:0]
 	for i := range batch {
 		r := &batch[i]
 		rq.offs = append(rq.offs, len(body))
 		body = append(body, `{"create":{"_index":`...)
 		body = rq.index.appendQuoted(body, r.Time)
 		body = append(body, `,"_id":"`...)
+		idStart := len(body)
 		body = r.ID().AppendText(body)
+		rq.ids = append(rq.ids, idStart, len(body))
 		body = append(body, "\"}}\n"...)
 		if s.cfg.ECS {
 			rq.fields = appendECSFields(rq.fields[:0], r.Fields)
@@ -291,7 +296,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 	switch {
 	case status >= 200 && status < 300:
 		s.c.status2xx.Add(1)
-		if err := s.parseItems(rq, results[lo:hi]); err != nil {
+		if err := s.parseItems(rq, results[lo:hi], lo); err != nil {
 			s.c.badResponses.Add(1)
 			return err
 		}
@@ -306,6 +311,11 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 			return nil
 		}
 		s.c.splits.Add(1)
+		now := time.Now().UnixNano()
+		if last := s.lastTooLarge.Load(); now-last >= int64(authLogEvery) && s.lastTooLarge.CompareAndSwap(last, now) {
+			s.log.Warn("elasticsearch: 413 request entity too large: sending the batch in halves; lower batch.max_bytes or raise http.max_content_length",
+				"records", hi-lo, "bytes", rq.offs[hi]-rq.offs[lo])
+		}
 		mid := lo + (hi-lo)/2
 		if err := s.sendRange(ctx, rq, results, lo, mid); err != nil {
 			return err
@@ -384,7 +394,14 @@ func (s *Sink) do(ctx context.Context, rq *request, body []byte) (int, http.Head
 	}
 	s.c.requests.Add(1)
 	s.c.bytesSent.Add(uint64(len(body)))
-	res, err := s.client.Perform(req)
+	// The client's own Perform checks, on the first 2xx answer, that the
+	// server calls itself Elasticsearch (X-Elastic-Product), and fails
+	// requests the server accepted when it does not: OpenSearch, a
+	// compatible backend or a proxy that drops the header would get every
+	// batch again and again. The answer's items are checked instead
+	// (parseItems); the transport still does failover and connection
+	// reuse.
+	res, err := s.client.Transport.Perform(req)
 	if err == nil {
 		rq.resp.Reset()
 		_, err = rq.resp.ReadFrom(io.LimitReader(res.Body, maxResponseBytes))
@@ -422,7 +439,7 @@ func (e *itemError) String() string {
 
 // parseItems reads rq.resp as a bulk answer for len(results) records. It
 // fills results only when the whole answer is usable.
-func (s *Sink) parseItems(rq *request, results []sidetrail.Result) error {
+func (s *Sink) parseItems(rq *request, results []sidetrail.Result, lo int) error {
 	var err error
 	rq.items, err = scanBulk(rq.items[:0], rq.resp.Bytes())
 	if err != nil {
@@ -431,23 +448,71 @@ func (s *Sink) parseItems(rq *request, results []sidetrail.Result) error {
 	if len(rq.items) != len(results) {
 		return fmt.Errorf("elasticsearch bulk: response has %d items for %d records", len(rq.items), len(results))
 	}
+	// Elasticsearch answers the actions in order. An item that names
+	// another action's _id (a proxy or a compatible backend that reorders)
+	// is matched by _id instead: by position, a failed record would be
+	// taken for a delivered one.
+	pos := func(i int) int { return i }
 	for i, it := range rq.items {
+		if it.id != nil && !bytes.Equal(unquote(it.id), rq.actionID(lo+i)) {
+			byID, err := rq.matchIDs(lo)
+			if err != nil {
+				return err
+			}
+			pos = func(i int) int { return byID[i] }
+			break
+		}
+	}
+	for i, it := range rq.items {
+		j := pos(i)
 		switch st := it.status; {
 		case st >= 200 && st < 300:
-			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
+			results[j] = sidetrail.Result{Status: sidetrail.Accepted}
 			s.c.accepted.Add(1)
 		case st == http.StatusConflict:
-			results[i] = sidetrail.Result{Status: sidetrail.Duplicate}
+			results[j] = sidetrail.Result{Status: sidetrail.Duplicate}
 			s.c.duplicates.Add(1)
 		case st == http.StatusTooManyRequests || st >= 500:
-			results[i] = sidetrail.Result{Status: sidetrail.Retry, Reason: itemReason(st, it.err)}
+			results[j] = sidetrail.Result{Status: sidetrail.Retry, Reason: itemReason(st, it.err)}
 			s.c.retries.Add(1)
 		default:
-			results[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: itemReason(st, it.err)}
+			results[j] = sidetrail.Result{Status: sidetrail.Rejected, Reason: itemReason(st, it.err)}
 			s.c.rejected.Add(1)
 		}
 	}
 	return nil
+}
+
+// actionID returns record i's _id as sent.
+func (rq *request) actionID(i int) []byte { return rq.body[rq.ids[2*i]:rq.ids[2*i+1]] }
+
+// matchIDs maps each answered item to the position of the action with its
+// _id, for the records from lo on; every item must name a distinct action
+// of the request.
+func (rq *request) matchIDs(lo int) ([]int, error) {
+	want := make(map[string]int, len(rq.items))
+	for i := range rq.items {
+		want[string(rq.actionID(lo+i))] = i
+	}
+	out := make([]int, len(rq.items))
+	for i, it := range rq.items {
+		j, ok := want[string(unquote(it.id))]
+		if !ok {
+			return nil, fmt.Errorf("elasticsearch bulk: response item %d is for _id %s, which is not one of the request's actions (or has none)", i, it.id)
+		}
+		delete(want, string(unquote(it.id)))
+		out[i] = j
+	}
+	return out, nil
+}
+
+// unquote returns a JSON string's bytes between its quotes (escapes are
+// not undone: _id values sidetrail sends have none).
+func unquote(raw []byte) []byte {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		return raw[1 : len(raw)-1]
+	}
+	return raw
 }
 
 func statusText(status int) string {

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -610,5 +612,92 @@ func TestWholeRequest404Retried(t *testing.T) {
 	}
 	if res, err = send(t, s, testRecords(2)); err != nil || countStatus(res)[sidetrail.Accepted] != 2 {
 		t.Fatalf("after the fault: %v %v", err, res)
+	}
+}
+
+// A backend (or proxy) that answers the items out of order: matched by
+// _id, a failed record is never taken for a delivered one. Items that name
+// no action of the request make the response bad (all retried).
+func TestItemsOutOfOrderMatchedByID(t *testing.T) {
+	recs := testRecords(5)
+	item := func(i, status int) string {
+		s := fmt.Sprintf(`{"create":{"_index":"i","_id":%q,"status":%d`, idOf(&recs[i]), status)
+		if status != 201 {
+			s += `,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}`
+		}
+		return s + "}}"
+	}
+	for _, tc := range []struct {
+		name  string
+		items []string
+		bad   bool
+	}{
+		{"reversed, record 1 refused", []string{item(4, 201), item(3, 201), item(2, 201), item(1, 429), item(0, 201)}, false},
+		{"in order", []string{item(0, 201), item(1, 429), item(2, 201), item(3, 201), item(4, 201)}, false},
+		{"an unknown _id", []string{item(0, 201), item(1, 429), item(2, 201), item(3, 201), `{"create":{"_id":"nope","status":201}}`}, true},
+		{"one _id twice", []string{item(0, 201), item(0, 201), item(2, 201), item(3, 201), item(1, 429)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("X-Elastic-Product", "Elasticsearch")
+				fmt.Fprintf(w, `{"took":1,"errors":true,"items":[%s]}`, strings.Join(tc.items, ","))
+			}))
+			defer srv.Close()
+			s := newSink(t, Config{URLs: []string{srv.URL}})
+			defer s.Close()
+			res, err := send(t, s, recs)
+			if tc.bad {
+				if err == nil || countStatus(res)[sidetrail.Unsent] != len(recs) {
+					t.Fatalf("err %v, results %v", err, res)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				want := sidetrail.Accepted
+				if i == 1 {
+					want = sidetrail.Retry
+				}
+				if r.Status != want {
+					t.Errorf("record %d: %v, want %v (all %v)", i, r.Status, want, res)
+				}
+			}
+		})
+	}
+}
+
+// A backend that does not call itself Elasticsearch (OpenSearch, a proxy
+// that drops the X-Elastic-Product header) gets its answers read: the
+// client's product check used to fail every accepted request, so each
+// batch was sent again forever.
+func TestBackendWithoutProductHeader(t *testing.T) {
+	var requests int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		n := bytes.Count(body, []byte("\n")) / 2
+		items := make([]string, n)
+		for i := range items {
+			items[i] = `{"create":{"status":201}}`
+		}
+		fmt.Fprintf(w, `{"took":1,"errors":false,"items":[%s]}`, strings.Join(items, ","))
+	}))
+	defer srv.Close()
+	s := newSink(t, Config{URLs: []string{srv.URL}})
+	defer s.Close()
+	for range 2 {
+		res, err := send(t, s, testRecords(3))
+		if err != nil || countStatus(res)[sidetrail.Accepted] != 3 {
+			t.Fatalf("err %v, results %v", err, res)
+		}
+	}
+	if requests != 2 {
+		t.Fatalf("%d requests for two batches", requests)
 	}
 }
