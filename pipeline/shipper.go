@@ -56,8 +56,11 @@ type Shipper struct {
 	sent, duplicates, retried, deadLettered, batches, sendErrors, ackErrors atomic.Uint64
 	oldest                                                                  atomic.Int64 // unix nanos of the oldest unacked record in flight, 0 if none
 	failingSince                                                            atomic.Int64 // unix nanos the current run of failures began, 0 if healthy
-	lastLog                                                                 atomic.Int64 // unix nanos of the last failure log
 	inflight                                                                sync.Map     // *flight being delivered (Concurrency > 1)
+
+	logMu     sync.Mutex // guards the failure log's rate limit
+	lastLogAt time.Time
+	lastCause string
 }
 
 // ShipperStats are a Shipper's counters.
@@ -438,12 +441,19 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 	return true
 }
 
-// logFailure logs a failed attempt, at most every 10 seconds per sink.
+// logFailure logs a failed attempt, at most every 10 seconds per sink, or
+// every second while the cause keeps changing: a new cause (the backend
+// was down, now it refuses the answer) must not hide behind the old one.
 func (s *Shipper) logFailure(pending, sent int, cause string, wait time.Duration) {
-	now, last := time.Now().UnixNano(), s.lastLog.Load()
-	if now-last < int64(10*time.Second) || !s.lastLog.CompareAndSwap(last, now) {
+	s.logMu.Lock()
+	now := time.Now()
+	since := now.Sub(s.lastLogAt)
+	if since < 10*time.Second && (cause == s.lastCause || since < time.Second) {
+		s.logMu.Unlock()
 		return
 	}
+	s.lastLogAt, s.lastCause = now, cause
+	s.logMu.Unlock()
 	s.o.Logger.Warn("sink send failed; retrying", "sink", s.o.Name, "unsent", pending, "of", sent, "cause", cause, "retry_in", wait.Round(time.Millisecond))
 }
 

@@ -2,12 +2,15 @@ package pipeline
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -367,5 +370,23 @@ func TestShipperGathersBatchesAcrossReads(t *testing.T) {
 		if sink.accepted[fmt.Sprintf("line %d", i)] != 1 {
 			t.Fatalf("line %d delivered %d times", i, sink.accepted[fmt.Sprintf("line %d", i)])
 		}
+	}
+}
+
+// Failures are logged at most every 10 s, but a new cause is logged after
+// a second: a backend that was down and now refuses the answers must not
+// go on being reported as down.
+func TestFailureLogFollowsTheCause(t *testing.T) {
+	var buf bytes.Buffer
+	s := &Shipper{o: ShipperOptions{Name: "out", Logger: slog.New(slog.NewTextHandler(&buf, nil))}}
+	s.logFailure(1, 1, "connection refused", time.Second)
+	s.logFailure(1, 1, "connection refused", time.Second) // same cause: quiet
+	s.logFailure(1, 1, "bad answer", time.Second)         // new cause, too soon: quiet
+	time.Sleep(1100 * time.Millisecond)
+	s.logFailure(1, 1, "bad answer", time.Second) // new cause: said
+	s.logFailure(1, 1, "bad answer", time.Second) // same again: quiet
+	out := buf.String()
+	if strings.Count(out, "connection refused") != 1 || strings.Count(out, "bad answer") != 1 {
+		t.Fatalf("log:\n%s", out)
 	}
 }
