@@ -168,9 +168,9 @@ func fieldName(k string) string {
 
 // placeNoSlot finds where a key whose name has no slot goes, as the slots
 // do for the others: the field of the same raw key, or of the first other
-// raw key with that name, or a new field (-1; twins set when the name is
-// taken).
-func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey, twins bool) (int, bool) {
+// raw key with that name, or a new field (-1; taken when a field has the
+// name already).
+func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey) (idx int, taken bool) {
 	first, second := -1, -1
 	for j, e := range p.noSlot {
 		if rec.Fields[e.idx].Key != key.name {
@@ -185,12 +185,12 @@ func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey, twins bool
 	}
 	switch {
 	case first >= 0 && p.noSlot[first].raw == key.raw:
-		return p.noSlot[first].idx, twins
+		return p.noSlot[first].idx, false
 	case second >= 0 && p.noSlot[second].raw == key.raw:
-		return p.noSlot[second].idx, twins
+		return p.noSlot[second].idx, false
 	}
 	p.noSlot = append(p.noSlot, noSlotField{idx: len(rec.Fields), raw: key.raw})
-	return -1, twins || first >= 0
+	return -1, first >= 0
 }
 
 // uniqueNames gives each field that has the name of a field before it a
@@ -518,7 +518,9 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 					twins = true
 				}
 			} else {
-				idx, twins = p.placeNoSlot(rec, key, twins)
+				var taken bool
+				idx, taken = p.placeNoSlot(rec, key)
+				twins = twins || taken
 			}
 			if dotted || key.dotted {
 				dotted = true

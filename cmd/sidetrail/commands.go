@@ -297,14 +297,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			logger.Warn("server.listen changes take effect at the next restart", "listen", cfg.Server.Listen)
 		}
 		logger.Info("reloading configuration")
-		if err := g.stop(false, cfg.DrainTimeout, ctx.Done()); err != nil {
-			m.endGeneration(g)
-			if errors.Is(err, errStuckSink) { // SIGTERM while a sink was stuck
-				return err
-			}
+		err = g.stop(false, cfg.DrainTimeout, ctx.Done())
+		m.endGeneration(g)
+		if errors.Is(err, errStuckSink) { // SIGTERM while a sink was stuck
+			return err
+		}
+		if err != nil {
 			logger.Error("stopping the previous pipeline", "err", err)
-		} else {
-			m.endGeneration(g)
 		}
 		// The two generations share the data dir, so the new one starts
 		// only once the old one stopped. If it cannot start (a file it
