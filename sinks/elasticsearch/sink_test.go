@@ -201,7 +201,12 @@ func TestReplayAnswers409Duplicate(t *testing.T) {
 
 func TestSplitOn413(t *testing.T) {
 	f := esfake.Start(t)
-	s := newSink(t, Config{URLs: []string{f.URL()}})
+	var logs lockedBuffer
+	s, err := New(Config{URLs: []string{f.URL()}}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	recs := testRecords(100)
 	rq := s.getRequest()
 	s.encode(rq, recs)
@@ -218,6 +223,10 @@ func TestSplitOn413(t *testing.T) {
 	}
 	if st := s.Stats(); st.Splits < 4 || st.Status413 < 4 {
 		t.Errorf("stats %+v", st)
+	}
+	// The splits are said, once a minute at most.
+	if n := strings.Count(logs.String(), "413 request entity too large"); n != 1 {
+		t.Errorf("%d warnings about 413, want 1:\n%s", n, logs.String())
 	}
 
 	// One record too large even alone is rejected; its neighbours go.
