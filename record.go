@@ -67,9 +67,13 @@ const (
 	FlagFragment
 	// FlagTruncated: a sink had to shorten this record's line.
 	FlagTruncated
+	// FlagFieldsDropped: a sink's line could not hold the parsed fields,
+	// so the line carries the message (which they were parsed from) without
+	// them.
+	FlagFieldsDropped
 )
 
-var flagNames = [...]string{"parse_failure", "fragment", "truncated"}
+var flagNames = [...]string{"parse_failure", "fragment", "truncated", "fields_dropped"}
 
 // AppendNames appends the names of the set flags to dst.
 func (f Flags) AppendNames(dst []string) []string {

@@ -44,6 +44,7 @@ var (
 	dSinkFailing       = desc("sidetrail_sink_failing", "1 while the sink's latest attempt failed.", "sink")
 	dLokiTruncated     = desc("sidetrail_loki_truncated_records_total", "Records whose Loki line was cut to max_line_bytes (on_long_line: truncate).", "sink")
 	dLokiSplit         = desc("sidetrail_loki_split_records_total", "Records whose Loki line was split into several entries (on_long_line: split).", "sink")
+	dLokiFieldsDropped = desc("sidetrail_loki_fields_dropped_records_total", "Records (line: json) whose parsed fields alone exceeded max_line_bytes, sent without them.", "sink")
 	dLokiStreamLimited = desc("sidetrail_loki_stream_limited_records_total", "Records sent with the static labels only because max_streams label sets were open.", "sink")
 )
 
@@ -121,6 +122,7 @@ func (g *generation) samples() []sample {
 			add(dLokiTruncated, counter, float64(st.Truncated), name)
 			add(dLokiSplit, counter, float64(st.Split), name)
 			add(dLokiStreamLimited, counter, float64(st.StreamLimited), name)
+			add(dLokiFieldsDropped, counter, float64(st.FieldsDropped), name)
 		}
 	}
 	return out

@@ -64,16 +64,14 @@
 // consecutive nanos (ts, ts+1, ...), which cannot reach the next line of the
 // file (it starts at least one byte per piece later).
 //
-// The one case where a Loki replay duplicates: records of formats without a
-// timestamp (raw) take the time they were read. After a crash the tailer
-// reads again the lines past its last checkpoint, including lines the buffer
-// had already stored (and maybe shipped); the second reading gets a new read
-// time, so a new entry timestamp, and Loki keeps both. (A record resent from
-// the buffer keeps its stored time and replays exactly; Elasticsearch is not
-// affected, its _id comes from file and offset.) Changing labels, line, max_line_bytes
-// or on_long_line between the first send and the replay also makes the
-// replay a new entry, as does a restart that changes which label sets fall
-// over max_streams.
+// A replay keeps the entry's timestamp even for formats without one of
+// their own (raw), whose records take the time they were read: a record
+// resent from the buffer keeps its stored time, and after a crash the
+// tailer does not read again lines the buffer already holds (the source's
+// resume points skip them), so no line gets a second read time. What makes
+// a replay a new entry is a change between the first send and the replay:
+// of labels, line, max_line_bytes or on_long_line, or a restart that
+// changes which label sets fall over max_streams.
 //
 // # Answers
 //
@@ -85,5 +83,8 @@
 // that did arrive (never the reverse). 401 and 403: retryable, counted,
 // logged loudly once a minute, never dropped. 429, 5xx, any other status and
 // network errors: retryable errors (*sidetrail.RetryAfterError when
-// Retry-After was sent).
+// Retry-After was sent). 3xx: not followed (a POST redirected to a login
+// page would come back 200 without its entries having gone anywhere), so
+// another status, retried. 413: the batch is pushed again in halves, down
+// to single records; a record refused alone is Rejected (dead-lettered).
 package loki

@@ -66,7 +66,7 @@ type stream struct {
 
 // encodeStats counts what the encoder did to lines for one batch.
 type encodeStats struct {
-	truncated, split, streamLimited uint64
+	truncated, split, streamLimited, fieldsDropped uint64
 }
 
 // encoder turns a batch into a push request body. It keeps its buffers
@@ -444,9 +444,12 @@ func (e *encoder) appendLine(dst []byte, r *sidetrail.Record, msg []byte, flags 
 // appendFitted appends a line for the message piece starting at from that
 // fits maxLine, taking as much of the message as fits and cutting it on a
 // UTF-8 boundary, and returns where the piece ended. truncate adds the
-// suffix (line: message) and the flag (line: json). If not even an empty
-// piece fits (line: json with huge fields), the line is cut bytewise, which
-// leaves it invalid JSON, and the whole rest of the message is consumed.
+// suffix (line: message) and the flag (line: json). With line: json, when
+// the parsed fields leave no room for any of the rest of the message, the
+// line leaves them out (FlagFieldsDropped, counted): the message they were
+// parsed from still holds them, and cutting the JSON would make a line no
+// query can read. Only if the record's own keys (time, file, source) do not
+// fit either is the line cut bytewise, and the rest of the message consumed.
 func (e *encoder) appendFitted(dst []byte, r *sidetrail.Record, from int, flag sidetrail.Flags, truncate bool) ([]byte, int) {
 	msg := r.Message
 	start := len(dst)
@@ -462,6 +465,29 @@ func (e *encoder) appendFitted(dst []byte, r *sidetrail.Record, from int, flag s
 		}
 		return dst, to
 	}
+	if dst, to, ok := e.fitJSON(dst, r, from, flag, truncate); ok {
+		return dst, to
+	}
+	if len(r.Fields) > 0 {
+		bare := *r
+		bare.Fields = nil
+		if dst, to, ok := e.fitJSON(dst, &bare, from, flag|sidetrail.FlagFieldsDropped, truncate); ok {
+			if from == 0 {
+				e.stats.fieldsDropped++
+			}
+			return dst, to
+		}
+	}
+	dst = e.appendLine(dst[:start], r, nil, flag|sidetrail.FlagTruncated)
+	return dst[:runeStart(dst, start, start+e.maxLine)], len(msg)
+}
+
+// fitJSON appends r's JSON line with as much of the message from from as
+// fits maxLine. It fails (dst unchanged) when no progress is possible: not
+// even an empty piece fits, or (split) not one byte of what is left.
+func (e *encoder) fitJSON(dst []byte, r *sidetrail.Record, from int, flag sidetrail.Flags, truncate bool) ([]byte, int, bool) {
+	msg := r.Message
+	start := len(dst)
 	to := min(len(msg), from+e.maxLine)
 	for range 8 {
 		dst = e.appendLine(dst[:start], r, msg[from:to], flag)
@@ -470,7 +496,7 @@ func (e *encoder) appendFitted(dst []byte, r *sidetrail.Record, from int, flag s
 			if to == from && from < len(msg) && !truncate {
 				break // no progress possible: the rest of the record is too big
 			}
-			return dst, to
+			return dst, to, true
 		}
 		if to == from {
 			break
@@ -481,8 +507,7 @@ func (e *encoder) appendFitted(dst []byte, r *sidetrail.Record, from int, flag s
 		}
 		to = runeStart(msg, from, to-over)
 	}
-	dst = e.appendLine(dst[:start], r, nil, flag|sidetrail.FlagTruncated)
-	return dst[:runeStart(dst, start, start+e.maxLine)], len(msg)
+	return dst[:start], from, false
 }
 
 // appendQuoted appends v as a double-quoted label value the way

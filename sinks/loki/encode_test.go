@@ -361,14 +361,56 @@ func TestLongLines(t *testing.T) {
 }
 
 // A record whose fields alone exceed max_line_bytes still gets a bounded line.
+// Parsed fields alone larger than max_line_bytes: the line leaves them out
+// and carries the message (which holds them), still valid JSON and flagged
+// fields_dropped, split or truncated as configured. It was cut bytewise,
+// invalid JSON with an empty message, and counted as split (the probe's
+// 3,000-byte field).
 func TestLongLineHugeFields(t *testing.T) {
+	msg := `{"msg":"m-1","blob":"` + strings.Repeat("B", 900) + `","tail":"END"}`
 	for _, mode := range []string{LongLineTruncate, LongLineSplit} {
-		c := Config{Labels: map[string]string{"app": "a"}, OnLongLine: mode, MaxLineBytes: 100}
-		r := mkRec(1, 1, t0, "msg", "big", strings.Repeat("x", 500))
-		entries := allEntries(encodeDecode(t, c, []sidetrail.Record{r}))
-		if len(entries) != 1 || len(entries[0].Line) > 100 || len(entries[0].Line) < 50 {
-			t.Fatalf("%s: entries %v", mode, entries)
-		}
+		t.Run(mode, func(t *testing.T) {
+			c := Config{Labels: map[string]string{"app": "a"}, OnLongLine: mode, MaxLineBytes: 400}
+			r := mkRec(1, 1, t0, msg, "blob", strings.Repeat("B", 900), "tail", "END")
+			e := testEncoder(t, c)
+			entries := allEntries(decodeProto(t, e.encode([]sidetrail.Record{r})))
+			var got strings.Builder
+			for i, en := range entries {
+				if len(en.Line) > 400 {
+					t.Errorf("entry %d: %d bytes", i, len(en.Line))
+				}
+				var doc map[string]any
+				if err := json.Unmarshal([]byte(en.Line), &doc); err != nil {
+					t.Fatalf("entry %d is not JSON: %v: %s", i, err, en.Line)
+				}
+				if _, ok := doc["blob"]; ok {
+					t.Errorf("entry %d kept the huge field", i)
+				}
+				flags := fmt.Sprint(doc["log"].(map[string]any)["flags"])
+				want := map[string]string{LongLineTruncate: "truncated", LongLineSplit: "fragment"}[mode]
+				if !strings.Contains(flags, "fields_dropped") || !strings.Contains(flags, want) {
+					t.Errorf("entry %d: flags %s", i, flags)
+				}
+				got.WriteString(doc["message"].(string))
+			}
+			switch {
+			case mode == LongLineSplit && got.String() != msg:
+				t.Errorf("split pieces join to %q, want the message", got.String())
+			case mode == LongLineTruncate && (len(entries) != 1 || got.Len() < 100 || !strings.HasPrefix(msg, got.String())):
+				t.Errorf("truncated to %d entries, message %q", len(entries), got.String())
+			}
+			if e.stats.fieldsDropped != 1 {
+				t.Errorf("fieldsDropped = %d, want 1", e.stats.fieldsDropped)
+			}
+		})
+	}
+	// Not even the record's own keys fit: the line is cut (nothing better
+	// is possible), one entry per record.
+	c := Config{Labels: map[string]string{"app": "a"}, MaxLineBytes: 64}
+	r := mkRec(1, 1, t0, "msg", "big", strings.Repeat("x", 500))
+	entries := allEntries(encodeDecode(t, c, []sidetrail.Record{r}))
+	if len(entries) != 1 || len(entries[0].Line) > 64 || len(entries[0].Line) < 30 {
+		t.Fatalf("entries %v", entries)
 	}
 }
 

@@ -33,15 +33,20 @@ type Stats struct {
 	Records, Entries uint64
 	// Bytes is the accepted request bodies' size on the wire (compressed).
 	Bytes uint64
-	// Rejected counts records of pushes Loki answered 400 (dead-lettered by
-	// the shipper).
+	// Rejected counts records of pushes Loki answered 400, and records
+	// answered 413 when pushed alone (both dead-lettered by the shipper).
 	Rejected uint64
+	// TooLarge counts 413 answers; TooLargeSplits those that sent a batch
+	// again in halves.
+	TooLarge, TooLargeSplits uint64
 	// Throttled (429), ServerErrors (5xx), AuthErrors (401, 403),
 	// OtherStatus (any other non-2xx) and NetworkErrors (no answer, timeout,
 	// reset) count failed requests that will be retried.
 	Throttled, ServerErrors, AuthErrors, OtherStatus, NetworkErrors uint64
-	// Truncated and Split count records whose line exceeded max_line_bytes.
-	Truncated, Split uint64
+	// Truncated and Split count records whose line exceeded max_line_bytes;
+	// FieldsDropped those of them (line: json) whose parsed fields alone
+	// left no room for the message, sent without the fields.
+	Truncated, Split, FieldsDropped uint64
 	// StreamLimited counts records sent with the static labels only because
 	// max_streams distinct label sets were already open.
 	StreamLimited uint64
@@ -67,11 +72,12 @@ type Sink struct {
 	mu     sync.Mutex
 	closed bool
 
-	warnAuth, warnStreams, warnStatus rateLimit
+	warnAuth, warnStreams, warnStatus, warnTooLarge, warnFields rateLimit
 
 	requests, acceptedReqs, records, entries, bytes      atomic.Uint64
 	rejected, throttled, serverErrs, authErrs, otherErrs atomic.Uint64
 	netErrs, truncated, split, streamLimited, streams    atomic.Uint64
+	tooLarge, tooLargeSplits, fieldsDropped              atomic.Uint64
 }
 
 // warnEvery is how often each kind of warning is logged at most.
@@ -122,7 +128,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		cfg:    cfg,
 		url:    u,
 		log:    log, // the caller's logger names the sink; messages start "loki:"
-		client: &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		client: &http.Client{Transport: tr, Timeout: cfg.Timeout, CheckRedirect: noRedirects},
 		enc:    newEncoder(cfg),
 	}
 	return s, nil
@@ -132,7 +138,9 @@ func New(cfg Config, opts Options) (*Sink, error) {
 // are read only during the call. It blocks until Loki answers, the timeout
 // passes or ctx ends, and never retries or sleeps.
 //
-// Outcomes: 2xx marks every record Accepted. 400 (Loki refused the push:
+// Outcomes: 2xx marks every record Accepted. 413 sends the batch again in
+// halves; a single record Loki still finds too large is Rejected. 3xx
+// answers are not followed (see noRedirects). 400 (Loki refused the push:
 // line too long, too far behind, too many labels...) marks every record
 // Rejected with Loki's reason and returns a sidetrail.Permanent error. 401
 // and 403 are logged (rate-limited), counted and returned as retryable
@@ -156,19 +164,39 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return s.push(ctx, batch, results, true)
+}
 
+// noRedirects makes the client return a 3xx answer as it is. Followed, a
+// redirect to a login page or another host turns the POST into a GET
+// without the entries, whose 200 would count them as stored.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// push sends batch as one request (first: the batch Send was given, whose
+// encoding is counted in the stats; otherwise a half of one answered 413).
+func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result, first bool) error {
 	body := s.enc.encode(batch)
-	st := s.enc.stats
-	s.truncated.Add(st.truncated)
-	s.split.Add(st.split)
-	if st.streamLimited > 0 {
-		s.streamLimited.Add(st.streamLimited)
-		if s.warnStreams.allow(time.Now()) {
-			s.log.Warn("loki: max_streams reached; records sent with the static labels only",
-				"max_streams", s.cfg.MaxStreams, "records", st.streamLimited)
+	if first {
+		st := s.enc.stats
+		s.truncated.Add(st.truncated)
+		s.split.Add(st.split)
+		if st.fieldsDropped > 0 {
+			s.fieldsDropped.Add(st.fieldsDropped)
+			if s.warnFields.allow(time.Now()) {
+				s.log.Warn("loki: records whose parsed fields alone exceed max_line_bytes were sent without them (their message still holds them)",
+					"max_line_bytes", s.cfg.MaxLineBytes, "records", st.fieldsDropped)
+			}
 		}
+		if st.streamLimited > 0 {
+			s.streamLimited.Add(st.streamLimited)
+			if s.warnStreams.allow(time.Now()) {
+				s.log.Warn("loki: max_streams reached; records sent with the static labels only",
+					"max_streams", s.cfg.MaxStreams, "records", st.streamLimited)
+			}
+		}
+		s.streams.Store(uint64(len(s.enc.seen)))
 	}
-	s.streams.Store(uint64(len(s.enc.seen)))
+	entries := len(s.enc.entries)
 
 	contentType, encoding := "application/x-protobuf", ""
 	if !s.enc.protobuf {
@@ -218,9 +246,11 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 		}
 		s.acceptedReqs.Add(1)
 		s.records.Add(uint64(len(batch)))
-		s.entries.Add(uint64(len(s.enc.entries)))
+		s.entries.Add(uint64(entries))
 		s.bytes.Add(uint64(len(body)))
 		return nil
+	case code == http.StatusRequestEntityTooLarge:
+		return s.pushHalves(ctx, batch, results, len(body), reason)
 	case code == http.StatusBadRequest:
 		if readErr != nil && reason == "" {
 			// The reason is what the dead letters will carry: without it, ask again.
@@ -257,6 +287,40 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 		return &sidetrail.RetryAfterError{After: after, Err: err}
 	}
 	return err
+}
+
+// pushHalves answers a 413 for batch, whose body was n bytes. Resent
+// unchanged, the batch would be refused forever and hold back every record
+// after it, so it goes again in halves, down to single records; a record
+// refused alone is Rejected (dead-lettered), with its size in the reason.
+// The result is a retryable error when some half failed so, Permanent when
+// every record not stored was Rejected, nil when all were stored.
+func (s *Sink) pushHalves(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result, n int, reason string) error {
+	s.tooLarge.Add(1)
+	if len(batch) == 1 {
+		s.rejected.Add(1)
+		r := fmt.Sprintf("loki: 413 Request Entity Too Large: the record alone is a %d-byte push: %s", n, reason)
+		results[0] = sidetrail.Result{Status: sidetrail.Rejected, Reason: r}
+		return sidetrail.Permanent(errors.New(r))
+	}
+	s.tooLargeSplits.Add(1)
+	if s.warnTooLarge.allow(time.Now()) {
+		s.log.Warn("loki: 413 Request Entity Too Large: sending the batch in halves; lower batch.max_bytes or batch.max_records, or raise the server's body limit",
+			"records", len(batch), "bytes", n, "reason", reason)
+	}
+	h := len(batch) / 2
+	var permanent error
+	for _, part := range [][2]int{{0, h}, {h, len(batch)}} {
+		err := s.push(ctx, batch[part[0]:part[1]], results[part[0]:part[1]], false)
+		switch {
+		case err == nil:
+		case sidetrail.IsPermanent(err):
+			permanent = err // its records are marked Rejected
+		default:
+			return err // the rest stay Unsent and are retried
+		}
+	}
+	return permanent
 }
 
 // authorize sets basic or bearer authentication, reading secret files now.
@@ -351,6 +415,8 @@ func (s *Sink) Stats() Stats {
 		Entries:          s.entries.Load(),
 		Bytes:            s.bytes.Load(),
 		Rejected:         s.rejected.Load(),
+		TooLarge:         s.tooLarge.Load(),
+		TooLargeSplits:   s.tooLargeSplits.Load(),
 		Throttled:        s.throttled.Load(),
 		ServerErrors:     s.serverErrs.Load(),
 		AuthErrors:       s.authErrs.Load(),
@@ -358,6 +424,7 @@ func (s *Sink) Stats() Stats {
 		NetworkErrors:    s.netErrs.Load(),
 		Truncated:        s.truncated.Load(),
 		Split:            s.split.Load(),
+		FieldsDropped:    s.fieldsDropped.Load(),
 		StreamLimited:    s.streamLimited.Load(),
 		Streams:          s.streams.Load(),
 	}

@@ -164,7 +164,6 @@ func TestRetryableStatuses(t *testing.T) {
 		{"401", 401, "", 0, func(s Stats) uint64 { return s.AuthErrors }},
 		{"403", 403, "", 0, func(s Stats) uint64 { return s.AuthErrors }},
 		{"404", 404, "", 0, func(s Stats) uint64 { return s.OtherStatus }},
-		{"413", 413, "", 0, func(s Stats) uint64 { return s.OtherStatus }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLoki(t)

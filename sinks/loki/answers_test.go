@@ -1,0 +1,170 @@
+package loki
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// A redirect is not followed: followed, a POST answered 301, 302 or 303
+// becomes a GET without the entries, and a login page's 200 counted the
+// batch as stored (the probe lost 100 of 100 lines so). The 3xx is a
+// retryable error and nothing is marked delivered.
+func TestRedirectNotFollowed(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			var elsewhere int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == PushPath {
+					http.Redirect(w, r, "/login", code)
+					return
+				}
+				elsewhere++
+				w.WriteHeader(http.StatusOK) // a login page, or a push endpoint elsewhere
+			}))
+			defer srv.Close()
+			s := mustNew(t, Config{URL: srv.URL})
+			res, err := send(t, s, batchOf(5))
+			if err == nil || sidetrail.IsPermanent(err) {
+				t.Fatalf("err = %v, want a retryable error", err)
+			}
+			if !strings.Contains(err.Error(), "30") {
+				t.Errorf("error %q does not name the status", err)
+			}
+			requireAll(t, res, sidetrail.Unsent)
+			if elsewhere != 0 {
+				t.Errorf("the redirect was followed (%d requests to its target)", elsewhere)
+			}
+			if st := s.Stats(); st.OtherStatus != 1 || st.Records != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// incompressible returns n random hex characters.
+func incompressible(n int) string {
+	b := make([]byte, n/2)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// tooLargeOver makes f answer 413 to any push body over limit bytes.
+func tooLargeOver(f *fakeLoki, limit int) {
+	f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if len(body) <= limit {
+			return false
+		}
+		http.Error(w, "request entity too large", http.StatusRequestEntityTooLarge)
+		return true
+	})
+}
+
+// A 413 sends the batch again in halves: the records that fit are stored,
+// and the one record too large alone is Rejected with its size, instead of
+// the whole batch being refused forever (the probe's 100 KB line held back
+// every line after it, across restarts).
+func TestTooLargeSplitsAndRejectsTheRecordAlone(t *testing.T) {
+	f := newFakeLoki(t)
+	tooLargeOver(f, 20<<10)
+	s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json", Line: LineMessage})
+	batch := batchOf(9)
+	big := incompressible(50 << 10)
+	batch[6].Message = []byte(big)
+	res, err := send(t, s, batch)
+	if !sidetrail.IsPermanent(err) {
+		t.Fatalf("err = %v, want permanent (one record rejected, the rest stored)", err)
+	}
+	for i, r := range res {
+		want := sidetrail.Accepted
+		if i == 6 {
+			want = sidetrail.Rejected
+		}
+		if r.Status != want {
+			t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
+		}
+	}
+	if !strings.Contains(res[6].Reason, "413") || !strings.Contains(res[6].Reason, "-byte push") {
+		t.Errorf("reason %q", res[6].Reason)
+	}
+	got := map[string]bool{}
+	for _, e := range f.entries() {
+		got[e.Line] = true
+	}
+	for i, r := range batch {
+		if stored := got[string(r.Message)]; stored != (i != 6) {
+			t.Errorf("record %d stored = %v", i, stored)
+		}
+	}
+	if len(f.entries()) != 8 {
+		t.Errorf("%d entries stored, want 8", len(f.entries()))
+	}
+	st := s.Stats()
+	if st.Rejected != 1 || st.Records != 8 || st.TooLarge == 0 || st.TooLargeSplits == 0 || st.TooLarge != st.TooLargeSplits+1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// Every record fits alone: all are stored, nothing rejected, and the
+// answer is a success.
+func TestTooLargeSplitsUntilEachHalfFits(t *testing.T) {
+	f := newFakeLoki(t)
+	tooLargeOver(f, 3<<10)
+	s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json"})
+	batch := batchOf(16)
+	for i := range batch {
+		batch[i].Message = []byte(incompressible(1 << 10))
+	}
+	res, err := send(t, s, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireAll(t, res, sidetrail.Accepted)
+	if n := len(f.entries()); n != 16 {
+		t.Fatalf("%d entries stored, want 16", n)
+	}
+	if st := s.Stats(); st.Rejected != 0 || st.Records != 16 || st.TooLarge == 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A half that fails otherwise (here 503) leaves its records Unsent and the
+// error retryable; the half stored before it stays Accepted.
+func TestTooLargeHalfFailsRetryably(t *testing.T) {
+	f := newFakeLoki(t)
+	var pushes int
+	f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		pushes++
+		switch pushes {
+		case 1:
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return true
+		case 3:
+			http.Error(w, "ingester unavailable", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	s := mustNew(t, Config{URL: f.URL()})
+	res, err := send(t, s, batchOf(6))
+	if err == nil || sidetrail.IsPermanent(err) {
+		t.Fatalf("err = %v, want retryable", err)
+	}
+	for i, r := range res {
+		want := sidetrail.Accepted
+		if i >= 3 {
+			want = sidetrail.Unsent
+		}
+		if r.Status != want {
+			t.Fatalf("result %d = %v, want %v", i, r.Status, want)
+		}
+	}
+	if n := len(f.entries()); n != 3 {
+		t.Errorf("%d entries stored, want 3", n)
+	}
+}
