@@ -411,6 +411,11 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 		pending = next
 		s.sent.Add(sent)
 		s.duplicates.Add(dups)
+		if err != nil {
+			// Counted here: a request whose records were all rejected
+			// (dead-lettered below) failed too.
+			s.sendErrors.Add(1)
+		}
 		if len(rejected) > 0 {
 			if s.deadLetter(abort, rejected, reasons) != nil {
 				return false
@@ -430,7 +435,6 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 		}
 		cause := lastReason
 		if err != nil {
-			s.sendErrors.Add(1)
 			cause = err.Error()
 		}
 		s.logFailure(len(pending), len(batch), cause, wait)

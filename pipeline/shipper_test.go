@@ -226,7 +226,9 @@ func TestShipperPermanentErrorDeadLettersBatch(t *testing.T) {
 		return sidetrail.Permanent(errors.New("400: entry too far behind"))
 	}}
 	s := runShipper(t, ShipperOptions{Name: "loki", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 3 })
-	if st := s.Stats(); st.DeadLettered != 3 || sink.calls != 1 {
+	// The request failed, though nothing is left to retry: it counts as a
+	// send error (sidetrail_sink_send_errors_total stayed 0 for 400s).
+	if st := s.Stats(); st.DeadLettered != 3 || sink.calls != 1 || st.SendErrors != 1 {
 		t.Fatalf("stats %+v, calls %d", st, sink.calls)
 	}
 	if n := len(readLines(t, dl.Path())); n != 3 {
