@@ -30,6 +30,7 @@ type Redactor struct {
 	needle []byte     // escaped forms of a field value
 	unesc  []byte     // an unescaped JSON string
 	unesc2 []byte
+	member []byte // an unescaped member name
 	jout   []byte // applyJSON's output
 	fst    findState
 	keyed  nameCache[bool]       // fieldKeyed's answers
@@ -44,6 +45,13 @@ type Redactor struct {
 	spans      []span // field-rule spans in the original message
 	drops      []int  // indexes of fields to drop
 	fvals      []span // field-rule values and their replacements
+	changed    []changedField
+}
+
+// changedField is a field value the value rules changed: before and after.
+type changedField struct {
+	old, new []byte
+	kind     sidetrail.Kind
 }
 
 type macState struct {
@@ -89,6 +97,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 
 	r.msgNoMatch = 0
 	r.keySeq = 0
+	r.changed = r.changed[:0]
 	msgDone := false
 	if len(sh.fieldRules) > 0 {
 		changed, withheld := r.applyFieldRules(rec)
@@ -123,6 +132,11 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			// the message's rules. The value still gets its key's.
 			if m, ch := r.keyMask(key); ch {
 				f.Key = r.uniqueKey([]byte(m))
+				for hasKey(rec.Fields, i, f.Key) {
+					// The line may hold a name like "#1 [REDACTED:email]"
+					// already: one key twice is an invalid document.
+					f.Key = r.uniqueKey([]byte(m))
+				}
 				redacted = true
 			}
 		}
@@ -145,6 +159,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				continue // no rule can match (applyChain would say so)
 			}
 			if v, ch := r.applyChain(rec, f.Value, key, false, mask, false, keyed); ch {
+				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind})
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
 			}
@@ -156,14 +171,68 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				bound = origMaybe
 			}
 			if v, ch := r.applyJSON(rec, f.Value, key, false, false, bound); ch {
+				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind})
 				f.Value = v
 				redacted = true
 			}
 		}
 	}
+	if len(r.changed) > 0 && !msgDone {
+		if m, ch := r.syncMessage(rec, rec.Message); ch {
+			// What was put in may join what follows into a new match.
+			m, _ = r.applyChain(rec, m, "", true, ^uint64(0), false, false)
+			rec.Message = m
+		}
+	}
 	if redacted {
 		r.c.redacted.Add(1)
 	}
+}
+
+// syncMessage takes out of the message what the rules took out of a field
+// alone. A field masked because of its name ("http_authorization",
+// "cookie_session_token", "password"), a JSON array or object under a
+// secret member name, a member whose name the line escapes, a pattern
+// anchored to the field's ends: each changes the field while the message
+// text around the same bytes gives the rules nothing to match. Wherever a
+// changed field's old value still appears whole in the message (literally,
+// or escaped as nginx or JSON writes it), it is replaced by the field's new
+// value written the same way, so the two forms agree. It reports whether
+// the message changed.
+func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) ([]byte, bool) {
+	r.spans = r.spans[:0]
+	for _, c := range r.changed {
+		if unlocatable(c.old) || isToken(c.old) {
+			continue
+		}
+		r.addAll(msg, c.old, c.new)
+		if c.kind != sidetrail.KindString || !needsEscape(c.old) {
+			continue
+		}
+		for _, esc := range [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped} {
+			r.needle = esc(r.needle[:0], c.old)
+			if bytes.Equal(r.needle, c.old) || !bytes.Contains(msg, r.needle) {
+				continue
+			}
+			start := len(rec.Scratch)
+			rec.Scratch = esc(rec.Scratch, c.new)
+			r.addAll(msg, r.needle, rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)])
+		}
+	}
+	if len(r.spans) == 0 {
+		return msg, false
+	}
+	return r.rewrite(rec, msg), true
+}
+
+// hasKey reports whether a field other than fields[i] is named key.
+func hasKey(fields []sidetrail.Field, i int, key string) bool {
+	for j := range fields {
+		if j != i && fields[j].Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // recoverApply is deferred by Apply: on a panic it withholds everything.
@@ -743,6 +812,10 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 	return found
 }
 
+// addAll adds a span for every place needle appears in msg. A needle
+// shorter than shortNeedle counts only where it stands alone (no letter or
+// digit touching either end): a one-letter value taken out of every word
+// turned "session" into "sssion" and timestamps into "2024-0-0T0::2Z".
 func (r *Redactor) addAll(msg, needle, repl []byte) bool {
 	found := false
 	for i := 0; i < len(msg); {
@@ -750,12 +823,21 @@ func (r *Redactor) addAll(msg, needle, repl []byte) bool {
 		if p < 0 {
 			break
 		}
-		r.spans = append(r.spans, span{s: i + p, e: i + p + len(needle), repl: repl})
-		found = true
-		i += p + len(needle)
+		s, e := i+p, i+p+len(needle)
+		if len(needle) >= shortNeedle || ((s == 0 || !isAlnum(msg[s-1])) && (e == len(msg) || !isAlnum(msg[e]))) {
+			r.spans = append(r.spans, span{s: s, e: e, repl: repl})
+			found = true
+			i = e
+			continue
+		}
+		i = s + 1
 	}
 	return found
 }
+
+// shortNeedle is the length from which a value is taken out of the message
+// wherever it appears, not only where it stands alone.
+const shortNeedle = 4
 
 // rewrite builds the message with r.spans replaced. Overlapping spans are
 // merged; a merged span of different replacements becomes "[REDACTED]".
@@ -931,6 +1013,11 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 		i = next
 		if t.key {
 			member = v[t.s:t.e]
+			if t.esc {
+				// Compared unescaped: "to\u006ben" is a token member.
+				r.member = appendUnescapeJSON(r.member[:0], member)
+				member = r.member
+			}
 			if onlyEscaped && !t.esc {
 				continue
 			}

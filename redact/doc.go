@@ -22,14 +22,21 @@
 // message (the parser transformed it) withholds the whole message: it is
 // replaced by "[message withheld: field NAME could not be redacted in it]"
 // and Stats.Withheld counts it. Empty values and nginx's "-" are not looked
-// for. Then the builtin and pattern rules run, in configuration order, over
+// for, and a value shorter than four bytes only where no letter or digit
+// touches it. Then the builtin and pattern rules run, in configuration order, over
 // the message and each field (strings and numbers inside JSON values too),
 // repeating until a pass changes nothing, so that no rule matches what the
 // others left (a removal can join two halves into a new match). Member
 // names are the line's text as well: those inside JSON values, and the
 // field keys of a record marked KeysFromLine (the JSON parser's), get the
 // rules too; a masked name is made unique in the record with a "#n "
-// prefix (one key twice in an object is an invalid document).
+// prefix (one key twice in an object is an invalid document). Last, a field
+// the rules changed while its text in the message gave them nothing to
+// match (masked for its name, such as "http_authorization"; an array under
+// a secret member name; a member name the line escapes; a pattern anchored
+// to the field's ends) has its old value replaced in the message by its
+// new one, written with the same escaping, wherever it still appears
+// whole.
 //
 // # Builtins
 //

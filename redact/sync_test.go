@@ -1,0 +1,155 @@
+package redact_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/redact"
+)
+
+// parseRedact parses line with cfg, redacts it with rules and returns the
+// record JSON every sink writes.
+func parseRedact(t *testing.T, cfg parser.Config, rules []redact.Rule, line string) (*sidetrail.Record, []byte) {
+	t.Helper()
+	p, err := parser.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := redact.New(rules, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &sidetrail.Record{Message: []byte(line)}
+	if err := p.Parse([]byte(line), rec); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	r.Apply(rec)
+	var enc sidetrail.JSONEncoder
+	return rec, enc.Append(nil, rec)
+}
+
+// A field the rules changed alone (because of its name, its JSON shape, an
+// escaped member name, or an anchored pattern) must not leave its old
+// value in the message: the audit found each of these shipping the secret
+// in "message" and in the disk buffer while the field was masked.
+func TestFieldChangeReachesMessage(t *testing.T) {
+	nginx := func(format string) parser.Config { return parser.Config{Format: "nginx", LogFormat: format} }
+	jsonCfg := parser.Config{Format: "json"}
+	for _, tc := range []struct {
+		name    string
+		cfg     parser.Config
+		rules   []redact.Rule
+		line    string
+		secrets []string
+		keep    []string // must still be in the message
+	}{
+		{
+			name:    "keyed nginx fields",
+			cfg:     nginx(`$remote_addr [$time_local] "$request" $status "$http_authorization" "$http_x_auth_token" $cookie_session_token`),
+			rules:   redact.Defaults(),
+			line:    `1.2.3.4 [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 "Basic dXNlcjpwYXNz" "tok-SECRET-1" COOKIESECRET`,
+			secrets: []string{"dXNlcjpwYXNz", "tok-SECRET-1", "COOKIESECRET"},
+			keep:    []string{`"GET / HTTP/1.1" 200 "[REDACTED]"`},
+		},
+		{
+			name:    "request body escaped by nginx",
+			cfg:     nginx(`$remote_addr [$time_local] "$request" $status "$request_body"`),
+			rules:   redact.Defaults(),
+			line:    `1.2.3.4 [02/Jan/2024:15:04:05 +0000] "POST /login HTTP/1.1" 200 "{\x22user\x22:\x22bob\x22,\x22password\x22:\x22hunter2\x22}"`,
+			secrets: []string{"hunter2"},
+			keep:    []string{`\x22user\x22:\x22bob\x22`},
+		},
+		{
+			name:    "array under a secret name",
+			cfg:     jsonCfg,
+			rules:   redact.Defaults(),
+			line:    `{"password":["arrsecret"],"n":1}`,
+			secrets: []string{"arrsecret"},
+			keep:    []string{`"n":1`},
+		},
+		{
+			name:    "object under a secret name",
+			cfg:     jsonCfg,
+			rules:   redact.Defaults(),
+			line:    `{"token":{"v":"objsecret"}}`,
+			secrets: []string{"objsecret"},
+		},
+		{
+			name:    "escaped member name",
+			cfg:     jsonCfg,
+			rules:   redact.Defaults(),
+			line:    `{"pass\u0077ord":"hunter2","a":1}`,
+			secrets: []string{"hunter2"},
+		},
+		{
+			name:    "escaped member name, nested",
+			cfg:     jsonCfg,
+			rules:   redact.Defaults(),
+			line:    `{"a":{"to\u006ben":"SEC1"}}`,
+			secrets: []string{"SEC1"},
+		},
+		{
+			name:    "number under a secret name",
+			cfg:     jsonCfg,
+			rules:   redact.Defaults(),
+			line:    `{"x":"y","api\u005fkey":12345678}`,
+			secrets: []string{"12345678"},
+		},
+		{
+			name:    "anchored pattern",
+			cfg:     jsonCfg,
+			rules:   []redact.Rule{{Name: "ssn", Pattern: `^SSN:(\d{3}-\d{2}-\d{4})$`, Replace: "SSN:[REDACTED]"}},
+			line:    `{"ssn":"SSN:123-45-6789","k":"v"}`,
+			secrets: []string{"123-45-6789"},
+			keep:    []string{`"ssn":"SSN:[REDACTED]"`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, out := parseRedact(t, tc.cfg, tc.rules, tc.line)
+			for _, s := range tc.secrets {
+				if bytes.Contains(out, []byte(s)) {
+					t.Errorf("%q survives in %s", s, out)
+				}
+			}
+			for _, k := range tc.keep {
+				if !bytes.Contains(rec.Message, []byte(k)) {
+					t.Errorf("message lost %q: %s", k, rec.Message)
+				}
+			}
+			if bytes.HasPrefix(rec.Message, []byte("[message withheld")) {
+				t.Errorf("message withheld: %s", out)
+			}
+		})
+	}
+}
+
+// A value shorter than four bytes is taken out of the message only where
+// it stands alone: a dropped one-letter field took every "e" out of the
+// message ("sssion", "tru", "2024-0-0T0::2Z").
+func TestShortFieldValueOnlyWhereItStandsAlone(t *testing.T) {
+	rules := []redact.Rule{{Field: "session", Action: "drop"}}
+	for _, tc := range []struct{ line, want string }{
+		{`{"session":"e","flag":true,"other":"hello"}`, `{"session":"","flag":true,"other":"hello"}`},
+		{`{"session":"1","ts":"2024-01-01T10:11:12Z"}`, `{"session":"","ts":"2024-01-01T10:11:12Z"}`},
+	} {
+		rec, _ := parseRedact(t, parser.Config{Format: "json"}, rules, tc.line)
+		if string(rec.Message) != tc.want {
+			t.Errorf("%s\n got %s\nwant %s", tc.line, rec.Message, tc.want)
+		}
+	}
+}
+
+// A masked member name never becomes a name the line already holds.
+func TestMaskedNameAvoidsExistingKey(t *testing.T) {
+	_, out := parseRedact(t, parser.Config{Format: "json"}, redact.Defaults(),
+		`{"#1 [REDACTED:email]":"a","jane@example.com":"b","#2 [REDACTED:email]":"c"}`)
+	if err := noDuplicateKeys(out); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if strings.Contains(string(out), "jane@") {
+		t.Fatalf("secret survives: %s", out)
+	}
+}
