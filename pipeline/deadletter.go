@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ type DeadLetter struct {
 	f    *os.File
 	enc  sidetrail.JSONEncoder
 	buf  []byte
+	size int64 // of the file's whole lines: a failed Write is cut back to it
+	torn bool  // a failed Write could not be cut back yet
 }
 
 // OpenDeadLetter opens (creating) dir/<sink>.ndjson for appending.
@@ -32,11 +35,51 @@ func OpenDeadLetter(dir, sink string) (*DeadLetter, error) {
 		return nil, fmt.Errorf("dead-letter dir: %w", err)
 	}
 	path := filepath.Join(dir, sink+".ndjson")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("dead-letter file: %w", err)
 	}
-	return &DeadLetter{path: path, sink: sink, f: f}, nil
+	size, err := cutTornTail(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dead-letter file %s: %w", path, err)
+	}
+	return &DeadLetter{path: path, sink: sink, f: f, size: size}, nil
+}
+
+// cutTornTail cuts a last line that lacks its newline, the torn end of a
+// write a crash interrupted (its records were not acknowledged, so they are
+// written again whole), and returns the file's size after it.
+func cutTornTail(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := fi.Size()
+	var last [1]byte
+	if size == 0 {
+		return 0, nil
+	}
+	if _, err := f.ReadAt(last[:], size-1); err != nil {
+		return 0, err
+	}
+	if last[0] == '\n' {
+		return size, nil
+	}
+	buf := make([]byte, 64<<10)
+	end := size
+	for end > 0 {
+		n := min(int64(len(buf)), end)
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = end - n + int64(i) + 1
+			break
+		}
+		end -= n
+	}
+	return end, f.Truncate(end)
 }
 
 // Path is the file's path.
@@ -65,13 +108,33 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) error {
 		d.buf = d.enc.Append(d.buf, r)
 		d.buf = append(d.buf, "}\n"...)
 	}
-	if _, err := d.f.Write(d.buf); err != nil {
+	if d.torn {
+		if err := d.f.Truncate(d.size); err != nil {
+			return fmt.Errorf("dead-letter: cutting back a failed write: %w", err)
+		}
+		d.torn = false
+	}
+	if _, err := writeFile(d.f, d.buf); err != nil {
+		d.cutBack()
 		return fmt.Errorf("dead-letter write: %w", err)
 	}
 	if err := d.f.Sync(); err != nil {
+		d.cutBack()
 		return fmt.Errorf("dead-letter sync: %w", err)
 	}
+	d.size += int64(len(d.buf))
 	return nil
+}
+
+// writeFile is (*os.File).Write; tests make it fail partway.
+var writeFile = (*os.File).Write
+
+// cutBack removes what a failed Write left (a torn line, or lines not
+// known to be durable): the shipper writes the whole batch again, which
+// glued to a torn line left a record only inside an invalid line, and
+// others twice. If it cannot, the next Write tries again first.
+func (d *DeadLetter) cutBack() {
+	d.torn = d.f.Truncate(d.size) != nil
 }
 
 // Close closes the file; idempotent.

@@ -1,0 +1,118 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+func deadRecords(msgs ...string) ([]*sidetrail.Record, []string) {
+	var recs []*sidetrail.Record
+	var reasons []string
+	for _, m := range msgs {
+		recs = append(recs, &sidetrail.Record{Message: []byte(m), Source: "s"})
+		reasons = append(reasons, "400: bad "+m)
+	}
+	return recs, reasons
+}
+
+// deadLetterMessages reads the file back: every line must be one whole
+// entry; it returns their messages.
+func deadLetterMessages(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		var e struct{ Record struct{ Message string } }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("line %d is not an entry: %v: %q", i+1, err, line)
+		}
+		out = append(out, e.Record.Message)
+	}
+	return out
+}
+
+// A write that fails partway (ENOSPC) is cut back, so the shipper's retry
+// of the whole batch leaves each record once, on a line of its own. It was
+// appended after the torn bytes: a record's only copy inside an invalid
+// line, and others twice (the probe: 3,214 entries for 3,000 records).
+func TestDeadLetterFailedWriteCutBack(t *testing.T) {
+	dl, err := OpenDeadLetter(t.TempDir(), "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	recs, reasons := deadRecords("first")
+	if err := dl.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { writeFile = (*os.File).Write }()
+	writeFile = func(f *os.File, b []byte) (int, error) {
+		n, _ := f.Write(b[:len(b)/2+7]) // a torn write, ending mid-line
+		return n, syscall.ENOSPC
+	}
+	recs, reasons = deadRecords("a", "b", "c")
+	if err := dl.Write(recs, reasons); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("err = %v", err)
+	}
+	writeFile = (*os.File).Write
+	if err := dl.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "first,a,b,c" {
+		t.Fatalf("entries %q, want first,a,b,c", got)
+	}
+}
+
+// A torn last line left by a crash is cut at open: its records were not
+// acknowledged, so they come again whole.
+func TestDeadLetterTornTailCutAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	dl, err := OpenDeadLetter(dir, "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, reasons := deadRecords("kept")
+	if err := dl.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	dl.Close()
+	f, _ := os.OpenFile(dl.Path(), os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"time":"2026-11-26T00:00:00Z","sink":"es","reason":"x","rec`)
+	f.Close()
+
+	dl, err = OpenDeadLetter(dir, "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	recs, reasons = deadRecords("again")
+	if err := dl.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "kept,again" {
+		t.Fatalf("entries %q", got)
+	}
+
+	// A file that is one torn line, and an empty one, open too.
+	os.WriteFile(dl.Path(), []byte(`{"torn`), 0o640)
+	if d2, err := OpenDeadLetter(dir, "es"); err != nil {
+		t.Fatal(err)
+	} else {
+		d2.Close()
+	}
+	if b, _ := os.ReadFile(dl.Path()); len(b) != 0 {
+		t.Fatalf("left %q", b)
+	}
+}
