@@ -238,6 +238,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		srvCtx, cancelSrv := context.WithCancel(context.Background())
 		srvDone = make(chan error, 1)
 		go func() { srvDone <- srv.Run(srvCtx) }()
+		if srv.Addr(ctx) == nil {
+			// Not listening (the port is taken): the probes and metrics
+			// the deployment relies on would be someone else's, or none.
+			cancelSrv()
+			if err := <-srvDone; err != nil {
+				return fmt.Errorf("server.listen %s: %w", cfg.Server.Listen, err)
+			}
+			return nil // ctx ended first
+		}
 		defer func() { cancelSrv(); <-srvDone }()
 	}
 	var changes <-chan struct{}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,5 +207,34 @@ server: {listen: ""}
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("still running 15 s after SIGTERM\n%s", errOut.String())
+	}
+}
+
+// A server.listen address already in use is an error at start, naming it.
+// The agent ran on without its own /healthz, /readyz and /metrics (the
+// probe read another process's metrics for a while) and exited 0.
+func TestListenAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	cfg := writeFile(t, "c.yaml", `data_dir: `+filepath.Join(dir, "data")+`
+sources: [{name: a, paths: ["`+dir+`/*.log"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: "`+ln.Addr().String()+`"}
+`)
+	done := make(chan struct{})
+	var code int
+	var errOut string
+	go func() { code, _, errOut = runMain(t, "", "run", "-config", cfg); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after failing to listen")
+	}
+	if code != 1 || !strings.Contains(errOut, "server.listen "+ln.Addr().String()) || !strings.Contains(errOut, "address already in use") {
+		t.Fatalf("exit %d, want 1 and an error naming the address:\n%s", code, errOut)
 	}
 }
