@@ -543,7 +543,10 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			continue
 		}
 		m := v[s:e]
-		if isToken(m) {
+		if isToken(m) || cutsToken(v, s, e) {
+			// A token is not the line's text: a pattern such as
+			// [A-Z]{6,} rewrote "[REDACTED]", and the rules then chased
+			// each other until the whole message was masked.
 			continue
 		}
 		var repl []byte
@@ -608,6 +611,29 @@ func (r *Redactor) appendHash(dst []byte, ru *rule, m []byte) []byte {
 // isToken reports whether m is exactly a replacement token: "[REDACTED]",
 // "[REDACTED:name]" or "[HASH:" 16 hex "]". Such a match is not redacted
 // again.
+// cutsToken reports whether v[s:e] cuts a replacement token in v: holds
+// part of one, not all of it. (A match holding whole tokens is the line's
+// text around them, and is replaced.)
+func cutsToken(v []byte, s, e int) bool {
+	const longest = 40 // longer than any token
+	for i := max(0, s-longest); i < e; i++ {
+		k := bytes.IndexByte(v[i:e], '[')
+		if k < 0 {
+			return false
+		}
+		i += k
+		end := bytes.IndexByte(v[i:min(len(v), i+longest)], ']')
+		if end < 0 {
+			continue
+		}
+		te := i + end + 1
+		if te > s && (i < s || te > e) && isToken(v[i:te]) {
+			return true
+		}
+	}
+	return false
+}
+
 func isToken(m []byte) bool {
 	if len(m) < len(maskToken) || m[0] != '[' || m[len(m)-1] != ']' {
 		return false

@@ -63,7 +63,7 @@ func remaining(r *Redactor, v []byte, key string, msg bool) string {
 		if ru.kind == kindPattern {
 			for _, loc := range ru.re.FindAllSubmatchIndex(v, -1) {
 				m := v[loc[0]:loc[1]]
-				if len(m) == 0 || isToken(m) {
+				if len(m) == 0 || isToken(m) || cutsToken(v, loc[0], loc[1]) {
 					continue
 				}
 				if ru.tmpl != nil && ru.act == actMask {

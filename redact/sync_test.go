@@ -153,3 +153,19 @@ func TestMaskedNameAvoidsExistingKey(t *testing.T) {
 		t.Fatalf("secret survives: %s", out)
 	}
 }
+
+// A pattern rule does not match inside a replacement token: "[A-Z]{6,}"
+// rewrote "[REDACTED]", query_secrets masked again, and the chain ended by
+// masking the whole message; a card token became "[X:credit_card]".
+func TestPatternLeavesTokensAlone(t *testing.T) {
+	rules := []redact.Rule{{Builtin: "credit_card"}, {Builtin: "query_secrets"}, {Name: "caps", Pattern: `[A-Z]{6,}`, Replace: "X"}}
+	for line, want := range map[string]string{
+		"hello token=abc world SHOUTING": "hello token=[REDACTED] world X",
+		"c=4111-1111-1111-1111 ok":       "c=[REDACTED:credit_card] ok",
+	} {
+		rec, _ := parseRedact(t, parser.Config{Format: "raw"}, rules, line)
+		if string(rec.Message) != want {
+			t.Errorf("%q\n got %q\nwant %q", line, rec.Message, want)
+		}
+	}
+}
