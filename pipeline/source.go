@@ -88,6 +88,7 @@ type Source struct {
 	dirty          bool      // lines committed since the last checkpoint
 	acked          uint64    // the source cursor's position
 	lastForced     time.Time // the last warning that the cursor moved without a checkpoint
+	lastFullLog    time.Time // the last "buffer full" warning
 }
 
 type sourceCounters struct {
@@ -497,6 +498,10 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 			return ctx.Err()
 		}
 		if full {
+			if time.Since(s.lastFullLog) >= time.Minute {
+				s.lastFullLog = time.Now()
+				s.o.Logger.Warn("buffer full: reading paused until the sinks catch up (sidetrail_buffer_full); nothing is lost, the files hold the lines")
+			}
 			s.release()
 			continue // still full: nothing was written
 		}

@@ -23,6 +23,7 @@ var (
 	dSourceRotations   = desc("sidetrail_source_rotations_total", "Files seen renamed away or deleted.", "source")
 	dSourceTruncations = desc("sidetrail_source_truncations_total", "Truncations detected (copytruncate).", "source")
 	dSourceAtRisk      = desc("sidetrail_source_files_at_risk", "Files with unread data that could not be kept open (max_open_files).", "source")
+	dSourceCkpErrors   = desc("sidetrail_source_checkpoint_errors_total", "Failed checkpoint writes or source cursor acknowledgements (retried).", "source")
 	dSourcePolling     = desc("sidetrail_source_polling", "1 when the source runs without inotify.", "source")
 	dRedactions        = desc("sidetrail_redactions_total", "Redactions made, per rule.", "rule")
 	dRedactWithheld    = desc("sidetrail_redact_withheld_messages_total", "Messages replaced by a marker because a field's value could not be located in them.")
@@ -33,11 +34,14 @@ var (
 	dBufCorrupt        = desc("sidetrail_buffer_corrupt_records_total", "Records lost to a damaged buffer: in corrupt regions, or acknowledged as written but no longer held.")
 	dBufCorruptRegions = desc("sidetrail_buffer_corrupt_regions_total", "Damaged regions of the buffer found and skipped.")
 	dBufDropped        = desc("sidetrail_buffer_dropped_records_total", "Records dropped by when_full: drop_oldest.")
+	dBufFull           = desc("sidetrail_buffer_full", "1 while an append waits for room (when_full: block): reading is paused.")
+	dBufBlocked        = desc("sidetrail_buffer_blocked_seconds_total", "Time appends spent waiting for room, added when each wait ends.")
 	dBufAppendErrors   = desc("sidetrail_buffer_append_errors_total", "Failed buffer writes or fsyncs (retried).")
 	dSinkSent          = desc("sidetrail_sink_sent_records_total", "Records delivered, duplicates the backend already had included.", "sink")
 	dSinkDup           = desc("sidetrail_sink_duplicate_records_total", "Records the backend already had (Elasticsearch 409).", "sink")
 	dSinkRetried       = desc("sidetrail_sink_retried_records_total", "Records sent again after a failure.", "sink")
 	dSinkDead          = desc("sidetrail_sink_dead_lettered_records_total", "Records rejected by the backend and written to the dead-letter file.", "sink")
+	dSinkAckErrors     = desc("sidetrail_sink_ack_errors_total", "Failed writes of the sink's buffer cursor (retried).", "sink")
 	dSinkErrors        = desc("sidetrail_sink_send_errors_total", "Failed requests.", "sink")
 	dSinkLag           = desc("sidetrail_sink_lag_records", "Records in the buffer not yet acknowledged by the sink.", "sink")
 	dSinkOldest        = desc("sidetrail_sink_oldest_unacked_age_seconds", "Age of the oldest record the sink holds unacknowledged.", "sink")
@@ -68,6 +72,7 @@ func (g *generation) samples() []sample {
 		add(dSourceRotations, counter, float64(t.Rotations), u.name)
 		add(dSourceTruncations, counter, float64(t.Truncations), u.name)
 		add(dSourceAtRisk, gauge, float64(t.FilesAtRisk), u.name)
+		add(dSourceCkpErrors, counter, float64(s.CheckpointErrors), u.name)
 		polling := 0.0
 		if t.Polling {
 			polling = 1
@@ -91,6 +96,12 @@ func (g *generation) samples() []sample {
 		add(dBufCorruptRegions, counter, float64(b.Corrupt))
 		add(dBufDropped, counter, float64(b.Dropped))
 		add(dBufAppendErrors, counter, float64(b.AppendErrors+b.SyncErrors))
+		full := 0.0
+		if b.Full {
+			full = 1
+		}
+		add(dBufFull, gauge, full)
+		add(dBufBlocked, counter, float64(b.BlockedNanos)/1e9)
 		for _, c := range b.Cursors {
 			add(dSinkLag, gauge, float64(c.LagRecords), c.Name)
 		}
@@ -107,6 +118,7 @@ func (g *generation) samples() []sample {
 		add(dSinkRetried, counter, float64(s.Retried), name)
 		add(dSinkDead, counter, float64(s.DeadLettered), name)
 		add(dSinkErrors, counter, float64(s.SendErrors), name)
+		add(dSinkAckErrors, counter, float64(s.AckErrors), name)
 		age := 0.0
 		if t := u.shipper.OldestUnacked(); !t.IsZero() {
 			age = now.Sub(t).Seconds()
