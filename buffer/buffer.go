@@ -934,7 +934,7 @@ func (b *Buffer) reap() {
 // (WhenFull: DropOldest). b.mu is held; len(b.segs) > 1.
 func (b *Buffer) dropOldest() {
 	s := b.segs[0]
-	m, ok := b.minAcked()
+	m, ok := b.minThrough()
 	var lost uint64
 	switch {
 	case s.records == 0:
@@ -946,11 +946,39 @@ func (b *Buffer) dropOldest() {
 	b.removeOldest()
 	b.stats.dropped += lost
 	b.dropSince += lost
-	if now := time.Now(); now.Sub(b.lastDrop) >= 10*time.Second {
-		b.log.Warn("buffer: full, dropped the oldest unacknowledged records (when_full: drop_oldest)", "dropped", b.dropSince, "dropped_total", b.stats.dropped, "segment", s.name)
-		b.lastDrop, b.dropSince = now, 0
-	}
+	b.logDrops(false)
 	b.signalSpace()
+}
+
+// minThrough is the lowest seq through which every cursor's sink has its
+// records: acknowledged, or read and in flight (a Reader delivers what it
+// has read though its segment goes). Records after it that a drop deletes
+// are lost; those before it are not, and are not counted. b.mu is held.
+func (b *Buffer) minThrough() (uint64, bool) {
+	if len(b.cursors) == 0 {
+		return 0, false
+	}
+	m := ^uint64(0)
+	for _, c := range b.cursors {
+		t := c.acked
+		if r := c.reader; r != nil && len(r.marks) > 0 {
+			t = max(t, r.marks[len(r.marks)-1].last)
+		}
+		m = min(m, t)
+	}
+	return m, true
+}
+
+// logDrops logs the records dropped since the last such warning: at most
+// every 10 s, unless final (Close), so that the count of a burst is said
+// even when no drop follows it. Appends call it too. b.mu is held.
+func (b *Buffer) logDrops(final bool) {
+	now := time.Now()
+	if b.dropSince == 0 || (!final && now.Sub(b.lastDrop) < 10*time.Second) {
+		return
+	}
+	b.log.Warn("buffer: full, dropped the oldest unacknowledged records (when_full: drop_oldest)", "dropped", b.dropSince, "dropped_total", b.stats.dropped)
+	b.lastDrop, b.dropSince = now, 0
 }
 
 func (b *Buffer) signalSpace() {
@@ -1067,6 +1095,7 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 	}
 	first := b.nextSeq // only the appender changes nextSeq, and we hold sem
 	start := seg.size
+	b.logDrops(false)
 	if !blockedSince.IsZero() {
 		b.stats.blocked--
 		b.stats.blockedNanos += time.Since(blockedSince).Nanoseconds()
@@ -1230,6 +1259,7 @@ func (b *Buffer) Close() error {
 	}
 	b.closed = true
 	close(b.closedCh)
+	b.logDrops(true)
 	cursors := slices.Clone(b.cursors)
 	b.mu.Unlock()
 	// Make the last acknowledgements durable. Holding ackMu waits for an
