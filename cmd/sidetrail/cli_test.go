@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -154,6 +155,40 @@ garbage that does not parse
 	}
 	if !strings.Contains(lines[1], `"parse_failure"`) || !strings.Contains(lines[1], "garbage that does not parse") {
 		t.Fatalf("failed line not shipped raw and marked: %s", lines[1])
+	}
+}
+
+// parse cuts a line longer than the source's max_line_bytes into the
+// fragments run makes of it: it showed overlong lines whole, redacted as
+// run would not redact them.
+func TestParseCommandCutsOverlongLines(t *testing.T) {
+	path := writeFile(t, "p.yaml", `data_dir: /tmp/x
+sources:
+  - {name: raw, paths: ["/var/log/*.log"], max_line_bytes: 1KiB}
+sinks:
+  - {name: out, type: stdout}
+`)
+	long := strings.Repeat("a", 2500)
+	code, out, errOut := runMain(t, long+"\nshort\n", "parse", "-config", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct {
+			Message string
+			Log     struct {
+				Offset int64
+				Flags  []string
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d@%d%v", len(rec.Message), rec.Log.Offset, rec.Log.Flags))
+	}
+	if want := "1024@0[fragment] 1024@1024[fragment] 452@2048[fragment] 5@2501[]"; strings.Join(got, " ") != want {
+		t.Fatalf("records %q, want %q", strings.Join(got, " "), want)
 	}
 }
 

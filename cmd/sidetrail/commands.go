@@ -118,6 +118,12 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("no source named %q in the configuration", name)
 	}
+	maxLine := int(config.DefaultMaxLineBytes)
+	for _, src := range cfg.Sources {
+		if src.Name == name && src.MaxLineBytes > 0 {
+			maxLine = int(src.MaxLineBytes)
+		}
+	}
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
@@ -139,17 +145,29 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			line = whole
 		}
 		if len(line) > 0 {
-			n := int64(len(line))
-			body := line
+			body, nl := line, int64(0)
 			if body[len(body)-1] == '\n' {
-				body = body[:len(body)-1]
+				body, nl = body[:len(body)-1], 1
 			}
-			t.Apply(&rec, tailer.Line{Path: "-", Start: offset, End: offset + n, Bytes: body}, time.Now())
-			offset += n
-			buf = enc.Append(buf[:0], &rec)
-			buf = append(buf, '\n')
-			if _, werr := out.Write(buf); werr != nil {
-				return werr
+			// Cut as the tailer cuts a line longer than max_line_bytes:
+			// the rules see each fragment on its own, as they will in run.
+			frag := false
+			for {
+				piece, end := body, offset+int64(len(body))+nl
+				if len(body) > maxLine {
+					piece, end, frag = body[:maxLine], offset+int64(maxLine), true
+				}
+				t.Apply(&rec, tailer.Line{Path: "-", Start: offset, End: end, Bytes: piece, Fragment: frag}, time.Now())
+				offset = end
+				buf = enc.Append(buf[:0], &rec)
+				buf = append(buf, '\n')
+				if _, werr := out.Write(buf); werr != nil {
+					return werr
+				}
+				body = body[len(piece):]
+				if len(body) == 0 {
+					break
+				}
 			}
 		}
 		if err == io.EOF {
