@@ -746,7 +746,26 @@ func unlocatable(v []byte) bool {
 func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 	for i := range rec.Fields {
 		f := &rec.Fields[i]
-		if f.Kind != sidetrail.KindString || r.isFieldRuleKey(f.Key) {
+		if r.isFieldRuleKey(f.Key) {
+			continue
+		}
+		switch f.Kind {
+		case sidetrail.KindInt, sidetrail.KindFloat:
+			// A number that is the value ({"uid":"12345","y":12345}).
+			for _, fv := range r.fvals {
+				if len(fv.v) >= 2 && bytes.Equal(f.Value, fv.v) {
+					f.Value, f.Kind = fv.repl, sidetrail.KindString
+					break
+				}
+			}
+			continue
+		case sidetrail.KindJSON:
+			if v, ch := r.scrubJSON(rec, f.Value); ch {
+				f.Value = v
+			}
+			continue
+		case sidetrail.KindString:
+		default:
 			continue
 		}
 		for _, fv := range r.fvals {
@@ -769,6 +788,64 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 		}
 	}
+}
+
+// scrubJSON does scrubOtherFields' work inside a JSON value: every string
+// (member names included) holding a field rule's value has it replaced,
+// and a number that is the value becomes the replacement as a string. It
+// returns the new JSON text, in rec.Scratch, and whether it changed.
+func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
+	out, last, changed := r.jout[:0], 0, false
+	for i := 0; ; {
+		t, next, ok := nextJSONToken(v, i)
+		if !ok {
+			break
+		}
+		i = next
+		content := v[t.s:t.e]
+		if t.esc {
+			r.unesc2 = appendUnescapeJSON(r.unesc2[:0], content)
+			content = r.unesc2
+		}
+		var nc []byte
+		for _, fv := range r.fvals {
+			if len(fv.v) < 2 {
+				continue
+			}
+			if !t.str {
+				if bytes.Equal(content, fv.v) {
+					nc = append(r.tmp[:0], fv.repl...)
+				}
+				continue
+			}
+			src := content
+			if nc != nil {
+				src = nc
+			}
+			if bytes.Contains(src, fv.v) {
+				nc = bytes.ReplaceAll(src, fv.v, fv.repl)
+			}
+		}
+		if nc == nil {
+			continue
+		}
+		s, e := t.s, t.e
+		if t.str {
+			s, e = s-1, min(e+1, len(v))
+		}
+		out = append(out, v[last:s]...)
+		out = sidetrail.AppendJSONString(out, nc)
+		last, changed = e, true
+	}
+	if !changed {
+		r.jout = out
+		return v, false
+	}
+	out = append(out, v[last:]...)
+	r.jout = out
+	start := len(rec.Scratch)
+	rec.Scratch = append(rec.Scratch, out...)
+	return rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], true
 }
 
 func (r *Redactor) isFieldRuleKey(key string) bool {

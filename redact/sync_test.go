@@ -169,3 +169,30 @@ func TestPatternLeavesTokensAlone(t *testing.T) {
 		}
 	}
 }
+
+// A field rule takes its value out of every other field that holds it:
+// strings nested in JSON values, member names, and numbers too (the audit
+// found the dropped session id in meta.s, arr[0] and a member name, and a
+// hashed uid left as the number y).
+func TestFieldRuleValueOutOfNestedFields(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	drop := []redact.Rule{{Field: "session", Action: "drop"}}
+	_, out := parseRedact(t, jsonCfg, drop, `{"session":"S3CR3TSESS","meta":{"s":"S3CR3TSESS","x":"a S3CR3TSESS b"},"arr":["S3CR3TSESS"],"m":{"S3CR3TSESS":1}}`)
+	if bytes.Contains(out, []byte("S3CR3TSESS")) {
+		t.Errorf("dropped value survives: %s", out)
+	}
+	if err := noDuplicateKeys(out); err != nil {
+		t.Errorf("%v: %s", err, out)
+	}
+	t.Setenv("SIDETRAIL_TEST_KEY", "k")
+	hash := []redact.Rule{{Field: "uid", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}}
+	rec, out := parseRedact(t, jsonCfg, hash, `{"uid":"12345","y":12345,"z":{"n":12345}}`)
+	if bytes.Contains(out, []byte("12345")) {
+		t.Errorf("hashed value survives: %s", out)
+	}
+	y, _ := rec.Get("y")
+	u, _ := rec.Get("uid")
+	if !bytes.Equal(y.Value, u.Value) {
+		t.Errorf("y %q, uid %q: the same value, different tokens", y.Value, u.Value)
+	}
+}
