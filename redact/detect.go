@@ -723,7 +723,7 @@ func authValue(b []byte, j int) (int, int) {
 // defaultSecretParams are the parameter names query_secrets redacts. A name
 // matches when it equals one of these or ends with one after '_', '-', '.'
 // or '[' ("db_password", "X-Amz-Security-Token", "user[password]"), ignoring
-// case.
+// case; brackets may be percent-encoded ("user%5Bpassword%5D", "%255B").
 var defaultSecretParams = []string{
 	"password", "passwd", "pwd", "pass", "passphrase",
 	"token", "access_token", "refresh_token", "id_token",
@@ -906,8 +906,12 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		if p < 0 {
 			return 0, 0, false
 		}
+		// The name: back over name bytes and percent-encoded brackets
+		// ("user%5Bpassword%5D", an HTML form's user[password] sent with
+		// GET; "%255B" inside an encoded parameter), whose bytes after the
+		// '%' are name bytes already.
 		ns := p
-		for ns > from && p-ns < 64 && is(b[ns-1], cName) {
+		for ns > from && p-ns < 64 && (is(b[ns-1], cName) || encBracket(b[:p], ns-1) > 0) {
 			ns--
 		}
 		name := b[ns:p]
@@ -945,10 +949,12 @@ func isLiteral(v []byte) bool {
 }
 
 // secret reports whether the parameter name is one of q.names, ignoring
-// case, or ends with one after a separator.
+// case, or ends with one after a separator. Closing brackets at its end are
+// dropped first; a bracket may be percent-encoded, once or twice ("%5D",
+// "%255D"), the opening one as separator too ("user%5Bpassword%5D").
 func (q queryDetector) secret(name []byte) bool {
-	for len(name) > 0 && name[len(name)-1] == ']' {
-		name = name[:len(name)-1]
+	for k := closeBracketEnd(name); k > 0; k = closeBracketEnd(name) {
+		name = name[:len(name)-k]
 	}
 	if len(name) == 0 {
 		return false
@@ -958,18 +964,68 @@ func (q queryDetector) secret(name []byte) bool {
 			continue
 		}
 		k := len(name) - len(s)
-		if k > 0 {
-			switch name[k-1] {
-			case '_', '-', '.', '[':
-			default:
-				continue
-			}
+		if k > 0 && !separatorEnd(name[:k]) {
+			continue
 		}
 		if hasFoldPrefix(name[k:], s) {
 			return true
 		}
 	}
 	return false
+}
+
+// separatorEnd reports whether b ends with what separates a secret name
+// from the rest of a parameter name: '_', '-', '.', '[', or '['
+// percent-encoded ("%5B", "%255B").
+func separatorEnd(b []byte) bool {
+	switch b[len(b)-1] {
+	case '_', '-', '.', '[':
+		return true
+	}
+	return encBracketEnd(b, 'b') > 0
+}
+
+// closeBracketEnd returns the length of the closing bracket b ends with:
+// 1 for "]", 3 for "%5D", 5 for "%255D" (hex digits in any case); 0 when
+// there is none.
+func closeBracketEnd(b []byte) int {
+	if len(b) > 0 && b[len(b)-1] == ']' {
+		return 1
+	}
+	return encBracketEnd(b, 'd')
+}
+
+// encBracketEnd returns the length of the percent-encoded bracket b ends
+// with, "%5B" (c 'b') or "%5D" (c 'd'), 3, or encoded twice, "%255B" or
+// "%255D", 5; 0 when there is none.
+func encBracketEnd(b []byte, c byte) int {
+	n := len(b)
+	if n < 3 || lower(b[n-1]) != c || b[n-2] != '5' {
+		return 0
+	}
+	if b[n-3] == '%' {
+		return 3
+	}
+	if n >= 5 && b[n-5] == '%' && b[n-4] == '2' && b[n-3] == '5' {
+		return 5
+	}
+	return 0
+}
+
+// encBracket returns the length of the percent-encoded bracket ('[' or
+// ']', once or twice encoded) that starts at b[i], or 0.
+func encBracket(b []byte, i int) int {
+	if b[i] != '%' {
+		return 0
+	}
+	for _, k := range [...]int{3, 5} {
+		if i+k <= len(b) {
+			if c := lower(b[i+k-1]); (c == 'b' || c == 'd') && encBracketEnd(b[i:i+k], c) == k {
+				return k
+			}
+		}
+	}
+	return 0
 }
 
 // ---- ipv4 ----------------------------------------------------------------

@@ -40,9 +40,10 @@ func (sh *shared) maybeMaskWithin(v []byte, bound uint64) uint64 {
 // a JSON member at a '"', white space and ':' after a secret name; applyJSON's
 // secretMember a member whose key (a string followed by white space and
 // ':') is a secret name. In each case the name is a suffix of the bytes
-// before the trigger, and secret drops the name's trailing ']' and compares
-// the end of what remains with q.names: so when candidate is false, neither
-// matches. It is monotone: a trigger and the bytes before it in a substring
+// before the trigger, and secret drops the name's closing brackets ("]",
+// "%5D", "%255D") and compares the end of what remains with q.names, as
+// endsWithSecret does at every such level: so when candidate is false,
+// neither matches. It is monotone: a trigger and the bytes before it in a substring
 // of b are there in b too.
 //
 // Each trigger byte is looked for with its own scan: the order in which
@@ -129,16 +130,30 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 	return false
 }
 
-// endsWithSecret reports whether b, with its trailing ']' dropped, ends
-// with one of q.names, ignoring case.
+// endsWithSecret reports whether b ends with one of q.names, ignoring case,
+// after dropping none, some or all of its closing brackets ("]", "%5D",
+// "%255D"; see closeBracketEnd). Every level is tried, not just the last
+// that secret reads, so that a b cut inside an encoded bracket ("5D") is
+// never a match its longer self is not: the drops made on a suffix of b
+// are made on b too.
 func (q queryDetector) endsWithSecret(b []byte) bool {
+	for t := len(b); t > 0; {
+		if q.endsWithName(b[:t]) {
+			return true
+		}
+		k := closeBracketEnd(b[:t])
+		if k == 0 {
+			return false
+		}
+		t -= k
+	}
+	return false
+}
+
+// endsWithName reports whether b (not empty) ends with one of q.names,
+// ignoring case.
+func (q queryDetector) endsWithName(b []byte) bool {
 	t := len(b)
-	for t > 0 && b[t-1] == ']' {
-		t--
-	}
-	if t == 0 {
-		return false
-	}
 	if !q.all {
 		if t < 2 {
 			return false
