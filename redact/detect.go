@@ -53,7 +53,7 @@ const (
 	cDomain        // domain label: alnum -
 	cName          // query parameter name: alnum _ . - [ ]
 	cBearer        // bearer token (RFC 6750 b64token): alnum - . _ ~ + /
-	cQDelim        // ends a query value: & ; space tab CR LF " ' < >
+	cQDelim        // ends a query value: & ; space tab CR LF " ' < > (' only before another or the end)
 	cCard          // credit card run: 0-9 space -
 	cV6            // IPv6 text: hex : .
 	cSpace         // space tab CR LF
@@ -732,7 +732,8 @@ var defaultSecretParams = []string{
 }
 
 // queryDetector finds the values of secret parameters in query strings and
-// form bodies: name=VALUE, the value ending at & ; whitespace quote < or >.
+// form bodies: name=VALUE, the value ending at & ; whitespace " < or >, or
+// at a ' that no value byte follows (a ' inside a value, "it's", is kept).
 // It also reads a percent-encoded nested query ("%3Ftoken%3Dabc%26x"),
 // whose value ends at "%26" too, and JSON members ("password":"VALUE",
 // "pin" : 1234; not objects, arrays, true, false or null). A field whose
@@ -923,7 +924,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		if len(name) > 0 && q.secret(name) {
 			vs := p + w
 			ve := vs
-			for ve < n && !is(b[ve], cQDelim) {
+			for ve < n && (!is(b[ve], cQDelim) || b[ve] == '\'' && apostropheInValue(b, ve)) {
 				if w == 3 && b[ve] == '%' && ve+2 < n && b[ve+1] == '2' && (b[ve+2] == '6' || b[ve+2] == '0') {
 					break
 				}
@@ -936,6 +937,73 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		i = p + w
 	}
 	return 0, 0, false
+}
+
+// apostropheInValue reports whether the apostrophe at b[i] is part of a
+// query value ("it's-secret") rather than the end of a quoted context
+// ("href='/x?token=abc'>"): whether the byte after it, unescaped, can
+// continue a value (is no terminator). An apostrophe at the end of b, or
+// before an escape b cuts short, ends the value, so that a slice of a text
+// never finds a value where the text has none.
+func apostropheInValue(b []byte, i int) bool {
+	if i+1 >= len(b) {
+		return false
+	}
+	c, ok := unescapedAt(b, i+1)
+	return ok && !is(c, cQDelim)
+}
+
+// unescapedAt returns the byte that b[i] stands for: an escape starting
+// there stands for the byte it escapes, as nginx writes them ("\x22") or
+// JSON does ("\"", "\n", "\u0027"; a \u escape beyond ASCII gives 0x80);
+// any other byte, a lone backslash included, stands for itself. ok is false
+// when b ends inside what may be an escape ("\x2").
+func unescapedAt(b []byte, i int) (c byte, ok bool) {
+	if b[i] != '\\' {
+		return b[i], true
+	}
+	if i+1 >= len(b) {
+		return 0, false
+	}
+	switch b[i+1] {
+	case 'x':
+		if i+3 >= len(b) {
+			return 0, false
+		}
+		if is(b[i+2], cHex) && is(b[i+3], cHex) {
+			return unhex(b[i+2])<<4 | unhex(b[i+3]), true
+		}
+	case 'u':
+		if i+5 >= len(b) {
+			return 0, false
+		}
+		if is(b[i+2], cHex) && is(b[i+3], cHex) && is(b[i+4], cHex) && is(b[i+5], cHex) {
+			if b[i+2] != '0' || b[i+3] != '0' || unhex(b[i+4]) > 7 {
+				return 0x80, true
+			}
+			return unhex(b[i+4])<<4 | unhex(b[i+5]), true
+		}
+	case '"', '\\', '/':
+		return b[i+1], true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return '\\', true
+}
+
+// unhex returns the value of the hex digit c.
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // isLiteral reports whether v is a JSON literal (true, false, null), which

@@ -126,3 +126,73 @@ func TestEncodedBracketCandidateMonotone(t *testing.T) {
 		}
 	}
 }
+
+// TestQuerySecretsApostrophe (F10): an apostrophe that a value byte follows is part
+// of the value ("it's-secret"); one that ends a quoted context (a
+// non-value byte or the end after it) still ends the value, as the other
+// terminators do. The byte after it is judged unescaped ("\x22" as nginx
+// writes '"', "\"" as JSON does), so the message and its unescaped fields
+// are cut at the same place.
+func TestQuerySecretsApostrophe(t *testing.T) {
+	runGapCases(t, []Rule{{Builtin: "query_secrets"}}, []gapCase{
+		{
+			name: "inside a value",
+			msg:  `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET /login?password=it's-secret&u=bob HTTP/1.1" 200 1`,
+			fields: []kv{
+				{key: "request", value: "GET /login?password=it's-secret&u=bob HTTP/1.1"},
+				{key: "request_query", value: "password=it's-secret&u=bob"},
+				{key: "args", value: "token=o'brien'x"}, // own memory
+			},
+			wantMsg: `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET /login?password=[REDACTED]&u=bob HTTP/1.1" 200 1`,
+			want: map[string]string{
+				"request":       "GET /login?password=[REDACTED]&u=bob HTTP/1.1",
+				"request_query": "password=[REDACTED]&u=bob",
+				"args":          "token=[REDACTED]",
+			},
+		},
+		{
+			name:    "first byte of a value",
+			msg:     `db password='s3cret' ok`,
+			fields:  []kv{{key: "stmt", value: "password='s3cret'"}},
+			wantMsg: `db password=[REDACTED]' ok`,
+			want:    map[string]string{"stmt": "password=[REDACTED]'"},
+		},
+		{
+			name:    "html attribute",
+			msg:     `<a href='/x?token=abc'>next</a> <a href='/y?token=def'`,
+			fields:  []kv{{key: "body", value: "<a href='/y?token=def'"}},
+			wantMsg: `<a href='/x?token=[REDACTED]'>next</a> <a href='/y?token=[REDACTED]'`,
+			want:    map[string]string{"body": "<a href='/y?token=[REDACTED]'"},
+		},
+		{
+			// nginx writes '"' as \x22 in the message; the parser's field
+			// holds '"'. Both end the value at the apostrophe.
+			name:    "before an escaped quote",
+			msg:     `"GET /?password=ab'\x22LEAK HTTP/1.1" x token=cd'\x0A y secret=ef'\x5Cgh`,
+			fields:  []kv{{key: "request", value: `GET /?password=ab'"LEAK HTTP/1.1`}, {key: "t", value: "token=cd'\n y secret=ef'\\gh"}},
+			wantMsg: `"GET /?password=[REDACTED]'\x22LEAK HTTP/1.1" x token=[REDACTED]'\x0A y secret=[REDACTED]`,
+			want:    map[string]string{"request": `GET /?password=[REDACTED]'"LEAK HTTP/1.1`, "t": "token=[REDACTED]'\n y secret=[REDACTED]"},
+		},
+		{
+			name:    "json escaped",
+			msg:     `{"m":"GET /?password=ab'\"x token=it's"}`,
+			wantMsg: `{"m":"GET /?password=[REDACTED]'\"x token=[REDACTED]"}`,
+		},
+		{
+			// The other terminators stay: cookies, legacy ';', quotes,
+			// tags, and an apostrophe with nothing or a terminator after it.
+			name:    "terminators stay",
+			msg:     `cookie: a=b; token=c; d=e "password=f" <p>key=g</p> pwd=h' sig=i'' auth=' x`,
+			fields:  []kv{{key: "cookie", value: "a=b; token=c; d=e"}},
+			wantMsg: `cookie: a=b; token=[REDACTED]; d=e "password=[REDACTED]" <p>key=[REDACTED]</p> pwd=[REDACTED]' sig=[REDACTED]'' auth=' x`,
+			want:    map[string]string{"cookie": "a=b; token=[REDACTED]; d=e"},
+		},
+		{
+			name:    "not a secret name",
+			msg:     `GET /?q=it's&name=o'brien HTTP/1.1`,
+			fields:  []kv{{key: "request_query", value: "q=it's&name=o'brien"}},
+			wantMsg: `GET /?q=it's&name=o'brien HTTP/1.1`,
+			want:    map[string]string{"request_query": "q=it's&name=o'brien"},
+		},
+	})
+}
