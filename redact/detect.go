@@ -446,6 +446,14 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 		for ls > from && p-ls < maxLocal && is(b[ls-1], cLocal) {
 			ls--
 		}
+		// After an escape ("\x22" as nginx writes '"', "\u003c" as JSON
+		// may write '<'), whose letters and digits are local-part bytes,
+		// the address starts after it.
+		if ls > from && b[ls-1] == '\\' && oddBackslashes(b, from, ls-1) {
+			if e := escapeLen(b[:p], ls-1); e > 0 {
+				ls += e - 1
+			}
+		}
 		for ls < p && b[ls] == '.' {
 			ls++
 		}
@@ -457,6 +465,44 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 		i = p + w
 	}
 	return 0, 0, false
+}
+
+// escapeLen returns the length of the "\xHH" or "\uHHHH" escape at b[i],
+// or 0.
+func escapeLen(b []byte, i int) int {
+	k := 0
+	switch {
+	case i+1 >= len(b):
+		return 0
+	case b[i+1] == 'x':
+		k = 4
+	case b[i+1] == 'u':
+		k = 6
+	default:
+		return 0
+	}
+	if i+k > len(b) {
+		return 0
+	}
+	for _, c := range b[i+2 : i+k] {
+		if !is(c, cHex) {
+			return 0
+		}
+	}
+	return k
+}
+
+// oddBackslashes reports whether the run of backslashes ending at b[i] (a
+// backslash), not looking before from, is odd: b[i] starts an escape
+// rather than ending an escaped backslash ("\\x22" is a backslash and
+// "x22").
+func oddBackslashes(b []byte, from, i int) bool {
+	n := 0
+	for i >= from && b[i] == '\\' {
+		n++
+		i--
+	}
+	return n%2 == 1
 }
 
 // emailDomain returns the end of the longest domain starting at ds whose
@@ -736,8 +782,10 @@ var defaultSecretParams = []string{
 // at a ' that no value byte follows (a ' inside a value, "it's", is kept).
 // It also reads a percent-encoded nested query ("%3Ftoken%3Dabc%26x"),
 // whose value ends at "%26" too, and JSON members ("password":"VALUE",
-// "pin" : 1234; not objects, arrays, true, false or null). A field whose
-// name is a secret parameter's is a secret as a whole.
+// "pin" : 1234; not objects, arrays, true, false or null), also with the
+// quotes as nginx escapes them in a logged request body
+// (\x22password\x22:\x22VALUE\x22). A field whose name is a secret
+// parameter's is a secret as a whole.
 type queryDetector struct {
 	names  []string   // lower case
 	byLast [][]string // names by their last byte
@@ -773,8 +821,8 @@ func (queryDetector) maybe(b []byte) bool {
 	return bytes.IndexByte(b, '=') >= 0 || hasMemberColon(b) || hasPct3D(b)
 }
 
-// hasMemberColon reports whether b holds a ':' that follows a '"' and
-// optional white space: the end of a JSON member's name.
+// hasMemberColon reports whether b holds a ':' that follows a '"' (or
+// "\x22") and optional white space: the end of a JSON member's name.
 func hasMemberColon(b []byte) bool {
 	for i := 0; ; {
 		j := bytes.IndexByte(b[i:], ':')
@@ -788,19 +836,66 @@ func hasMemberColon(b []byte) bool {
 	}
 }
 
-// nameQuoteBefore returns the index of the '"' that comes, after optional
-// white space, right before the ':' at colon: a JSON member name's closing
-// quote. It looks no further back than from; ok is false when there is no
-// such quote.
+// nameQuoteBefore returns the index of the quote that comes, after
+// optional white space, right before the ':' at colon: a JSON member name's
+// closing quote, '"' or, as nginx writes '"' inside a logged value,
+// "\x22" (a request body in an access log:
+// {\x22password\x22:\x22...\x22}). It looks no further back than from; ok
+// is false when there is no such quote.
 func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 	k := colon
 	for k > from && is(b[k-1], cSpace) {
 		k--
 	}
-	if k == from || b[k-1] != '"' {
-		return 0, false
+	switch {
+	case k > from && b[k-1] == '"':
+		return k - 1, true
+	case k-4 >= from && string(b[k-4:k]) == nginxQuote:
+		return k - 4, true
 	}
-	return k - 1, true
+	return 0, false
+}
+
+// nginxQuote is '"' as nginx escapes it inside a logged value.
+const nginxQuote = `\x22`
+
+// quoteEndsAt reports whether a quote like the one at b[quote] ('"' or
+// nginxQuote) ends at i, after from.
+func quoteEndsAt(b []byte, from, i, quote int) bool {
+	if b[quote] == '"' {
+		return i > from && b[i-1] == '"'
+	}
+	return i-4 >= from && string(b[i-4:i]) == nginxQuote
+}
+
+// nginxStringEnd returns the end of the contents of a string that
+// nginxQuote opened just before i: the next nginxQuote not escaped by
+// "\x5C" (a JSON backslash as nginx writes it), or the end of b, without a
+// part of nginxQuote that b cuts short (a slice of a text then finds no
+// value where the text has an empty one).
+func nginxStringEnd(b []byte, i int) int {
+	for k := i; ; {
+		q := indexString(b[k:], nginxQuote)
+		if q < 0 {
+			break
+		}
+		q += k
+		esc := 0
+		for e := q; e-4 >= i && b[e-4] == '\\' && b[e-3] == 'x' && b[e-2] == '5' && lower(b[e-1]) == 'c'; e -= 4 {
+			esc++
+		}
+		if esc%2 == 0 {
+			return q
+		}
+		k = q + 4
+	}
+	n := len(b)
+	for k := len(nginxQuote) - 1; k > 0; k-- {
+		if n-k >= i && string(b[n-k:]) == nginxQuote[:k] {
+			return n - k
+		}
+	}
+	return n
 }
 
 // hasPct3D reports whether b holds a percent-encoded '=' ("%3D", "%3d"),
@@ -867,20 +962,32 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			if !ok {
 				continue
 			}
-			// The name: back to its opening quote, or its last 64 bytes
-			// when it is longer (secret reads only the end of a name, and
-			// every secret name is far shorter, so its separator check
-			// still sees the byte before it).
+			// The name: back to its opening quote (of the closing one's
+			// kind), or its last 64 bytes when it is longer (secret reads
+			// only the end of a name, and every secret name is far
+			// shorter, so its separator check still sees the byte before
+			// it).
 			ns := ke
-			for ns > from && ke-ns < 64 && b[ns-1] != '"' {
+			for ns > from && ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) {
 				ns--
 			}
-			if ns == ke || ke-ns < 64 && (ns == from || b[ns-1] != '"') || !q.secret(b[ns:ke]) {
+			if ns == ke || ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) || !q.secret(b[ns:ke]) {
 				continue
 			}
 			vs := j + 1
 			for vs < n && is(b[vs], cSpace) {
 				vs++
+			}
+			if k := min(len(nginxQuote), n-vs); k > 0 && string(b[vs:vs+k]) == nginxQuote[:k] {
+				// An nginx-escaped string, or what b cuts short of its
+				// opening quote (no value: a slice of a text finds none
+				// where the text has an empty one).
+				if vs+4 < n {
+					if ve := nginxStringEnd(b, vs+4); ve > vs+4 {
+						return vs + 4, ve, true
+					}
+				}
+				continue
 			}
 			if vs < n && b[vs] == '"' {
 				ve := vs + 1

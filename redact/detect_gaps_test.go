@@ -196,3 +196,99 @@ func TestQuerySecretsApostrophe(t *testing.T) {
 		},
 	})
 }
+
+// TestNginxEscapedJSONMembers (F2): nginx writes '"' inside a logged value
+// as \x22, so a JSON request body in the line reads
+// {\x22password\x22:\x22hunter2\x22}. The member is found with \x22 as its
+// quotes (the value ends at the next \x22 that no \x5C escapes), as in the
+// unescaped field; an e-mail address after \x22 starts after it.
+func TestNginxEscapedJSONMembers(t *testing.T) {
+	const pre = `1.2.3.4 [02/Jan/2024:15:04:05 +0000] "POST /login HTTP/1.1" 200 `
+	runGapCases(t, Defaults(), []gapCase{
+		{
+			name:    "request body",
+			msg:     pre + `"{\x22user\x22:\x22bob\x22,\x22password\x22:\x22hunter2\x22}"`,
+			fields:  []kv{{key: "request_body", value: `{"user":"bob","password":"hunter2"}`}},
+			wantMsg: pre + `"{\x22user\x22:\x22bob\x22,\x22password\x22:\x22[REDACTED]\x22}"`,
+			want:    map[string]string{"request_body": `{"user":"bob","password":"[REDACTED]"}`},
+		},
+		{
+			name:    "white space, numbers, escaped quote, nested",
+			msg:     pre + `"{\x22token\x22 : \x22a\x5C\x22b c\x22, \x22api_key\x22:12345, \x22n\x22:{\x22client_secret\x22:\x22s\x22}}"`,
+			fields:  []kv{{key: "request_body", value: `{"token" : "a\"b c", "api_key":12345, "n":{"client_secret":"s"}}`}},
+			wantMsg: pre + `"{\x22token\x22 : \x22[REDACTED]\x22, \x22api_key\x22:[REDACTED], \x22n\x22:{\x22client_secret\x22:\x22[REDACTED]\x22}}"`,
+			want:    map[string]string{"request_body": `{"token" : "[REDACTED]", "api_key":[REDACTED], "n":{"client_secret":"[REDACTED]"}}`},
+		},
+		{
+			name:    "authorization member",
+			msg:     pre + `"{\x22authorization\x22:\x22Basic dXNlcjpwYXNz\x22}"`,
+			fields:  []kv{{key: "request_body", value: `{"authorization":"Basic dXNlcjpwYXNz"}`}},
+			wantMsg: pre + `"{\x22authorization\x22:\x22[REDACTED]\x22}"`,
+			want:    map[string]string{"request_body": `{"authorization":"[REDACTED]"}`},
+		},
+		{
+			name:    "email keeps the escape",
+			msg:     pre + `"{\x22email\x22:\x22jane@example.com\x22,\x22to\x22:[\x22a.b@example.org\x22]}"`,
+			fields:  []kv{{key: "request_body", value: `{"email":"jane@example.com","to":["a.b@example.org"]}`}},
+			wantMsg: pre + `"{\x22email\x22:\x22[REDACTED:email]\x22,\x22to\x22:[\x22[REDACTED:email]\x22]}"`,
+			want:    map[string]string{"request_body": `{"email":"[REDACTED:email]","to":["[REDACTED:email]"]}`},
+		},
+		{
+			// Go's encoding/json writes '<' as \u003c: the same boundary.
+			name:    "email after a JSON escape",
+			msg:     `{"to":"\u003cjane@example.com\u003e","cc":"\\x22bob@example.com"}`,
+			wantMsg: `{"to":"\u003c[REDACTED:email]\u003e","cc":"\\[REDACTED:email]"}`,
+		},
+		{
+			// Not secret names, JSON literals, no opening \x22, and a
+			// backslash that is no escape before an address.
+			name:    "near misses",
+			msg:     pre + `"{\x22user\x22:\x22bob\x22,\x22passwords\x22:\x22x\x22,\x22token\x22:null} x22key\x22:\x22v\x22 CORP\xavier@corp.example.com"`,
+			fields:  []kv{{key: "request_body", value: `{"user":"bob","passwords":"x","token":null}`}},
+			wantMsg: pre + `"{\x22user\x22:\x22bob\x22,\x22passwords\x22:\x22x\x22,\x22token\x22:null} x22key\x22:\x22v\x22 CORP\[REDACTED:email]"`,
+			want:    map[string]string{"request_body": `{"user":"bob","passwords":"x","token":null}`},
+		},
+	})
+}
+
+// TestQuerySecretsStayLocal: Apply skips query_secrets on a field that is a
+// slice of the message when the message had no match, the slice does not
+// start inside a name (after a name byte or '%') and does not end inside a
+// "%XX" (rule.go, localBits). The new name and value forms keep that
+// true: for texts without a match, no such slice has one; and candidate
+// stays monotone on them.
+func TestQuerySecretsStayLocal(t *testing.T) {
+	q := newQueryDetector(defaultSecretParams)
+	ex := q
+	ex.exact = true
+	for _, s := range []string{
+		`{\x22password\x22:\x22\x22}`, `\x22token\x22 : \x22\x22`, `\x22token\x22:{},\x22key\x22:[1]`,
+		`x password=' y`, `password='\x22 token='\x0A k='\"`, `pwd=''x`,
+		`user%5Bpassword%5D=&a%255Btoken%255D%3D%26`, `%5Bkey%5D= sig%5d=`,
+	} {
+		b := []byte(s)
+		if m := allMatches(ex, b, ""); len(m) > 0 {
+			t.Fatalf("%q: test text has matches %v", b, m)
+		}
+		for i := 0; i <= len(b); i++ {
+			if i > 0 && (is(b[i-1], cName) || b[i-1] == '%') {
+				continue
+			}
+			for j := i + 1; j <= len(b); j++ {
+				if endsInEscape(b, j) {
+					continue
+				}
+				if m := allMatches(ex, b[i:j], ""); len(m) > 0 {
+					t.Errorf("%q: no match, but its slice %q has %v", b, b[i:j], m)
+				}
+			}
+		}
+		for i := 0; i <= len(b); i++ {
+			for j := i; j <= len(b); j++ {
+				if q.candidate(b[i:j]) && !q.candidate(b) {
+					t.Errorf("%q: candidate false, true for %q", b, b[i:j])
+				}
+			}
+		}
+	}
+}
