@@ -1006,7 +1006,10 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && !is(b[ve], cSpace) {
 				ve++
 			}
-			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) {
+			// A literal, or at the end of b the start of one (a slice of
+			// a text must not find a value where the text has a literal),
+			// is no value.
+			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) && !(ve == n && isLiteralStart(b[vs:ve])) {
 				return vs, ve, true
 			}
 			continue
@@ -1119,6 +1122,16 @@ func isLiteral(v []byte) bool {
 	switch string(v) {
 	case "true", "false", "null":
 		return true
+	}
+	return false
+}
+
+// isLiteralStart reports whether v is the start of a JSON literal ("nu").
+func isLiteralStart(v []byte) bool {
+	for _, l := range [...]string{"true", "false", "null"} {
+		if len(v) < len(l) && l[:len(v)] == string(v) {
+			return true
+		}
 	}
 	return false
 }

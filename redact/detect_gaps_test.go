@@ -263,6 +263,7 @@ func TestQuerySecretsStayLocal(t *testing.T) {
 	ex.exact = true
 	for _, s := range []string{
 		`{\x22password\x22:\x22\x22}`, `\x22token\x22 : \x22\x22`, `\x22token\x22:{},\x22key\x22:[1]`,
+		`\x22token\x22:null,\x22key\x22:true`, `{"pwd": false, "sig":null}`,
 		`x password=' y`, `password='\x22 token='\x0A k='\"`, `pwd=''x`,
 		`user%5Bpassword%5D=&a%255Btoken%255D%3D%26`, `%5Bkey%5D= sig%5d=`,
 	} {
@@ -291,4 +292,36 @@ func TestQuerySecretsStayLocal(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestJSONLiteralCutShort: a field cut from the message that ends inside a
+// JSON literal ("token":nul) has no secret, as the message has none: the
+// shortcut that skips it and the detector agree (leftovers).
+func TestJSONLiteralCutShort(t *testing.T) {
+	runGapCases(t, Defaults(), []gapCase{
+		{
+			name:    "quotes",
+			msg:     `{"token":null,"a":1} x`,
+			fields:  []kv{{key: "sub", value: `{"token":nul`}},
+			wantMsg: `{"token":null,"a":1} x`,
+			want:    map[string]string{"sub": `{"token":nul`},
+		},
+		{
+			name:    "nginx quotes",
+			msg:     `"{\x22password\x22:false}" x`,
+			fields:  []kv{{key: "sub", value: `{\x22password\x22:fa`}},
+			wantMsg: `"{\x22password\x22:false}" x`,
+			want:    map[string]string{"sub": `{\x22password\x22:fa`},
+		},
+		{
+			// Not a literal nor the start of one: still a value. (A
+			// value that is the start of one at the very end of a text,
+			// "pwd":nu, is taken for the literal cut short.)
+			name:    "values",
+			msg:     `{"token":nullx,"pin":1} "pwd":nux "sig":nu`,
+			fields:  []kv{{key: "sub", value: `"pwd":nux`}},
+			wantMsg: `{"token":[REDACTED],"pin":1} "pwd":[REDACTED] "sig":nu`,
+			want:    map[string]string{"sub": `"pwd":[REDACTED]`},
+		},
+	})
 }
