@@ -54,7 +54,7 @@ const (
 	cName          // query parameter name: alnum _ . - [ ]
 	cBearer        // bearer token (RFC 6750 b64token): alnum - . _ ~ + /
 	cQDelim        // ends a query value: & ; space tab CR LF " ' < > (' only before another or the end)
-	cCard          // credit card run: 0-9 space -
+	cCard          // credit card run: 0-9 space - + % (of "%20")
 	cV6            // IPv6 text: hex : .
 	cSpace         // space tab CR LF
 )
@@ -100,7 +100,7 @@ var byteClass = func() (t [256]uint16) {
 		case '&', ';', ' ', '\t', '\r', '\n', '"', '\'', '<', '>':
 			k |= cQDelim
 		}
-		if b == ' ' || b == '-' {
+		if b == ' ' || b == '-' || b == '+' || b == '%' {
 			k |= cCard
 		}
 		if b == ':' || b == '.' {
@@ -271,12 +271,14 @@ func indexRare(b []byte, lit string, k int) int {
 // ---- credit_card ---------------------------------------------------------
 
 // cardDetector finds payment card numbers: 13 to 19 digits, optionally in
-// groups separated by one space or dash, starting with 2-6 (the issuer
+// groups separated by one space or dash, or one space as a form encodes it
+// ('+' or "%20": a card typed with spaces in a form sent with GET),
+// starting with 2-6 (the issuer
 // ranges of Mastercard, Amex, Diners, JCB, Visa, Discover, UnionPay and
 // Maestro), passing the Luhn check, and not glued to a letter or digit.
 type cardDetector struct{}
 
-// cardRun returns the next maximal run of [0-9 -] at or after from that is
+// cardRun returns the next maximal run of [0-9 -+%] at or after from that is
 // at least 13 bytes long. It probes every 13th byte, so text without such a
 // run costs about len(b)/13 table lookups.
 func cardRun(b []byte, from int) (rs, re int, ok bool) {
@@ -349,7 +351,11 @@ func (cardDetector) find(b []byte, from int, _ string, st *findState) (int, int,
 func cardInRun(b []byte, rs, re int) (int, int, bool) {
 	for i := rs; i < re; {
 		if !is(b[i], cDigit) {
-			i++
+			if isPct20(b[:re], i) {
+				i += 3 // its digits are no group's
+			} else {
+				i++
+			}
 			continue
 		}
 		gs := i
@@ -357,7 +363,8 @@ func cardInRun(b []byte, rs, re int) (int, int, bool) {
 		for ge < re && is(b[ge], cDigit) {
 			ge++
 		}
-		if (gs == 0 || !isAlnum(b[gs-1])) && b[gs] >= '2' && b[gs] <= '6' && !hashTokenBefore(b, gs) {
+		glued := gs > 0 && isAlnum(b[gs-1]) && !(gs >= 3 && isPct20(b, gs-3))
+		if !glued && b[gs] >= '2' && b[gs] <= '6' && !hashTokenBefore(b, gs) {
 			digits, best := 0, -1
 			for j := gs; j < re; {
 				k := j
@@ -371,8 +378,12 @@ func cardInRun(b []byte, rs, re int) (int, int, bool) {
 				if digits >= 13 && (k == len(b) || !isAlnum(b[k])) && luhn(b[gs:k]) {
 					best = k
 				}
-				if k+1 < re && (b[k] == ' ' || b[k] == '-') && is(b[k+1], cDigit) {
+				if k+1 < re && (b[k] == ' ' || b[k] == '-' || b[k] == '+') && is(b[k+1], cDigit) {
 					j = k + 1
+					continue
+				}
+				if k+3 < re && isPct20(b, k) && is(b[k+3], cDigit) {
+					j = k + 3
 					continue
 				}
 				break
@@ -392,12 +403,22 @@ func hashTokenBefore(b []byte, i int) bool {
 	return i >= len(hashPrefix) && string(b[i-len(hashPrefix):i]) == hashPrefix
 }
 
-// luhn checks the Luhn sum of the digits in b, ignoring separators.
+// isPct20 reports whether b holds "%20", a space percent-encoded, at i.
+func isPct20(b []byte, i int) bool {
+	return i+3 <= len(b) && b[i] == '%' && b[i+1] == '2' && b[i+2] == '0'
+}
+
+// luhn checks the Luhn sum of the digits in b, ignoring separators (the
+// digits of "%20" too).
 func luhn(b []byte) bool {
 	sum, alt := 0, false
 	for i := len(b) - 1; i >= 0; i-- {
 		c := b[i]
 		if c < '0' || c > '9' {
+			continue
+		}
+		if i >= 2 && isPct20(b, i-2) {
+			i -= 2
 			continue
 		}
 		d := int(c - '0')

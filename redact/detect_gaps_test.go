@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -324,4 +325,86 @@ func TestJSONLiteralCutShort(t *testing.T) {
 			want:    map[string]string{"sub": `"pwd":[REDACTED]`},
 		},
 	})
+}
+
+// TestCardFormEncodedSpaces (F11): a card typed with spaces in a form sent
+// with GET is logged with '+' or "%20" between the groups: one of them
+// joins two groups as one space or dash does. The Luhn check, the 13-19
+// digits and the not-glued rule stay, and nothing else becomes a separator.
+func TestCardFormEncodedSpaces(t *testing.T) {
+	runGapCases(t, []Rule{{Builtin: "credit_card"}}, []gapCase{
+		{
+			name: "plus",
+			msg:  `"GET /pay?c=4111+1111+1111+1111&n=3782+822463+10005 HTTP/1.1"`,
+			fields: []kv{
+				{key: "request_query", value: "c=4111+1111+1111+1111&n=3782+822463+10005"},
+				{key: "card", value: "5555+5555+5555+4444"}, // own memory
+			},
+			wantMsg: `"GET /pay?c=[REDACTED:credit_card]&n=[REDACTED:credit_card] HTTP/1.1"`,
+			want: map[string]string{
+				"request_query": "c=[REDACTED:credit_card]&n=[REDACTED:credit_card]",
+				"card":          "[REDACTED:credit_card]",
+			},
+		},
+		{
+			name: "percent-encoded space",
+			msg:  `"GET /pay?c=4111%201111%201111%201111&q=card%204111111111111111%20ok HTTP/1.1"`,
+			fields: []kv{
+				{key: "request_query", value: "c=4111%201111%201111%201111&q=card%204111111111111111%20ok"},
+				{key: "card", value: "%205555%205555%205555%204444%20"},
+			},
+			wantMsg: `"GET /pay?c=[REDACTED:credit_card]&q=card%20[REDACTED:credit_card]%20ok HTTP/1.1"`,
+			want: map[string]string{
+				"request_query": "c=[REDACTED:credit_card]&q=card%20[REDACTED:credit_card]%20ok",
+				"card":          "%20[REDACTED:credit_card]%20",
+			},
+		},
+		{
+			name:    "mixed with space and dash",
+			msg:     "c=4111+1111-1111 1111 d=4111%201111+1111-1111",
+			wantMsg: "c=[REDACTED:credit_card] d=[REDACTED:credit_card]",
+		},
+		{
+			// Short sums and dates, Luhn-invalid numbers, doubled or
+			// other separators (an encoded '+' is no space), glued to a
+			// letter or digit. The digits of "%20" glue nothing (i), and
+			// past 19 digits the card is the longest valid start (j).
+			name: "near misses stay",
+			msg: "a=2024+1111 b=2024+1111+1111 ts=2024-01-15+12%3A30%3A00 c=4111+1111+1111+1112 " +
+				"d=4111++1111++1111++1111 e=4111%20%201111%201111%201111 f=4111%2B1111%2B1111%2B1111 " +
+				"g=x4111+1111+1111+1111 h=4111+1111+1111+1111y i=9%204111111111111111 j=4111+1111+1111+1111+1111+1",
+			fields: []kv{{key: "q", value: "d=4111++1111++1111++1111 e=4111%20%201111%201111%201111"}},
+			wantMsg: "a=2024+1111 b=2024+1111+1111 ts=2024-01-15+12%3A30%3A00 c=4111+1111+1111+1112 " +
+				"d=4111++1111++1111++1111 e=4111%20%201111%201111%201111 f=4111%2B1111%2B1111%2B1111 " +
+				"g=x4111+1111+1111+1111 h=4111+1111+1111+1111y i=9%20[REDACTED:credit_card] j=[REDACTED:credit_card]+1111+1",
+			want: map[string]string{"q": "d=4111++1111++1111++1111 e=4111%20%201111%201111%201111"},
+		},
+	})
+}
+
+// TestCardSummaryFormEncoded: the summary's card bit, which gates the card
+// detector, is set by runs with '+' and '%' (vector and generic alike), and
+// the detector's maybe is never true without it.
+func TestCardSummaryFormEncoded(t *testing.T) {
+	for _, s := range []string{
+		"4111+1111+1111+1111", "4111%201111%201111%201111", "x 4111+1111%201111-1111 1111 y",
+		"++++++++++++1", "%%%%%%%%%%%%1", "4111+1111+111",
+	} {
+		for pad := 0; pad < 70; pad += 7 {
+			b := []byte(strings.Repeat("x", pad) + s + strings.Repeat("y", 70-pad))
+			g := summaryGeneric(b)
+			if got := summary(b); got != g {
+				t.Errorf("%q: summary %05b, generic %05b", b, got, g)
+			}
+			if g&sumCard == 0 {
+				t.Errorf("%q: card bit clear", b)
+			}
+			if (cardDetector{}).maybe(b) && g&sumCard == 0 {
+				t.Errorf("%q: maybe true without the card bit", b)
+			}
+		}
+	}
+	if b := []byte("4111+1111+11"); summaryGeneric(b)&sumCard != 0 {
+		t.Errorf("%q: 12 bytes set the card bit", b)
+	}
 }

@@ -13,7 +13,7 @@ const (
 	sumJWT                       // "yJ" (of "eyJ")
 	sumAWS                       // "IA" (of "AKIA", "ASIA")
 	sumBearer                    // "be" or "za" in any case (of "bearer", "authorization")
-	sumCard                      // 13 bytes in a row that are digits, spaces or dashes
+	sumCard                      // 13 bytes in a row that are digits, spaces, dashes, '+' or '%' (of "%20")
 )
 
 // summaryGeneric is the summary byte by byte: the reference the vector
@@ -38,7 +38,7 @@ func summaryGeneric(b []byte) uint32 {
 		if lc, ln := c|0x20, n|0x20; lc == 'b' && ln == 'e' || lc == 'z' && ln == 'a' {
 			s |= sumBearer
 		}
-		if c >= '0' && c <= '9' || c == ' ' || c == '-' {
+		if c >= '0' && c <= '9' || c == ' ' || c == '-' || c == '+' || c == '%' {
 			if run++; run >= 13 {
 				s |= sumCard
 			}

@@ -14,6 +14,7 @@ CONST32(sumNine, $0x0909090909090909)  // 9
 CONST32(sumDash, $0x2d2d2d2d2d2d2d2d)  // '-'
 CONST32(sumAt, $0x4040404040404040)    // '@'
 CONST32(sumPct, $0x2525252525252525)   // '%'
+CONST32(sumPlus, $0x2b2b2b2b2b2b2b2b)  // '+'
 CONST32(sumLowY, $0x7979797979797979)  // 'y'
 CONST32(sumJ, $0x4a4a4a4a4a4a4a4a)     // 'J'
 CONST32(sumI, $0x4949494949494949)     // 'I'
@@ -25,7 +26,7 @@ CONST32(sumLowA, $0x6161616161616161)  // 'a'
 
 // BLOCK folds the 32 bytes at SI (and the byte after them) into the
 // accumulators: Y8 email, Y9 jwt, Y10 aws, Y11 bearer; R8 holds the
-// card-class bits of the last 64 bytes (newest in the top half) and R9
+// card-class bits (digit, space, '-', '+', '%') of the last 64 bytes (newest in the top half) and R9
 // gathers the positions where 13 of them follow each other.
 #define BLOCK \
 	VMOVDQU (SI), Y0; \
@@ -63,6 +64,10 @@ CONST32(sumLowA, $0x6161616161616161)  // 'a'
 	VPCMPEQB Y12, Y0, Y4; \
 	VPOR Y4, Y5, Y5; \
 	VPCMPEQB Y15, Y0, Y4; \
+	VPOR Y4, Y5, Y5; \
+	VPCMPEQB sumPlus<>(SB), Y0, Y4; \
+	VPOR Y4, Y5, Y5; \
+	VPCMPEQB sumPct<>(SB), Y0, Y4; \
 	VPOR Y4, Y5, Y5; \
 	VPMOVMSKB Y5, AX; \
 	SHRQ $32, R8; \
