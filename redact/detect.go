@@ -989,8 +989,14 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// shorter, so its separator check still sees the byte before
 			// it).
 			ns := ke
-			for ns > from && ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) {
-				ns--
+			if b[ke] == '"' {
+				for ns > from && ke-ns < 64 && b[ns-1] != '"' {
+					ns--
+				}
+			} else {
+				for ns > from && ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) {
+					ns--
+				}
 			}
 			if ns == ke || ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) || !q.secret(b[ns:ke]) {
 				continue
@@ -1043,8 +1049,15 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		// GET; "%255B" inside an encoded parameter), whose bytes after the
 		// '%' are name bytes already.
 		ns := p
-		for ns > from && p-ns < 64 && (is(b[ns-1], cName) || encBracket(b[:p], ns-1) > 0) {
-			ns--
+		for {
+			for ns > from && p-ns < 64 && is(b[ns-1], cName) {
+				ns--
+			}
+			if ns > from && p-ns < 64 && b[ns-1] == '%' && encBracket(b[:p], ns-1) > 0 {
+				ns--
+				continue
+			}
+			break
 		}
 		name := b[ns:p]
 		// A percent-encoded separator before the name ("%3Ftoken", "%26key")
@@ -1173,10 +1186,7 @@ func (q queryDetector) secret(name []byte) bool {
 			continue
 		}
 		k := len(name) - len(s)
-		if k > 0 && !separatorEnd(name[:k]) {
-			continue
-		}
-		if hasFoldPrefix(name[k:], s) {
+		if hasFoldPrefix(name[k:], s) && (k == 0 || separatorEnd(name[:k])) {
 			return true
 		}
 	}
@@ -1190,8 +1200,10 @@ func separatorEnd(b []byte) bool {
 	switch b[len(b)-1] {
 	case '_', '-', '.', '[':
 		return true
+	case 'b', 'B':
+		return encBracketEnd(b, 'b') > 0
 	}
-	return encBracketEnd(b, 'b') > 0
+	return false
 }
 
 // closeBracketEnd returns the length of the closing bracket b ends with:

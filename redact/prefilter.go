@@ -138,34 +138,28 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 // are made on b too.
 func (q queryDetector) endsWithSecret(b []byte) bool {
 	for t := len(b); t > 0; {
-		if q.endsWithName(b[:t]) {
-			return true
+		// Does b[:t] end with a name? The last two bytes' hash first.
+		c := b[t-1]
+		maybe := q.all
+		if !maybe && t >= 2 {
+			h := endHash(lower(b[t-2]), lower(c))
+			maybe = q.ends[h>>6]&(1<<(h&63)) != 0
+		}
+		if maybe {
+			for _, s := range q.byLast[lower(c)] {
+				if t >= len(s) && hasFoldPrefix(b[t-len(s):t], s) {
+					return true
+				}
+			}
+		}
+		if c != ']' && c != 'D' && c != 'd' {
+			return false // the common case: no closing bracket to drop
 		}
 		k := closeBracketEnd(b[:t])
 		if k == 0 {
 			return false
 		}
 		t -= k
-	}
-	return false
-}
-
-// endsWithName reports whether b (not empty) ends with one of q.names,
-// ignoring case.
-func (q queryDetector) endsWithName(b []byte) bool {
-	t := len(b)
-	if !q.all {
-		if t < 2 {
-			return false
-		}
-		if h := endHash(lower(b[t-2]), lower(b[t-1])); q.ends[h>>6]&(1<<(h&63)) == 0 {
-			return false
-		}
-	}
-	for _, s := range q.byLast[lower(b[t-1])] {
-		if t >= len(s) && hasFoldPrefix(b[t-len(s):t], s) {
-			return true
-		}
 	}
 	return false
 }
