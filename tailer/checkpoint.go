@@ -13,9 +13,15 @@ import (
 //
 //	{"version":1,"source":"nginx","files":[
 //	  {"key":123,"dev":2049,"ino":42,"fp_len":1024,"fp_hash":987,"gen":0,
+//	   "head_len":1024,"head_hash":654,
 //	   "offset":4096,"mid_line":false,"path":"/var/log/nginx/access.log"}]}
 //
 // offset is the committed offset: every line before it is durable downstream.
+// head_hash is the hash of the file's first head_len bytes, head_len being
+// min(offset, the head bytes known, FingerprintBytes): fp_len/fp_hash cover
+// only the first line, which files with a header or banner share, and
+// resuming another file at this offset would skip its beginning. Entries
+// written before it existed lack it (0: not checked).
 // mid_line says offset falls inside an overlong line (the next piece is a
 // fragment). copy says the file is a copytruncate copy continuing an
 // original: its offset may lie past its end (lines read from the original
@@ -29,16 +35,19 @@ type checkpointFile struct {
 }
 
 type checkpointEntry struct {
-	Key     uint64 `json:"key"`
-	Dev     uint64 `json:"dev"`
-	Ino     uint64 `json:"ino"`
-	FpLen   int    `json:"fp_len"`
-	FpHash  uint64 `json:"fp_hash"`
-	Gen     uint32 `json:"gen"`
-	Offset  int64  `json:"offset"`
-	MidLine bool   `json:"mid_line,omitempty"`
-	Copy    bool   `json:"copy,omitempty"`
-	Path    string `json:"path"`
+	Key    uint64 `json:"key"`
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
+	FpLen  int    `json:"fp_len"`
+	FpHash uint64 `json:"fp_hash"`
+	Gen    uint32 `json:"gen"`
+	// HeadLen and HeadHash: see the format above. Zero in old checkpoints.
+	HeadLen  int    `json:"head_len,omitempty"`
+	HeadHash uint64 `json:"head_hash,omitempty"`
+	Offset   int64  `json:"offset"`
+	MidLine  bool   `json:"mid_line,omitempty"`
+	Copy     bool   `json:"copy,omitempty"`
+	Path     string `json:"path"`
 }
 
 // errCorruptCheckpoint marks a checkpoint file that exists but cannot be
@@ -63,7 +72,7 @@ func loadCheckpoint(path string) (*checkpointFile, error) {
 		return nil, fmt.Errorf("%w: %s: version %d", errCorruptCheckpoint, path, cp.Version)
 	}
 	for _, e := range cp.Files {
-		if e.Offset < 0 || e.FpLen < 0 {
+		if e.Offset < 0 || e.FpLen < 0 || e.HeadLen < 0 {
 			return nil, fmt.Errorf("%w: %s: bad entry for %q", errCorruptCheckpoint, path, e.Path)
 		}
 	}

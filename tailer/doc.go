@@ -36,6 +36,14 @@
 // whenever it is computed, so a crash before the first checkpoint flush
 // cannot change a file's key.
 //
+// The key alone does not make a file resumable: many files share their first
+// line (CSV headers, #Version banners) and ext4 hands a freed inode out again
+// at once. So a file is continued at a remembered offset (a checkpoint entry,
+// a forgotten file turning up again, a copy made while we were down) only if
+// its first min(offset, FingerprintBytes) bytes are the ones read before; the
+// checkpoint keeps their length and hash (head_len, head_hash). A file judged
+// to be another file on a reused inode is read from 0 under a new key.
+//
 // Copies (copytruncate): a new file whose first bytes (at least 64) equal
 // those of a file being read is held, unread, as its copy. When the original
 // is truncated, the copy continues the original's stream (same Key, same
@@ -51,8 +59,11 @@
 //     tailer). When the tailer can see them (the size it last saw exceeds both
 //     what it read and what the copy holds) it counts the bytes in
 //     Stats.TruncatedBytesLost.
-//   - A truncation that leaves the first line unchanged and regrows the
-//     file past our offset before we look is indistinguishable from growth.
+//   - A truncation (or a new file on a reused inode) that leaves the first
+//     min(offset, FingerprintBytes) bytes unchanged and regrows the file past
+//     our offset before we look is indistinguishable from growth. Entries of
+//     checkpoints written before head_hash existed are checked on the first
+//     line only, until their next flush.
 //   - A file renamed out of the globs or deleted while the agent is down,
 //     or closed by Close before it was read to its end, cannot be found
 //     again: its unread tail is lost.

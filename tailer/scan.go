@@ -419,13 +419,19 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	if old := t.dropped[key]; old != nil && !atEnd {
 		t.ckMu.Lock()
 		offset, mid := old.committed, old.mid
+		n := int(min(offset, int64(len(old.head))))
+		same := offset <= f.size && len(f.head) >= n && bytes.Equal(f.head[:n], old.head[:n])
 		t.ckMu.Unlock()
-		if offset <= f.size {
-			delete(t.dropped, key)
+		delete(t.dropped, key) // either way: its inode now holds this file
+		if same {
 			t.log.Info("tailer: a file seen before returned; continuing where it was", "path", f.path, "offset", offset)
 			t.adopt(f, old, offset, mid)
 			return true
 		}
+		// Same inode and first line, other bytes before the old offset
+		// (a header or banner shared by a new file on a reused inode).
+		t.log.Info("tailer: inode reused by another file with the same first line; reading it from the beginning",
+			"path", f.path, "old_offset", offset)
 	}
 	for {
 		if _, used := t.usedKeys[key]; !used {
@@ -435,7 +441,8 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 		key = t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen)
 	}
 	t.usedKeys[key] = struct{}{}
-	st := &stream{key: key, fpLen: fpLen, fpHash: fpHash, gen: gen, dev: f.id.dev, ino: f.id.ino, path: f.path}
+	st := &stream{key: key, fpLen: fpLen, fpHash: fpHash, gen: gen, dev: f.id.dev, ino: f.id.ino, path: f.path,
+		head: slices.Clone(f.head)}
 	f.offset, f.mid = 0, false
 	if atEnd {
 		f.offset, f.mid = t.lastBoundary(f)
@@ -489,6 +496,7 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 	t.usedKeys[st.key] = struct{}{}
 	t.ckMu.Lock()
 	st.dev, st.ino, st.path, st.size = f.id.dev, f.id.ino, f.path, f.size
+	st.head = slices.Clone(f.head) // a copy's head from now on: a prefix of the original's
 	t.streams[st] = struct{}{}
 	t.ckGen++
 	t.ckMu.Unlock()
@@ -538,7 +546,15 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	}
 	f := t.addFile(p, fi, id, fd, now)
 	t.readHead(f, fi.Size())
-	if len(f.head) < e.FpLen || fnv64(fnvBasis, f.head[:e.FpLen]) != e.FpHash || e.FpLen == 0 {
+	other := len(f.head) < e.FpLen || fnv64(fnvBasis, f.head[:e.FpLen]) != e.FpHash || e.FpLen == 0
+	if !other && !t.headMatches(f, e.HeadLen, e.HeadHash, e.Copy) {
+		// The first line agrees (a header, a banner), the bytes up to the
+		// offset do not: another file on the reused inode.
+		other = true
+		t.log.Info("tailer: checkpointed inode holds another file with the same first line; reading it from the beginning",
+			"path", p, "checkpoint_offset", e.Offset)
+	}
+	if other {
 		// Same inode, other bytes: inode reuse or a truncation while we
 		// were down. Undo; it is discovered as a new file, and the entry
 		// may still match a copy.
@@ -560,6 +576,30 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	return true
 }
 
+// headMatches reports whether f's first n bytes hash to h, as a checkpoint
+// entry's head_len and head_hash say they must for f to be that entry's
+// file (n == 0: an old checkpoint, not checked). A file shorter than n
+// cannot be told apart: it matches unless isCopy, so that a truncation
+// while we were down is handled as one (a copy never holds fewer bytes than
+// we had seen in it).
+func (t *Tailer) headMatches(f *file, n int, h uint64, isCopy bool) bool {
+	if n <= 0 {
+		return true
+	}
+	if n <= len(f.head) {
+		return fnv64(fnvBasis, f.head[:n]) == h
+	}
+	b := make([]byte, n) // FingerprintBytes was larger when the entry was written
+	m, err := f.fd.ReadAt(b, 0)
+	if m < n {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return true // a read error proves nothing: the first line decides
+		}
+		return !isCopy
+	}
+	return fnv64(fnvBasis, b) == h
+}
+
 // entryOrphan turns a checkpoint entry whose file is gone (or holds other
 // bytes) into an orphan, so that a copy made while we were down continues
 // it. Orphans made during the first scan are pruned at its end.
@@ -572,7 +612,7 @@ func (t *Tailer) entryGrace() time.Duration {
 // startupOrphan lets a copy made while we were down continue entry e, for
 // the grace period; the entry itself stays pending.
 func (t *Tailer) startupOrphan(e *checkpointEntry, now time.Time) {
-	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen,
+	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
 		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: true,
 		until: now.Add(t.entryGrace())})
@@ -599,7 +639,7 @@ func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
 	t.ckMu.Lock()
 	delete(t.pending, id)
 	t.ckMu.Unlock()
-	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen,
+	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
 		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: !t.scanned,
 		until: now.Add(t.o.RotateWait)})
@@ -614,7 +654,12 @@ func (t *Tailer) matchOrphan(f *file) *orphan {
 			}
 			continue
 		}
-		if o.st.fpLen > 0 && len(f.head) >= o.st.fpLen && fnv64(fnvBasis, f.head[:o.st.fpLen]) == o.st.fpHash {
+		// A checkpoint entry: a copy made while we were down holds at
+		// least the bytes up to its offset, so its head hash too, where
+		// the entry has one (a file with the same first line only is
+		// another file).
+		if o.st.fpLen > 0 && len(f.head) >= o.st.fpLen && fnv64(fnvBasis, f.head[:o.st.fpLen]) == o.st.fpHash &&
+			t.headMatches(f, o.st.headLen, o.st.headHash, true) {
 			return o
 		}
 	}
@@ -730,9 +775,14 @@ func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 		f.size, f.mtime, f.eof, f.final, f.changed = fi.Size(), fi.ModTime().UnixNano(), false, false, now
 		return
 	}
-	// Inode reuse: forget the old file and discover this one.
+	// Inode reuse: forget the old file and discover this one. Its stream
+	// is not remembered among the dropped: this inode, which its key
+	// names, holds another file now.
 	t.closeFd(f)
 	t.drop(f)
+	if f.st != nil {
+		delete(t.dropped, f.st.key)
+	}
 	t.order = slices.DeleteFunc(t.order, func(x *file) bool { return x == f })
 	t.discover(p, fi, f.id, now)
 }

@@ -92,6 +92,16 @@ type stream struct {
 	fpHash uint64
 	gen    uint32
 
+	// head is a copy of the current file's first bytes as read (at most
+	// FingerprintBytes): the checkpoint hashes its first min(committed,
+	// len(head)) bytes, and a dropped stream is taken up again only by a
+	// file that starts with them (see syncHead).
+	head []byte
+	// headLen and headHash stand for head while a checkpoint entry has no
+	// file yet (headLen 0: not known, an old checkpoint).
+	headLen  int
+	headHash uint64
+
 	dev, ino  uint64
 	path      string
 	committed int64
@@ -553,7 +563,9 @@ func (t *Tailer) fill(f *file, now time.Time) {
 			t.truncated(f, now, "head changed")
 			return
 		}
-		t.extendHead(f, t.bufOff+int64(t.w), t.buf[t.w:t.w+n])
+		if t.extendHead(f, t.bufOff+int64(t.w), t.buf[t.w:t.w+n]) {
+			t.syncHead(f)
+		}
 		t.w += n
 		f.changed = now
 	}
@@ -589,17 +601,44 @@ func (t *Tailer) headChanged(f *file) bool {
 }
 
 // extendHead appends bytes read at off to f.head while it is shorter than
-// FingerprintBytes and they follow on.
-func (t *Tailer) extendHead(f *file, off int64, b []byte) {
+// FingerprintBytes and they follow on. It reports whether f.head grew.
+func (t *Tailer) extendHead(f *file, off int64, b []byte) bool {
 	h := int64(len(f.head))
 	if h >= int64(t.fpMax) || off > h || off+int64(len(b)) <= h {
-		return
+		return false
 	}
 	b = b[h-off:]
 	if room := t.fpMax - len(f.head); len(b) > room {
 		b = b[:room]
 	}
 	f.head = append(f.head, b...)
+	return true
+}
+
+// syncHead copies the bytes f.head gained to f's stream (f.head's array is
+// reused by readHead, so the stream, read by the flusher, has its own).
+// f.st.head is a prefix of f.head while f.st is f's stream (see adopt).
+func (t *Tailer) syncHead(f *file) {
+	st := f.st
+	if st == nil || len(st.head) >= len(f.head) {
+		return
+	}
+	t.ckMu.Lock()
+	st.head = append(st.head, f.head[len(st.head):]...)
+	t.ckMu.Unlock()
+}
+
+// headSum returns the hash of st's first min(committed, len(head)) bytes
+// and that length, for the checkpoint. Caller holds ckMu.
+func (st *stream) headSum() (int, uint64) {
+	if st.head == nil {
+		return st.headLen, st.headHash
+	}
+	n := int(min(st.committed, int64(len(st.head))))
+	if n == 0 {
+		return 0, 0
+	}
+	return n, fnv64(fnvBasis, st.head[:n])
 }
 
 func fnv64(h uint64, b []byte) uint64 {
@@ -638,8 +677,10 @@ func (t *Tailer) flush(force bool) error {
 	}
 	cp := &checkpointFile{Version: checkpointVersion, Source: t.o.Source, Files: make([]checkpointEntry, 0, len(t.streams))}
 	for st := range t.streams {
+		headLen, headHash := st.headSum()
 		cp.Files = append(cp.Files, checkpointEntry{
 			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
+			HeadLen: headLen, HeadHash: headHash,
 			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy,
 		})
 	}
