@@ -58,7 +58,9 @@
 //     truncation, and not read by us before the truncation, are lost (in any
 //     tailer). When the tailer can see them (the size it last saw exceeds both
 //     what it read and what the copy holds) it counts the bytes in
-//     Stats.TruncatedBytesLost.
+//     Stats.TruncatedBytesLost and logs a warning. So it does for a copy it
+//     does not tail (one not matched by Paths): all of the backlog not read
+//     at the truncation is lost then.
 //   - A truncation (or a new file on a reused inode) that leaves the first
 //     min(offset, FingerprintBytes) bytes unchanged and regrows the file past
 //     our offset before we look is indistinguishable from growth. Entries of

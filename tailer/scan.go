@@ -708,14 +708,16 @@ func (t *Tailer) checkCopy(c *file, now time.Time) {
 
 // truncated handles f's content starting over: its stream goes to a copy if
 // one is known (or waits for one as an orphan), and f starts a new identity
-// at offset 0.
+// at offset 0. f.size must still be the size last seen before the
+// truncation: the bytes between f.offset and it are the ones lost unless a
+// copy holds them.
 func (t *Tailer) truncated(f *file, now time.Time, why string) {
 	t.stats.truncations.Add(1)
 	if t.bufFile == f {
 		t.dropBuf()
 	}
 	old := f.st
-	t.log.Info("tailer: truncation detected", "path", f.path, "why", why, "offset", f.offset, "size", f.size)
+	t.log.Info("tailer: truncation detected", "path", f.path, "why", why, "offset", f.offset, "last_size", f.size)
 	if old != nil {
 		var copyFile *file
 		for _, c := range t.order {

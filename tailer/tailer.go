@@ -575,8 +575,11 @@ func (t *Tailer) fill(f *file, now time.Time) {
 		t.bufEOF = true
 		f.eof = true
 		if n == 0 {
+			// f.size stays the size last seen before the truncation:
+			// what lay between it and our offset was never read, and
+			// truncated counts it as lost unless a copy holds it.
+			// truncated fstats the new size itself.
 			if err := syscall.Fstat(f.sysfd, &t.statBuf); err == nil && t.statBuf.Size < f.offset && !f.st.copy {
-				f.size = t.statBuf.Size
 				t.truncated(f, now, "size below offset")
 			}
 		}

@@ -923,3 +923,55 @@ func TestFinishedFileGrowsAgain(t *testing.T) {
 	}
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
+
+// TestCopyTruncateUnmatchedCopyCounted: the copy is not matched by the
+// globs, and the reader was behind when the truncation came. The bytes a
+// scan had seen but nobody read are lost (the copy is not tailed); the read
+// path, which notices the truncation, must still say so and count them.
+func TestCopyTruncateUnmatchedCopyCounted(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	head := strings.Repeat("h", 100) + "\n"
+	appendFile(t, p, head+"l1\n")
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	o := testOptions(dir)
+	o.Paths = []string{p} // app.log.1 is not tailed
+	o.Poll = true
+	o.ScanInterval = time.Hour
+	o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{&logs, &mu}, nil))
+	tl := mustNew(t, o)
+	collect(t, tl, 2, 5*time.Second)
+	unread := "u1\nu2\nu3\n"
+	appendFile(t, p, unread)
+	// A scan sees the grown size; the reader has not read yet.
+	tl.nextMu.Lock()
+	tl.scan(time.Now())
+	tl.nextMu.Unlock()
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	// No scan is due: the reader finds the truncation (size below offset).
+	expectQuiet(t, tl, 50*time.Millisecond)
+	if st := tl.Stats(); st.Truncations != 1 {
+		t.Fatalf("the read path did not see the truncation: %+v", st)
+	}
+	// RotateWait later no copy turned up: the unread bytes are lost.
+	tl.nextMu.Lock()
+	tl.scan(time.Now().Add(time.Hour))
+	tl.nextMu.Unlock()
+	st := tl.Stats()
+	if st.TruncatedBytesLost != uint64(len(unread)) || st.Copies != 0 {
+		t.Fatalf("stats %+v, want %d bytes lost", st, len(unread))
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "not found in any copy: lost") || !strings.Contains(out, fmt.Sprintf("bytes=%d", len(unread))) {
+		t.Fatalf("no warning of the loss:\n%s", out)
+	}
+}

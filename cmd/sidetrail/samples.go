@@ -22,6 +22,7 @@ var (
 	dSourceOpen        = desc("sidetrail_source_open_files", "Files held open.", "source")
 	dSourceRotations   = desc("sidetrail_source_rotations_total", "Files seen renamed away or deleted.", "source")
 	dSourceTruncations = desc("sidetrail_source_truncations_total", "Truncations detected (copytruncate).", "source")
+	dSourceTruncLost   = desc("sidetrail_source_truncated_bytes_lost_total", "Bytes seen in a file before it was truncated that were neither read nor found in a copy (copytruncate).", "source")
 	dSourceAtRisk      = desc("sidetrail_source_files_at_risk", "Files with unread data that could not be kept open (max_open_files).", "source")
 	dSourceCkpErrors   = desc("sidetrail_source_checkpoint_errors_total", "Failed checkpoint writes or source cursor acknowledgements (retried).", "source")
 	dSourcePolling     = desc("sidetrail_source_polling", "1 when the source runs without inotify.", "source")
@@ -71,6 +72,7 @@ func (g *generation) samples() []sample {
 		add(dSourceOpen, gauge, float64(t.OpenFiles), u.name)
 		add(dSourceRotations, counter, float64(t.Rotations), u.name)
 		add(dSourceTruncations, counter, float64(t.Truncations), u.name)
+		add(dSourceTruncLost, counter, float64(t.TruncatedBytesLost), u.name)
 		add(dSourceAtRisk, gauge, float64(t.FilesAtRisk), u.name)
 		add(dSourceCkpErrors, counter, float64(s.CheckpointErrors), u.name)
 		polling := 0.0
