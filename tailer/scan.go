@@ -19,7 +19,7 @@ import (
 func (t *Tailer) scan(now time.Time) {
 	t.scanSeq++
 	t.watchDirs()
-	paths := t.glob()
+	paths := t.glob(now)
 
 	type cand struct {
 		path string
@@ -199,13 +199,14 @@ func (t *Tailer) scan(now time.Time) {
 }
 
 // glob returns the matching paths, deduplicated and with excludes removed.
-// A pattern that matches nothing is logged when that starts (at the first
-// scan, or when its last file went), so "nothing is shipped" has an answer
-// in the log.
-func (t *Tailer) glob() []string {
+// A pattern that matches nothing for unmatchedGrace is logged (once per
+// episode: from the first scan, or from when its last file went), so
+// "nothing is shipped" has an answer in the log. The grace keeps a rename
+// rotation, which leaves the name free between two scans, out of the log.
+func (t *Tailer) glob(now time.Time) []string {
 	var out []string
 	if t.unmatched == nil {
-		t.unmatched = make([]int8, len(t.o.Paths))
+		t.unmatched = make([]unmatchedPattern, len(t.o.Paths))
 	}
 	for i, pat := range t.o.Paths {
 		m, _ := filepath.Glob(pat) // patterns were validated in New
@@ -215,19 +216,30 @@ func (t *Tailer) glob() []string {
 				out = append(out, p)
 			}
 		}
+		u := &t.unmatched[i]
 		switch {
-		case len(out) > n && t.unmatched[i] == 1:
-			t.log.Info("tailer: the pattern matches files now", "pattern", pat, "files", len(out)-n)
-			t.unmatched[i] = 2
 		case len(out) > n:
-			t.unmatched[i] = 2
-		case t.unmatched[i] != 1:
-			t.log.Info("tailer: no file matches the pattern (yet); globs are filepath.Match patterns, where * does not cross /", "pattern", pat)
-			t.unmatched[i] = 1
+			if u.logged {
+				t.log.Info("tailer: the pattern matches files now", "pattern", pat, "files", len(out)-n)
+			}
+			*u = unmatchedPattern{}
+		case u.since.IsZero():
+			u.since = now
+		case !u.logged && now.Sub(u.since) >= t.unmatchedGrace():
+			t.log.Info("tailer: no file matches the pattern (yet); globs are filepath.Match patterns, where * does not cross /",
+				"pattern", pat, "for", now.Sub(u.since).Round(time.Millisecond))
+			u.logged = true
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// unmatchedGrace is how long a pattern matches nothing before glob logs it:
+// longer than the gap a rename rotation leaves between the old file's
+// rename and the new file's creation.
+func (t *Tailer) unmatchedGrace() time.Duration {
+	return max(t.o.RotateWait, 3*t.o.ScanInterval)
 }
 
 func (t *Tailer) excluded(p string) bool {

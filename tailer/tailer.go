@@ -112,6 +112,12 @@ type stream struct {
 
 type devIno struct{ dev, ino uint64 }
 
+// unmatchedPattern is what glob remembers of a pattern that matches nothing.
+type unmatchedPattern struct {
+	since  time.Time // when it last started to match nothing; zero while it matches
+	logged bool      // "no file matches" was said for this episode
+}
+
 // file is an inode we know of. Owned by the Next goroutine.
 type file struct {
 	seq       uint64
@@ -177,8 +183,8 @@ type Tailer struct {
 
 	// Next-goroutine state.
 	files      map[devIno]*file
-	unmatched  []int8  // per Options.Paths: 1 while it matches nothing (logged), 2 after a match
-	order      []*file // by seq
+	unmatched  []unmatchedPattern // per Options.Paths
+	order      []*file            // by seq
 	seq        uint64
 	scanSeq    uint64
 	nextScan   time.Time

@@ -526,7 +526,9 @@ func TestBadInput(t *testing.T) {
 	if ls[0].Bytes != "ok" {
 		t.Fatalf("got %+v", ls)
 	}
-	expectQuiet(t, tl, 200*time.Millisecond) // many scans: each problem logged once
+	// Many scans, past the unmatched patterns' grace (RotateWait): each
+	// problem logged once.
+	expectQuiet(t, tl, o.RotateWait+200*time.Millisecond)
 	mu.Lock()
 	out := logs.String()
 	mu.Unlock()
@@ -973,5 +975,53 @@ func TestCopyTruncateUnmatchedCopyCounted(t *testing.T) {
 	mu.Unlock()
 	if !strings.Contains(out, "not found in any copy: lost") || !strings.Contains(out, fmt.Sprintf("bytes=%d", len(unread))) {
 		t.Fatalf("no warning of the loss:\n%s", out)
+	}
+}
+
+// TestUnmatchedPatternGrace: "no file matches the pattern" is a hint at a
+// misconfiguration. A rename rotation leaves the name free for a few scans
+// and must not log it; a pattern that never matches is logged once, after
+// the grace (RotateWait here).
+func TestUnmatchedPatternGrace(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	appendFile(t, p, "one\n")
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	logged := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
+	o := testOptions(dir)
+	o.Paths = []string{p, filepath.Join(dir, "nomatch-*.txt")}
+	o.RotateWait = time.Second
+	o.Logger = slog.New(slog.NewTextHandler(&lockedWriter{&logs, &mu}, nil))
+	start := time.Now()
+	tl := mustNew(t, o)
+	collect(t, tl, 1, 5*time.Second)
+	// Rename rotation: a.log is missing for several scans.
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	expectQuiet(t, tl, 150*time.Millisecond)
+	appendFile(t, p, "two\n")
+	if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "two" {
+		t.Fatalf("got %+v", ls)
+	}
+	if out := logged(); strings.Contains(out, "no file matches") && time.Since(start) < o.RotateWait {
+		t.Fatalf("logged within the grace:\n%s", out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logged(), "no file matches") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a pattern that never matched was not logged:\n%s", logged())
+		}
+		expectQuiet(t, tl, 50*time.Millisecond)
+	}
+	expectQuiet(t, tl, 100*time.Millisecond)
+	out := logged()
+	if n := strings.Count(out, "no file matches"); n != 1 || !strings.Contains(out, "nomatch-*.txt") || strings.Contains(out, "matches files now") {
+		t.Fatalf("want one line, for nomatch-*.txt only:\n%s", out)
 	}
 }
