@@ -40,12 +40,13 @@
 //
 // # Builtins
 //
-//   - credit_card: 13-19 digits, alone or in groups joined by one space or
-//     dash, first digit 2-6 (Visa, Mastercard, Amex, Diners, JCB, Discover,
+//   - credit_card: 13-19 digits, alone or in groups joined by one space,
+//     dash, '+' or "%20", first digit 2-6 (Visa, Mastercard, Amex, Diners, JCB, Discover,
 //     UnionPay, Maestro; epoch timestamps start with 1), Luhn-valid, not
 //     glued to a letter or digit.
 //   - email: local@domain with a letter-only top-level label, also with "@"
-//     percent-encoded ("%40").
+//     percent-encoded ("%40"); the local part starts after an escape before
+//     it ("\x22", "\u003c"), not inside it.
 //   - ipv4: dotted quads with octets 0-255, not part of a longer dotted
 //     number (versions such as 1.2.3.4.5) nor glued to a letter or digit.
 //   - ipv6: RFC 4291 text forms, with embedded IPv4; times and MAC addresses
@@ -59,13 +60,16 @@
 //   - query_secrets: the value of a secret parameter, name=VALUE in query
 //     strings and form bodies (also percent-encoded inside another
 //     parameter: "%3Ftoken%3Dabc"), "name":VALUE members in JSON text
-//     (white space around the colon allowed), and
+//     (white space around the colon allowed; also with nginx's \x22
+//     quotes), and
 //     the whole value of a field named like one. A name is secret when it is
 //     one of password passwd pwd pass passphrase token access_token
 //     refresh_token id_token api_key apikey key secret client_secret auth
 //     authorization signature sig credentials (or Params), ignoring case, or
 //     ends in one after '_', '-', '.' or '[' ("db_password",
-//     "X-Amz-Security-Token", "user[password]").
+//     "X-Amz-Security-Token", "user[password]", the brackets also
+//     percent-encoded: "user%5Bpassword%5D", "%255B"). A value ends at
+//     & ; white space " < >, or at a ' that no value byte follows.
 //
 // # Speed
 //
