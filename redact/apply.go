@@ -701,6 +701,9 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 				}
 				r.fvals = append(r.fvals, span{repl: repl, v: v})
 			}
+			if rec.KeysFromLine && looksJSON(orig) {
+				r.repeatedMembers(rec, ru, orig, v)
+			}
 			if ru.act == actDrop {
 				r.drops = append(r.drops, i)
 			} else {
@@ -731,6 +734,89 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 		rec.Message = r.rewrite(rec, orig)
 	}
 	return changed, false
+}
+
+// repeatedMembers adds a span for the value of every other top-level member
+// of the JSON message named like ru's field: a key the line repeats, of
+// which the parser kept the last value (kept), the others being only in the
+// message. A string's content or a number is replaced as the field rule
+// replaces (a number by a string); an object or array is left to the rules
+// that run after.
+func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []byte) {
+	depth, prev := 0, 0
+	for i := 0; ; {
+		t, next, ok := nextJSONToken(msg, i)
+		if !ok {
+			return
+		}
+		start := t.s
+		if t.str {
+			start--
+		}
+		for _, c := range msg[prev:start] {
+			switch c {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+		}
+		i, prev = next, next
+		if !t.key || depth != 1 {
+			continue
+		}
+		name := msg[t.s:t.e]
+		if t.esc {
+			r.unesc = appendUnescapeJSON(r.unesc[:0], name)
+			name = r.unesc
+		}
+		if string(name) != ru.field {
+			continue
+		}
+		p := next
+		for p < len(msg) && (msg[p] == ' ' || msg[p] == '\t' || msg[p] == '\r' || msg[p] == '\n' || msg[p] == ':') {
+			p++
+		}
+		v, vnext, ok := nextJSONToken(msg, p)
+		if !ok {
+			return
+		}
+		if vs := v.s - btoi(v.str); vs != p {
+			continue // an object, array or literal: not a string or number
+		}
+		content := msg[v.s:v.e]
+		if v.esc {
+			r.unesc = appendUnescapeJSON(r.unesc[:0], content)
+			content = r.unesc
+		}
+		i, prev = vnext, vnext
+		if bytes.Equal(content, kept) {
+			continue // the value the field held: located already
+		}
+		start = len(rec.Scratch)
+		switch ru.act {
+		case actDrop:
+		case actHash:
+			rec.Scratch = r.appendHash(rec.Scratch, ru, content)
+		default:
+			rec.Scratch = append(rec.Scratch, ru.maskTok...)
+		}
+		repl := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		s, e := v.s, v.e
+		if !v.str { // a number: the replacement is a string
+			start = len(rec.Scratch)
+			rec.Scratch = sidetrail.AppendJSONString(rec.Scratch, repl)
+			repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		}
+		r.spans = append(r.spans, span{s: s, e: e, repl: repl})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // unlocatable values are not looked for in the message: empty, or nginx's

@@ -196,3 +196,35 @@ func TestFieldRuleValueOutOfNestedFields(t *testing.T) {
 		t.Errorf("y %q, uid %q: the same value, different tokens", y.Value, u.Value)
 	}
 }
+
+// A key the line repeats: the parser keeps the last value, and a field
+// rule takes the earlier ones out of the message too (the audit found
+// {"session":"S1","session":"S2"} shipping S1 under a drop rule).
+func TestFieldRuleRepeatedKey(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	for _, tc := range []struct {
+		rules []redact.Rule
+		line  string
+		gone  []string
+		keep  []string
+	}{
+		{[]redact.Rule{{Field: "session", Action: "drop"}}, `{"session":"S1","a":{"session":"nested"},"session":"S2"}`,
+			[]string{"S1", "S2"}, []string{`"a":{"session":"nested"}`}},
+		{[]redact.Rule{{Field: "session", Action: "mask"}}, `{"session":12345678,"session":"S2"}`,
+			[]string{"12345678", "S2"}, []string{`{"session":"[REDACTED]","session":"[REDACTED]"}`}},
+		{[]redact.Rule{{Field: "ses\u0073ion", Action: "drop"}}, `{"ses\u0073ion":"S1","session":"S2"}`,
+			[]string{"S1", "S2"}, nil},
+	} {
+		rec, out := parseRedact(t, jsonCfg, tc.rules, tc.line)
+		for _, g := range tc.gone {
+			if bytes.Contains(out, []byte(g)) {
+				t.Errorf("%s: %q survives in %s", tc.line, g, out)
+			}
+		}
+		for _, k := range tc.keep {
+			if !bytes.Contains(rec.Message, []byte(k)) {
+				t.Errorf("%s: message lost %q: %s", tc.line, k, rec.Message)
+			}
+		}
+	}
+}
