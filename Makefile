@@ -63,6 +63,7 @@ FUZZ_TARGETS := \
 	redact FuzzOracle \
 	redact FuzzQueryCandidate \
 	redact FuzzSummary \
+	redact FuzzFindMember \
 	buffer FuzzSegmentDecode \
 	sinks/loki FuzzEncode \
 	sinks/elasticsearch FuzzScanBulk \

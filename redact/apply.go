@@ -7,6 +7,7 @@ import (
 	"hash"
 	mathbits "math/bits"
 	"strconv"
+	"strings"
 
 	"github.com/sidetrail/sidetrail"
 )
@@ -677,6 +678,14 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 		for i := range rec.Fields {
 			f := &rec.Fields[i]
 			if f.Key != ru.field {
+				if f.Kind == sidetrail.KindJSON && len(ru.field) > len(f.Key) && ru.field[len(f.Key)] == '.' && strings.HasPrefix(ru.field, f.Key) {
+					// "client.ip" names a member of the JSON value "client"
+					// as much as a flat key "client.ip": the record JSON
+					// writes both the same way.
+					if r.nestedFieldRule(rec, ru, f, ru.field[len(f.Key)+1:], orig, &withholdBy) {
+						changed = true
+					}
+				}
 				continue
 			}
 			v := f.Value
@@ -734,6 +743,147 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 		rec.Message = r.rewrite(rec, orig)
 	}
 	return changed, false
+}
+
+// nestedFieldRule applies field rule ru to the member at path (dotted)
+// inside the JSON value of f: a string or number is replaced as the rule
+// replaces (dropped: made ""), an object or array is replaced whole, and
+// the old value is taken out of the message as for a top-level field. It
+// reports whether it changed anything.
+func (r *Redactor) nestedFieldRule(rec *sidetrail.Record, ru *rule, f *sidetrail.Field, path string, orig []byte, withholdBy **rule) bool {
+	vs, ve, ok := findMember(f.Value, 0, path)
+	if !ok {
+		return false
+	}
+	raw := f.Value[vs:ve]
+	v, kind := raw, sidetrail.KindJSON
+	switch {
+	case raw[0] == '"':
+		v, kind = appendUnescapeJSON(nil, raw[1:len(raw)-1]), sidetrail.KindString
+	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+		kind = sidetrail.KindInt
+	case raw[0] != '{' && raw[0] != '[':
+		return false // true, false, null: nothing to hide
+	}
+	if isToken(v) {
+		return false
+	}
+	var repl []byte
+	start := len(rec.Scratch)
+	switch ru.act {
+	case actDrop:
+	case actHash:
+		rec.Scratch = r.appendHash(rec.Scratch, ru, v)
+	default:
+		rec.Scratch = append(rec.Scratch, ru.maskTok...)
+	}
+	repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+	if !unlocatable(v) {
+		if !r.locate(orig, v, kind, repl) && *withholdBy == nil {
+			*withholdBy = ru
+		}
+		r.fvals = append(r.fvals, span{repl: repl, v: v})
+	}
+	start = len(rec.Scratch)
+	rec.Scratch = append(rec.Scratch, f.Value[:vs]...)
+	rec.Scratch = sidetrail.AppendJSONString(rec.Scratch, repl)
+	rec.Scratch = append(rec.Scratch, f.Value[ve:]...)
+	f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+	r.c.rules[ru.idx].Add(1)
+	return true
+}
+
+// findMember returns the span of the value at path (dotted) in the JSON
+// object starting at b[i]: a member named path, or one named a dotted
+// prefix of it whose value is an object holding the rest.
+func findMember(b []byte, i int, path string) (int, int, bool) {
+	i = skipJSONSpace(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, 0, false
+	}
+	i++
+	var name []byte
+	for {
+		i = skipJSONSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return 0, 0, false
+		}
+		t, next, ok := nextJSONToken(b, i)
+		if !ok || !t.str {
+			return 0, 0, false
+		}
+		name = append(name[:0], b[t.s:t.e]...)
+		if t.esc {
+			name = appendUnescapeJSON(name[:0], b[t.s:t.e])
+		}
+		i = skipJSONSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return 0, 0, false
+		}
+		vs := skipJSONSpace(b, i+1)
+		ve, ok := skipValue(b, vs)
+		if !ok {
+			return 0, 0, false
+		}
+		switch {
+		case string(name) == path:
+			return vs, ve, true
+		case len(path) > len(name) && path[len(name)] == '.' && path[:len(name)] == string(name) && b[vs] == '{':
+			if s, e, ok := findMember(b[:ve], vs, path[len(name)+1:]); ok {
+				return s, e, true
+			}
+		}
+		i = skipJSONSpace(b, ve)
+		if i >= len(b) || b[i] != ',' {
+			return 0, 0, false
+		}
+		i++
+	}
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		_, next, ok := nextJSONToken(b, i)
+		return next, ok && next <= len(b) && b[next-1] == '"'
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				_, next, ok := nextJSONToken(b, j)
+				if !ok {
+					return 0, false
+				}
+				j = next - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return 0, false
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\r' && b[j] != '\n' {
+			j++
+		}
+		return j, j > i
+	}
 }
 
 // repeatedMembers adds a span for the value of every other top-level member

@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -226,5 +227,33 @@ func TestFieldRuleRepeatedKey(t *testing.T) {
 				t.Errorf("%s: message lost %q: %s", tc.line, k, rec.Message)
 			}
 		}
+	}
+}
+
+// A field rule's dotted name reaches the member of a JSON value, as the
+// record JSON writes {"client":{"ip":…}} and {"client.ip":…} alike (the
+// audit found the nested one unmasked, the flat one masked).
+func TestFieldRuleNestedMember(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	rules := []redact.Rule{{Field: "client.ip", Action: "mask"}, {Field: "user.id", Action: "drop"}}
+	for _, line := range []string{
+		`{"client":{"ip":"10.1.1.1","port":1},"user":{"id":"u-77","name":"x"}}`,
+		`{"client":{"ip":"10.1.1.1"},"user":{"id":12345}}`,
+		`{"client.ip":"10.1.1.1","user":{"id":"u-77"}}`,
+		`{"client":{"i\u0070":"10.1.1.1"}}`,
+	} {
+		_, out := parseRedact(t, jsonCfg, rules, line)
+		for _, s := range []string{"10.1.1.1", "u-77", "12345"} {
+			if bytes.Contains(out, []byte(s)) {
+				t.Errorf("%s\n%q survives in %s", line, s, out)
+			}
+		}
+		if !json.Valid(out) {
+			t.Errorf("invalid JSON: %s", out)
+		}
+	}
+	_, out := parseRedact(t, jsonCfg, rules, `{"client":{"ip":"10.1.1.1","port":1}}`)
+	if !bytes.Contains(out, []byte(`"client":{"ip":"[REDACTED]","port":1}`)) {
+		t.Errorf("nested member not masked in place: %s", out)
 	}
 }
