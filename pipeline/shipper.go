@@ -39,6 +39,11 @@ type ShipperOptions struct {
 	// acknowledgement (a latency histogram's Observe), from one goroutine
 	// at a time.
 	ObserveBatch func(time.Duration)
+	// FailingSince continues a failure that began before this Shipper, in
+	// the one a reload replaced: a sink down before the reload is down
+	// after it until a delivery says otherwise, so /readyz does not turn
+	// healthy for ready_after_failing whenever the configuration is saved.
+	FailingSince time.Time
 	// Concurrency is how many batches may be in flight at once (default
 	// 1). Above 1, Sink.Send must be safe for concurrent use; batches are
 	// still acknowledged in order, each only once it and every batch
@@ -93,7 +98,11 @@ func NewShipper(o ShipperOptions) *Shipper {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1
 	}
-	return &Shipper{o: o}
+	s := &Shipper{o: o}
+	if !o.FailingSince.IsZero() {
+		s.failingSince.Store(o.FailingSince.UnixNano())
+	}
+	return s
 }
 
 // Stats returns the shipper's counters.

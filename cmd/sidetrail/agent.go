@@ -58,7 +58,7 @@ type sinkUnit struct {
 
 // startGeneration opens everything cfg describes and starts its goroutines.
 // On error, whatever was opened is closed again.
-func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), seen *buffer.DamageSeen) (g *generation, err error) {
+func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), seen *buffer.DamageSeen, failing map[string]time.Time) (g *generation, err error) {
 	trans, red, err := transforms(cfg)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			concurrency = sc.Elasticsearch.WithDefaults().Concurrency
 		}
 		u.shipper = pipeline.NewShipper(pipeline.ShipperOptions{
-			Name: sc.Name, Sink: u.sink, Reader: u.reader, Concurrency: concurrency,
+			Name: sc.Name, Sink: u.sink, Reader: u.reader, Concurrency: concurrency, FailingSince: failing[sc.Name],
 			MaxRecords: sc.Batch.MaxRecords, MaxBytes: int(sc.Batch.MaxBytes), MaxWait: sc.Batch.MaxWait,
 			InitialBackoff: sc.Retry.InitialBackoff, MaxBackoff: sc.Retry.MaxBackoff,
 			DeadLetter: u.dl, Logger: logger,
@@ -292,6 +292,17 @@ func (g *generation) closeAll() error {
 		errs = append(errs, g.buf.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// failing returns when each failing sink's failures began, by name.
+func (g *generation) failing() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, u := range g.sinks {
+		if since := u.shipper.FailingSince(); !since.IsZero() {
+			out[u.cfg.Name] = since
+		}
+	}
+	return out
 }
 
 // ready reports why the generation is not ready, or nil.

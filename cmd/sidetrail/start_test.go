@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +238,57 @@ server: {listen: "`+ln.Addr().String()+`"}
 	}
 	if code != 1 || !strings.Contains(errOut, "server.listen "+ln.Addr().String()) || !strings.Contains(errOut, "address already in use") {
 		t.Fatalf("exit %d, want 1 and an error naming the address:\n%s", code, errOut)
+	}
+}
+
+// A sink failing before a reload is failing after it: /readyz stays 503.
+// The failure's start lived in the generation's shipper, so every reload
+// made /readyz healthy again for ready_after_failing.
+func TestReloadKeepsSinkFailing(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.log"), []byte("line\n"), 0o644)
+	dead := freeAddr(t) // nothing listens there
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "r.yaml")
+	write := func(drain string) {
+		os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
+drain_timeout: `+drain+`
+sources: [{name: a, paths: ["`+dir+`/*.log"]}]
+sinks:
+  - {name: es, type: elasticsearch, urls: ["http://`+dead+`"], ready_after_failing: 2s,
+     retry: {initial_backoff: 50ms, max_backoff: 100ms}}
+server: {listen: "`+addr+`"}
+`), 0o644)
+	}
+	write("1s")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, io.Discard) }()
+	defer func() { cancel(); <-done }()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitUntil("/readyz 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
+	write("2s") // a change the watcher reloads
+	waitUntil("the reload", func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `sidetrail_config_reloads_total{result="success"} 1`)
+	})
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz %d after the reload (%q), the sink still down", code, body)
 	}
 }
