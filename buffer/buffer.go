@@ -689,7 +689,8 @@ func (b *Buffer) readCursor(name string, exists bool) (uint64, bool, error) {
 	v, err := parseFileHeader(buf[:n], cursorMagic)
 	if err != nil {
 		b.stats.corrupt++
-		b.log.Error("buffer: damaged cursor file; the cursor restarts at the oldest record", "err", &CorruptionError{Segment: fname, Offset: 0, End: int64(n), Err: err}, "cursor", name)
+		b.log.Error("buffer: damaged cursor file; the cursor restarts at the oldest record (its sink gets duplicates, never a loss)",
+			"file", fname, "bytes", n, "err", err, "cursor", name)
 		return 0, false, nil
 	}
 	return v, true, nil
