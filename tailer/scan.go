@@ -196,6 +196,10 @@ func (t *Tailer) scan(now time.Time) {
 		return true
 	})
 	t.updateRisk()
+	if t.newLinkDir {
+		t.newLinkDir = false
+		t.watchDirs() // the directories the symlinks just found point into
+	}
 }
 
 // glob returns the matching paths, deduplicated and with excludes removed.
@@ -346,6 +350,12 @@ func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now t
 	f := &file{seq: t.seq, id: id, path: p, origPath: p, fd: fd, sysfd: int(fd.Fd()), size: fi.Size(),
 		mtime: fi.ModTime().UnixNano(), changed: now, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq,
 		lastSeen: now}
+	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(p); err == nil {
+			f.linkDir = filepath.Dir(target)
+			t.newLinkDir = true
+		}
+	}
 	t.files[id] = f
 	t.order = append(t.order, f)
 	return f
@@ -846,7 +856,11 @@ func (t *Tailer) rememberDropped(st *stream) {
 	t.dropped[st.key] = st
 }
 
-// watchDirs keeps one fsnotify watch per existing directory holding a glob.
+// watchDirs keeps one fsnotify watch per existing directory holding a
+// glob, and per directory a matched symlink points into (a file rotated
+// there, as kubelet rotates behind /var/log/containers/*.log, changes
+// nothing in the glob's directory: unwatched, a generation that lived less
+// than ScanInterval was never found).
 func (t *Tailer) watchDirs() {
 	if t.stats.polling.Load() || t.watcher == nil {
 		return
@@ -859,6 +873,11 @@ func (t *Tailer) watchDirs() {
 			dirs = append(dirs, m...)
 		} else {
 			dirs = append(dirs, d)
+		}
+	}
+	for _, f := range t.order {
+		if f.linkDir != "" && !f.away {
+			dirs = append(dirs, f.linkDir)
 		}
 	}
 	live := make(map[string]bool, len(dirs))

@@ -142,6 +142,7 @@ type file struct {
 	firstScan uint64
 	resumed   bool      // matched a checkpoint entry
 	lastSeen  time.Time // when a scan last found it
+	linkDir   string    // the directory of path's target when path is a symlink
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
@@ -176,10 +177,11 @@ type Tailer struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	wake    chan struct{}
-	rescan  atomic.Bool
-	watcher *fsnotify.Watcher
-	watched map[string]uint64 // dir -> inode
+	wake       chan struct{}
+	rescan     atomic.Bool
+	watcher    *fsnotify.Watcher
+	watched    map[string]uint64 // dir -> inode
+	newLinkDir bool              // a symlink found by this scan points into a directory: watch it
 
 	// Next-goroutine state.
 	files      map[devIno]*file
