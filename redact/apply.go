@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	mathbits "math/bits"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,7 @@ type Redactor struct {
 	unesc  []byte     // an unescaped JSON string
 	unesc2 []byte
 	member []byte // an unescaped member name
+	canon  []byte // canonical's result
 	jout   []byte // applyJSON's output
 	fst    findState
 	keyed  nameCache[bool]       // fieldKeyed's answers
@@ -582,7 +584,7 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 func (r *Redactor) replacement(ru *rule, m []byte) []byte {
 	switch ru.act {
 	case actHash:
-		r.tmp = r.appendHash(r.tmp[:0], ru, m)
+		r.tmp = r.appendHash(r.tmp[:0], ru, r.canonical(ru, m))
 	case actDrop:
 		r.tmp = r.tmp[:0]
 	case actTruncate:
@@ -597,6 +599,33 @@ func (r *Redactor) replacement(ru *rule, m []byte) []byte {
 	return r.tmp
 }
 
+// canonical returns what a builtin's match is hashed as: one address
+// written several ways is one value, so that it gets one token an auditor
+// can follow. An e-mail address is lower-cased with "%40" as "@"; an IP
+// address is in its canonical text ("2001:DB8:0:0::1" is "2001:db8::1").
+// Anything else is hashed as it is.
+func (r *Redactor) canonical(ru *rule, m []byte) []byte {
+	switch ru.builtin {
+	case BuiltinEmail:
+		r.canon = r.canon[:0]
+		for i := 0; i < len(m); i++ {
+			if m[i] == '%' && i+2 < len(m) && m[i+1] == '4' && m[i+2] == '0' {
+				r.canon = append(r.canon, '@')
+				i += 2
+				continue
+			}
+			r.canon = append(r.canon, lower(m[i]))
+		}
+		return r.canon
+	case BuiltinIPv4, BuiltinIPv6:
+		if a, err := netip.ParseAddr(string(m)); err == nil {
+			r.canon = a.Unmap().AppendTo(r.canon[:0])
+			return r.canon
+		}
+	}
+	return m
+}
+
 // appendHash appends "[HASH:" + the first 16 hex digits of
 // HMAC-SHA256(key, m) + "]".
 func (r *Redactor) appendHash(dst []byte, ru *rule, m []byte) []byte {
@@ -609,9 +638,6 @@ func (r *Redactor) appendHash(dst []byte, ru *rule, m []byte) []byte {
 	return append(dst, ']')
 }
 
-// isToken reports whether m is exactly a replacement token: "[REDACTED]",
-// "[REDACTED:name]" or "[HASH:" 16 hex "]". Such a match is not redacted
-// again.
 // cutsToken reports whether v[s:e] cuts a replacement token in v: holds
 // part of one, not all of it. (A match holding whole tokens is the line's
 // text around them, and is replaced.)
@@ -635,6 +661,9 @@ func cutsToken(v []byte, s, e int) bool {
 	return false
 }
 
+// isToken reports whether m is exactly a replacement token: "[REDACTED]",
+// "[REDACTED:name]" or "[HASH:" 16 hex "]". Such a match is not redacted
+// again.
 func isToken(m []byte) bool {
 	if len(m) < len(maskToken) || m[0] != '[' || m[len(m)-1] != ']' {
 		return false

@@ -3,6 +3,7 @@ package redact_test
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -255,5 +256,38 @@ func TestFieldRuleNestedMember(t *testing.T) {
 	_, out := parseRedact(t, jsonCfg, rules, `{"client":{"ip":"10.1.1.1","port":1}}`)
 	if !bytes.Contains(out, []byte(`"client":{"ip":"[REDACTED]","port":1}`)) {
 		t.Errorf("nested member not masked in place: %s", out)
+	}
+}
+
+// A builtin's hash token is the address's, however it is written: one
+// person or client gets one token (the audit: jane@…, jane%40… and JANE@…
+// gave three).
+func TestHashOneTokenPerAddress(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "k")
+	rules := []redact.Rule{
+		{Builtin: "email", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"},
+		{Builtin: "ipv6", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"},
+	}
+	token := func(line string) string {
+		rec, _ := parseRedact(t, parser.Config{Format: "raw"}, rules, line)
+		m := regexp.MustCompile(`\[HASH:[0-9a-f]{16}\]`).FindString(string(rec.Message))
+		if m == "" {
+			t.Fatalf("%q: no token in %q", line, rec.Message)
+		}
+		return m
+	}
+	for _, group := range [][]string{
+		{"to jane@example.com", "to jane%40example.com", "to JANE@Example.COM"},
+		{"from 2001:db8::1 x", "from 2001:DB8:0:0:0:0:0:1 x", "from 2001:db8:0::0:1 x"},
+	} {
+		want := token(group[0])
+		for _, line := range group[1:] {
+			if got := token(line); got != want {
+				t.Errorf("%q: %s, %q: %s", group[0], want, line, got)
+			}
+		}
+	}
+	if token("to jane@example.com") == token("to john@example.com") {
+		t.Error("two addresses, one token")
 	}
 }
