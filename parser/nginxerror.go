@@ -120,20 +120,38 @@ func (p *nginxErrorParser) Parse(line []byte, rec *sidetrail.Record) error {
 		}
 	}
 	msg := line[i:]
+	// The trailer ("client: ..., server: ..., request: "...", ...") follows
+	// the message, and nginx escapes nothing in either: a decoded URI in
+	// the message, or a Referer at the trailer's end, can spell a trailer
+	// of its own. So every ", client: " is tried, and only a line where
+	// exactly one reads as a trailer gets it split into fields; a line
+	// where two do keeps both in error_message. A client address an
+	// attacker wrote is never shipped as the client's.
 	p.pairs = p.pairs[:0]
-	search := 0
-	for {
+	at := -1
+	for search := 0; ; {
 		k := bytes.Index(msg[search:], []byte(", client: "))
 		if k < 0 {
 			break
 		}
-		at := search + k
-		if p.trailer(msg[at+2:]) {
-			msg = msg[:at]
-			break
+		c := search + k
+		mark := len(p.pairs)
+		if p.trailer(msg[c+2:]) {
+			if at >= 0 {
+				at = -2 // two readings: keep neither
+				break
+			}
+			at = c
+		} else {
+			p.pairs = p.pairs[:mark]
 		}
+		search = c + 1
+	}
+	switch {
+	case at >= 0:
+		msg = msg[:at]
+	default:
 		p.pairs = p.pairs[:0]
-		search = at + 1
 	}
 	start := len(rec.Fields)
 	rec.Add("level", sidetrail.KindString, level)
@@ -192,8 +210,9 @@ func numKind(b []byte) sidetrail.Kind {
 // or bare. nginx does not escape quoted values, so a quoted value ends at
 // the first quote that ends the line or is followed by ", KEY:" with KEY a
 // key that may come later in that order: a referrer cannot fake a host.
-// A bare value runs to the next ", KEY:". The first key must be client and
-// its value a bare address.
+// The referrer, which nginx writes last, runs to the end of the line: it
+// cannot add keys either. A bare value runs to the next ", KEY:". The first
+// key must be client and its value a bare address.
 func (p *nginxErrorParser) trailer(t []byte) bool {
 	first := true
 	prev := -1
@@ -221,6 +240,9 @@ func (p *nginxErrorParser) trailer(t []byte) bool {
 				if q == len(t)-1 {
 					end = q
 					break
+				}
+				if rank == rankReferrer {
+					continue // nginx writes nothing after the referrer
 				}
 				if q+2 < len(t) && t[q+1] == ',' && t[q+2] == ' ' {
 					if k2, r2 := trailerKeyAt(t[q+3:]); k2 > 0 && (r2 > rank || r2 == rankOther) {
@@ -269,8 +291,12 @@ func (p *nginxErrorParser) trailer(t []byte) bool {
 	return !first
 }
 
-// rankOther is the order rank of keys nginx's HTTP module does not write.
-const rankOther = 100
+// rankOther is the order rank of keys nginx's HTTP module does not write;
+// rankReferrer that of the key it writes last.
+const (
+	rankOther    = 100
+	rankReferrer = 6
+)
 
 // trailerKeyAt returns the length of the "key" before the ':' that t
 // starts with (0 if none) and its rank in nginx's trailer order.

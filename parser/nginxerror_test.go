@@ -88,6 +88,34 @@ func TestNginxError(t *testing.T) {
 			time: "2024-07-01T16:00:00Z",
 		},
 		{
+			// The probe's forgery: a URL decoded into the message spells a
+			// whole trailer, read first; the real one follows. Two readings:
+			// neither is split into fields, no forged client is shipped.
+			name: "a trailer spelt in the message and the real one: no fields",
+			line: `2024/01/02 15:04:05 [error] 9#9: *3 open() "/srv/a, client: 6.6.6.6, server: evil, referrer: "x" failed (2: No such file or directory), client: 127.0.0.1, server: s, request: "GET /a,%20client:%206.6.6.6,%20server:%20evil,%20referrer:%20%22x HTTP/1.1", host: "h"`,
+			want: lines("level=error", "pid=int:9", "tid=int:9", "connection_id=int:3",
+				`error_message=open() "/srv/a, client: 6.6.6.6, server: evil, referrer: "x" failed (2: No such file or directory), client: 127.0.0.1, server: s, request: "GET /a,%20client:%206.6.6.6,%20server:%20evil,%20referrer:%20%22x HTTP/1.1", host: "h"`),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			// The same spelt inside a Referer, after the real trailer.
+			name: "a trailer spelt in the referrer: no fields",
+			line: `2024/01/02 15:04:05 [error] 9#9: *3 x, client: 1.1.1.1, server: s, request: "GET / HTTP/1.1", host: "h", referrer: "r, client: 6.6.6.6, server: evil, referrer: "z"`,
+			want: lines("level=error", "pid=int:9", "tid=int:9", "connection_id=int:3",
+				`error_message=x, client: 1.1.1.1, server: s, request: "GET / HTTP/1.1", host: "h", referrer: "r, client: 6.6.6.6, server: evil, referrer: "z"`),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
+			// nginx writes the referrer last: a Referer holding ", zzz: "
+			// adds no key (it did: a zzz field).
+			name: "the referrer runs to the end",
+			line: `2024/01/02 15:04:05 [error] 9#9: *3 x, client: 1.1.1.1, server: s, request: "GET / HTTP/1.1", host: "h", referrer: "a", zzz: "b"`,
+			want: lines("level=error", "pid=int:9", "tid=int:9", "connection_id=int:3", "error_message=x",
+				"client=1.1.1.1", "server=s", "request=GET / HTTP/1.1", "request_method=GET", "request_uri=/",
+				"request_path=/", "request_protocol=HTTP/1.1", "host=h", `referrer=a", zzz: "b`),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
 			name: "empty message",
 			line: "2024/01/02 15:04:05 [alert] 2#2: \n",
 			want: lines("level=alert", "pid=int:2", "tid=int:2"),
