@@ -483,6 +483,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 		return nil
 	}
 	b := backoff{initial: 100 * time.Millisecond, max: 5 * time.Second}
+	var waiting time.Time // since when this Append waits for room
 	for {
 		// A full buffer blocks Append. Checkpoint soon when it does: the
 		// source's cursor must not hold back the segment deletion that
@@ -498,7 +499,11 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 			return ctx.Err()
 		}
 		if full {
-			if time.Since(s.lastFullLog) >= time.Minute {
+			// A write slower than fullCheckpointDelay lands here too; only
+			// a wait of a second is called full.
+			if waiting.IsZero() {
+				waiting = time.Now()
+			} else if time.Since(waiting) >= time.Second && time.Since(s.lastFullLog) >= time.Minute {
 				s.lastFullLog = time.Now()
 				s.o.Logger.Warn("buffer full: reading paused until the sinks catch up (sidetrail_buffer_full); nothing is lost, the files hold the lines")
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,11 +24,20 @@ type memAppender struct {
 	failures int
 	block    bool
 	calls    int
+	// blockCalls calls wait until ctx ends, as an Append waiting behind
+	// another source's write does.
+	blockCalls int
 }
 
 func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error) {
 	a.mu.Lock()
 	a.calls++
+	if a.blockCalls > 0 {
+		a.blockCalls--
+		a.mu.Unlock()
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
 	if a.failures > 0 {
 		a.failures--
 		a.mu.Unlock()
@@ -272,3 +282,44 @@ func TestSourceReleasesCursorWhenAppendFails(t *testing.T) {
 		t.Fatalf("events %q", got)
 	}
 }
+
+// "buffer full: reading paused" is said only of a wait of a second: an
+// Append that waits 50 ms behind another source's write was taken for a
+// full buffer (the config probe saw it 20 times with 170 KB of 256 MiB
+// buffered).
+func TestSourceFullWarningOnlyForLongWaits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		app  *memAppender
+		want bool
+	}{
+		{"short waits", &memAppender{blockCalls: 3}, false},
+		{"a full buffer", &memAppender{blockCalls: 30}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeLines(t, filepath.Join(dir, "a.log"), 0, 10)
+			tl := newTailer(t, dir)
+			defer tl.Close()
+			var logs strings.Builder
+			var mu sync.Mutex
+			logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return logs.Write(p)
+			}), nil))
+			s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: tc.app, Logger: logger})
+			runSource(t, s, func() bool { return tc.app.count() >= 10 })
+			mu.Lock()
+			said := strings.Contains(logs.String(), "buffer full")
+			mu.Unlock()
+			if said != tc.want {
+				t.Fatalf("warned %v, want %v:\n%s", said, tc.want, logs.String())
+			}
+		})
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
