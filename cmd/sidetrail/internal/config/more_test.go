@@ -25,7 +25,14 @@ func errLines(t *testing.T, err error) []string {
 }
 
 func TestRedactRules(t *testing.T) {
-	cfg := mustParse(t, minimal+`redact:
+	cfg := mustParse(t, `sources:
+  - name: app
+    paths: ["/var/log/app/*.log"]
+    format: json
+sinks:
+  - name: debug
+    type: stdout
+redact:
   - builtin: credit_card
   - builtin: email
     action: hash
@@ -48,8 +55,35 @@ func TestRedactRules(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Redact, want) {
 		t.Errorf("redact:\n got %+v\nwant %+v", cfg.Redact, want)
 	}
-	if want := []int{8, 9, 12, 15, 17}; !reflect.DeepEqual(cfg.RedactLines, want) {
+	if want := []int{9, 10, 13, 16, 18}; !reflect.DeepEqual(cfg.RedactLines, want) {
 		t.Errorf("RedactLines = %v, want %v", cfg.RedactLines, want)
+	}
+}
+
+// A rule naming a field no source gives is refused when every source's
+// names are known: "field: remote_adr" passed validate, matched nothing,
+// and remote_addr shipped unredacted (the config probe's F4).
+func TestRedactRuleFieldNames(t *testing.T) {
+	src := func(format string) string {
+		return "sources:\n  - {name: web, paths: [\"/l/*.log\"], format: " + format + ", fields: {team: ops}}\nsinks:\n  - {name: out, type: stdout}\n"
+	}
+	for _, tc := range []struct {
+		format, rules, want string
+	}{
+		{"nginx", "  - {field: remote_adr, action: mask}\n", `redact rule 1: no source gives a field "remote_adr" (did you mean "remote_addr"?)`},
+		{"nginx", "  - {pattern: x, fields: [request, url.original]}\n", `no source gives a field "url.original" (rules use the parser's names`},
+		{"raw", "  - {field: http_cookie, action: drop}\n", `no source gives a field "http_cookie"`},
+		{"nginx", "  - {field: remote_addr, action: mask}\n  - {pattern: x, fields: [request_uri, team, message]}\n", ""},
+		{"json", "  - {field: anything.at.all, action: drop}\n", ""},
+		{"nginx_error", "  - {field: zzz, action: drop}\n", ""},
+	} {
+		_, err := Parse("c.yaml", []byte(src(tc.format)+"redact:\n"+tc.rules), env(nil))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s %s: %v", tc.format, tc.rules, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s %s: err %v, want %q", tc.format, tc.rules, err, tc.want)
+		}
 	}
 }
 

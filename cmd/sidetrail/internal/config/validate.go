@@ -32,6 +32,7 @@ func (p *parser) validate(c *Config) {
 	}
 
 	p.validateRedact(c)
+	p.validateRuleFields(c)
 	p.validateBuffer(c)
 
 	if len(c.Sinks) == 0 {
@@ -171,6 +172,94 @@ func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 			break
 		}
 	}
+}
+
+// validateRuleFields refuses a rule that names a field no source gives,
+// when every source's field names are known: nginx access logs (whose
+// log_format compiles) and raw lines, with their static fields. A
+// misspelt name (remote_adr) matched nothing, and the field shipped
+// unredacted. JSON lines and nginx error logs may hold any name, and then
+// nothing is refused.
+func (p *parser) validateRuleFields(c *Config) {
+	known := map[string]bool{"message": true}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		switch s.Format {
+		case FormatNginx:
+			names, err := logparser.NginxFieldNames(s.LogFormat)
+			if err != nil {
+				return // reported with the source
+			}
+			for _, n := range names {
+				known[n] = true
+			}
+		case FormatRaw, "":
+		default:
+			return
+		}
+		for k := range s.Fields {
+			known[k] = true
+		}
+	}
+	check := func(line, i int, name string) {
+		if name == "" || known[name] {
+			return
+		}
+		hint := ""
+		if near := nearest(name, known); near != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", near)
+		} else if strings.Contains(name, ".") {
+			hint = " (rules use the parser's names, such as request_uri; ecs: true renames fields in the sink, after redaction)"
+		}
+		p.errorf(line, "redact rule %d: no source gives a field %q%s: the rule would match nothing", i+1, name, hint)
+	}
+	for i := range c.Redact {
+		r := &c.Redact[i]
+		if p.dirty[r] {
+			continue
+		}
+		line := p.line(r, &c.Redact, c)
+		check(line, i, r.Field)
+		for _, f := range r.Fields {
+			check(line, i, f)
+		}
+	}
+}
+
+// nearest returns the name in names within two edits of s, if one is.
+func nearest(s string, names map[string]bool) string {
+	best, bestD := "", 3
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		if d := editDistance(s, n, bestD); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it is
+// at least limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }
 
 // isBelow reports whether the field name k is below up: up followed by a
