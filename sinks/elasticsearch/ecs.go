@@ -42,6 +42,18 @@ var ecsNames = [...]struct{ from, to string }{
 	{"http_user_agent", "user_agent.original"},
 	{"server_name", "server.domain"},
 	{"http_host", "url.domain"},
+	// nginx_error's, so that its records agree with the access log's in
+	// one index (a "client" string beside a "client" object is a mapping
+	// conflict, and one of the two is rejected).
+	{"client", "client.ip"},
+	{"server", "server.domain"},
+	{"host", "url.domain"},
+	{"referrer", "http.request.referrer"},
+	{"level", "log.level"},
+	{"error_message", "error.message"},
+	{"pid", "process.pid"},
+	{"tid", "process.thread.id"},
+	{"connection_id", "nginx.connection_id"},
 }
 
 // ecsName returns the ECS name for key, or key.
@@ -57,15 +69,43 @@ func ecsName(key string) string {
 var httpPrefix = []byte("HTTP/")
 
 // appendECSFields appends r's fields, renamed to ECS, to dst. Values are not
-// copied; "HTTP/1.1" becomes "1.1" for http.version by reslicing.
+// copied; "HTTP/1.1" becomes "1.1" for http.version by reslicing. A field
+// keeps its name when its ECS name would meet another field's name: equal
+// to it, or above or below it (a JSON line's own "client" string beside
+// remote_addr's "client.ip", a static "user" beside remote_user's
+// "user.name"). Renamed, one key would be written twice, a document
+// Elasticsearch rejects.
 func appendECSFields(dst []sidetrail.Field, fields []sidetrail.Field) []sidetrail.Field {
+	start := len(dst)
 	for _, f := range fields {
 		name := ecsName(f.Key)
-		if name == "http.version" && f.Kind == sidetrail.KindString && bytes.HasPrefix(f.Value, httpPrefix) {
+		if name != f.Key && name == "http.version" && f.Kind == sidetrail.KindString && bytes.HasPrefix(f.Value, httpPrefix) {
 			f.Value = f.Value[len(httpPrefix):]
 		}
 		f.Key = name
 		dst = append(dst, f)
 	}
+	out := dst[start:]
+	for i := range out {
+		orig := fields[i].Key
+		if out[i].Key == orig {
+			continue
+		}
+		for j := range out {
+			if j != i && namesMeet(out[i].Key, out[j].Key) {
+				out[i] = fields[i] // keep the name, and the value as it was
+				break
+			}
+		}
+	}
 	return dst
+}
+
+// namesMeet reports whether a and b are one key in the record JSON, or
+// one is the other's dotted prefix.
+func namesMeet(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || (len(b) > len(a) && b[len(a)] == '.' && b[:len(a)] == a)
 }

@@ -710,3 +710,56 @@ func TestBackendWithoutProductHeader(t *testing.T) {
 		t.Fatalf("%d requests for two batches", requests)
 	}
 }
+
+// ECS renaming never writes one key twice: a field whose ECS name meets
+// another field's keeps its own (the parser probe: a JSON line's "client"
+// string beside remote_addr's client.ip, a static "user" beside
+// remote_user's user.name; Elasticsearch rejects both documents). And an
+// nginx_error record's client is client.ip, as in the access log's
+// records of the same index.
+func TestECSNeverWritesAKeyTwice(t *testing.T) {
+	rec := func(kv ...string) []sidetrail.Field {
+		var r sidetrail.Record
+		for i := 0; i+1 < len(kv); i += 2 {
+			r.Add(kv[i], sidetrail.KindString, []byte(kv[i+1]))
+		}
+		return r.Fields
+	}
+	keys := func(fs []sidetrail.Field) string {
+		var k []string
+		for _, f := range fs {
+			k = append(k, f.Key)
+		}
+		return strings.Join(k, ",")
+	}
+	for _, tc := range []struct {
+		in   []sidetrail.Field
+		want string
+	}{
+		{rec("client", "abc", "remote_addr", "1.2.3.4", "user", "u1", "remote_user", "bob"), "client,remote_addr,user,remote_user"},
+		{rec("remote_user", "alice", "user", "static-user", "status", "200"), "remote_user,user,http.response.status_code"},
+		{rec("level", "error", "error_message", "x", "client", "1.2.3.4", "server", "s", "host", "h", "referrer", "r"),
+			"log.level,error.message,client.ip,server.domain,url.domain,http.request.referrer"},
+		{rec("remote_addr", "1.2.3.4", "request_protocol", "HTTP/1.1"), "client.ip,http.version"},
+	} {
+		got := appendECSFields(nil, tc.in)
+		if k := keys(got); k != tc.want {
+			t.Errorf("%s: got %s, want %s", keys(tc.in), k, tc.want)
+		}
+		var enc sidetrail.JSONEncoder
+		doc := enc.Append(nil, &sidetrail.Record{Fields: got})
+		if !json.Valid(doc) {
+			t.Fatalf("invalid JSON %s", doc)
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(doc))
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{`"client":`, `"user":`} {
+			if strings.Count(string(doc), k) > 1 {
+				t.Errorf("%s twice in %s", k, doc)
+			}
+		}
+	}
+}
