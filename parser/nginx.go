@@ -3,6 +3,7 @@ package parser
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"strings"
 	"time"
@@ -69,6 +70,8 @@ type nvar struct {
 	derive uint8
 	class  func(c byte) bool // for a variable directly followed by another
 }
+
+func isNumberKind(k vkind) bool { return k == vInt || k == vFloat || k == vMsec }
 
 func numClass(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == '-' }
 func hostClass(c byte) bool {
@@ -194,6 +197,25 @@ func newNginx(logFormat string) (*nginxParser, error) {
 	if len(c.items) == 0 {
 		// Legal in nginx, useless here, and most likely a misspelt name.
 		return nil, syntaxErrorAt(logFormat, 0, "log_format has no variables (predefined formats: combined, main)")
+	}
+	for i, it := range c.items[:len(c.items)-1] {
+		if len(it.lit) > 0 {
+			continue
+		}
+		// A variable directly followed by another ends where its class of
+		// bytes does: without one, or when both are numbers ($status
+		// $body_bytes_sent written "$status$body_bytes_sent"), nothing
+		// tells where one value ends (it gave status 2006 and no body
+		// size). nginx accepts such a format; its lines cannot be read.
+		v, next := &c.vars[it.v], &c.vars[c.items[i+1].v]
+		switch {
+		case v.class == nil:
+			return nil, syntaxErrorAt(logFormat, strings.Index(logFormat, next.name)-1,
+				fmt.Sprintf("$%s is followed directly by $%s: nothing marks where its value ends; put a character between them", v.name, next.name))
+		case v.class('0') && isNumberKind(next.kind):
+			return nil, syntaxErrorAt(logFormat, strings.Index(logFormat, next.name)-1,
+				fmt.Sprintf("$%s is followed directly by $%s, a number: its digits could belong to either; put a character between them", v.name, next.name))
+		}
 	}
 	p := &nginxParser{c: c, spans: make([][2]int, len(c.items)), steps: make([]step, len(c.items))}
 	for i, it := range c.items {

@@ -354,6 +354,11 @@ func TestLogFormatSyntax(t *testing.T) {
 		{"log_format without name", `log_format '$status'`, 1, 12},
 		{"column after a conf escape", `'\"\"${x'`, 1, 6},
 		{"no variables (misspelt predefined name)", `combine`, 1, 1},
+		// Adjacent variables nothing can split (the parser probe: status
+		// 2006 and no body size).
+		{"two numbers adjacent", `'$status$body_bytes_sent'`, 1, 9},
+		{"an address and a number adjacent", `'$remote_addr$status'`, 1, 14},
+		{"a classless variable before another", `'$remote_user$status x'`, 1, 14},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
