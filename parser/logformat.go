@@ -110,9 +110,24 @@ func readLogFormat(src string) (*source, error) {
 			break
 		}
 		c := src[pos]
+		if c == '#' && (directive || allQuoted) {
+			// A comment between quoted pieces, as nginx.conf allows: to
+			// the end of its line. (It was read as text, and every line
+			// failed to parse.)
+			for pos < len(src) && src[pos] != '\n' {
+				pos++
+			}
+			continue
+		}
 		if c == ';' {
 			pos++
 			skipSpace()
+			if pos < len(src) && src[pos] == '#' { // a comment after the directive
+				for pos < len(src) && src[pos] != '\n' {
+					pos++
+				}
+				skipSpace()
+			}
 			if pos < len(src) {
 				return nil, syntaxErrorAt(src, pos, "text after ';'")
 			}

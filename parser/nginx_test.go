@@ -190,6 +190,15 @@ func TestNginxFormats(t *testing.T) {
 			want:   lines("remote_addr=1.1.1.1", `http_user_agent=a\zb\x4`),
 		},
 		{
+			// nginx.conf allows comments between the pieces; they were read
+			// as text (the parser probe's F7: every line a parse_failure).
+			name:   "comments between pasted pieces",
+			format: "log_format x '$remote_addr '   # the client\n    # a whole comment line\n    '\"$request\" $status';  # done",
+			line:   `1.2.3.4 "GET / HTTP/1.1" 200`,
+			want: lines("remote_addr=1.2.3.4", "request=GET / HTTP/1.1", "request_method=GET", "request_uri=/",
+				"request_path=/", "request_protocol=HTTP/1.1", "status=int:200"),
+		},
+		{
 			name:   "braced variables, adjacent variables split by class",
 			format: `'${scheme}://$host$request_uri ${status}x$remote_port'`,
 			line:   `https://example.com:8443/p/q?r=s 404x51234`,
