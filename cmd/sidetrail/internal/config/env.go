@@ -119,7 +119,12 @@ func expand(s string, lookup func(string) (string, bool)) (string, []string) {
 		case hasDef:
 			b.WriteString(def)
 		default:
-			problems = append(problems, fmt.Sprintf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name))
+			hint := fmt.Sprintf("write ${%s:-default} to give a default", name)
+			if strings.ToLower(name) == name {
+				// Lower case: most likely nginx's ${var} in a log_format.
+				hint = fmt.Sprintf("for nginx's ${%s} in a log_format write $${%s}; or ${%s:-default} to give a default", name, name, name)
+			}
+			problems = append(problems, fmt.Sprintf("environment variable %s is not set (%s)", name, hint))
 		}
 	}
 	return b.String(), problems

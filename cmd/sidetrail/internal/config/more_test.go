@@ -226,3 +226,12 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// nginx's ${var} pasted into a log_format reads as an environment
+// variable: the error says how to write it (it suggested a default).
+func TestNginxBracedVariableHint(t *testing.T) {
+	_, err := Parse("c.yaml", []byte("sources:\n  - {name: web, paths: [\"/l/*.log\"], format: nginx, log_format: '${remote_addr} $status'}\nsinks:\n  - {name: out, type: stdout}\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "write $${remote_addr}") {
+		t.Fatalf("err = %v", err)
+	}
+}
