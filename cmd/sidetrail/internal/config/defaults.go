@@ -70,7 +70,11 @@ func (p *parser) applyDefaults(c *Config) {
 	}
 	b := &c.Buffer
 	def(p.set(&b.MaxBytes), func() { b.MaxBytes = DefaultBufferMaxBytes })
-	def(p.set(&b.SegmentBytes), func() { b.SegmentBytes = DefaultSegmentBytes })
+	def(p.set(&b.SegmentBytes), func() {
+		// A small max_bytes gets smaller segments (at least two fit, as
+		// the buffer wants), not an error about a key nobody wrote.
+		b.SegmentBytes = min(DefaultSegmentBytes, max(b.MaxBytes/2, 64<<10))
+	})
 	def(p.set(&b.WhenFull), func() { b.WhenFull = DefaultWhenFull })
 	def(p.set(&b.Fsync), func() { b.Fsync = DefaultFsync })
 	def(p.set(&b.FsyncInterval), func() { b.FsyncInterval = DefaultFsyncInterval })

@@ -235,3 +235,20 @@ func TestNginxBracedVariableHint(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A max_bytes under twice the default segment size lowers the default
+// segment size: it was an error about segment_bytes, a key the user never
+// wrote (the config probe's F6).
+func TestSmallMaxBytesLowersDefaultSegment(t *testing.T) {
+	cfg := mustParse(t, minimal+"buffer: {max_bytes: 4MiB}\n", nil)
+	if cfg.Buffer.SegmentBytes != 2<<20 {
+		t.Fatalf("segment_bytes %v, want 2MiB", cfg.Buffer.SegmentBytes)
+	}
+	cfg = mustParse(t, minimal+"buffer: {max_bytes: 100KiB}\n", nil)
+	if cfg.Buffer.SegmentBytes != 64<<10 {
+		t.Fatalf("segment_bytes %v, want 64KiB", cfg.Buffer.SegmentBytes)
+	}
+	if cfg = mustParse(t, minimal, nil); cfg.Buffer.SegmentBytes != 16<<20 {
+		t.Fatalf("default segment_bytes %v", cfg.Buffer.SegmentBytes)
+	}
+}
