@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -131,6 +132,11 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, at place) {
 		}
 		if isNull(n) {
 			v.SetZero()
+			return
+		}
+		if isIntKind(t.Kind()) && !pt.Implements(textUnmarshalerType) && n.ShortTag() == "!!float" && !wholeNumber(n.Value) {
+			// yaml.v3 cuts 2.5 to 2 without a word: workers: 2.5 ran 2.
+			p.failf(n.Line, "%s: want a whole number, not %s", at, n.Value)
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
@@ -354,6 +360,21 @@ func fieldByIndex(v reflect.Value, index []int) reflect.Value {
 		v = v.Field(x)
 	}
 	return v
+}
+
+// wholeNumber reports whether a YAML float is a whole number ("2.0").
+func wholeNumber(s string) bool {
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && f == math.Trunc(f)
+}
+
+func isIntKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 func isScalarKind(k reflect.Kind) bool {

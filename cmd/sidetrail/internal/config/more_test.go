@@ -252,3 +252,16 @@ func TestSmallMaxBytesLowersDefaultSegment(t *testing.T) {
 		t.Fatalf("default segment_bytes %v", cfg.Buffer.SegmentBytes)
 	}
 }
+
+// A fraction where a whole number is wanted is an error: yaml.v3 cut
+// workers: 2.5 to 2 without a word (the config probe's F5). 2.0 is fine.
+func TestFractionForWholeNumber(t *testing.T) {
+	_, err := Parse("c.yaml", []byte("sources:\n  - {name: a, paths: [\"/l/*.log\"], workers: 2.5}\nsinks:\n  - {name: out, type: stdout}\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "workers: want a whole number, not 2.5") {
+		t.Fatalf("err = %v", err)
+	}
+	cfg := mustParse(t, "sources:\n  - {name: a, paths: [\"/l/*.log\"], workers: 2.0, max_line_bytes: 1.5MiB}\nsinks:\n  - {name: out, type: stdout}\n", nil)
+	if cfg.Sources[0].Workers != 2 || cfg.Sources[0].MaxLineBytes != 1536<<10 {
+		t.Fatalf("workers %d, max_line_bytes %v", cfg.Sources[0].Workers, cfg.Sources[0].MaxLineBytes)
+	}
+}
