@@ -23,6 +23,8 @@ const (
 	vMsec             // rec.Time only
 	vRequest          // request + request_method/_uri/_path/_query/_protocol
 	vRequestURI       // request_uri + request_path/_query
+	vIntList          // vInt, or a list nginx writes for several upstreams ("502, 200", "- : 200")
+	vFloatList        // vFloat, or such a list
 )
 
 var varKinds = map[string]vkind{
@@ -32,19 +34,19 @@ var varKinds = map[string]vkind{
 	"request_length":           vInt,
 	"connection":               vInt,
 	"connection_requests":      vInt,
-	"upstream_status":          vInt,
-	"upstream_response_length": vInt,
-	"upstream_bytes_received":  vInt,
-	"upstream_bytes_sent":      vInt,
+	"upstream_status":          vIntList,
+	"upstream_response_length": vIntList,
+	"upstream_bytes_received":  vIntList,
+	"upstream_bytes_sent":      vIntList,
 	"content_length":           vInt,
 	"remote_port":              vInt,
 	"server_port":              vInt,
 	"pid":                      vInt,
 	"request_time":             vFloat,
-	"upstream_connect_time":    vFloat,
-	"upstream_header_time":     vFloat,
-	"upstream_response_time":   vFloat,
-	"upstream_queue_time":      vFloat,
+	"upstream_connect_time":    vFloatList,
+	"upstream_header_time":     vFloatList,
+	"upstream_response_time":   vFloatList,
+	"upstream_queue_time":      vFloatList,
 	"time_local":               vTimeLocal,
 	"time_iso8601":             vTimeISO,
 	"msec":                     vMsec,
@@ -71,7 +73,9 @@ type nvar struct {
 	class  func(c byte) bool // for a variable directly followed by another
 }
 
-func isNumberKind(k vkind) bool { return k == vInt || k == vFloat || k == vMsec }
+func isNumberKind(k vkind) bool {
+	return k == vInt || k == vFloat || k == vMsec || k == vIntList || k == vFloatList
+}
 
 func numClass(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == '-' }
 func hostClass(c byte) bool {
@@ -106,7 +110,7 @@ func (c *compiled) setupVars(index map[string]int) {
 		switch v.kind {
 		case vTimeLocal, vTimeISO:
 			v.key = fieldKey(v.name) // used only when the time does not parse
-		case vInt, vFloat, vMsec:
+		case vInt, vFloat, vMsec, vIntList, vFloatList:
 			v.key = fieldKey(v.name)
 			v.class = numClass
 		default:
@@ -400,6 +404,14 @@ func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 	}
 	switch kind {
 	case vInt, vFloat:
+		// One number: a ':' here is an IPv6 address's, left to the
+		// variable before ($remote_addr:$remote_port, "::1:44330").
+		for _, c := range val {
+			if !(c >= '0' && c <= '9' || c == '.' || c == '-') {
+				return false
+			}
+		}
+	case vIntList, vFloatList:
 		for _, c := range val {
 			if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == ',' || c == ':' || c == ' ') {
 				return false
@@ -529,12 +541,12 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 			continue
 		}
 		switch v.kind {
-		case vInt:
+		case vInt, vIntList:
 			if isJSONInt(val) {
 				addField(rec, v.key, sidetrail.KindInt, val)
 				continue
 			}
-		case vFloat:
+		case vFloat, vFloatList:
 			if _, ok := jsonNumber(val); ok {
 				addField(rec, v.key, sidetrail.KindFloat, val)
 				continue

@@ -190,6 +190,15 @@ func TestNginxFormats(t *testing.T) {
 			want:   lines("remote_addr=1.1.1.1", `http_user_agent=a\zb\x4`),
 		},
 		{
+			// An IPv6 client before ':': the port is one number, so the
+			// ':'s go to the address (the parser probe's F4: no
+			// remote_addr, remote_port ":1:44330").
+			name:   "IPv6 address and port",
+			format: `'$remote_addr:$remote_port $status $upstream_response_time'`,
+			line:   `::1:44330 404 0.001, 0.002 : 0.003`,
+			want:   lines("remote_addr=::1", "remote_port=int:44330", "status=int:404", "upstream_response_time=0.001, 0.002 : 0.003"),
+		},
+		{
 			// nginx.conf allows comments between the pieces; they were read
 			// as text (the parser probe's F7: every line a parse_failure).
 			name:   "comments between pasted pieces",
