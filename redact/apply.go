@@ -1094,23 +1094,10 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 		if nc == nil {
 			continue
 		}
-		s, e := t.s, t.e
-		if t.str {
-			s, e = s-1, min(e+1, len(v))
-		}
-		out = append(out, v[last:s]...)
-		out = sidetrail.AppendJSONString(out, nc)
-		last, changed = e, true
+		out, last = replaceToken(out, v, last, t, nc)
+		changed = true
 	}
-	if !changed {
-		r.jout = out
-		return v, false
-	}
-	out = append(out, v[last:]...)
-	r.jout = out
-	start := len(rec.Scratch)
-	rec.Scratch = append(rec.Scratch, out...)
-	return rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], true
+	return r.finishJSON(rec, v, out, last, changed)
 }
 
 func (r *Redactor) isFieldRuleKey(key string) bool {
@@ -1404,9 +1391,8 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 				r.uniqueKey(nn)
 				nn = r.kbuf
 			}
-			out = append(out, v[last:t.s-1]...)
-			out = sidetrail.AppendJSONString(out, nn)
-			last, changed = min(t.e+1, len(v)), true
+			out, last = replaceToken(out, v, last, t, nn)
+			changed = true
 			continue
 		}
 		name := member
@@ -1432,14 +1418,27 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 		if !ch {
 			continue
 		}
-		s, e := t.s, t.e
-		if t.str {
-			s, e = s-1, min(e+1, len(v))
-		}
-		out = append(out, v[last:s]...)
-		out = sidetrail.AppendJSONString(out, nc)
-		last, changed = e, true
+		out, last = replaceToken(out, v, last, t, nc)
+		changed = true
 	}
+	return r.finishJSON(rec, v, out, last, changed)
+}
+
+// replaceToken appends to out the text of v from last up to token t, then
+// repl as a JSON string in t's place, and returns out and where t ends.
+func replaceToken(out, v []byte, last int, t jsonToken, repl []byte) ([]byte, int) {
+	s, e := t.s, t.e
+	if t.str {
+		s, e = s-1, min(e+1, len(v))
+	}
+	out = append(out, v[last:s]...)
+	return sidetrail.AppendJSONString(out, repl), e
+}
+
+// finishJSON ends a rewrite of the JSON text v built in out (r.jout's
+// memory) up to v[last:]: unchanged, v itself; changed, the new text
+// copied into rec.Scratch.
+func (r *Redactor) finishJSON(rec *sidetrail.Record, v, out []byte, last int, changed bool) ([]byte, bool) {
 	if !changed {
 		r.jout = out
 		return v, false

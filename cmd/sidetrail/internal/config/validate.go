@@ -206,7 +206,7 @@ func (p *parser) validateRuleFields(c *Config) {
 			return
 		}
 		hint := ""
-		if near := nearest(name, known); near != "" {
+		if near := suggest(name, slices.Sorted(maps.Keys(known))); near != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", near)
 		} else if strings.Contains(name, ".") {
 			hint = " (rules use the parser's names, such as request_uri; ecs: true renames fields in the sink, after redaction)"
@@ -224,42 +224,6 @@ func (p *parser) validateRuleFields(c *Config) {
 			check(line, i, f)
 		}
 	}
-}
-
-// nearest returns the name in names within two edits of s, if one is.
-func nearest(s string, names map[string]bool) string {
-	best, bestD := "", 3
-	for _, n := range slices.Sorted(maps.Keys(names)) {
-		if d := editDistance(s, n, bestD); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, or limit when it is
-// at least limit.
-func editDistance(a, b string, limit int) int {
-	if d := len(a) - len(b); d >= limit || -d >= limit {
-		return limit
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(b)], limit)
 }
 
 // isBelow reports whether the field name k is below up: up followed by a
