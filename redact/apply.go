@@ -721,18 +721,7 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 			if isToken(v) {
 				continue // already redacted (Apply run twice): keep it
 			}
-			var repl []byte
-			switch ru.act {
-			case actDrop:
-			case actHash:
-				start := len(rec.Scratch)
-				rec.Scratch = r.appendHash(rec.Scratch, ru, v)
-				repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
-			default:
-				start := len(rec.Scratch)
-				rec.Scratch = append(rec.Scratch, ru.maskTok...)
-				repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
-			}
+			repl := r.fieldRepl(rec, ru, v)
 			if f.Kind != sidetrail.KindNull && !unlocatable(v) {
 				if !r.locate(orig, v, f.Kind, repl) && withholdBy == nil {
 					withholdBy = ru
@@ -797,23 +786,14 @@ func (r *Redactor) nestedFieldRule(rec *sidetrail.Record, ru *rule, f *sidetrail
 	if isToken(v) {
 		return false
 	}
-	var repl []byte
-	start := len(rec.Scratch)
-	switch ru.act {
-	case actDrop:
-	case actHash:
-		rec.Scratch = r.appendHash(rec.Scratch, ru, v)
-	default:
-		rec.Scratch = append(rec.Scratch, ru.maskTok...)
-	}
-	repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+	repl := r.fieldRepl(rec, ru, v)
 	if !unlocatable(v) {
 		if !r.locate(orig, v, kind, repl) && *withholdBy == nil {
 			*withholdBy = ru
 		}
 		r.fvals = append(r.fvals, span{repl: repl, v: v})
 	}
-	start = len(rec.Scratch)
+	start := len(rec.Scratch)
 	rec.Scratch = append(rec.Scratch, f.Value[:vs]...)
 	rec.Scratch = sidetrail.AppendJSONString(rec.Scratch, repl)
 	rec.Scratch = append(rec.Scratch, f.Value[ve:]...)
@@ -972,15 +952,7 @@ func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []
 		if bytes.Equal(content, kept) {
 			continue // the value the field held: located already
 		}
-		start = len(rec.Scratch)
-		switch ru.act {
-		case actDrop:
-		case actHash:
-			rec.Scratch = r.appendHash(rec.Scratch, ru, content)
-		default:
-			rec.Scratch = append(rec.Scratch, ru.maskTok...)
-		}
-		repl := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		repl := r.fieldRepl(rec, ru, content)
 		s, e := v.s, v.e
 		if !v.str { // a number: the replacement is a string
 			start = len(rec.Scratch)
@@ -996,6 +968,21 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// fieldRepl returns what field rule ru puts in place of the value v, in
+// rec.Scratch: nothing (drop), v's hash token, or the mask token.
+func (r *Redactor) fieldRepl(rec *sidetrail.Record, ru *rule, v []byte) []byte {
+	start := len(rec.Scratch)
+	switch ru.act {
+	case actDrop:
+		return nil
+	case actHash:
+		rec.Scratch = r.appendHash(rec.Scratch, ru, v)
+	default:
+		rec.Scratch = append(rec.Scratch, ru.maskTok...)
+	}
+	return rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 }
 
 // unlocatable values are not looked for in the message: empty, or nginx's
