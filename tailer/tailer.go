@@ -120,29 +120,30 @@ type unmatchedPattern struct {
 
 // file is an inode we know of. Owned by the Next goroutine.
 type file struct {
-	seq       uint64
-	id        devIno
-	path      string // where last seen
-	origPath  string // where first seen by this process
-	fd        *os.File
-	sysfd     int
-	st        *stream // nil until the file has had bytes (or while a paused copy)
-	head      []byte  // first bytes as read, up to FingerprintBytes
-	offset    int64   // next byte to hand out
-	mid       bool    // offset is inside an overlong line
-	size      int64   // last stat'ed size
-	mtime     int64
-	eof       bool // a read found no more bytes; cleared by wakes and growth
-	away      bool // renamed away from origPath or deleted (sticky)
-	final     bool // finished: hand out the unterminated tail, then close
-	changed   time.Time
-	copyOf    *file // a paused copytruncate copy of a live file
-	seenScan  uint64
-	origScan  uint64
-	firstScan uint64
-	resumed   bool      // matched a checkpoint entry
-	lastSeen  time.Time // when a scan last found it
-	linkDir   string    // the directory of path's target when path is a symlink
+	seq        uint64
+	id         devIno
+	path       string // where last seen
+	origPath   string // where first seen by this process
+	fd         *os.File
+	sysfd      int
+	st         *stream // nil until the file has had bytes (or while a paused copy)
+	head       []byte  // first bytes as read, up to FingerprintBytes
+	offset     int64   // next byte to hand out
+	mid        bool    // offset is inside an overlong line
+	size       int64   // last stat'ed size
+	mtime      int64
+	eof        bool // a read found no more bytes; cleared by wakes and growth
+	away       bool // renamed away from origPath or deleted (sticky)
+	final      bool // finished: hand out the unterminated tail, then close
+	changed    time.Time
+	copyOf     *file // a paused copytruncate copy of a live file
+	seenScan   uint64
+	origScan   uint64
+	firstScan  uint64
+	resumed    bool      // matched a checkpoint entry
+	lastSeen   time.Time // when a scan last found it
+	linkDir    string    // the directory of path's target when path is a symlink
+	linkTarget string    // that target
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
@@ -177,11 +178,14 @@ type Tailer struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	wake       chan struct{}
-	rescan     atomic.Bool
-	watcher    *fsnotify.Watcher
-	watched    map[string]uint64 // dir -> inode
-	newLinkDir bool              // a symlink found by this scan points into a directory: watch it
+	wake   chan struct{}
+	rescan atomic.Bool
+	// unidentified: the paths (and symlink targets) of the files the last
+	// scan left waiting for the first bytes that give them an identity.
+	unidentified atomic.Pointer[map[string]bool]
+	watcher      *fsnotify.Watcher
+	watched      map[string]uint64 // dir -> inode
+	newLinkDir   bool              // a symlink found by this scan points into a directory: watch it
 
 	// Next-goroutine state.
 	files      map[devIno]*file
@@ -740,6 +744,19 @@ func (t *Tailer) flushLoop() {
 func (t *Tailer) runScan(now time.Time) {
 	t.scan(now)
 	t.nextScan = now.Add(t.o.ScanInterval)
+	var waiting map[string]bool
+	for _, f := range t.order {
+		if f.st == nil && f.copyOf == nil {
+			if waiting == nil {
+				waiting = map[string]bool{}
+			}
+			waiting[f.path] = true
+			if f.linkTarget != "" {
+				waiting[f.linkTarget] = true
+			}
+		}
+	}
+	t.unidentified.Store(&waiting)
 	if t.firstRun && !t.firstSaved {
 		// Record at once where a first run starts (StartAt End): a crash
 		// before the first flush must not make the next start a "first
@@ -784,7 +801,11 @@ func (t *Tailer) watchLoop(w *fsnotify.Watcher) {
 			if !ok {
 				return
 			}
-			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+			// A write rescans too while a file found empty waits for its
+			// first bytes: only a scan identifies it, and the periodic one
+			// may be scan_interval away.
+			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) ||
+				ev.Has(fsnotify.Write) && t.waitsForBytes(ev.Name) {
 				t.rescan.Store(true)
 			}
 		case _, ok := <-w.Errors:
@@ -798,6 +819,13 @@ func (t *Tailer) watchLoop(w *fsnotify.Watcher) {
 		default:
 		}
 	}
+}
+
+// waitsForBytes reports whether the file at path was found empty by the
+// last scan and still waits for its identity.
+func (t *Tailer) waitsForBytes(path string) bool {
+	m := t.unidentified.Load()
+	return m != nil && (*m)[path]
 }
 
 func (t *Tailer) newWatcher() (*fsnotify.Watcher, error) {
