@@ -622,6 +622,25 @@ func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
 	if last := lastIndexByte(rest, ' '); last >= 0 && bytes.HasPrefix(rest[last+1:], []byte("HTTP/")) {
 		proto, rest = rest[last+1:], rest[:last]
 	}
+	// The target as nginx's $request_uri has it: without the spaces
+	// around it ("GET  /sp  HTTP/1.1"), and for an absolute-form target
+	// the path ("http://host/p?q" is "/p?q"). Anything else ("HELLO
+	// WORLD") is no request: no request_* fields.
+	rest = bytes.Trim(rest, " ")
+	switch {
+	case len(rest) > 0 && rest[0] == '/', string(rest) == "*":
+	case hasPrefixFold(rest, "http://") || hasPrefixFold(rest, "https://"):
+		hostStart := bytes.Index(rest, []byte("//")) + 2
+		if slash := indexByte(rest[hostStart:], '/'); slash >= 0 {
+			rest = rest[hostStart+slash:]
+		} else if q := indexByte(rest[hostStart:], '?'); q >= 0 {
+			rest = append([]byte("/"), rest[hostStart+q:]...)
+		} else {
+			rest = rootPath
+		}
+	default:
+		return
+	}
 	if derive&dMethod != 0 {
 		addField(rec, "request_method", sidetrail.KindString, method)
 	}
@@ -632,6 +651,26 @@ func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
 	if derive&dProto != 0 && len(proto) > 0 {
 		addField(rec, "request_protocol", sidetrail.KindString, proto)
 	}
+}
+
+var rootPath = []byte("/")
+
+// hasPrefixFold reports whether b starts with the lower-case ASCII prefix,
+// in any case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // addURIFields splits uri at its first '?' into request_path and

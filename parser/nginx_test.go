@@ -190,6 +190,28 @@ func TestNginxFormats(t *testing.T) {
 			want:   lines("remote_addr=1.1.1.1", `http_user_agent=a\zb\x4`),
 		},
 		{
+			// The target as nginx's $request_uri has it (the parser probe's
+			// F8): no spaces around it, the path of an absolute-form target.
+			name:   "request targets",
+			format: `'"$request" $status'`,
+			line:   `"GET  /sp?a=1  HTTP/1.1" 200`,
+			want: lines(`request=GET  /sp?a=1  HTTP/1.1`, "request_method=GET", "request_uri=/sp?a=1",
+				"request_path=/sp", "request_query=a=1", "request_protocol=HTTP/1.1", "status=int:200"),
+		},
+		{
+			name:   "absolute-form target",
+			format: `'"$request" $status'`,
+			line:   `"GET http://Example.com:8080/p/q?x=1 HTTP/1.1" 200`,
+			want: lines(`request=GET http://Example.com:8080/p/q?x=1 HTTP/1.1`, "request_method=GET", "request_uri=/p/q?x=1",
+				"request_path=/p/q", "request_query=x=1", "request_protocol=HTTP/1.1", "status=int:200"),
+		},
+		{
+			name:   "not a request: no request fields",
+			format: `'"$request" $status'`,
+			line:   `"HELLO WORLD" 400`,
+			want:   lines(`request=HELLO WORLD`, "status=int:400"),
+		},
+		{
 			// An IPv6 client before ':': the port is one number, so the
 			// ':'s go to the address (the parser probe's F4: no
 			// remote_addr, remote_port ":1:44330").
