@@ -7,12 +7,11 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sidetrail/sidetrail/buffer"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 func TestBlockUntilAck(t *testing.T) {
@@ -137,7 +136,7 @@ func TestDropOldest(t *testing.T) {
 // said at Close (and at a later Append), not lost with the rate limit: the
 // probe saw one warning of 1,024 for 35,901 dropped records.
 func TestDropOldestLogsTheWholeCount(t *testing.T) {
-	var logs syncLog
+	var logs syncbuf.Buffer
 	b := open(t, t.TempDir(), buffer.Options{Cursors: []string{"a"}, MaxBytes: 8 << 10, SegmentBytes: 2 << 10,
 		WhenFull: buffer.DropOldest, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	rec := bytes.Repeat([]byte("d"), 100)
@@ -158,23 +157,6 @@ func TestDropOldestLogsTheWholeCount(t *testing.T) {
 	if dropped == 0 || said != dropped {
 		t.Fatalf("logged %d dropped records, counted %d:\n%s", said, dropped, logs.String())
 	}
-}
-
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // readNAfter appends and reads one record, leaving the reader positioned in

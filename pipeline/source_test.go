@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 	"github.com/sidetrail/sidetrail/tailer"
 )
 
@@ -301,25 +302,14 @@ func TestSourceFullWarningOnlyForLongWaits(t *testing.T) {
 			writeLines(t, filepath.Join(dir, "a.log"), 0, 10)
 			tl := newTailer(t, dir)
 			defer tl.Close()
-			var logs strings.Builder
-			var mu sync.Mutex
-			logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				return logs.Write(p)
-			}), nil))
+			var logs syncbuf.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: tc.app, Logger: logger})
 			runSource(t, s, func() bool { return tc.app.count() >= 10 })
-			mu.Lock()
 			said := strings.Contains(logs.String(), "buffer full")
-			mu.Unlock()
 			if said != tc.want {
 				t.Fatalf("warned %v, want %v:\n%s", said, tc.want, logs.String())
 			}
 		})
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

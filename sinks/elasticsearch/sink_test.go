@@ -20,6 +20,7 @@ import (
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/internal/esfake"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 	"github.com/sidetrail/sidetrail/sinks/sinktest"
 )
 
@@ -201,7 +202,7 @@ func TestReplayAnswers409Duplicate(t *testing.T) {
 
 func TestSplitOn413(t *testing.T) {
 	f := esfake.Start(t)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	s, err := New(Config{URLs: []string{f.URL()}}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -355,27 +356,9 @@ func TestResponseSlowerThanTimeout(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink for a slog handler.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestAuthFailureRetryableLoggedOnce(t *testing.T) {
 	f := esfake.Start(t)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	s, err := New(Config{URLs: []string{f.URL()}, APIKey: "a2V5"}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

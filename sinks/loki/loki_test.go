@@ -2,7 +2,6 @@ package loki
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 func batchOf(n int) []sidetrail.Record {
@@ -236,7 +236,7 @@ func TestThrottleStormThenRecovery(t *testing.T) {
 
 // 401/403 are logged loudly but only once a minute, counted every time.
 func TestAuthFailureLoggedRateLimited(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	f := newFakeLoki(t)
 	s, err := New(Config{URL: f.URL()}, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	if err != nil {
@@ -261,23 +261,6 @@ func TestAuthFailureLoggedRateLimited(t *testing.T) {
 	if st := s.Stats(); st.AuthErrors != 5 {
 		t.Errorf("AuthErrors = %d", st.AuthErrors)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // Connection resets: before any answer (retryable, maybe stored: the replay
@@ -517,7 +500,7 @@ func TestStatsConcurrentWithSend(t *testing.T) {
 
 // Many label sets: Stats and the log report the max_streams fallback once.
 func TestMaxStreamsWarns(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	f := newFakeLoki(t)
 	s, err := New(Config{URL: f.URL(), Labels: map[string]string{"app": "a"}, LabelFields: []string{"status"}, MaxStreams: 3},
 		Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
@@ -565,7 +548,7 @@ func TestParseRetryAfter(t *testing.T) {
 // tls.insecure_skip_verify is said at start, as the Elasticsearch sink
 // does; the caller's logger (which names the sink) is used as it is.
 func TestInsecureSkipVerifyWarned(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil)).With("sink", "logs")
 	s, err := New(Config{URL: "https://loki.example:3100", TLS: TLSConfig{InsecureSkipVerify: true}}, Options{Logger: logger})
 	if err != nil {
