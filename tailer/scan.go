@@ -352,7 +352,7 @@ func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now t
 		lastSeen: now}
 	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
 		if target, err := filepath.EvalSymlinks(p); err == nil {
-			f.linkDir, f.linkTarget = filepath.Dir(target), target
+			f.linkTarget = target
 			t.newLinkDir = true
 		}
 	}
@@ -879,8 +879,8 @@ func (t *Tailer) watchDirs() {
 		// Rotated-away files too: while one is still read, its successor
 		// may be created there (kubelet renames, then creates); unwatched
 		// in that moment, it waited for the periodic scan.
-		if f.linkDir != "" {
-			dirs = append(dirs, f.linkDir)
+		if f.linkTarget != "" {
+			dirs = append(dirs, filepath.Dir(f.linkTarget))
 		}
 	}
 	live := make(map[string]bool, len(dirs))

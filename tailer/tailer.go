@@ -142,8 +142,7 @@ type file struct {
 	firstScan  uint64
 	resumed    bool      // matched a checkpoint entry
 	lastSeen   time.Time // when a scan last found it
-	linkDir    string    // the directory of path's target when path is a symlink
-	linkTarget string    // that target
+	linkTarget string    // path's target when path is a symlink (its directory is watched)
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
