@@ -438,6 +438,18 @@ sinks:
 			`c.yaml:8: source "a": fields: "log" collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)`,
 		},
 	}, {
+		name: "globs other agents read differently",
+		yml: `sources:
+  - name: a
+    paths: ["/logs/**/app.log", "/logs/{a,b}.log", "/logs/\\{x}.log", "/logs/{x}.log"]
+    exclude: ["**.gz"]
+` + sinks,
+		want: []string{
+			`c.yaml:3: source "a": paths: "/logs/**/app.log": ** does not recurse here, it is * (one path element, without /): write one pattern per depth, as /logs/*/app.log and /logs/*/*/app.log`,
+			`c.yaml:3: source "a": paths: "/logs/{a,b}.log": braces are not alternatives here, they match themselves: write one pattern per alternative (\{ matches a brace)`,
+			`c.yaml:4: source "a": exclude: "**.gz": ** does not recurse here, it is * (one path element, without /): write one pattern per depth, as *.gz`,
+		},
+	}, {
 		name: "explicit zeros and negative values are not defaults",
 		yml: `drain_timeout: 0s
 sources:
@@ -447,6 +459,7 @@ sources:
     rotate_wait: -1s
     fingerprint_bytes: 8
     max_line_bytes: 10
+    scan_interval: 1ns
 sinks:
   - name: s
     type: stdout
@@ -460,11 +473,12 @@ sinks:
 			`c.yaml:6: source "a": rotate_wait: must not be negative`,
 			`c.yaml:7: source "a": fingerprint_bytes: want 16 to 65536, not 8`,
 			`c.yaml:8: source "a": max_line_bytes: 10B is too small; want at least 1KiB`,
-			`c.yaml:12: sink "s": batch.max_records: want at least 1, not 0`,
-			`c.yaml:12: sink "s": batch.max_bytes: 0B is too small; want at least 1KiB`,
-			`c.yaml:12: sink "s": batch.max_wait: must be more than 0, not 0s`,
-			`c.yaml:13: sink "s": retry.max_backoff: 1s is less than retry.initial_backoff (2s)`,
-			`c.yaml:14: sink "s": ready_after_failing: must be more than 0, not 0s`,
+			`c.yaml:9: source "a": scan_interval: 1ns is too short; want at least 10ms (each scan reads the globs and stats every open file)`,
+			`c.yaml:13: sink "s": batch.max_records: want at least 1, not 0`,
+			`c.yaml:13: sink "s": batch.max_bytes: 0B is too small; want at least 1KiB`,
+			`c.yaml:13: sink "s": batch.max_wait: must be more than 0, not 0s`,
+			`c.yaml:14: sink "s": retry.max_backoff: 1s is less than retry.initial_backoff (2s)`,
+			`c.yaml:15: sink "s": ready_after_failing: must be more than 0, not 0s`,
 		},
 	}, {
 		name: "buffer sizes and fsync_interval",

@@ -109,7 +109,9 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 	if s.MaxLineBytes < 1024 {
 		p.errorf(line(&s.MaxLineBytes), "%s: max_line_bytes: %v is too small; want at least 1KiB", at, s.MaxLineBytes)
 	}
-	p.positive(line(&s.ScanInterval), at+": scan_interval", s.ScanInterval)
+	if s.ScanInterval < 10*time.Millisecond {
+		p.errorf(line(&s.ScanInterval), "%s: scan_interval: %v is too short; want at least 10ms (each scan reads the globs and stats every open file)", at, s.ScanInterval)
+	}
 	if s.RotateWait < 0 {
 		p.errorf(line(&s.RotateWait), "%s: rotate_wait: must not be negative", at)
 	}
@@ -320,7 +322,41 @@ func (p *parser) checkGlob(line int, at, key, pat string) {
 	}
 	if _, err := filepath.Match(pat, ""); err != nil {
 		p.errorf(line, "%s: %s: %q is not a valid glob pattern", at, key, pat)
+		return
 	}
+	// Vector, Filebeat and shells read these two; filepath.Match does
+	// not, and the pattern would match nothing the user meant.
+	if strings.Contains(pat, "**") {
+		one := strings.ReplaceAll(pat, "**", "*")
+		as := one
+		if deeper := strings.Replace(pat, "/**/", "/*/*/", 1); deeper != pat {
+			as += " and " + strings.ReplaceAll(deeper, "**", "*")
+		}
+		p.errorf(line, "%s: %s: %q: ** does not recurse here, it is * (one path element, without /): write one pattern per depth, as %s", at, key, pat, as)
+	}
+	if hasBraceAlternatives(pat) {
+		p.errorf(line, "%s: %s: %q: braces are not alternatives here, they match themselves: write one pattern per alternative (\\{ matches a brace)", at, key, pat)
+	}
+}
+
+// hasBraceAlternatives reports a {…,…} that a shell would expand, not
+// counting braces escaped with a backslash.
+func hasBraceAlternatives(pat string) bool {
+	open := -1
+	for i := 0; i < len(pat); i++ {
+		switch pat[i] {
+		case '\\':
+			i++
+		case '{':
+			open = i
+		case '}':
+			if open >= 0 && strings.Contains(pat[open:i], ",") {
+				return true
+			}
+			open = -1
+		}
+	}
+	return false
 }
 
 // oneOf reports v when it is not one of allowed, and returns whether it is.
