@@ -497,6 +497,7 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		return r.applyPattern(rec, ru, v)
 	}
 	start, last, n := -1, 0, 0
+	var q numQuote
 	r.fst = findState{}
 	r.found = false
 	for pos := 0; pos < len(v); {
@@ -517,15 +518,14 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		rec.Scratch = append(rec.Scratch, v[last:s]...)
-		rec.Scratch = append(rec.Scratch, repl...)
+		rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
 		last = e
 		n++
 	}
 	if n == 0 {
 		return v, 0
 	}
-	rec.Scratch = append(rec.Scratch, v[last:]...)
+	rec.Scratch = q.finish(rec.Scratch, v, last)
 	r.c.rules[ru.idx].Add(uint64(n))
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end], n
@@ -540,6 +540,7 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	}
 	r.found = len(locs) > 0
 	start, last, n := -1, 0, 0
+	var q numQuote
 	for _, loc := range locs {
 		s, e := loc[0], loc[1]
 		if e <= s || s < last {
@@ -565,15 +566,14 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		rec.Scratch = append(rec.Scratch, v[last:s]...)
-		rec.Scratch = append(rec.Scratch, repl...)
+		rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
 		last = e
 		n++
 	}
 	if n == 0 {
 		return v, 0
 	}
-	rec.Scratch = append(rec.Scratch, v[last:]...)
+	rec.Scratch = q.finish(rec.Scratch, v, last)
 	r.c.rules[ru.idx].Add(uint64(n))
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end], n
@@ -952,14 +952,8 @@ func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []
 		if bytes.Equal(content, kept) {
 			continue // the value the field held: located already
 		}
-		repl := r.fieldRepl(rec, ru, content)
-		s, e := v.s, v.e
-		if !v.str { // a number: the replacement is a string
-			start = len(rec.Scratch)
-			rec.Scratch = sidetrail.AppendJSONString(rec.Scratch, repl)
-			repl = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
-		}
-		r.spans = append(r.spans, span{s: s, e: e, repl: repl})
+		// A number's replacement is quoted by rewrite.
+		r.spans = append(r.spans, span{s: v.s, e: v.e, repl: r.fieldRepl(rec, ru, content)})
 	}
 }
 
@@ -1192,6 +1186,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	}
 	start := len(rec.Scratch)
 	last := 0
+	var q numQuote
 	for i := 0; i < len(sp); {
 		s, e, repl := sp[i].s, sp[i].e, sp[i].repl
 		i++
@@ -1204,11 +1199,10 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 			}
 			i++
 		}
-		rec.Scratch = append(rec.Scratch, msg[last:s]...)
-		rec.Scratch = append(rec.Scratch, repl...)
+		rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)
 		last = e
 	}
-	rec.Scratch = append(rec.Scratch, msg[last:]...)
+	rec.Scratch = q.finish(rec.Scratch, msg, last)
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end]
 }

@@ -85,7 +85,7 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `{"password":"hunter2","user":"bob"}`, `{"password":"[REDACTED]","user":"bob"}`},
 		{"query_secrets", `{"password" : "hunter2","user":"bob"}`, `{"password" : "[REDACTED]","user":"bob"}`},
 		{"query_secrets", "{\"token\"\t:\t\"t0k\", \"pin\"  :  1234}", "{\"token\"\t:\t\"[REDACTED]\", \"pin\"  :  1234}"},
-		{"query_secrets", `{"api_key" :12345,"ok" : "x"}`, `{"api_key" :[REDACTED],"ok" : "x"}`},
+		{"query_secrets", `{"api_key" :12345,"ok" : "x"}`, `{"api_key" :"[REDACTED]","ok" : "x"}`},
 		{"query_secrets", `{"password" : true, "token" : null, "key" : {"a":1}}`, `{"password" : true, "token" : null, "key" : {"a":1}}`},
 		{"query_secrets", `time 12:00:01 "token" x`, `time 12:00:01 "token" x`},
 		// A "%3" that is not an encoded '=' inside a member's value (a
@@ -96,7 +96,7 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `"Auth":00%3`, `"Auth":[REDACTED]`},
 		// Member names longer than the 64 bytes scan looks back over.
 		{"query_secrets", `{"` + strings.Repeat("x", 70) + `_password":"hunter2"}`, `{"` + strings.Repeat("x", 70) + `_password":"[REDACTED]"}`},
-		{"query_secrets", `{"` + strings.Repeat("x", 54) + `_password" : 12345}`, `{"` + strings.Repeat("x", 54) + `_password" : [REDACTED]}`},
+		{"query_secrets", `{"` + strings.Repeat("x", 54) + `_password" : 12345}`, `{"` + strings.Repeat("x", 54) + `_password" : "[REDACTED]"}`},
 		{"query_secrets", `{"` + strings.Repeat("x", 80) + `password":"kept"}`, `{"` + strings.Repeat("x", 80) + `password":"kept"}`},
 
 		// ipv4: valid octets only, not part of longer dotted numbers.
@@ -193,7 +193,7 @@ func TestSecretNamedFieldsAndJSONMembers(t *testing.T) {
 		kv{key: "note", value: "x"},
 	)
 	r.Apply(rec)
-	if got, want := string(rec.Message), `{"user":"bob","password":"[REDACTED]","api_key": [REDACTED],"token":null,"db":{"secret":"[REDACTED]"},"keys":["k"],"note":"x"}`; got != want {
+	if got, want := string(rec.Message), `{"user":"bob","password":"[REDACTED]","api_key": "[REDACTED]","token":null,"db":{"secret":"[REDACTED]"},"keys":["k"],"note":"x"}`; got != want {
 		t.Errorf("message\n got %s\nwant %s", got, want)
 	}
 	for k, w := range map[string]string{"user": "bob", "password": "[REDACTED]", "api_key": "[REDACTED]", "db.secret": "[REDACTED]", "note": "x"} {

@@ -86,14 +86,15 @@ func holdsInMessage(b, v []byte) bool {
 // FuzzRedact: random records never make Apply panic, and afterwards no
 // substring any rule would match remains in the message or a field (the
 // detectors run again on the output); JSON values stay valid JSON; a
-// field rule's value is gone from the message; and no pre-filter rejects
-// a value its detector would match.
+// field rule's value is gone from the message; a JSON message stays JSON;
+// and no pre-filter rejects a value its detector would match.
 func FuzzRedact(f *testing.F) {
 	f.Add(typicalLine, "GET /a?token=x HTTP/1.1", `{"a":"b@c.de"}`, uint16(0), uint16(20))
 	f.Add(secretLine, "sid=abc; x=y", `["4111 1111 1111 1111",5555555555554444]`, uint16(47), uint16(120))
 	f.Add(`{"msg":"to a\u0040b.com","auth":"Bearer eyJa.eyJb.c"}`, "alice", `{"k":"AKIAIOSFODNN7EXAMPLE"}`, uint16(3), uint16(9))
 	f.Add("x 2001:db8::1 10.1.2.3 sk_live_abcdefgh12 %40", "Authorization: Basic dXNlcg==", `{}`, uint16(1), uint16(7))
 	f.Add("a@b.co4111111111111111x@y.zz", "pwd=1&session=2", `[1]`, uint16(0), uint16(5))
+	f.Add(`{"pin":4111111111111111,"a":[5555555555554444],"password":12}`, "12", `[1]`, uint16(1), uint16(4))
 	rs := fuzzRedactors(f)
 	f.Fuzz(func(t *testing.T, msg, val, js string, a, b uint16) {
 		for _, r := range rs {
@@ -119,6 +120,9 @@ func FuzzRedact(f *testing.F) {
 				t.Fatalf("Apply panicked (contained): %+v", st)
 			}
 			leftovers(t, r, rec)
+			if looksJSON(line) && json.Valid(line) && !json.Valid(rec.Message) && !bytes.HasPrefix(rec.Message, []byte("[message withheld")) && string(rec.Message) != maskToken {
+				t.Errorf("a JSON message is no longer JSON:\n %s\n %s", line, rec.Message)
+			}
 
 			// Idempotent: redacting the output again changes nothing.
 			again := &sidetrail.Record{Message: append([]byte(nil), rec.Message...)}

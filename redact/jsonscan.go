@@ -134,3 +134,146 @@ func hex4(b []byte, i int) (rune, bool) {
 	}
 	return r, true
 }
+
+// numQuote keeps a rewrite of JSON text valid. A replacement is text, so a
+// match within a number (not within a string) makes the whole number a
+// string, and so does one of a whole object or array: "card":4111…
+// becomes "card":"[REDACTED:credit_card]", a dropped one "", where the bare
+// token would leave a document no JSON parser reads
+// (Loki's `| json`, an ingest pipeline, jq). Text that does not look like
+// JSON is left to the plain rewrite. The zero value is ready; it looks at
+// the text only once a match is found in it.
+type numQuote struct {
+	checked, json bool
+	end           int // where the open quote's number ends; 0: none open
+}
+
+// add appends to out the text v[last:s] and repl in place of v[s:e],
+// opening or closing quotes around a number as needed. The caller goes on
+// from e.
+func (q *numQuote) add(out, v []byte, last, s, e int, repl []byte) []byte {
+	if q.end > 0 && q.end <= s {
+		out = append(out, v[last:q.end]...)
+		out = append(out, '"')
+		last, q.end = q.end, 0
+	}
+	if q.end == 0 {
+		if !q.checked {
+			q.checked, q.json = true, looksJSON(v)
+		}
+		if ns, ne, ok := bareValue(v, s, e, q.json); ok {
+			out = append(out, v[last:ns]...)
+			out = append(out, '"')
+			last, q.end = ns, ne
+		}
+	}
+	out = append(out, v[last:s]...)
+	if q.end == 0 {
+		return append(out, repl...)
+	}
+	out = appendJSONEscaped(out, repl)
+	if e >= q.end {
+		out = append(out, '"')
+		q.end = 0
+	}
+	return out
+}
+
+// finish appends the rest of v from last, closing an open quote.
+func (q *numQuote) finish(out, v []byte, last int) []byte {
+	if q.end > 0 {
+		out = append(out, v[last:q.end]...)
+		out = append(out, '"')
+		last, q.end = q.end, 0
+	}
+	return append(out, v[last:]...)
+}
+
+// bareValue reports whether v[s:e] is, or lies within, a value of the JSON
+// text v (isJSON: looksJSON(v)) that is not a string: within a number, or
+// exactly an object or array. It returns that value's span.
+func bareValue(v []byte, s, e int, isJSON bool) (ns, ne int, ok bool) {
+	if !isJSON || s >= e {
+		return 0, 0, false
+	}
+	ns, ne = s, e
+	number := true
+	for _, c := range v[s:e] {
+		if !isNumberByte(c) {
+			number = false
+			break
+		}
+	}
+	switch {
+	case number:
+		for ns > 0 && isNumberByte(v[ns-1]) {
+			ns--
+		}
+		for ne < len(v) && isNumberByte(v[ne]) {
+			ne++
+		}
+	case (v[s] == '{' || v[s] == '[') && closes(v[s:e]):
+	default:
+		return 0, 0, false
+	}
+	// The cheap test first: what a value stands between.
+	b := ns - 1
+	for b >= 0 && isJSONSpace(v[b]) {
+		b--
+	}
+	a := ne
+	for a < len(v) && isJSONSpace(v[a]) {
+		a++
+	}
+	if b < 0 || (v[b] != ':' && v[b] != '[' && v[b] != ',') || (a < len(v) && v[a] != ',' && v[a] != '}' && v[a] != ']') {
+		return 0, 0, false
+	}
+	// Not inside a string: the tokens from the start say.
+	for i := 0; ; {
+		t, next, ok := nextJSONToken(v, i)
+		if !ok {
+			return ns, ne, !number
+		}
+		start := t.s
+		if t.str {
+			start--
+		}
+		if start >= ns {
+			return ns, ne, !number || start == ns && !t.str && t.e == ne
+		}
+		if next > ns {
+			return 0, 0, false // ns is inside this token
+		}
+		i = next
+	}
+}
+
+// closes reports whether the object or array b starts with ends at b's
+// end.
+func closes(b []byte) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i == len(b)-1
+			}
+		}
+	}
+	return false
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -231,7 +231,7 @@ func TestFieldRules(t *testing.T) {
 			rule:      Rule{Field: "user", Action: "mask"},
 			msg:       `{"user":{"id":7,"name":"bo"},"x":1}`,
 			fields:    []kv{{key: "user", value: `{"id":7,"name":"bo"}`, kind: sidetrail.KindJSON}},
-			wantMsg:   `{"user":[REDACTED],"x":1}`,
+			wantMsg:   `{"user":"[REDACTED]","x":1}`,
 			wantField: "[REDACTED]",
 		},
 	}
