@@ -118,7 +118,11 @@ func (s *Sink) getRequest() *request {
 		return r
 	}
 	r := &request{index: *s.index}
-	r.index.quoted, r.index.valid = nil, false
+	if r.index.dated {
+		// Its own rendering per hour; a fixed name is rendered once, by
+		// New, and shared.
+		r.index.quoted, r.index.valid = nil, false
+	}
 	if s.cfg.Compression == "gzip" {
 		r.zw = gzip.NewWriter(&r.zbuf)
 	}

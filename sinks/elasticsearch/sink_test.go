@@ -91,6 +91,42 @@ func TestBulkRequestFormat(t *testing.T) {
 	}
 }
 
+// An index name without date codes (and a data stream's) is rendered once,
+// when the config is read. Each request's copy of the pattern used to drop
+// it, and every action line went out as {"create":{"_index":,…}}: a whole
+// request 400 from Elasticsearch, every record dead-lettered. (VictoriaLogs
+// accepts the broken line, which is why the real-backend tests missed it.)
+func TestFixedIndexName(t *testing.T) {
+	for _, cfg := range []Config{{Index: "audit"}, {DataStream: true}, {Index: "audit-%Y"}} {
+		f := esfake.Start(t)
+		cfg.URLs = []string{f.URL()}
+		s := newSink(t, cfg)
+		want := map[string]string{"audit": "audit", "": "logs-sidetrail-default", "audit-%Y": "audit-2025"}[cfg.Index]
+		for batch := range 3 { // a fresh request, then pooled ones
+			recs := testRecords(4)
+			for i := range recs {
+				recs[i].Offset += int64(batch) * 1000
+			}
+			res, err := send(t, s, recs)
+			if err != nil {
+				t.Fatalf("%+v: batch %d: %v", cfg, batch, err)
+			}
+			if c := countStatus(res); c[sidetrail.Accepted] != 4 {
+				t.Fatalf("%+v: batch %d: results %v", cfg, batch, c)
+			}
+		}
+		docs := f.Docs()
+		if len(docs) != 12 {
+			t.Fatalf("%+v: %d documents stored", cfg, len(docs))
+		}
+		for _, d := range docs {
+			if d.Index != want {
+				t.Fatalf("%+v: document in index %q, want %q", cfg, d.Index, want)
+			}
+		}
+	}
+}
+
 func TestItem429Subset(t *testing.T) {
 	f := esfake.Start(t)
 	s := newSink(t, Config{URLs: []string{f.URL()}})
