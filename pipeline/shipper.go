@@ -420,9 +420,10 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 		pending = next
 		s.sent.Add(sent)
 		s.duplicates.Add(dups)
-		if err != nil {
+		if err != nil || len(rejected) == len(batch) {
 			// Counted here: a request whose records were all rejected
-			// (dead-lettered below) failed too.
+			// (dead-lettered below) failed too, with an error or with
+			// each record refused.
 			s.sendErrors.Add(1)
 		}
 		if len(rejected) > 0 {

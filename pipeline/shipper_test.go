@@ -236,6 +236,27 @@ func TestShipperPermanentErrorDeadLettersBatch(t *testing.T) {
 	}
 }
 
+// A request answered without an error whose every record was rejected
+// (each item refused, or a batch split after 413 down to records refused
+// alone) failed too: 57 requests answered 413 and 30 records
+// dead-lettered left the counter at 0.
+func TestShipperAllRejectedCountsAsSendError(t *testing.T) {
+	dir := t.TempDir()
+	dl, _ := OpenDeadLetter(dir, "es")
+	defer dl.Close()
+	r := newMemReader(3)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		for i := range res {
+			res[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: "413: the record alone is too large"}
+		}
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "es", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 3 })
+	if st := s.Stats(); st.DeadLettered != 3 || st.SendErrors != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestShipperRetriesWholeBatchErrorsForever(t *testing.T) {
 	r := newMemReader(4)
 	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {

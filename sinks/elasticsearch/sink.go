@@ -89,9 +89,10 @@ type Sink struct {
 	freeMu sync.Mutex
 	free   []*request
 
-	lastAuthLog  atomic.Int64 // unix nanoseconds of the last loud auth log
-	lastTooLarge atomic.Int64 // unix nanoseconds of the last 413 log
-	c            counters
+	lastAuthLog    atomic.Int64 // unix nanoseconds of the last loud auth log
+	lastTooLarge   atomic.Int64 // unix nanoseconds of the last 413 log
+	lastRefusedLog atomic.Int64 // unix nanoseconds of the last whole-request 4xx log
+	c              counters
 }
 
 // request is one Send's scratch state, reused by later Sends.
@@ -351,17 +352,22 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 			return &sidetrail.RetryAfterError{After: d, Err: err}
 		}
 		return err
-	case status == http.StatusNotFound:
-		// A 404 for the whole request says the URL is wrong (a path prefix,
-		// a proxy mid-deploy), not that the data is: keep the records and
-		// retry, loudly, rather than dead-letter every batch.
-		s.c.statusOther4xx.Add(1)
-		s.log.Error("elasticsearch: the bulk endpoint answered 404; check urls. Records are kept and retried",
-			"error", err, "urls", s.cfg.URLs)
-		return err
 	case status >= 400:
+		// The whole request refused. Its NDJSON is ours and valid, and
+		// Elasticsearch refuses a bad document in its item, not here: the
+		// cause is the configuration or what stands in between (a 404
+		// for a wrong path, a 400 for an ingest pipeline or a parameter
+		// it does not know, a proxy's HTML page for plain HTTP sent to
+		// its TLS port). Keep the records and retry, loudly, as Fluent Bit
+		// and Filebeat do, rather than dead-letter every batch while the
+		// sink looks healthy.
 		s.c.statusOther4xx.Add(1)
-		return sidetrail.Permanent(err)
+		now := time.Now().UnixNano()
+		if last := s.lastRefusedLog.Load(); now-last >= int64(authLogEvery) && s.lastRefusedLog.CompareAndSwap(last, now) {
+			s.log.Error("elasticsearch: the bulk endpoint refused the whole request; check urls, pipeline and params. Records are kept and retried",
+				"status", status, "error", err, "urls", s.cfg.URLs)
+		}
+		return err
 	}
 	// 1xx/3xx: the client follows no redirects; treat as transient.
 	return err
@@ -476,7 +482,7 @@ func (s *Sink) parseItems(rq *request, results []sidetrail.Result, lo int) error
 		case st == http.StatusConflict:
 			results[j] = sidetrail.Result{Status: sidetrail.Duplicate}
 			s.c.duplicates.Add(1)
-		case st == http.StatusTooManyRequests || st >= 500:
+		case st == http.StatusTooManyRequests || st == http.StatusRequestTimeout || st >= 500:
 			results[j] = sidetrail.Result{Status: sidetrail.Retry, Reason: itemReason(st, it.err)}
 			s.c.retries.Add(1)
 		default:

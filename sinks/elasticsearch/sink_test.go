@@ -210,6 +210,30 @@ func TestItemMappingError(t *testing.T) {
 	}
 }
 
+// An item's 408 (its shard timed out) is retried like its 429 or 5xx; an
+// item's 403 (a role that may not write that index) concerns that record
+// and dead-letters it.
+func TestItemStatusClasses(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	f.SetItemFault(func(it esfake.Item) esfake.ItemError {
+		switch {
+		case bytes.Contains(it.Source, []byte(`/item/1 `)):
+			return esfake.ItemError{Status: http.StatusRequestTimeout, Type: "timeout_exception", Reason: "timed out"}
+		case bytes.Contains(it.Source, []byte(`/item/2 `)):
+			return esfake.ItemError{Status: http.StatusForbidden, Type: "security_exception", Reason: "action [indices:data/write/bulk[s]] is unauthorized"}
+		}
+		return esfake.ItemError{}
+	})
+	res, err := send(t, s, testRecords(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Status != sidetrail.Accepted || res[1].Status != sidetrail.Retry || res[2].Status != sidetrail.Rejected {
+		t.Fatalf("results %+v", res)
+	}
+}
+
 func TestReplayAnswers409Duplicate(t *testing.T) {
 	f := esfake.Start(t)
 	s := newSink(t, Config{URLs: []string{f.URL()}})
@@ -425,16 +449,37 @@ func TestAuthFailureRetryableLoggedOnce(t *testing.T) {
 	}
 }
 
-func TestWholeRequest400Permanent(t *testing.T) {
+// A whole request refused with 400 is a configuration problem (an ingest
+// pipeline or parameter Elasticsearch does not know, a proxy's page), not
+// bad data: retried with an error logged, never dead-lettered. Before, the
+// batch was dead-lettered, and so was every later one, with the sink
+// reported healthy.
+func TestWholeRequest400Retried(t *testing.T) {
 	f := esfake.Start(t)
-	s := newSink(t, Config{URLs: []string{f.URL()}})
-	f.FailNext(1, esfake.Fault{Status: 400, Body: `{"error":{"type":"illegal_argument_exception","reason":"no such pipeline [x]"},"status":400}`})
-	res, err := send(t, s, testRecords(2))
-	if !sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "illegal_argument_exception: no such pipeline [x]") {
-		t.Fatalf("err %v", err)
+	var logs syncbuf.Buffer
+	s, err := New(Config{URLs: []string{f.URL()}}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if countStatus(res)[sidetrail.Unsent] != 2 {
-		t.Fatal("records marked")
+	defer s.Close()
+	for _, body := range []string{
+		`{"error":{"type":"illegal_argument_exception","reason":"pipeline with id [x] does not exist"},"status":400}`,
+		"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>",
+	} {
+		f.FailNext(1, esfake.Fault{Status: 400, Body: body})
+		res, err := send(t, s, testRecords(2))
+		if err == nil || sidetrail.IsPermanent(err) {
+			t.Fatalf("err %v: want a retryable error", err)
+		}
+		if countStatus(res)[sidetrail.Unsent] != 2 {
+			t.Fatalf("records marked %v", res)
+		}
+		if res, err = send(t, s, testRecords(2)); err != nil || countStatus(res)[sidetrail.Accepted]+countStatus(res)[sidetrail.Duplicate] != 2 {
+			t.Fatalf("after the fault: %v %v", err, res)
+		}
+	}
+	if !strings.Contains(logs.String(), "does not exist") || strings.Count(logs.String(), "refused the whole request") != 1 {
+		t.Errorf("want one error naming the reason (rate-limited), got:\n%s", logs.String())
 	}
 }
 
