@@ -186,6 +186,51 @@ func TestInodeReuseSameHeaderAcrossRestart(t *testing.T) {
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
 
+// TestInodeReuseAfterForgottenAcrossRestart: the old file was deleted and
+// forgotten (its checkpoint entry pruned) before the agent stopped, and its
+// inode holds a new file with the same first line at the next start (or
+// reload). Nothing remembers the old key then, so the key must differ by
+// itself: with the old key, every line at an offset the old file also had
+// got the old line's Elasticsearch _id, was answered 409 and counted as
+// delivered. The probe lost 21 of 21 lines so.
+func TestInodeReuseAfterForgottenAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	appendFile(t, p, headerFile("OLD", 50))
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 51, 5*time.Second)
+	ino := inode(t, p)
+	// A link out of the globs holds the inode while the checkpoint is
+	// written (its new file would take the freed inode).
+	hold := filepath.Join(dir, "hold.tmp")
+	if err := os.Link(p, hold); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, tl)
+	tl.nextMu.Lock()
+	tl.scan(time.Now().Add(time.Hour)) // forgets it
+	tl.nextMu.Unlock()
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(o.CheckpointPath); bytes.Contains(data, []byte(`"ino"`)) {
+		t.Fatalf("the checkpoint still holds the file: %s", data)
+	}
+	if err := os.Remove(hold); err != nil {
+		t.Fatal(err)
+	}
+	content := headerFile("NEW", 100)
+	createOnInode(t, p, ino, content)
+	tl = mustNew(t, o)
+	checkWhole(t, collect(t, tl, 101, 3*time.Second), content, ls[0].Key)
+	expectQuiet(t, tl, 100*time.Millisecond)
+}
+
 // TestSameFileAcrossRestart is the control: the same file, grown while the
 // agent was stopped, resumes exactly at its committed offset under its key,
 // with a checkpoint of this version and with one written before the head

@@ -437,7 +437,8 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	}
 	fpHash := fnv64(fnvBasis, f.head[:fpLen])
 	var gen uint32
-	key := t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen)
+	born := birth(f.fd)
+	key := t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen, born)
 	if old := t.dropped[key]; old != nil && !atEnd {
 		t.ckMu.Lock()
 		offset, mid := old.committed, old.mid
@@ -460,7 +461,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 			break
 		}
 		gen++
-		key = t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen)
+		key = t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen, born)
 	}
 	t.usedKeys[key] = struct{}{}
 	st := &stream{key: key, fpLen: fpLen, fpHash: fpHash, gen: gen, dev: f.id.dev, ino: f.id.ino, path: f.path,

@@ -665,14 +665,22 @@ func fnv64(h uint64, b []byte) uint64 {
 
 const fnvBasis = 14695981039346656037
 
-func (t *Tailer) makeKey(dev, ino uint64, fpLen int, fpHash uint64, gen uint32) uint64 {
+// makeKey derives a new stream's key. born is the file's creation time (0
+// when unknown), which sets apart a new file on a freed inode with the same
+// first line after the old one's key is forgotten (pruned from the
+// checkpoint): gen only counts the keys this run remembers.
+func (t *Tailer) makeKey(dev, ino uint64, fpLen int, fpHash uint64, gen uint32, born uint64) uint64 {
 	h := fnv64(fnvBasis, []byte(t.o.Source))
-	var b [37]byte
+	var b [45]byte
 	binary.BigEndian.PutUint64(b[1:], dev)
 	binary.BigEndian.PutUint64(b[9:], ino)
 	binary.BigEndian.PutUint64(b[17:], uint64(fpLen))
 	binary.BigEndian.PutUint64(b[25:], fpHash)
 	binary.BigEndian.PutUint32(b[33:], gen)
+	if born == 0 {
+		return fnv64(h, b[:37]) // as before creation times counted
+	}
+	binary.BigEndian.PutUint64(b[37:], born)
 	return fnv64(h, b[:])
 }
 
