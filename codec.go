@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	"unsafe"
 )
@@ -81,6 +82,19 @@ func within(msg, v []byte) (int, bool) {
 func appendBytes[T string | []byte](dst []byte, b T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
+}
+
+// Times the codec can hold: Unix nanoseconds in an int64.
+var (
+	minTime = time.Unix(0, math.MinInt64+1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// TimeInRange reports whether t survives the disk buffer: from 1677-09-21
+// to 2262-04-11. An event time outside it is none (the record gets the
+// read time), rather than one that wraps around into another century.
+func TimeInRange(t time.Time) bool {
+	return !t.Before(minTime) && !t.After(maxTime)
 }
 
 func unixNano(t time.Time) int64 {

@@ -560,7 +560,9 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 		if idx < 0 {
 			continue
 		}
-		if t, ok := p.parseTime(rec.Fields[idx]); ok {
+		// A time the buffer cannot hold stays a field; the record gets
+		// the read time.
+		if t, ok := p.parseTime(rec.Fields[idx]); ok && sidetrail.TimeInRange(t) {
 			rec.Time = t
 			rec.Fields = append(rec.Fields[:idx], rec.Fields[idx+1:]...)
 			break

@@ -465,7 +465,7 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 			t.parseFailures.Add(1)
 		}
 	}
-	if rec.Time.IsZero() {
+	if rec.Time.IsZero() || !sidetrail.TimeInRange(rec.Time) {
 		rec.Time = now
 	}
 	t.addStatic(rec)
