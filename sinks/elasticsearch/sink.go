@@ -131,6 +131,9 @@ func (s *Sink) getRequest() *request {
 }
 
 func (s *Sink) putRequest(r *request) {
+	if r.resp.Cap() > keptResponseBytes {
+		r.resp = bytes.Buffer{}
+	}
 	s.freeMu.Lock()
 	s.free = append(s.free, r)
 	s.freeMu.Unlock()
@@ -139,8 +142,16 @@ func (s *Sink) putRequest(r *request) {
 // authLogEvery rate-limits the loud log line for 401/403.
 const authLogEvery = time.Minute
 
-// maxResponseBytes bounds how much of a response the sink reads.
-const maxResponseBytes = 256 << 20
+// responseLimit bounds how much of a response to a request of n records
+// the sink reads: an item's answer is a few hundred bytes, a refused one's
+// reason a few KiB. A garbled or endless body (a proxy, a bug) is cut there
+// and read as a bad response, retried, instead of held in memory whole: at
+// 256 MiB per request in flight it took a probe's agent to 4 GB.
+func responseLimit(n int) int64 { return 1<<20 + int64(n)*(16<<10) }
+
+// keptResponseBytes is the largest response buffer a finished request
+// keeps for the next one.
+const keptResponseBytes = 4 << 20
 
 // New validates cfg and returns a Sink. It reads the credential files (again
 // later when they change) and the TLS material (once); nothing is sent until Send (no product check or
@@ -294,7 +305,7 @@ func (s *Sink) encode(rq *request, batch []sidetrail.Record) {
 // sendRange sends records [lo, hi) of the encoded batch and fills their
 // results.
 func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.Result, lo, hi int) error {
-	status, header, err := s.do(ctx, rq, rq.body[rq.offs[lo]:rq.offs[hi]])
+	status, header, err := s.do(ctx, rq, rq.body[rq.offs[lo]:rq.offs[hi]], hi-lo)
 	if err != nil {
 		return err
 	}
@@ -375,7 +386,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 
 // do performs one bulk request with body and reads the response into
 // rq.resp. A non-nil error means no HTTP answer was read.
-func (s *Sink) do(ctx context.Context, rq *request, body []byte) (int, http.Header, error) {
+func (s *Sink) do(ctx context.Context, rq *request, body []byte, n int) (int, http.Header, error) {
 	if rq.zw != nil {
 		rq.zbuf.Reset()
 		rq.zw.Reset(&rq.zbuf)
@@ -414,7 +425,7 @@ func (s *Sink) do(ctx context.Context, rq *request, body []byte) (int, http.Head
 	res, err := s.client.Transport.Perform(req)
 	if err == nil {
 		rq.resp.Reset()
-		_, err = rq.resp.ReadFrom(io.LimitReader(res.Body, maxResponseBytes))
+		_, err = rq.resp.ReadFrom(io.LimitReader(res.Body, responseLimit(n)))
 		res.Body.Close()
 		if err != nil {
 			err = fmt.Errorf("reading response: %w", err)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -510,6 +511,33 @@ func TestBadResponses(t *testing.T) {
 			}
 			s.Close()
 		})
+	}
+}
+
+// An endless 200 body is read only up to a bound that follows the batch's
+// size, then retried as a bad response: at 256 MiB per request in flight a
+// probe's agent reached 4 GB.
+func TestEndlessResponseBounded(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Write([]byte(`{"errors":false,"items":[`))
+		chunk := bytes.Repeat([]byte(" "), 64<<10)
+		for n := 0; n < 64<<20; n += len(chunk) { // 64 MiB, or until the client stops reading
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			served.Add(int64(len(chunk)))
+		}
+	}))
+	defer srv.Close()
+	s := newSink(t, Config{URLs: []string{srv.URL}, Timeout: 30 * time.Second})
+	res, err := send(t, s, testRecords(10))
+	if err == nil || sidetrail.IsPermanent(err) || countStatus(res)[sidetrail.Unsent] != 10 {
+		t.Fatalf("err %v, results %v", err, countStatus(res))
+	}
+	if limit := responseLimit(10); served.Load() > 16<<20 { // the bound, and what the sockets hold
+		t.Errorf("the server wrote %d bytes before the sink gave up; the bound is %d", served.Load(), limit)
 	}
 }
 
