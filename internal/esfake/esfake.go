@@ -622,6 +622,10 @@ func (s *Server) process(body []byte, pathIndex string) ([]byte, int, int, error
 				fail(400, "document_parsing_exception", "[1:1] failed to parse: not a JSON object: "+truncate(p.source))
 				break
 			}
+			if name := metadataField(p.source); name != "" {
+				fail(400, "document_parsing_exception", "[1:2] failed to parse field ["+name+"] of type [_"+strings.TrimPrefix(name, "_")+"] in document with id '"+k.id+"'. Preview of field's value: '…'; Field ["+name+"] is a metadata field and cannot be added inside a document. Use the index API request parameters.")
+				break
+			}
 			d, exists := s.docs[k]
 			if exists && p.op == "create" {
 				s.stats.Conflicts++
@@ -670,4 +674,27 @@ func truncate(b []byte) string {
 		return string(b[:200]) + "..."
 	}
 	return string(b)
+}
+
+// metadataNames are the fields Elasticsearch keeps for itself.
+var metadataNames = map[string]bool{"_id": true, "_index": true, "_source": true, "_routing": true,
+	"_ignored": true, "_seq_no": true, "_primary_term": true, "_version": true, "_type": true,
+	"_tier": true, "_doc_count": true, "_field_names": true, "_data_stream_timestamp": true,
+	"_nested_path": true, "_feature": true, "_ignored_source": true}
+
+// metadataField returns a top-level key of the JSON object src that
+// Elasticsearch refuses in a document, or "": the name itself, or one
+// whose first dotted part is one ("_id.x" maps an object under _id).
+func metadataField(src []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(src, &m) != nil {
+		return ""
+	}
+	for k := range m {
+		first, _, _ := strings.Cut(k, ".")
+		if metadataNames[first] {
+			return first
+		}
+	}
+	return ""
 }

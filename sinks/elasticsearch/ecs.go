@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/sidetrail/sidetrail"
 )
@@ -108,4 +109,71 @@ func namesMeet(a, b string) bool {
 		a, b = b, a
 	}
 	return a == b || (len(b) > len(a) && b[len(a)] == '.' && b[:len(a)] == a)
+}
+
+// metadataNames are the fields Elasticsearch keeps for itself: a document
+// holding one at its top level is refused ("Field [_id] is a metadata field
+// and cannot be added inside a document").
+var metadataNames = [...]string{"_id", "_index", "_source", "_routing", "_ignored", "_seq_no",
+	"_primary_term", "_version", "_type", "_tier", "_doc_count", "_field_names",
+	"_data_stream_timestamp", "_nested_path", "_feature", "_ignored_source"}
+
+// isMetadata reports whether the field key lands on a metadata name: the
+// name, or a dotted name below it ("_id.x" makes an object of _id).
+func isMetadata(key string) bool {
+	if len(key) == 0 || key[0] != '_' {
+		return false // the common case: one comparison
+	}
+	first, _, _ := strings.Cut(key, ".")
+	for _, m := range metadataNames {
+		if first == m {
+			return true
+		}
+	}
+	return false
+}
+
+// hasMetadata reports whether a field would be refused for its name.
+func hasMetadata(fields []sidetrail.Field) bool {
+	for i := range fields {
+		if isMetadata(fields[i].Key) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendMetadataRenamed appends fields to dst with each metadata name
+// renamed json.<name> (as the parser renames a JSON key that meets the
+// record's own), plus '_' while the new name meets another field's.
+func appendMetadataRenamed(dst []sidetrail.Field, fields []sidetrail.Field) []sidetrail.Field {
+	start := len(dst)
+	dst = append(dst, fields...)
+	out := dst[start:]
+	for i := range out {
+		if !isMetadata(out[i].Key) {
+			continue
+		}
+		first, rest, dotted := strings.Cut(out[i].Key, ".")
+		name := "json." + first
+		for {
+			full := name
+			if dotted {
+				full += "." + rest
+			}
+			taken := false
+			for j := range out {
+				if j != i && namesMeet(full, out[j].Key) {
+					taken = true
+					break
+				}
+			}
+			if !taken {
+				out[i].Key = full
+				break
+			}
+			name += "_"
+		}
+	}
+	return dst
 }

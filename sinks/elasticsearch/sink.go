@@ -99,10 +99,11 @@ type Sink struct {
 type request struct {
 	index  indexPattern // a copy: it caches the last name rendered
 	enc    sidetrail.JSONEncoder
-	body   []byte // the batch's NDJSON
-	offs   []int  // offs[i] is where record i starts in body; offs[n] = len(body)
-	ids    []int  // body[ids[2i]:ids[2i+1]] is record i's _id
-	fields []sidetrail.Field
+	body   []byte            // the batch's NDJSON
+	offs   []int             // offs[i] is where record i starts in body; offs[n] = len(body)
+	ids    []int             // body[ids[2i]:ids[2i+1]] is record i's _id
+	fields []sidetrail.Field // renamed to ECS
+	meta   []sidetrail.Field // metadata names renamed
 	zbuf   bytes.Buffer
 	zw     *gzip.Writer
 	resp   bytes.Buffer
@@ -287,10 +288,18 @@ func (s *Sink) encode(rq *request, batch []sidetrail.Record) {
 		body = r.ID().AppendText(body)
 		rq.ids = append(rq.ids, idStart, len(body))
 		body = append(body, "\"}}\n"...)
+		fields := r.Fields
 		if s.cfg.ECS {
-			rq.fields = appendECSFields(rq.fields[:0], r.Fields)
+			rq.fields = appendECSFields(rq.fields[:0], fields)
+			fields = rq.fields
+		}
+		if hasMetadata(fields) {
+			rq.meta = appendMetadataRenamed(rq.meta[:0], fields)
+			fields = rq.meta
+		}
+		if len(fields) > 0 && &fields[0] != &r.Fields[0] {
 			rc := *r
-			rc.Fields = rq.fields
+			rc.Fields = fields
 			body = rq.enc.Append(body, &rc)
 		} else {
 			body = rq.enc.Append(body, r)
@@ -300,6 +309,7 @@ func (s *Sink) encode(rq *request, batch []sidetrail.Record) {
 	rq.offs = append(rq.offs, len(body))
 	rq.body = body
 	clear(rq.fields) // hold no pointers into the caller's records
+	clear(rq.meta)
 }
 
 // sendRange sends records [lo, hi) of the encoded batch and fills their

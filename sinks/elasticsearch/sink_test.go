@@ -128,6 +128,43 @@ func TestFixedIndexName(t *testing.T) {
 	}
 }
 
+// A JSON line's own _id, _index or other metadata name (a MongoDB-style
+// event) would make Elasticsearch refuse the document ("Field [_id] is a
+// metadata field and cannot be added inside a document"): every such line
+// dead-lettered. The field is renamed json.<name>, as the parser renames a
+// key that meets the record's own, and keeps its value.
+func TestMetadataFieldNamesRenamed(t *testing.T) {
+	for _, ecs := range []bool{false, true} {
+		f := esfake.Start(t)
+		s := newSink(t, Config{URLs: []string{f.URL()}, ECS: ecs})
+		recs := testRecords(2)
+		recs[0].Add("_id", sidetrail.KindString, []byte("507f1f77bcf86cd799439011"))
+		recs[0].Add("_index.name", sidetrail.KindString, []byte("other"))
+		recs[0].Add("_private", sidetrail.KindInt, []byte("1"))
+		recs[1].Add("_source", sidetrail.KindJSON, []byte(`{"a":1}`))
+		recs[1].Add("json._source", sidetrail.KindString, []byte("taken"))
+		res, err := send(t, s, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := countStatus(res); c[sidetrail.Accepted] != 2 {
+			t.Fatalf("ecs=%v: results %v", ecs, res)
+		}
+		docs := f.Docs()
+		var d0, d1 map[string]any
+		json.Unmarshal(docs[0].Source, &d0)
+		json.Unmarshal(docs[1].Source, &d1)
+		j0, _ := d0["json"].(map[string]any)
+		j1, _ := d1["json"].(map[string]any)
+		if j0["_id"] != "507f1f77bcf86cd799439011" || j0["_index"].(map[string]any)["name"] != "other" || d0["_private"] != 1.0 {
+			t.Errorf("ecs=%v: %s", ecs, docs[0].Source)
+		}
+		if j1["_source"] != "taken" || j1["_source_"].(map[string]any)["a"] != 1.0 {
+			t.Errorf("ecs=%v: %s", ecs, docs[1].Source)
+		}
+	}
+}
+
 func TestItem429Subset(t *testing.T) {
 	f := esfake.Start(t)
 	s := newSink(t, Config{URLs: []string{f.URL()}})
