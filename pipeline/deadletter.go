@@ -13,7 +13,10 @@ import (
 
 // DeadLetter appends rejected records, with the reason, to an NDJSON file:
 //
-//	{"time":"…","sink":"es","reason":"mapper_parsing_exception: …","record":{…record JSON…}}
+//	{"time":"…","sink":"es","id":"…","reason":"mapper_parsing_exception: …","record":{…record JSON…}}
+//
+// id is the record's ID (the Elasticsearch _id): a record a crash made the
+// shipper reject twice is in the file twice, and the id tells the copies.
 //
 // Write returns only after the lines are fsynced, because the shipper
 // acknowledges the batch right after: a dead-lettered record must survive a
@@ -102,7 +105,9 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) error {
 		d.buf = append(d.buf, now...)
 		d.buf = append(d.buf, `","sink":`...)
 		d.buf = sidetrail.AppendJSONString(d.buf, d.sink)
-		d.buf = append(d.buf, `,"reason":`...)
+		d.buf = append(d.buf, `,"id":"`...)
+		d.buf = r.ID().AppendText(d.buf)
+		d.buf = append(d.buf, `","reason":`...)
 		d.buf = sidetrail.AppendJSONString(d.buf, reasons[i])
 		d.buf = append(d.buf, `,"record":`...)
 		d.buf = d.enc.Append(d.buf, r)

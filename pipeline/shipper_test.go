@@ -206,13 +206,14 @@ func TestShipperDeadLettersRejectedAndAcksAfter(t *testing.T) {
 		t.Fatalf("dead letters: %v", lines)
 	}
 	var dlRec struct {
-		Sink, Reason string
-		Record       struct{ Message string }
+		Sink, ID, Reason string
+		Record           struct{ Message string }
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &dlRec); err != nil {
 		t.Fatal(err)
 	}
-	if dlRec.Sink != "es" || dlRec.Reason != "mapper_parsing_exception: bad status" || dlRec.Record.Message != "line 2" {
+	if dlRec.Sink != "es" || dlRec.Reason != "mapper_parsing_exception: bad status" || dlRec.Record.Message != "line 2" ||
+		len(dlRec.ID) != 32 {
 		t.Fatalf("dead letter = %+v", dlRec)
 	}
 }
