@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,6 +154,25 @@ type rule struct {
 	withheld string   // kindField: the marker that replaces the message
 }
 
+// requestParts are the fields the parsers split from $request (and the
+// last three from $request_uri): a field rule naming the whole applies to
+// its parts, which hold the same bytes. (A pattern with fields: [request]
+// shipped the secret it masked there in request_uri and request_query.)
+var requestParts = map[string][]string{
+	"request":     {"request_method", "request_uri", "request_path", "request_query", "request_protocol"},
+	"request_uri": {"request_path", "request_query"},
+}
+
+// sameBytes are, for a pattern or builtin naming one of $request and the
+// fields split from it, the others that hold the same bytes: a match in one
+// is in the others too.
+var sameBytes = map[string][]string{
+	"request":       requestParts["request"],
+	"request_uri":   {"request", "request_path", "request_query"},
+	"request_path":  {"request", "request_uri"},
+	"request_query": {"request", "request_uri"},
+}
+
 func (ru *rule) targets(key string) bool {
 	if ru.fields == nil {
 		return true
@@ -261,6 +281,18 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 			opts.Logger.Warn("redact: short hash key; use at least 16 random bytes", "rule", ru.name, "bytes", len(ru.key))
 		}
 	}
+	// A field rule for $request or $request_uri covers the parts the
+	// parsers split from it, unless a rule of its own names a part.
+	for _, ru := range sh.fieldRules {
+		for _, part := range requestParts[ru.field] {
+			if _, own := fieldOwner[part]; !own {
+				c := *ru
+				c.field = part
+				sh.fieldRules = append(sh.fieldRules, &c)
+				fieldOwner[part] = ru.idx + 1
+			}
+		}
+	}
 	for j, ru := range sh.valueRules {
 		bit := uint64(1) << min(j, 63)
 		sh.allBits |= bit
@@ -350,6 +382,13 @@ func compile(n int, rl Rule, opts Options) (*rule, error) {
 	}
 	if len(rl.Fields) > 0 {
 		ru.fields = append([]string(nil), rl.Fields...)
+		for _, f := range rl.Fields {
+			for _, same := range sameBytes[f] {
+				if !slices.Contains(ru.fields, same) {
+					ru.fields = append(ru.fields, same)
+				}
+			}
+		}
 	}
 	switch {
 	case rl.Builtin != "":

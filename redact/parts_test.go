@@ -1,0 +1,46 @@
+package redact_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/redact"
+)
+
+// A rule naming $request (or $request_uri) covers the fields the parser
+// splits from it. The Kubernetes example's rule had fields: [request,
+// http_referer]; the docs probe found `mysecret=S1` masked in request and
+// message and shipped in request_uri and request_query.
+func TestRuleForRequestCoversItsParts(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	cfg := parser.Config{Format: "nginx", LogFormat: "combined"}
+	line := `1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET /a/SECRETPATH?mysecret=S1cr3tValue&x=1 HTTP/1.1" 200 5 "-" "curl"`
+	for _, tc := range []struct {
+		name  string
+		rules []redact.Rule
+		gone  []string
+	}{
+		{"pattern on request", []redact.Rule{{Name: "p", Pattern: `mysecret=[^&\s"]*`, Replace: "mysecret=[REDACTED]", Fields: []string{"request", "http_referer"}}}, []string{"S1cr3tValue"}},
+		{"pattern on request_uri", []redact.Rule{{Name: "p", Pattern: `SECRETPATH`, Fields: []string{"request_uri"}}}, []string{"SECRETPATH"}},
+		{"field rule drop request", []redact.Rule{{Field: "request", Action: "drop"}}, []string{"S1cr3tValue", "SECRETPATH"}},
+		{"field rule hash request_uri", []redact.Rule{{Field: "request_uri", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}}, []string{"S1cr3tValue", "SECRETPATH"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, out := parseRedact(t, cfg, tc.rules, line)
+			for _, s := range tc.gone {
+				if bytes.Contains(out, []byte(s)) {
+					t.Errorf("%q shipped: %s", s, out)
+				}
+			}
+		})
+	}
+	// A part's own field rule wins over its whole's.
+	rec, _ := parseRedact(t, cfg, []redact.Rule{{Field: "request", Action: "drop"}, {Field: "request_method", Action: "mask"}}, line)
+	if f, ok := rec.Get("request_method"); !ok || string(f.Value) != "[REDACTED]" {
+		t.Errorf("request_method %q %v", f.Value, ok)
+	}
+	if _, ok := rec.Get("request_query"); ok {
+		t.Error("request_query kept")
+	}
+}
