@@ -505,7 +505,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 				waiting = time.Now()
 			} else if time.Since(waiting) >= time.Second && time.Since(s.lastFullLog) >= time.Minute {
 				s.lastFullLog = time.Now()
-				s.o.Logger.Warn("buffer full: reading paused until the sinks catch up (sidetrail_buffer_full); nothing is lost, the files hold the lines")
+				s.o.Logger.Warn("buffer full: reading paused until the sinks catch up (sidetrail_buffer_full); the log files hold the unread lines until then: rotate by rename, and keep rotated files matching paths, or lines rotated away are lost")
 			}
 			s.release()
 			continue // still full: nothing was written

@@ -230,7 +230,7 @@ func (t *Tailer) glob(now time.Time) []string {
 		case u.since.IsZero():
 			u.since = now
 		case !u.logged && now.Sub(u.since) >= t.unmatchedGrace():
-			t.log.Info("tailer: no file matches the pattern (yet); globs are filepath.Match patterns, where * does not cross /",
+			t.log.Warn("tailer: no file matches the pattern (yet); globs are filepath.Match patterns, where * does not cross /",
 				"pattern", pat, "for", now.Sub(u.since).Round(time.Millisecond))
 			u.logged = true
 		}

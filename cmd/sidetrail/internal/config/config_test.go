@@ -324,7 +324,7 @@ log: debug
 `,
 		want: []string{
 			`c.yaml:3: drain_timeout: want a duration such as "250ms", "5s" or "1m", not "10"`,
-			`c.yaml:5: buffer.max_bytes: invalid size "lots": want a number with an optional unit (KiB, MiB, GiB, KB, MB, GB)`,
+			`c.yaml:5: buffer.max_bytes: invalid size "lots": want a number with an optional unit, written exactly so: B, K or KiB, M or MiB, G or GiB, TiB (powers of 1024), KB, MB, GB, TB (powers of 1000)`,
 			`c.yaml:6: buffer.fsync: want a string, not a list`,
 			`c.yaml:7: log: want a mapping of keys, not "debug"`,
 		},

@@ -48,6 +48,6 @@ sinks:
 	// Output:
 	// sidetrail.yaml:2: source "nginx": paths: want at least one glob pattern
 	// sidetrail.yaml:3: unknown key "pathz" in source "nginx"; did you mean "paths"?
-	// sidetrail.yaml:5: buffer.max_bytes: invalid size "lots": want a number with an optional unit (KiB, MiB, GiB, KB, MB, GB)
+	// sidetrail.yaml:5: buffer.max_bytes: invalid size "lots": want a number with an optional unit, written exactly so: B, K or KiB, M or MiB, G or GiB, TiB (powers of 1024), KB, MB, GB, TB (powers of 1000)
 	// sidetrail.yaml:10: sinks[0].password: environment variable ES_PASSWORD is not set (write ${ES_PASSWORD:-default} to give a default)
 }
