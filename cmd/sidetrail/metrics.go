@@ -78,6 +78,11 @@ func (m *metrics) reloaded(ok bool) {
 }
 
 func (m *metrics) setGeneration(g *generation) {
+	for _, su := range g.sinks {
+		// A series from the start: a dashboard of batch durations showed
+		// "no data" exactly while a sink had never delivered a batch.
+		m.batchLatency.WithLabelValues(su.cfg.Name)
+	}
 	m.mu.Lock()
 	m.gen = g
 	m.mu.Unlock()

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
 )
 
 func freeAddr(t *testing.T) string {
@@ -123,4 +125,28 @@ server: {listen: "%s"}
 			resp.Body.Close()
 		}
 	}
+}
+
+// A sink that has not finished a batch yet (its backend down from the
+// start) still has a batch-duration series, with a zero count.
+func TestBatchDurationSeriesFromTheStart(t *testing.T) {
+	m := newMetrics("test")
+	m.setGeneration(&generation{sinks: []*sinkUnit{{cfg: config.Sink{Name: "es"}}}})
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "sidetrail_sink_batch_duration_seconds" {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "sink" && l.GetValue() == "es" && mt.GetHistogram().GetSampleCount() == 0 {
+					return
+				}
+			}
+		}
+	}
+	t.Fatal("no sidetrail_sink_batch_duration_seconds series for sink es")
 }
