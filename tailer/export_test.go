@@ -4,6 +4,7 @@ package tailer
 // event would.
 func (t *Tailer) rescanForTest() {
 	t.rescan.Store(true)
+	t.markDirty("", true)
 	select {
 	case t.wake <- struct{}{}:
 	default:
