@@ -17,9 +17,24 @@ import (
 // notice renames, deletions, truncations and copies, finish quiet rotated
 // files, and keep the directory watches in step. Next goroutine only.
 func (t *Tailer) scan(now time.Time) {
-	t.scanSeq++
 	t.watchDirs()
-	paths := t.glob(now)
+	paths, err := t.glob(now)
+	if err != nil {
+		// A directory that cannot be read (no descriptor left at the
+		// process's limit, a permission) says nothing of which files
+		// exist. Taken as "none", it marked every file rotated away,
+		// closed them, found them "returned" at the next scan, and so on:
+		// the scale probe's agent shipped nothing more and read a file
+		// twice. The file set stays as it is until a glob works again.
+		t.stats.errors.Add(1)
+		if now.Sub(t.globErrLogged) >= time.Minute {
+			t.globErrLogged = now
+			t.log.Error("tailer: cannot read a directory of the paths; files are neither added nor given up until it works (at most once a minute)",
+				"err", err)
+		}
+		return
+	}
+	t.scanSeq++
 
 	type cand struct {
 		path string
@@ -207,13 +222,16 @@ func (t *Tailer) scan(now time.Time) {
 // episode: from the first scan, or from when its last file went), so
 // "nothing is shipped" has an answer in the log. The grace keeps a rename
 // rotation, which leaves the name free between two scans, out of the log.
-func (t *Tailer) glob(now time.Time) []string {
+func (t *Tailer) glob(now time.Time) ([]string, error) {
 	var out []string
 	if t.unmatched == nil {
 		t.unmatched = make([]unmatchedPattern, len(t.o.Paths))
 	}
 	for i, pat := range t.o.Paths {
-		m, _ := filepath.Glob(pat) // patterns were validated in New
+		m, err := globErr(pat) // patterns were validated in New
+		if err != nil {
+			return nil, err
+		}
 		n := len(out)
 		for _, p := range m {
 			if !t.excluded(p) {
@@ -236,8 +254,84 @@ func (t *Tailer) glob(now time.Time) []string {
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(out), nil
 }
+
+// globErr is filepath.Glob, but a directory that exists and cannot be read
+// is an error, where Glob ignores it and matches nothing there. A
+// directory that does not exist (or is not one) matches nothing, as in
+// Glob.
+func globErr(pattern string) ([]string, error) {
+	dir, file := filepath.Split(pattern)
+	dir = cleanGlobDir(dir)
+	if !hasGlobMeta(dir) {
+		return globDir(dir, file, nil)
+	}
+	if dir == pattern { // a pattern like "/*/" would recurse for ever
+		return nil, filepath.ErrBadPattern
+	}
+	dirs, err := globErr(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range dirs {
+		if out, err = globDir(d, file, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// globDir appends to out the names in dir matching pattern, joined to dir.
+func globDir(dir, pattern string, out []string) ([]string, error) {
+	if !hasGlobMeta(pattern) {
+		// Literal: as Glob, it is there if it can be stat'ed.
+		p := filepath.Join(dir, pattern)
+		if _, err := os.Lstat(p); err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				return out, nil
+			}
+			return out, err
+		}
+		return append(out, p), nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return out, nil
+		}
+		return out, err
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return out, nil
+		}
+		return out, err
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if ok, _ := filepath.Match(pattern, n); ok {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	return out, nil
+}
+
+// cleanGlobDir is filepath.Glob's cleaning of the directory part.
+func cleanGlobDir(dir string) string {
+	switch dir {
+	case "":
+		return "."
+	case string(filepath.Separator):
+		return dir
+	}
+	return dir[:len(dir)-1] // the trailing separator
+}
+
+func hasGlobMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // unmatchedGrace is how long a pattern matches nothing before glob logs it:
 // longer than the gap a rename rotation leaves between the old file's
@@ -281,11 +375,7 @@ func (t *Tailer) clearBad(p string) {
 // and checks that it is still the regular file id.
 func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
 	if t.nOpen >= t.o.MaxOpenFiles {
-		if _, ok := t.atRisk[p]; !ok {
-			t.atRisk[p] = struct{}{}
-			t.log.Error("tailer: max_open_files reached; file not opened, at risk if deleted or rotated away",
-				"path", p, "max_open_files", t.o.MaxOpenFiles)
-		}
+		t.atRisk[p] = struct{}{} // logged by updateRisk, with the count
 		return nil, false
 	}
 	delete(t.atRisk, p)
@@ -321,15 +411,35 @@ func (t *Tailer) closeFd(f *file) {
 	}
 }
 
+// updateRisk publishes the files left unopened for want of a descriptor,
+// with their bytes (counted in BytesBehind: unread, not yet committed), and
+// says so in one line, with the count, when their number grows (and at
+// most once a minute): a line per file was mostly swallowed by the agent's
+// log limiter, and the count never said.
 func (t *Tailer) updateRisk() {
 	list := make([]string, 0, len(t.atRisk))
+	var bytes int64
 	for p := range t.atRisk {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			delete(t.atRisk, p) // gone before it could be opened
+			continue
+		}
 		list = append(list, p)
+		if err == nil {
+			bytes += fi.Size()
+		}
 	}
 	slices.Sort(list)
 	t.ckMu.Lock()
-	t.atRiskList = list
+	grew := len(list) > len(t.atRiskList)
+	t.atRiskList, t.atRiskBytes = list, bytes
 	t.ckMu.Unlock()
+	if now := time.Now(); grew && now.Sub(t.riskLogged) >= time.Minute {
+		t.riskLogged = now
+		t.log.Error("tailer: max_open_files reached; files not opened wait until an open one is finished, and are lost if deleted or rotated away meanwhile (sidetrail_source_files_at_risk)",
+			"files", len(list), "first", list[0], "max_open_files", t.o.MaxOpenFiles)
+	}
 }
 
 func (t *Tailer) readHead(f *file, size int64) {

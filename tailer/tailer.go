@@ -67,7 +67,8 @@ type Stats struct {
 	// TruncatedBytesLost counts bytes seen in a file before it was truncated
 	// that were neither read nor found in a copy: copytruncate's window.
 	TruncatedBytesLost uint64
-	// BytesBehind is the sum over tracked files of (size - committed offset).
+	// BytesBehind is the sum over tracked files of (size - committed
+	// offset), plus the sizes of the files at risk (not opened yet).
 	BytesBehind int64
 	// FilesAtRisk counts matching files that could not be opened because
 	// MaxOpenFiles descriptors are held; AtRisk names them.
@@ -196,27 +197,29 @@ type Tailer struct {
 	newLinkDir   bool              // a symlink found by this scan points into a directory: watch it
 
 	// Next-goroutine state.
-	files      map[devIno]*file
-	unmatched  []unmatchedPattern // per Options.Paths
-	order      []*file            // by seq
-	seq        uint64
-	scanSeq    uint64
-	nextScan   time.Time
-	timer      *time.Timer
-	rr         int
-	fills      uint64 // reads into the buffer (tests count them)
-	nOpen      int
-	firstRun   bool
-	scanned    bool
-	firstSaved bool
-	pending    map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
-	orphans    []*orphan
-	goneSince  map[devIno]time.Time // pending entries not found at start, since when
-	dropped    map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
-	usedKeys   map[uint64]struct{}
-	bad        map[string]string // path -> reason, logged once
-	atRisk     map[string]struct{}
-	startAt    StartAt
+	files         map[devIno]*file
+	unmatched     []unmatchedPattern // per Options.Paths
+	order         []*file            // by seq
+	seq           uint64
+	scanSeq       uint64
+	nextScan      time.Time
+	timer         *time.Timer
+	rr            int
+	fills         uint64 // reads into the buffer (tests count them)
+	globErrLogged time.Time
+	riskLogged    time.Time
+	nOpen         int
+	firstRun      bool
+	scanned       bool
+	firstSaved    bool
+	pending       map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
+	orphans       []*orphan
+	goneSince     map[devIno]time.Time // pending entries not found at start, since when
+	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
+	usedKeys      map[uint64]struct{}
+	bad           map[string]string // path -> reason, logged once
+	atRisk        map[string]struct{}
+	startAt       StartAt
 
 	buf     []byte
 	bufFile *file
@@ -231,12 +234,13 @@ type Tailer struct {
 	statBuf            syscall.Stat_t
 
 	// ckMu guards streams, every stream's mutable fields, ckGen, atRiskList.
-	ckMu       sync.Mutex
-	streams    map[*stream]struct{}
-	ckGen      uint64
-	ckWritten  uint64
-	atRiskList []string
-	writeMu    sync.Mutex // serialises checkpoint writes
+	ckMu        sync.Mutex
+	streams     map[*stream]struct{}
+	ckGen       uint64
+	ckWritten   uint64
+	atRiskList  []string
+	atRiskBytes int64
+	writeMu     sync.Mutex // serialises checkpoint writes
 
 	stats struct {
 		lines, bytes, frags                  atomic.Uint64
@@ -459,6 +463,7 @@ func (t *Tailer) Stats() Stats {
 			s.BytesBehind += d
 		}
 	}
+	s.BytesBehind += t.atRiskBytes
 	s.AtRisk = slices.Clone(t.atRiskList)
 	s.FilesAtRisk = len(s.AtRisk)
 	t.ckMu.Unlock()

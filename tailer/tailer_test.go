@@ -16,6 +16,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	sidetrail "github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 	"go.uber.org/goleak"
 )
 
@@ -630,16 +631,26 @@ func TestMaxOpenFiles(t *testing.T) {
 	dir := t.TempDir()
 	o := testOptions(dir)
 	o.MaxOpenFiles = 2
-	for _, n := range []string{"a", "b", "c"} {
+	var logs syncbuf.Buffer
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	for _, n := range []string{"a", "b", "c", "d"} {
 		appendFile(t, filepath.Join(dir, n+".log"), n+"\n")
 	}
 	tl := mustNew(t, o)
 	collect(t, tl, 2, 5*time.Second)
 	expectQuiet(t, tl, 100*time.Millisecond)
 	st := tl.Stats()
-	if st.FilesAtRisk != 1 || st.AtRisk[0] != filepath.Join(dir, "c.log") || st.OpenFiles != 2 {
+	if st.FilesAtRisk != 2 || st.AtRisk[0] != filepath.Join(dir, "c.log") || st.OpenFiles != 2 {
 		t.Fatalf("stats %+v", st)
 	}
+	// The unopened files' bytes are behind; one line says how many wait.
+	if st.BytesBehind != 4 {
+		t.Errorf("bytes behind %d, want 4 (c.log and d.log)", st.BytesBehind)
+	}
+	if n := strings.Count(logs.String(), "max_open_files reached"); n != 1 || !strings.Contains(logs.String(), "files=2") {
+		t.Errorf("%d lines:\n%s", n, logs.String())
+	}
+	os.Remove(filepath.Join(dir, "d.log"))
 	// a.log goes away: its descriptor is released after RotateWait, then c.log is read.
 	os.Remove(filepath.Join(dir, "a.log"))
 	ls := collect(t, tl, 1, 5*time.Second)

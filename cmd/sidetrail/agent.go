@@ -107,6 +107,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			},
 		})
 	}
+	maxOpen := openFilesBudget(cfg.Sources, nofileLimit(), logger)
 	for _, sc := range cfg.Sources {
 		cursor, err := g.buf.Reader(sourceCursor(sc.Name))
 		if err != nil {
@@ -124,6 +125,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		}
 		topts := tailerOptions(cfg, sc, logger)
 		topts.Resume = resume
+		topts.MaxOpenFiles = maxOpen[sc.Name]
 		t, err := tailer.New(topts)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)

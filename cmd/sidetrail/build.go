@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/buffer"
@@ -167,4 +168,44 @@ func newSink(s config.Sink, stdoutW io.Writer, logger *slog.Logger) (sidetrail.S
 		return loki.New(*s.Loki, loki.Options{Logger: logger})
 	}
 	return nil, errors.New("unknown sink type " + s.Type)
+}
+
+// fdReserve is how many descriptors the agent keeps for itself beside the
+// tailed files: buffer segments, cursors, checkpoints, dead-letter files,
+// inotify, connections to backends and scrapers.
+const fdReserve = 128
+
+// openFilesBudget returns each source's max_open_files, lowered when
+// together they would leave fewer than fdReserve descriptors under the
+// process's limit (ulimit -n; Go raises the soft limit to the hard one at
+// start). At the limit nothing works: the scale probe's agent (ulimit -n
+// 256, 500 files) could not write a cursor, a checkpoint or answer
+// /metrics. Files beyond a source's budget wait, counted in
+// sidetrail_source_files_at_risk.
+func openFilesBudget(sources []config.Source, limit uint64, logger *slog.Logger) map[string]int {
+	out := make(map[string]int, len(sources))
+	sum := 0
+	for _, s := range sources {
+		out[s.Name] = s.MaxOpenFiles
+		sum += s.MaxOpenFiles
+	}
+	if limit == 0 || limit > uint64(sum)+fdReserve {
+		return out
+	}
+	avail := max(int(limit)-fdReserve, len(sources))
+	for _, s := range sources {
+		out[s.Name] = max(1, avail*s.MaxOpenFiles/sum)
+	}
+	logger.Warn("max_open_files lowered to fit the process's descriptor limit; raise it (ulimit -n) to tail more files at once",
+		"limit", limit, "reserved", fdReserve, "max_open_files", sum, "now", out)
+	return out
+}
+
+// nofileLimit is the process's descriptor limit, 0 if unknown.
+func nofileLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return lim.Cur
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // A pipeline that cannot start (a file in the data dir is not usable) is
@@ -290,5 +294,23 @@ server: {listen: "`+addr+`"}
 	})
 	if code, body := get("/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz %d after the reload (%q), the sink still down", code, body)
+	}
+}
+
+// Sources whose max_open_files, together, would take every descriptor
+// under the process's limit are lowered to leave fdReserve for the agent.
+func TestOpenFilesBudget(t *testing.T) {
+	srcs := []config.Source{{Name: "a", MaxOpenFiles: 1024}, {Name: "b", MaxOpenFiles: 1024}}
+	var logs syncbuf.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	if got := openFilesBudget(srcs, 1<<20, logger); got["a"] != 1024 || got["b"] != 1024 || logs.String() != "" {
+		t.Fatalf("a high limit: %v, %s", got, logs.String())
+	}
+	got := openFilesBudget(srcs, 256, logger)
+	if got["a"] != 64 || got["b"] != 64 || !strings.Contains(logs.String(), "ulimit -n") {
+		t.Fatalf("limit 256: %v, %s", got, logs.String())
+	}
+	if got := openFilesBudget(srcs, 64, logger); got["a"] < 1 || got["b"] < 1 {
+		t.Fatalf("limit 64: %v", got)
 	}
 }

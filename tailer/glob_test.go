@@ -1,0 +1,77 @@
+package tailer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// globErr matches what filepath.Glob matches.
+func TestGlobErrAsGlob(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/x.log", "a/y.log", "a/sub/z.log", "b/x.log", "b/x.log.1", "c.log", "[lit].log"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), nil, 0o644)
+	}
+	for _, pat := range []string{"*/*.log", "a/*", "*/x.log*", "c.log", "missing/*.log", "c.log/*", "a/sub/z.log",
+		"*/*/*.log", `\[lit\].log`, "?.log", "nothing"} {
+		pat = filepath.Join(dir, pat)
+		want, _ := filepath.Glob(pat)
+		got, err := globErr(pat)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, %v; want %q", pat, got, err, want)
+		}
+	}
+}
+
+// At the process's descriptor limit a directory cannot be opened. Glob
+// said "no files" then, every file was marked rotated away, closed after
+// rotate_wait and found "returned" at the next scan: the scale probe's
+// agent shipped nothing more, logged 40 lines a second and read a file
+// twice. A scan whose glob fails changes nothing.
+func TestGlobFailureKeepsFiles(t *testing.T) {
+	dir := t.TempDir()
+	const files = 30
+	for i := range files {
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), "line\n")
+	}
+	tl := mustNew(t, testOptions(dir))
+	collect(t, tl, files, 5*time.Second)
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	tl.nextMu.Lock()
+	probe, err := os.Open(os.DevNull) // the lowest free descriptor
+	if err != nil {
+		tl.nextMu.Unlock()
+		t.Fatal(err)
+	}
+	low := lim
+	low.Cur = uint64(probe.Fd()) // descriptors below it are all in use: the next open fails
+	probe.Close()
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		tl.nextMu.Unlock()
+		t.Skip(err)
+	}
+	_, openErr := os.Open(dir)
+	tl.scan(time.Now())
+	tl.scan(time.Now().Add(time.Hour))
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	tl.nextMu.Unlock()
+	if openErr == nil {
+		t.Skip("the lowered limit did not stop an open")
+	}
+	if st := tl.Stats(); st.Rotations != 0 || st.OpenFiles != files {
+		t.Fatalf("after failed globs: %d rotations, %d open files (want 0, %d)", st.Rotations, st.OpenFiles, files)
+	}
+	appendFile(t, filepath.Join(dir, "f05.log"), "more\n")
+	if ls := collect(t, tl, 1, 3*time.Second); ls[0].Bytes != "more" || ls[0].Start != 5 {
+		t.Fatalf("got %+v", ls)
+	}
+	expectQuiet(t, tl, 100*time.Millisecond)
+}
