@@ -1,10 +1,13 @@
 package tailer
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -74,4 +77,38 @@ func TestGlobFailureKeepsFiles(t *testing.T) {
 		t.Fatalf("got %+v", ls)
 	}
 	expectQuiet(t, tl, 100*time.Millisecond)
+}
+
+// A compressed file the globs match (app.log* and logrotate's compress) is
+// skipped with a warning, not shipped as records of gzip bytes whose
+// unterminated tail kept bytes_behind above 0 for good.
+func TestCompressedFileSkipped(t *testing.T) {
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Repeat("old line\n", 100)))
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(dir, "app.log.1.gz"), gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(dir, "app.log"), "live\n")
+	tl := mustNew(t, testOptions(dir))
+	ls := collect(t, tl, 1, 3*time.Second)
+	if ls[0].Bytes != "live" {
+		t.Fatalf("got %+v", ls)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+	if st := tl.Stats(); st.OpenFiles != 1 || st.BytesBehind != 0 || st.Unreadable != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, head := range []string{"\x1f\x8b\x08", "\x28\xb5\x2f\xfd", "\xfd7zXZ\x00", "BZh91AY&SY"} {
+		if compressed([]byte(head)) == "" {
+			t.Errorf("%q not recognised", head)
+		}
+	}
+	for _, head := range []string{"BZh9 is a line", "\x1f", "plain text"} {
+		if f := compressed([]byte(head)); f != "" {
+			t.Errorf("%q taken for %s", head, f)
+		}
+	}
 }

@@ -82,7 +82,7 @@ func (t *Tailer) scan(now time.Time) {
 		if p == f.origPath {
 			f.origScan = t.scanSeq
 		}
-		if f.fd == nil { // known, finished and closed
+		if f.fd == nil && !f.skipped { // known, finished and closed
 			if fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime {
 				t.reopen(p, f, fi, now)
 			}
@@ -493,6 +493,16 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 	if len(f.head) == 0 {
 		return
 	}
+	if format := compressed(f.head); format != "" {
+		// logrotate's compress, matched by app.log*: its bytes are no
+		// lines. Shipped, they made hundreds of records of gzip, and the
+		// unterminated tail kept bytes_behind above 0 for good.
+		t.log.Warn("tailer: compressed file skipped; add it to exclude (exclude: ['*.gz'])", "path", f.path, "format", format)
+		t.stats.unreadable.Add(1)
+		t.closeFd(f)
+		f.skipped = true
+		return
+	}
 	if o := t.matchOrphan(f); o != nil {
 		if o.startup {
 			t.claimEntry(o.st.key)
@@ -519,6 +529,22 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 		}
 	}
 	t.newStream(f, atDiscovery && t.firstRun && !t.scanned && t.startAt == End, finished)
+}
+
+// compressed names the compression format whose magic number b starts
+// with, or "".
+func compressed(b []byte) string {
+	switch {
+	case len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		return "gzip"
+	case len(b) >= 4 && string(b[:4]) == "\x28\xb5\x2f\xfd":
+		return "zstd"
+	case len(b) >= 6 && string(b[:6]) == "\xfd7zXZ\x00":
+		return "xz"
+	case len(b) >= 10 && string(b[:3]) == "BZh" && b[3] >= '1' && b[3] <= '9' && string(b[4:10]) == "1AY&SY":
+		return "bzip2"
+	}
+	return ""
 }
 
 // fpLen says how many head bytes make f's fingerprint: its first line

@@ -144,6 +144,7 @@ type file struct {
 	resumed    bool      // matched a checkpoint entry
 	lastSeen   time.Time // when a scan last found it
 	linkTarget string    // path's target when path is a symlink (its directory is watched)
+	skipped    bool      // compressed: closed, never read (until it is forgotten)
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
