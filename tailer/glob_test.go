@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // globErr matches what filepath.Glob matches.
@@ -110,5 +113,36 @@ func TestCompressedFileSkipped(t *testing.T) {
 		if f := compressed([]byte(head)); f != "" {
 			t.Errorf("%q taken for %s", head, f)
 		}
+	}
+}
+
+// Two sources tailing one file ship it twice, under IDs of their own: the
+// second to open it warns. (The scale probe got each line three times from
+// three overlapping sources, and not a word.)
+func TestOverlappingSourcesWarn(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, filepath.Join(dir, "app.log"), "x\n")
+	claims := NewClaims()
+	var logs syncbuf.Buffer
+	a := testOptions(dir)
+	a.Source, a.Claims = "a", claims
+	b := testOptions(dir)
+	b.Source, b.Claims = "b", claims
+	b.Paths = []string{filepath.Join(dir, "app.*")}
+	b.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	ta := mustNew(t, a)
+	collect(t, ta, 1, 3*time.Second)
+	tb := mustNew(t, b)
+	collect(t, tb, 1, 3*time.Second)
+	if !strings.Contains(logs.String(), "another source tails this file too") || !strings.Contains(logs.String(), "other_source=a") {
+		t.Fatalf("no warning:\n%s", logs.String())
+	}
+	// Gone from one source, the file is another's alone.
+	if err := ta.Close(); err != nil {
+		t.Fatal(err)
+	}
+	claims.release(devIno{}, "a") // no such claim: nothing happens
+	if got := claims.claim(devIno{1, 2}, "c"); got != "" {
+		t.Fatalf("claim of a free file: %q", got)
 	}
 }

@@ -65,6 +65,9 @@ type Options struct {
 	// with that Key starts at the larger of its checkpoint offset and this.
 	// Read only; nil means none.
 	Resume map[uint64]int64
+	// Claims, shared by an agent's tailers, lets a source tell that
+	// another one tails a file too (see Claims). Nil: no check.
+	Claims *Claims
 	// ReadBufferBytes (default 256 KiB): the size of one read. The buffer
 	// grows up to MaxLineBytes+1 when a line does not fit.
 	ReadBufferBytes int

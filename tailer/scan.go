@@ -457,6 +457,10 @@ func (t *Tailer) readHead(f *file, size int64) {
 
 func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now time.Time) *file {
 	t.seq++
+	if other := t.o.Claims.claim(id, t.o.Source); other != "" {
+		t.log.Warn("tailer: another source tails this file too: each ships its lines, under IDs of its own (duplicates); make the sources' paths disjoint",
+			"path", p, "other_source", other)
+	}
 	f := &file{seq: t.seq, id: id, path: p, origPath: p, fd: fd, sysfd: int(fd.Fd()), size: fi.Size(),
 		mtime: fi.ModTime().UnixNano(), changed: now, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq,
 		lastSeen: now}
@@ -970,6 +974,7 @@ func (t *Tailer) finish(f *file) {
 // drop forgets f and prunes its stream from the checkpoint.
 func (t *Tailer) drop(f *file) {
 	t.closeFd(f)
+	t.o.Claims.release(f.id, t.o.Source)
 	if t.files[f.id] == f {
 		delete(t.files, f.id)
 	}

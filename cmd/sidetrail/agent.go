@@ -108,6 +108,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		})
 	}
 	maxOpen := openFilesBudget(cfg.Sources, nofileLimit(), logger)
+	claims := tailer.NewClaims()
 	for _, sc := range cfg.Sources {
 		cursor, err := g.buf.Reader(sourceCursor(sc.Name))
 		if err != nil {
@@ -126,6 +127,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		topts := tailerOptions(cfg, sc, logger)
 		topts.Resume = resume
 		topts.MaxOpenFiles = maxOpen[sc.Name]
+		topts.Claims = claims
 		t, err := tailer.New(topts)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
