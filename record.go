@@ -128,6 +128,10 @@ type Record struct {
 	// JSON object's member names), not from the configuration, so the
 	// redactor examines them too. Not encoded.
 	KeysFromLine bool
+	// Statics counts the static fields (from the configuration) at the end
+	// of Fields: their values are not the line's, and are not looked for in
+	// the message. Not encoded.
+	Statics int
 }
 
 // Reset clears r for reuse, keeping the capacity of Fields and Scratch.

@@ -427,6 +427,7 @@ outer:
 		}
 		rec.Fields = append(rec.Fields, f)
 	}
+	rec.Statics = len(rec.Fields) - parsed
 }
 
 // Transform turns a line into a record: parse (or mark the failure), stamp

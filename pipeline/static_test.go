@@ -11,6 +11,7 @@ import (
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/internal/recordjson"
 	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/redact"
 	"github.com/sidetrail/sidetrail/tailer"
 )
 
@@ -166,5 +167,33 @@ func BenchmarkAddStatic(b *testing.B) {
 				tr.addStatic(rec)
 			}
 		})
+	}
+}
+
+// A field rule naming a static field (a rule meant for nginx_error's host
+// meeting a static host on another source) acts on the field, and does not
+// look for the configuration's value in the line: every message was
+// withheld, "[message withheld: field host could not be redacted in it]".
+func TestFieldRuleOnStaticField(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	red, err := redact.New([]redact.Rule{{Field: "host", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}, {Field: "zone", Action: "drop"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Redactor: red, Fields: staticFields("host=node-7", "zone=eu-1", "env=prod")}
+	var rec sidetrail.Record
+	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte("GET /x 200")}, time.Now())
+	if string(rec.Message) != "GET /x 200" {
+		t.Fatalf("message %q", rec.Message)
+	}
+	h, _ := rec.Get("host")
+	if !strings.HasPrefix(string(h.Value), "[HASH:") {
+		t.Errorf("host %q", h.Value)
+	}
+	if _, ok := rec.Get("zone"); ok {
+		t.Error("zone kept")
+	}
+	if e, _ := rec.Get("env"); string(e.Value) != "prod" || rec.Statics != 2 {
+		t.Errorf("env %q, statics %d", e.Value, rec.Statics)
 	}
 }

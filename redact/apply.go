@@ -722,13 +722,18 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 				continue // already redacted (Apply run twice): keep it
 			}
 			repl := r.fieldRepl(rec, ru, v)
-			if f.Kind != sidetrail.KindNull && !unlocatable(v) {
+			// A static field's value is the configuration's, not the
+			// line's: not to be found in the message, where looking for it
+			// withheld every line's message (a rule for nginx_error's host
+			// met a static host on another source).
+			static := i >= len(rec.Fields)-rec.Statics
+			if f.Kind != sidetrail.KindNull && !unlocatable(v) && !static {
 				if !r.locate(orig, v, f.Kind, repl) && withholdBy == nil {
 					withholdBy = ru
 				}
 				r.fvals = append(r.fvals, span{repl: repl, v: v})
 			}
-			if rec.KeysFromLine && looksJSON(orig) {
+			if rec.KeysFromLine && looksJSON(orig) && !static {
 				r.repeatedMembers(rec, ru, orig, v)
 			}
 			if ru.act == actDrop {
@@ -1099,10 +1104,14 @@ func (r *Redactor) dropFields(rec *sidetrail.Record) {
 	}
 	out := rec.Fields[:0]
 	d := 0
+	firstStatic := len(rec.Fields) - rec.Statics
 	for i, f := range rec.Fields {
 		if d < len(r.drops) && r.drops[d] == i {
 			for d < len(r.drops) && r.drops[d] == i {
 				d++
+			}
+			if i >= firstStatic {
+				rec.Statics--
 			}
 			continue
 		}

@@ -59,7 +59,7 @@ type sinkUnit struct {
 // startGeneration opens everything cfg describes and starts its goroutines.
 // On error, whatever was opened is closed again.
 func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), seen *buffer.DamageSeen, failing map[string]time.Time) (g *generation, err error) {
-	trans, red, err := transforms(cfg)
+	trans, red, err := transforms(cfg, logger)
 	if err != nil {
 		return nil, err
 	}

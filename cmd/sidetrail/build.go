@@ -24,10 +24,11 @@ import (
 
 // transforms builds each source's parser, the shared redaction rules and the
 // static fields: everything `validate` must check beyond the YAML and `run`
-// needs before opening any file. Errors carry file:line.
-func transforms(cfg *config.Config) (map[string]*pipeline.Transform, *redact.Redactor, error) {
+// needs before opening any file. Errors carry file:line. logger (nil: none)
+// gets the redactor's warnings: a withheld message, a short hash key.
+func transforms(cfg *config.Config, logger *slog.Logger) (map[string]*pipeline.Transform, *redact.Redactor, error) {
 	var errs config.Errors
-	red, err := redact.New(cfg.Redact, redact.Options{})
+	red, err := redact.New(cfg.Redact, redact.Options{Logger: logger})
 	if err != nil {
 		line := 0
 		if len(cfg.RedactLines) > 0 {

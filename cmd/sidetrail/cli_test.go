@@ -267,3 +267,21 @@ sinks: [{name: out, type: stdout}, {name: later, type: stdout}]
 		t.Errorf("the sink without a cursor file: %q in\n%s", later, stdout)
 	}
 }
+
+// The redactor's warnings reach the log: it was built with no logger, so
+// "short hash key" and "message withheld" were never printed.
+func TestRedactorWarningsLogged(t *testing.T) {
+	t.Setenv("SIDETRAIL_SHORT_KEY", "short")
+	path := writeFile(t, "r.yaml", `sources:
+  - name: web
+    paths: ["/var/log/*.log"]
+redact:
+  - {field: message, action: hash, key_env: SIDETRAIL_SHORT_KEY}
+sinks:
+  - {name: out, type: stdout}
+`)
+	code, _, errOut := runMain(t, "a line\n", "parse", "-config", path, "-source", "web")
+	if code != 0 || !strings.Contains(errOut, "short hash key") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+}

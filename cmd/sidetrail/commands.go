@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -48,7 +49,7 @@ func loadChecked(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := transforms(cfg); err != nil {
+	if _, _, err := transforms(cfg, nil); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -105,7 +106,7 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		printConfigErrors(stderr, err)
 		return exitError(1)
 	}
-	trans, _, err := transforms(cfg)
+	trans, _, err := transforms(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		printConfigErrors(stderr, err)
 		return exitError(1)
