@@ -14,8 +14,8 @@ import (
 // message and shipped in request_uri and request_query.
 func TestRuleForRequestCoversItsParts(t *testing.T) {
 	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
-	cfg := parser.Config{Format: "nginx", LogFormat: "combined"}
-	line := `1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET /a/SECRETPATH?mysecret=S1cr3tValue&x=1 HTTP/1.1" 200 5 "-" "curl"`
+	cfg := parser.Config{Format: "nginx", LogFormat: `$remote_addr - - [$time_local] "$request" $status $body_bytes_sent "-" "$http_user_agent" $uri $args`}
+	line := `1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET /a/SECRETPATH?mysecret=S1cr3tValue&x=1 HTTP/1.1" 200 5 "-" "curl" /a/SECRETPATH mysecret=S1cr3tValue&x=1`
 	for _, tc := range []struct {
 		name  string
 		rules []redact.Rule
@@ -23,6 +23,7 @@ func TestRuleForRequestCoversItsParts(t *testing.T) {
 	}{
 		{"pattern on request", []redact.Rule{{Name: "p", Pattern: `mysecret=[^&\s"]*`, Replace: "mysecret=[REDACTED]", Fields: []string{"request", "http_referer"}}}, []string{"S1cr3tValue"}},
 		{"pattern on request_uri", []redact.Rule{{Name: "p", Pattern: `SECRETPATH`, Fields: []string{"request_uri"}}}, []string{"SECRETPATH"}},
+		{"pattern on args", []redact.Rule{{Name: "p", Pattern: `mysecret=[^&\s"]*`, Fields: []string{"args"}}}, []string{"S1cr3tValue"}},
 		{"field rule drop request", []redact.Rule{{Field: "request", Action: "drop"}}, []string{"S1cr3tValue", "SECRETPATH"}},
 		{"field rule hash request_uri", []redact.Rule{{Field: "request_uri", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}}, []string{"S1cr3tValue", "SECRETPATH"}},
 	} {
@@ -42,5 +43,22 @@ func TestRuleForRequestCoversItsParts(t *testing.T) {
 	}
 	if _, ok := rec.Get("request_query"); ok {
 		t.Error("request_query kept")
+	}
+}
+
+// fields: names reach through the record JSON's nesting: [user.id] the
+// JSON value "user" holding {"id":…} (the redact2 probe: masked in the
+// message, shipped in the field), [user] a flat "user.id"; and
+// http_referer the error log's referrer.
+func TestRuleFieldsNested(t *testing.T) {
+	rules := []redact.Rule{{Name: "ids", Pattern: `ID-[0-9]{4}`, Fields: []string{"user.id", "account"}}}
+	_, out := parseRedact(t, parser.Config{Format: "json"}, rules, `{"user":{"id":"ID-1234","n":1},"account.no":"ID-5678","other":"x"}`)
+	if bytes.Contains(out, []byte("ID-1234")) || bytes.Contains(out, []byte("ID-5678")) {
+		t.Errorf("shipped: %s", out)
+	}
+	ref := []redact.Rule{{Name: "p", Pattern: `cust-[0-9]{6}`, Fields: []string{"http_referer"}}}
+	_, out = parseRedact(t, parser.Config{Format: "nginx_error"}, ref, `2026/11/26 10:00:00 [error] 1#1: *1 open() failed, client: 1.2.3.4, server: _, request: "GET / HTTP/1.1", host: "h", referrer: "http://x/?c=cust-123456"`)
+	if bytes.Contains(out, []byte("cust-123456")) {
+		t.Errorf("shipped: %s", out)
 	}
 }

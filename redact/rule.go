@@ -163,26 +163,47 @@ var requestParts = map[string][]string{
 	"request_uri": {"request_path", "request_query"},
 }
 
-// sameBytes are, for a pattern or builtin naming one of $request and the
-// fields split from it, the others that hold the same bytes: a match in one
-// is in the others too.
-var sameBytes = map[string][]string{
-	"request":       requestParts["request"],
-	"request_uri":   {"request", "request_path", "request_query"},
-	"request_path":  {"request", "request_uri"},
-	"request_query": {"request", "request_uri"},
-}
+// sameBytes are, for a pattern or builtin naming one of $request, the
+// fields split from it and the nginx variables holding its parts ($uri,
+// $args, …), the others that hold the same bytes: a match in one is in
+// the others too.
+var sameBytes = func() map[string][]string {
+	family := []string{"request", "request_uri", "request_path", "request_query",
+		"uri", "document_uri", "args", "query_string"}
+	m := map[string][]string{
+		"http_referer": {"referrer"}, // the Referer header: access and error logs
+		"referrer":     {"http_referer"},
+	}
+	for _, name := range family {
+		for _, other := range family {
+			if other != name {
+				m[name] = append(m[name], other)
+			}
+		}
+	}
+	m["request"] = append(m["request"], "request_method", "request_protocol")
+	return m
+}()
 
+// targets reports whether the rule applies to the field named key: named
+// in fields, or above or below a name there, as the record JSON nests
+// dotted names (fields: [user.id] reaches the JSON value of "user", which
+// holds {"id":…}; fields: [user] a flat "user.id").
 func (ru *rule) targets(key string) bool {
 	if ru.fields == nil {
 		return true
 	}
 	for _, f := range ru.fields {
-		if f == key {
+		if f == key || dottedBelow(f, key) || dottedBelow(key, f) {
 			return true
 		}
 	}
 	return false
+}
+
+// dottedBelow reports whether name is below up: up + "." + more.
+func dottedBelow(name, up string) bool {
+	return len(name) > len(up) && name[len(up)] == '.' && name[:len(up)] == up
 }
 
 // maybe is the rule's pre-filter for a value. A keyed field (see
