@@ -1004,7 +1004,7 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 		case sidetrail.KindInt, sidetrail.KindFloat:
 			// A number that is the value ({"uid":"12345","y":12345}).
 			for _, fv := range r.fvals {
-				if len(fv.v) >= 2 && bytes.Equal(f.Value, fv.v) {
+				if len(fv.v) >= shortNeedle && bytes.Equal(f.Value, fv.v) {
 					f.Value, f.Kind = fv.repl, sidetrail.KindString
 					break
 				}
@@ -1020,7 +1020,10 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			continue
 		}
 		for _, fv := range r.fvals {
-			if len(fv.v) < 2 || len(fv.v) > len(f.Value) || bytes.Index(f.Value, fv.v) < 0 {
+			// Short values stay: in another field the same few bytes are
+			// most likely something else (a dropped "200" emptied the
+			// status field and its Loki label).
+			if len(fv.v) < shortNeedle || len(fv.v) > len(f.Value) || bytes.Index(f.Value, fv.v) < 0 {
 				continue
 			}
 			start, last := len(rec.Scratch), 0
@@ -1060,7 +1063,7 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 		}
 		var nc []byte
 		for _, fv := range r.fvals {
-			if len(fv.v) < 2 {
+			if len(fv.v) < shortNeedle {
 				continue
 			}
 			if !t.str {
@@ -1126,6 +1129,14 @@ func (r *Redactor) dropFields(rec *sidetrail.Record) {
 // escaped as JSON, and (in a JSON message) inside any string that holds it
 // once unescaped. It reports whether v was found at all.
 func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool {
+	if off, ok := offsetIn(msg, v); ok && len(v) < shortNeedle {
+		// A short value cut from the line: where it stands is known, and
+		// elsewhere the same digits are most likely something else (a
+		// dropped "200" took the status with it, a dropped "1" turned
+		// "HTTP/1.1" into "HTTP/.").
+		r.spans = append(r.spans, span{s: off, e: off + len(v), repl: repl})
+		return true
+	}
 	found := r.addAll(msg, v, repl)
 	if kind == sidetrail.KindString && needsEscape(v) {
 		r.needle = appendNginxEscaped(r.needle[:0], v)
@@ -1185,11 +1196,13 @@ func (r *Redactor) addAll(msg, needle, repl []byte) bool {
 const shortNeedle = 4
 
 // rewrite builds the message with r.spans replaced. Overlapping spans are
-// merged; a merged span of different replacements becomes "[REDACTED]".
+// merged: a span inside another takes the outer one's replacement (a
+// hashed request_uri holds its path and query, hashed too), and spans that
+// only overlap with different replacements become "[REDACTED]".
 func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	sp := r.spans
-	for i := 1; i < len(sp); i++ { // insertion sort: few spans
-		for j := i; j > 0 && sp[j].s < sp[j-1].s; j-- {
+	for i := 1; i < len(sp); i++ { // insertion sort (by start, longer first): few spans
+		for j := i; j > 0 && (sp[j].s < sp[j-1].s || sp[j].s == sp[j-1].s && sp[j].e > sp[j-1].e); j-- {
 			sp[j], sp[j-1] = sp[j-1], sp[j]
 		}
 	}
@@ -1200,11 +1213,12 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 		s, e, repl := sp[i].s, sp[i].e, sp[i].repl
 		i++
 		for i < len(sp) && sp[i].s < e {
-			if sp[i].e > e {
-				e = sp[i].e
-			}
-			if !bytes.Equal(sp[i].repl, repl) {
-				repl = []byte(maskToken)
+			same := sp[i].s == s && sp[i].e == e
+			if sp[i].e > e || same {
+				e = max(e, sp[i].e)
+				if !bytes.Equal(sp[i].repl, repl) {
+					repl = []byte(maskToken)
+				}
 			}
 			i++
 		}

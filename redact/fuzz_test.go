@@ -144,7 +144,7 @@ func FuzzRedact(f *testing.F) {
 			}
 			if r.sh.fieldRules != nil {
 				for _, f := range rec.Fields {
-					if v := []byte(val); (f.Key == "request" || f.Key == "sub") && len(v) > 1 && bytes.IndexAny(v, "[]") < 0 && holds(f.Value, v) {
+					if v := []byte(val); (f.Key == "request" || f.Key == "sub") && len(v) >= shortNeedle && bytes.IndexAny(v, "[]") < 0 && holds(f.Value, v) {
 						t.Errorf("field rule value %q still in field %s=%q", v, f.Key, f.Value)
 					}
 				}

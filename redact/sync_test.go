@@ -24,8 +24,9 @@ func parseRedact(t *testing.T, cfg parser.Config, rules []redact.Rule, line stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &sidetrail.Record{Message: []byte(line)}
-	if err := p.Parse([]byte(line), rec); err != nil {
+	b := []byte(line) // one slice, as the pipeline gives both
+	rec := &sidetrail.Record{Message: b}
+	if err := p.Parse(b, rec); err != nil {
 		t.Fatalf("%s: %v", line, err)
 	}
 	r.Apply(rec)
@@ -289,5 +290,40 @@ func TestHashOneTokenPerAddress(t *testing.T) {
 	}
 	if token("to jane@example.com") == token("to john@example.com") {
 		t.Error("two addresses, one token")
+	}
+}
+
+// A short value a field rule takes is taken where it stands in the line,
+// not from every other field and place with the same bytes: a dropped
+// header "200" emptied the status field (and its Loki label) and took the
+// status out of the message; a dropped "1" turned "HTTP/1.1" into "HTTP/.".
+func TestShortFieldValueStaysElsewhere(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `$remote_addr [$time_local] "$request" $status "$http_x_pin"`}
+	rec, out := parseRedact(t, cfg, []redact.Rule{{Field: "http_x_pin", Action: "drop"}},
+		`127.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /a HTTP/1.1" 200 "200"`)
+	if st, _ := rec.Get("status"); string(st.Value) != "200" || st.Kind != sidetrail.KindInt {
+		t.Errorf("status %q: %s", st.Value, out)
+	}
+	if want := `127.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /a HTTP/1.1" 200 ""`; string(rec.Message) != want {
+		t.Errorf("message\n got %s\nwant %s", rec.Message, want)
+	}
+	rec, _ = parseRedact(t, cfg, []redact.Rule{{Field: "http_x_pin", Action: "drop"}},
+		`127.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /a HTTP/1.1" 200 "1"`)
+	if want := `127.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /a HTTP/1.1" 200 ""`; string(rec.Message) != want {
+		t.Errorf("message\n got %s\nwant %s", rec.Message, want)
+	}
+}
+
+// A field rule hashing request_uri also hashes its path and query, whose
+// spans lie inside it in the message: the message keeps request_uri's
+// token, so the two can be correlated (it got "[REDACTED]").
+func TestNestedSpansKeepOuterToken(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	cfg := parser.Config{Format: "nginx", LogFormat: "combined"}
+	rec, out := parseRedact(t, cfg, []redact.Rule{{Field: "request_uri", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}},
+		`1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET /a/b?c=d HTTP/1.1" 200 5 "-" "curl"`)
+	u, _ := rec.Get("request_uri")
+	if !bytes.Contains(rec.Message, u.Value) || !bytes.HasPrefix(u.Value, []byte("[HASH:")) {
+		t.Errorf("request_uri %q, message %s", u.Value, out)
 	}
 }
