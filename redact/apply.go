@@ -731,7 +731,9 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 				if !r.locate(orig, v, f.Kind, repl) && withholdBy == nil {
 					withholdBy = ru
 				}
-				r.fvals = append(r.fvals, span{repl: repl, v: v})
+				if f.Kind != sidetrail.KindBool { // every other true is not this one
+					r.fvals = append(r.fvals, span{repl: repl, v: v})
+				}
 			}
 			if rec.KeysFromLine && looksJSON(orig) && !static {
 				r.repeatedMembers(rec, ru, orig, v)
@@ -1129,11 +1131,12 @@ func (r *Redactor) dropFields(rec *sidetrail.Record) {
 // escaped as JSON, and (in a JSON message) inside any string that holds it
 // once unescaped. It reports whether v was found at all.
 func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool {
-	if off, ok := offsetIn(msg, v); ok && len(v) < shortNeedle {
-		// A short value cut from the line: where it stands is known, and
-		// elsewhere the same digits are most likely something else (a
-		// dropped "200" took the status with it, a dropped "1" turned
-		// "HTTP/1.1" into "HTTP/.").
+	if off, ok := offsetIn(msg, v); ok && (len(v) < shortNeedle || kind == sidetrail.KindBool) {
+		// A short value (or a true or false) cut from the line: where it
+		// stands is known, and elsewhere the same bytes are most likely
+		// something else (a dropped "200" took the status with it, a
+		// dropped "1" turned "HTTP/1.1" into "HTTP/.", a dropped true every
+		// other true).
 		r.spans = append(r.spans, span{s: off, e: off + len(v), repl: repl})
 		return true
 	}

@@ -58,6 +58,12 @@ func TestJSONMessageStaysJSON(t *testing.T) {
 			want:  `{"user":"[REDACTED]","roles":"","x":"{\"user\":1}"}`,
 		},
 		{
+			name:  "field rule on a literal",
+			rules: []redact.Rule{{Field: "pin", Action: "drop"}, {Field: "ok", Action: "mask"}},
+			line:  `{"pin":true,"ok":null,"s":"true"}`,
+			want:  `{"pin":"","ok":null,"s":"true"}`, // a null hides nothing
+		},
+		{
 			name:  "field rule on a repeated number",
 			rules: []redact.Rule{{Field: "pin", Action: "drop"}},
 			line:  `{"pin":1111,"pin":2222}`,
@@ -80,6 +86,9 @@ func TestJSONMessageStaysJSON(t *testing.T) {
 			rec, _ := parseRedact(t, jsonCfg, tc.rules, tc.line)
 			if !json.Valid(rec.Message) {
 				t.Fatalf("message is not JSON: %s", rec.Message)
+			}
+			if s, ok := rec.Get("s"); ok && tc.name == "field rule on a literal" && string(s.Value) != "true" {
+				t.Errorf("field s %q", s.Value)
 			}
 			if tc.want != "" && string(rec.Message) != tc.want {
 				t.Errorf("message\n got %s\nwant %s", rec.Message, tc.want)

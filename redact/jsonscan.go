@@ -191,7 +191,7 @@ func (q *numQuote) finish(out, v []byte, last int) []byte {
 
 // bareValue reports whether v[s:e] is, or lies within, a value of the JSON
 // text v (isJSON: looksJSON(v)) that is not a string: within a number, or
-// exactly an object or array. It returns that value's span.
+// exactly an object, array or literal. It returns that value's span.
 func bareValue(v []byte, s, e int, isJSON bool) (ns, ne int, ok bool) {
 	if !isJSON || s >= e {
 		return 0, 0, false
@@ -213,6 +213,7 @@ func bareValue(v []byte, s, e int, isJSON bool) (ns, ne int, ok bool) {
 			ne++
 		}
 	case (v[s] == '{' || v[s] == '[') && closes(v[s:e]):
+	case string(v[s:e]) == "true" || string(v[s:e]) == "false" || string(v[s:e]) == "null":
 	default:
 		return 0, 0, false
 	}
