@@ -706,7 +706,7 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 	for _, ru := range r.sh.fieldRules {
 		for i := range rec.Fields {
 			f := &rec.Fields[i]
-			if f.Key != ru.field {
+			if f.Key != ru.field && !(rec.KeysFromLine && renamedOwn(f.Key, ru.field)) {
 				if f.Kind == sidetrail.KindJSON && len(ru.field) > len(f.Key) && ru.field[len(f.Key)] == '.' && strings.HasPrefix(ru.field, f.Key) {
 					// "client.ip" names a member of the JSON value "client"
 					// as much as a flat key "client.ip": the record JSON
@@ -969,6 +969,21 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// renamedOwn reports whether key is name as the JSON parser renames a
+// line's key that meets the record's own (@timestamp, message, log,
+// source): "json." + name. A rule for Docker's {"log":…} names "log".
+func renamedOwn(key, name string) bool {
+	if len(key) != len("json.")+len(name) || key[:5] != "json." || key[5:] != name {
+		return false
+	}
+	first, _, _ := strings.Cut(name, ".")
+	switch first {
+	case "@timestamp", "message", "log", "source":
+		return true
+	}
+	return false
 }
 
 // fieldRepl returns what field rule ru puts in place of the value v, in

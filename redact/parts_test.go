@@ -62,3 +62,13 @@ func TestRuleFieldsNested(t *testing.T) {
 		t.Errorf("shipped: %s", out)
 	}
 }
+
+// A field rule naming a key the JSON parser renames (Docker's {"log":…}
+// becomes json.log) reaches it: it did nothing, and validate said ok.
+func TestFieldRuleOnRenamedJSONKey(t *testing.T) {
+	_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "log", Action: "drop"}},
+		`{"log":"card SECRETLOG here\n","stream":"stdout"}`)
+	if bytes.Contains(out, []byte("SECRETLOG")) {
+		t.Errorf("shipped: %s", out)
+	}
+}
