@@ -28,19 +28,20 @@ type Redactor struct {
 	sh *shared
 	c  *counters
 
-	macs   []macState // per rule index, set for hash rules
-	needle []byte     // escaped forms of a field value
-	unesc  []byte     // an unescaped JSON string
-	unesc2 []byte
-	member []byte // an unescaped member name
-	canon  []byte // canonical's result
-	jout   []byte // applyJSON's output
-	fst    findState
-	keyed  nameCache[bool]       // fieldKeyed's answers
-	masked nameCache[maskedName] // keyMask's answers
-	keyRec sidetrail.Record      // keyMask's scratch
-	keySeq int                   // keys masked in this record so far
-	kbuf   []byte                // a masked member name
+	macs    []macState // per rule index, set for hash rules
+	needle  []byte     // escaped forms of a field value
+	unesc   []byte     // an unescaped JSON string
+	unesc2  []byte
+	member  []byte   // an unescaped member name
+	members [][2]int // nestedFieldRule: the spans of a path's values
+	canon   []byte   // canonical's result
+	jout    []byte   // applyJSON's output
+	fst     findState
+	keyed   nameCache[bool]       // fieldKeyed's answers
+	masked  nameCache[maskedName] // keyMask's answers
+	keyRec  sidetrail.Record      // keyMask's scratch
+	keySeq  int                   // keys masked in this record so far
+	kbuf    []byte                // a masked member name
 
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
@@ -706,7 +707,7 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 	for _, ru := range r.sh.fieldRules {
 		for i := range rec.Fields {
 			f := &rec.Fields[i]
-			if f.Key != ru.field && !(rec.KeysFromLine && renamedOwn(f.Key, ru.field)) {
+			if f.Key != ru.field && !(rec.KeysFromLine && (renamedOwn(f.Key, ru.field) || flattened(f.Key, ru.field))) {
 				if f.Kind == sidetrail.KindJSON && len(ru.field) > len(f.Key) && ru.field[len(f.Key)] == '.' && strings.HasPrefix(ru.field, f.Key) {
 					// "client.ip" names a member of the JSON value "client"
 					// as much as a flat key "client.ip": the record JSON
@@ -776,57 +777,84 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 // the old value is taken out of the message as for a top-level field. It
 // reports whether it changed anything.
 func (r *Redactor) nestedFieldRule(rec *sidetrail.Record, ru *rule, f *sidetrail.Field, path string, orig []byte, withholdBy **rule) bool {
-	vs, ve, ok := findMember(f.Value, 0, path)
-	if !ok {
-		return false
-	}
-	raw := f.Value[vs:ve]
-	v, kind := raw, sidetrail.KindJSON
-	switch {
-	case raw[0] == '"':
-		v, kind = appendUnescapeJSON(nil, raw[1:len(raw)-1]), sidetrail.KindString
-	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
-		kind = sidetrail.KindInt
-	case raw[0] != '{' && raw[0] != '[':
-		return false // true, false, null: nothing to hide
-	}
-	if isToken(v) {
-		return false
-	}
-	repl := r.fieldRepl(rec, ru, v)
-	if !unlocatable(v) {
-		if !r.locate(orig, v, kind, repl) && *withholdBy == nil {
-			*withholdBy = ru
+	r.members = findMembers(f.Value, skipJSONSpace(f.Value, 0), path, r.members[:0])
+	var out []byte // fieldRepl appends to rec.Scratch meanwhile
+	last, n := 0, 0
+	for _, m := range r.members {
+		vs, ve := m[0], m[1]
+		raw := f.Value[vs:ve]
+		v, kind := raw, sidetrail.KindJSON
+		switch {
+		case raw[0] == '"':
+			v, kind = appendUnescapeJSON(nil, raw[1:len(raw)-1]), sidetrail.KindString
+		case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+			kind = sidetrail.KindInt
+		case raw[0] != '{' && raw[0] != '[':
+			continue // true, false, null: nothing to hide
 		}
-		r.fvals = append(r.fvals, span{repl: repl, v: v})
+		if isToken(v) {
+			continue
+		}
+		repl := r.fieldRepl(rec, ru, v)
+		if !unlocatable(v) {
+			if !r.locate(orig, v, kind, repl) && *withholdBy == nil {
+				*withholdBy = ru
+			}
+			r.fvals = append(r.fvals, span{repl: repl, v: v})
+		}
+		out = append(out, f.Value[last:vs]...)
+		out = sidetrail.AppendJSONString(out, repl)
+		last = ve
+		n++
 	}
+	if n == 0 {
+		return false
+	}
+	out = append(out, f.Value[last:]...)
 	start := len(rec.Scratch)
-	rec.Scratch = append(rec.Scratch, f.Value[:vs]...)
-	rec.Scratch = sidetrail.AppendJSONString(rec.Scratch, repl)
-	rec.Scratch = append(rec.Scratch, f.Value[ve:]...)
+	rec.Scratch = append(rec.Scratch, out...)
 	f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
-	r.c.rules[ru.idx].Add(1)
+	r.c.rules[ru.idx].Add(uint64(n))
 	return true
 }
 
-// findMember returns the span of the value at path (dotted) in the JSON
-// object starting at b[i]: a member named path, or one named a dotted
-// prefix of it whose value is an object holding the rest.
-func findMember(b []byte, i int, path string) (int, int, bool) {
-	i = skipJSONSpace(b, i)
-	if i >= len(b) || b[i] != '{' {
-		return 0, 0, false
+// findMembers appends the spans of every value at path (dotted) in the
+// JSON value starting at b[i], in order: in an object, a member named path,
+// or one named a dotted prefix of it whose value holds the rest; in an
+// array, the same in each element (Elasticsearch, Loki's | json and jq
+// name a member of an array's objects payments.iban too).
+func findMembers(b []byte, i int, path string, out [][2]int) [][2]int {
+	if i >= len(b) {
+		return out
+	}
+	switch b[i] {
+	case '[':
+		for i = skipJSONSpace(b, i+1); i < len(b) && b[i] != ']'; {
+			ve, ok := skipValue(b, i)
+			if !ok {
+				return out
+			}
+			out = findMembers(b[:ve], i, path, out)
+			i = skipJSONSpace(b, ve)
+			if i < len(b) && b[i] == ',' {
+				i = skipJSONSpace(b, i+1)
+			}
+		}
+		return out
+	case '{':
+	default:
+		return out
 	}
 	i++
 	var name []byte
 	for {
 		i = skipJSONSpace(b, i)
 		if i >= len(b) || b[i] != '"' {
-			return 0, 0, false
+			return out
 		}
 		t, next, ok := nextJSONToken(b, i)
 		if !ok || !t.str {
-			return 0, 0, false
+			return out
 		}
 		name = append(name[:0], b[t.s:t.e]...)
 		if t.esc {
@@ -834,24 +862,22 @@ func findMember(b []byte, i int, path string) (int, int, bool) {
 		}
 		i = skipJSONSpace(b, next)
 		if i >= len(b) || b[i] != ':' {
-			return 0, 0, false
+			return out
 		}
 		vs := skipJSONSpace(b, i+1)
 		ve, ok := skipValue(b, vs)
 		if !ok {
-			return 0, 0, false
+			return out
 		}
 		switch {
 		case string(name) == path:
-			return vs, ve, true
-		case len(path) > len(name) && path[len(name)] == '.' && path[:len(name)] == string(name) && b[vs] == '{':
-			if s, e, ok := findMember(b[:ve], vs, path[len(name)+1:]); ok {
-				return s, e, true
-			}
+			out = append(out, [2]int{vs, ve})
+		case len(path) > len(name) && path[len(name)] == '.' && path[:len(name)] == string(name):
+			out = findMembers(b[:ve], vs, path[len(name)+1:], out)
 		}
 		i = skipJSONSpace(b, ve)
 		if i >= len(b) || b[i] != ',' {
-			return 0, 0, false
+			return out
 		}
 		i++
 	}
@@ -984,6 +1010,22 @@ func renamedOwn(key, name string) bool {
 		return true
 	}
 	return false
+}
+
+// flattened reports whether key is the dotted name as the JSON parser
+// writes a flat key that meets a nested one ({"customer":{"ssn":…},
+// "customer.ssn":…} gives customer_ssn, customer_ssn_ if taken): the rule
+// for customer.ssn missed the second, in field and message.
+func flattened(key, name string) bool {
+	if len(key) < len(name) || !strings.Contains(name, ".") || strings.Trim(key[len(name):], "_") != "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; key[i] != c && !(c == '.' && key[i] == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldRepl returns what field rule ru puts in place of the value v, in

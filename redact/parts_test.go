@@ -72,3 +72,34 @@ func TestFieldRuleOnRenamedJSONKey(t *testing.T) {
 		t.Errorf("shipped: %s", out)
 	}
 }
+
+// A dotted field rule reaches the members of an array's objects, as
+// Elasticsearch, Loki's | json and jq name them: payments.iban kept both
+// IBANs of {"payments":[{"iban":…},{"iban":…}]} in field and message.
+func TestFieldRuleIntoArrays(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	rules := []redact.Rule{{Field: "payments.iban", Action: "drop"}, {Field: "customer.ssn", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}}
+	rec, out := parseRedact(t, parser.Config{Format: "json"}, rules,
+		`{"payments":[{"iban":"DE89370400440532013000","amount":5},{"iban":"GB82WEST12345698765432"}],"customer":[{"ssn":"SSNLEAK_A1"},[{"ssn":"SSNLEAK_A2"}]],"event":"pay"}`)
+	for _, s := range []string{"DE89370400440532013000", "GB82WEST12345698765432", "SSNLEAK_A1", "SSNLEAK_A2"} {
+		if bytes.Contains(out, []byte(s)) {
+			t.Errorf("%s shipped: %s", s, out)
+		}
+	}
+	if p, _ := rec.Get("payments"); string(p.Value) != `[{"iban":"","amount":5},{"iban":""}]` {
+		t.Errorf("payments %s", p.Value)
+	}
+}
+
+// One dotted path written nested and flat in one line: the parser keeps
+// the flat one as customer_ssn, which the rule for customer.ssn reaches
+// too (it shipped in field and message).
+func TestFieldRuleFlattenedKey(t *testing.T) {
+	_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "customer.ssn", Action: "drop"}},
+		`{"customer":{"ssn":"SSNHIDDEN_A2"},"customer.ssn":"SSNLEAK_A3"}`)
+	for _, s := range []string{"SSNHIDDEN_A2", "SSNLEAK_A3"} {
+		if bytes.Contains(out, []byte(s)) {
+			t.Errorf("%s shipped: %s", s, out)
+		}
+	}
+}
