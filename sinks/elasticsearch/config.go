@@ -3,11 +3,13 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
-	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sidetrail/sidetrail/internal/safeurl"
+	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -185,18 +187,19 @@ func (c *Config) Validate() error {
 }
 
 func checkURL(raw string) error {
+	safe := safeurl.String(raw) // the error is printed: no password in it
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("malformed URL %q: %w", raw, err)
+		return fmt.Errorf("malformed URL %q", safe) // url.Error quotes the whole URL
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("malformed URL %q: scheme must be http or https", raw)
+		return fmt.Errorf("malformed URL %q: scheme must be http or https", safe)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("malformed URL %q: no host", raw)
+		return fmt.Errorf("malformed URL %q: no host", safe)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("URL %q: a query or fragment is not allowed (use params)", raw)
+		return fmt.Errorf("URL %q: a query or fragment is not allowed (use params)", safe)
 	}
 	return nil
 }

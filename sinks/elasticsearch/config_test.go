@@ -68,7 +68,7 @@ func TestValidate(t *testing.T) {
 		{"malformed url", Config{URLs: []string{"http://[::1"}}, []string{"urls[0]: malformed URL"}},
 		{"no scheme", Config{URLs: []string{"localhost:9200"}}, []string{"urls[0]: malformed URL \"localhost:9200\""}},
 		{"no host", Config{URLs: []string{"http://"}}, []string{"urls[0]: malformed URL \"http://\": no host"}},
-		{"query in url", Config{URLs: []string{"http://h:9200?x=1"}}, []string{"urls[0]: URL \"http://h:9200?x=1\": a query"}},
+		{"query in url", Config{URLs: []string{"http://h:9200?x=1"}}, []string{"urls[0]: URL \"http://h:9200?x=xxxxx\": a query"}},
 		{"unreadable CA", Config{URLs: ok, TLS: TLSConfig{CAFile: missing}}, []string{"tls.ca_file: open " + missing}},
 		{"CA not PEM", Config{URLs: ok, TLS: TLSConfig{CAFile: notPEM}}, []string{"tls.ca_file: " + notPEM + " holds no PEM certificate"}},
 		{"cert without key", Config{URLs: ok, TLS: TLSConfig{CertFile: cert}}, []string{"tls.cert_file and tls.key_file: set both or neither"}},

@@ -23,6 +23,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/safeurl"
 )
 
 // Options are the sink's collaborators.
@@ -177,7 +178,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		return nil, err
 	}
 	if cfg.TLS.InsecureSkipVerify {
-		log.Warn("elasticsearch: tls.insecure_skip_verify is set: server certificates are not checked", "urls", cfg.URLs)
+		log.Warn("elasticsearch: tls.insecure_skip_verify is set: server certificates are not checked", "urls", safeurl.Strings(cfg.URLs))
 	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -358,7 +359,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		now := time.Now().UnixNano()
 		if last := s.lastAuthLog.Load(); now-last >= int64(authLogEvery) && s.lastAuthLog.CompareAndSwap(last, now) {
 			s.log.Error("elasticsearch: authentication failed; records are kept and retried until the credentials work",
-				"status", status, "error", err, "urls", s.cfg.URLs, "credentials_reloaded", reloaded)
+				"status", status, "error", err, "urls", safeurl.Strings(s.cfg.URLs), "credentials_reloaded", reloaded)
 		}
 		return err
 	case status == http.StatusTooManyRequests || status >= 500 || status == http.StatusRequestTimeout:
@@ -386,7 +387,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		now := time.Now().UnixNano()
 		if last := s.lastRefusedLog.Load(); now-last >= int64(authLogEvery) && s.lastRefusedLog.CompareAndSwap(last, now) {
 			s.log.Error("elasticsearch: the bulk endpoint refused the whole request; check urls, pipeline and params. Records are kept and retried",
-				"status", status, "error", err, "urls", s.cfg.URLs)
+				"status", status, "error", err, "urls", safeurl.Strings(s.cfg.URLs))
 		}
 		return err
 	}

@@ -892,3 +892,27 @@ func TestECSNeverWritesAKeyTwice(t *testing.T) {
 		}
 	}
 }
+
+// Credentials written into a URL stay out of the log lines that name the
+// URLs (the redact2 probe saw esuser:ESPASS_URL on stderr).
+func TestLoggedURLsHidePasswords(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	var logs syncbuf.Buffer
+	u := strings.Replace(srv.URL, "http://", "http://esuser:ESPASS_URL@", 1)
+	s, err := New(Config{URLs: []string{u}, TLS: TLSConfig{InsecureSkipVerify: true}}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	send(t, s, testRecords(1))
+	if !strings.Contains(logs.String(), "authentication failed") || strings.Contains(logs.String(), "ESPASS_URL") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+	if err := checkURL("http://u:SECRETPW@h:9200/?api_key=SECRETKEY"); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("error %v", err)
+	}
+}

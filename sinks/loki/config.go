@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/safeurl"
 )
 
 // Defaults applied to zero Config values (in one place: withDefaults).
@@ -145,11 +146,11 @@ func (c *Config) Validate() error {
 	if c.URL == "" {
 		add("url: required")
 	} else if u, err := url.Parse(c.URL); err != nil {
-		add("url: %v", err)
+		add("url %q: not a URL", safeurl.String(c.URL)) // url.Error quotes the whole URL
 	} else if u.Scheme != "http" && u.Scheme != "https" {
-		add("url %q: scheme must be http or https", c.URL)
+		add("url %q: scheme must be http or https", safeurl.String(c.URL))
 	} else if u.Host == "" {
-		add("url %q: no host", c.URL)
+		add("url %q: no host", safeurl.String(c.URL))
 	}
 	switch d.Encoding {
 	case EncodingProtobuf:

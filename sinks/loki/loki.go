@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/safeurl"
 )
 
 // Options are the sink's dependencies.
@@ -122,7 +123,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.TLS.InsecureSkipVerify {
-		log.Warn("loki: tls.insecure_skip_verify is set: server certificates are not checked", "url", cfg.URL)
+		log.Warn("loki: tls.insecure_skip_verify is set: server certificates are not checked", "url", safeurl.String(cfg.URL))
 	}
 	s := &Sink{
 		cfg:    cfg,
@@ -275,7 +276,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 		s.authErrs.Add(1)
 		if s.warnAuth.allow(time.Now()) {
 			s.log.Error("loki: push refused: check credentials and tenant; records are kept and retried",
-				"status", code, "reason", reason, "url", s.url)
+				"status", code, "reason", reason, "url", safeurl.String(s.url))
 		}
 	default:
 		s.otherErrs.Add(1)
