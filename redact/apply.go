@@ -7,6 +7,7 @@ import (
 	"hash"
 	mathbits "math/bits"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -735,6 +736,11 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 				if f.Kind != sidetrail.KindBool { // every other true is not this one
 					r.fvals = append(r.fvals, span{repl: repl, v: v})
 				}
+				if f.Kind == sidetrail.KindString {
+					for _, e := range percentForms(v) {
+						r.fvals = append(r.fvals, span{repl: repl, v: e})
+					}
+				}
 			}
 			if rec.KeysFromLine && looksJSON(orig) && !static {
 				r.repeatedMembers(rec, ru, orig, v)
@@ -997,6 +1003,31 @@ func btoi(b bool) int {
 	return 0
 }
 
+// percentForms returns v percent-encoded as a query (space as '+') and as a
+// path (space as %20) writes it, each only if it differs from v.
+func percentForms(v []byte) [][]byte {
+	if !needsPercent(v) {
+		return nil // the common case: nothing to encode
+	}
+	q := url.QueryEscape(string(v))
+	p := url.PathEscape(string(v))
+	forms := [][]byte{[]byte(q)}
+	if p != q {
+		forms = append(forms, []byte(p))
+	}
+	return forms
+}
+
+// needsPercent reports whether a URL encodes a byte of v.
+func needsPercent(v []byte) bool {
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return true
+		}
+	}
+	return false
+}
+
 // renamedOwn reports whether key is name as the JSON parser renames a
 // line's key that meets the record's own (@timestamp, message, log,
 // source): "json." + name. A rule for Docker's {"log":…} names "log".
@@ -1206,6 +1237,15 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 		r.needle = appendJSONEscaped(r.needle[:0], v)
 		if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
 			found = true
+		}
+	}
+	if kind == sidetrail.KindString {
+		// Percent-encoded as a URL writes it: a header value echoed in
+		// the query ("ACCTLEAK R7" as ACCTLEAK%20R7) shipped so.
+		for _, e := range percentForms(v) {
+			if r.addAll(msg, e, repl) {
+				found = true
+			}
 		}
 	}
 	if bytes.IndexByte(msg, '\\') >= 0 && looksJSON(msg) {

@@ -103,3 +103,19 @@ func TestFieldRuleFlattenedKey(t *testing.T) {
 		}
 	}
 }
+
+// A field rule's value written percent-encoded elsewhere in the line (a
+// header echoed in the query) is taken out there too.
+func TestFieldRuleValuePercentEncoded(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `$remote_addr [$time_local] "$request" $status "$http_x_account"`}
+	_, out := parseRedact(t, cfg, []redact.Rule{{Field: "http_x_account", Action: "drop"}},
+		`1.2.3.4 [02/Jan/2024:15:04:05 +0000] "GET /acct?name=ACCTLEAK%20R7&b=ACCTLEAK+R7&c=a%40b%2Fc HTTP/1.1" 200 "ACCTLEAK R7"`)
+	if bytes.Contains(out, []byte("ACCTLEAK")) {
+		t.Errorf("shipped: %s", out)
+	}
+	_, out = parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "account", Action: "drop"}},
+		`{"account":"alice@acme.io/x","url":"/x?u=alice%40acme.io%2Fx"}`)
+	if bytes.Contains(out, []byte("alice")) {
+		t.Errorf("shipped: %s", out)
+	}
+}
