@@ -517,3 +517,22 @@ func special8(x uint64) uint64 {
 	zbs := (bs - lsb) &^ bs
 	return (ctl | zq | zbs | x) & msb // x&msb: non-ASCII
 }
+
+// recordKeys are the keys JSONEncoder writes for every record.
+var recordKeys = [...]string{"@timestamp", "message", "log.file.path", "log.offset", "log.flags", "source"}
+
+// MeetsRecordKey reports whether a field named key would clash with a key
+// JSONEncoder writes for every record: one of them, or a dotted name above
+// ("log", "log.file") or below ("message.x") one, which would make the
+// object hold one key twice. Parsers rename such fields (json.<key>) and
+// the configuration refuses them as static fields.
+func MeetsRecordKey(key string) bool {
+	for _, r := range recordKeys {
+		if key == r ||
+			len(r) > len(key) && r[len(key)] == '.' && r[:len(key)] == key ||
+			len(key) > len(r) && key[len(r)] == '.' && key[:len(r)] == r {
+			return true
+		}
+	}
+	return false
+}

@@ -43,7 +43,7 @@ func checkParse(t *testing.T, p Parser, line []byte) {
 			t.Fatalf("field %q twice", f.Key)
 		}
 		seen[f.Key] = true
-		if collides(f.Key) {
+		if sidetrail.MeetsRecordKey(f.Key) {
 			t.Fatalf("field %q clashes with the record's keys", f.Key)
 		}
 		switch f.Kind {

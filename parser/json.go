@@ -160,7 +160,7 @@ func fieldName(k string) string {
 		// Empty segments make no object path: keep it one flat name.
 		name = strings.ReplaceAll(name, ".", "_")
 	}
-	if collides(name) {
+	if sidetrail.MeetsRecordKey(name) {
 		name = "json." + name
 	}
 	return name

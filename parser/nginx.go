@@ -86,7 +86,7 @@ func schemeClass(c byte) bool { return c >= 'a' && c <= 'z' }
 // fieldKey is the field name for a variable or trailer key: the name itself,
 // or "nginx.NAME" when it would clash with the record's own keys.
 func fieldKey(name string) string {
-	if collides(name) {
+	if sidetrail.MeetsRecordKey(name) {
 		return "nginx." + name
 	}
 	return name

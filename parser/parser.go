@@ -157,28 +157,6 @@ func addField(rec *sidetrail.Record, key string, kind sidetrail.Kind, value []by
 	f.Value = value
 }
 
-// reservedLeaves are the keys sidetrail.JSONEncoder writes for every record.
-// A parsed field must not be one of them, nor an ancestor ("log",
-// "log.file") or a descendant ("message.x") of one, or the JSON object would
-// hold the same key twice.
-var reservedLeaves = [...]string{"@timestamp", "message", "log.file.path", "log.offset", "log.flags", "source"}
-
-// collides reports whether key would clash with the record's own keys.
-func collides(key string) bool {
-	for _, r := range reservedLeaves {
-		if key == r {
-			return true
-		}
-		if len(r) > len(key) && r[len(key)] == '.' && r[:len(key)] == key {
-			return true
-		}
-		if len(key) > len(r) && key[len(r)] == '.' && key[:len(r)] == r {
-			return true
-		}
-	}
-	return false
-}
-
 // unixTime converts seconds and nanoseconds to a UTC time.Time without
 // allocating.
 func unixTime(sec, nsec int64) time.Time { return time.Unix(sec, nsec).UTC() }

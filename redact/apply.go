@@ -1029,18 +1029,10 @@ func needsPercent(v []byte) bool {
 }
 
 // renamedOwn reports whether key is name as the JSON parser renames a
-// line's key that meets the record's own (@timestamp, message, log,
-// source): "json." + name. A rule for Docker's {"log":…} names "log".
+// line's key that meets the record's own (sidetrail.MeetsRecordKey):
+// "json." + name. A rule for Docker's {"log":…} names "log".
 func renamedOwn(key, name string) bool {
-	if len(key) != len("json.")+len(name) || key[:5] != "json." || key[5:] != name {
-		return false
-	}
-	first, _, _ := strings.Cut(name, ".")
-	switch first {
-	case "@timestamp", "message", "log", "source":
-		return true
-	}
-	return false
+	return len(key) == len("json.")+len(name) && key[:5] == "json." && key[5:] == name && sidetrail.MeetsRecordKey(name)
 }
 
 // flattened reports whether key is the dotted name as the JSON parser

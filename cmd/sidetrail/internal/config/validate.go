@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sidetrail/sidetrail"
 	logparser "github.com/sidetrail/sidetrail/parser"
 )
 
@@ -146,7 +147,7 @@ func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 		switch {
 		case k == "":
 			p.errorf(keyLine(k), "%s: fields: empty field name", at)
-		case reservedField(k):
+		case sidetrail.MeetsRecordKey(k):
 			p.errorf(keyLine(k), "%s: fields: %q collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)", at, k)
 		default:
 			good = append(good, k)
@@ -374,18 +375,6 @@ func (p *parser) positive(line int, what string, d time.Duration) {
 	if d <= 0 {
 		p.errorf(line, "%s: must be more than 0, not %v", what, d)
 	}
-}
-
-// reservedField reports static field names that would clash with the keys
-// sidetrail.JSONEncoder writes for every record (the same rule the parser
-// applies to parsed fields).
-func reservedField(key string) bool {
-	for _, r := range []string{"@timestamp", "message", "log.file.path", "log.offset", "log.flags", "source"} {
-		if key == r || strings.HasPrefix(r, key+".") || strings.HasPrefix(key, r+".") {
-			return true
-		}
-	}
-	return false
 }
 
 // checkListen checks a host:port to listen on.
