@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 func runMain(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -220,7 +222,7 @@ sinks: [{name: out, type: stdout}]
 server: {listen: ""}
 `)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuf
+	var out syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, io.Discard) }()
 	deadline := time.Now().Add(10 * time.Second)

@@ -16,33 +16,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // agentProc is a sidetrail child process (this test binary, see TestMain).
 type agentProc struct {
 	cmd    *exec.Cmd
 	out    *os.File
-	stderr lockedBuf
+	stderr syncbuf.Buffer
 	done   chan error
-}
-
-// lockedBuf is a bytes.Buffer that one goroutine (a child's stderr copier,
-// an agent's stdout) writes while the test reads it.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func startAgent(t *testing.T, config, outPath string) *agentProc {

@@ -89,7 +89,7 @@ server: {listen: ""}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut lockedBuf
+	var out, errOut syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
 	waitFor := func(what string, ok func() bool) {
@@ -196,7 +196,7 @@ sinks: [{name: out, type: stdout}]
 server: {listen: ""}
 `)
 	w := &blockedWriter{started: make(chan struct{})}
-	var errOut lockedBuf
+	var errOut syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, w, &errOut) }()

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // LogFormat is the access log format the harness uses by default: nginx's
@@ -62,28 +64,10 @@ type Server struct {
 	addr    string
 	cmd     *exec.Cmd
 	exited  chan struct{}
-	output  *syncBuffer
+	output  *syncbuf.Buffer // nginx's stdout and stderr
 
 	stopOnce sync.Once
 	stopErr  error
-}
-
-// syncBuffer collects nginx's stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const confTemplate = `# written by internal/nginxtest
@@ -191,7 +175,7 @@ func start(bin, prefix string, opts Options) (*Server, error) {
 		logPath: filepath.Join(opts.LogDir, opts.LogName),
 		addr:    "127.0.0.1:" + strconv.Itoa(port),
 		exited:  make(chan struct{}),
-		output:  new(syncBuffer),
+		output:  new(syncbuf.Buffer),
 	}
 	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
 		return nil, err

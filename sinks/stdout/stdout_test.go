@@ -6,30 +6,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
+	"strings"
 	"testing"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 	"github.com/sidetrail/sidetrail/sinks/sinktest"
 )
 
-// lockedBuffer is a concurrency-safe bytes.Buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines() [][]byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// lines splits what the sink wrote into its lines, as bufio.Scanner does.
+func lines(text string) [][]byte {
 	var out [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		out = append(out, append([]byte(nil), sc.Bytes()...))
@@ -38,15 +26,15 @@ func (l *lockedBuffer) lines() [][]byte {
 }
 
 func TestConformance(t *testing.T) {
-	var out *lockedBuffer
+	var out *syncbuf.Buffer
 	sinktest.Run(t, sinktest.Harness{
 		New: func(t *testing.T) sidetrail.Sink {
-			out = &lockedBuffer{}
+			out = &syncbuf.Buffer{}
 			return New(out)
 		},
 		Stored: func(t *testing.T) []sinktest.Stored {
 			var stored []sinktest.Stored
-			for _, line := range out.lines() {
+			for _, line := range lines(out.String()) {
 				var doc struct {
 					Timestamp string `json:"@timestamp"`
 					Message   string
