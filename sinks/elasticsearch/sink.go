@@ -90,10 +90,10 @@ type Sink struct {
 	freeMu sync.Mutex
 	free   []*request
 
-	lastAuthLog    atomic.Int64 // unix nanoseconds of the last loud auth log
-	lastTooLarge   atomic.Int64 // unix nanoseconds of the last 413 log
-	lastRefusedLog atomic.Int64 // unix nanoseconds of the last whole-request 4xx log
-	c              counters
+	authLog     onceAMinute // the loud auth log
+	tooLargeLog onceAMinute // the 413 split warning
+	refusedLog  onceAMinute // the whole-request 4xx error
+	c           counters
 }
 
 // request is one Send's scratch state, reused by later Sends.
@@ -141,8 +141,15 @@ func (s *Sink) putRequest(r *request) {
 	s.freeMu.Unlock()
 }
 
-// authLogEvery rate-limits the loud log line for 401/403.
-const authLogEvery = time.Minute
+// onceAMinute rate-limits a log line: allow says yes at most once a
+// minute, across the goroutines sending requests.
+type onceAMinute struct{ last atomic.Int64 } // unix nanoseconds
+
+func (o *onceAMinute) allow(now time.Time) bool {
+	n := now.UnixNano()
+	last := o.last.Load()
+	return n-last >= int64(time.Minute) && o.last.CompareAndSwap(last, n)
+}
 
 // responseLimit bounds how much of a response to a request of n records
 // the sink reads: an item's answer is a few hundred bytes, a refused one's
@@ -338,8 +345,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 			return nil
 		}
 		s.c.splits.Add(1)
-		now := time.Now().UnixNano()
-		if last := s.lastTooLarge.Load(); now-last >= int64(authLogEvery) && s.lastTooLarge.CompareAndSwap(last, now) {
+		if s.tooLargeLog.allow(time.Now()) {
 			s.log.Warn("elasticsearch: 413 request entity too large: sending the batch in halves; lower batch.max_bytes or raise http.max_content_length",
 				"records", hi-lo, "bytes", rq.offs[hi]-rq.offs[lo])
 		}
@@ -356,8 +362,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		s.c.authFailures.Add(1)
 		s.c.statusOther4xx.Add(1)
 		reloaded := s.reloadAuth(true)
-		now := time.Now().UnixNano()
-		if last := s.lastAuthLog.Load(); now-last >= int64(authLogEvery) && s.lastAuthLog.CompareAndSwap(last, now) {
+		if s.authLog.allow(time.Now()) {
 			s.log.Error("elasticsearch: authentication failed; records are kept and retried until the credentials work",
 				"status", status, "error", err, "urls", safeurl.Strings(s.cfg.URLs), "credentials_reloaded", reloaded)
 		}
@@ -384,8 +389,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		// and Filebeat do, rather than dead-letter every batch while the
 		// sink looks healthy.
 		s.c.statusOther4xx.Add(1)
-		now := time.Now().UnixNano()
-		if last := s.lastRefusedLog.Load(); now-last >= int64(authLogEvery) && s.lastRefusedLog.CompareAndSwap(last, now) {
+		if s.refusedLog.allow(time.Now()) {
 			s.log.Error("elasticsearch: the bulk endpoint refused the whole request; check urls, pipeline and params. Records are kept and retried",
 				"status", status, "error", err, "urls", safeurl.Strings(s.cfg.URLs))
 		}
