@@ -7,7 +7,6 @@ import (
 	"hash"
 	mathbits "math/bits"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -737,8 +736,14 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 					r.fvals = append(r.fvals, span{repl: repl, v: v})
 				}
 				if f.Kind == sidetrail.KindString {
-					for _, e := range percentForms(v) {
-						r.fvals = append(r.fvals, span{repl: repl, v: e})
+					for _, path := range [...]bool{false, true} {
+						start := len(rec.Scratch)
+						rec.Scratch = appendPercent(rec.Scratch, v, path)
+						if e := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; !bytes.Equal(e, v) {
+							r.fvals = append(r.fvals, span{repl: repl, v: e})
+						} else {
+							rec.Scratch = rec.Scratch[:start]
+						}
 					}
 				}
 			}
@@ -1003,29 +1008,25 @@ func btoi(b bool) int {
 	return 0
 }
 
-// percentForms returns v percent-encoded as a query (space as '+') and as a
-// path (space as %20) writes it, each only if it differs from v.
-func percentForms(v []byte) [][]byte {
-	if !needsPercent(v) {
-		return nil // the common case: nothing to encode
-	}
-	q := url.QueryEscape(string(v))
-	p := url.PathEscape(string(v))
-	forms := [][]byte{[]byte(q)}
-	if p != q {
-		forms = append(forms, []byte(p))
-	}
-	return forms
-}
-
-// needsPercent reports whether a URL encodes a byte of v.
-func needsPercent(v []byte) bool {
+// appendPercent appends v percent-encoded as url.QueryEscape (path
+// false: space as '+') or url.PathEscape (path true: space as %20) writes
+// it, without their string allocations.
+func appendPercent(dst, v []byte, path bool) []byte {
+	const hexUpper = "0123456789ABCDEF"
 	for _, c := range v {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
-			return true
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~':
+			dst = append(dst, c)
+		case path && (c == '$' || c == '&' || c == '+' || c == ':' || c == '=' || c == '@'):
+			dst = append(dst, c)
+		case !path && c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', hexUpper[c>>4], hexUpper[c&15])
 		}
 	}
-	return false
+	return dst
 }
 
 // renamedOwn reports whether key is name as the JSON parser renames a
@@ -1234,8 +1235,9 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 	if kind == sidetrail.KindString {
 		// Percent-encoded as a URL writes it: a header value echoed in
 		// the query ("ACCTLEAK R7" as ACCTLEAK%20R7) shipped so.
-		for _, e := range percentForms(v) {
-			if r.addAll(msg, e, repl) {
+		for _, path := range [...]bool{false, true} {
+			r.needle = appendPercent(r.needle[:0], v, path)
+			if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
 				found = true
 			}
 		}

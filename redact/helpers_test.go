@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"testing"
 
 	"github.com/sidetrail/sidetrail"
@@ -127,6 +128,22 @@ func leftovers(t testing.TB, r *Redactor, rec *sidetrail.Record) {
 					t.Errorf("field %s: JSON %q still holds %s", f.Key, f.Value, m)
 				}
 			}
+		}
+	}
+}
+
+// appendPercent writes what url.QueryEscape and url.PathEscape write.
+func TestAppendPercentAsNetURL(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, v := range []string{"", "plain", "ACCT R7", "a@b.c/d?e=f&g+h;i,j:k$l~m", "é\x00\xff%", "100% sure", string(all)} {
+		if got, want := string(appendPercent(nil, []byte(v), false)), url.QueryEscape(v); got != want {
+			t.Errorf("query %q: got %q, want %q", v, got, want)
+		}
+		if got, want := string(appendPercent(nil, []byte(v), true)), url.PathEscape(v); got != want {
+			t.Errorf("path %q: got %q, want %q", v, got, want)
 		}
 	}
 }
