@@ -508,8 +508,12 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		}
 		r.found = true
 		pos = e
+		s, e, clipped, skip := q.place(v, s, e)
+		if clipped {
+			pos = e // the detector goes on after the JSON string
+		}
 		m := v[s:e]
-		if isToken(m) {
+		if skip || isToken(m) {
 			continue
 		}
 		repl := r.replacement(ru, m)
@@ -533,18 +537,45 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 }
 
 func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]byte, int) {
-	var locs [][]int
-	if ru.tmpl != nil {
-		locs = ru.re.FindAllSubmatchIndex(v, -1)
-	} else {
-		locs = ru.re.FindAllIndex(v, -1)
+	find := func(b []byte) [][]int {
+		if ru.tmpl != nil {
+			return ru.re.FindAllSubmatchIndex(b, -1)
+		}
+		return ru.re.FindAllIndex(b, -1)
 	}
+	locs := find(v)
 	r.found = len(locs) > 0
 	start, last, n := -1, 0, 0
 	var q numQuote
-	for _, loc := range locs {
+	for i := 0; i < len(locs); i++ {
+		loc := locs[i]
 		s, e := loc[0], loc[1]
 		if e <= s || s < last {
+			continue
+		}
+		src := v // what loc indexes, for a template
+		s, e, clipped, skip := q.place(v, s, e)
+		if clipped {
+			// The match ran out of its JSON string: it ends there, and the
+			// text after it is searched anew (the regexp went over it).
+			more := find(v[e:])
+			for _, l := range more {
+				for k := range l {
+					if l[k] >= 0 {
+						l[k] += e
+					}
+				}
+			}
+			locs = append(locs[:i+1], more...)
+			if ru.tmpl != nil {
+				// A template's groups are taken from the string's part alone.
+				src, loc = v[s:e], ru.re.FindSubmatchIndex(v[s:e])
+				if loc != nil && loc[0] != 0 {
+					loc = nil
+				}
+			}
+		}
+		if skip {
 			continue
 		}
 		m := v[s:e]
@@ -555,10 +586,21 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			continue
 		}
 		var repl []byte
-		if ru.tmpl != nil && ru.act == actMask {
-			r.tmp = ru.re.Expand(r.tmp[:0], ru.tmpl, v, loc)
+		switch {
+		case ru.tmpl != nil && ru.act == actMask && loc != nil:
+			r.tmp = ru.re.Expand(r.tmp[:0], ru.tmpl, src, loc)
+			if clipped {
+				// What the template's match leaves of the string's part
+				// stays as it was.
+				r.tmp = append(r.tmp, src[loc[1]:]...)
+			}
 			repl = r.tmp
-		} else {
+		case ru.tmpl != nil && ru.act == actMask:
+			// The pattern needs the text past the string to match: its
+			// template has nothing to build from.
+			r.tmp = append(r.tmp[:0], maskToken...)
+			repl = r.tmp
+		default:
 			repl = r.replacement(ru, m)
 		}
 		if bytes.Equal(repl, m) {

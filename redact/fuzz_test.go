@@ -14,7 +14,7 @@ import (
 // pattern; every builtin with other actions plus field rules; drops.
 func fuzzRedactors(t testing.TB) []*Redactor {
 	return []*Redactor{
-		mustNew(t, append(Defaults(), Rule{Pattern: `sk_live_[0-9a-zA-Z]{8,}`})),
+		mustNew(t, append(Defaults(), Rule{Pattern: `sk_live_[0-9a-zA-Z]{8,}`}, Rule{Pattern: `pass=\S+`}, Rule{Pattern: `(pin=)[^" ]+`, Replace: `${1}"x"`})),
 		mustNew(t, []Rule{
 			{Field: "http_cookie", Action: "drop"},
 			{Field: "remote_user", Action: "hash", KeyEnv: "K"},
@@ -95,6 +95,8 @@ func FuzzRedact(f *testing.F) {
 	f.Add("x 2001:db8::1 10.1.2.3 sk_live_abcdefgh12 %40", "Authorization: Basic dXNlcg==", `{}`, uint16(1), uint16(7))
 	f.Add("a@b.co4111111111111111x@y.zz", "pwd=1&session=2", `[1]`, uint16(0), uint16(5))
 	f.Add(`{"pin":4111111111111111,"a":[5555555555554444],"password":12}`, "12", `[1]`, uint16(1), uint16(4))
+	f.Add(`{"msg":"to \"https://x/?token=abc\" ok","n":1}`, "x", `["a\nbob@example.com"]`, uint16(0), uint16(3))
+	f.Add(`{"a":"pass=one","b":"x\ty pass=two\"z","c":"pin=12\u00e9"}`, "pin=1", `{"m":"\tpass=3"}`, uint16(2), uint16(9))
 	rs := fuzzRedactors(f)
 	f.Fuzz(func(t *testing.T, msg, val, js string, a, b uint16) {
 		for _, r := range rs {

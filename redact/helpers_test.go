@@ -61,14 +61,37 @@ func remaining(r *Redactor, v []byte, key string, msg bool) string {
 		if !msg && !ru.targets(key) {
 			continue
 		}
+		// Matches are fitted to a JSON text's strings as Apply fits them
+		// (numQuote.place): the rest of a match cut at a string's end is
+		// searched again, and the bytes of an escape it cut are not its.
+		var q numQuote
 		if ru.kind == kindPattern {
-			for _, loc := range ru.re.FindAllSubmatchIndex(v, -1) {
-				m := v[loc[0]:loc[1]]
-				if len(m) == 0 || isToken(m) || cutsToken(v, loc[0], loc[1]) {
+			locs := ru.re.FindAllSubmatchIndex(v, -1)
+			for i := 0; i < len(locs); i++ {
+				loc := locs[i]
+				s, e, clipped, skip := q.place(v, loc[0], loc[1])
+				if clipped {
+					more := ru.re.FindAllSubmatchIndex(v[e:], -1)
+					for _, l := range more {
+						for k := range l {
+							if l[k] >= 0 {
+								l[k] += e
+							}
+						}
+					}
+					locs = append(locs[:i+1], more...)
+				}
+				m := v[s:e]
+				if skip || len(m) == 0 || isToken(m) || cutsToken(v, s, e) {
 					continue
 				}
-				if ru.tmpl != nil && ru.act == actMask {
+				if ru.tmpl != nil && ru.act == actMask && !clipped && s == loc[0] && e == loc[1] {
 					if bytes.Equal(ru.re.Expand(nil, ru.tmpl, v, loc), m) {
+						continue
+					}
+				}
+				if ru.tmpl != nil && (clipped || s != loc[0] || e != loc[1]) {
+					if l := ru.re.FindSubmatchIndex(m); l == nil || bytes.Equal(ru.re.Expand(nil, ru.tmpl, m, l), m[l[0]:l[1]]) {
 						continue
 					}
 				}
@@ -83,8 +106,12 @@ func remaining(r *Redactor, v []byte, key string, msg bool) string {
 				break
 			}
 			pos = e
+			s, e, clipped, skip := q.place(v, s, e)
+			if clipped {
+				pos = e
+			}
 			m := v[s:e]
-			if isToken(m) || bytes.Equal(r.replacement(ru, m), m) {
+			if skip || isToken(m) || bytes.Equal(r.replacement(ru, m), m) {
 				continue
 			}
 			return ru.name + ": " + string(m)

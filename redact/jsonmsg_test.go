@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/sidetrail/sidetrail/parser"
@@ -92,6 +93,105 @@ func TestJSONMessageStaysJSON(t *testing.T) {
 			}
 			if tc.want != "" && string(rec.Message) != tc.want {
 				t.Errorf("message\n got %s\nwant %s", rec.Message, tc.want)
+			}
+		})
+	}
+}
+
+// A match in a JSON line's raw text must not cut its escapes nor run out of
+// its string. Before, a URL quoted inside a message (`\"https://…?token=x\"`)
+// lost the backslash of its closing `\"`, an e-mail address after a "\n"
+// took the "n" and left "\[", and a pattern such as `password=\S+` ran over
+// the string's end and the members after it: each message was no longer
+// JSON, on exactly the lines a rule matched.
+func TestJSONMessageEscapesAndStringEnds(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	defaults := redact.Defaults()
+	for _, tc := range []struct {
+		name   string
+		rules  []redact.Rule
+		line   string
+		want   string // the message
+		secret string // must not be in the message
+	}{
+		{
+			name:   "query secret before an escaped quote",
+			rules:  defaults,
+			line:   `{"msg":"redirect to \"https://x/cb?token=abcdef123\" done","n":1}`,
+			want:   `{"msg":"redirect to \"https://x/cb?token=[REDACTED]\" done","n":1}`,
+			secret: "abcdef123",
+		},
+		{
+			name:   "e-mail address after a newline escape",
+			rules:  defaults,
+			line:   `{"msg":"line1\nbob@example.com"}`,
+			want:   `{"msg":"line1\n[REDACTED:email]"}`,
+			secret: "bob@example.com",
+		},
+		{
+			name:   "e-mail address after a unicode escape",
+			rules:  defaults,
+			line:   `{"msg":"x\u00e9bob@example.com y"}`,
+			secret: "bob@example.com",
+		},
+		{
+			name:   "pattern stopping at an escaped quote",
+			rules:  []redact.Rule{{Name: "pw", Pattern: `secret=[^" ]+`}},
+			line:   `{"msg":"pw secret=abc\"def ok"}`,
+			want:   `{"msg":"pw [REDACTED]\"def ok"}`,
+			secret: "secret=abc",
+		},
+		{
+			name:   "pattern running over the string's end",
+			rules:  []redact.Rule{{Name: "pw", Pattern: `password=\S+`}},
+			line:   `{"msg":"login password=hunter2","n":1,"m":"again password=swordfish"}`,
+			want:   `{"msg":"login [REDACTED]","n":1,"m":"again [REDACTED]"}`,
+			secret: "swordfish",
+		},
+		{
+			name:   "pattern running from a plain string into an escaped one",
+			rules:  []redact.Rule{{Name: "pw", Pattern: `password=\S+`}},
+			line:   `{"a":"password=one","b":"x\ty password=two\"z"}`,
+			want:   `{"a":"[REDACTED]","b":"x\ty [REDACTED]"}`,
+			secret: "two",
+		},
+		{
+			name:   "template over the string's end",
+			rules:  []redact.Rule{{Name: "pw", Pattern: `(password=)\S+`, Replace: `${1}[REDACTED]`}},
+			line:   `{"msg":"login password=hunter2","n":1}`,
+			want:   `{"msg":"login password=[REDACTED]","n":1}`,
+			secret: "hunter2",
+		},
+		{
+			name:   "template whose group reaches past the string's end",
+			rules:  []redact.Rule{{Name: "pw", Pattern: `pin=(\S+)`, Replace: `PIN:<$1>`}},
+			line:   `{"msg":"pin=12345678","n":1}`,
+			want:   `{"msg":"PIN:<12345678>","n":1}`,
+			secret: "pin=",
+		},
+		{
+			name:   "replacement with a quote inside a string",
+			rules:  []redact.Rule{{Name: "q", Pattern: `pin \d{4}`, Replace: `pin "****"`}},
+			line:   `{"msg":"your pin 1234 ok"}`,
+			want:   `{"msg":"your pin \"****\" ok"}`,
+			secret: "1234",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, _ := parseRedact(t, jsonCfg, tc.rules, tc.line)
+			if !json.Valid(rec.Message) {
+				t.Fatalf("message is not JSON: %s", rec.Message)
+			}
+			if tc.want != "" && string(rec.Message) != tc.want {
+				t.Errorf("message\n got %s\nwant %s", rec.Message, tc.want)
+			}
+			if strings.Contains(string(rec.Message), tc.secret) {
+				t.Errorf("message still holds %q: %s", tc.secret, rec.Message)
+			}
+			for _, f := range rec.Fields {
+				if strings.Contains(string(f.Value), tc.secret) {
+					t.Errorf("field %s still holds %q: %s", f.Key, tc.secret, f.Value)
+				}
 			}
 		})
 	}

@@ -146,6 +146,114 @@ func hex4(b []byte, i int) (rune, bool) {
 type numQuote struct {
 	checked, json bool
 	end           int // where the open quote's number ends; 0: none open
+
+	// place's walk over the text's tokens, and what it found for the
+	// match add is given next.
+	walking  bool      // tok and next are set
+	tok      jsonToken // the token place stopped at
+	next     int       // where the walk goes on after tok
+	more     bool      // tok is a token (the walk has not ended)
+	inString bool      // the match lies within a string's content
+}
+
+// place fits the match v[s:e] to the strings of a JSON text (v looks like
+// JSON; other text is left alone), so that replacing it keeps the document
+// valid. A match that starts in a string:
+//   - ends at the string's end at the latest (clipped): a pattern such as
+//     `password=\S+` ran over `hunter2","n":1}`. The caller searches again
+//     from there, the regexp having gone over the text after it;
+//   - keeps the string's escapes whole: it starts after one it starts in
+//     (the "n" of "\n" before an e-mail address) and ends before one it
+//     ends in (the "\" of `\"` closing a quoted URL). Nothing left: skip.
+//
+// A match anywhere else stays as it is (add quotes numbers and objects).
+// Matches must come in order of s.
+func (q *numQuote) place(v []byte, s, e int) (ns, ne int, clipped, skip bool) {
+	q.inString = false
+	if !q.checked {
+		q.checked, q.json = true, looksJSON(v)
+	}
+	if !q.json {
+		return s, e, false, false
+	}
+	if !q.walking {
+		q.walking = true
+		q.tok, q.next, q.more = nextJSONToken(v, 0)
+	}
+	for q.more && q.next <= s {
+		q.tok, q.next, q.more = nextJSONToken(v, q.next)
+	}
+	t := q.tok
+	if !q.more || !t.str || s < t.s || s >= t.e {
+		return s, e, false, false
+	}
+	q.inString = true
+	if e > t.e {
+		e, clipped = t.e, true
+	}
+	if t.esc {
+		if b, n, ok := escapeAround(v, t.s, s); ok {
+			s = b + n
+		}
+		if b, _, ok := escapeAround(v, t.s, e); ok {
+			e = b
+		}
+	}
+	return s, e, clipped, s >= e
+}
+
+// escapeAround finds the escape of JSON string content that position p
+// lies strictly inside ("\"" and "\n" are two bytes, "\u00e9" six): it
+// returns its start b and length n with b < p < b+n. from is where the
+// content starts.
+func escapeAround(v []byte, from, p int) (b, n int, ok bool) {
+	for b = p - 1; b >= from && b >= p-5; b-- {
+		if v[b] != '\\' {
+			continue
+		}
+		run := 0 // backslashes before b: an odd count escapes b itself
+		for k := b - 1; k >= from && v[k] == '\\'; k-- {
+			run++
+		}
+		if run%2 == 1 {
+			return 0, 0, false // b ends the escape "\\", before p
+		}
+		n = 2
+		if b+1 < len(v) && v[b+1] == 'u' {
+			if _, hex := hex4(v, b+2); hex {
+				n = 6
+			}
+		}
+		return b, n, b+n > p
+	}
+	return 0, 0, false
+}
+
+// stringSafe reports whether b can stand inside a JSON string as it is: no
+// quote, no control byte, and backslashes only in escapes.
+func stringSafe(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"' || c < 0x20:
+			return false
+		case c == '\\':
+			i++
+			if i == len(b) {
+				return false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if _, ok := hex4(b, i+1); !ok {
+					return false
+				}
+				i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // add appends to out the text v[last:s] and repl in place of v[s:e],
@@ -169,6 +277,10 @@ func (q *numQuote) add(out, v []byte, last, s, e int, repl []byte) []byte {
 	}
 	out = append(out, v[last:s]...)
 	if q.end == 0 {
+		if q.inString && !stringSafe(repl) {
+			// A replacement with a quote (`pin "****"`) inside a string.
+			return appendJSONEscaped(out, repl)
+		}
 		return append(out, repl...)
 	}
 	out = appendJSONEscaped(out, repl)
