@@ -82,6 +82,9 @@ type Stats struct {
 	CheckpointErrors uint64
 	// StallScans counts scans run while no Next was running (backpressure).
 	StallScans uint64
+	// CorruptCheckpoints is 1 when the checkpoint file could not be read at
+	// start and was set aside: every file is read again from the beginning.
+	CorruptCheckpoints uint64
 }
 
 // stream is one logical file: the identity that is checkpointed. Its key,
@@ -248,7 +251,7 @@ type Tailer struct {
 		rotations, truncations, copies, lost atomic.Uint64
 		unreadable, errors, ckWrites, ckErrs atomic.Uint64
 		open                                 atomic.Int64
-		stallScans                           atomic.Uint64
+		stallScans, corruptCk                atomic.Uint64
 		polling                              atomic.Bool
 	}
 }
@@ -301,6 +304,7 @@ func New(opts Options) (*Tailer, error) {
 				return nil, fmt.Errorf("tailer: %w (and cannot set it aside: %v)", err, rerr)
 			}
 			t.startAt = Beginning
+			t.stats.corruptCk.Store(1)
 		case err != nil:
 			return nil, fmt.Errorf("tailer: %w", err)
 		case cp != nil:
@@ -456,6 +460,7 @@ func (t *Tailer) Stats() Stats {
 		CheckpointWrites:   t.stats.ckWrites.Load(),
 		CheckpointErrors:   t.stats.ckErrs.Load(),
 		StallScans:         t.stats.stallScans.Load(),
+		CorruptCheckpoints: t.stats.corruptCk.Load(),
 	}
 	t.ckMu.Lock()
 	s.Tracked = len(t.streams)

@@ -467,6 +467,9 @@ func TestCorruptCheckpoint(t *testing.T) {
 	if b, err := os.ReadFile(ck + ".corrupt"); err != nil || string(b) != "{not json" {
 		t.Fatalf("corrupt file kept aside: %q %v", b, err)
 	}
+	if n := tl.Stats().CorruptCheckpoints; n != 1 {
+		t.Errorf("Stats().CorruptCheckpoints = %d, want 1", n)
+	}
 	if err := tl.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ var (
 	dSourceTruncLost   = desc("sidetrail_source_truncated_bytes_lost_total", "Bytes seen in a file before it was truncated that were neither read nor found in a copy (copytruncate).", "source")
 	dSourceAtRisk      = desc("sidetrail_source_files_at_risk", "Files with unread data that could not be kept open (max_open_files).", "source")
 	dSourceCkpErrors   = desc("sidetrail_source_checkpoint_errors_total", "Failed checkpoint writes or source cursor acknowledgements (retried).", "source")
+	dSourceCkpCorrupt  = desc("sidetrail_source_checkpoint_corrupt_total", "Checkpoint files found damaged at start and set aside (<source>.json.corrupt): the source read every file again from the beginning.", "source")
 	dSourcePolling     = desc("sidetrail_source_polling", "1 when the source runs without inotify.", "source")
 	dRedactions        = desc("sidetrail_redactions_total", "Redactions made, per rule.", "rule")
 	dRedactWithheld    = desc("sidetrail_redact_withheld_messages_total", "Messages replaced by a marker because a field's value could not be located in them.")
@@ -75,6 +76,7 @@ func (g *generation) samples() []sample {
 		add(dSourceTruncLost, counter, float64(t.TruncatedBytesLost), u.name)
 		add(dSourceAtRisk, gauge, float64(t.FilesAtRisk), u.name)
 		add(dSourceCkpErrors, counter, float64(s.CheckpointErrors), u.name)
+		add(dSourceCkpCorrupt, counter, float64(t.CorruptCheckpoints), u.name)
 		polling := 0.0
 		if t.Polling {
 			polling = 1
