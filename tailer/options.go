@@ -69,7 +69,7 @@ type Options struct {
 	// another one tails a file too (see Claims). Nil: no check.
 	Claims *Claims
 	// ReadBufferBytes (default 256 KiB): the size of one read. The buffer
-	// grows up to MaxLineBytes+1 when a line does not fit.
+	// grows up to MaxLineBytes+2 when a line does not fit.
 	ReadBufferBytes int
 	// Logger receives warnings and errors; nil discards. Messages do not
 	// name the source: the caller's logger does (slog.Logger.With).

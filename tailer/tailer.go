@@ -284,7 +284,7 @@ func New(opts Options) (*Tailer, error) {
 		atRisk:     make(map[string]struct{}),
 		streams:    make(map[*stream]struct{}),
 		startAt:    o.StartAt,
-		buf:        make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+1)),
+		buf:        make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+2)),
 		scratch:    make([]byte, o.FingerprintBytes),
 		ckGen:      1,
 	}
@@ -484,20 +484,28 @@ func (t *Tailer) bufLine() (Line, bool) {
 		return Line{}, false
 	}
 	start := t.bufOff + int64(t.r)
-	lim := min(len(data), t.o.MaxLineBytes+1)
+	// A line ends at "\n" or "\r\n" (neither is part of it), so a line of
+	// MaxLineBytes takes up to MaxLineBytes+2 bytes.
+	maxLen := t.o.MaxLineBytes
+	lim := min(len(data), maxLen+2)
 	var (
 		b    []byte
 		end  int64
 		frag = f.mid
 	)
-	if i := bytes.IndexByte(data[:lim], '\n'); i >= 0 {
+	if i := bytes.IndexByte(data[:lim], '\n'); i >= 0 && (i <= maxLen || data[i-1] == '\r') {
 		b, end = data[:i], start+int64(i)+1
+		if i > 0 && data[i-1] == '\r' {
+			b = data[:i-1]
+		}
 		f.mid = false
 		t.r += i + 1
-	} else if len(data) > t.o.MaxLineBytes {
-		b, end = data[:t.o.MaxLineBytes], start+int64(t.o.MaxLineBytes)
+	} else if len(data) > maxLen+1 || len(data) == maxLen+1 && (data[maxLen] != '\r' || f.final && t.bufEOF) {
+		// (A "\r" just after MaxLineBytes may be the start of the line's
+		// "\r\n": wait for the next byte.)
+		b, end = data[:maxLen], start+int64(maxLen)
 		frag, f.mid = true, true
-		t.r += t.o.MaxLineBytes
+		t.r += maxLen
 	} else if f.final && t.bufEOF {
 		// The unterminated tail of a finished file.
 		b, end = data, start+int64(len(data))
@@ -580,12 +588,12 @@ func (t *Tailer) fill(f *file, now time.Time) {
 		t.r, t.w = 0, n
 	}
 	if t.w == len(t.buf) {
-		// A line longer than the buffer: grow towards MaxLineBytes+1, at
-		// which point bufLine cuts a fragment.
-		if len(t.buf) > t.o.MaxLineBytes {
+		// A line longer than the buffer: grow towards MaxLineBytes+2 (a
+		// line and its "\r\n"), at which point bufLine cuts a fragment.
+		if len(t.buf) > t.o.MaxLineBytes+1 {
 			panic("tailer: full buffer without a line") // bufLine would have cut a fragment
 		}
-		nb := make([]byte, min(2*len(t.buf), t.o.MaxLineBytes+1))
+		nb := make([]byte, min(2*len(t.buf), t.o.MaxLineBytes+2))
 		copy(nb, t.buf[:t.w])
 		t.buf = nb
 	}

@@ -212,6 +212,40 @@ func TestFragments(t *testing.T) {
 	}
 }
 
+// A line ends at "\n" or "\r\n": the "\r" of a CRLF file is not the line's
+// (it failed every nginx line: the format's last quote was not at the end),
+// and a line of MaxLineBytes with its "\r\n" is one line, not a fragment
+// and a fragment "\r". A lone or doubled "\r" stays.
+func TestCRLFLineEnds(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	exact := strings.Repeat("x", 100)
+	appendFile(t, p, "one\r\ntwo\r\r\nthree\rfour\n"+exact+"\r\n"+exact+"y\r\n\r\nlast\n")
+	o := testOptions(dir)
+	o.MaxLineBytes = 100
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 7, 5*time.Second)
+	want := []struct {
+		text       string
+		start, end int64
+		frag       bool
+	}{
+		{"one", 0, 5, false},
+		{"two\r", 5, 11, false},
+		{"three\rfour", 11, 22, false},
+		{exact, 22, 124, false},
+		{exact, 124, 224, true},
+		{"y", 224, 227, true}, // the last piece of a fragmented line
+		{"", 227, 229, false},
+	}
+	for i, w := range want {
+		l := ls[i]
+		if l.Bytes != w.text || l.Start != w.start || l.End != w.end || l.Fragment != w.frag {
+			t.Errorf("line %d: got %q [%d,%d) fragment %v, want %q [%d,%d) fragment %v", i, l.Bytes, l.Start, l.End, l.Fragment, w.text, w.start, w.end, w.frag)
+		}
+	}
+}
+
 func TestRenameRotationReadsOldFileToEnd(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "access.log")

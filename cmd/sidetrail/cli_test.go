@@ -194,6 +194,28 @@ sinks:
 	}
 }
 
+// A CRLF line parses as run parses it: "\r\n" ends the line. Before, the
+// "\r" stayed and every nginx line of a CRLF file was a parse failure, on
+// which field rules (a cookie's drop) do not run.
+func TestParseCommandCRLF(t *testing.T) {
+	path := writeFile(t, "p.yaml", `data_dir: /tmp/x
+sources:
+  - {name: web, paths: ["/var/log/*.log"], format: nginx, log_format: '$remote_addr "$request" $status "$http_cookie"'}
+redact:
+  - {field: http_cookie, action: drop}
+sinks:
+  - {name: out, type: stdout}
+`)
+	code, out, errOut := runMain(t, "10.1.2.3 \"GET / HTTP/1.1\" 200 \"sid=SECRET1\"\r\nnext\n", "parse", "-config", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || strings.Contains(out, "SECRET1") || strings.Contains(lines[0], "parse_failure") || !strings.Contains(lines[1], `"offset":45`) {
+		t.Fatalf("records:\n%s", out)
+	}
+}
+
 func TestDataDirLockedAgainstSecondAgent(t *testing.T) {
 	dir := t.TempDir()
 	release, err := lockDataDir(dir)

@@ -149,6 +149,9 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			body, nl := line, int64(0)
 			if body[len(body)-1] == '\n' {
 				body, nl = body[:len(body)-1], 1
+				if n := len(body); n > 0 && body[n-1] == '\r' {
+					body, nl = body[:n-1], 2 // "\r\n" ends a line, as in run
+				}
 			}
 			// Cut as the tailer cuts a line longer than max_line_bytes:
 			// the rules see each fragment on its own, as they will in run.
