@@ -69,6 +69,7 @@ type span struct {
 	s, e int
 	repl []byte
 	v    []byte
+	json bool // repl is a JSON value, written as it is (not as a string)
 }
 
 // Apply redacts rec in place, before it is buffered: rec.Message and every
@@ -209,7 +210,15 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) ([]byte, bool)
 		if unlocatable(c.old) || isToken(c.old) {
 			continue
 		}
+		n := len(r.spans)
 		r.addAll(msg, c.old, c.new)
+		if c.kind == sidetrail.KindJSON {
+			// A JSON value with a string changed inside: the message gets
+			// the new value as JSON, not as a string holding it.
+			for i := n; i < len(r.spans); i++ {
+				r.spans[i].json = true
+			}
+		}
 		if c.kind != sidetrail.KindString || !needsEscape(c.old) {
 			continue
 		}
@@ -1346,19 +1355,23 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	last := 0
 	var q numQuote
 	for i := 0; i < len(sp); {
-		s, e, repl := sp[i].s, sp[i].e, sp[i].repl
+		s, e, repl, isJSON := sp[i].s, sp[i].e, sp[i].repl, sp[i].json
 		i++
 		for i < len(sp) && sp[i].s < e {
 			same := sp[i].s == s && sp[i].e == e
 			if sp[i].e > e || same {
 				e = max(e, sp[i].e)
 				if !bytes.Equal(sp[i].repl, repl) {
-					repl = []byte(maskToken)
+					repl, isJSON = []byte(maskToken), false
 				}
 			}
 			i++
 		}
-		rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)
+		if isJSON {
+			rec.Scratch = q.addJSON(rec.Scratch, msg, last, s, repl)
+		} else {
+			rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)
+		}
 		last = e
 	}
 	rec.Scratch = q.finish(rec.Scratch, msg, last)
@@ -1513,26 +1526,40 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 				r.member = appendUnescapeJSON(r.member[:0], member)
 				member = r.member
 			}
-			if onlyEscaped && !t.esc {
-				continue
+			if !onlyEscaped || t.esc {
+				// A member name is the line's text too.
+				name := member
+				if t.esc {
+					r.unesc2 = appendUnescapeJSON(r.unesc2[:0], name)
+					name = r.unesc2
+				}
+				if nn, ch := r.applyChain(rec, name, key, msg, ^uint64(0), false, false); ch {
+					if !msg {
+						// Structure: the name must stay unique in its object.
+						r.uniqueKey(nn)
+						nn = r.kbuf
+					}
+					out, last = replaceToken(out, v, last, t, nn)
+					changed = true
+				}
 			}
-			// A member name is the line's text too.
-			name := member
-			if t.esc {
-				r.unesc2 = appendUnescapeJSON(r.unesc2[:0], name)
-				name = r.unesc2
+			// "password": {…} or [...] at any depth: the value is a secret
+			// as a whole, as a field of that name is (the tokens below
+			// are judged by their own names, or none).
+			if c := skipJSONSpace(v, next); c < len(v) && v[c] == ':' {
+				vs := skipJSONSpace(v, c+1)
+				if vs < len(v) && (v[vs] == '{' || v[vs] == '[') {
+					if ru := r.secretMember(member, key, msg); ru != nil {
+						if ve, ok := skipValue(v, vs); ok {
+							out = append(out, v[last:vs]...)
+							out = sidetrail.AppendJSONString(out, r.replacement(ru, v[vs:ve]))
+							last, i, member = ve, ve, nil
+							r.c.rules[ru.idx].Add(1)
+							changed = true
+						}
+					}
+				}
 			}
-			nn, ch := r.applyChain(rec, name, key, msg, ^uint64(0), false, false)
-			if !ch {
-				continue
-			}
-			if !msg {
-				// Structure: the name must stay unique in its object.
-				r.uniqueKey(nn)
-				nn = r.kbuf
-			}
-			out, last = replaceToken(out, v, last, t, nn)
-			changed = true
 			continue
 		}
 		name := member

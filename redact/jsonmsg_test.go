@@ -196,3 +196,40 @@ func TestJSONMessageEscapesAndStringEnds(t *testing.T) {
 		})
 	}
 }
+
+// A secret member holding an object or an array is a secret whole at any
+// depth, as at the top: before, only the first string after the name was
+// taken as its value, so {"req":{"password":{"v":"X"}}} shipped X, an
+// array kept every element but the first, and "authorization":[…] lost
+// its "[" to the bearer rule, leaving the credential and an invalid
+// document. The message follows the fields as JSON, not as a string
+// holding the changed value.
+func TestNestedSecretMembers(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	for _, tc := range []struct {
+		line, want string
+		secrets    []string
+	}{
+		{`{"req":{"password":{"v":"NESTOBJ5"}}}`, `{"req":{"password":"[REDACTED]"}}`, []string{"NESTOBJ5"}},
+		{`{"req":{"password":["NESTARR5a","NESTARR5b"]},"n":1}`, `{"req":{"password":"[REDACTED]"},"n":1}`, []string{"NESTARR5a", "NESTARR5b"}},
+		{`{"a":[{"token":{"k":"NESTTOK5"}}]}`, `{"a":[{"token":"[REDACTED]"}]}`, []string{"NESTTOK5"}},
+		{`{"a":{"secret":{"x":{"y":"deep1"}}}}`, `{"a":{"secret":"[REDACTED]"}}`, []string{"deep1"}},
+		{`{"headers":{"authorization":["Basic dXNlcjpwYXNz"]}}`, `{"headers":{"authorization":"[REDACTED]"}}`, []string{"dXNlcjpwYXNz"}},
+		{`{"req":{"pass\u0077ord":{"v":"ESC5"}},"n":"x\ty"}`, `{"req":{"pass\u0077ord":"[REDACTED]"},"n":"x\ty"}`, []string{"ESC5"}},
+	} {
+		rec, _ := parseRedact(t, jsonCfg, redact.Defaults(), tc.line)
+		if !json.Valid(rec.Message) {
+			t.Errorf("%s: message is not JSON: %s", tc.line, rec.Message)
+		}
+		if string(rec.Message) != tc.want {
+			t.Errorf("%s: message\n got %s\nwant %s", tc.line, rec.Message, tc.want)
+		}
+		for _, s := range tc.secrets {
+			for _, f := range rec.Fields {
+				if strings.Contains(string(f.Value), s) {
+					t.Errorf("%s: field %s still holds %q: %s", tc.line, f.Key, s, f.Value)
+				}
+			}
+		}
+	}
+}

@@ -291,6 +291,19 @@ func (q *numQuote) add(out, v []byte, last, s, e int, repl []byte) []byte {
 	return out
 }
 
+// addJSON is add for a replacement that is a JSON value itself (a JSON
+// field's new text): it goes in as it is. The caller goes on from the end
+// of the value it replaces.
+func (q *numQuote) addJSON(out, v []byte, last, s int, repl []byte) []byte {
+	if q.end > 0 && q.end <= s {
+		out = append(out, v[last:q.end]...)
+		out = append(out, '"')
+		last, q.end = q.end, 0
+	}
+	out = append(out, v[last:s]...)
+	return append(out, repl...)
+}
+
 // finish appends the rest of v from last, closing an open quote.
 func (q *numQuote) finish(out, v []byte, last int) []byte {
 	if q.end > 0 {
