@@ -28,6 +28,14 @@ func TestBuiltins(t *testing.T) {
 		{"credit_card", "glued 4111111111111111y", "glued 4111111111111111y"},
 		{"credit_card", "epoch ms 1700000000009 and ns 1700000000000000007", "epoch ms 1700000000009 and ns 1700000000000000007"},
 		{"credit_card", "double sep 4111  1111 1111 1111", "double sep 4111  1111 1111 1111"},
+		// After a percent-escape or nginx escape, a number is not glued:
+		// "%2C" separates two cards, "%22" and "\x22" are quotes (their
+		// hex digits are not the card's).
+		{"credit_card", "cards=4111111111111111%2C5555555555554444", "cards=[REDACTED:credit_card]%2C[REDACTED:credit_card]"},
+		{"credit_card", "q=card%3A4111111111111111&x=%3D4111111111111111", "q=card%3A[REDACTED:credit_card]&x=%3D[REDACTED:credit_card]"},
+		{"credit_card", "q=%224111%201111%201111%201111%22", "q=%22[REDACTED:credit_card]%22"},
+		{"credit_card", `{\x22card\x22:\x224111111111111111\x22}`, `{\x22card\x22:\x22[REDACTED:credit_card]\x22}`},
+		{"credit_card", "id=%2G4111111111111111", "id=%2G4111111111111111"}, // no escape: glued
 		{"credit_card", "200 2326 4111 1111 1111 1111", "200 2326 [REDACTED:credit_card]"},
 		{"credit_card", "", ""},
 
@@ -61,6 +69,9 @@ func TestBuiltins(t *testing.T) {
 		// aws_access_key
 		{"aws_access_key", "id=AKIAIOSFODNN7EXAMPLE&y", "id=[REDACTED:aws_access_key]&y"},
 		{"aws_access_key", "ASIAY34FZKBOKMUTVV7A", "[REDACTED:aws_access_key]"},
+		{"aws_access_key", "k=%22AKIAIOSFODNN7EXAMPLE%22", "k=%22[REDACTED:aws_access_key]%22"},
+		{"aws_access_key", `\x22AKIAIOSFODNN7EXAMPLE\x22`, `\x22[REDACTED:aws_access_key]\x22`},
+		{"aws_access_key", "xAKIAIOSFODNN7EXAMPLE", "xAKIAIOSFODNN7EXAMPLE"},
 		{"aws_access_key", "AKIAIOSFODNN7EXAMPL", "AKIAIOSFODNN7EXAMPL"},
 		{"aws_access_key", "AKIAIOSFODNN7EXAMPLEX", "AKIAIOSFODNN7EXAMPLEX"},
 		{"aws_access_key", "xAKIAIOSFODNN7EXAMPLE", "xAKIAIOSFODNN7EXAMPLE"},

@@ -359,11 +359,17 @@ func cardInRun(b []byte, rs, re int) (int, int, bool) {
 			continue
 		}
 		gs := i
+		if n := escapeDigits(b, gs); n > 0 {
+			// "%224111…", "\x224111…": the escape's hex digits are not
+			// the number's.
+			i = gs + n
+			continue
+		}
 		ge := gs
 		for ge < re && is(b[ge], cDigit) {
 			ge++
 		}
-		glued := gs > 0 && isAlnum(b[gs-1]) && !(gs >= 3 && isPct20(b, gs-3))
+		glued := gs > 0 && isAlnum(b[gs-1]) && !escapeBefore(b, gs)
 		if !glued && b[gs] >= '2' && b[gs] <= '6' && !hashTokenBefore(b, gs) {
 			digits, best := 0, -1
 			for j := gs; j < re; {
@@ -404,6 +410,26 @@ func hashTokenBefore(b []byte, i int) bool {
 }
 
 // isPct20 reports whether b holds "%20", a space percent-encoded, at i.
+// escapeBefore reports whether b[:i] ends with a percent-escape ("%2C",
+// "%3D") or an nginx escape ("\x22"): a separator a URL or nginx wrote,
+// after which a number or key is not glued to the bytes before it.
+func escapeBefore(b []byte, i int) bool {
+	return i >= 3 && is(b[i-1], cHex) && is(b[i-2], cHex) &&
+		(b[i-3] == '%' || b[i-3] == 'x' && i >= 4 && b[i-4] == '\\')
+}
+
+// escapeDigits returns how many bytes at b[i:] are the hex digits of a
+// percent-escape or nginx escape that starts before i (2), or 0.
+func escapeDigits(b []byte, i int) int {
+	if i+2 > len(b) || !is(b[i], cHex) || !is(b[i+1], cHex) {
+		return 0
+	}
+	if i >= 1 && b[i-1] == '%' || i >= 2 && b[i-1] == 'x' && b[i-2] == '\\' {
+		return 2
+	}
+	return 0
+}
+
 func isPct20(b []byte, i int) bool {
 	return i+3 <= len(b) && b[i] == '%' && b[i+1] == '2' && b[i+2] == '0'
 }
@@ -642,7 +668,7 @@ func (awsKeyDetector) find(b []byte, from int, _ string, st *findState) (int, in
 		if p < 0 {
 			return 0, 0, false
 		}
-		if (p == 0 || !isAlnum(b[p-1])) && p+20 <= len(b) && (p+20 == len(b) || !isAlnum(b[p+20])) {
+		if (p == 0 || !isAlnum(b[p-1]) || escapeBefore(b, p)) && p+20 <= len(b) && (p+20 == len(b) || !isAlnum(b[p+20])) {
 			ok := true
 			for _, c := range b[p+4 : p+20] {
 				if !is(c, cUpper|cDigit) {

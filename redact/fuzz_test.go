@@ -97,6 +97,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add(`{"pin":4111111111111111,"a":[5555555555554444],"password":12}`, "12", `[1]`, uint16(1), uint16(4))
 	f.Add(`{"msg":"to \"https://x/?token=abc\" ok","n":1}`, "x", `["a\nbob@example.com"]`, uint16(0), uint16(3))
 	f.Add(`{"a":"pass=one","b":"x\ty pass=two\"z","c":"pin=12\u00e9"}`, "pin=1", `{"m":"\tpass=3"}`, uint16(2), uint16(9))
+	f.Add(`cards=4111111111111111%2C5555555555554444 %22AKIAIOSFODNN7EXAMPLE%22 \x224111111111111111\x22`, "%3D4111111111111111", `["%224111111111111111"]`, uint16(6), uint16(30))
 	rs := fuzzRedactors(f)
 	f.Fuzz(func(t *testing.T, msg, val, js string, a, b uint16) {
 		for _, r := range rs {
