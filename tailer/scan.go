@@ -520,6 +520,7 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 			t.claimEntry(o.st.key)
 		}
 		t.adopt(f, o.st, o.offset, o.mid)
+		f.away = true // a copy: nobody writes to it (its unterminated tail ships once it is quiet)
 		t.markCopy(o.st)
 		t.stats.copies.Add(1)
 		if d := o.lastSize - max(o.offset, f.size); d > 0 {
@@ -739,6 +740,15 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	f.resumed = true
 	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.adopt(f, st, e.Offset, e.MidLine)
+	if e.Copy || e.Path != "" && e.Path != p {
+		// A copy, or renamed while we were stopped: rotated away, as a
+		// rename seen while running makes it (its unterminated last line
+		// ships once it is quiet for rotate_wait, not when it is deleted).
+		f.away = true
+		if !e.Copy {
+			t.stats.rotations.Add(1)
+		}
+	}
 	if fi.Size() < e.Offset && !e.Copy {
 		f.size = fi.Size()
 		f.head = f.head[:e.FpLen]
@@ -899,6 +909,7 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 		}
 		if copyFile != nil {
 			t.adopt(copyFile, old, f.offset, f.mid)
+			copyFile.away = true // nobody writes to a copy
 			t.markCopy(old)
 			t.stats.copies.Add(1)
 			if d := f.size - max(f.offset, copyFile.size); d > 0 {

@@ -1107,3 +1107,74 @@ func TestUnmatchedPatternGrace(t *testing.T) {
 		t.Fatalf("want one line, for nomatch-*.txt only:\n%s", out)
 	}
 }
+
+// The unterminated last line of a file renamed while the agent was stopped
+// ships once the file is quiet for rotate_wait, as it does for a rename
+// seen while running. Before, the file was never taken as rotated away (it
+// was found under its new name only), so the line waited until the file
+// was deleted, and was lost if the pod went first.
+func TestUnterminatedTailRenamedWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "head line\nUNTERMINATED")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	l := nextLine(t, tl)
+	tl.Commit(l.Pos)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "new file line\n")
+	tl = mustNew(t, o)
+	ls := collect(t, tl, 2, 5*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	if u := byText["UNTERMINATED"]; u.Start != 10 || u.Path != p+".1" {
+		t.Fatalf("lines %+v", ls)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The same for a copytruncate copy: nobody writes to it, so its
+// unterminated last line (the original's when it was copied) ships once
+// the copy is quiet for rotate_wait.
+func TestUnterminatedTailOfCopy(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	head := strings.Repeat("h", 100) + "\n"
+	appendFile(t, p, head+"l1\n")
+	o := testOptions(dir)
+	tl := mustNew(t, o)
+	collect(t, tl, 2, 5*time.Second)
+	appendFile(t, p, "PARTIAL")
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(filepath.Join(dir, "app.log.1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "new1\n")
+	ls := collect(t, tl, 2, 5*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	if pl := byText["PARTIAL"]; pl.Start != 104 || pl.Path != filepath.Join(dir, "app.log.1") {
+		t.Fatalf("lines %+v", ls)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
