@@ -109,6 +109,12 @@ type request struct {
 	zw     *gzip.Writer
 	resp   bytes.Buffer
 	items  []itemStatus
+
+	// A whole-request 400 is searched by halves for the record it is
+	// about (sendRange): taken, some request of this Send got a 2xx;
+	// alone, the records refused on their own (Unsent so far).
+	taken bool
+	alone []int
 }
 
 // getRequest returns scratch state for one Send; putRequest gives it back.
@@ -277,7 +283,14 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 	rq := s.getRequest()
 	defer s.putRequest(rq)
 	s.encode(rq, batch)
-	return s.sendRange(ctx, rq, results, 0, len(batch))
+	rq.taken, rq.alone = false, rq.alone[:0]
+	err := s.sendRange(ctx, rq, results, 0, len(batch))
+	if err == nil && len(rq.alone) > 0 {
+		// A record the endpoint refused alone: rejected if it took
+		// others, kept and retried as a configuration error if not.
+		err = s.refusedAlone(rq, results)
+	}
+	return err
 }
 
 // encode writes batch as bulk NDJSON into rq.body, recording where each
@@ -330,6 +343,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 	switch {
 	case status >= 200 && status < 300:
 		s.c.status2xx.Add(1)
+		rq.taken = true
 		if err := s.parseItems(rq, results[lo:hi], lo); err != nil {
 			s.c.badResponses.Add(1)
 			return err
@@ -379,6 +393,24 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 			return &sidetrail.RetryAfterError{After: d, Err: err}
 		}
 		return err
+	case status == http.StatusBadRequest && (hi-lo > 1 || rq.taken || len(rq.alone) == 0):
+		// Elasticsearch refuses a bad document in its item, but a bulk
+		// endpoint such as VictoriaLogs refuses the whole request for one
+		// record (a line over its -insert.maxLineSizeBytes). Look for it
+		// by halves: a record refused alone while others are taken is
+		// dead-lettered; two refused alone with none taken, or one that
+		// nothing else was taken beside, are the configuration's (below).
+		s.c.statusOther4xx.Add(1)
+		if hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			if err := s.sendRange(ctx, rq, results, lo, mid); err != nil {
+				return err
+			}
+			return s.sendRange(ctx, rq, results, mid, hi)
+		}
+		rq.alone = append(rq.alone, lo)
+		results[lo].Reason = "400 for the record alone: " + errorReason(rq.resp.Bytes())
+		return nil
 	case status >= 400:
 		// The whole request refused. Its NDJSON is ours and valid, and
 		// Elasticsearch refuses a bad document in its item, not here: the
@@ -396,6 +428,28 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		return err
 	}
 	// 1xx/3xx: the client follows no redirects; treat as transient.
+	return err
+}
+
+// refusedAlone settles the records a whole-request 400 was about alone
+// (rq.alone): rejected when the endpoint took other records of the batch,
+// else left Unsent with the configuration error that refuses everything.
+func (s *Sink) refusedAlone(rq *request, results []sidetrail.Result) error {
+	if rq.taken {
+		for _, i := range rq.alone {
+			s.c.rejected.Add(1)
+			results[i].Status = sidetrail.Rejected
+		}
+		return nil
+	}
+	for _, i := range rq.alone {
+		results[i] = sidetrail.Result{}
+	}
+	err := fmt.Errorf("elasticsearch bulk: %s: %s", statusText(http.StatusBadRequest), errorReason(rq.resp.Bytes()))
+	if s.refusedLog.allow(time.Now()) {
+		s.log.Error("elasticsearch: the bulk endpoint refused the whole request; check urls, pipeline and params. Records are kept and retried",
+			"status", http.StatusBadRequest, "error", err, "urls", safeurl.Strings(s.cfg.URLs))
+	}
 	return err
 }
 

@@ -504,7 +504,9 @@ func TestWholeRequest400Retried(t *testing.T) {
 		`{"error":{"type":"illegal_argument_exception","reason":"pipeline with id [x] does not exist"},"status":400}`,
 		"<html><head><title>400 The plain HTTP request was sent to HTTPS port</title></head></html>",
 	} {
-		f.FailNext(1, esfake.Fault{Status: 400, Body: body})
+		// Every request: the two records, then each alone (the search
+		// for a record the endpoint refuses, below).
+		f.FailNext(3, esfake.Fault{Status: 400, Body: body})
 		res, err := send(t, s, testRecords(2))
 		if err == nil || sidetrail.IsPermanent(err) {
 			t.Fatalf("err %v: want a retryable error", err)
@@ -518,6 +520,77 @@ func TestWholeRequest400Retried(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "does not exist") || strings.Count(logs.String(), "refused the whole request") != 1 {
 		t.Errorf("want one error naming the reason (rate-limited), got:\n%s", logs.String())
+	}
+}
+
+// VictoriaLogs refuses a whole bulk request for one record (a line over its
+// -insert.maxLineSizeBytes, 256 KiB by default) with a 400. Retried as a
+// configuration error, that record stopped the sink for good, and
+// VictoriaLogs stored the records before it again on every retry (edge9
+// probe). The sink looks for it by halves: refused alone while the others
+// are taken, it is rejected (dead-lettered); the rest is delivered.
+func TestWholeRequest400ForOneRecord(t *testing.T) {
+	var mu sync.Mutex
+	var requests []int // records per request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n := bytes.Count(body, []byte("\n")) / 2
+		mu.Lock()
+		requests = append(requests, n)
+		mu.Unlock()
+		if bytes.Contains(body, []byte("POISON")) {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"error":{"type":"bad_request","reason":"cannot decode log message #1: line too long"},"status":400}`)
+			return
+		}
+		var b strings.Builder
+		b.WriteString(`{"errors":false,"items":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"create":{"status":201}}`)
+		}
+		b.WriteString("]}")
+		io.WriteString(w, b.String())
+	}))
+	defer srv.Close()
+	s, err := New(Config{URLs: []string{srv.URL}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, poison := range []int{0, 5, 15} {
+		requests = requests[:0]
+		recs := testRecords(16)
+		recs[poison].Message = []byte("POISON " + strings.Repeat("x", 100))
+		res, err := send(t, s, recs)
+		if err != nil {
+			t.Fatalf("poison at %d: %v", poison, err)
+		}
+		for i, r := range res {
+			want := sidetrail.Accepted
+			if i == poison {
+				want = sidetrail.Rejected
+			}
+			if r.Status != want {
+				t.Errorf("poison at %d: record %d %v, want %v", poison, i, r, want)
+			}
+		}
+		if !strings.Contains(res[poison].Reason, "line too long") {
+			t.Errorf("reason %q", res[poison].Reason)
+		}
+		if len(requests) > 2*5+1 {
+			t.Errorf("poison at %d: %d requests %v", poison, len(requests), requests)
+		}
+	}
+	// Two records refused alone and none taken: the configuration's (a
+	// pipeline Elasticsearch does not know refuses every record), kept.
+	recs := testRecords(2)
+	recs[0].Message, recs[1].Message = []byte("POISON a"), []byte("POISON b")
+	res, err := send(t, s, recs)
+	if err == nil || countStatus(res)[sidetrail.Unsent] != 2 {
+		t.Fatalf("all refused: %v %v", err, res)
 	}
 }
 
