@@ -469,8 +469,15 @@ func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now t
 		t.log.Warn("tailer: another source tails this file too: each ships its lines, under IDs of its own (duplicates); make the sources' paths disjoint",
 			"path", p, "other_source", other)
 	}
+	// A file is as quiet as its modification time says: an old rotation
+	// found by a start or reload is not a file that has just changed (it
+	// held its descriptor for rotate_wait while live files waited).
+	changed := now
+	if mt := fi.ModTime(); mt.Before(now) {
+		changed = mt
+	}
 	f := &file{seq: t.seq, id: id, path: p, origPath: p, fd: fd, sysfd: int(fd.Fd()), size: fi.Size(),
-		mtime: fi.ModTime().UnixNano(), changed: now, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq,
+		mtime: fi.ModTime().UnixNano(), changed: changed, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq,
 		lastSeen: now}
 	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
 		if target, err := filepath.EvalSymlinks(p); err == nil {
