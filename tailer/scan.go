@@ -612,6 +612,14 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 		t.log.Info("tailer: inode reused by another file with the same first line; reading it from the beginning",
 			"path", f.path, "old_offset", offset)
 	}
+	copied := false
+	if _, ok := t.o.Resume[key]; !ok && len(t.o.Resume) > 0 && !atEnd {
+		if k, g, orig, ok := t.copiedStream(f, fpLen, fpHash); ok {
+			t.log.Info("tailer: copy of a truncated file continues the lines buffered from it", "path", f.path, "original", orig)
+			key, gen, copied = k, g, true
+			t.stats.copies.Add(1)
+		}
+	}
 	for {
 		if _, used := t.usedKeys[key]; !used {
 			break
@@ -621,7 +629,10 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	}
 	t.usedKeys[key] = struct{}{}
 	st := &stream{key: key, fpLen: fpLen, fpHash: fpHash, gen: gen, dev: f.id.dev, ino: f.id.ino, path: f.path,
-		head: slices.Clone(f.head)}
+		head: slices.Clone(f.head), copy: copied}
+	if copied {
+		f.away = true // nobody writes to a copy
+	}
 	f.offset, f.mid = 0, false
 	if atEnd {
 		f.offset, f.mid = t.lastBoundary(f)
@@ -637,6 +648,37 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	t.ckGen++
 	t.ckMu.Unlock()
 	return true
+}
+
+// copiedStream finds the stream f continues when it is a copytruncate copy
+// of a file the checkpoint never held: a crash came between the file's
+// first lines reaching the buffer and its first checkpoint, and the copy
+// was made before or after it. The buffer's records after the source
+// cursor (Options.Resume) carry the original's key, made from the inode
+// the truncated original still has and the first line the copy keeps: so
+// f's first line on another file's inode whose key the buffer holds. A
+// file that still starts with that line holds its own stream (a rename,
+// not a copy) and is passed over, as is a key already taken.
+func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, gen uint32, orig string, ok bool) {
+	for _, g := range t.order {
+		if g == f || g.fd == nil || g.id.dev != f.id.dev {
+			continue
+		}
+		if len(g.head) >= fpLen && bytes.Equal(g.head[:fpLen], f.head[:fpLen]) {
+			continue
+		}
+		born := birth(g.fd)
+		for gen := uint32(0); gen < 4; gen++ {
+			k := t.makeKey(g.id.dev, g.id.ino, fpLen, fpHash, gen, born)
+			if _, used := t.usedKeys[k]; used {
+				continue
+			}
+			if _, held := t.o.Resume[k]; held {
+				return k, gen, g.path, true
+			}
+		}
+	}
+	return 0, 0, "", false
 }
 
 // lastBoundary finds where to start a file at its end: just after its last

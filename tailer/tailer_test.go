@@ -1222,3 +1222,48 @@ func TestStartQuietFromModTime(t *testing.T) {
 		t.Errorf("the live file waited %v for a descriptor (rotate_wait 5s)", d)
 	}
 }
+
+// A copytruncate copy of a file the checkpoint never held (a crash between
+// the file's first lines being buffered and its first checkpoint) continues
+// the file's stream from the lines the buffer holds (Options.Resume), found
+// through the truncated original's inode. Before, the copy was a new file
+// read from its start under a new key: every line of it shipped again
+// under new IDs (crash9 probe: 31,840 documents stored twice in 30 kills).
+func TestCopyOfUncheckpointedFileResumes(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "line one of the file\nl2\nl3\nl4\nl5\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 5, 5*time.Second)
+	key, resumeAt := ls[0].Key, ls[2].End // l1-l3 are in the buffer
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(ck) // killed before the file's first checkpoint
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "fresh\n")
+	o.Resume = map[uint64]int64{key: resumeAt}
+	tl = mustNew(t, o)
+	defer tl.Close()
+	ls = collect(t, tl, 3, 5*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	if l4 := byText["l4"]; l4.Key != key || l4.Start != resumeAt || l4.Path != p+".1" {
+		t.Fatalf("lines %+v", ls)
+	}
+	if f := byText["fresh"]; f.Key == key || f.Start != 0 || f.Path != p {
+		t.Fatalf("fresh %+v", f)
+	}
+	expectQuiet(t, tl, 200*time.Millisecond)
+}
