@@ -313,6 +313,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		case <-hup:
 		case <-changes:
 		}
+		if watcher != nil {
+			watcher.Loaded(hashFile(*path)) // before reading it: a later change is seen
+		}
 		next, err := loadChecked(*path)
 		if err != nil {
 			m.reloaded(false)

@@ -22,6 +22,7 @@ type configWatcher struct {
 	changes chan struct{}
 	done    chan struct{}
 	retry   chan struct{} // Retry: the next write counts even if the content is the same
+	loaded  chan []byte   // Loaded: the hash of the content the agent read
 }
 
 func watchConfig(path string, logger *slog.Logger) (*configWatcher, error) {
@@ -33,7 +34,8 @@ func watchConfig(path string, logger *slog.Logger) (*configWatcher, error) {
 		w.Close()
 		return nil, err
 	}
-	c := &configWatcher{w: w, changes: make(chan struct{}, 1), done: make(chan struct{}), retry: make(chan struct{}, 1)}
+	c := &configWatcher{w: w, changes: make(chan struct{}, 1), done: make(chan struct{}), retry: make(chan struct{}, 1),
+		loaded: make(chan []byte, 1)}
 	go c.loop(path, logger)
 	return c, nil
 }
@@ -69,6 +71,14 @@ func (c *configWatcher) loop(path string, logger *slog.Logger) {
 			}
 		case <-c.retry:
 			last = nil
+		case h := <-c.loaded:
+			// What the agent runs now. The file may have changed again
+			// since (an edit reverted while a reload ran, whose change
+			// was reported and read before the revert): look once more.
+			last = h
+			if timer == nil {
+				timer = time.After(300 * time.Millisecond)
+			}
 		case err, ok := <-c.w.Errors:
 			if !ok {
 				return
@@ -97,6 +107,18 @@ func (c *configWatcher) Retry() {
 	case c.retry <- struct{}{}:
 	default:
 	}
+}
+
+// Loaded tells the watcher the hash of the content the agent read for a
+// reload (hashFile before reading it): changes are judged against what
+// runs, not against what the watcher saw last, and the file is looked at
+// again shortly after.
+func (c *configWatcher) Loaded(h []byte) {
+	select {
+	case <-c.loaded: // an older one, not yet taken
+	default:
+	}
+	c.loaded <- h
 }
 
 // Changes delivers one value per noticed change (coalesced).

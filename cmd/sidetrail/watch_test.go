@@ -56,3 +56,35 @@ func TestWatchConfigMapSymlinkSwap(t *testing.T) {
 		t.Fatal("symlink swap not noticed")
 	}
 }
+
+// The watcher judges a change against what the agent loaded, not against
+// what it saw last. An edit reverted while a reload ran left the agent on
+// the edit for good: the watcher had seen (and reported) the revert before
+// the agent read the file, so the file and the running configuration
+// differed and nothing was reported again (reload9 probe, 9 of 10 trials).
+func TestWatchJudgesAgainstWhatWasLoaded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sidetrail.yaml")
+	if err := os.WriteFile(path, []byte("a: F\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// The agent read G (the file held it then); it holds F again now.
+	w.Loaded([]byte("hash of G"))
+	select {
+	case <-w.Changes():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the file differs from what was loaded, and no change was reported")
+	}
+	// Loaded what the file holds: nothing to report.
+	w.Loaded(hashFile(path))
+	select {
+	case <-w.Changes():
+		t.Fatal("change reported for the content already loaded")
+	case <-time.After(600 * time.Millisecond):
+	}
+}
