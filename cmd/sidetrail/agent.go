@@ -229,6 +229,14 @@ func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{
 			case <-done:
 			case <-giveUp:
 			case <-quit:
+				// The process is about to exit. An aborted sink returns
+				// at once unless a write holds it: give it that moment
+				// (SIGTERM during a reload left a retrying sink behind
+				// as stuck, and exited 1).
+				select {
+				case <-done:
+				case <-time.After(stuckWait):
+				}
 			}
 		}
 		g.shipAbort()

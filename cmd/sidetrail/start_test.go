@@ -314,3 +314,61 @@ func TestOpenFilesBudget(t *testing.T) {
 		t.Fatalf("limit 64: %v", got)
 	}
 }
+
+// SIGTERM while a reload waits for a failing sink to give its batch up is
+// a clean stop: exit 0, no "stuck" error. Before, the aborted sink had no
+// time to return once SIGTERM had come, so the agent left it behind as an
+// uninterruptible write and exited 1 (reload9 probe, 3 of 3).
+func TestSIGTERMDuringReloadWithFailingSink(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(logPath, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close() // nothing listens: every push fails and is retried
+	base := `data_dir: ` + dir + `/data
+log: {level: info}
+drain_timeout: 300ms
+sources: [{name: a, paths: ["` + logPath + `"]}]
+sinks: [{name: lk, type: loki, url: "http://` + dead + `", retry: {initial_backoff: 50ms, max_backoff: 100ms}}]
+server: {listen: ""}
+`
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(base), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errOut syncbuf.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, &errOut) }()
+	waitLog := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !strings.Contains(errOut.String(), what); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %q\n%s", what, errOut.String())
+			}
+		}
+	}
+	waitLog("sidetrail running")
+	time.Sleep(300 * time.Millisecond) // the sink fails and retries
+	if err := os.WriteFile(cfg, []byte(base+"# edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitLog("reloading configuration")
+	time.Sleep(100 * time.Millisecond) // SIGTERM while the reload waits for the sink
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 || strings.Contains(errOut.String(), "stuck") {
+			t.Fatalf("exit %d\n%s", code, errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15 s after SIGTERM\n%s", errOut.String())
+	}
+}
