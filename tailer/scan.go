@@ -67,6 +67,15 @@ func (t *Tailer) scan(now time.Time) {
 			fresh = append(fresh, cand{p, fi, id})
 			continue
 		}
+		if f.skipped && (fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime) && !t.stillCompressed(p, f, fi) {
+			// A skipped compressed file's inode holds a log now (ext4
+			// hands a freed inode straight back): forget it, discover
+			// this one. Before, the new file was never read.
+			t.drop(f)
+			t.order = slices.DeleteFunc(t.order, func(x *file) bool { return x == f })
+			fresh = append(fresh, cand{p, fi, id})
+			continue
+		}
 		t.clearBad(p)
 		if f.origScan != t.scanSeq && f.path != p {
 			f.path = p
@@ -201,13 +210,20 @@ func (t *Tailer) scan(now time.Time) {
 			// when it grows. Live files held their descriptors for good,
 			// and the waiting ones were never read.
 			t.finish(f)
+			f.parked = true
 		}
 	}
 	if changed {
 		t.order = slices.DeleteFunc(t.order, func(f *file) bool { return t.files[f.id] != f })
 	}
+	waiting := len(t.atRisk) > 0
 	t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool {
 		if now.Before(o.until) {
+			return false
+		}
+		if waiting && !o.startup && len(t.orphans) <= maxOrphans {
+			// Files wait for a descriptor (max_open_files): the copy
+			// this one waits for may be among them.
 			return false
 		}
 		if d := o.lastSize - o.offset; d > 0 {
@@ -478,7 +494,7 @@ func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now t
 	}
 	f := &file{seq: t.seq, id: id, path: p, origPath: p, fd: fd, sysfd: int(fd.Fd()), size: fi.Size(),
 		mtime: fi.ModTime().UnixNano(), changed: changed, seenScan: t.scanSeq, origScan: t.scanSeq, firstScan: t.scanSeq,
-		lastSeen: now}
+		lastSeen: now, born: birth(fd)}
 	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
 		if target, err := filepath.EvalSymlinks(p); err == nil {
 			f.linkTarget = target
@@ -901,7 +917,7 @@ func (t *Tailer) matchOrphan(f *file) *orphan {
 // that appear together are distinct files.
 func (t *Tailer) matchLive(f *file) *file {
 	for _, a := range t.order {
-		if a == f || a.fd == nil || a.st == nil || a.copyOf != nil || len(a.head) < minCopyMatch ||
+		if a == f || (a.fd == nil && !a.parked) || a.st == nil || a.copyOf != nil || len(a.head) < minCopyMatch ||
 			(a.firstScan == t.scanSeq && !a.resumed) {
 			continue
 		}
@@ -927,7 +943,7 @@ func (t *Tailer) checkCopy(c *file, now time.Time) {
 		t.newStream(c, false, false)
 		return
 	}
-	if t.files[a.id] != a || a.fd == nil {
+	if t.files[a.id] != a || (a.fd == nil && !a.parked) {
 		// The original finished without being truncated: not a
 		// copytruncate copy after all. Read it as a file of its own
 		// (duplicates if it really was a copy; never a skipped line).
@@ -1001,11 +1017,23 @@ func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 	old := f.head
 	f.fd, f.sysfd = fd, int(fd.Fd())
 	f.head = nil
+	f.parked = false
 	t.readHead(f, fi.Size())
 	n := len(old)
 	if len(f.head) >= n && bytes.Equal(f.head[:n], old) && (fi.Size() >= f.offset || (f.st != nil && f.st.copy)) {
 		f.head = append(f.head[:0], old...)
 		f.size, f.mtime, f.eof, f.final, f.changed = fi.Size(), fi.ModTime().UnixNano(), false, false, now
+		return
+	}
+	if f.st != nil && f.born != 0 && birth(fd) == f.born {
+		// The same file (born when it was), truncated while closed
+		// (copytruncate of a file that gave its descriptor up): a
+		// truncation, as if seen open. Its stream goes to the copy, or
+		// waits for one; taken for inode reuse, the copy was read again
+		// from its start.
+		f.head = old
+		f.eof, f.final, f.changed = false, false, now
+		t.truncated(f, now, "while closed")
 		return
 	}
 	// Inode reuse: forget the old file and discover this one. Its stream
@@ -1018,6 +1046,28 @@ func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 	}
 	t.order = slices.DeleteFunc(t.order, func(x *file) bool { return x == f })
 	t.discover(p, fi, f.id, now)
+}
+
+// stillCompressed reports whether the skipped file f, whose size or mtime
+// changed, still starts with a compression magic number (a file being
+// compressed grows), and notes its new size and mtime if so.
+func (t *Tailer) stillCompressed(p string, f *file, fi fs.FileInfo) bool {
+	fd, err := os.Open(p) // a moment, outside max_open_files
+	if err != nil {
+		return true // look again at the next scan
+	}
+	defer fd.Close()
+	var st syscall.Stat_t
+	if syscall.Fstat(int(fd.Fd()), &st) != nil || uint64(st.Dev) != f.id.dev || st.Ino != f.id.ino {
+		return true
+	}
+	var b [16]byte
+	n, _ := fd.ReadAt(b[:], 0)
+	if compressed(b[:n]) == "" {
+		return false
+	}
+	f.size, f.mtime = fi.Size(), fi.ModTime().UnixNano()
+	return true
 }
 
 // finish closes a rotated-or-deleted file that was read to its end and
@@ -1051,6 +1101,10 @@ func (t *Tailer) drop(f *file) {
 		t.rememberDropped(f.st)
 	}
 }
+
+// maxOrphans bounds the truncated streams kept past rotate_wait while
+// files wait for a descriptor.
+const maxOrphans = 256
 
 // maxDropped bounds the memory of dropped streams.
 const maxDropped = 4096

@@ -148,6 +148,8 @@ type file struct {
 	lastSeen   time.Time // when a scan last found it
 	linkTarget string    // path's target when path is a symlink (its directory is watched)
 	skipped    bool      // compressed: closed, never read (until it is forgotten)
+	born       uint64    // creation time when opened (0: unknown); see birth
+	parked     bool      // a live file that gave its descriptor up (max_open_files), not finished
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint

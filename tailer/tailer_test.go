@@ -1267,3 +1267,48 @@ func TestCopyOfUncheckpointedFileResumes(t *testing.T) {
 	}
 	expectQuiet(t, tl, 200*time.Millisecond)
 }
+
+// copytruncate of a live file that gave its descriptor up (more files than
+// max_open_files) is a truncation: the copy continues the file's stream.
+// Before, reopening the truncated file took it for inode reuse, and the
+// copy was read again from its start (tailer9 probe: 100 of 100 lines
+// duplicated, no crash).
+func TestCopyTruncateWhileClosed(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 2
+	head := strings.Repeat("a", 100) + "\n"
+	appendFile(t, filepath.Join(dir, "a.log"), head)
+	appendFile(t, filepath.Join(dir, "b.log"), "b1\n")
+	appendFile(t, filepath.Join(dir, "c.log"), "c1\n")
+	tl := mustNew(t, o)
+	defer tl.Close()
+	collect(t, tl, 3, 5*time.Second)
+	for deadline := time.Now().Add(5 * time.Second); tl.Stats().OpenFiles > 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a.log and b.log kept their descriptors: %+v", tl.Stats())
+		}
+	}
+	p := filepath.Join(dir, "a.log")
+	appendFile(t, p, "a2\n") // unread: a.log is closed
+	data, _ := os.ReadFile(p)
+	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "a3\n")
+	ls := collect(t, tl, 2, 10*time.Second)
+	byText := map[string]got{}
+	for _, l := range ls {
+		byText[l.Bytes] = l
+	}
+	if a2 := byText["a2"]; a2.Start != 101 || a2.Path != p+".1" {
+		t.Fatalf("lines %+v", ls)
+	}
+	if a3 := byText["a3"]; a3.Start != 0 || a3.Path != p {
+		t.Fatalf("lines %+v", ls)
+	}
+	expectQuiet(t, tl, 500*time.Millisecond)
+}
