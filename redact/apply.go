@@ -159,7 +159,12 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 					mask &^= r.msgNoMatch & sh.localBits
 				}
 			}
+			// A name the rules changed may have become a secret's
+			// (".keYabc" with "abc" dropped is ".keY"): either counts.
 			keyed := r.fieldKeyed(key)
+			if !keyed && f.Key != key && r.fieldKeyed(f.Key) {
+				key, keyed = f.Key, true
+			}
 			if mask&sh.allBits == 0 && !keyed {
 				continue // no rule can match (applyChain would say so)
 			}
