@@ -93,6 +93,7 @@ type Source struct {
 
 type sourceCounters struct {
 	lines, bytes, appendErrors, checkpointErrors atomic.Uint64
+	appendFailing                                atomic.Int64 // unix ns of the first of the failing appends; 0: none
 }
 
 // SourceStats are a Source's counters.
@@ -127,6 +128,16 @@ func NewSource(o SourceOptions) *Source {
 }
 
 // Stats returns the source's counters; safe to call at any time.
+// AppendFailingSince is when the buffer appends that keep failing (not a
+// full buffer: errors, such as a full volume) began, or the zero time.
+// Safe from any goroutine.
+func (s *Source) AppendFailingSince() time.Time {
+	if ns := s.stats.appendFailing.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 func (s *Source) Stats() SourceStats {
 	st := SourceStats{
 		Lines: s.stats.lines.Load(), Bytes: s.stats.bytes.Load(),
@@ -494,6 +505,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 		full := actx.Err() == context.DeadlineExceeded
 		cancel()
 		if err == nil {
+			s.stats.appendFailing.Store(0)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -512,6 +524,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 			continue // still full: nothing was written
 		}
 		s.stats.appendErrors.Add(1)
+		s.stats.appendFailing.CompareAndSwap(0, time.Now().UnixNano())
 		wait := b.next()
 		if errors.Is(err, syscall.ENOSPC) {
 			s.o.Logger.Error("buffer append failed: no space left in data_dir; retrying. The volume must hold buffer.max_bytes: lower it or grow the volume",

@@ -134,7 +134,14 @@ func TestSourceRecordsAndRetriesAppend(t *testing.T) {
 		Name: "s", Lines: tl, Buffer: app,
 		Transform: &Transform{Source: "s", Parser: failParser{}, Fields: []sidetrail.Field{{Key: "env", Value: []byte("test")}}},
 	})
-	runSource(t, s, func() bool { return app.count() >= 101 })
+	failing := false // AppendFailingSince said so while appends failed
+	runSource(t, s, func() bool {
+		failing = failing || !s.AppendFailingSince().IsZero()
+		return app.count() >= 101
+	})
+	if !failing || !s.AppendFailingSince().IsZero() {
+		t.Errorf("AppendFailingSince: failing seen %v, now %v (want seen, then zero)", failing, s.AppendFailingSince())
+	}
 	if n := app.count(); n != 101 {
 		t.Fatalf("%d records appended, want 101 (retries must not duplicate)", n)
 	}

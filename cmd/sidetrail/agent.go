@@ -317,12 +317,25 @@ func (g *generation) failing() map[string]time.Time {
 	return out
 }
 
-// ready reports why the generation is not ready, or nil.
+// ready reports why the generation is not ready, or nil: a sink failing
+// for longer than its ready_after_failing, or a source whose buffer appends
+// have failed (a full volume, not a full buffer) for longer than the
+// shortest of them.
 func (g *generation) ready() error {
+	after := time.Duration(0)
 	for _, u := range g.sinks {
 		since := u.shipper.FailingSince()
 		if !since.IsZero() && time.Since(since) > u.cfg.ReadyAfterFailing {
 			return fmt.Errorf("sink %s failing since %s", u.cfg.Name, since.UTC().Format(time.RFC3339))
+		}
+		if after == 0 || u.cfg.ReadyAfterFailing < after {
+			after = u.cfg.ReadyAfterFailing
+		}
+	}
+	for _, u := range g.sources {
+		since := u.source.AppendFailingSince()
+		if !since.IsZero() && time.Since(since) > after {
+			return fmt.Errorf("source %s cannot write to the buffer since %s", u.name, since.UTC().Format(time.RFC3339))
 		}
 	}
 	return nil

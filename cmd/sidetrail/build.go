@@ -141,6 +141,9 @@ func bufferOptions(cfg *config.Config, logger *slog.Logger, seen *buffer.DamageS
 	default:
 		o.Fsync = buffer.FsyncBatch
 	}
+	if v := volumeBytes(cfg.DataDir); v > 0 {
+		fitToVolume(&o, v, logger)
+	}
 	for _, s := range cfg.Sinks {
 		o.Cursors = append(o.Cursors, s.Name)
 	}
@@ -209,4 +212,31 @@ func nofileLimit() uint64 {
 		return 0
 	}
 	return lim.Cur
+}
+
+// volumeBytes is the size of the file system holding dir, 0 if unknown.
+func volumeBytes(dir string) int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0
+	}
+	return int64(st.Blocks) * st.Bsize
+}
+
+// fitToVolume lowers the buffer's segment size to a quarter of the data
+// volume, and warns when max_bytes exceeds it. A segment the volume cannot
+// hold is never closed, so never deleted, even with every record in it
+// delivered: with 16 MiB segments on an 8 MiB volume the buffer filled it
+// and shipping stopped for good, with /readyz ok (crash9 probe).
+func fitToVolume(o *buffer.Options, volume int64, logger *slog.Logger) {
+	const minSegment = 64 << 10
+	if seg := max(volume/4, minSegment); o.SegmentBytes > seg {
+		logger.Warn("buffer.segment_bytes lowered to a quarter of the data volume: a segment the volume cannot hold is never closed and deleted",
+			"segment_bytes", sidetrail.ByteSize(o.SegmentBytes), "volume", sidetrail.ByteSize(volume), "now", sidetrail.ByteSize(seg))
+		o.SegmentBytes = seg
+	}
+	if o.MaxBytes > volume {
+		logger.Warn("buffer.max_bytes exceeds the data volume: when the volume fills, appends fail and reading pauses until sinks catch up; lower it",
+			"max_bytes", sidetrail.ByteSize(o.MaxBytes), "volume", sidetrail.ByteSize(volume))
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sidetrail/sidetrail/buffer"
 	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
 	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
@@ -370,5 +371,34 @@ server: {listen: ""}
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("still running 15 s after SIGTERM\n%s", errOut.String())
+	}
+}
+
+// A segment larger than the data volume could never be closed and deleted:
+// with 16 MiB segments on an 8 MiB volume the buffer filled the volume and
+// shipping stopped for good, every record delivered and /readyz ok (crash9
+// probe). Segments are lowered to a quarter of the volume, with a warning,
+// and a max_bytes beyond the volume is warned about.
+func TestFitToVolume(t *testing.T) {
+	var logs syncbuf.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	o := buffer.Options{MaxBytes: 256 << 20, SegmentBytes: 16 << 20}
+	fitToVolume(&o, 8<<20, logger)
+	if o.SegmentBytes != 2<<20 || o.MaxBytes != 256<<20 {
+		t.Errorf("options %+v", o)
+	}
+	if !strings.Contains(logs.String(), "segment_bytes lowered") || !strings.Contains(logs.String(), "max_bytes exceeds the data volume") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	before := logs.String()
+	o = buffer.Options{MaxBytes: 256 << 20, SegmentBytes: 16 << 20}
+	fitToVolume(&o, 10<<30, logger)
+	if o.SegmentBytes != 16<<20 || logs.String() != before {
+		t.Errorf("a large volume changed %+v or logged:\n%s", o, logs.String())
+	}
+	o = buffer.Options{MaxBytes: 1 << 20, SegmentBytes: 1 << 20}
+	fitToVolume(&o, 100<<10, logger)
+	if o.SegmentBytes != 64<<10 {
+		t.Errorf("a tiny volume: segment %d, want the 64 KiB floor", o.SegmentBytes)
 	}
 }
