@@ -450,9 +450,17 @@ func (t *Tailer) updateRisk() {
 			continue
 		}
 		list = append(list, p)
-		if err == nil {
-			bytes += fi.Size()
+		if err != nil {
+			continue
 		}
+		sys := fi.Sys().(*syscall.Stat_t)
+		if f := t.files[devIno{uint64(sys.Dev), sys.Ino}]; f != nil && f.st != nil {
+			// A known file (one that gave its descriptor up): its stream
+			// counts what it had when last seen; add what it grew since.
+			bytes += max(0, fi.Size()-f.st.size)
+			continue
+		}
+		bytes += fi.Size()
 	}
 	slices.Sort(list)
 	t.ckMu.Lock()

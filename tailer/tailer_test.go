@@ -1312,3 +1312,30 @@ func TestCopyTruncateWhileClosed(t *testing.T) {
 	}
 	expectQuiet(t, tl, 500*time.Millisecond)
 }
+
+// A file that gave its descriptor up and waits for one again counts in
+// bytes_behind with what it grew since, not whole (tailer9 probe: 5,252
+// bytes shown for 52 unread).
+func TestBytesBehindOfParkedFile(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = time.Second
+	a := filepath.Join(dir, "a.log")
+	appendFile(t, a, strings.Repeat("x", 1000)+"\n")
+	appendFile(t, filepath.Join(dir, "b.log"), "b1\n")
+	tl := mustNew(t, o)
+	defer tl.Close()
+	collect(t, tl, 2, 10*time.Second) // a, then b once a gave its descriptor up
+	appendFile(t, a, "a2\n")
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for tl.Stats().FilesAtRisk == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := tl.Stats(); st.FilesAtRisk != 1 || st.BytesBehind != 3 {
+		t.Fatalf("at risk %d, bytes behind %d: want 1 and 3 (a.log's new line)", st.FilesAtRisk, st.BytesBehind)
+	}
+	if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "a2" {
+		t.Fatalf("got %+v", ls)
+	}
+}
