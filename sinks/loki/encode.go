@@ -521,7 +521,10 @@ func appendQuoted[T string | []byte](dst []byte, v T) []byte {
 			r, size := utf8.DecodeRuneInString(string(v[i:min(i+utf8.UTFMax, len(v))]))
 			switch {
 			case r == utf8.RuneError && size == 1:
-				dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+				// Invalid UTF-8: U+FFFD, as in the record's JSON. A
+				// "\xff" unquotes to a label value that is not UTF-8,
+				// which Prometheus-style label validation refuses.
+				dst = append(dst, "\uFFFD"...)
 			case !unicode.IsPrint(r):
 				if r < 0x10000 {
 					dst = append(dst, '\\', 'u')
