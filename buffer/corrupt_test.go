@@ -498,3 +498,57 @@ func TestDamageCountedOncePerProcess(t *testing.T) {
 		t.Fatalf("without Seen: %d regions, want 2", st.Corrupt)
 	}
 }
+
+// buffer inspect shows the records damage took, as the agent counts them at
+// its next start: a removed segment and a cut tail leave seqs no segment
+// holds, a cursor acknowledged past the last record held lost its records.
+// Before, it printed "CORRUPT 0" and cursors "ok" for 50 and 4,096 records
+// gone (crash9 probe).
+func TestInspectShowsMissingRecords(t *testing.T) {
+	const n = 400
+	dir, segs := buildLog(t, n)
+	// Cursor a acknowledges every record; b, none (it keeps the segments).
+	b := open(t, dir, buffer.Options{Cursors: []string{"a", "b"}, SegmentBytes: 2048})
+	r, _ := b.Reader("a")
+	if err := r.Ack(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs = segFiles(t, dir)
+	removed := segs[1]
+	lost := firstSeqOf(segs[2]) - firstSeqOf(segs[1])
+	if err := os.Remove(removed); err != nil {
+		t.Fatal(err)
+	}
+	offs := frameOffsets(t, segs[2])
+	cut := len(offs) - 3 // the last three records of a closed segment
+	modify(t, segs[2], func(d []byte) []byte { return d[:offs[cut]] })
+	last := segs[len(segs)-1]
+	lastOffs := frameOffsets(t, last)
+	modify(t, last, func(d []byte) []byte { return d[:lastOffs[len(lastOffs)-2]] }) // the newest two
+	rep, err := buffer.Inspect(dir, "a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Missing) != 2 {
+		t.Fatalf("missing %+v\n%s", rep.Missing, text.String())
+	}
+	if m := rep.Missing[0]; m.First != firstSeqOf(removed) || m.Records != lost {
+		t.Errorf("removed segment: %+v, want %d records from %d", m, lost, firstSeqOf(removed))
+	}
+	if m := rep.Missing[1]; m.Records != 3 || m.Last != firstSeqOf(segs[3])-1 {
+		t.Errorf("cut tail: %+v, want 3 records ending at %d", m, firstSeqOf(segs[3])-1)
+	}
+	if c := rep.Cursors[0]; c.Name != "a" || c.Beyond != 2 || !strings.Contains(text.String(), "acknowledged 2 records past the last one held") {
+		t.Errorf("cursor %+v\n%s", c, text.String())
+	}
+	if strings.Count(text.String(), "missing:") != 2 {
+		t.Errorf("text:\n%s", text.String())
+	}
+}

@@ -19,6 +19,18 @@ type Report struct {
 	Cursors  []CursorReport
 	// LastSeq is the highest sequence number found in any segment.
 	LastSeq uint64
+	// Missing lists the records no segment holds between the oldest one
+	// and LastSeq: lost to damage (a segment removed, a tail cut, a corrupt
+	// region), as the agent counts them in
+	// sidetrail_buffer_corrupt_records_total at its next start.
+	Missing []SeqRange
+}
+
+// SeqRange is Records sequence numbers missing between First and Last (all
+// of them for a gap between segments; Records of them for a segment with
+// holes).
+type SeqRange struct {
+	First, Last, Records uint64
 }
 
 // SegmentReport describes one segment file.
@@ -46,6 +58,10 @@ type CursorReport struct {
 	// Acked is the last acknowledged seq; Err is set if the file is damaged.
 	Acked uint64
 	Err   error
+	// Beyond counts the seqs acknowledged past the last record any
+	// segment holds: records the buffer had written (a source's cursor)
+	// or delivered, gone since (a cut tail).
+	Beyond uint64
 	// LagRecords counts the records in the segments with seq > Acked.
 	LagRecords uint64
 }
@@ -92,6 +108,7 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		rep.LastSeq = max(rep.LastSeq, sr.LastSeq)
 		rep.Segments = append(rep.Segments, sr)
 	}
+	rep.Missing = missingRanges(rep.Segments)
 	for i := range rep.Cursors {
 		c := &rep.Cursors[i]
 		if c.NoFile {
@@ -105,6 +122,9 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 				return nil, fmt.Errorf("inspect: %w", err)
 			}
 			c.Acked, c.Err = parseFileHeader(data, cursorMagic)
+			if c.Err == nil && rep.LastSeq > 0 && c.Acked > rep.LastSeq {
+				c.Beyond = c.Acked - rep.LastSeq
+			}
 		}
 		for _, s := range rep.Segments {
 			switch {
@@ -117,6 +137,28 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// missingRanges finds the seqs the segments should hold and do not: gaps
+// between one segment's last record and the next one's first, and holes
+// inside a segment (fewer records than its seqs span).
+func missingRanges(segs []SegmentReport) []SeqRange {
+	var out []SeqRange
+	var expect uint64
+	for i, s := range segs {
+		if i > 0 && s.FirstSeq > expect {
+			out = append(out, SeqRange{First: expect, Last: s.FirstSeq - 1, Records: s.FirstSeq - expect})
+		}
+		if s.Records == 0 {
+			expect = max(expect, s.FirstSeq)
+			continue
+		}
+		if span := s.LastSeq - s.FirstSeq + 1; span > uint64(s.Records) {
+			out = append(out, SeqRange{First: s.FirstSeq, Last: s.LastSeq, Records: span - uint64(s.Records)})
+		}
+		expect = s.LastSeq + 1
+	}
+	return out
 }
 
 func inspectSegment(path string, first, next uint64, log *slog.Logger) (SegmentReport, error) {
@@ -173,6 +215,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			state = c.Err.Error()
 		case c.NoFile:
 			state = "no file yet: starts at the oldest record"
+		case c.Beyond > 0:
+			state = fmt.Sprintf("acknowledged %d records past the last one held: they are gone", c.Beyond)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.Name, c.Acked, c.LagRecords, state)
 	}
@@ -180,6 +224,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, s := range r.Segments {
 		for _, ce := range s.Corrupt {
 			fmt.Fprintf(ew, "corrupt: %v\n", ce)
+		}
+	}
+	for _, m := range r.Missing {
+		if m.Records == m.Last-m.First+1 {
+			fmt.Fprintf(ew, "missing: seq %d-%d (%d records): no segment holds them (lost to damage)\n", m.First, m.Last, m.Records)
+		} else {
+			fmt.Fprintf(ew, "missing: %d records between seq %d and %d (lost to damage)\n", m.Records, m.First, m.Last)
 		}
 	}
 	return ew.err
