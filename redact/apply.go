@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash"
 	mathbits "math/bits"
@@ -110,8 +111,10 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		msgDone = withheld
 	}
 
+	chainedOrig := false // the value rules' pass over the message began at orig
 	if !msgDone {
 		exact := len(rec.Message) == len(orig) && (len(orig) == 0 || &rec.Message[0] == &orig[0])
+		chainedOrig = exact
 		mask := origMaybe
 		if !exact {
 			// Field rules rewrote it (a removal may join new candidates).
@@ -188,7 +191,19 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		}
 	}
 	if len(r.changed) > 0 && !msgDone {
-		if m, ch := r.syncMessage(rec, rec.Message); ch {
+		m, ch, missed := r.syncMessage(rec, rec.Message)
+		if missed && chainedOrig && !looksJSON(orig) && !bytes.Equal(rec.Message, orig) {
+			// A changed field's old value is no longer in the message
+			// whole: another rule changed part of it there (the e-mail in
+			// a request body whose card only the unescaped field showed).
+			// Take the fields' changes to the original line instead; the
+			// rules then run over it again. (A JSON line's strings are
+			// redacted unescaped by applyJSON already.)
+			if m2, ch2, missed2 := r.syncMessage(rec, orig); ch2 && !missed2 {
+				m, ch = m2, true
+			}
+		}
+		if ch {
 			// What was put in may join what follows into a new match.
 			m, _ = r.applyChain(rec, m, "", true, ^uint64(0), false, false)
 			rec.Message = m
@@ -208,15 +223,16 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 // changed field's old value still appears whole in the message (literally,
 // or escaped as nginx or JSON writes it), it is replaced by the field's new
 // value written the same way, so the two forms agree. It reports whether
-// the message changed.
-func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) ([]byte, bool) {
+// the message changed, and whether some changed field's old value was not
+// found in it.
+func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, changed, missed bool) {
 	r.spans = r.spans[:0]
 	for _, c := range r.changed {
 		if unlocatable(c.old) || isToken(c.old) {
 			continue
 		}
 		n := len(r.spans)
-		r.addAll(msg, c.old, c.new)
+		found := r.addAll(msg, c.old, c.new)
 		if c.kind == sidetrail.KindJSON {
 			// A JSON value with a string changed inside: the message gets
 			// the new value as JSON, not as a string holding it.
@@ -224,23 +240,48 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) ([]byte, bool)
 				r.spans[i].json = true
 			}
 		}
-		if c.kind != sidetrail.KindString || !needsEscape(c.old) {
-			continue
-		}
-		for _, esc := range [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped} {
-			r.needle = esc(r.needle[:0], c.old)
-			if bytes.Equal(r.needle, c.old) || !bytes.Contains(msg, r.needle) {
-				continue
+		if c.kind == sidetrail.KindString && needsEscape(c.old) {
+			for _, esc := range [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped} {
+				r.needle = esc(r.needle[:0], c.old)
+				if bytes.Equal(r.needle, c.old) || !bytes.Contains(msg, r.needle) {
+					continue
+				}
+				start := len(rec.Scratch)
+				rec.Scratch = esc(rec.Scratch, c.new)
+				if r.addAll(msg, r.needle, rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]) {
+					found = true
+				}
 			}
-			start := len(rec.Scratch)
-			rec.Scratch = esc(rec.Scratch, c.new)
-			r.addAll(msg, r.needle, rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)])
+		}
+		if !found && !r.shows(msg, c) {
+			// Neither the old value nor the new one: another rule
+			// changed part of the value in the message.
+			missed = true
 		}
 	}
 	if len(r.spans) == 0 {
-		return msg, false
+		return msg, false, missed
 	}
-	return r.rewrite(rec, msg), true
+	return r.rewrite(rec, msg), true, missed
+}
+
+// shows reports whether msg holds c's new value as the message would write
+// it: literally, or escaped as nginx or JSON writes it (the message's own
+// rules made the same change).
+func (r *Redactor) shows(msg []byte, c changedField) bool {
+	if len(c.new) < shortNeedle || bytes.Contains(msg, c.new) {
+		return true // a short value is no proof either way
+	}
+	if c.kind != sidetrail.KindString {
+		return false
+	}
+	for _, esc := range [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped} {
+		r.needle = esc(r.needle[:0], c.new)
+		if bytes.Contains(msg, r.needle) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasKey reports whether a field other than fields[i] is named key.
@@ -1359,6 +1400,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	start := len(rec.Scratch)
 	last := 0
 	var q numQuote
+	valid := 0 // validJSON's answer for msg: 0 not asked yet, 1 yes, 2 no
 	for i := 0; i < len(sp); {
 		s, e, repl, isJSON := sp[i].s, sp[i].e, sp[i].repl, sp[i].json
 		i++
@@ -1375,6 +1417,13 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 		if isJSON {
 			rec.Scratch = q.addJSON(rec.Scratch, msg, last, s, repl)
 		} else {
+			q.place(msg, s, e) // for add: a value inside a JSON string is written escaped
+			if q.json && !q.inString && !jsonValueAt(msg, s, e) && validJSON(msg, &valid) {
+				// The bytes stand in the JSON text's structure (a one-byte
+				// value `"` found in {"":0}): they are not the value, which
+				// the text would hold escaped in a string.
+				continue
+			}
 			rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)
 		}
 		last = e
@@ -1382,6 +1431,30 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	rec.Scratch = q.finish(rec.Scratch, msg, last)
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end]
+}
+
+// validJSON is json.Valid(msg), asked once (*memo: 0 not yet, 1, 2).
+func validJSON(msg []byte, memo *int) bool {
+	if *memo == 0 {
+		*memo = 2
+		if json.Valid(msg) {
+			*memo = 1
+		}
+	}
+	return *memo == 1
+}
+
+// jsonValueAt reports whether v[s:e] is a whole string of the JSON text v
+// (quotes included), or within a number, or a whole object, array or
+// literal (see bareValue).
+func jsonValueAt(v []byte, s, e int) bool {
+	if s < e && v[s] == '"' {
+		if t, _, ok := nextJSONToken(v, s); ok && t.str && t.s == s+1 && t.e+1 == e {
+			return true
+		}
+	}
+	_, _, ok := bareValue(v, s, e, true)
+	return ok
 }
 
 // needsEscape reports whether nginx or JSON would escape a byte of v.
@@ -1517,7 +1590,8 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 	// The output is built in r.jout: applyChain appends to rec.Scratch
 	// while we go.
 	out, last, changed := r.jout[:0], 0, false
-	var member []byte // the key of the member whose value comes next
+	var member []byte  // the key of the member whose value comes next
+	memberEsc := false // its name holds escapes
 	for i := 0; ; {
 		t, next, ok := nextJSONToken(v, i)
 		if !ok {
@@ -1525,7 +1599,7 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 		}
 		i = next
 		if t.key {
-			member = v[t.s:t.e]
+			member, memberEsc = v[t.s:t.e], t.esc
 			if t.esc {
 				// Compared unescaped: "to\u006ben" is a token member.
 				r.member = appendUnescapeJSON(r.member[:0], member)
@@ -1567,9 +1641,12 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 			}
 			continue
 		}
-		name := member
+		name, nameEsc := member, memberEsc
 		member = nil
-		if onlyEscaped && !t.esc {
+		// With onlyEscaped (the message, whose raw text the rules saw),
+		// a value under a name that holds escapes counts too: a secret
+		// name written "pass\u0077ord" is not one the raw text shows.
+		if onlyEscaped && !t.esc && !nameEsc {
 			continue
 		}
 		content := v[t.s:t.e]
@@ -1579,7 +1656,7 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 		}
 		var nc []byte
 		ch := false
-		if ru := r.secretMember(name, key, msg); ru != nil && !onlyEscaped && !isToken(content) {
+		if ru := r.secretMember(name, key, msg); ru != nil && (!onlyEscaped || nameEsc) && !isToken(content) {
 			// "password": VALUE inside a JSON value: the value is a secret
 			// as a whole, as for a field of that name.
 			nc, ch = r.replacement(ru, content), true

@@ -327,3 +327,27 @@ func TestNestedSpansKeepOuterToken(t *testing.T) {
 		t.Errorf("request_uri %q, message %s", u.Value, out)
 	}
 }
+
+// A field two rules changed, one of them in the message too: the field's
+// old value is no longer in the message whole, so the message did not
+// follow the other change, and what only the field showed shipped (edge9
+// probe: a card in a $request_body nginx logged with \x22 quotes, masked in
+// the field, kept in the message, because the e-mail rule had changed the
+// message's copy of the body). The fields' changes are then taken to the
+// original line, and the rules run again.
+func TestFieldChangedTwiceReachesMessage(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `$remote_addr "$request" $status "$request_body"`}
+	rules := []redact.Rule{
+		{Builtin: "email"},
+		// Matches the body as the field holds it ("), not as nginx logs it (\x22).
+		{Name: "pin", Pattern: `"pin":"\d+"`, Replace: `"pin":"****"`},
+	}
+	line := `10.0.0.1 "POST /login HTTP/1.1" 200 "{\x22user\x22:\x22jane@example.com\x22,\x22pin\x22:\x221234\x22}"`
+	rec, out := parseRedact(t, cfg, rules, line)
+	if strings.Contains(string(out), "1234") || strings.Contains(string(out), "jane@") {
+		t.Fatalf("secret shipped:\n%s", out)
+	}
+	if want := `{\x22user\x22:\x22[REDACTED:email]\x22,\x22pin\x22:\x22****\x22}`; !strings.Contains(string(rec.Message), want) {
+		t.Errorf("message %s\nwant it to hold %s", rec.Message, want)
+	}
+}
