@@ -51,6 +51,10 @@ type Redactor struct {
 	drops      []int  // indexes of fields to drop
 	fvals      []span // field-rule values and their replacements
 	changed    []changedField
+
+	// jsonText: the chain runs over a JSON line's message, which is valid
+	// JSON (see newQuote).
+	jsonText bool
 }
 
 // changedField is a field value the value rules changed: before and after.
@@ -120,7 +124,9 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			// Field rules rewrote it (a removal may join new candidates).
 			mask = ^uint64(0)
 		}
+		r.jsonText = exact && jsonLine(rec)
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
+		r.jsonText = false
 		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) {
 			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
 				m, ch = m2, true
@@ -168,10 +174,22 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			if !keyed && f.Key != key && r.fieldKeyed(f.Key) {
 				key, keyed = f.Key, true
 			}
-			if mask&sh.allBits == 0 && !keyed {
+			// A string holding JSON with escapes may hide from the
+			// pre-filters what its strings say unescaped (see below).
+			jsonStr := f.Kind == sidetrail.KindString && looksJSON(f.Value)
+			if mask&sh.allBits == 0 && !keyed && !(jsonStr && bytes.IndexByte(f.Value, '\\') >= 0) {
 				continue // no rule can match (applyChain would say so)
 			}
-			if v, ch := r.applyChain(rec, f.Value, key, false, mask, false, keyed); ch {
+			v, ch := r.applyChain(rec, f.Value, key, false, mask, false, keyed)
+			if jsonStr && looksJSON(v) {
+				// A string holding JSON (a request body): a secret member
+				// holding an object or array in it is masked whole, as in
+				// a JSON value.
+				if v2, ch2 := r.applyJSON(rec, v, key, false, true, ^uint64(0)); ch2 {
+					v, ch = v2, true
+				}
+			}
+			if ch {
 				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind})
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
@@ -200,6 +218,15 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			// rules then run over it again. (A JSON line's strings are
 			// redacted unescaped by applyJSON already.)
 			if m2, ch2, missed2 := r.syncMessage(rec, orig); ch2 && !missed2 {
+				m, ch = m2, true
+			}
+		}
+		if missed && looksJSON(m) {
+			// A JSON line: its values are redacted in place instead, the
+			// structural rules included (a secret member holding an
+			// object or array, below the top level, where the e-mail rule
+			// had changed the same top-level field in the message).
+			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
 				m, ch = m2, true
 			}
 		}
@@ -301,6 +328,7 @@ func (r *Redactor) recoverApply(rec *sidetrail.Record) {
 		return
 	}
 	r.c.failed.Add(1)
+	r.jsonText = false
 	const marker = "[message withheld: redaction failed]"
 	start := len(rec.Scratch)
 	rec.Scratch = append(rec.Scratch, marker...)
@@ -553,34 +581,35 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		return r.applyPattern(rec, ru, v)
 	}
 	start, last, n := -1, 0, 0
-	var q numQuote
+	q := r.newQuote()
 	r.fst = findState{}
 	r.found = false
 	for pos := 0; pos < len(v); {
-		s, e, ok := ru.det.find(v, pos, key, &r.fst)
-		if !ok || e <= s || s < pos || e > len(v) {
+		s, e0, ok := ru.det.find(v, pos, key, &r.fst)
+		if !ok || e0 <= s || s < pos || e0 > len(v) {
 			break
 		}
 		r.found = true
-		pos = e
-		s, e, clipped, skip := q.place(v, s, e)
-		if clipped {
-			pos = e // the detector goes on after the JSON string
-		}
-		m := v[s:e]
-		if skip || isToken(m) {
-			continue
-		}
-		repl := r.replacement(ru, m)
-		if bytes.Equal(repl, m) {
-			continue
-		}
+		pos = e0
+		s, e, crossed, skip := q.place(v, s, e0)
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
-		last = e
-		n++
+		wrote := false
+		if m := v[s:e]; !skip && !isToken(m) {
+			if repl := r.replacement(ru, m); !bytes.Equal(repl, m) {
+				rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
+				last, wrote = e, true
+			}
+		}
+		if crossed {
+			var k int
+			rec.Scratch, last, k = r.maskCovered(ru, &q, rec.Scratch, v, last, e+1, e0)
+			wrote = wrote || k > 0
+		}
+		if wrote {
+			n++
+		}
 	}
 	if n == 0 {
 		return v, 0
@@ -601,72 +630,60 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	locs := find(v)
 	r.found = len(locs) > 0
 	start, last, n := -1, 0, 0
-	var q numQuote
-	for i := 0; i < len(locs); i++ {
-		loc := locs[i]
-		s, e := loc[0], loc[1]
-		if e <= s || s < last {
+	q := r.newQuote()
+	for _, loc := range locs {
+		s, e0 := loc[0], loc[1]
+		if e0 <= s || s < last {
 			continue
 		}
 		src := v // what loc indexes, for a template
-		s, e, clipped, skip := q.place(v, s, e)
-		if clipped {
-			// The match ran out of its JSON string: it ends there, and the
-			// text after it is searched anew (the regexp went over it).
-			more := find(v[e:])
-			for _, l := range more {
-				for k := range l {
-					if l[k] >= 0 {
-						l[k] += e
-					}
-				}
+		s, e, crossed, skip := q.place(v, s, e0)
+		if crossed && ru.tmpl != nil {
+			// A template's groups are taken from the string's part alone.
+			src, loc = v[s:e], ru.re.FindSubmatchIndex(v[s:e])
+			if loc != nil && loc[0] != 0 {
+				loc = nil
 			}
-			locs = append(locs[:i+1], more...)
-			if ru.tmpl != nil {
-				// A template's groups are taken from the string's part alone.
-				src, loc = v[s:e], ru.re.FindSubmatchIndex(v[s:e])
-				if loc != nil && loc[0] != 0 {
-					loc = nil
-				}
-			}
-		}
-		if skip {
-			continue
-		}
-		m := v[s:e]
-		if isToken(m) || cutsToken(v, s, e) {
-			// A token is not the line's text: a pattern such as
-			// [A-Z]{6,} rewrote "[REDACTED]", and the rules then chased
-			// each other until the whole message was masked.
-			continue
-		}
-		var repl []byte
-		switch {
-		case ru.tmpl != nil && ru.act == actMask && loc != nil:
-			r.tmp = ru.re.Expand(r.tmp[:0], ru.tmpl, src, loc)
-			if clipped {
-				// What the template's match leaves of the string's part
-				// stays as it was.
-				r.tmp = append(r.tmp, src[loc[1]:]...)
-			}
-			repl = r.tmp
-		case ru.tmpl != nil && ru.act == actMask:
-			// The pattern needs the text past the string to match: its
-			// template has nothing to build from.
-			r.tmp = append(r.tmp[:0], maskToken...)
-			repl = r.tmp
-		default:
-			repl = r.replacement(ru, m)
-		}
-		if bytes.Equal(repl, m) {
-			continue
 		}
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
-		last = e
-		n++
+		wrote := false
+		// A token is not the line's text: a pattern such as [A-Z]{6,}
+		// rewrote "[REDACTED]", and the rules then chased each other until
+		// the whole message was masked.
+		if m := v[s:e]; !skip && !isToken(m) && !cutsToken(v, s, e) {
+			var repl []byte
+			switch {
+			case ru.tmpl != nil && ru.act == actMask && loc != nil:
+				r.tmp = ru.re.Expand(r.tmp[:0], ru.tmpl, src, loc)
+				if crossed {
+					// What the template's match leaves of the string's
+					// part stays as it was.
+					r.tmp = append(r.tmp, src[loc[1]:]...)
+				}
+				repl = r.tmp
+			case ru.tmpl != nil && ru.act == actMask:
+				// The pattern needs the text past the string to match:
+				// its template has nothing to build from.
+				r.tmp = append(r.tmp[:0], maskToken...)
+				repl = r.tmp
+			default:
+				repl = r.replacement(ru, m)
+			}
+			if !bytes.Equal(repl, m) {
+				rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
+				last, wrote = e, true
+			}
+		}
+		if crossed {
+			var k int
+			rec.Scratch, last, k = r.maskCovered(ru, &q, rec.Scratch, v, last, e+1, e0)
+			wrote = wrote || k > 0
+		}
+		if wrote {
+			n++
+		}
 	}
 	if n == 0 {
 		return v, 0
@@ -675,6 +692,54 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	r.c.rules[ru.idx].Add(uint64(n))
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end], n
+}
+
+// jsonLine reports whether rec's message is a JSON line the parser read
+// (valid JSON, which the parser has checked).
+func jsonLine(rec *sidetrail.Record) bool {
+	return rec.KeysFromLine && rec.Flags&sidetrail.FlagParseFailure == 0 && looksJSON(rec.Message)
+}
+
+// newQuote returns the numQuote for a rewrite of the value the chain runs
+// over: one that knows the value is JSON when it is a JSON line's message
+// (jsonText), else one that finds out (json.Valid) at the first match.
+func (r *Redactor) newQuote() numQuote {
+	if r.jsonText {
+		return numQuote{checked: true, json: true}
+	}
+	return numQuote{}
+}
+
+// maskCovered masks, after a match that ran from a JSON string past its end
+// (to end), every string and number it covers from index from on: each
+// gets the rule's replacement of it (a mask token, a hash, nothing), so
+// that nothing the match took in ships and the text stays JSON. It returns
+// out, the new last and how many it masked.
+func (r *Redactor) maskCovered(ru *rule, q *numQuote, out, v []byte, last, from, end int) ([]byte, int, int) {
+	n := 0
+	for i := from; i < end; {
+		t, next, ok := nextJSONToken(v, i)
+		if !ok {
+			break
+		}
+		if ts := t.s - btoi(t.str); ts >= end {
+			break
+		}
+		i = next
+		q.place(v, t.s, t.e)
+		c := v[t.s:t.e]
+		if len(c) == 0 || isToken(c) {
+			continue
+		}
+		repl := r.replacement(ru, c)
+		if bytes.Equal(repl, c) {
+			continue
+		}
+		out = q.add(out, v, last, t.s, t.e, repl)
+		last = t.e
+		n++
+	}
+	return out, last, n
 }
 
 // replacement returns what replaces the match m of ru, in r.tmp (valid

@@ -97,7 +97,12 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `{"password" : "hunter2","user":"bob"}`, `{"password" : "[REDACTED]","user":"bob"}`},
 		{"query_secrets", "{\"token\"\t:\t\"t0k\", \"pin\"  :  1234}", "{\"token\"\t:\t\"[REDACTED]\", \"pin\"  :  1234}"},
 		{"query_secrets", `{"api_key" :12345,"ok" : "x"}`, `{"api_key" :"[REDACTED]","ok" : "x"}`},
-		{"query_secrets", `{"password" : true, "token" : null, "key" : {"a":1}}`, `{"password" : true, "token" : null, "key" : {"a":1}}`},
+		{"query_secrets", `{"password" : true, "token" : null, "key" : 1.5e3}`, `{"password" : true, "token" : null, "key" : "[REDACTED]"}`},
+		// An object or array under a secret name is a secret whole; one
+		// that does not close is no value.
+		{"query_secrets", `{"key" : {"a":1}, "x": 1}`, `{"key" : "[REDACTED]", "x": 1}`},
+		{"query_secrets", `embedded {"req":{"password":{"v":"NB5"}},"api_key":["NB6"],"k":"x"}`, `embedded {"req":{"password":[REDACTED]},"api_key":[REDACTED],"k":"x"}`},
+		{"query_secrets", `{"token": {"a": 1`, `{"token": {"a": 1`},
 		{"query_secrets", `time 12:00:01 "token" x`, `time 12:00:01 "token" x`},
 		// A "%3" that is not an encoded '=' inside a member's value (a
 		// URL-encoded secret) used to hide the member from the scan.

@@ -1047,6 +1047,16 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				}
 				continue
 			}
+			if vs < n && (b[vs] == '{' || b[vs] == '[') {
+				// An object or array ("password":{"v":"x"} in JSON a raw
+				// line or a request body holds): a secret whole. A value
+				// that does not close within b is none (a slice of a text
+				// finds none where the text has one larger).
+				if ve, ok := skipValue(b, vs); ok {
+					return vs, ve, true
+				}
+				continue
+			}
 			if vs < n && b[vs] == '"' {
 				ve := vs + 1
 				for ve < n && b[ve] != '"' {

@@ -112,7 +112,10 @@ func TestJSONMessageEscapesAndStringEnds(t *testing.T) {
 		rules  []redact.Rule
 		line   string
 		want   string // the message
-		secret string // must not be in the message
+		secret string // must not be in the message (nor in a field, unless messageOnly)
+		// The pattern needs the member's name: the field holds the value
+		// alone, which it does not match (field: pin is the rule for it).
+		messageOnly bool
 	}{
 		{
 			name:   "query secret before an escaped quote",
@@ -142,32 +145,42 @@ func TestJSONMessageEscapesAndStringEnds(t *testing.T) {
 			secret: "secret=abc",
 		},
 		{
-			name:   "pattern running over the string's end",
-			rules:  []redact.Rule{{Name: "pw", Pattern: `password=\S+`}},
-			line:   `{"msg":"login password=hunter2","n":1,"m":"again password=swordfish"}`,
-			want:   `{"msg":"login [REDACTED]","n":1,"m":"again [REDACTED]"}`,
+			name:  "pattern running over the string's end",
+			rules: []redact.Rule{{Name: "pw", Pattern: `password=\S+`}},
+			line:  `{"msg":"login password=hunter2","n":1,"m":"again password=swordfish"}`,
+			// What the greedy \S+ took in past the string is masked too.
+			want:   `{"msg":"login [REDACTED]","[REDACTED]":"[REDACTED]","[REDACTED]":"[REDACTED]"}`,
 			secret: "swordfish",
 		},
 		{
 			name:   "pattern running from a plain string into an escaped one",
 			rules:  []redact.Rule{{Name: "pw", Pattern: `password=\S+`}},
 			line:   `{"a":"password=one","b":"x\ty password=two\"z"}`,
-			want:   `{"a":"[REDACTED]","b":"x\ty [REDACTED]"}`,
+			want:   `{"a":"[REDACTED]","[REDACTED]":"[REDACTED]"}`,
 			secret: "two",
 		},
 		{
 			name:   "template over the string's end",
 			rules:  []redact.Rule{{Name: "pw", Pattern: `(password=)\S+`, Replace: `${1}[REDACTED]`}},
 			line:   `{"msg":"login password=hunter2","n":1}`,
-			want:   `{"msg":"login password=[REDACTED]","n":1}`,
+			want:   `{"msg":"login password=[REDACTED]","[REDACTED]":"[REDACTED]"}`,
 			secret: "hunter2",
 		},
 		{
 			name:   "template whose group reaches past the string's end",
 			rules:  []redact.Rule{{Name: "pw", Pattern: `pin=(\S+)`, Replace: `PIN:<$1>`}},
 			line:   `{"msg":"pin=12345678","n":1}`,
-			want:   `{"msg":"PIN:<12345678>","n":1}`,
+			want:   `{"msg":"PIN:<12345678>","[REDACTED]":"[REDACTED]"}`,
 			secret: "pin=",
+		},
+		{
+			// redact9 probe: clipped at the name's end, the value shipped.
+			name:        "pattern over a member's name and value",
+			rules:       []redact.Rule{{Name: "pin", Pattern: `(?i)pin\W{1,6}[0-9]{4,}`}},
+			line:        `{"body":"x","pin": "12345678","ok":true}`,
+			want:        `{"body":"x","[REDACTED]": "[REDACTED]","ok":true}`,
+			secret:      "12345678",
+			messageOnly: true,
 		},
 		{
 			name:   "replacement with a quote inside a string",
@@ -189,7 +202,7 @@ func TestJSONMessageEscapesAndStringEnds(t *testing.T) {
 				t.Errorf("message still holds %q: %s", tc.secret, rec.Message)
 			}
 			for _, f := range rec.Fields {
-				if strings.Contains(string(f.Value), tc.secret) {
+				if !tc.messageOnly && strings.Contains(string(f.Value), tc.secret) {
 					t.Errorf("field %s still holds %q: %s", f.Key, tc.secret, f.Value)
 				}
 			}

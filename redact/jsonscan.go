@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -156,22 +157,25 @@ type numQuote struct {
 	inString bool      // the match lies within a string's content
 }
 
-// place fits the match v[s:e] to the strings of a JSON text (v looks like
-// JSON; other text is left alone), so that replacing it keeps the document
-// valid. A match that starts in a string:
-//   - ends at the string's end at the latest (clipped): a pattern such as
-//     `password=\S+` ran over `hunter2","n":1}`. The caller searches again
-//     from there, the regexp having gone over the text after it;
+// place fits the match v[s:e] to the strings of a JSON text (v is valid
+// JSON: Apply says so for a JSON line's message, json.Valid for any other
+// value starting with '{' or '['; other text is left alone), so that
+// replacing it keeps the document valid. A match that starts in a string:
 //   - keeps the string's escapes whole: it starts after one it starts in
 //     (the "n" of "\n" before an e-mail address) and ends before one it
-//     ends in (the "\" of `\"` closing a quoted URL). Nothing left: skip.
+//     ends in (the "\" of `\"` closing a quoted URL). Nothing left: skip;
+//   - that runs past the string's end (a pattern such as `pin\W+\d+` over
+//     `pin": "1234`, or `password=\S+` over `hunter2","n":1}`) ends at the
+//     string's end here (crossed): the caller masks every string and
+//     number the match covers after it (maskCovered), so that nothing it
+//     matched ships and the structure stays.
 //
 // A match anywhere else stays as it is (add quotes numbers and objects).
 // Matches must come in order of s.
-func (q *numQuote) place(v []byte, s, e int) (ns, ne int, clipped, skip bool) {
+func (q *numQuote) place(v []byte, s, e int) (ns, ne int, crossed, skip bool) {
 	q.inString = false
 	if !q.checked {
-		q.checked, q.json = true, looksJSON(v)
+		q.checked, q.json = true, looksJSON(v) && json.Valid(v)
 	}
 	if !q.json {
 		return s, e, false, false
@@ -189,7 +193,7 @@ func (q *numQuote) place(v []byte, s, e int) (ns, ne int, clipped, skip bool) {
 	}
 	q.inString = true
 	if e > t.e {
-		e, clipped = t.e, true
+		e, crossed = t.e, true
 	}
 	if t.esc {
 		if b, n, ok := escapeAround(v, t.s, s); ok {
@@ -199,7 +203,7 @@ func (q *numQuote) place(v []byte, s, e int) (ns, ne int, clipped, skip bool) {
 			e = b
 		}
 	}
-	return s, e, clipped, s >= e
+	return s, e, crossed, s >= e
 }
 
 // escapeAround finds the escape of JSON string content that position p
