@@ -595,19 +595,13 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		wrote := false
+		var repl []byte // a drop's is empty
+		put := false
 		if m := v[s:e]; !skip && !isToken(m) {
-			if repl := r.replacement(ru, m); !bytes.Equal(repl, m) {
-				rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
-				last, wrote = e, true
-			}
+			repl = r.replacement(ru, m)
+			put = !bytes.Equal(repl, m)
 		}
-		if crossed {
-			var k int
-			rec.Scratch, last, k = r.maskCovered(ru, &q, rec.Scratch, v, last, e+1, e0)
-			wrote = wrote || k > 0
-		}
-		if wrote {
+		if r.putMatch(ru, &q, rec, v, &last, s, e, e0, crossed, put, repl) {
 			n++
 		}
 	}
@@ -648,12 +642,12 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		wrote := false
+		var repl []byte // a drop's is empty
+		put := false
 		// A token is not the line's text: a pattern such as [A-Z]{6,}
 		// rewrote "[REDACTED]", and the rules then chased each other until
 		// the whole message was masked.
 		if m := v[s:e]; !skip && !isToken(m) && !cutsToken(v, s, e) {
-			var repl []byte
 			switch {
 			case ru.tmpl != nil && ru.act == actMask && loc != nil:
 				r.tmp = ru.re.Expand(r.tmp[:0], ru.tmpl, src, loc)
@@ -671,17 +665,9 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			default:
 				repl = r.replacement(ru, m)
 			}
-			if !bytes.Equal(repl, m) {
-				rec.Scratch = q.add(rec.Scratch, v, last, s, e, repl)
-				last, wrote = e, true
-			}
+			put = !bytes.Equal(repl, m)
 		}
-		if crossed {
-			var k int
-			rec.Scratch, last, k = r.maskCovered(ru, &q, rec.Scratch, v, last, e+1, e0)
-			wrote = wrote || k > 0
-		}
-		if wrote {
+		if r.putMatch(ru, &q, rec, v, &last, s, e, e0, crossed, put, repl) {
 			n++
 		}
 	}
@@ -708,6 +694,23 @@ func (r *Redactor) newQuote() numQuote {
 		return numQuote{checked: true, json: true}
 	}
 	return numQuote{}
+}
+
+// putMatch writes repl in place of v[s:e] (when put) and,
+// for a match that crossed its JSON string's end on its way to e0, masks
+// what it covered (maskCovered). It reports whether it wrote anything.
+func (r *Redactor) putMatch(ru *rule, q *numQuote, rec *sidetrail.Record, v []byte, last *int, s, e, e0 int, crossed, put bool, repl []byte) bool {
+	wrote := false
+	if put {
+		rec.Scratch = q.add(rec.Scratch, v, *last, s, e, repl)
+		*last, wrote = e, true
+	}
+	if crossed {
+		var k int
+		rec.Scratch, *last, k = r.maskCovered(ru, q, rec.Scratch, v, *last, e+1, e0)
+		wrote = wrote || k > 0
+	}
+	return wrote
 }
 
 // maskCovered masks, after a match that ran from a JSON string past its end

@@ -264,10 +264,7 @@ func TestRenameRotationReadsOldFileToEnd(t *testing.T) {
 	appendFile(t, p, "b1\n")
 	w.WriteString("a3\na4 no newline")
 	ls := collect(t, tl, 3, 5*time.Second) // a3 and b1 in some order, then the tail after RotateWait
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	a3, a4, b1 := byText["a3"], byText["a4 no newline"], byText["b1"]
 	if a3.Key != first[0].Key || a3.Start != 6 || a4.Key != first[0].Key || a4.Start != 9 || a4.End != 9+13 {
 		t.Fatalf("old file lines: %+v", ls)
@@ -314,10 +311,7 @@ func TestCopyTruncate(t *testing.T) {
 	appendFile(t, p, "new1\n")
 	tl.rescanForTest()
 	ls := collect(t, tl, 3, 5*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	l2, l3, n1 := byText["l2"], byText["l3"], byText["new1"]
 	if l2.Key != key || l2.Start != 104 || l3.Key != key || l3.Start != 107 || l2.Path != filepath.Join(dir, "app.log.1") {
 		t.Fatalf("copy lines %+v", ls)
@@ -441,10 +435,7 @@ func TestCheckpointRestart(t *testing.T) {
 	appendFile(t, p, "b1\n")
 	tl = mustNew(t, o)
 	ls = collect(t, tl, 3, 5*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	if a3 := byText["a3"]; a3.Key != key || a3.Start != 6 || a3.Path != p+".1" {
 		t.Fatalf("a3 %+v (all %q)", a3, texts(ls))
 	}
@@ -903,20 +894,11 @@ func TestCopyTruncateWhileDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendFile(t, p, "l2\n")
-	data, _ := os.ReadFile(p)
-	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(p, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, p, p+".1")
 	appendFile(t, p, "fresh\n")
 	tl = mustNew(t, o)
 	ls := collect(t, tl, 2, 5*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	if l2 := byText["l2"]; l2.Key != first[0].Key || l2.Start != 104 || l2.Path != p+".1" {
 		t.Fatalf("l2 %+v", l2)
 	}
@@ -1032,13 +1014,7 @@ func TestCopyTruncateUnmatchedCopyCounted(t *testing.T) {
 	tl.nextMu.Lock()
 	tl.scan(time.Now())
 	tl.nextMu.Unlock()
-	data, _ := os.ReadFile(p)
-	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(p, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, p, p+".1")
 	// No scan is due: the reader finds the truncation (size below offset).
 	expectQuiet(t, tl, 50*time.Millisecond)
 	if st := tl.Stats(); st.Truncations != 1 {
@@ -1132,10 +1108,7 @@ func TestUnterminatedTailRenamedWhileStopped(t *testing.T) {
 	appendFile(t, p, "new file line\n")
 	tl = mustNew(t, o)
 	ls := collect(t, tl, 2, 5*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	if u := byText["UNTERMINATED"]; u.Start != 10 || u.Path != p+".1" {
 		t.Fatalf("lines %+v", ls)
 	}
@@ -1166,10 +1139,7 @@ func TestUnterminatedTailOfCopy(t *testing.T) {
 	}
 	appendFile(t, p, "new1\n")
 	ls := collect(t, tl, 2, 5*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	if pl := byText["PARTIAL"]; pl.Start != 104 || pl.Path != filepath.Join(dir, "app.log.1") {
 		t.Fatalf("lines %+v", ls)
 	}
@@ -1243,22 +1213,13 @@ func TestCopyOfUncheckpointedFileResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(ck) // killed before the file's first checkpoint
-	data, _ := os.ReadFile(p)
-	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(p, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, p, p+".1")
 	appendFile(t, p, "fresh\n")
 	o.Resume = map[uint64]int64{key: resumeAt}
 	tl = mustNew(t, o)
 	defer tl.Close()
 	ls = collect(t, tl, 3, 5*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	if l4 := byText["l4"]; l4.Key != key || l4.Start != resumeAt || l4.Path != p+".1" {
 		t.Fatalf("lines %+v", ls)
 	}
@@ -1291,19 +1252,10 @@ func TestCopyTruncateWhileClosed(t *testing.T) {
 	}
 	p := filepath.Join(dir, "a.log")
 	appendFile(t, p, "a2\n") // unread: a.log is closed
-	data, _ := os.ReadFile(p)
-	if err := os.WriteFile(p+".1", data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(p, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, p, p+".1")
 	appendFile(t, p, "a3\n")
 	ls := collect(t, tl, 2, 10*time.Second)
-	byText := map[string]got{}
-	for _, l := range ls {
-		byText[l.Bytes] = l
-	}
+	byText := indexByText(ls)
 	if a2 := byText["a2"]; a2.Start != 101 || a2.Path != p+".1" {
 		t.Fatalf("lines %+v", ls)
 	}
@@ -1338,4 +1290,29 @@ func TestBytesBehindOfParkedFile(t *testing.T) {
 	if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "a2" {
 		t.Fatalf("got %+v", ls)
 	}
+}
+
+// copyTruncate does what logrotate's copytruncate does to p: a copy at
+// copyPath, then p truncated.
+func copyTruncate(t *testing.T, p, copyPath string) {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// indexByText indexes lines by their text.
+func indexByText(ls []got) map[string]got {
+	m := make(map[string]got, len(ls))
+	for _, l := range ls {
+		m[l.Bytes] = l
+	}
+	return m
 }
