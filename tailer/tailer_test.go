@@ -1316,3 +1316,40 @@ func indexByText(ls []got) map[string]got {
 	}
 	return m
 }
+
+// A new file that starts with the same banner as a file truncated in place
+// is no copy of it: a copy holds the original's head whole. Before, a new
+// file seen with only the shared banner written was taken for the copy,
+// and read from the truncated file's old offset (regress9 probe: 108
+// lines skipped, no warning).
+func TestSharedBannerIsNoCopy(t *testing.T) {
+	dir := t.TempDir()
+	banner := "#Software: ExampleServer 10.0 #Version: 1.0 #Fields: date time cs-method cs-uri-stem\n"
+	p := filepath.Join(dir, "f0.log")
+	appendFile(t, p, banner+"f0 line 1\nf0 line 2\nf0 line 3\n")
+	o := testOptions(dir)
+	o.ScanInterval = time.Hour // scans only when the test asks
+	o.Poll = true
+	tl := mustNew(t, o)
+	defer tl.Close()
+	collect(t, tl, 4, 5*time.Second)
+	n := filepath.Join(dir, "new.log")
+	appendFile(t, n, banner) // being written: only the banner so far
+	tl.rescanForTest()
+	expectQuiet(t, tl, 200*time.Millisecond)
+	appendFile(t, n, "new line 1\nnew line 2\n")
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, banner+"f0 again\n")
+	tl.rescanForTest()
+	ls := collect(t, tl, 5, 5*time.Second)
+	byText := indexByText(ls)
+	if l := byText["new line 1"]; l.Path != n || l.Start != int64(len(banner)) {
+		t.Fatalf("lines %+v", ls)
+	}
+	if l := byText["f0 again"]; l.Path != p || l.Start != int64(len(banner)) {
+		t.Fatalf("lines %+v", ls)
+	}
+	expectQuiet(t, tl, 200*time.Millisecond)
+}
