@@ -82,6 +82,9 @@ type Sink struct {
 	auth      string       // the Authorization header; "" when none is configured (authMu)
 	authStamp [3]credStamp // (authMu)
 	closed    atomic.Bool
+	// taking: the endpoint took a request since it last refused records
+	// alone with none taken (a configuration error, see refusedAlone).
+	taking atomic.Bool
 
 	index *indexPattern
 	// authMu guards auth and authStamp: Sends may run concurrently.
@@ -344,6 +347,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 	case status >= 200 && status < 300:
 		s.c.status2xx.Add(1)
 		rq.taken = true
+		s.taking.Store(true)
 		if err := s.parseItems(rq, results[lo:hi], lo); err != nil {
 			s.c.badResponses.Add(1)
 			return err
@@ -393,13 +397,13 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 			return &sidetrail.RetryAfterError{After: d, Err: err}
 		}
 		return err
-	case status == http.StatusBadRequest && (hi-lo > 1 || rq.taken || len(rq.alone) == 0):
+	case status == http.StatusBadRequest && (hi-lo > 1 || rq.taken || len(rq.alone) < maxAlone):
 		// Elasticsearch refuses a bad document in its item, but a bulk
 		// endpoint such as VictoriaLogs refuses the whole request for one
 		// record (a line over its -insert.maxLineSizeBytes). Look for it
 		// by halves: a record refused alone while others are taken is
-		// dead-lettered; two refused alone with none taken, or one that
-		// nothing else was taken beside, are the configuration's (below).
+		// dead-lettered (refusedAlone); maxAlone refused alone with none
+		// taken are the configuration's (below).
 		s.c.statusOther4xx.Add(1)
 		if hi-lo > 1 {
 			mid := lo + (hi-lo)/2
@@ -435,7 +439,11 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 // (rq.alone): rejected when the endpoint took other records of the batch,
 // else left Unsent with the configuration error that refuses everything.
 func (s *Sink) refusedAlone(rq *request, results []sidetrail.Result) error {
-	if rq.taken {
+	if rq.taken || s.taking.Load() && rq.allLarge() {
+		// Others of the batch were taken; or nothing else was in it to
+		// take (a quiet file's oversize line alone in its batch), the
+		// records are large, and the endpoint has taken requests since
+		// it last refused everything: a size limit, not the configuration.
 		for _, i := range rq.alone {
 			s.c.rejected.Add(1)
 			results[i].Status = sidetrail.Rejected
@@ -445,6 +453,7 @@ func (s *Sink) refusedAlone(rq *request, results []sidetrail.Result) error {
 	for _, i := range rq.alone {
 		results[i] = sidetrail.Result{}
 	}
+	s.taking.Store(false)
 	err := fmt.Errorf("elasticsearch bulk: %s: %s", statusText(http.StatusBadRequest), errorReason(rq.resp.Bytes()))
 	if s.refusedLog.allow(time.Now()) {
 		s.log.Error("elasticsearch: the bulk endpoint refused the whole request; check urls, pipeline and params. Records are kept and retried",
@@ -452,6 +461,27 @@ func (s *Sink) refusedAlone(rq *request, results []sidetrail.Result) error {
 	}
 	return err
 }
+
+// largeRecord is the bulk size from which a record refused alone is taken
+// for one over the endpoint's size limit (VictoriaLogs: 256 KiB by
+// default) even when no other record of its batch was taken.
+const largeRecord = 64 << 10
+
+// allLarge reports whether every record refused alone is largeRecord or more.
+func (rq *request) allLarge() bool {
+	for _, i := range rq.alone {
+		if rq.offs[i+1]-rq.offs[i] < largeRecord {
+			return false
+		}
+	}
+	return len(rq.alone) > 0
+}
+
+// maxAlone is how many records a whole-request 400 may find refused alone,
+// none of the batch taken, before the search stops and the batch is kept
+// as refused by the configuration: room for a few oversize records at a
+// batch's head, a bound on the requests a configuration error costs.
+const maxAlone = 4
 
 // do performs one bulk request with body and reads the response into
 // rq.resp. A non-nil error means no HTTP answer was read.

@@ -584,13 +584,33 @@ func TestWholeRequest400ForOneRecord(t *testing.T) {
 			t.Errorf("poison at %d: %d requests %v", poison, len(requests), requests)
 		}
 	}
-	// Two records refused alone and none taken: the configuration's (a
+	// Records refused alone and none taken: the configuration's (a
 	// pipeline Elasticsearch does not know refuses every record), kept.
 	recs := testRecords(2)
 	recs[0].Message, recs[1].Message = []byte("POISON a"), []byte("POISON b")
 	res, err := send(t, s, recs)
 	if err == nil || countStatus(res)[sidetrail.Unsent] != 2 {
 		t.Fatalf("all refused: %v %v", err, res)
+	}
+	// Three oversize records at a batch's head: found, the rest taken.
+	recs = testRecords(8)
+	for i := range 3 {
+		recs[i].Message = []byte("POISON " + strings.Repeat("x", 100))
+	}
+	if res, err = send(t, s, recs); err != nil || countStatus(res)[sidetrail.Rejected] != 3 || countStatus(res)[sidetrail.Accepted] != 5 {
+		t.Fatalf("three at the head: %v %v", err, res)
+	}
+	// One oversize record alone in its batch (a quiet file): nothing else
+	// to take, but it is large and the endpoint takes requests: rejected.
+	// A small one so refused is kept (the configuration may be the cause).
+	recs = testRecords(1)
+	recs[0].Message = []byte("POISON " + strings.Repeat("x", 300<<10))
+	if res, err = send(t, s, recs); err != nil || res[0].Status != sidetrail.Rejected {
+		t.Fatalf("oversize alone: %v %v", err, res)
+	}
+	recs[0].Message = []byte("POISON small")
+	if res, err = send(t, s, recs); err == nil || res[0].Status != sidetrail.Unsent {
+		t.Fatalf("small alone: %v %v", err, res)
 	}
 }
 
