@@ -176,10 +176,10 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			}
 			// A string holding JSON with escapes may hide from the
 			// pre-filters what its strings say unescaped (see below).
-			jsonStr := f.Kind == sidetrail.KindString && looksJSON(f.Value)
-			if mask&sh.allBits == 0 && !keyed && !(jsonStr && bytes.IndexByte(f.Value, '\\') >= 0) {
+			if mask&sh.allBits == 0 && !keyed && !(f.Kind == sidetrail.KindString && looksJSON(f.Value) && bytes.IndexByte(f.Value, '\\') >= 0) {
 				continue // no rule can match (applyChain would say so)
 			}
+			jsonStr := f.Kind == sidetrail.KindString && looksJSON(f.Value)
 			v, ch := r.applyChain(rec, f.Value, key, false, mask, false, keyed)
 			if jsonStr && looksJSON(v) {
 				// A string holding JSON (a request body): a secret member
