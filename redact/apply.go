@@ -3,7 +3,6 @@ package redact
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	mathbits "math/bits"
@@ -1468,7 +1467,6 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	start := len(rec.Scratch)
 	last := 0
 	var q numQuote
-	valid := 0 // validJSON's answer for msg: 0 not asked yet, 1 yes, 2 no
 	for i := 0; i < len(sp); {
 		s, e, repl, isJSON := sp[i].s, sp[i].e, sp[i].repl, sp[i].json
 		i++
@@ -1486,7 +1484,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 			rec.Scratch = q.addJSON(rec.Scratch, msg, last, s, repl)
 		} else {
 			q.place(msg, s, e) // for add: a value inside a JSON string is written escaped
-			if q.json && !q.inString && !jsonValueAt(msg, s, e) && validJSON(msg, &valid) {
+			if q.json && !q.inString && !jsonValueAt(msg, s, e) {
 				// The bytes stand in the JSON text's structure (a one-byte
 				// value `"` found in {"":0}): they are not the value, which
 				// the text would hold escaped in a string.
@@ -1499,17 +1497,6 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	rec.Scratch = q.finish(rec.Scratch, msg, last)
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end]
-}
-
-// validJSON is json.Valid(msg), asked once (*memo: 0 not yet, 1, 2).
-func validJSON(msg []byte, memo *int) bool {
-	if *memo == 0 {
-		*memo = 2
-		if json.Valid(msg) {
-			*memo = 1
-		}
-	}
-	return *memo == 1
 }
 
 // jsonValueAt reports whether v[s:e] is a whole string of the JSON text v

@@ -141,9 +141,9 @@ func hex4(b []byte, i int) (rune, bool) {
 // string, and so does one of a whole object or array: "card":4111…
 // becomes "card":"[REDACTED:credit_card]", a dropped one "", where the bare
 // token would leave a document no JSON parser reads
-// (Loki's `| json`, an ingest pipeline, jq). Text that does not look like
-// JSON is left to the plain rewrite. The zero value is ready; it looks at
-// the text only once a match is found in it.
+// (Loki's `| json`, an ingest pipeline, jq). Text that is not JSON is left
+// to the plain rewrite. The zero value is ready; it looks at the text only
+// once a match is found in it.
 type numQuote struct {
 	checked, json bool
 	end           int // where the open quote's number ends; 0: none open
@@ -156,6 +156,9 @@ type numQuote struct {
 	more     bool      // tok is a token (the walk has not ended)
 	inString bool      // the match lies within a string's content
 }
+
+// isJSONText reports whether v is a JSON object or array (valid JSON).
+func isJSONText(v []byte) bool { return looksJSON(v) && json.Valid(v) }
 
 // place fits the match v[s:e] to the strings of a JSON text (v is valid
 // JSON: Apply says so for a JSON line's message, json.Valid for any other
@@ -175,7 +178,7 @@ type numQuote struct {
 func (q *numQuote) place(v []byte, s, e int) (ns, ne int, crossed, skip bool) {
 	q.inString = false
 	if !q.checked {
-		q.checked, q.json = true, looksJSON(v) && json.Valid(v)
+		q.checked, q.json = true, isJSONText(v)
 	}
 	if !q.json {
 		return s, e, false, false
@@ -271,7 +274,7 @@ func (q *numQuote) add(out, v []byte, last, s, e int, repl []byte) []byte {
 	}
 	if q.end == 0 {
 		if !q.checked {
-			q.checked, q.json = true, looksJSON(v)
+			q.checked, q.json = true, isJSONText(v)
 		}
 		if ns, ne, ok := bareValue(v, s, e, q.json); ok {
 			out = append(out, v[last:ns]...)
