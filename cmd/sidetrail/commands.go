@@ -340,6 +340,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			logger.Error("stopping the previous pipeline", "err", err)
 		}
+		if ctx.Err() != nil {
+			// SIGTERM while the reload stopped the previous pipeline: it
+			// has stopped (positions saved, the rest buffered); starting
+			// the new one only to drain it took drain_timeout again.
+			logger.Info("stopped during a reload; the new configuration applies at the next start")
+			return nil
+		}
 		// The two generations share the data dir, so the new one starts
 		// only once the old one stopped. If it cannot start (a file it
 		// must open is not usable), the previous configuration starts

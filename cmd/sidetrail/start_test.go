@@ -334,7 +334,7 @@ func TestSIGTERMDuringReloadWithFailingSink(t *testing.T) {
 	ln.Close() // nothing listens: every push fails and is retried
 	base := `data_dir: ` + dir + `/data
 log: {level: info}
-drain_timeout: 300ms
+drain_timeout: 1s
 sources: [{name: a, paths: ["` + logPath + `"]}]
 sinks: [{name: lk, type: loki, url: "http://` + dead + `", retry: {initial_backoff: 50ms, max_backoff: 100ms}}]
 server: {listen: ""}
@@ -364,10 +364,17 @@ server: {listen: ""}
 	waitLog("reloading configuration")
 	time.Sleep(100 * time.Millisecond) // SIGTERM while the reload waits for the sink
 	cancel()
+	sigterm := time.Now()
 	select {
 	case code := <-done:
 		if code != 0 || strings.Contains(errOut.String(), "stuck") {
 			t.Fatalf("exit %d\n%s", code, errOut.String())
+		}
+		// The reload's own wait (drain_timeout and a second), not a new
+		// configuration started and drained after it (regress9: about
+		// twice drain_timeout).
+		if d := time.Since(sigterm); d > 3*time.Second {
+			t.Errorf("exit %v after SIGTERM", d)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("still running 15 s after SIGTERM\n%s", errOut.String())
