@@ -32,7 +32,21 @@ type checkpointFile struct {
 	Version int               `json:"version"`
 	Source  string            `json:"source"`
 	Files   []checkpointEntry `json:"files"`
+	// Resume keeps, per file key, where lines already buffered end
+	// (Options.Resume) for files no stream of this run has taken up yet:
+	// the source's cursor moves past those records once this file is
+	// written, and without it the next run would read them again.
+	Resume []resumeEntry `json:"resume,omitempty"`
 }
+
+type resumeEntry struct {
+	Key    uint64 `json:"key"`
+	Offset int64  `json:"offset"`
+}
+
+// maxResume bounds the resume entries a checkpoint keeps (files deleted
+// before they were opened again never take theirs up).
+const maxResume = 1024
 
 type checkpointEntry struct {
 	Key    uint64 `json:"key"`

@@ -637,7 +637,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 			"path", f.path, "old_offset", offset)
 	}
 	copied := false
-	if _, ok := t.o.Resume[key]; !ok && len(t.o.Resume) > 0 && !atEnd {
+	if _, ok := t.resumeAt[key]; !ok && len(t.resumeAt) > 0 && !atEnd {
 		if k, g, orig, ok := t.copiedStream(f, fpLen, fpHash); ok {
 			t.log.Info("tailer: copy of a truncated file continues the lines buffered from it", "path", f.path, "original", orig)
 			key, gen, copied = k, g, true
@@ -697,7 +697,7 @@ func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, ge
 			if _, used := t.usedKeys[k]; used {
 				continue
 			}
-			if _, held := t.o.Resume[k]; held {
+			if _, held := t.resumeAt[k]; held {
 				return k, gen, g.path, true
 			}
 		}
@@ -750,7 +750,7 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 // resumePoint returns Options.Resume's offset for key when it lies beyond
 // offset and within the file: lines up to it are already buffered.
 func (t *Tailer) resumePoint(f *file, key uint64, offset int64) (int64, bool) {
-	r, ok := t.o.Resume[key]
+	r, ok := t.resumeAt[key]
 	if !ok || r <= offset || r > f.size {
 		return 0, false
 	}

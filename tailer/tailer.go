@@ -2,12 +2,14 @@ package tailer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -219,6 +221,7 @@ type Tailer struct {
 	scanned       bool
 	firstSaved    bool
 	pending       map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
+	resumeAt      map[uint64]int64            // Options.Resume and the checkpoint's; read-only after New
 	orphans       []*orphan
 	goneSince     map[devIno]time.Time // pending entries not found at start, since when
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
@@ -279,6 +282,7 @@ func New(opts Options) (*Tailer, error) {
 		watched:    make(map[string]uint64),
 		files:      make(map[devIno]*file),
 		pending:    make(map[devIno]*checkpointEntry),
+		resumeAt:   maps.Clone(o.Resume),
 		goneSince:  make(map[devIno]time.Time),
 		dropped:    make(map[uint64]*stream),
 		usedKeys:   make(map[uint64]struct{}),
@@ -311,6 +315,14 @@ func New(opts Options) (*Tailer, error) {
 			return nil, fmt.Errorf("tailer: %w", err)
 		case cp != nil:
 			t.firstRun = false
+			if t.resumeAt == nil && len(cp.Resume) > 0 {
+				t.resumeAt = make(map[uint64]int64, len(cp.Resume))
+			}
+			for _, r := range cp.Resume {
+				if r.Offset > t.resumeAt[r.Key] {
+					t.resumeAt[r.Key] = r.Offset
+				}
+			}
 			for i := range cp.Files {
 				e := &cp.Files[i]
 				t.pending[devIno{e.Dev, e.Ino}] = e
@@ -739,9 +751,22 @@ func (t *Tailer) flush(force bool) error {
 		})
 	}
 	// Entries of files present but not opened yet (MaxOpenFiles, a
-	// transient error) are kept as they were.
+	// transient error) are kept as they were, and so is where their
+	// buffered lines end.
 	for _, e := range t.pending {
 		cp.Files = append(cp.Files, *e)
+	}
+	if len(t.resumeAt) > 0 {
+		taken := make(map[uint64]bool, len(t.streams))
+		for st := range t.streams {
+			taken[st.key] = true
+		}
+		for k, r := range t.resumeAt {
+			if !taken[k] && len(cp.Resume) < maxResume {
+				cp.Resume = append(cp.Resume, resumeEntry{Key: k, Offset: r})
+			}
+		}
+		slices.SortFunc(cp.Resume, func(a, b resumeEntry) int { return cmp.Compare(a.Key, b.Key) })
 	}
 	t.ckMu.Unlock()
 	slices.SortFunc(cp.Files, func(a, b checkpointEntry) int {
