@@ -617,7 +617,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	}
 	fpHash := fnv64(fnvBasis, f.head[:fpLen])
 	var gen uint32
-	born := birth(f.fd)
+	born := f.born
 	key := t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen, born)
 	if old := t.dropped[key]; old != nil && !atEnd {
 		t.ckMu.Lock()
@@ -691,7 +691,7 @@ func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, ge
 		if len(g.head) >= fpLen && bytes.Equal(g.head[:fpLen], f.head[:fpLen]) {
 			continue
 		}
-		born := birth(g.fd)
+		born := g.born
 		for gen := uint32(0); gen < 4; gen++ {
 			k := t.makeKey(g.id.dev, g.id.ino, fpLen, fpHash, gen, born)
 			if _, used := t.usedKeys[k]; used {
