@@ -706,7 +706,7 @@ func (r *Redactor) putMatch(ru *rule, q *numQuote, rec *sidetrail.Record, v []by
 	}
 	if crossed {
 		var k int
-		rec.Scratch, *last, k = r.maskCovered(ru, q, rec.Scratch, v, *last, e+1, e0)
+		rec.Scratch, *last, k = maskCovered(q, rec.Scratch, v, *last, e+1, e0, func(c []byte) []byte { return r.replacement(ru, c) })
 		wrote = wrote || k > 0
 	}
 	return wrote
@@ -714,10 +714,10 @@ func (r *Redactor) putMatch(ru *rule, q *numQuote, rec *sidetrail.Record, v []by
 
 // maskCovered masks, after a match that ran from a JSON string past its end
 // (to end), every string and number it covers from index from on: each
-// gets the rule's replacement of it (a mask token, a hash, nothing), so
-// that nothing the match took in ships and the text stays JSON. It returns
-// out, the new last and how many it masked.
-func (r *Redactor) maskCovered(ru *rule, q *numQuote, out, v []byte, last, from, end int) ([]byte, int, int) {
+// gets repl of it (the rule's replacement: a mask token, a hash, nothing),
+// so that nothing the match took in ships and the text stays JSON. It
+// returns out, the new last and how many it masked.
+func maskCovered(q *numQuote, out, v []byte, last, from, end int, repl func(c []byte) []byte) ([]byte, int, int) {
 	n := 0
 	for i := from; i < end; {
 		t, next, ok := nextJSONToken(v, i)
@@ -733,11 +733,11 @@ func (r *Redactor) maskCovered(ru *rule, q *numQuote, out, v []byte, last, from,
 		if len(c) == 0 || isToken(c) {
 			continue
 		}
-		repl := r.replacement(ru, c)
-		if bytes.Equal(repl, c) {
+		rc := repl(c)
+		if bytes.Equal(rc, c) {
 			continue
 		}
-		out = q.add(out, v, last, t.s, t.e, repl)
+		out = q.add(out, v, last, t.s, t.e, rc)
 		last = t.e
 		n++
 	}
@@ -1480,19 +1480,42 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 			}
 			i++
 		}
+		if s < last {
+			// Inside a value that masking a span's cover took whole.
+			if e <= last {
+				continue
+			}
+			s = last
+		}
 		if isJSON {
 			rec.Scratch = q.addJSON(rec.Scratch, msg, last, s, repl)
-		} else {
-			q.place(msg, s, e) // for add: a value inside a JSON string is written escaped
-			if q.json && !q.inString && !jsonValueAt(msg, s, e) {
+			last = e
+			continue
+		}
+		ns, ne, crossed, skip := q.place(msg, s, e)
+		if !q.inString {
+			if q.json && !jsonValueAt(msg, s, e) {
 				// The bytes stand in the JSON text's structure (a one-byte
 				// value `"` found in {"":0}): they are not the value, which
 				// the text would hold escaped in a string.
 				continue
 			}
 			rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)
+			last = e
+			continue
 		}
-		last = e
+		// In a JSON string, the bytes found may cut an escape (the value
+		// `\` found as the start of `\"`) or run past the string's end:
+		// the text does not hold them as they read. What the span covers
+		// is masked as place fits it, string by string, and the text stays
+		// JSON.
+		if !skip {
+			rec.Scratch = q.add(rec.Scratch, msg, last, ns, ne, repl)
+			last = ne
+		}
+		if crossed {
+			rec.Scratch, last, _ = maskCovered(&q, rec.Scratch, msg, last, ne+1, e, func([]byte) []byte { return repl })
+		}
 	}
 	rec.Scratch = q.finish(rec.Scratch, msg, last)
 	end := len(rec.Scratch)

@@ -351,3 +351,29 @@ func TestFieldChangedTwiceReachesMessage(t *testing.T) {
 		t.Errorf("message %s\nwant it to hold %s", rec.Message, want)
 	}
 }
+
+// A field's value found in a JSON message only across an escape (a
+// backslash that is the start of `\"`) or across a string's end is not a
+// value the message holds as it reads: the rewrite keeps the escape whole
+// and masks what the span covered string by string, so the message stays
+// JSON (fuzzing found `{"":"\""}` turned into `{"":"[REDACTED]""}`).
+func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
+	for _, tc := range []struct{ msg, val, want string }{
+		{`{"":"\""}`, `\`, `{"":"\""}`},
+		{`{"m":"ab\"cd"}`, `ab\`, `{"m":"[REDACTED]\"cd"}`},
+		{`{"m":"x\u0041y"}`, `\u00`, `{"m":"x\u0041y"}`},
+		{`{"x":"abcd","b":"c"}`, `abcd","b`, `{"x":"[REDACTED]","[REDACTED]":"c"}`},
+		{`{"x":"abcd","n":12}`, `d","n":1`, `{"x":"abc[REDACTED]","[REDACTED]":"[REDACTED]"}`},
+	} {
+		r, err := redact.New([]redact.Rule{{Field: "remote_user"}}, redact.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &sidetrail.Record{Message: []byte(tc.msg)}
+		rec.Add("remote_user", sidetrail.KindString, []byte(tc.val))
+		r.Apply(rec)
+		if !json.Valid(rec.Message) || string(rec.Message) != tc.want {
+			t.Errorf("%s with %q:\n got %s\nwant %s", tc.msg, tc.val, rec.Message, tc.want)
+		}
+	}
+}
