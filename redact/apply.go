@@ -1707,7 +1707,11 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 				vs := skipJSONSpace(v, c+1)
 				if vs < len(v) && (v[vs] == '{' || v[vs] == '[') {
 					if ru := r.secretMember(member, key, msg); ru != nil {
-						if ve, ok := skipValue(v, vs); ok {
+						// A token is what an earlier pass left (the text
+						// need not be JSON): "[REDACTED]" reads as an
+						// array, and quoting it made a second pass change
+						// the value again.
+						if ve, ok := skipValue(v, vs); ok && !isToken(v[vs:ve]) {
 							out = append(out, v[last:vs]...)
 							out = sidetrail.AppendJSONString(out, r.replacement(ru, v[vs:ve]))
 							last, i, member = ve, ve, nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/parser"
 	"github.com/sidetrail/sidetrail/redact"
 )
@@ -243,6 +244,28 @@ func TestNestedSecretMembers(t *testing.T) {
 					t.Errorf("%s: field %s still holds %q: %s", tc.line, f.Key, s, f.Value)
 				}
 			}
+		}
+	}
+}
+
+// A secret member whose value is already a mask token stays as it is, in
+// text that only looks like JSON: "[REDACTED]" reads as an array, and a
+// second pass quoted it (fuzzing found the field
+// ` [REDACTED:credit_card]"pAssword":[REDACTED]` changed again).
+func TestSecretMemberTokenStays(t *testing.T) {
+	r, err := redact.New(redact.Defaults(), redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{
+		` [REDACTED:credit_card]"pAssword":[REDACTED]`,
+		`["a","password":[REDACTED]]`,
+	} {
+		rec := &sidetrail.Record{Message: []byte("m")}
+		rec.Add("sub", sidetrail.KindString, []byte(v))
+		r.Apply(rec)
+		if got := string(rec.Fields[0].Value); got != v {
+			t.Errorf("%s\n changed to %s", v, got)
 		}
 	}
 }
