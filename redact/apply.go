@@ -1495,9 +1495,19 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 		ns, ne, crossed, skip := q.place(msg, s, e)
 		if !q.inString {
 			if q.json && !jsonValueAt(msg, s, e) {
-				// The bytes stand in the JSON text's structure (a one-byte
-				// value `"` found in {"":0}): they are not the value, which
-				// the text would hold escaped in a string.
+				// The bytes start in the JSON text's structure: they are
+				// not the value, which the text would hold escaped in a
+				// string, but they may show part of it (the value `"0`
+				// found in {"":"0"}). Every string and number they cover
+				// is masked; bytes of structure alone (`"` found in
+				// {"":0}) are left.
+				if q.more {
+					from := q.next
+					if ts := q.tok.s - btoi(q.tok.str); ts >= s {
+						from = ts
+					}
+					rec.Scratch, last, _ = maskCovered(&q, rec.Scratch, msg, last, from, e, func([]byte) []byte { return repl })
+				}
 				continue
 			}
 			rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)

@@ -353,10 +353,11 @@ func TestFieldChangedTwiceReachesMessage(t *testing.T) {
 }
 
 // A field's value found in a JSON message only across an escape (a
-// backslash that is the start of `\"`) or across a string's end is not a
-// value the message holds as it reads: the rewrite keeps the escape whole
-// and masks what the span covered string by string, so the message stays
-// JSON (fuzzing found `{"":"\""}` turned into `{"":"[REDACTED]""}`).
+// backslash that is the start of `\"`), across a string's end or from the
+// structure is not a value the message holds as it reads: the rewrite
+// keeps the escape whole and masks what the span covered string by string,
+// so the message stays JSON (fuzzing found `{"":"\""}` turned into
+// `{"":"[REDACTED]""}`, and the value `"0` left in `{"":"0"}`).
 func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
 	for _, tc := range []struct{ msg, val, want string }{
 		{`{"":"\""}`, `\`, `{"":"\""}`},
@@ -364,6 +365,11 @@ func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
 		{`{"m":"x\u0041y"}`, `\u00`, `{"m":"x\u0041y"}`},
 		{`{"x":"abcd","b":"c"}`, `abcd","b`, `{"x":"[REDACTED]","[REDACTED]":"c"}`},
 		{`{"x":"abcd","n":12}`, `d","n":1`, `{"x":"abc[REDACTED]","[REDACTED]":"[REDACTED]"}`},
+		// Starting in the structure: what the bytes cover of a string or
+		// number is masked, structure alone is left.
+		{`{"":"0"}`, `"0`, `{"":"[REDACTED]"}`},
+		{`{"a":"xy","b":7}`, `","b":7`, `{"a":"xy","[REDACTED]":"[REDACTED]"}`},
+		{`{"":0}`, `"`, `{"":0}`},
 	} {
 		r, err := redact.New([]redact.Rule{{Field: "remote_user"}}, redact.Options{})
 		if err != nil {
