@@ -1510,6 +1510,14 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 				}
 				continue
 			}
+			if q.json && msg[s] == '"' {
+				// A whole string, quotes included (the value `""` found in
+				// {"":""}): its content is replaced, so it stays a string.
+				q.inString = true
+				rec.Scratch = q.add(rec.Scratch, msg, last, s+1, e-1, repl)
+				last = e - 1
+				continue
+			}
 			rec.Scratch = q.add(rec.Scratch, msg, last, s, e, repl)
 			last = e
 			continue

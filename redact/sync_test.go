@@ -370,6 +370,8 @@ func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
 		{`{"":"0"}`, `"0`, `{"":"[REDACTED]"}`},
 		{`{"a":"xy","b":7}`, `","b":7`, `{"a":"xy","[REDACTED]":"[REDACTED]"}`},
 		{`{"":0}`, `"`, `{"":0}`},
+		{`{"":""}`, `""`, `{"[REDACTED]":"[REDACTED]"}`},
+		{`{"a":"xy"}`, `"xy"`, `{"a":"[REDACTED]"}`},
 	} {
 		r, err := redact.New([]redact.Rule{{Field: "remote_user"}}, redact.Options{})
 		if err != nil {
