@@ -18,7 +18,8 @@ import (
 //
 // offset is the committed offset: every line before it is durable downstream.
 // head_hash is the hash of the file's first head_len bytes, head_len being
-// min(offset, the head bytes known, FingerprintBytes): fp_len/fp_hash cover
+// the head bytes known (at most FingerprintBytes; older versions wrote
+// at most offset): fp_len/fp_hash cover
 // only the first line, which files with a header or banner share, and
 // resuming another file at this offset would skip its beginning. Entries
 // written before it existed lack it (0: not checked).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -177,4 +178,96 @@ func TestRenameRaceWhileRunning(t *testing.T) {
 	if l, err := tl.Next(ctx); err == nil {
 		t.Fatalf("read %q again from %s", l.Bytes, l.Path)
 	}
+}
+
+// bannerFile writes path: banner, then n lines named by tag, long enough
+// that the file outgrows the default fingerprint (1 KiB).
+func bannerFile(t testing.TB, path, banner, tag string, n int) []string {
+	t.Helper()
+	lines := []string{banner}
+	for i := 0; i < n; i++ {
+		lines = append(lines, fmt.Sprintf("%s line %03d padded to make the file longer than its head", tag, i))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+// A file truncated and rewritten while we were stopped, now smaller than
+// the head its checkpoint hashed, hands its offset to no new file that
+// merely shares its first line: the tailer10 probe saw app-2.log, with
+// app.log's banner, taken for app.log's copy and read from the old offset
+// (0 of its 301 lines shipped) after a clean stop.
+func TestTruncatedWhileStoppedIsNoOneElsesOriginal(t *testing.T) {
+	dir := t.TempDir()
+	const banner = "#Software: Example App 1.0"
+	app := filepath.Join(dir, "app.log")
+	first := bannerFile(t, app, banner, "old", 40)
+	opts := testOptions(dir)
+	opts.CheckpointPath = filepath.Join(dir, "ck.json")
+	tl := mustNew(t, opts)
+	collect(t, tl, len(first), 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// While stopped: app.log starts over, shorter; app-2.log shares its banner.
+	os.WriteFile(app, []byte(banner+"\nnew a 1\nnew a 2\n"), 0o644)
+	second := bannerFile(t, filepath.Join(dir, "app-2.log"), banner, "two", 40)
+
+	tl2 := mustNew(t, opts)
+	got := collect(t, tl2, 3+len(second), 5*time.Second)
+	want := map[string]int{}
+	for _, l := range append([]string{banner, "new a 1", "new a 2"}, second...) {
+		want[l]++
+	}
+	for _, g := range got {
+		want[g.Bytes]--
+	}
+	for l, n := range want {
+		if n != 0 {
+			t.Errorf("%q: read %d times too few", l, n)
+		}
+	}
+	expectQuiet(t, tl2, 300*time.Millisecond)
+}
+
+// A crash before a file's first lines were committed leaves its entry at
+// offset 0 and its buffered lines as a resume point. A new file that only
+// shares its first line is not its copy and does not continue those lines:
+// the entry's head hash says so (tailer10: the first 301 of 401 lines of
+// such a file were skipped, the entry having hashed no bytes at offset 0).
+func TestCrashBeforeCommitNewFileSharingFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	const banner = "#Software: Example App 1.0"
+	app := filepath.Join(dir, "app.log")
+	first := bannerFile(t, app, banner, "old", 40)
+	opts := testOptions(dir)
+	opts.CheckpointPath = filepath.Join(dir, "ck.json")
+	tl, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Line
+	for range first {
+		last = nextLine(t, tl)
+	}
+	tl.Commit(Position{}) // buffered, never committed: the checkpoint stays at 0
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// While down: app.log is deleted; app-2.log shares its banner.
+	os.Remove(app)
+	second := bannerFile(t, filepath.Join(dir, "app-2.log"), banner, "two", 60)
+	opts.Resume = map[uint64]int64{last.Key: last.End}
+	tl2 := mustNew(t, opts)
+	got := collect(t, tl2, len(second), 5*time.Second)
+	for i, g := range got {
+		if g.Bytes != second[i] {
+			t.Fatalf("line %d: %q, want %q", i, g.Bytes, second[i])
+		}
+	}
+	expectQuiet(t, tl2, 300*time.Millisecond)
 }

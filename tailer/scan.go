@@ -792,7 +792,16 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	f := t.addFile(p, fi, id, fd, now)
 	t.readHead(f, fi.Size())
 	other := len(f.head) < e.FpLen || fnv64(fnvBasis, f.head[:e.FpLen]) != e.FpHash || e.FpLen == 0
-	if !other && !t.headMatches(f, e.HeadLen, e.HeadHash, e.Copy) {
+	if !other && !e.Copy && (fi.Size() < e.Offset || fi.Size() < int64(e.HeadLen)) {
+		// Smaller than it was: truncated while we were down. What it
+		// holds now is another file's content. The entry waits for a
+		// copy made meanwhile, which must hold the head it hashed: with
+		// only the first line to go by, a new file sharing a banner was
+		// taken for the copy and read from the old offset (tailer10).
+		other = true
+		t.stats.truncations.Add(1)
+		t.log.Info("tailer: truncation detected", "path", p, "why", "smaller than its checkpoint", "offset", e.Offset, "size", fi.Size())
+	} else if !other && !t.headMatches(f, e.HeadLen, e.HeadHash, e.Copy) {
 		// The first line agrees (a header, a banner), the bytes up to the
 		// offset do not: another file on the reused inode.
 		other = true
@@ -821,11 +830,6 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 		if !e.Copy {
 			t.stats.rotations.Add(1)
 		}
-	}
-	if fi.Size() < e.Offset && !e.Copy {
-		f.size = fi.Size()
-		f.head = f.head[:e.FpLen]
-		t.truncated(f, now, "smaller than its checkpoint offset")
 	}
 	return true
 }

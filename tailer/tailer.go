@@ -99,8 +99,7 @@ type stream struct {
 	gen    uint32
 
 	// head is a copy of the current file's first bytes as read (at most
-	// FingerprintBytes): the checkpoint hashes its first min(committed,
-	// len(head)) bytes, and a dropped stream is taken up again only by a
+	// FingerprintBytes): the checkpoint hashes it, and a dropped stream is taken up again only by a
 	// file that starts with them (see syncHead).
 	head []byte
 	// headLen and headHash stand for head while a checkpoint entry has no
@@ -686,13 +685,18 @@ func (t *Tailer) syncHead(f *file) {
 	t.ckMu.Unlock()
 }
 
-// headSum returns the hash of st's first min(committed, len(head)) bytes
-// and that length, for the checkpoint. Caller holds ckMu.
+// headSum returns the hash of st's head (the first bytes read, at most
+// FingerprintBytes) and its length, for the checkpoint. Caller holds ckMu.
+// The whole head counts, not only the bytes up to the committed offset: a
+// file's first bytes never change while it is the same file, and an entry
+// at offset 0 (a crash before the first lines were committed) hashed
+// nothing, so any new file with the same first line continued its buffered
+// lines (tailer10: 301 of 401 lines skipped).
 func (st *stream) headSum() (int, uint64) {
 	if st.head == nil {
 		return st.headLen, st.headHash
 	}
-	n := int(min(st.committed, int64(len(st.head))))
+	n := len(st.head)
 	if n == 0 {
 		return 0, 0
 	}
