@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -119,4 +122,47 @@ func (s *scenario) linger(d time.Duration) {
 	for time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // waiting for nothing more to arrive
 	}
+}
+
+// A copy is the copy of the live file whose head it holds longest: a file
+// holding only a banner has it whole as its head, and a copytruncate copy
+// of a longer file sharing that banner was held as the banner file's copy.
+// The real original's unread lines were then counted lost at its
+// truncation (tailer10: 7,022 of 8,060 lines).
+func TestCopyOfLongestAgreeingOriginal(t *testing.T) {
+	dir := t.TempDir()
+	const banner = "#Software: Example App 1.0\n#Version: 1.0\n#Fields: date time cs-method cs-uri"
+	bannerFile(t, filepath.Join(dir, "app-error.log"), banner, "", 0)
+	app := filepath.Join(dir, "app.log")
+	first := bannerFile(t, app, banner, "app", 40)
+	opts := testOptions(dir)
+	tl := mustNew(t, opts)
+	collect(t, tl, 3+2+len(first), 5*time.Second) // the banner is three lines
+
+	// Lines the tailer has not read yet; then copytruncate.
+	var behind []string
+	for i := 0; i < 30; i++ {
+		behind = append(behind, fmt.Sprintf("behind %02d", i))
+	}
+	appendFile(t, app, strings.Join(behind, "\n")+"\n")
+	b, err := os.ReadFile(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(app+".1", b, 0o644)
+	os.Truncate(app, 0)
+	appendFile(t, app, "after 1\n")
+
+	got := collect(t, tl, len(behind)+1, 5*time.Second)
+	want := append(behind, "after 1")
+	slices.Sort(want)
+	var texts []string
+	for _, g := range got {
+		texts = append(texts, g.Bytes)
+	}
+	slices.Sort(texts)
+	if !slices.Equal(texts, want) {
+		t.Fatalf("read %q\nwant %q", texts, want)
+	}
+	expectQuiet(t, tl, 3*opts.RotateWait)
 }

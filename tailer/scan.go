@@ -950,9 +950,13 @@ func headAgrees(orig, head []byte) int {
 	return agreeWhole
 }
 
-// matchLive finds a file being read whose head f's head agrees with. Only
-// files known before this scan (or resumed from the checkpoint) count: files
-// that appear together are distinct files.
+// matchLive finds a file being read whose head f's head agrees with: of
+// several, the one with the longest head (a file that holds only a banner
+// has it whole as its head, and a copy of a longer file sharing the banner
+// was held as its copy: the real original's unread bytes were counted lost
+// at its truncation, tailer10). Only files known before this scan (or
+// resumed from the checkpoint) count: files that appear together are
+// distinct files.
 func (t *Tailer) matchLive(f *file) (match *file, undecided bool) {
 	for _, a := range t.order {
 		if a == f || (a.fd == nil && !a.parked) || a.st == nil || a.copyOf != nil || len(a.head) < minCopyMatch ||
@@ -961,12 +965,18 @@ func (t *Tailer) matchLive(f *file) (match *file, undecided bool) {
 		}
 		switch headAgrees(a.head, f.head) {
 		case agreeWhole:
-			return a, false
+			if match == nil || len(a.head) > len(match.head) {
+				match = a
+			}
 		case agreePrefix:
 			undecided = true
 		}
 	}
-	return nil, undecided
+	if match != nil && undecided {
+		// A longer original may still agree once f has more bytes.
+		return nil, true
+	}
+	return match, undecided
 }
 
 // checkCopy re-examines a paused copy: it diverged (a new file after all),
