@@ -166,3 +166,53 @@ func TestCopyOfLongestAgreeingOriginal(t *testing.T) {
 	}
 	expectQuiet(t, tl, 3*opts.RotateWait)
 }
+
+// A copytruncate copy of a file that had given its descriptor up, made
+// just before a stop (or reload), continues the file's checkpoint entry
+// even when it waits for a descriptor longer than rotate_wait: the entry's
+// orphan is kept while files wait. Before, the whole copy was read again
+// (tailer10: 100 duplicates after a clean stop or reload).
+func TestCopyWaitingForDescriptorAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(dir, "ck.json")
+	o.MaxOpenFiles = 2
+	a := filepath.Join(dir, "a.log")
+	appendFile(t, a, strings.Repeat("a", 100)+"\n")
+	appendFile(t, filepath.Join(dir, "b.log"), "b0\n")
+	appendFile(t, filepath.Join(dir, "c.log"), "c0\n")
+	tl, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(t, tl, 3, 5*time.Second)
+	appendFile(t, a, "a2\n") // unread
+	copyTruncate(t, a, a+".1")
+	appendFile(t, a, "a3\n")
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// b.log and c.log are busy: the copy waits for a descriptor well past
+	// rotate_wait, then gets one when they go quiet.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i <= 20; i++ {
+			appendFile(t, filepath.Join(dir, "b.log"), fmt.Sprintf("b%d\n", i))
+			appendFile(t, filepath.Join(dir, "c.log"), fmt.Sprintf("c%d\n", i))
+			time.Sleep(o.RotateWait / 4)
+		}
+	}()
+	tl2 := mustNew(t, o)
+	ls := collect(t, tl2, 40+2, 20*time.Second)
+	<-done
+	byText := indexByText(ls)
+	if a2 := byText["a2"]; a2.Start != 101 || a2.Path != a+".1" {
+		t.Fatalf("a2 at %d in %q, want at 101 in the copy; lines %q", a2.Start, a2.Path, texts(ls))
+	}
+	if _, ok := byText["a3"]; !ok {
+		t.Fatalf("a3 not read: %q", texts(ls))
+	}
+	expectQuiet(t, tl2, 3*o.RotateWait)
+}

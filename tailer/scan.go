@@ -221,9 +221,11 @@ func (t *Tailer) scan(now time.Time) {
 		if now.Before(o.until) {
 			return false
 		}
-		if waiting && !o.startup && len(t.orphans) <= maxOrphans {
+		if waiting && len(t.orphans) <= maxOrphans {
 			// Files wait for a descriptor (max_open_files): the copy
-			// this one waits for may be among them.
+			// this one waits for may be among them. So may a copy of a
+			// checkpoint entry's file made while we were stopped, or
+			// before a reload (tailer10: the whole copy was read again).
 			return false
 		}
 		if d := o.lastSize - o.offset; d > 0 {
