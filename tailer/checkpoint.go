@@ -45,9 +45,10 @@ type resumeEntry struct {
 	Offset int64  `json:"offset"`
 }
 
-// maxResume bounds the resume entries a checkpoint keeps (files deleted
-// before they were opened again never take theirs up).
-const maxResume = 1024
+// maxResume bounds the resume entries a checkpoint keeps: one per file
+// whose lines were buffered but that waits for a descriptor (points of
+// files that are gone are pruned, see pruneResume).
+const maxResume = 1 << 16
 
 type checkpointEntry struct {
 	Key    uint64 `json:"key"`

@@ -216,3 +216,31 @@ func TestCopyWaitingForDescriptorAfterRestart(t *testing.T) {
 	}
 	expectQuiet(t, tl2, 3*o.RotateWait)
 }
+
+// A copy written in pieces smaller than 64 bytes is still told from a new
+// file: while what it holds agrees with its original's head, it waits.
+// Before, a copy first seen with under 64 bytes was read as a new file,
+// whole (tailer10: 230 duplicates of 240 lines).
+func TestCopyWrittenInSmallPieces(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	a := filepath.Join(dir, "a.log")
+	var content string
+	for i := 0; i < 20; i++ {
+		content += fmt.Sprintf("line %02d of a\n", i)
+	}
+	appendFile(t, a, content)
+	tl := mustNew(t, o)
+	collect(t, tl, 20, 5*time.Second)
+	cp := a + ".1"
+	for i := 0; i < len(content); i += 32 {
+		appendFile(t, cp, content[i:min(i+32, len(content))])
+		expectQuiet(t, tl, 30*time.Millisecond) // scans see the copy grow; nothing to read
+	}
+	os.Truncate(a, 0)
+	appendFile(t, a, "after 1\n")
+	if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "after 1" {
+		t.Fatalf("lines %q", texts(ls))
+	}
+	expectQuiet(t, tl, 3*o.RotateWait)
+}

@@ -271,3 +271,33 @@ func TestCrashBeforeCommitNewFileSharingFirstLine(t *testing.T) {
 	}
 	expectQuiet(t, tl2, 300*time.Millisecond)
 }
+
+// A resume point no file takes up (its file was deleted before it was
+// opened again) leaves the checkpoint once every file present is open and
+// the entries' grace is over. Kept, such points filled the list for good
+// (tailer10: 1,024 of them across three clean restarts).
+func TestResumeOfGoneFileForgotten(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, filepath.Join(dir, "a.log"), "a1\n")
+	opts := testOptions(dir)
+	opts.CheckpointPath = filepath.Join(dir, "ck.json")
+	opts.Resume = map[uint64]int64{12345: 678}
+	tl := mustNew(t, opts)
+	collect(t, tl, 1, 5*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		tl.Next(ctx) // scans
+		cancel()
+		cp, err := loadCheckpoint(opts.CheckpointPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp != nil && len(cp.Resume) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resume point of a gone file still in the checkpoint: %+v", cp)
+		}
+	}
+}

@@ -127,6 +127,9 @@ func (t *Tailer) scan(now time.Time) {
 	for _, c := range unknown {
 		t.discover(c.path, c.fi, c.id, now)
 	}
+	if !t.scanned {
+		t.scannedAt = now
+	}
 	t.scanned = true
 	for id, since := range t.goneSince {
 		if seen[id] {
@@ -237,6 +240,7 @@ func (t *Tailer) scan(now time.Time) {
 		return true
 	})
 	t.updateRisk()
+	t.pruneResume(now)
 	if t.newLinkDir {
 		t.newLinkDir = false
 		t.watchDirs() // the directories the symlinks just found point into
@@ -749,6 +753,41 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 	t.ckMu.Unlock()
 }
 
+// pruneResume forgets the resume points no file can take up any more: once
+// every file present has a descriptor (none waits for one) and the
+// checkpoint's entries have had their grace, a key that no stream, pending
+// entry, orphan or forgotten file holds belonged to a file that is gone.
+// Kept, they filled the checkpoint's resume list for good, and crowded out
+// the points of files that needed theirs (tailer10).
+func (t *Tailer) pruneResume(now time.Time) {
+	if len(t.resumeAt) == 0 || len(t.atRisk) > 0 || now.Sub(t.scannedAt) < t.entryGrace() ||
+		now.Sub(t.resumePruned) < t.entryGrace() {
+		return
+	}
+	t.resumePruned = now
+	held := make(map[uint64]bool, len(t.pending)+len(t.orphans)+len(t.dropped))
+	for _, e := range t.pending {
+		held[e.Key] = true
+	}
+	for _, o := range t.orphans {
+		held[o.st.key] = true
+	}
+	for k := range t.dropped {
+		held[k] = true
+	}
+	t.ckMu.Lock()
+	defer t.ckMu.Unlock()
+	for st := range t.streams {
+		held[st.key] = true
+	}
+	for k := range t.resumeAt {
+		if !held[k] {
+			delete(t.resumeAt, k)
+			t.ckGen++
+		}
+	}
+}
+
 // resumePoint returns Options.Resume's offset for key when it lies beyond
 // offset and within the file: lines up to it are already buffered.
 func (t *Tailer) resumePoint(f *file, key uint64, offset int64) (int64, bool) {
@@ -938,13 +977,14 @@ const (
 // headAgrees tells whether head (a file's first bytes so far) is a copy of
 // orig's: a copy holds the original's head whole. A file that holds only a
 // part of it (a shared banner, a first line; a copy still being written)
-// cannot be told yet. A new file that starts with the same banner as a
-// truncated one was taken for its copy and read from the old offset
-// (regress9 probe: 108 lines skipped).
+// cannot be told yet, however few bytes it has (a copy written in 32-byte
+// pieces was read as a new file, tailer10). A new file that starts with the
+// same banner as a truncated one was taken for its copy and read from the
+// old offset (regress9 probe: 108 lines skipped).
 func headAgrees(orig, head []byte) int {
 	n := min(len(orig), len(head))
 	switch {
-	case n == 0 || n < min(len(orig), minCopyMatch) || !bytes.Equal(orig[:n], head[:n]):
+	case n == 0 || !bytes.Equal(orig[:n], head[:n]):
 		return agreeNot
 	case n < len(orig):
 		return agreePrefix

@@ -220,7 +220,9 @@ type Tailer struct {
 	scanned       bool
 	firstSaved    bool
 	pending       map[devIno]*checkpointEntry // loaded, not yet matched; written under ckMu
-	resumeAt      map[uint64]int64            // Options.Resume and the checkpoint's; read-only after New
+	resumeAt      map[uint64]int64            // Options.Resume and the checkpoint's; owned like files, deleted from under ckMu (see pruneResume)
+	scannedAt     time.Time                   // when the first scan ran
+	resumePruned  time.Time                   // when pruneResume last looked
 	orphans       []*orphan
 	goneSince     map[devIno]time.Time // pending entries not found at start, since when
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
