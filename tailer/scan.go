@@ -137,7 +137,14 @@ func (t *Tailer) scan(now time.Time) {
 		}
 		if now.Sub(since) >= t.entryGrace() {
 			if e := t.pending[id]; e != nil {
-				t.log.Info("tailer: checkpoint entry pruned: file gone", "path", e.Path, "offset", e.Offset)
+				why := "file gone"
+				var st syscall.Stat_t
+				if e.Path != "" && syscall.Stat(e.Path, &st) == nil && uint64(st.Dev) == e.Dev && st.Ino == e.Ino {
+					// Narrowing paths forgets it: widened again, the file
+					// is read from its beginning.
+					why = "file no longer matches paths"
+				}
+				t.log.Info("tailer: checkpoint entry pruned: "+why, "path", e.Path, "offset", e.Offset)
 				t.ckMu.Lock()
 				delete(t.pending, id)
 				t.ckGen++
