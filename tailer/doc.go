@@ -40,12 +40,15 @@
 // line (CSV headers, #Version banners) and ext4 hands a freed inode out again
 // at once. So a file is continued at a remembered offset (a checkpoint entry,
 // a forgotten file turning up again, a copy made while we were down) only if
-// its first min(offset, FingerprintBytes) bytes are the ones read before; the
-// checkpoint keeps their length and hash (head_len, head_hash). A file judged
-// to be another file on a reused inode is read from 0 under a new key.
+// its first bytes (as many as were read, up to FingerprintBytes) are the ones
+// read before; the checkpoint keeps their length and hash (head_len,
+// head_hash), also at offset 0. A file judged to be another file on a reused
+// inode is read from 0 under a new key; one now shorter than that head was
+// truncated, and a copy made meanwhile must hold the head.
 //
-// Copies (copytruncate): a new file whose first bytes (at least 64) equal
-// those of a file being read is held, unread, as its copy. When the original
+// Copies (copytruncate): a new file that holds the whole head of a file
+// being read (at least 64 bytes; of several, the longest) is held, unread,
+// as its copy; one that holds a part of it so far waits to be told. When the original
 // is truncated, the copy continues the original's stream (same Key, same
 // offsets) from what was already read, so no line is read twice. A held
 // copy that diverges from its original, or whose original finishes without a
@@ -62,7 +65,7 @@
 //     does not tail (one not matched by Paths): all of the backlog not read
 //     at the truncation is lost then.
 //   - A truncation (or a new file on a reused inode) that leaves the first
-//     min(offset, FingerprintBytes) bytes unchanged and regrows the file past
+//     FingerprintBytes bytes unchanged and regrows the file past
 //     our offset before we look is indistinguishable from growth. Entries of
 //     checkpoints written before head_hash existed are checked on the first
 //     line only, until their next flush.
