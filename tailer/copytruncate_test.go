@@ -131,10 +131,10 @@ func (s *scenario) linger(d time.Duration) {
 // truncation (tailer10: 7,022 of 8,060 lines).
 func TestCopyOfLongestAgreeingOriginal(t *testing.T) {
 	dir := t.TempDir()
-	const banner = "#Software: Example App 1.0\n#Version: 1.0\n#Fields: date time cs-method cs-uri"
-	bannerFile(t, filepath.Join(dir, "app-error.log"), banner, "", 0)
+	const banner3 = "#Software: Example App 1.0\n#Version: 1.0\n#Fields: date time cs-method cs-uri"
+	bannerFile(t, filepath.Join(dir, "app-error.log"), banner3, "", 0)
 	app := filepath.Join(dir, "app.log")
-	first := bannerFile(t, app, banner, "app", 40)
+	first := bannerFile(t, app, banner3, "app", 40)
 	opts := testOptions(dir)
 	tl := mustNew(t, opts)
 	collect(t, tl, 3+2+len(first), 5*time.Second) // the banner is three lines

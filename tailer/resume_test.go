@@ -194,18 +194,27 @@ func bannerFile(t testing.TB, path, banner, tag string, n int) []string {
 	return lines
 }
 
+// banner is the first line bannerSetup's files share.
+const banner = "#Software: Example App 1.0"
+
+// bannerSetup makes dir/app.log (banner and 40 lines; first) and options
+// with a checkpoint, for the tests of files that share a first line.
+func bannerSetup(t *testing.T) (dir, app string, first []string, opts Options) {
+	dir = t.TempDir()
+	app = filepath.Join(dir, "app.log")
+	first = bannerFile(t, app, banner, "old", 40)
+	opts = testOptions(dir)
+	opts.CheckpointPath = filepath.Join(dir, "ck.json")
+	return dir, app, first, opts
+}
+
 // A file truncated and rewritten while we were stopped, now smaller than
 // the head its checkpoint hashed, hands its offset to no new file that
 // merely shares its first line: the tailer10 probe saw app-2.log, with
 // app.log's banner, taken for app.log's copy and read from the old offset
 // (0 of its 301 lines shipped) after a clean stop.
 func TestTruncatedWhileStoppedIsNoOneElsesOriginal(t *testing.T) {
-	dir := t.TempDir()
-	const banner = "#Software: Example App 1.0"
-	app := filepath.Join(dir, "app.log")
-	first := bannerFile(t, app, banner, "old", 40)
-	opts := testOptions(dir)
-	opts.CheckpointPath = filepath.Join(dir, "ck.json")
+	dir, app, first, opts := bannerSetup(t)
 	tl := mustNew(t, opts)
 	collect(t, tl, len(first), 5*time.Second)
 	if err := tl.Close(); err != nil {
@@ -239,12 +248,7 @@ func TestTruncatedWhileStoppedIsNoOneElsesOriginal(t *testing.T) {
 // the entry's head hash says so (tailer10: the first 301 of 401 lines of
 // such a file were skipped, the entry having hashed no bytes at offset 0).
 func TestCrashBeforeCommitNewFileSharingFirstLine(t *testing.T) {
-	dir := t.TempDir()
-	const banner = "#Software: Example App 1.0"
-	app := filepath.Join(dir, "app.log")
-	first := bannerFile(t, app, banner, "old", 40)
-	opts := testOptions(dir)
-	opts.CheckpointPath = filepath.Join(dir, "ck.json")
+	dir, app, first, opts := bannerSetup(t)
 	tl, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
