@@ -1728,8 +1728,11 @@ func (r *Redactor) applyJSON(rec *sidetrail.Record, v []byte, key string, msg, o
 						// A token is what an earlier pass left (the text
 						// need not be JSON): "[REDACTED]" reads as an
 						// array, and quoting it made a second pass change
-						// the value again.
-						if ve, ok := skipValue(v, vs); ok && !isToken(v[vs:ve]) {
+						// the value again. It is passed over whole: the
+						// digits of "[HASH:…]" are no numbers of the text.
+						if ve, ok := skipValue(v, vs); ok && isToken(v[vs:ve]) {
+							i, member = ve, nil
+						} else if ok {
 							out = append(out, v[last:vs]...)
 							out = sidetrail.AppendJSONString(out, r.replacement(ru, v[vs:ve]))
 							last, i, member = ve, ve, nil
