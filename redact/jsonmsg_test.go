@@ -260,6 +260,7 @@ func TestSecretMemberTokenStays(t *testing.T) {
 	for _, v := range []string{
 		` [REDACTED:credit_card]"pAssword":[REDACTED]`,
 		`["a","password":[REDACTED]]`,
+		`0"\.Auth":[HASH:51b25dc1b0318d09]`, // its digits are no number under that name
 	} {
 		rec := &sidetrail.Record{Message: []byte("m")}
 		rec.Add("sub", sidetrail.KindString, []byte(v))

@@ -570,3 +570,18 @@ func TestWithheldLoggedOnce(t *testing.T) {
 		t.Errorf("withheld %d", st.Withheld)
 	}
 }
+
+// A hash token under a secret member's name is passed over whole: its
+// digits are no number under that name. In text starting with a token
+// (which reads as JSON), a second pass masked them, inside the token
+// (FuzzOracle).
+func TestHashTokenUnderSecretNameStays(t *testing.T) {
+	r := mustNew(t, []Rule{{Builtin: "query_secrets", Action: "hash", KeyEnv: "K"}}, hashEnv)
+	const once = `[HASH:51b25dc1b0318d09]"\.Auth":[HASH:0123456789abcdef]`
+	rec := newRecord(once)
+	r.Apply(rec)
+	if string(rec.Message) != once {
+		t.Fatalf("got %q, want %q", rec.Message, once)
+	}
+	leftovers(t, r, rec)
+}
