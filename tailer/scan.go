@@ -1071,6 +1071,20 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 				break
 			}
 		}
+		if copyFile == nil && len(f.head) >= minCopyMatch {
+			// A copy held as another file's that holds f's head whole:
+			// files sharing a long head (a banner, a header) cannot be
+			// told apart when the copy appears, and f's head may not
+			// even be read whole yet (sidetrail behind). The file that
+			// is truncated is the original (regress10: 8,000 of 8,010
+			// lines lost to a copy held under the other file).
+			for _, c := range t.order {
+				if c.copyOf != nil && c.copyOf != f && headAgrees(f.head, c.head) == agreeWhole {
+					copyFile = c
+					break
+				}
+			}
+		}
 		if copyFile != nil {
 			t.adopt(copyFile, old, f.offset, f.mid)
 			copyFile.away = true // nobody writes to a copy
