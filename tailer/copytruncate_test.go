@@ -289,3 +289,39 @@ func copyHeldForAnotherFile(t *testing.T, other string) {
 	}
 	expectQuiet(t, tl, 3*o.RotateWait)
 }
+
+// A new file that starts with the banner a quiet live file holds whole is
+// held as its copy only until it outgrows it, or stays complete for
+// rotate_wait while the original is not truncated: held for good, its
+// lines were never read, and lost once it was rotated away (regress10: 0 of
+// 118 lines in 30 s).
+func TestNewFileSharingABannerFileIsRead(t *testing.T) {
+	const banner3 = "#Software: Example App 1.0\n#Version: 1.0\n#Fields: date time cs-method cs-uri\n"
+	for _, grow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("grows=%v", grow), func(t *testing.T) {
+			dir := t.TempDir()
+			appendFile(t, filepath.Join(dir, "app-error.log"), banner3)
+			o := testOptions(dir)
+			tl := mustNew(t, o)
+			collect(t, tl, 3, 5*time.Second)
+			p := filepath.Join(dir, "app.log")
+			appendFile(t, p, banner3)
+			expectQuiet(t, tl, 50*time.Millisecond) // held as a copy
+			if grow {
+				appendFile(t, p, "first line of its own\n")
+			}
+			n := 3 + btoi(grow)
+			ls := collect(t, tl, n, 5*time.Second)
+			if ls[0].Path != p || ls[0].Start != 0 {
+				t.Fatalf("lines %q from %s at %d", texts(ls), ls[0].Path, ls[0].Start)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1048,6 +1048,26 @@ func (t *Tailer) checkCopy(c *file, now time.Time) {
 		// (duplicates if it really was a copy; never a skipped line).
 		c.copyOf = nil
 		t.newStream(c, false, false)
+		return
+	}
+	if a.fd == nil {
+		return // parked: its truncation is seen when it is opened again
+	}
+	// A copy holds no more than its original had, and copytruncate
+	// truncates right after copying. A "copy" that outgrew its original,
+	// or that stays complete for rotate_wait with its original whole, is a
+	// new file sharing the original's head (a banner): held, it was never
+	// read, and lost once rotated away (regress10).
+	var st syscall.Stat_t
+	if syscall.Fstat(a.sysfd, &st) != nil || st.Size < a.offset {
+		return // its truncation is for its own scan to handle
+	}
+	grew := c.size > st.Size
+	if grew || now.Sub(c.changed) >= t.o.RotateWait {
+		c.copyOf = nil
+		t.log.Info("tailer: presumed copy's original was not truncated; reading it as a new file",
+			"path", c.path, "original", a.path, "outgrew_original", grew)
+		t.newStream(c, false, false)
 	}
 }
 
