@@ -26,7 +26,8 @@ import (
 // mid_line says offset falls inside an overlong line (the next piece is a
 // fragment). copy says the file is a copytruncate copy continuing an
 // original: its offset may lie past its end (lines read from the original
-// after the copy was made), which is not a truncation. Written temp → fsync → rename → fsync dir.
+// after the copy was made), which is not a truncation. orphan says the
+// entry waits for a copy of its truncated file (see checkpointEntry.Orphan). Written temp → fsync → rename → fsync dir.
 const checkpointVersion = 1
 
 type checkpointFile struct {
@@ -63,7 +64,12 @@ type checkpointEntry struct {
 	Offset   int64  `json:"offset"`
 	MidLine  bool   `json:"mid_line,omitempty"`
 	Copy     bool   `json:"copy,omitempty"`
-	Path     string `json:"path"`
+	// Orphan says the entry's file was truncated (or now holds another
+	// file) and the entry waits for a copy to continue it: its dev/ino may
+	// be another entry's too, and at a start it is matched by content
+	// only, for the grace period.
+	Orphan bool   `json:"orphan,omitempty"`
+	Path   string `json:"path"`
 }
 
 // errCorruptCheckpoint marks a checkpoint file that exists but cannot be

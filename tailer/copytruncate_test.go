@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -324,4 +325,131 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// A truncation seen while running leaves two checkpoint entries for one
+// inode: the old content's, waiting for a copy, and the new content's. A
+// clean stop within rotate_wait then a start read the new lines again:
+// only one entry per inode was kept (regress10: 10 of 10 lines, 5 of 5
+// runs).
+func TestStopRightAfterTruncationRepeatsNothing(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(dir, "ck.json")
+	o.RotateWait = 2 * time.Second
+	a := filepath.Join(dir, "a.log")
+	for i := 0; i < 20; i++ {
+		appendFile(t, a, fmt.Sprintf("old line %02d of a.log, long enough\n", i))
+	}
+	tl, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(t, tl, 20, 5*time.Second)
+	os.Truncate(a, 0)
+	appendFile(t, a, "new 1\nnew 2\n")
+	collect(t, tl, 2, 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tl2 := mustNew(t, o)
+	expectQuiet(t, tl2, 500*time.Millisecond)
+	appendFile(t, a, "new 3\n")
+	if ls := collect(t, tl2, 1, 5*time.Second); ls[0].Bytes != "new 3" {
+		t.Fatalf("lines %q", texts(ls))
+	}
+}
+
+// A copy that waits for a descriptor through two restarts (or reloads)
+// still continues its original: the orphan waiting for it is kept in the
+// checkpoint. Held only in memory, it was gone after the second, and the
+// whole copy was read again (regress10: 100 duplicates).
+func TestCopyWaitingThroughTwoRestarts(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(dir, "ck.json")
+	o.MaxOpenFiles = 2
+	a := filepath.Join(dir, "a.log")
+	b := filepath.Join(dir, "0b.log") // sorts first: opened first at a start
+	appendFile(t, a, strings.Repeat("a", 100)+"\n")
+	appendFile(t, b, "b0\n")
+	tl, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(t, tl, 2, 5*time.Second)
+	appendFile(t, a, "a2\n") // unread
+	copyTruncate(t, a, a+".1")
+	appendFile(t, a, "a3\n")
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// 0b.log and a.log stay busy through two restarts: the copy waits for
+	// a descriptor, after the first found a.log truncated.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(o.RotateWait / 4):
+			}
+			appendFile(t, b, fmt.Sprintf("b%d\n", i))
+			appendFile(t, a, fmt.Sprintf("a-new %d\n", i))
+		}
+	}()
+	var seen []got
+	for range 2 {
+		tl2, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(3 * o.RotateWait)
+		for time.Now().Before(deadline) {
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			l, err := tl2.Next(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			seen = append(seen, got{Path: l.Path, Start: l.Start, Bytes: string(l.Bytes)})
+			tl2.Commit(l.Pos)
+		}
+		if err := tl2.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
+	tl3 := mustNew(t, o)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		byText := indexByText(seen)
+		if _, ok := byText["a3"]; ok {
+			if _, ok := byText["a2"]; ok {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a2 and a3 not both read: %q", texts(seen))
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		l, err := tl3.Next(ctx)
+		cancel()
+		if err == nil {
+			seen = append(seen, got{Path: l.Path, Start: l.Start, Bytes: string(l.Bytes)})
+			tl3.Commit(l.Pos)
+		}
+	}
+	for _, g := range seen {
+		if strings.HasPrefix(g.Bytes, "aaaa") {
+			t.Fatalf("the copy was read again from %d: %q", g.Start, texts(seen))
+		}
+	}
+	if a2 := indexByText(seen)["a2"]; a2.Start != 101 || a2.Path != a+".1" {
+		t.Fatalf("a2 at %d in %q, want 101 in the copy", a2.Start, a2.Path)
+	}
 }

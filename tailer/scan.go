@@ -753,6 +753,7 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 	f.st, f.offset, f.mid, f.copyOf, f.eof = st, offset, mid, nil, false
 	t.usedKeys[st.key] = struct{}{}
 	t.ckMu.Lock()
+	st.orphan = false
 	st.dev, st.ino, st.path, st.size = f.id.dev, f.id.ino, f.path, f.size
 	st.head = slices.Clone(f.head) // a copy's head from now on: a prefix of the original's
 	t.streams[st] = struct{}{}
@@ -924,11 +925,39 @@ func (t *Tailer) startupOrphan(e *checkpointEntry, now time.Time) {
 		until: now.Add(t.entryGrace())})
 }
 
+// loadedOrphan makes a checkpoint entry that waited for a copy (Orphan)
+// an orphan again, for the grace period (and while files wait for
+// descriptors), kept in the checkpoint while it waits.
+func (t *Tailer) loadedOrphan(e *checkpointEntry, now time.Time) {
+	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
+		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: true,
+		until: now.Add(t.entryGrace())})
+	t.keepOrphanEntry(st)
+}
+
+// keepOrphanEntry writes st, an orphan's stream, to the checkpoint while
+// it waits, marked as an orphan: held only in memory, it was gone after a
+// second reload, and its copy was read again whole (regress10).
+func (t *Tailer) keepOrphanEntry(st *stream) {
+	t.ckMu.Lock()
+	st.orphan = true
+	t.streams[st] = struct{}{}
+	t.ckGen++
+	t.ckMu.Unlock()
+}
+
 // claimEntry removes every other claim on checkpoint entry key once one
 // path (the inode, or a copy) has taken it: the pending entry and the
 // startup orphan.
 func (t *Tailer) claimEntry(key uint64) {
-	t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool { return o.startup && o.st.key == key })
+	t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool {
+		if o.startup && o.st.key == key {
+			t.removeStream(o.st) // the one taking the key writes its own
+			return true
+		}
+		return false
+	})
 	t.ckMu.Lock()
 	for id, e := range t.pending {
 		if e.Key == key {
@@ -949,6 +978,7 @@ func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
 		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: !t.scanned,
 		until: now.Add(t.o.RotateWait)})
+	t.keepOrphanEntry(st)
 }
 
 func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
@@ -1118,6 +1148,7 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 		} else {
 			t.orphans = append(t.orphans, &orphan{st: old, head: slices.Clone(f.head), offset: f.offset,
 				mid: f.mid, lastSize: f.size, until: now.Add(t.o.RotateWait)})
+			t.keepOrphanEntry(old)
 		}
 	}
 	for _, c := range t.order {

@@ -113,6 +113,7 @@ type stream struct {
 	mid       bool
 	size      int64
 	copy      bool // continued by a copytruncate copy (see checkpointEntry.Copy)
+	orphan    bool // waits as an orphan for a copy (see checkpointEntry.Orphan)
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -324,10 +325,25 @@ func New(opts Options) (*Tailer, error) {
 					t.resumeAt[r.Key] = r.Offset
 				}
 			}
+			now := time.Now()
 			for i := range cp.Files {
 				e := &cp.Files[i]
-				t.pending[devIno{e.Dev, e.Ino}] = e
 				t.usedKeys[e.Key] = struct{}{}
+				id := devIno{e.Dev, e.Ino}
+				if other := t.pending[id]; e.Orphan || other != nil {
+					// A truncated file's entry waiting for its copy (its
+					// inode holds the file's new content, another entry):
+					// matched by content only. Of two entries for one
+					// inode in an older checkpoint, the one left over
+					// waits so too; only one was kept, and a reload
+					// read the other's lines again (regress10).
+					if other != nil && !e.Orphan {
+						t.pending[id], e = e, other
+					}
+					t.loadedOrphan(e, now)
+					continue
+				}
+				t.pending[id] = e
 			}
 		}
 	}
@@ -753,7 +769,7 @@ func (t *Tailer) flush(force bool) error {
 		cp.Files = append(cp.Files, checkpointEntry{
 			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
 			HeadLen: headLen, HeadHash: headHash,
-			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy,
+			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan,
 		})
 	}
 	// Entries of files present but not opened yet (MaxOpenFiles, a
