@@ -849,7 +849,8 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 		// taken for the copy and read from the old offset (tailer10).
 		other = true
 		t.stats.truncations.Add(1)
-		t.log.Info("tailer: truncation detected", "path", p, "why", "smaller than its checkpoint", "offset", e.Offset, "size", fi.Size())
+		t.log.Info("tailer: truncation detected", "path", p, "why", "smaller than its checkpoint's offset or head",
+			"offset", e.Offset, "head_len", e.HeadLen, "size", fi.Size())
 	} else if !other && !t.headMatches(f, e.HeadLen, e.HeadHash, e.Copy) {
 		// The first line agrees (a header, a banner), the bytes up to the
 		// offset do not: another file on the reused inode.
