@@ -453,3 +453,85 @@ func TestCopyWaitingThroughTwoRestarts(t *testing.T) {
 		t.Fatalf("a2 at %d in %q, want 101 in the copy", a2.Start, a2.Path)
 	}
 }
+
+// A new file sharing the banner of a file that gave its descriptor up
+// (parked, quiet) is read too: held as its copy, it was never read, since
+// a quiet parked file is never opened again (regress10b: 85 of 85 lines
+// unshipped, lost once rotated away).
+func TestNewFileSharingAParkedBannerFileIsRead(t *testing.T) {
+	const banner3 = "#Software: Example App 1.0\n#Version: 1.0\n#Fields: date time cs-method cs-uri\n"
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 2
+	busy := filepath.Join(dir, "0b.log")
+	appendFile(t, busy, "b0\n")
+	appendFile(t, filepath.Join(dir, "app-error.log"), banner3)
+	tl := mustNew(t, o)
+	collect(t, tl, 4, 5*time.Second)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(o.RotateWait / 4):
+			}
+			appendFile(t, busy, fmt.Sprintf("b%d\n", i))
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, banner3+"own 1\n")
+	var fromApp []string
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fromApp) < 4 {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		l, err := tl.Next(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("read from app.log only %q: %v", fromApp, err)
+		}
+		tl.Commit(l.Pos)
+		if l.Path == p {
+			fromApp = append(fromApp, string(l.Bytes))
+		}
+	}
+}
+
+// Of two files sharing a long head, the copy may be held under the one
+// that is not its original; growing past that one, it is held under the
+// other, large enough, instead of being read as a new file (regress10b:
+// 20,090 of 20,190 lines read twice).
+func TestCopyOutgrowingTheWrongOriginal(t *testing.T) {
+	dir := t.TempDir()
+	var shared string
+	for i := 0; len(shared) < 2700; i++ {
+		shared += fmt.Sprintf("# shared header line %03d of the application's log files\n", i)
+	}
+	appendFile(t, filepath.Join(dir, "a.log"), shared)
+	b := filepath.Join(dir, "b.log")
+	var body string
+	for i := 0; i < 300; i++ {
+		body += fmt.Sprintf("b line %03d\n", i)
+	}
+	appendFile(t, b, shared+body)
+	o := testOptions(dir)
+	tl := mustNew(t, o)
+	collect(t, tl, 2*strings.Count(shared, "\n")+300, 5*time.Second)
+
+	// The copy appears with the shared head only (held under a.log, which
+	// sorts first), then outgrows a.log; then b.log is truncated.
+	content := shared + body
+	appendFile(t, b+".1", content[:len(shared)+10])
+	expectQuiet(t, tl, 100*time.Millisecond)
+	appendFile(t, b+".1", content[len(shared)+10:])
+	expectQuiet(t, tl, 100*time.Millisecond)
+	os.Truncate(b, 0)
+	appendFile(t, b, "after 1\n")
+	if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "after 1" {
+		t.Fatalf("lines %q", texts(ls))
+	}
+	expectQuiet(t, tl, 3*o.RotateWait)
+}

@@ -1081,25 +1081,68 @@ func (t *Tailer) checkCopy(c *file, now time.Time) {
 		t.newStream(c, false, false)
 		return
 	}
-	if a.fd == nil {
-		return // parked: its truncation is seen when it is opened again
-	}
 	// A copy holds no more than its original had, and copytruncate
 	// truncates right after copying. A "copy" that outgrew its original,
 	// or that stays complete for rotate_wait with its original whole, is a
 	// new file sharing the original's head (a banner): held, it was never
 	// read, and lost once rotated away (regress10).
-	var st syscall.Stat_t
-	if syscall.Fstat(a.sysfd, &st) != nil || st.Size < a.offset {
-		return // its truncation is for its own scan to handle
+	size, whole := t.originalSize(a)
+	if !whole {
+		return // its truncation is for its own scan (or reopening) to handle
 	}
-	grew := c.size > st.Size
+	grew := c.size > size
+	if grew {
+		if b := t.largerOriginal(c); b != nil {
+			// Files sharing a long head: the copy's original is another
+			// one, large enough (regress10b: a copy held under the
+			// other file was read again whole, 20,090 lines).
+			c.copyOf = b
+			return
+		}
+	}
 	if grew || now.Sub(c.changed) >= t.o.RotateWait {
 		c.copyOf = nil
 		t.log.Info("tailer: presumed copy's original was not truncated; reading it as a new file",
 			"path", c.path, "original", a.path, "outgrew_original", grew)
 		t.newStream(c, false, false)
 	}
+}
+
+// originalSize returns a presumed copy's original's size now, and whether
+// it is whole (not truncated since we saw it). An open file is asked by
+// fstat; one that gave its descriptor up by a stat of its path, and only
+// while it is unchanged since (a change, perhaps a truncation, is seen
+// when it gets a descriptor again). A parked banner file held a new file
+// sharing its banner as its copy for good (regress10b).
+func (t *Tailer) originalSize(a *file) (int64, bool) {
+	var st syscall.Stat_t
+	if a.fd != nil {
+		if syscall.Fstat(a.sysfd, &st) != nil || st.Size < a.offset {
+			return 0, false
+		}
+		return st.Size, true
+	}
+	if syscall.Stat(a.path, &st) != nil || uint64(st.Dev) != a.id.dev || st.Ino != a.id.ino ||
+		st.Size != a.size || st.Mtim.Nano() != a.mtime {
+		return 0, false
+	}
+	return st.Size, true
+}
+
+// largerOriginal finds a file other than c's presumed original whose head
+// c holds whole and that is whole and at least as large as c: of files
+// sharing a long head, the one c may be a copy of.
+func (t *Tailer) largerOriginal(c *file) *file {
+	for _, b := range t.order {
+		if b == c || b == c.copyOf || (b.fd == nil && !b.parked) || b.st == nil || b.copyOf != nil ||
+			len(b.head) < minCopyMatch || headAgrees(b.head, c.head) != agreeWhole {
+			continue
+		}
+		if size, whole := t.originalSize(b); whole && size >= c.size {
+			return b
+		}
+	}
+	return nil
 }
 
 // truncated handles f's content starting over: its stream goes to a copy if
