@@ -178,43 +178,17 @@ func TestCopyWaitingForDescriptorAfterRestart(t *testing.T) {
 	o := testOptions(dir)
 	o.CheckpointPath = filepath.Join(dir, "ck.json")
 	o.MaxOpenFiles = 2
-	a := filepath.Join(dir, "a.log")
-	appendFile(t, a, strings.Repeat("a", 100)+"\n")
-	appendFile(t, filepath.Join(dir, "b.log"), "b0\n")
-	appendFile(t, filepath.Join(dir, "c.log"), "c0\n")
-	tl, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	collect(t, tl, 3, 5*time.Second)
-	appendFile(t, a, "a2\n") // unread
-	copyTruncate(t, a, a+".1")
-	appendFile(t, a, "a3\n")
-	if err := tl.Close(); err != nil {
-		t.Fatal(err)
-	}
+	b, c := filepath.Join(dir, "b.log"), filepath.Join(dir, "c.log")
+	a := copyTruncatedWhileStopped(t, o, dir, b, c)
 
 	// b.log and c.log are busy: the copy waits for a descriptor well past
 	// rotate_wait, then gets one when they go quiet.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; i <= 20; i++ {
-			appendFile(t, filepath.Join(dir, "b.log"), fmt.Sprintf("b%d\n", i))
-			appendFile(t, filepath.Join(dir, "c.log"), fmt.Sprintf("c%d\n", i))
-			time.Sleep(o.RotateWait / 4)
-		}
-	}()
+	stop := keepBusy(t, o.RotateWait/4, b, c)
 	tl2 := mustNew(t, o)
-	ls := collect(t, tl2, 40+2, 20*time.Second)
-	<-done
-	byText := indexByText(ls)
-	if a2 := byText["a2"]; a2.Start != 101 || a2.Path != a+".1" {
-		t.Fatalf("a2 at %d in %q, want at 101 in the copy; lines %q", a2.Start, a2.Path, texts(ls))
-	}
-	if _, ok := byText["a3"]; !ok {
-		t.Fatalf("a3 not read: %q", texts(ls))
-	}
+	ls := readUntil(t, tl2, nil, 5*o.RotateWait)
+	stop()
+	ls = readUntil(t, tl2, ls, 10*time.Second, "a2", "a3")
+	checkCopyContinued(t, a, ls)
 	expectQuiet(t, tl2, 3*o.RotateWait)
 }
 
@@ -369,89 +343,27 @@ func TestCopyWaitingThroughTwoRestarts(t *testing.T) {
 	o := testOptions(dir)
 	o.CheckpointPath = filepath.Join(dir, "ck.json")
 	o.MaxOpenFiles = 2
-	a := filepath.Join(dir, "a.log")
 	b := filepath.Join(dir, "0b.log") // sorts first: opened first at a start
-	appendFile(t, a, strings.Repeat("a", 100)+"\n")
-	appendFile(t, b, "b0\n")
-	tl, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	collect(t, tl, 2, 5*time.Second)
-	appendFile(t, a, "a2\n") // unread
-	copyTruncate(t, a, a+".1")
-	appendFile(t, a, "a3\n")
-	if err := tl.Close(); err != nil {
-		t.Fatal(err)
-	}
+	a := copyTruncatedWhileStopped(t, o, dir, b)
 
 	// 0b.log and a.log stay busy through two restarts: the copy waits for
 	// a descriptor, after the first found a.log truncated.
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(o.RotateWait / 4):
-			}
-			appendFile(t, b, fmt.Sprintf("b%d\n", i))
-			appendFile(t, a, fmt.Sprintf("a-new %d\n", i))
-		}
-	}()
-	var seen []got
+	stop := keepBusy(t, o.RotateWait/4, b, a)
+	var ls []got
 	for range 2 {
 		tl2, err := New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(3 * o.RotateWait)
-		for time.Now().Before(deadline) {
-			ctx, cancel := context.WithDeadline(context.Background(), deadline)
-			l, err := tl2.Next(ctx)
-			cancel()
-			if err != nil {
-				break
-			}
-			seen = append(seen, got{Path: l.Path, Start: l.Start, Bytes: string(l.Bytes)})
-			tl2.Commit(l.Pos)
-		}
+		ls = readUntil(t, tl2, ls, 3*o.RotateWait)
 		if err := tl2.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	close(stop)
-	<-done
+	stop()
 	tl3 := mustNew(t, o)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		byText := indexByText(seen)
-		if _, ok := byText["a3"]; ok {
-			if _, ok := byText["a2"]; ok {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a2 and a3 not both read: %q", texts(seen))
-		}
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		l, err := tl3.Next(ctx)
-		cancel()
-		if err == nil {
-			seen = append(seen, got{Path: l.Path, Start: l.Start, Bytes: string(l.Bytes)})
-			tl3.Commit(l.Pos)
-		}
-	}
-	for _, g := range seen {
-		if strings.HasPrefix(g.Bytes, "aaaa") {
-			t.Fatalf("the copy was read again from %d: %q", g.Start, texts(seen))
-		}
-	}
-	if a2 := indexByText(seen)["a2"]; a2.Start != 101 || a2.Path != a+".1" {
-		t.Fatalf("a2 at %d in %q, want 101 in the copy", a2.Start, a2.Path)
-	}
+	ls = readUntil(t, tl3, ls, 10*time.Second, "a2", "a3")
+	checkCopyContinued(t, a, ls)
 }
 
 // A new file sharing the banner of a file that gave its descriptor up
@@ -468,20 +380,7 @@ func TestNewFileSharingAParkedBannerFileIsRead(t *testing.T) {
 	appendFile(t, filepath.Join(dir, "app-error.log"), banner3)
 	tl := mustNew(t, o)
 	collect(t, tl, 4, 5*time.Second)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(o.RotateWait / 4):
-			}
-			appendFile(t, busy, fmt.Sprintf("b%d\n", i))
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer keepBusy(t, o.RotateWait/4, busy)()
 	p := filepath.Join(dir, "app.log")
 	appendFile(t, p, banner3+"own 1\n")
 	var fromApp []string
@@ -534,4 +433,95 @@ func TestCopyOutgrowingTheWrongOriginal(t *testing.T) {
 		t.Fatalf("lines %q", texts(ls))
 	}
 	expectQuiet(t, tl, 3*o.RotateWait)
+}
+
+// copyTruncatedWhileStopped runs a tailer (o) over dir/a.log, a line of
+// 100 a's, and the others (a line each), stops it, and then, as before a
+// stop or reload, appends "a2" to a.log unread, copytruncates it to
+// a.log.1 and appends "a3". It returns a.log's path.
+func copyTruncatedWhileStopped(t *testing.T, o Options, dir string, others ...string) string {
+	t.Helper()
+	a := filepath.Join(dir, "a.log")
+	appendFile(t, a, strings.Repeat("a", 100)+"\n")
+	for _, p := range others {
+		appendFile(t, p, "0\n")
+	}
+	tl, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(t, tl, 1+len(others), 5*time.Second)
+	appendFile(t, a, "a2\n") // unread
+	copyTruncate(t, a, a+".1")
+	appendFile(t, a, "a3\n")
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// keepBusy appends a line to each of files now and every period until the
+// returned stop is called (a file written keeps its descriptor).
+func keepBusy(t *testing.T, period time.Duration, files ...string) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			for _, p := range files {
+				appendFile(t, p, fmt.Sprintf("%s %d\n", filepath.Base(p), i))
+			}
+			select {
+			case <-quit:
+				return
+			case <-time.After(period):
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// readUntil reads from tl (committing) into ls until every one of want
+// was read, or, with none, for within; it fails the test if want are not
+// all read within.
+func readUntil(t *testing.T, tl *Tailer, ls []got, within time.Duration, want ...string) []got {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		missing := 0
+		byText := indexByText(ls)
+		for _, w := range want {
+			if _, ok := byText[w]; !ok {
+				missing++
+			}
+		}
+		if len(want) > 0 && missing == 0 {
+			return ls
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		l, err := tl.Next(ctx)
+		cancel()
+		if err != nil {
+			if len(want) > 0 {
+				t.Fatalf("%q not all read: %q", want, texts(ls))
+			}
+			return ls
+		}
+		ls = append(ls, got{Key: l.Key, Path: l.Path, Start: l.Start, End: l.End, Bytes: string(l.Bytes)})
+		tl.Commit(l.Pos)
+	}
+}
+
+// checkCopyContinued: a.log's copy continued it (a2 at 101 in a.log.1),
+// not read again from its start.
+func checkCopyContinued(t *testing.T, a string, ls []got) {
+	t.Helper()
+	for _, l := range ls {
+		if strings.HasPrefix(l.Bytes, "aaaa") {
+			t.Fatalf("the copy was read again from %d: %q", l.Start, texts(ls))
+		}
+	}
+	if a2 := indexByText(ls)["a2"]; a2.Start != 101 || a2.Path != a+".1" {
+		t.Fatalf("a2 at %d in %q, want at 101 in the copy", a2.Start, a2.Path)
+	}
 }
