@@ -920,18 +920,23 @@ func (t *Tailer) entryGrace() time.Duration {
 // startupOrphan lets a copy made while we were down continue entry e, for
 // the grace period; the entry itself stays pending.
 func (t *Tailer) startupOrphan(e *checkpointEntry, now time.Time) {
-	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
-		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	st := entryStream(e)
 	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: true,
 		until: now.Add(t.entryGrace())})
+}
+
+// entryStream is the stream checkpoint entry e stands for while no file
+// holds it (an orphan's).
+func entryStream(e *checkpointEntry) *stream {
+	return &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
+		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 }
 
 // loadedOrphan makes a checkpoint entry that waited for a copy (Orphan)
 // an orphan again, for the grace period (and while files wait for
 // descriptors), kept in the checkpoint while it waits.
 func (t *Tailer) loadedOrphan(e *checkpointEntry, now time.Time) {
-	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
-		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	st := entryStream(e)
 	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: true,
 		until: now.Add(t.entryGrace())})
 	t.keepOrphanEntry(st)
@@ -975,8 +980,7 @@ func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
 	t.ckMu.Lock()
 	delete(t.pending, id)
 	t.ckMu.Unlock()
-	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
-		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+	st := entryStream(e)
 	t.orphans = append(t.orphans, &orphan{st: st, offset: e.Offset, mid: e.MidLine, startup: !t.scanned,
 		until: now.Add(t.o.RotateWait)})
 	t.keepOrphanEntry(st)
