@@ -1494,7 +1494,11 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 		}
 		ns, ne, crossed, skip := q.place(msg, s, e)
 		if !q.inString {
-			if q.json && !jsonValueAt(msg, s, e) {
+			// A whole string, quotes included: place's walk knows where
+			// strings open (a span from a closing quote, `":"` in
+			// {"":""}, reads like one to a scan that starts there).
+			whole := q.json && q.more && q.tok.str && q.tok.s == s+1 && q.tok.e+1 == e
+			if q.json && !whole && !bareValueAt(msg, s, e) {
 				// The bytes start in the JSON text's structure: they are
 				// not the value, which the text would hold escaped in a
 				// string, but they may show part of it (the value `"0`
@@ -1510,7 +1514,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 				}
 				continue
 			}
-			if q.json && msg[s] == '"' {
+			if whole {
 				// A whole string, quotes included (the value `""` found in
 				// {"":""}): its content is replaced, so it stays a string.
 				q.inString = true
@@ -1540,15 +1544,9 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 	return rec.Scratch[start:end:end]
 }
 
-// jsonValueAt reports whether v[s:e] is a whole string of the JSON text v
-// (quotes included), or within a number, or a whole object, array or
-// literal (see bareValue).
-func jsonValueAt(v []byte, s, e int) bool {
-	if s < e && v[s] == '"' {
-		if t, _, ok := nextJSONToken(v, s); ok && t.str && t.s == s+1 && t.e+1 == e {
-			return true
-		}
-	}
+// bareValueAt reports whether v[s:e] lies within a number of the JSON text
+// v, or is a whole object, array or literal (see bareValue).
+func bareValueAt(v []byte, s, e int) bool {
 	_, _, ok := bareValue(v, s, e, true)
 	return ok
 }

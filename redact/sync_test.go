@@ -372,6 +372,7 @@ func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
 		{`{"":0}`, `"`, `{"":0}`},
 		{`{"":""}`, `""`, `{"[REDACTED]":"[REDACTED]"}`},
 		{`{"a":"xy"}`, `"xy"`, `{"a":"[REDACTED]"}`},
+		{`{"":""}`, `":"`, `{"":""}`}, // from a closing quote: structure alone
 	} {
 		r, err := redact.New([]redact.Rule{{Field: "remote_user"}}, redact.Options{})
 		if err != nil {
