@@ -99,8 +99,8 @@ type stream struct {
 	gen    uint32
 
 	// head is a copy of the current file's first bytes as read (at most
-	// FingerprintBytes): the checkpoint hashes it, and a dropped stream is taken up again only by a
-	// file that starts with them (see syncHead).
+	// FingerprintBytes): the checkpoint hashes it, and a dropped stream is
+	// taken up again only by a file that starts with them (see syncHead).
 	head []byte
 	// headLen and headHash stand for head while a checkpoint entry has no
 	// file yet (headLen 0: not known, an old checkpoint).
