@@ -1034,6 +1034,13 @@ func headAgrees(orig, head []byte) int {
 	return agreeWhole
 }
 
+// mayBeOriginal reports whether a copytruncate copy may be held for a: a
+// file being read (open, or parked waiting for a descriptor), with an
+// identity, no copy itself, and a head long enough to tell a copy by.
+func mayBeOriginal(a *file) bool {
+	return (a.fd != nil || a.parked) && a.st != nil && a.copyOf == nil && len(a.head) >= minCopyMatch
+}
+
 // matchLive finds a file being read whose head f's head agrees with: of
 // several, the one with the longest head (a file that holds only a banner
 // has it whole as its head, and a copy of a longer file sharing the banner
@@ -1043,8 +1050,7 @@ func headAgrees(orig, head []byte) int {
 // distinct files.
 func (t *Tailer) matchLive(f *file) (match *file, undecided bool) {
 	for _, a := range t.order {
-		if a == f || (a.fd == nil && !a.parked) || a.st == nil || a.copyOf != nil || len(a.head) < minCopyMatch ||
-			(a.firstScan == t.scanSeq && !a.resumed) {
+		if a == f || !mayBeOriginal(a) || (a.firstScan == t.scanSeq && !a.resumed) {
 			continue
 		}
 		switch headAgrees(a.head, f.head) {
@@ -1138,8 +1144,7 @@ func (t *Tailer) originalSize(a *file) (int64, bool) {
 // sharing a long head, the one c may be a copy of.
 func (t *Tailer) largerOriginal(c *file) *file {
 	for _, b := range t.order {
-		if b == c || b == c.copyOf || (b.fd == nil && !b.parked) || b.st == nil || b.copyOf != nil ||
-			len(b.head) < minCopyMatch || headAgrees(b.head, c.head) != agreeWhole {
+		if b == c || b == c.copyOf || !mayBeOriginal(b) || headAgrees(b.head, c.head) != agreeWhole {
 			continue
 		}
 		if size, whole := t.originalSize(b); whole && size >= c.size {
