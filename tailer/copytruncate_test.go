@@ -525,3 +525,63 @@ func checkCopyContinued(t *testing.T, a string, ls []got) {
 		t.Fatalf("a2 at %d in %q, want at 101 in the copy", a2.Start, a2.Path)
 	}
 }
+
+// A parked file copytruncated after its copy was held (max_open_files full,
+// another file busy) hands its stream to the copy at once, and its new
+// lines are read as soon as a descriptor is free. Before, the held copy
+// kept its descriptor and the original waited for one to show its
+// truncation: its new lines waited for as long as the other file was
+// written (regress10c S1: 0 of 10 in 40 s).
+func TestParkedOriginalTruncatedAfterItsCopyIsHeld(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 2
+	o.RotateWait = 1500 * time.Millisecond
+	a := filepath.Join(dir, "app.log")
+	var content string
+	for i := 0; i < 300; i++ {
+		content += fmt.Sprintf("app line %03d\n", i)
+	}
+	appendFile(t, a, content)
+	busy0, busy1 := filepath.Join(dir, "busy0.log"), filepath.Join(dir, "busy1.log")
+	appendFile(t, busy0, "busy0 0\n")
+	tl := mustNew(t, o)
+	ls := readUntil(t, tl, nil, 5*time.Second, "app line 299", "busy0 0")
+	defer keepBusy(t, o.RotateWait/5, busy0)()
+
+	// busy1.log waits for a descriptor until app.log, quiet, parks.
+	stop1 := keepBusy(t, o.RotateWait/5, busy1)
+	ls = readUntil(t, tl, ls, 3*o.RotateWait, "busy1.log 1")
+	stop1()
+
+	// The copy waits for busy1.log's descriptor, and is held as app.log's
+	// copy once busy1.log parks in turn.
+	time.Sleep(o.RotateWait / 2)
+	cp := a + ".1"
+	appendFile(t, cp, content)
+	deadline := time.Now().Add(3 * o.RotateWait)
+	for held := false; !held; {
+		if time.Now().After(deadline) {
+			t.Fatal("the copy was not held")
+		}
+		ls = readUntil(t, tl, ls, 20*time.Millisecond)
+		tl.nextMu.Lock()
+		for _, f := range tl.order {
+			held = held || (f.path == cp && f.copyOf != nil && f.copyOf.path == a && f.copyOf.parked)
+		}
+		tl.nextMu.Unlock()
+	}
+	os.Truncate(a, 0)
+	var want []string
+	for i := 1; i <= 10; i++ {
+		appendFile(t, a, fmt.Sprintf("new %d\n", i))
+		want = append(want, fmt.Sprintf("new %d", i))
+	}
+	ls = readUntil(t, tl, ls, 3*o.RotateWait, want...)
+	seen := map[string]int{}
+	for _, l := range ls {
+		if seen[l.Bytes]++; seen[l.Bytes] > 1 && !strings.HasPrefix(l.Bytes, "busy") {
+			t.Errorf("%q read twice (%s)", l.Bytes, l.Path)
+		}
+	}
+}

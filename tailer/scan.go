@@ -92,7 +92,7 @@ func (t *Tailer) scan(now time.Time) {
 			f.origScan = t.scanSeq
 		}
 		if f.fd == nil && !f.skipped { // known, finished and closed
-			if fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime {
+			if fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime || f.wantFd {
 				t.reopen(p, f, fi, now)
 			}
 		}
@@ -1229,15 +1229,17 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 	fd, ok := t.open(p, f.id)
 	if !ok {
+		if f.parked && t.nOpen >= t.o.MaxOpenFiles && t.heldCopy(f) != nil {
+			t.lookWhileWaiting(p, f, fi, now)
+		}
 		return
 	}
 	old := f.head
 	f.fd, f.sysfd = fd, int(fd.Fd())
 	f.head = nil
-	f.parked = false
+	f.parked, f.wantFd = false, false
 	t.readHead(f, fi.Size())
-	n := len(old)
-	if len(f.head) >= n && bytes.Equal(f.head[:n], old) && (fi.Size() >= f.offset || (f.st != nil && f.st.copy)) {
+	if t.sameFile(f, old, fi.Size()) {
 		f.head = append(f.head[:0], old...)
 		f.size, f.mtime, f.eof, f.final, f.changed = fi.Size(), fi.ModTime().UnixNano(), false, false, now
 		return
@@ -1263,6 +1265,64 @@ func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 	}
 	t.order = slices.DeleteFunc(t.order, func(x *file) bool { return x == f })
 	t.discover(p, fi, f.id, now)
+}
+
+// sameFile reports whether f, given a descriptor again with its head read
+// anew, continues what it held when closed (old, its head then): the same
+// bytes first, and no shorter than it was read (a copy's stream excepted).
+func (t *Tailer) sameFile(f *file, old []byte, size int64) bool {
+	n := len(old)
+	return len(f.head) >= n && bytes.Equal(f.head[:n], old) && (size >= f.offset || (f.st != nil && f.st.copy))
+}
+
+// heldCopy returns the file held as f's copytruncate copy, if any.
+func (t *Tailer) heldCopy(f *file) *file {
+	for _, c := range t.order {
+		if c.copyOf == f {
+			return c
+		}
+	}
+	return nil
+}
+
+// lookWhileWaiting looks at a parked file f that changed while no
+// descriptor is free for it, and whose copy is held: if f was truncated
+// (copytruncate), its stream goes to the copy now, and f waits for a
+// descriptor with a new stream. Both waited before: the held copy kept its
+// descriptor until the original's truncation was seen, and the original
+// could be opened only when another file went quiet (regress10c S1: its new
+// lines waited 40 s while another file was written). The look is a moment's
+// open outside max_open_files, as stillCompressed's.
+func (t *Tailer) lookWhileWaiting(p string, f *file, fi fs.FileInfo, now time.Time) {
+	if f.st == nil || f.born == 0 {
+		return
+	}
+	fd, err := os.Open(p)
+	if err != nil {
+		return
+	}
+	defer fd.Close()
+	var st syscall.Stat_t
+	if syscall.Fstat(int(fd.Fd()), &st) != nil || uint64(st.Dev) != f.id.dev || st.Ino != f.id.ino ||
+		birth(fd) != f.born {
+		return // replaced, or another file on the inode: for reopen to tell
+	}
+	old := f.head
+	f.fd, f.sysfd, f.head = fd, int(fd.Fd()), nil
+	t.readHead(f, st.Size)
+	if t.sameFile(f, old, st.Size) {
+		f.fd, f.head = nil, old // grown only: it waits for a descriptor
+		return
+	}
+	f.head = old
+	f.eof, f.final, f.changed = false, false, now
+	t.truncated(f, now, "while waiting for a descriptor")
+	if t.bufFile == f {
+		t.dropBuf()
+	}
+	// f keeps its new stream and waits; opening it is asked for even if
+	// it does not change again.
+	f.fd, f.wantFd = nil, true
 }
 
 // stillCompressed reports whether the skipped file f, whose size or mtime

@@ -152,6 +152,7 @@ type file struct {
 	skipped    bool      // compressed: closed, never read (until it is forgotten)
 	born       uint64    // creation time when opened (0: unknown); see birth
 	parked     bool      // a live file that gave its descriptor up (max_open_files), not finished
+	wantFd     bool      // parked, and to be opened even if unchanged (see lookWhileWaiting)
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
