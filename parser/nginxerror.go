@@ -120,6 +120,9 @@ func (p *nginxErrorParser) Parse(line []byte, rec *sidetrail.Record) error {
 		}
 	}
 	msg := line[i:]
+	// nginx cuts an entry at nginxErrorMax bytes, mid-value as often as
+	// not (a long request or referrer): the value cut runs to the end.
+	cut := len(line) >= nginxErrorMax
 	// The trailer ("client: ..., server: ..., request: "...", ...") follows
 	// the message, and nginx escapes nothing in either: a decoded URI in
 	// the message, or a Referer at the trailer's end, can spell a trailer
@@ -136,7 +139,7 @@ func (p *nginxErrorParser) Parse(line []byte, rec *sidetrail.Record) error {
 		}
 		c := search + k
 		mark := len(p.pairs)
-		if p.trailer(msg[c+2:]) {
+		if p.trailer(msg[c+2:], cut) {
 			if at >= 0 {
 				at = -2 // two readings: keep neither
 				break
@@ -179,9 +182,16 @@ func (p *nginxErrorParser) Parse(line []byte, rec *sidetrail.Record) error {
 	if dotted {
 		fixPathConflicts(rec.Fields[start:])
 	}
+	if cut {
+		rec.Flags |= sidetrail.FlagTruncated
+	}
 	rec.Time = t
 	return nil
 }
+
+// nginxErrorMax is the length of an error log line nginx cut: its entries
+// are at most NGX_MAX_ERROR_STR (2048) bytes with the newline.
+const nginxErrorMax = 2047
 
 // seenBefore reports whether key is among pairs (a repeated trailer key
 // keeps its first value).
@@ -212,12 +222,17 @@ func numKind(b []byte) sidetrail.Kind {
 // key that may come later in that order: a referrer cannot fake a host.
 // The referrer, which nginx writes last, runs to the end of the line: it
 // cannot add keys either. A bare value runs to the next ", KEY:". The first
-// key must be client and its value a bare address.
-func (p *nginxErrorParser) trailer(t []byte) bool {
+// key must be client and its value a bare address. In a line nginx cut
+// (cut), a quoted value may run to the end unterminated, and a key cut
+// short ends the trailer.
+func (p *nginxErrorParser) trailer(t []byte, cut bool) bool {
 	first := true
 	prev := -1
 	for len(t) > 0 {
 		k, rank := trailerKeyAt(t)
+		if cut && !first && cutName(t) {
+			break // "refer" of "referrer: ", cut
+		}
 		if k == 0 || rank < prev || (rank == prev && rank < rankOther) {
 			return false
 		}
@@ -244,6 +259,10 @@ func (p *nginxErrorParser) trailer(t []byte) bool {
 				if rank == rankReferrer {
 					continue // nginx writes nothing after the referrer
 				}
+				if cut && cutKey(t[q+1:]) {
+					end = q
+					break
+				}
 				if q+2 < len(t) && t[q+1] == ',' && t[q+2] == ' ' {
 					if k2, r2 := trailerKeyAt(t[q+3:]); k2 > 0 && (r2 > rank || r2 == rankOther) {
 						end = q
@@ -251,11 +270,15 @@ func (p *nginxErrorParser) trailer(t []byte) bool {
 					}
 				}
 			}
-			if end < 0 {
+			switch {
+			case end >= 0:
+				val = t[1:end]
+				t = t[end+1:]
+			case cut:
+				val, t = t[1:], nil
+			default:
 				return false
 			}
-			val = t[1:end]
-			t = t[end+1:]
 		} else {
 			end := -1
 			for from := 0; ; {
@@ -289,6 +312,29 @@ func (p *nginxErrorParser) trailer(t []byte) bool {
 		t = t[2:]
 	}
 	return !first
+}
+
+// cutKey reports whether rest, the end of a line nginx cut, is the start of
+// a ", KEY: " that the cut left without its colon.
+func cutKey(rest []byte) bool {
+	if len(rest) == 0 || rest[0] != ',' {
+		return false
+	}
+	if len(rest) > 1 && rest[1] != ' ' {
+		return false
+	}
+	return cutName(rest[min(2, len(rest)):])
+}
+
+// cutName reports whether t, the end of a line nginx cut, is a key's first
+// characters without its colon.
+func cutName(t []byte) bool {
+	for _, c := range t {
+		if !(c >= 'a' && c <= 'z' || c == ' ' || c == '/' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // rankOther is the order rank of keys nginx's HTTP module does not write;

@@ -218,3 +218,62 @@ func TestTimeParsers(t *testing.T) {
 		}
 	}
 }
+
+// nginx cuts an error log entry at 2047 bytes (NGX_MAX_ERROR_STR), often
+// inside the request or the referrer's quotes. The trailer is still split,
+// the cut value running to the end, and the record is flagged truncated:
+// field rules on client, request or referrer act on it (parser11 F1: all
+// three stayed in error_message, unflagged, and shipped in clear).
+func TestNginxErrorCutByNginx(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginxError})
+	head := `2026/11/27 04:40:20 [error] 27707#27707: *48 open() "/srv/www/r60" failed (2: No such file or directory), client: 127.0.0.1, server: probe.local, `
+	for _, tt := range []struct {
+		name, tail, want string
+	}{
+		{"in the request", `request: "GET /r60?sid=SECRET&pad=`, "request_uri"},
+		{"in the referrer", `request: "GET /r60 HTTP/1.1", host: "probe.local", referrer: "https://idp.example/cb?code=SECRET&state=`, "referrer"},
+		{"in a key", `request: "GET /r60?sid=SECRET HTTP/1.1", host: "probe.local", refer`, "request_uri"},
+		{"after a key", `request: "GET /r60?sid=SECRET HTTP/1.1", host: "probe.local", referrer: `, "request_uri"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			line := head + tt.tail
+			line += strings.Repeat("P", 2047-len(line))
+			if strings.HasSuffix(tt.tail, ": ") || strings.HasSuffix(tt.tail, "refer") {
+				// Cut exactly there: pad the request instead.
+				line = head + strings.Replace(tt.tail, "SECRET", "SECRET"+strings.Repeat("P", 2047-len(head)-len(tt.tail)), 1)
+			}
+			if len(line) != 2047 {
+				t.Fatalf("line is %d bytes", len(line))
+			}
+			rec := &sidetrail.Record{}
+			if err := p.Parse([]byte(line+"\n"), rec); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, f := range rec.Fields {
+				got[f.Key] = string(f.Value)
+			}
+			if got["client"] != "127.0.0.1" || got["server"] != "probe.local" || !strings.Contains(got[tt.want], "SECRET") ||
+				strings.Contains(got["error_message"], "client:") || (strings.Contains(tt.tail, "host") && got["host"] != "probe.local") {
+				t.Errorf("fields %q", got)
+			}
+			if rec.Flags&sidetrail.FlagTruncated == 0 {
+				t.Errorf("flags %v, want truncated", rec.Flags)
+			}
+		})
+	}
+	// A line under nginx's cut length with an unterminated quote is not
+	// taken for a cut one.
+	rec := &sidetrail.Record{}
+	if err := p.Parse([]byte(head+`request: "GET /r60?sid=SECRET`), rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rec.Fields {
+		if f.Key == "client" {
+			t.Errorf("short unterminated line split: %v", rec.Fields)
+		}
+	}
+	if rec.Flags != 0 {
+		t.Errorf("flags %v", rec.Flags)
+	}
+}
