@@ -119,3 +119,38 @@ func TestFieldRuleValuePercentEncoded(t *testing.T) {
 		t.Errorf("shipped: %s", out)
 	}
 }
+
+// nginx writes $uri and $document_uri decoded, so they hold other bytes
+// than $request's path: a field rule for request, request_uri or
+// request_path acts on them as fields of their own (parser11 F3: the path
+// hashed in request shipped in clear in uri). A rule for the access log's
+// http_referer or remote_addr acts on the error log's referrer and client
+// (parser11 F2).
+func TestFieldRuleReachesDecodedURIAndErrorLogNames(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	access := parser.Config{Format: "nginx", LogFormat: `$remote_addr "$request" $status uri=$uri doc=$document_uri`}
+	line := `127.0.0.1 "GET /r80/ACCT%20R7%2Dsecret/Zed HTTP/1.1" 404 uri=/r80/ACCT R7-secret/Zed doc=/r80/ACCT R7-secret/Zed`
+	for _, field := range []string{"request", "request_uri", "request_path"} {
+		for _, act := range []string{"drop", "hash", "mask"} {
+			ru := redact.Rule{Field: field, Action: act}
+			if act == "hash" {
+				ru.KeyEnv = "SIDETRAIL_TEST_KEY"
+			}
+			_, out := parseRedact(t, access, []redact.Rule{ru}, line)
+			if bytes.Contains(out, []byte("R7")) {
+				t.Errorf("%s %s: shipped %s", act, field, out)
+			}
+		}
+	}
+	errCfg := parser.Config{Format: "nginx_error"}
+	errLine := `2026/11/27 04:40:20 [error] 27707#27707: *49 open() "/srv/www/r61" failed (2: No such file or directory), client: 203.0.113.9, server: probe.local, request: "GET /r61 HTTP/1.1", host: "probe.local", referrer: "https://idp.example/cb?code=OAUTHcode998&state=xyz"`
+	for _, tc := range []struct{ field, gone string }{
+		{"http_referer", "OAUTHcode998"},
+		{"remote_addr", "203.0.113.9"},
+	} {
+		_, out := parseRedact(t, errCfg, []redact.Rule{{Field: tc.field, Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}}, errLine)
+		if bytes.Contains(out, []byte(tc.gone)) {
+			t.Errorf("%s: shipped %s", tc.field, out)
+		}
+	}
+}

@@ -154,13 +154,20 @@ type rule struct {
 	withheld string   // kindField: the marker that replaces the message
 }
 
-// requestParts are the fields the parsers split from $request (and the
-// last three from $request_uri): a field rule naming the whole applies to
-// its parts, which hold the same bytes. (A pattern with fields: [request]
-// shipped the secret it masked there in request_uri and request_query.)
-var requestParts = map[string][]string{
-	"request":     {"request_method", "request_uri", "request_path", "request_query", "request_protocol"},
-	"request_uri": {"request_path", "request_query"},
+// fieldParts are, for a field rule, the other fields it acts on as fields
+// of their own: the parts the parsers split from $request (and from
+// $request_uri), which hold the same bytes (a pattern with fields:
+// [request] shipped the secret it masked there in request_uri and
+// request_query); nginx's $uri and $document_uri, which hold the path
+// decoded, so other bytes (parser11: the path hashed in request shipped in
+// uri); and the error log's names for the access log's Referer and client
+// address.
+var fieldParts = map[string][]string{
+	"request":      {"request_method", "request_uri", "request_path", "request_query", "request_protocol", "uri", "document_uri"},
+	"request_uri":  {"request_path", "request_query", "uri", "document_uri"},
+	"request_path": {"uri", "document_uri"},
+	"http_referer": {"referrer"},
+	"remote_addr":  {"client"},
 }
 
 // sameBytes are, for a pattern or builtin naming one of $request, the
@@ -302,10 +309,10 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 			opts.Logger.Warn("redact: short hash key; use at least 16 random bytes", "rule", ru.name, "bytes", len(ru.key))
 		}
 	}
-	// A field rule for $request or $request_uri covers the parts the
-	// parsers split from it, unless a rule of its own names a part.
+	// A field rule covers its fieldParts, unless a rule of their own names
+	// them.
 	for _, ru := range sh.fieldRules {
-		for _, part := range requestParts[ru.field] {
+		for _, part := range fieldParts[ru.field] {
 			if _, own := fieldOwner[part]; !own {
 				c := *ru
 				c.field = part
