@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"hash"
 	mathbits "math/bits"
@@ -126,7 +127,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		r.jsonText = exact && jsonLine(rec)
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
 		r.jsonText = false
-		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) {
+		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) && textJSON(rec, orig) {
 			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
 				m, ch = m2, true
 			}
@@ -180,7 +181,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			}
 			jsonStr := f.Kind == sidetrail.KindString && looksJSON(f.Value)
 			v, ch := r.applyChain(rec, f.Value, key, false, mask, false, keyed)
-			if jsonStr && looksJSON(v) {
+			if jsonStr && looksJSON(v) && json.Valid(f.Value) {
 				// A string holding JSON (a request body): a secret member
 				// holding an object or array in it is masked whole, as in
 				// a JSON value.
@@ -220,7 +221,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				m, ch = m2, true
 			}
 		}
-		if missed && looksJSON(m) {
+		if missed && looksJSON(m) && textJSON(rec, orig) {
 			// A JSON line: its values are redacted in place instead, the
 			// structural rules included (a secret member holding an
 			// object or array, below the top level, where the e-mail rule
@@ -677,6 +678,19 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	r.c.rules[ru.idx].Add(uint64(n))
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end], n
+}
+
+// textJSON reports whether orig, rec's message as read, is a JSON text: a
+// JSON line the parser read, or valid JSON. Only such a message is
+// rewritten as JSON. A mask token ("[HASH:…]") put at its start makes any
+// text look like JSON, and rewritten so, a "string" without its closing
+// quote got one, with its escapes decoded: "\n" and "\u00400.AA" became
+// the e-mail "n@0.AA" (FuzzRedact).
+func textJSON(rec *sidetrail.Record, orig []byte) bool {
+	if !looksJSON(orig) {
+		return false
+	}
+	return rec.KeysFromLine && rec.Flags&sidetrail.FlagParseFailure == 0 || json.Valid(orig)
 }
 
 // jsonLine reports whether rec's message is a JSON line the parser read

@@ -183,3 +183,20 @@ func checkPrefilters(t *testing.T, r *Redactor, v []byte) {
 		}
 	}
 }
+
+// A mask token put at the start of a text message ("[HASH:…]" for a field
+// value there) does not make it JSON: it is rewritten as text. It was
+// rewritten as JSON: its unterminated "string" got a closing quote and its
+// escapes decoded, and "\n" with "\u00400.AA" made the e-mail "n@0.AA",
+// shipped (FuzzRedact).
+func TestTokenAtStartDoesNotMakeTextJSON(t *testing.T) {
+	r := mustNew(t, []Rule{{Field: "remote_user", Action: "hash", KeyEnv: "K"}, {Builtin: "email"}}, hashEnv)
+	for _, msg := range []string{"\xd7\"0\\u00400.AA\n\\u00400.AA", "\xd7\"0\\u00400.AA"} {
+		rec := &sidetrail.Record{Message: []byte(msg)}
+		rec.Add("remote_user", sidetrail.KindString, []byte("\xd7"))
+		r.Apply(rec)
+		if got, want := string(rec.Message), "[HASH:115347445874af3f]"+msg[1:]; got != want {
+			t.Errorf("%q: got %q, want %q", msg, got, want)
+		}
+	}
+}
