@@ -412,11 +412,7 @@ func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 			}
 		}
 	case vIntList, vFloatList:
-		for _, c := range val {
-			if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == ',' || c == ':' || c == ' ') {
-				return false
-			}
-		}
+		return numberList(val, kind == vFloatList)
 	case vTimeLocal:
 		t, ok := p.timeLocal.parse(val)
 		if ok {
@@ -434,6 +430,41 @@ func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 		return ok
 	}
 	return true
+}
+
+// numberList reports whether val is a list as nginx writes the upstream
+// variables: items "-" or numbers (with one '.' if float), separated by
+// ", " (the upstreams tried) or " : " (an internal redirect's groups).
+// Before, any run of digits, '.', '-', ',', ':' and spaces passed, so an
+// address ("127.0.0.1:43662") took a list's place and every field after it
+// shifted (parser11: ingress-nginx's lines of a retried request).
+func numberList(val []byte, float bool) bool {
+	for {
+		i := 0
+		if len(val) > 0 && val[0] == '-' {
+			i = 1
+		} else {
+			dot := false
+			for i < len(val) && (val[i] >= '0' && val[i] <= '9' || val[i] == '.' && float && !dot && i > 0) {
+				dot = dot || val[i] == '.'
+				i++
+			}
+			if i == 0 || val[i-1] == '.' {
+				return false
+			}
+		}
+		val = val[i:]
+		switch {
+		case len(val) == 0:
+			return true
+		case len(val) >= 2 && val[0] == ',' && val[1] == ' ':
+			val = val[2:]
+		case len(val) >= 3 && val[0] == ' ' && val[1] == ':' && val[2] == ' ':
+			val = val[3:]
+		default:
+			return false
+		}
+	}
 }
 
 // indexLit returns the index of the first lit in s, or -1: bytes.Index,

@@ -149,6 +149,31 @@ func TestNginxFormats(t *testing.T) {
 			),
 		},
 		{
+			// ingress-nginx's default format, a request retried on a second
+			// upstream: every list has two items. Lists held '.' and ':'
+			// anywhere and could end in ',', so "127.0.0.1:43662" passed as
+			// upstream_response_length and every field after shifted
+			// (parser11 F4: upstream_status 8).
+			name: "ingress-nginx, two upstreams",
+			format: `'$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" ` +
+				`$request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr ` +
+				`$upstream_response_length $upstream_response_time $upstream_status $req_id'`,
+			line: `127.0.0.1 - - [27/Nov/2026:04:38:49 +0000] "GET /two/r06 HTTP/1.1" 200 8 "-" "-" 86 0.000 [default-probe-80] [] ` +
+				`127.0.0.1:43669, 127.0.0.1:43662 0, 8 0.000, 0.000 502, 200 2c269181f9aee2cd724114738c5f0535`,
+			want: lines("remote_addr=127.0.0.1", "request=GET /two/r06 HTTP/1.1", "request_method=GET", "request_uri=/two/r06",
+				"request_path=/two/r06", "request_protocol=HTTP/1.1", "status=int:200", "body_bytes_sent=int:8",
+				"request_length=int:86", "request_time=float:0.000", "proxy_upstream_name=default-probe-80",
+				"upstream_addr=127.0.0.1:43669, 127.0.0.1:43662", "upstream_response_length=0, 8",
+				"upstream_response_time=0.000, 0.000", "upstream_status=502, 200", "req_id=2c269181f9aee2cd724114738c5f0535"),
+			time: "2026-11-27T04:38:49Z",
+		},
+		{
+			name:   "lists end in their last item",
+			format: `'$upstream_addr $upstream_status'`,
+			line:   `10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80 502, 504 : 200`,
+			want:   lines("upstream_addr=10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80", "upstream_status=502, 504 : 200"),
+		},
+		{
 			name:   "msec wins over time_local; time variables are not fields",
 			format: `'[$time_local] $msec $time_iso8601 $request_time'`,
 			line:   `[02/Jan/2024:15:04:05 +0000] 1704207845.123 2024-01-02T15:04:05+00:00 0.010`,
