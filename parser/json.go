@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/sidetrail/sidetrail"
 )
@@ -380,6 +382,15 @@ const maxLast = 64
 // empty line, nesting deeper than 1000) returns *Error.
 func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 	line = trimEOL(line)
+	if bytes.HasPrefix(line, utf8BOM) {
+		// A file a Windows tool wrote starts with a byte order mark: not
+		// the line's JSON, nor its message (parser11: the first line of
+		// such a file was a parse_failure).
+		if len(rec.Message) >= len(line) && unsafe.SliceData(rec.Message) == unsafe.SliceData(line) {
+			rec.Message = rec.Message[len(utf8BOM):]
+		}
+		line = line[len(utf8BOM):]
+	}
 	nf, ns := len(rec.Fields), len(rec.Scratch)
 	off, msg := p.parse(line, rec, nf)
 	if msg != "" {
@@ -390,6 +401,8 @@ func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 	rec.KeysFromLine = true
 	return nil
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, string) {
 	for i := range p.cand {

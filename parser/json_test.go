@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -229,5 +230,23 @@ func TestJSONAgreesWithEncodingJSON(t *testing.T) {
 				t.Errorf("%s: %s, want %s", f.Key, gb, wb)
 			}
 		}
+	}
+}
+
+// A UTF-8 byte order mark before the object (the first line of a file a
+// Windows tool wrote) is dropped, from the message too (parser11: the line
+// was a parse_failure).
+func TestJSONByteOrderMark(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON})
+	line := []byte("\xef\xbb\xbf{\"msg\":\"bom first\",\"user\":\"bob\"}\n")
+	rec := &sidetrail.Record{Message: line}
+	if err := p.Parse(line, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := fieldsString(rec.Fields); got != lines("msg=bom first", "user=bob") {
+		t.Errorf("fields %s", got)
+	}
+	if !bytes.HasPrefix(rec.Message, []byte(`{"msg"`)) {
+		t.Errorf("message %q", rec.Message)
 	}
 }
