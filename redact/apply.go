@@ -900,6 +900,12 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 			if isToken(v) {
 				continue // already redacted (Apply run twice): keep it
 			}
+			if ru.act != actDrop && (len(v) == 0 || f.Kind == sidetrail.KindNull) {
+				// Nothing to hide: a token for every empty value read as
+				// one pseudonym for every anonymous request, and the
+				// message kept "" (parser11).
+				continue
+			}
 			repl := r.fieldRepl(rec, ru, v)
 			// A static field's value is the configuration's, not the
 			// line's: not to be found in the message, where looking for it

@@ -154,3 +154,24 @@ func TestFieldRuleReachesDecodedURIAndErrorLogNames(t *testing.T) {
 		}
 	}
 }
+
+// An empty or null value under a hash or mask rule stays as it is: there
+// is nothing to hide, and one token for every empty value read as one
+// pseudonym for every anonymous request, while the message kept "" or null
+// (parser11 F6).
+func TestFieldRuleLeavesEmptyAndNull(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	for _, act := range []string{"hash", "mask"} {
+		ru := redact.Rule{Field: "user", Action: act}
+		if act == "hash" {
+			ru.KeyEnv = "SIDETRAIL_TEST_KEY"
+		}
+		for _, line := range []string{`{"a":"x","user":""}`, `{"a":"x","user":null}`} {
+			rec, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{ru}, line)
+			f, ok := rec.Get("user")
+			if !ok || len(f.Value) > 4 || string(rec.Message) != line {
+				t.Errorf("%s %s: %s", act, line, out)
+			}
+		}
+	}
+}
