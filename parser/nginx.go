@@ -78,9 +78,12 @@ func isNumberKind(k vkind) bool {
 }
 
 func numClass(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == '-' }
-func hostClass(c byte) bool {
-	return c != '/' && c != ' ' && c != '"' && c != '?' && c != '\\'
-}
+
+// hostClass: a host ends at the path that follows it. nginx accepts a Host
+// holding '?', '"' or '\' (logged "\x22", "\x5C"), which ended it too
+// early: the client chose the start of the request_uri logged after it
+// (parser11).
+func hostClass(c byte) bool   { return c != '/' && c != ' ' }
 func schemeClass(c byte) bool { return c >= 'a' && c <= 'z' }
 
 // fieldKey is the field name for a variable or trailer key: the name itself,

@@ -168,6 +168,18 @@ func TestNginxFormats(t *testing.T) {
 			time: "2026-11-27T04:38:49Z",
 		},
 		{
+			name:   "a host nginx accepts with '?' in it",
+			format: `'$scheme://$host$request_uri $status'`,
+			line:   `http://a?b.example/r50?h=1 404`,
+			want:   lines("scheme=http", `host=a?b.example`, "request_uri=/r50?h=1", "request_path=/r50", "request_query=h=1", "status=int:404"),
+		},
+		{
+			name:   "a host nginx accepts with '\"' and '\\' in it",
+			format: `'$scheme://$host$request_uri $status'`,
+			line:   `http://a\x22b\x5Cc.example/r51 404`,
+			want:   lines("scheme=http", `host=a"b\c.example`, "request_uri=/r51", "request_path=/r51", "status=int:404"),
+		},
+		{
 			name:   "lists end in their last item",
 			format: `'$upstream_addr $upstream_status'`,
 			line:   `10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80 502, 504 : 200`,
