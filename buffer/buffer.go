@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	sidetrail "github.com/sidetrail/sidetrail"
@@ -708,6 +709,7 @@ func (b *Buffer) writeCursor(name string, acked uint64, sync bool) error {
 	data := appendFileHeader(make([]byte, 0, cursorFileSize), cursorMagic, acked)
 	if _, err := f.WriteAt(data, 0); err != nil {
 		f.Close()
+		b.fs.Remove(tmp) // a full volume: leave it no emptier
 		return fmt.Errorf("write cursor %s: %w", name, err)
 	}
 	if sync {
@@ -1315,6 +1317,30 @@ func (b *Buffer) overwriteCursor(c *cursor, acked uint64) error {
 		return fmt.Errorf("write cursor %s: %w", c.name, err)
 	}
 	return nil
+}
+
+// overwriteCursorFull writes acked over the cursor file in place, as
+// overwriteCursor, on a volume too full for writeCursor's temp file, and
+// fsyncs it with sync. It needs the cursor file to exist.
+func (b *Buffer) overwriteCursorFull(c *cursor, acked uint64, sync bool) error {
+	if c.file == nil {
+		b.reopenCursor(c)
+		if c.file == nil {
+			return fmt.Errorf("cursor %s: no file to write in place", c.name)
+		}
+	}
+	if err := b.overwriteCursor(c, acked); err != nil {
+		return err
+	}
+	if sync {
+		return c.file.Sync()
+	}
+	return nil
+}
+
+// noSpace reports whether err says the volume is full.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 // reopenCursor points c.file at the cursor file now in place (after

@@ -272,3 +272,40 @@ func TestCursorSyncIsRateLimited(t *testing.T) {
 		t.Fatalf("cursor after reopen: %d, want 30", acked)
 	}
 }
+
+// A full volume refuses the cursor's temp file: the Ack writes the cursor
+// file in place instead (20 bytes it already has). Every Ack failed, so the
+// segments it would free stayed, and delivery stopped until something else
+// freed space (buffer11: 400 of 20,000 records, for as long as the volume
+// stayed full, and through restarts).
+func TestAckOnAFullVolume(t *testing.T) {
+	dir := t.TempDir()
+	ffs := faultfs.New(nil)
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}, FS: ffs, CursorSync: -1, SegmentBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 100, 10)
+	r, _ := b.Reader("a")
+	if err := r.Ack(10); err != nil {
+		t.Fatal(err)
+	}
+	before := len(segFiles(t, dir))
+	ffs.SetFilter(".tmp")
+	ffs.SetNoSpace(true)
+	for _, seq := range []uint64{50, 99} {
+		if err := r.Ack(seq); err != nil {
+			t.Fatalf("Ack(%d) on a full volume: %v", seq, err)
+		}
+	}
+	if after := len(segFiles(t, dir)); after >= before {
+		t.Fatalf("%d segment files before the Acks, %d after: none freed", before, after)
+	}
+	ffs.SetNoSpace(false)
+	ffs.SetFilter("")
+	b.Close()
+	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	if acked := b.Stats().Cursors[0].Acked; acked != 99 {
+		t.Fatalf("cursor after reopen: %d, want 99", acked)
+	}
+}
