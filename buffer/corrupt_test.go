@@ -552,3 +552,51 @@ func TestInspectShowsMissingRecords(t *testing.T) {
 		t.Errorf("text:\n%s", text.String())
 	}
 }
+
+// A segment cut shorter while the buffer is open (something else truncated
+// it) is damage like a bad checksum: the records it no longer holds are
+// counted and skipped, and reading goes on. The read failed with
+// "unexpected EOF" instead, and the agent stopped (buffer11 #3). The active
+// segment, cut, is read on from where new appends go.
+func TestSegmentCutWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	opts := buffer.Options{Cursors: []string{"a"}, SegmentBytes: 1024}
+	b := open(t, dir, opts)
+	appendRange(t, b, 0, 200, 10)
+	b.Close()
+	b = open(t, dir, opts) // nothing of the data in memory: reads go to the files
+	segs := segFiles(t, dir)
+	if len(segs) < 4 {
+		t.Fatalf("%d segments", len(segs))
+	}
+	for _, p := range []string{segs[1], segs[len(segs)-1]} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, fi.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendRange(t, b, 200, 210, 10)
+	r, _ := b.Reader("a")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []buffer.Entry
+	for len(got) == 0 || got[len(got)-1].Seq < 210 {
+		es, err := r.Read(ctx, nil, 0, 0)
+		if err != nil {
+			t.Fatalf("Read after %d records: %v", len(got), err)
+		}
+		got = append(got, es...)
+	}
+	st := b.Stats()
+	if lost := 210 - uint64(len(got)); lost == 0 || st.CorruptRecords != lost || st.Corrupt != 2 {
+		t.Fatalf("read %d of 210 records; counted %d lost in %d regions", len(got), st.CorruptRecords, st.Corrupt)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq <= got[i-1].Seq {
+			t.Fatalf("seq %d after %d", got[i].Seq, got[i-1].Seq)
+		}
+	}
+}

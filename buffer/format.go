@@ -195,13 +195,17 @@ func (s *scanner) bytesAt(off int64, n int) ([]byte, error) {
 	s.buf = s.own[:want]
 	s.bufOff = off
 	m, err := s.r.ReadAt(s.buf, off)
-	if m < int(want) {
+	if m < n {
+		// Short of what the frame needs (a file cut shorter than its
+		// data); bytes read ahead of it may be missing, and are not asked
+		// for.
 		s.buf = s.buf[:0]
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
+	s.buf = s.buf[:m]
 	return s.buf[:n], nil
 }
 

@@ -2,7 +2,9 @@ package buffer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -156,7 +158,18 @@ func (r *Reader) read(ctx context.Context, arena []byte, dst []Entry, maxRecords
 			dst = append(dst, Entry{Seq: r.sc.Seq(), Data: arena[start:len(arena):len(arena)]})
 		}
 		r.sc.onCorrupt = nil
-		if err := r.sc.Err(); err != nil {
+		if err := r.sc.Err(); errors.Is(err, io.ErrUnexpectedEOF) {
+			// The file ends before the data it was known to hold: cut by
+			// something else while we run. Damage, as a bad checksum is:
+			// counted and skipped. It stopped the whole agent (buffer11).
+			end := next
+			if end == 0 {
+				end = b.nextSeq
+			}
+			b.countCorrupt(seg, &CorruptionError{Segment: seg.name, Offset: r.sc.off, End: seg.size, Lost: r.sc.lostBefore(end),
+				Err: fmt.Errorf("%w: the segment file ends before its data (%v)", ErrCorrupt, err)})
+			r.sc.reset(segReader{b, seg}, seg.first, next, seg.size, seg.size, r.sc.prev)
+		} else if err != nil {
 			r.scSeg = nil
 			if len(dst) == 0 {
 				return arena, dst, fmt.Errorf("buffer: read %s: %w", seg.name, err)
