@@ -324,7 +324,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		if next.DataDir != cfg.DataDir {
 			m.reloaded(false)
-			logger.Error("reload rejected: data_dir cannot change while running; restart instead", "data_dir", cfg.DataDir)
+			logger.Error("reload rejected: data_dir cannot change while running; a restart on another data_dir starts anew, without the old one's checkpoints and undelivered records", "data_dir", cfg.DataDir)
 			goto wait
 		}
 		if next.Server.Listen != cfg.Server.Listen {
