@@ -127,7 +127,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		r.jsonText = exact && jsonLine(rec)
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
 		r.jsonText = false
-		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) && textJSON(rec, orig) {
+		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) && textJSON(rec, orig, m) {
 			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
 				m, ch = m2, true
 			}
@@ -221,7 +221,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				m, ch = m2, true
 			}
 		}
-		if missed && looksJSON(m) && textJSON(rec, orig) {
+		if missed && looksJSON(m) && textJSON(rec, orig, m) {
 			// A JSON line: its values are redacted in place instead, the
 			// structural rules included (a secret member holding an
 			// object or array, below the top level, where the e-mail rule
@@ -680,17 +680,19 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	return rec.Scratch[start:end:end], n
 }
 
-// textJSON reports whether orig, rec's message as read, is a JSON text: a
-// JSON line the parser read, or valid JSON. Only such a message is
-// rewritten as JSON. A mask token ("[HASH:…]") put at its start makes any
-// text look like JSON, and rewritten so, a "string" without its closing
-// quote got one, with its escapes decoded: "\n" and "\u00400.AA" became
-// the e-mail "n@0.AA" (FuzzRedact).
-func textJSON(rec *sidetrail.Record, orig []byte) bool {
+// textJSON reports whether rec's message, orig as read and m now, is to be
+// rewritten as JSON: it was JSON as read (a JSON line the parser read, or
+// valid JSON), or looked like it and is valid JSON now (a rule masked the
+// raw control byte that made it invalid: what a second pass would find in
+// its strings is found now). A mask token ("[HASH:…]") put at the start of
+// a text makes it look like JSON, and rewritten so, a "string" without its
+// closing quote got one, with its escapes decoded: "\n" and "\u00400.AA"
+// became the e-mail "n@0.AA" (FuzzRedact).
+func textJSON(rec *sidetrail.Record, orig, m []byte) bool {
 	if !looksJSON(orig) {
 		return false
 	}
-	return rec.KeysFromLine && rec.Flags&sidetrail.FlagParseFailure == 0 || json.Valid(orig)
+	return rec.KeysFromLine && rec.Flags&sidetrail.FlagParseFailure == 0 || json.Valid(orig) || json.Valid(m)
 }
 
 // jsonLine reports whether rec's message is a JSON line the parser read
