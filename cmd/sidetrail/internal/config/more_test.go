@@ -251,6 +251,12 @@ func TestSmallMaxBytesLowersDefaultSegment(t *testing.T) {
 	if cfg = mustParse(t, minimal, nil); cfg.Buffer.SegmentBytes != 16<<20 {
 		t.Fatalf("default segment_bytes %v", cfg.Buffer.SegmentBytes)
 	}
+	// Under the smallest segment, the error names max_bytes (buffer11).
+	_, err := Parse("c.yaml", []byte(minimal+"buffer: {max_bytes: 1KiB}\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "buffer.max_bytes: 1KiB is too small; want at least 64KiB") ||
+		strings.Contains(err.Error(), "segment_bytes") {
+		t.Fatalf("err %v", err)
+	}
 }
 
 // A fraction where a whole number is wanted is an error: yaml.v3 cut

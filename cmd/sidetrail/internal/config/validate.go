@@ -238,10 +238,11 @@ func isBelow(k, up string) bool {
 func (p *parser) validateBuffer(c *Config) {
 	b := &c.Buffer
 	line := func(ptr any) int { return p.line(ptr, b, c) }
-	if b.MaxBytes <= 0 {
-		p.errorf(line(&b.MaxBytes), "buffer.max_bytes: must be more than 0")
-	}
 	switch {
+	case b.MaxBytes < 64<<10:
+		// Below the smallest segment: an error about segment_bytes, its
+		// default, named a key the user never wrote (buffer11).
+		p.errorf(line(&b.MaxBytes), "buffer.max_bytes: %v is too small; want at least 64KiB", b.MaxBytes)
 	case b.SegmentBytes < 64<<10:
 		p.errorf(line(&b.SegmentBytes), "buffer.segment_bytes: %v is too small; want at least 64KiB", b.SegmentBytes)
 	case b.MaxBytes > 0 && b.SegmentBytes > b.MaxBytes:
