@@ -20,7 +20,12 @@
 //	          *sidetrail.RetryAfterError when Retry-After is present)
 //	          401, 403 → error (retryable: credentials get fixed), logged at
 //	          most once a minute and counted
-//	          other 4xx → sidetrail.Permanent(error)
+//	          400 → sent again in halves: a record refused alone is
+//	          Rejected when others were taken, or when it is 64 KiB or more
+//	          and small records are not refused too (an endpoint's line
+//	          limit); else error (retryable: the configuration)
+//	          other 4xx → error (retryable: the configuration), logged at
+//	          most once a minute
 //	          2xx that cannot be parsed, or whose item count differs → error
 //
 // It must never retry (beyond trying the next node once when several URLs are

@@ -82,9 +82,9 @@ type Sink struct {
 	auth      string       // the Authorization header; "" when none is configured (authMu)
 	authStamp [3]credStamp // (authMu)
 	closed    atomic.Bool
-	// taking: the endpoint took a request since it last refused records
-	// alone with none taken (a configuration error, see refusedAlone).
-	taking atomic.Bool
+	// refusing: the endpoint refused small records alone with none taken
+	// (a configuration error, see refusedAlone), and took no request since.
+	refusing atomic.Bool
 
 	index *indexPattern
 	// authMu guards auth and authStamp: Sends may run concurrently.
@@ -265,9 +265,9 @@ func New(cfg Config, opts Options) (*Sink, error) {
 // Send delivers batch with one _bulk request (more when the cluster answers
 // 413) and fills results; see the package documentation for what each answer
 // means. It returns a non-nil error when the request as a whole failed: such
-// records stay Unsent and are retried by the caller. The error is
-// sidetrail.Permanent only for a 4xx (other than 401, 403, 404, 408, 413, 429)
-// for the whole request. batch's bytes are not used after Send returns.
+// records stay Unsent and are retried by the caller (a whole-request 4xx
+// too: the configuration is the cause). batch's bytes are not used after
+// Send returns.
 // Send is safe for concurrent use: each call has its own request.
 func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
 	if s.closed.Load() {
@@ -347,7 +347,7 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 	case status >= 200 && status < 300:
 		s.c.status2xx.Add(1)
 		rq.taken = true
-		s.taking.Store(true)
+		s.refusing.Store(false)
 		if err := s.parseItems(rq, results[lo:hi], lo); err != nil {
 			s.c.badResponses.Add(1)
 			return err
@@ -437,13 +437,19 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 
 // refusedAlone settles the records a whole-request 400 was about alone
 // (rq.alone): rejected when the endpoint took other records of the batch,
-// else left Unsent with the configuration error that refuses everything.
+// or when they are large and the endpoint is not known to refuse small
+// ones; else left Unsent with the configuration error that refuses
+// everything.
 func (s *Sink) refusedAlone(rq *request, results []sidetrail.Result) error {
-	if rq.taken || s.taking.Load() && rq.allLarge() {
+	if rq.taken || rq.allLarge() && !s.refusing.Load() {
 		// Others of the batch were taken; or nothing else was in it to
 		// take (a quiet file's oversize line alone in its batch), the
-		// records are large, and the endpoint has taken requests since
-		// it last refused everything: a size limit, not the configuration.
+		// records are large, and the endpoint has not refused small ones
+		// since it last took a request: a size limit, not the
+		// configuration. Also right after a start: kept until the
+		// endpoint took a request, such records filled every request in
+		// flight, none could be taken, and the sink stalled for good
+		// (sinks11).
 		for _, i := range rq.alone {
 			s.c.rejected.Add(1)
 			results[i].Status = sidetrail.Rejected
@@ -453,7 +459,9 @@ func (s *Sink) refusedAlone(rq *request, results []sidetrail.Result) error {
 	for _, i := range rq.alone {
 		results[i] = sidetrail.Result{}
 	}
-	s.taking.Store(false)
+	if !rq.allLarge() {
+		s.refusing.Store(true)
+	}
 	err := fmt.Errorf("elasticsearch bulk: %s: %s", statusText(http.StatusBadRequest), errorReason(rq.resp.Bytes()))
 	if s.refusedLog.allow(time.Now()) {
 		s.log.Error("elasticsearch: the bulk endpoint refused the whole request; check urls, pipeline and params. Records are kept and retried",

@@ -612,6 +612,22 @@ func TestWholeRequest400ForOneRecord(t *testing.T) {
 	if res, err = send(t, s, recs); err == nil || res[0].Status != sidetrail.Unsent {
 		t.Fatalf("small alone: %v %v", err, res)
 	}
+
+	// Right after a start, before the endpoint took any request: an
+	// oversize record alone in its batch is rejected too. Kept, such
+	// records filled every request in flight, so no request could be
+	// taken, and the sink stalled for good (sinks11: 0 of 200 lines in
+	// 60 s behind two 300 KB lines).
+	fresh, err := New(Config{URLs: []string{srv.URL}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	recs = testRecords(1)
+	recs[0].Message = []byte("POISON " + strings.Repeat("x", 300<<10))
+	if res, err = send(t, fresh, recs); err != nil || res[0].Status != sidetrail.Rejected {
+		t.Fatalf("oversize alone at start: %v %v", err, res)
+	}
 }
 
 func TestBadResponses(t *testing.T) {
