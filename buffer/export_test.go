@@ -1,8 +1,18 @@
 package buffer
 
+import "time"
+
 // appendTestFrame exposes the frame encoder to the external tests.
 var AppendTestFrame = appendFrame
 
 // Reap deletes the segments the buffer has let go of now, instead of
 // waiting for its reaping goroutine, so a test can count files.
 func Reap(b *Buffer) { b.reap() }
+
+// SetDropLogEvery changes how often the drop warning may be logged, for
+// the rest of the test.
+func SetDropLogEvery(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := dropLogEvery
+	dropLogEvery = d
+	t.Cleanup(func() { dropLogEvery = old })
+}
