@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -398,8 +399,11 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 		var sent, dups uint64
 		for j, i := range pending {
 			r := res[j]
-			if err != nil && sidetrail.IsPermanent(err) && !r.Status.Delivered() {
-				r = sidetrail.Result{Status: sidetrail.Rejected, Reason: err.Error()}
+			if err != nil && sidetrail.IsPermanent(err) && !r.Status.Delivered() &&
+				(r.Status != sidetrail.Rejected || r.Reason == "") {
+				// A record the sink rejected keeps the reason it gave
+				// (after a 413 split, each had the last half's).
+				r = sidetrail.Result{Status: sidetrail.Rejected, Reason: permanentReason(err)}
 			}
 			switch r.Status {
 			case sidetrail.Accepted:
@@ -509,4 +513,14 @@ func (s *Shipper) ack(abort context.Context, seq uint64) bool {
 			return false
 		}
 	}
+}
+
+// permanentReason is a permanent error's text without the "permanent: " of
+// its Go form: the backend's reason, for a dead letter.
+func permanentReason(err error) string {
+	var pe *sidetrail.PermanentError
+	if errors.As(err, &pe) && pe.Err != nil {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

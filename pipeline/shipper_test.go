@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,6 +235,36 @@ func TestShipperPermanentErrorDeadLettersBatch(t *testing.T) {
 	}
 	if n := len(readLines(t, dl.Path())); n != 3 {
 		t.Fatalf("%d dead letters", n)
+	}
+}
+
+// With a permanent error, records the sink rejected keep the reason it gave
+// each; the others get the error's, without the "permanent: " of its Go
+// form. After a 413 split, every dead letter carried the last half's
+// reason, another record's size (sinks11).
+func TestShipperPermanentErrorKeepsEachRecordsReason(t *testing.T) {
+	dir := t.TempDir()
+	dl, _ := OpenDeadLetter(dir, "loki")
+	defer dl.Close()
+	r := newMemReader(3)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		res[0] = sidetrail.Result{Status: sidetrail.Rejected, Reason: "loki: 400 Bad Request: entry too far behind"}
+		res[1] = sidetrail.Result{Status: sidetrail.Rejected, Reason: "loki: 413: the record alone is a 5062-byte push"}
+		return sidetrail.Permanent(errors.New("loki: 413: the record alone is a 5062-byte push"))
+	}}
+	runShipper(t, ShipperOptions{Name: "loki", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 3 })
+	var got []string
+	for _, l := range readLines(t, dl.Path()) {
+		var d struct{ Reason string }
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d.Reason)
+	}
+	want := []string{"loki: 400 Bad Request: entry too far behind", "loki: 413: the record alone is a 5062-byte push",
+		"loki: 413: the record alone is a 5062-byte push"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reasons %q, want %q", got, want)
 	}
 }
 
