@@ -537,7 +537,14 @@ func (b *Buffer) removeStray(first uint64) (bool, error) {
 // removed and nil returned.
 func (b *Buffer) openSegment(first, next uint64, last bool) (*segment, error) {
 	name := segName(first)
-	f, err := b.fs.OpenFile(b.path(name), os.O_RDWR, 0)
+	// A sealed segment is only read and deleted: opened for writing, one
+	// made read-only (a restored backup) kept the agent from starting
+	// (buffer11).
+	flag := os.O_RDONLY
+	if last {
+		flag = os.O_RDWR
+	}
+	f, err := b.fs.OpenFile(b.path(name), flag, 0)
 	if err != nil {
 		return nil, fmt.Errorf("buffer: open segment %s: %w", name, err)
 	}

@@ -3,6 +3,9 @@ package buffer_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -307,5 +310,45 @@ func TestAckOnAFullVolume(t *testing.T) {
 	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
 	if acked := b.Stats().Cursors[0].Acked; acked != 99 {
 		t.Fatalf("cursor after reopen: %d, want 99", acked)
+	}
+}
+
+// readOnlyFS refuses to open the files named in ro for writing, as the
+// permissions of a read-only file do to a process without privileges.
+type readOnlyFS struct {
+	buffer.OSFS
+	ro map[string]bool
+}
+
+func (f readOnlyFS) OpenFile(name string, flag int, perm fs.FileMode) (buffer.File, error) {
+	if f.ro[filepath.Base(name)] && flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
+	}
+	return f.OSFS.OpenFile(name, flag, perm)
+}
+
+// A sealed segment made read-only does not keep the buffer from opening:
+// it is only read and deleted. It was opened for writing, and the agent
+// exited at start (buffer11: a CrashLoopBackOff in Kubernetes).
+func TestReadOnlySealedSegment(t *testing.T) {
+	dir := t.TempDir()
+	opts := buffer.Options{Cursors: []string{"a"}, SegmentBytes: 1024}
+	b := open(t, dir, opts)
+	appendRange(t, b, 0, 100, 10)
+	b.Close()
+	segs := segFiles(t, dir)
+	if len(segs) < 3 {
+		t.Fatalf("%d segments", len(segs))
+	}
+	opts.FS = readOnlyFS{ro: map[string]bool{filepath.Base(segs[0]): true, filepath.Base(segs[1]): true}}
+	b = open(t, dir, opts)
+	r, _ := b.Reader("a")
+	checkEntries(t, readN(t, r, 100), 1, 0)
+	if err := r.Ack(100); err != nil {
+		t.Fatal(err)
+	}
+	buffer.Reap(b)
+	if n := len(segFiles(t, dir)); n >= len(segs) {
+		t.Fatalf("%d segments left of %d", n, len(segs))
 	}
 }
