@@ -502,10 +502,19 @@ func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, re
 // ack acknowledges through seq, retrying until it succeeds or abort ends.
 func (s *Shipper) ack(abort context.Context, seq uint64) bool {
 	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
-	for {
+	for failed := false; ; failed = true {
 		err := s.o.Reader.Ack(seq)
 		if err == nil {
+			if failed {
+				s.failingSince.Store(0)
+			}
 			return true
+		}
+		// Nothing more is delivered until an Ack succeeds: the sink is
+		// failing (it looked healthy while its buffer directory was
+		// read-only, buffer11).
+		if s.failingSince.Load() == 0 {
+			s.failingSince.Store(time.Now().UnixNano())
 		}
 		s.ackErrors.Add(1)
 		s.o.Logger.Error("buffer ack failed; retrying", "sink", s.o.Name, "seq", seq, "err", err)

@@ -31,6 +31,7 @@ type memReader struct {
 	acked   uint64
 	acks    []uint64
 	ackErr  error
+	ackDown bool // every Ack fails while set
 	perRead int // hand out at most this many records per Read (0: all)
 }
 
@@ -73,6 +74,9 @@ func (r *memReader) ReadAppend(ctx context.Context, arena []byte, dst []buffer.E
 func (r *memReader) Ack(seq uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.ackDown {
+		return errors.New("read-only file system")
+	}
 	if r.ackErr != nil {
 		err := r.ackErr
 		r.ackErr = nil
@@ -361,6 +365,36 @@ func TestShipperRetriesAck(t *testing.T) {
 	if st := s.Stats(); st.AckErrors != 1 || sink.calls != 1 {
 		t.Fatalf("stats %+v calls %d", st, sink.calls)
 	}
+}
+
+// A sink whose acknowledgements fail is failing: it delivers nothing more
+// until one succeeds. The health said it was fine (buffer11: the buffer
+// directory read-only, /readyz 200 throughout).
+func TestShipperFailingWhileAcksFail(t *testing.T) {
+	r := newMemReader(2)
+	r.ackDown = true
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		acceptAll(res)
+		return nil
+	}}
+	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxWait: -1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not in 10 s", what)
+			}
+		}
+	}
+	waitFor("failing while acks fail", func() bool { return !s.FailingSince().IsZero() })
+	r.mu.Lock()
+	r.ackDown = false
+	r.mu.Unlock()
+	waitFor("healthy once acked", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
 }
 
 func TestShipperDeadLettersUndecodableRecords(t *testing.T) {
