@@ -32,7 +32,7 @@ type memReader struct {
 	acks    []uint64
 	ackErr  error
 	ackDown bool // every Ack fails while set
-	perRead int // hand out at most this many records per Read (0: all)
+	perRead int  // hand out at most this many records per Read (0: all)
 }
 
 func newMemReader(n int) *memReader {
