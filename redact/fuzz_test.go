@@ -200,3 +200,26 @@ func TestTokenAtStartDoesNotMakeTextJSON(t *testing.T) {
 		}
 	}
 }
+
+// A JSON line with a raw control byte is not valid JSON and does not parse,
+// but its strings' escapes still hide secrets ("jane\u0040example.com"):
+// it is redacted as JSON. A fix for the case above had asked for validity,
+// and five of twelve such lines shipped their secrets (regress11).
+func TestJSONLineWithRawControlByteRedactedAsJSON(t *testing.T) {
+	r := mustNew(t, []Rule{{Builtin: "email"}, {Builtin: "credit_card"}, {Builtin: "query_secrets"}, {Builtin: "aws_access_key"}})
+	for _, line := range []string{
+		"{\"msg\":\"a\tb\",\"email\":\"jane\\u0040example.com\"}",
+		"{\"msg\":\"a\x01b\",\"url\":\"/x?password=hunter2\\u0026a=1\"}",
+		"{\"msg\":\"a\x1fb\",\"card\":\"4111\\u00201111\\u00201111\\u00201111\"}",
+		"{\"msg\":\"a\tb\",\"k\":\"AKIA\\u0049OSFODNN7EXAMPLE\"}",
+		"{\"msg\":\"a\x01b\",\"body\":\"{\\\"password\\\":\\\"hunter2secret\\\"}\"}",
+	} {
+		rec := &sidetrail.Record{Message: []byte(line), Flags: sidetrail.FlagParseFailure}
+		r.Apply(rec)
+		for _, s := range []string{"jane", "hunter2", "4111", "OSFODNN7"} {
+			if bytes.Contains(rec.Message, []byte(s)) {
+				t.Errorf("%q: %q shipped: %q", line, s, rec.Message)
+			}
+		}
+	}
+}
