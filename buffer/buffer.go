@@ -426,6 +426,15 @@ func (b *Buffer) recover() error {
 		} else if len(b.segs) > 0 {
 			c.acked = b.segs[0].first - 1
 		}
+		if !ok {
+			// A cursor has its file from the start: on a volume too full
+			// for a new file, an Ack writes it in place (a new sink's
+			// Acks, with none, failed for as long as it stayed full:
+			// regress11).
+			if err := b.writeCursor(name, c.acked, true); err != nil {
+				b.log.Warn("buffer: cannot write a new cursor file; its first acknowledgement will", "cursor", name, "err", err)
+			}
+		}
 		maxAcked = max(maxAcked, c.acked)
 		b.cursors = append(b.cursors, c)
 	}

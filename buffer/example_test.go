@@ -71,5 +71,6 @@ func ExampleInspect() {
 	// 00000000000000000001.seg  1      3     3        71     0        0
 	//
 	// CURSOR  ACKED  LAG RECORDS  STATE
+	// es      0      3            ok
 	// loki    1      2            ok
 }

@@ -311,6 +311,24 @@ func TestAckOnAFullVolume(t *testing.T) {
 	if acked := b.Stats().Cursors[0].Acked; acked != 99 {
 		t.Fatalf("cursor after reopen: %d, want 99", acked)
 	}
+	b.Close()
+
+	// A sink added to a full volume, which has acknowledged nothing yet:
+	// its cursor file was made at Open (regress11: a new sink's Acks
+	// failed for ever, there being no file to write in place).
+	b, err = buffer.Open(dir, buffer.Options{Cursors: []string{"a", "b"}, FS: ffs, CursorSync: -1, SegmentBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ffs.SetFilter(".tmp")
+	ffs.SetNoSpace(true)
+	rb, _ := b.Reader("b")
+	if err := rb.Ack(readN(t, rb, 1)[0].Seq); err != nil {
+		t.Fatalf("first Ack of a new cursor on a full volume: %v", err)
+	}
+	ffs.SetNoSpace(false)
+	ffs.SetFilter("")
+	b.Close()
 }
 
 // readOnlyFS refuses to open the files named in ro for writing, as the

@@ -248,10 +248,7 @@ server: {listen: ""}
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, io.Discard) }()
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(filepath.Join(dir, "data", "buffer", "out.cursor")); err == nil {
-			break
-		}
+	for time.Now().Before(deadline) && !strings.Contains(out.String(), `"three"`) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
