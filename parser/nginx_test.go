@@ -180,6 +180,20 @@ func TestNginxFormats(t *testing.T) {
 			want:   lines("scheme=http", `host=a"b\c.example`, "request_uri=/r51", "request_path=/r51", "status=int:404"),
 		},
 		{
+			// An internal redirect's group (" : ") before a text variable
+			// (regress11: upstream_status "502, 502", req_id ": 200 …").
+			name: "ingress-nginx, two upstreams and a redirect",
+			format: `'$remote_addr [$time_local] "$request" $status $upstream_addr $upstream_response_length ` +
+				`$upstream_response_time $upstream_status $req_id'`,
+			line: `127.0.0.1 [27/Nov/2026:04:38:49 +0000] "GET / HTTP/1.1" 200 127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3 ` +
+				`0, 0 : 8 0.001, 0.002 : 0.003 502, 502 : 200 2c269181f9aee2cd`,
+			want: lines("remote_addr=127.0.0.1", "request=GET / HTTP/1.1", "request_method=GET", "request_uri=/",
+				"request_path=/", "request_protocol=HTTP/1.1", "status=int:200",
+				"upstream_addr=127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3", "upstream_response_length=0, 0 : 8",
+				"upstream_response_time=0.001, 0.002 : 0.003", "upstream_status=502, 502 : 200", "req_id=2c269181f9aee2cd"),
+			time: "2026-11-27T04:38:49Z",
+		},
+		{
 			name:   "lists end in their last item",
 			format: `'$upstream_addr $upstream_status'`,
 			line:   `10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80 502, 504 : 200`,

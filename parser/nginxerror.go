@@ -294,6 +294,9 @@ func (p *nginxErrorParser) trailer(t []byte, cut bool) bool {
 			}
 			if end < 0 {
 				end = len(t)
+				if c := bytes.LastIndexByte(t, ','); cut && c >= 0 && cutKey(t[c:]) {
+					end = c // "client: 127.0.0.1, serv", cut
+				}
 			}
 			val = t[:end]
 			t = t[end:]
@@ -305,6 +308,9 @@ func (p *nginxErrorParser) trailer(t []byte, cut bool) bool {
 		first = false
 		if len(t) == 0 {
 			break
+		}
+		if cut && cutKey(t) {
+			break // ", ser" of ", server: ", cut
 		}
 		if len(t) < 2 || t[0] != ',' || t[1] != ' ' {
 			return false

@@ -234,11 +234,13 @@ func TestNginxErrorCutByNginx(t *testing.T) {
 		{"in the referrer", `request: "GET /r60 HTTP/1.1", host: "probe.local", referrer: "https://idp.example/cb?code=SECRET&state=`, "referrer"},
 		{"in a key", `request: "GET /r60?sid=SECRET HTTP/1.1", host: "probe.local", refer`, "request_uri"},
 		{"after a key", `request: "GET /r60?sid=SECRET HTTP/1.1", host: "probe.local", referrer: `, "request_uri"},
+		{"after a quoted value's comma", `request: "GET /r60?sid=SECRET HTTP/1.1",`, "request_uri"},
+		{"after its comma and space", `request: "GET /r60?sid=SECRET HTTP/1.1", `, "request_uri"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			line := head + tt.tail
 			line += strings.Repeat("P", 2047-len(line))
-			if strings.HasSuffix(tt.tail, ": ") || strings.HasSuffix(tt.tail, "refer") {
+			if strings.HasSuffix(tt.tail, ": ") || strings.HasSuffix(tt.tail, "refer") || strings.HasSuffix(tt.tail, ",") || strings.HasSuffix(tt.tail, ", ") {
 				// Cut exactly there: pad the request instead.
 				line = head + strings.Replace(tt.tail, "SECRET", "SECRET"+strings.Repeat("P", 2047-len(head)-len(tt.tail)), 1)
 			}
@@ -261,6 +263,26 @@ func TestNginxErrorCutByNginx(t *testing.T) {
 				t.Errorf("flags %v, want truncated", rec.Flags)
 			}
 		})
+	}
+	// Cut in the key after the client, or right after its comma: the
+	// client is the address alone (regress11: no fields, or "127.0.0.1,").
+	for _, tail := range []string{", serv", ",", ", "} {
+		pre := `2026/11/27 04:40:20 [error] 27707#27707: *48 open() "/srv/www/` + strings.Repeat("P", 2000)
+		line := pre + `" failed (2: No such file or directory), client: 127.0.0.1` + tail
+		line = strings.Replace(line, "P", "", len(line)-2047)
+		rec := &sidetrail.Record{}
+		if err := p.Parse([]byte(line), rec); err != nil {
+			t.Fatal(err)
+		}
+		var client string
+		for _, f := range rec.Fields {
+			if f.Key == "client" {
+				client = string(f.Value)
+			}
+		}
+		if len(line) != 2047 || client != "127.0.0.1" {
+			t.Errorf("%q (%d bytes): client %q", tail, len(line), client)
+		}
 	}
 	// A line under nginx's cut length with an unterminated quote is not
 	// taken for a cut one.
