@@ -625,3 +625,19 @@ func TestReadAppendMatchesRead(t *testing.T) {
 		start = ends[i]
 	}
 }
+
+// closedSegments appends n records to a buffer in dir, in segments of 1
+// KiB, and closes it. It returns the options it used and the segment files,
+// at least min of them.
+func closedSegments(t *testing.T, dir string, n, min int) (buffer.Options, []string) {
+	t.Helper()
+	opts := buffer.Options{Cursors: []string{"a"}, SegmentBytes: 1024}
+	b := open(t, dir, opts)
+	appendRange(t, b, 0, n, 10)
+	b.Close()
+	segs := segFiles(t, dir)
+	if len(segs) < min {
+		t.Fatalf("%d segments", len(segs))
+	}
+	return opts, segs
+}

@@ -560,15 +560,8 @@ func TestInspectShowsMissingRecords(t *testing.T) {
 // segment, cut, is read on from where new appends go.
 func TestSegmentCutWhileOpen(t *testing.T) {
 	dir := t.TempDir()
-	opts := buffer.Options{Cursors: []string{"a"}, SegmentBytes: 1024}
-	b := open(t, dir, opts)
-	appendRange(t, b, 0, 200, 10)
-	b.Close()
-	b = open(t, dir, opts) // nothing of the data in memory: reads go to the files
-	segs := segFiles(t, dir)
-	if len(segs) < 4 {
-		t.Fatalf("%d segments", len(segs))
-	}
+	opts, segs := closedSegments(t, dir, 200, 4)
+	b := open(t, dir, opts) // nothing of the data in memory: reads go to the files
 	for _, p := range []string{segs[1], segs[len(segs)-1]} {
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -350,16 +350,9 @@ func (f readOnlyFS) OpenFile(name string, flag int, perm fs.FileMode) (buffer.Fi
 // exited at start (buffer11: a CrashLoopBackOff in Kubernetes).
 func TestReadOnlySealedSegment(t *testing.T) {
 	dir := t.TempDir()
-	opts := buffer.Options{Cursors: []string{"a"}, SegmentBytes: 1024}
-	b := open(t, dir, opts)
-	appendRange(t, b, 0, 100, 10)
-	b.Close()
-	segs := segFiles(t, dir)
-	if len(segs) < 3 {
-		t.Fatalf("%d segments", len(segs))
-	}
+	opts, segs := closedSegments(t, dir, 100, 3)
 	opts.FS = readOnlyFS{ro: map[string]bool{filepath.Base(segs[0]): true, filepath.Base(segs[1]): true}}
-	b = open(t, dir, opts)
+	b := open(t, dir, opts)
 	r, _ := b.Reader("a")
 	checkEntries(t, readN(t, r, 100), 1, 0)
 	if err := r.Ack(100); err != nil {
