@@ -679,8 +679,8 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	return rec.Scratch[start:end:end], n
 }
 
-// textJSON reports whether rec's message, orig as read, is to be rewritten
-// as JSON: whether it looked like JSON as read. A mask token ("[HASH:…]")
+// textJSON reports whether a message, orig as read, is to be rewritten as
+// JSON: whether it looked like JSON as read. A mask token ("[HASH:…]")
 // put at the start of a text makes it look like JSON, and rewritten so, a
 // "string" without its closing quote got one, with its escapes decoded:
 // "\n" and "\u00400.AA" became the e-mail "n@0.AA" (FuzzRedact). Validity

@@ -1230,7 +1230,7 @@ func (t *Tailer) reopen(p string, f *file, fi fs.FileInfo, now time.Time) {
 	fd, ok := t.open(p, f.id)
 	if !ok {
 		if f.parked && t.nOpen >= t.o.MaxOpenFiles && t.heldCopy(f) != nil {
-			t.lookWhileWaiting(p, f, fi, now)
+			t.lookWhileWaiting(p, f, now)
 		}
 		return
 	}
@@ -1293,7 +1293,7 @@ func (t *Tailer) heldCopy(f *file) *file {
 // could be opened only when another file went quiet (regress10c S1: its new
 // lines waited 40 s while another file was written). The look is a moment's
 // open outside max_open_files, as stillCompressed's.
-func (t *Tailer) lookWhileWaiting(p string, f *file, fi fs.FileInfo, now time.Time) {
+func (t *Tailer) lookWhileWaiting(p string, f *file, now time.Time) {
 	if f.st == nil || f.born == 0 {
 		return
 	}
