@@ -432,7 +432,7 @@ func (b *Buffer) recover() error {
 			// Acks, with none, failed for as long as it stayed full:
 			// regress11).
 			if err := b.writeCursor(name, c.acked, true); err != nil {
-				b.log.Warn("buffer: cannot write a new cursor file; its first acknowledgement will", "cursor", name, "err", err)
+				b.log.Warn("buffer: cannot write a new cursor file now; the cursor's acknowledgements will try again", "cursor", name, "err", err)
 			}
 		}
 		maxAcked = max(maxAcked, c.acked)
@@ -1375,6 +1375,16 @@ func (b *Buffer) overwriteCursorFull(c *cursor, acked uint64, sync bool) error {
 		return c.file.Sync()
 	}
 	return nil
+}
+
+// cursorFileExists reports whether the cursor named name has a file (an
+// error other than its absence counts as one: nothing is assumed).
+func (b *Buffer) cursorFileExists(name string) bool {
+	f, err := b.fs.OpenFile(b.path(name+cursorSuffix), os.O_RDONLY, 0)
+	if err == nil {
+		f.Close()
+	}
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // noSpace reports whether err says the volume is full.

@@ -329,6 +329,34 @@ func TestAckOnAFullVolume(t *testing.T) {
 	ffs.SetNoSpace(false)
 	ffs.SetFilter("")
 	b.Close()
+
+	// A sink added while the volume is full: its file cannot be made at
+	// Open either. Its Acks move it in memory, so the segments it held
+	// go (regress11b: 400 of 20,000 sent, no space ever freed); a crash
+	// would restart it at the oldest record.
+	ffs.SetFilter(".tmp")
+	ffs.SetNoSpace(true)
+	b, err = buffer.Open(dir, buffer.Options{Cursors: []string{"a", "b", "c"}, FS: ffs, CursorSync: -1, SegmentBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 100, 200, 10)
+	for _, name := range []string{"a", "b", "c"} {
+		r, _ := b.Reader(name)
+		es := readN(t, r, 1)
+		for len(es) == 0 || es[len(es)-1].Seq < 199 {
+			es = append(es, readN(t, r, 1)...)
+		}
+		if err := r.Ack(199); err != nil {
+			t.Fatalf("Ack of %s, added on a full volume: %v", name, err)
+		}
+	}
+	if st := b.Stats(); st.Cursors[2].Acked != 199 {
+		t.Fatalf("cursors %+v", st.Cursors)
+	}
+	ffs.SetNoSpace(false)
+	ffs.SetFilter("")
+	b.Close()
 }
 
 // readOnlyFS refuses to open the files named in ro for writing, as the

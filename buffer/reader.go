@@ -279,16 +279,25 @@ func (r *Reader) Ack(seq uint64) error {
 
 	sync := b.opts.CursorSync < 0 || time.Since(r.c.lastSync) >= b.opts.CursorSync
 	var err error
+	memOnly := false // no file holds this Ack
 	if !sync && r.c.file != nil {
 		err = b.overwriteCursor(r.c, seq)
 	} else if err = b.writeCursor(r.c.name, seq, sync); err == nil {
 		b.reopenCursor(r.c)
-	} else if noSpace(err) && b.overwriteCursorFull(r.c, seq, sync) == nil {
+	} else if noSpace(err) {
 		// A full volume refuses the temp file. The Acks failed for as
 		// long as it stayed full, and the segments they would have freed
 		// stayed too: delivery stopped until something else made room
-		// (buffer11). The cursor file takes its 20 bytes in place.
-		err = nil
+		// (buffer11). The cursor file takes its 20 bytes in place. A
+		// cursor with no file yet (a sink added while the volume was
+		// full, regress11b) moves in memory only: a crash now restarts
+		// it at the oldest record, which repeats records but skips none.
+		// Later Acks try to write its file again.
+		if b.overwriteCursorFull(r.c, seq, sync) == nil {
+			err = nil
+		} else if !b.cursorFileExists(r.c.name) {
+			err, memOnly = nil, true
+		}
 	}
 	if err != nil {
 		// Where the file now stands is unknown: the next Ack writes anew.
@@ -298,9 +307,11 @@ func (r *Reader) Ack(seq uint64) error {
 		b.mu.Unlock()
 		return fmt.Errorf("buffer: ack: %w", err)
 	}
-	if sync {
+	switch {
+	case memOnly: // nothing on disk to sync; the next Ack writes a file
+	case sync:
 		r.c.lastSync, r.c.unsynced = time.Now(), false
-	} else {
+	default:
 		r.c.unsynced = true
 	}
 
