@@ -490,7 +490,9 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 			return 0, 0, false
 		}
 		ls := p
-		for ls > from && p-ls < maxLocal && is(b[ls-1], cLocal) {
+		// Bytes beyond ASCII are letters of an internationalized local
+		// part (RFC 6531): "hans.mü" of hans.müller@… shipped.
+		for ls > from && p-ls < maxLocal && (is(b[ls-1], cLocal) || b[ls-1] >= 0x80) {
 			ls--
 		}
 		// After an escape ("\x22" as nginx writes '"', "\u003c" as JSON
