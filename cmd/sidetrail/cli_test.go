@@ -225,6 +225,15 @@ func TestDataDirLockedAgainstSecondAgent(t *testing.T) {
 	if _, err := lockDataDir(dir); err == nil || !strings.Contains(err.Error(), "in use by another sidetrail") {
 		t.Fatalf("second lock: %v", err)
 	}
+	// The lock file deleted while the agent runs: the directory's own
+	// lock still holds (buffer11 #7: a second agent started, and the two
+	// deleted each other's segments).
+	if err := os.Remove(filepath.Join(dir, "lock")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDataDir(dir); err == nil || !strings.Contains(err.Error(), "in use by another sidetrail") {
+		t.Fatalf("second lock after the lock file was deleted: %v", err)
+	}
 	release()
 	release2, err := lockDataDir(dir)
 	if err != nil {
