@@ -195,8 +195,8 @@ type Tailer struct {
 	// used to read every open file, which with 500 files at 2,000 lines/s
 	// took a whole core (a read per file and a pick over all per wake).
 	dirtyMu    sync.Mutex
-	dirty      map[string]struct{}
-	dirtySpare map[string]struct{}
+	dirty      map[string]bool // true once a wake-up found a file under the name
+	dirtySpare map[string]bool
 	dirtyAll   bool
 	// unidentified: the paths (and symlink targets) of the files the last
 	// scan left waiting for the first bytes that give them an identity.
@@ -280,8 +280,8 @@ func New(opts Options) (*Tailer, error) {
 		fpMax:      o.FingerprintBytes,
 		closeCh:    make(chan struct{}),
 		wake:       make(chan struct{}, 1),
-		dirty:      make(map[string]struct{}),
-		dirtySpare: make(map[string]struct{}),
+		dirty:      make(map[string]bool),
+		dirtySpare: make(map[string]bool),
 		watched:    make(map[string]uint64),
 		files:      make(map[devIno]*file),
 		pending:    make(map[devIno]*checkpointEntry),
@@ -923,7 +923,7 @@ func (t *Tailer) markDirty(name string, all bool) {
 	if all || len(t.dirty) >= maxDirty {
 		t.dirtyAll = true
 	} else {
-		t.dirty[name] = struct{}{}
+		t.dirty[name] = false
 	}
 	t.dirtyMu.Unlock()
 }
@@ -940,13 +940,20 @@ func (t *Tailer) wakeDirty() {
 	t.dirtyMu.Unlock()
 	defer clear(names)
 	if !all {
+		// Names, not files, are counted: a name two files share (one
+		// renamed out of the globs keeps its old path beside its
+		// successor) made up for a name no file had, and the file written
+		// under that one waited for the next scan (tailer9 F4).
 		hits := 0
 		for _, f := range t.order {
-			_, a := names[f.path]
-			_, b := names[f.linkTarget]
-			if a || b && f.linkTarget != "" {
-				f.eof = false
-				hits++
+			for _, p := range [...]string{f.path, f.linkTarget} {
+				if found, ok := names[p]; ok && p != "" {
+					f.eof = false
+					if !found {
+						names[p] = true
+						hits++
+					}
+				}
 			}
 		}
 		all = hits < len(names)

@@ -1405,3 +1405,35 @@ func TestResumeKeptForFilesNotOpened(t *testing.T) {
 		t.Fatalf("got %+v: lines already buffered read again", ls)
 	}
 }
+
+// A wake-up counts the written names it found files for, not the files:
+// a name two files share (a file renamed out of the globs keeps its old
+// path, beside its successor) made up for a name no file had, and the file
+// written under that name waited for the next scan (tailer9 F4: up to
+// 3.8 s with scan_interval 5s).
+func TestWakeUpFindsEveryWrittenName(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.Paths = []string{filepath.Join(dir, "*.log")}
+	o.ScanInterval = 10 * time.Second
+	o.RotateWait = time.Minute
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, a, "a 0\n")
+	appendFile(t, b, "b 0\n")
+	tl := mustNew(t, o)
+	ls := readUntil(t, tl, nil, 5*time.Second, "a 0", "b 0")
+	// Both rotated out of the glob; a.log gets a successor, b.log's writer
+	// keeps writing to b.log.1. A scan sees all of it.
+	os.Rename(a, a+".1")
+	os.Rename(b, b+".1")
+	appendFile(t, a, "a2 0\n")
+	tl.nextMu.Lock()
+	tl.runScan(time.Now())
+	tl.nextMu.Unlock()
+	ls = readUntil(t, tl, ls, 5*time.Second, "a2 0")
+	for i := 1; i <= 3; i++ {
+		appendFile(t, a, fmt.Sprintf("a2 %d\n", i))
+		appendFile(t, b+".1", fmt.Sprintf("b %d\n", i))
+		ls = readUntil(t, tl, ls, 2*time.Second, fmt.Sprintf("a2 %d", i), fmt.Sprintf("b %d", i))
+	}
+}
