@@ -68,6 +68,10 @@ type Options struct {
 	// Claims, shared by an agent's tailers, lets a source tell that
 	// another one tails a file too (see Claims). Nil: no check.
 	Claims *Claims
+	// RiskLog, shared by an agent's tailers across reloads, limits the
+	// "max_open_files reached" error to once a minute per source. Nil:
+	// once a minute per Tailer.
+	RiskLog *LogLimit
 	// ReadBufferBytes (default 256 KiB): the size of one read. The buffer
 	// grows up to MaxLineBytes+2 when a line does not fit.
 	ReadBufferBytes int

@@ -480,7 +480,7 @@ func (t *Tailer) updateRisk() {
 	grew := len(list) > len(t.atRiskList)
 	t.atRiskList, t.atRiskBytes = list, bytes
 	t.ckMu.Unlock()
-	if now := time.Now(); grew && now.Sub(t.riskLogged) >= time.Minute {
+	if now := time.Now(); grew && now.Sub(t.riskLogged) >= time.Minute && t.o.RiskLog.allow(t.o.Source, now, time.Minute) {
 		t.riskLogged = now
 		t.log.Error("tailer: max_open_files reached; files not opened wait until an open one is finished, and are lost if deleted or rotated away meanwhile (sidetrail_source_files_at_risk)",
 			"files", len(list), "first", list[0], "max_open_files", t.o.MaxOpenFiles)

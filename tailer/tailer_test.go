@@ -1437,3 +1437,31 @@ func TestWakeUpFindsEveryWrittenName(t *testing.T) {
 		ls = readUntil(t, tl, ls, 2*time.Second, fmt.Sprintf("a2 %d", i), fmt.Sprintf("b %d", i))
 	}
 }
+
+// A tailer made by a reload does not log "max_open_files reached" again
+// within the minute: the agent's tailers share one RiskLog. Each reload
+// logged the error anew (tailer9).
+func TestMaxOpenFilesErrorOncePerMinuteAcrossReloads(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = 2 * time.Second
+	o.RiskLog = NewLogLimit()
+	var logs syncbuf.Buffer
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	for _, n := range []string{"a", "b"} {
+		appendFile(t, filepath.Join(dir, n+".log"), n+"\n")
+	}
+	for range 3 { // the first tailer, then two reloads
+		tl := mustNew(t, o)
+		collect(t, tl, 1, 5*time.Second)
+		expectQuiet(t, tl, 100*time.Millisecond)
+		if st := tl.Stats(); st.FilesAtRisk != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+		tl.Close()
+	}
+	if n := strings.Count(logs.String(), "max_open_files reached"); n != 1 {
+		t.Errorf("%d errors:\n%s", n, logs.String())
+	}
+}

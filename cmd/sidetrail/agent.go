@@ -56,9 +56,22 @@ type sinkUnit struct {
 	shipper *pipeline.Shipper
 }
 
+// lasting is what the generations of one process share: the buffer damage
+// counted (once per process, not again by each generation that reopens
+// it: the metrics add generations up), and when the tailers last logged
+// their once-a-minute errors.
+type lasting struct {
+	seen    *buffer.DamageSeen
+	riskLog *tailer.LogLimit
+}
+
+func newLasting() *lasting {
+	return &lasting{seen: &buffer.DamageSeen{}, riskLog: tailer.NewLogLimit()}
+}
+
 // startGeneration opens everything cfg describes and starts its goroutines.
 // On error, whatever was opened is closed again.
-func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), seen *buffer.DamageSeen, failing map[string]time.Time) (g *generation, err error) {
+func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), keep *lasting, failing map[string]time.Time) (g *generation, err error) {
 	trans, red, err := transforms(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -74,7 +87,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 	if err = os.MkdirAll(filepath.Join(cfg.DataDir, "checkpoints"), 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	g.buf, err = buffer.Open(bufferDir(cfg.DataDir), bufferOptions(cfg, logger, seen))
+	g.buf, err = buffer.Open(bufferDir(cfg.DataDir), bufferOptions(cfg, logger, keep.seen))
 	if err != nil {
 		return nil, fmt.Errorf("open buffer: %w", err)
 	}
@@ -128,6 +141,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		topts.Resume = resume
 		topts.MaxOpenFiles = maxOpen[sc.Name]
 		topts.Claims = claims
+		topts.RiskLog = keep.riskLog
 		t, err := tailer.New(topts)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)

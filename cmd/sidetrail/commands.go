@@ -283,10 +283,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	// Damage in the buffer is counted once per process, not again by each
-	// generation that reopens it (the metrics add generations up).
-	seen := &buffer.DamageSeen{}
-	g, err := startGeneration(cfg, stdout, logger, m.observeBatch, seen, nil)
+	keep := newLasting()
+	g, err := startGeneration(cfg, stdout, logger, m.observeBatch, keep, nil)
 	if err != nil {
 		return err
 	}
@@ -351,14 +349,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// only once the old one stopped. If it cannot start (a file it
 		// must open is not usable), the previous configuration starts
 		// again: the checkpoints make that a resumption, not a gap.
-		ng, err := startGeneration(next, stdout, logger, m.observeBatch, seen, failing)
+		ng, err := startGeneration(next, stdout, logger, m.observeBatch, keep, failing)
 		if err != nil {
 			m.reloaded(false)
 			logger.Error("reload failed: the new configuration did not start; restarting the previous one", "err", err)
 			if watcher != nil {
 				watcher.Retry() // saving the same file again retries
 			}
-			if ng, err = startGeneration(cfg, stdout, logger, m.observeBatch, seen, failing); err != nil {
+			if ng, err = startGeneration(cfg, stdout, logger, m.observeBatch, keep, failing); err != nil {
 				return fmt.Errorf("restarting the previous configuration after a failed reload: %w", err)
 			}
 		} else {
