@@ -336,12 +336,15 @@ func cutKey(rest []byte) bool {
 // characters without its colon.
 func cutName(t []byte) bool {
 	for _, c := range t {
-		if !(c >= 'a' && c <= 'z' || c == ' ' || c == '/' || c == '_') {
+		if !keyByte(c) {
 			return false
 		}
 	}
 	return true
 }
+
+// keyByte reports whether c may be part of a trailer key.
+func keyByte(c byte) bool { return c >= 'a' && c <= 'z' || c == ' ' || c == '/' || c == '_' }
 
 // rankOther is the order rank of keys nginx's HTTP module does not write;
 // rankReferrer that of the key it writes last.
@@ -354,7 +357,7 @@ const (
 // starts with (0 if none) and its rank in nginx's trailer order.
 func trailerKeyAt(t []byte) (int, int) {
 	k := 0
-	for k < len(t) && (t[k] >= 'a' && t[k] <= 'z' || t[k] == ' ' || t[k] == '/' || t[k] == '_') {
+	for k < len(t) && keyByte(t[k]) {
 		k++
 	}
 	if k == 0 || k >= len(t) || t[k] != ':' || t[0] == ' ' || t[k-1] == ' ' {

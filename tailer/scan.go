@@ -1167,13 +1167,7 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 	old := f.st
 	t.log.Info("tailer: truncation detected", "path", f.path, "why", why, "offset", f.offset, "last_size", f.size)
 	if old != nil {
-		var copyFile *file
-		for _, c := range t.order {
-			if c.copyOf == f {
-				copyFile = c
-				break
-			}
-		}
+		copyFile := t.heldCopy(f)
 		if copyFile == nil && len(f.head) >= minCopyMatch {
 			// A copy held as another file's that holds f's head whole:
 			// files sharing a long head (a banner, a header) cannot be
