@@ -30,6 +30,7 @@ func main() {
 	vl := flag.String("victorialogs", os.Getenv("SIDETRAIL_VICTORIALOGS"), "victoria-logs binary for the elasticsearch run")
 	runs := flag.Int("runs", 3, "repetitions of each run; the table shows the median by lines/s")
 	workers := flag.Int("workers", 1, "the sources' workers key")
+	warmups := flag.Int("warmup", 1, "runs of each kind before the measured ones, printed but not counted: on a fresh VM the first run pays for the guest's first touch of memory")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fatal(err)
@@ -40,7 +41,11 @@ func main() {
 	var results []result
 	for _, run := range strings.Split(*only, ",") {
 		var reps []result
-		for rep := 0; rep < max(*runs, 1); rep++ {
+		first := -max(*warmups, 0)
+		if strings.TrimSpace(run) == "idle" {
+			first = 0 // nothing to warm: it reads nothing
+		}
+		for rep := first; rep < max(*runs, 1); rep++ {
 			var r result
 			var err error
 			switch strings.TrimSpace(run) {
@@ -60,6 +65,11 @@ func main() {
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "%s: %v\n", run, err)
 				break
+			}
+			if rep < 0 {
+				r.note += "; warm-up, not counted"
+				printTable([]result{r}, false)
+				continue
 			}
 			printTable([]result{r}, false)
 			reps = append(reps, r)
