@@ -320,11 +320,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			logger.Error("reload rejected; still running the previous configuration", "errors", err.Error())
 			goto wait
 		}
-		if next.DataDir != cfg.DataDir {
+		if !sameDir(next.DataDir, cfg.DataDir) {
 			m.reloaded(false)
-			logger.Error("reload rejected: data_dir cannot change while running; a restart on another data_dir starts anew, without the old one's checkpoints and undelivered records", "data_dir", cfg.DataDir)
+			logger.Error("reload rejected: data_dir cannot change while running; a restart on another data_dir starts anew, without the old one's checkpoints and undelivered records", "data_dir", cfg.DataDir, "new_data_dir", next.DataDir)
 			goto wait
 		}
+		next.DataDir = cfg.DataDir // the spelling the agent started with
 		if next.Server.Listen != cfg.Server.Listen {
 			logger.Warn("server.listen changes take effect at the next restart", "listen", cfg.Server.Listen)
 		}
@@ -375,4 +376,23 @@ func configName(path string) string {
 		return embeddedName
 	}
 	return path
+}
+
+// sameDir reports whether a and b name the same directory, however
+// spelled: a trailing or doubled slash, relative or absolute, a symlink.
+func sameDir(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if aa, err := filepath.Abs(a); err == nil {
+		if bb, err := filepath.Abs(b); err == nil && aa == bb {
+			return true
+		}
+	}
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

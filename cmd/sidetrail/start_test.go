@@ -409,3 +409,72 @@ func TestFitToVolume(t *testing.T) {
 		t.Errorf("a tiny volume: segment %d, want the 64 KiB floor", o.SegmentBytes)
 	}
 }
+
+// The same data_dir spelled another way (a trailing slash, a doubled
+// slash, relative instead of absolute) is the same directory: the reload
+// applies. Another directory is rejected, and the log names both
+// (config12 F3: all three spellings were rejected, the log naming the old
+// one only).
+func TestReloadDataDirSpelledOtherwise(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	logPath := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(logPath, []byte("line-0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(cwd, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := func(dataDir string) string {
+		return `data_dir: ` + dataDir + `
+log: {level: info}
+sources: [{name: a, paths: ["` + logPath + `"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: ""}
+`
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(conf(data)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\nstderr:\n%s", what, errOut.String())
+			}
+		}
+	}
+	waitFor("the start", func() bool { return strings.Contains(out.String(), "line-0") })
+	for i, spelling := range []string{data + "/", strings.Replace(data, "/data", "//data", 1), rel} {
+		if err := os.WriteFile(cfg, []byte(conf(spelling)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("reload "+spelling, func() bool { return strings.Count(errOut.String(), "sidetrail running") >= i+2 })
+		if strings.Contains(errOut.String(), "reload rejected") {
+			t.Fatalf("the same data_dir spelled %q was rejected:\n%s", spelling, errOut.String())
+		}
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(cfg, []byte(conf(other)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the rejection", func() bool { return strings.Contains(errOut.String(), "reload rejected") })
+	if line := errOut.String()[strings.Index(errOut.String(), "reload rejected"):]; !strings.Contains(line, other) {
+		t.Fatalf("the rejection does not name the new data_dir %s:\n%s", other, line)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+}
