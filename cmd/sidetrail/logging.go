@@ -25,14 +25,30 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 // rateLimit passes at most burst records with the same level and message per
-// window; the first record after a window with suppressions says how many
-// were suppressed.
+// window (lossBurst for lossMessages). When the window ends with records
+// suppressed, one record with the message and suppressed_similar=N says so,
+// whether or not the message comes again.
 type rateLimit struct {
 	next   slog.Handler
 	burst  int
 	window time.Duration
 	state  *rateState
 }
+
+// lossMessages are the messages that each name data lost, damaged or set
+// aside (a corrupt region, a truncated file's lost bytes, a dead-lettered
+// batch, a path not read): every one is needed to find that data, and they
+// come once per event, not once per retry. lossBurst bounds them still.
+var lossMessages = map[string]bool{
+	"buffer: skipping corrupt data": true,
+	"buffer: records acknowledged as written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them": true,
+	"tailer: truncated file's unread bytes not found in any copy: lost":   true,
+	"tailer: copytruncate lost bytes written between copy and truncation": true,
+	"tailer: skipping path; retried at every scan, logged once":           true,
+	"records rejected by sink; written to the dead-letter file":           true,
+}
+
+const lossBurst = 1000
 
 type rateState struct {
 	mu   sync.Mutex
@@ -48,6 +64,7 @@ type rateCount struct {
 	start      time.Time
 	n          int
 	suppressed int
+	summary    *time.Timer // sums up the window's suppressed records at its end
 }
 
 func newRateLimit(next slog.Handler, burst int, window time.Duration) *rateLimit {
@@ -61,10 +78,19 @@ func (h *rateLimit) Handle(ctx context.Context, r slog.Record) error {
 		return h.next.Handle(ctx, r)
 	}
 	k := rateKey{r.Level, r.Message}
+	burst := h.burst
+	if lossMessages[r.Message] {
+		burst = lossBurst
+	}
 	h.state.mu.Lock()
 	c := h.state.seen[k]
 	if c == nil {
 		if len(h.state.seen) > 1000 {
+			for _, c := range h.state.seen {
+				if c.summary != nil {
+					c.summary.Stop()
+				}
+			}
 			clear(h.state.seen)
 		}
 		c = &rateCount{start: r.Time}
@@ -74,18 +100,42 @@ func (h *rateLimit) Handle(ctx context.Context, r slog.Record) error {
 		if c.suppressed > 0 {
 			r.AddAttrs(slog.Int("suppressed_similar", c.suppressed))
 		}
+		if c.summary != nil {
+			c.summary.Stop()
+			c.summary = nil
+		}
 		c.start, c.n, c.suppressed = r.Time, 0, 0
 	}
 	c.n++
-	pass := c.n <= h.burst
+	pass := c.n <= burst
 	if !pass {
 		c.suppressed++
+		if c.summary == nil {
+			next := h.next
+			c.summary = time.AfterFunc(time.Until(c.start.Add(h.window)), func() { h.sumUp(ctx, next, k, c) })
+		}
 	}
 	h.state.mu.Unlock()
 	if !pass {
 		return nil
 	}
 	return h.next.Handle(ctx, r)
+}
+
+// sumUp logs, at the end of c's window, how many records it suppressed,
+// and starts a new window.
+func (h *rateLimit) sumUp(ctx context.Context, next slog.Handler, k rateKey, c *rateCount) {
+	h.state.mu.Lock()
+	n := c.suppressed
+	c.summary = nil
+	c.start, c.n, c.suppressed = time.Now(), 0, 0
+	h.state.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	r := slog.NewRecord(time.Now(), k.level, k.msg, 0)
+	r.AddAttrs(slog.Int("suppressed_similar", n), slog.Duration("window", h.window))
+	_ = next.Handle(ctx, r)
 }
 
 func (h *rateLimit) WithAttrs(as []slog.Attr) slog.Handler {
