@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -196,9 +198,15 @@ func openFilesBudget(sources []config.Source, limit uint64, logger *slog.Logger)
 	if limit == 0 || limit > uint64(sum)+fdReserve {
 		return out
 	}
-	avail := max(int(limit)-fdReserve, len(sources))
-	for _, s := range sources {
-		out[s.Name] = max(1, avail*s.MaxOpenFiles/sum)
+	// Shared out smallest setting first: a setting under an even share of
+	// what is left is kept whole, and the rest share the remainder.
+	left := max(int(limit)-fdReserve, len(sources))
+	order := slices.Clone(sources)
+	slices.SortStableFunc(order, func(a, b config.Source) int { return cmp.Compare(a.MaxOpenFiles, b.MaxOpenFiles) })
+	for i, s := range order {
+		n := max(1, min(s.MaxOpenFiles, left/(len(order)-i)))
+		out[s.Name] = n
+		left -= n
 	}
 	logger.Warn("max_open_files lowered to fit the process's descriptor limit; raise it (ulimit -n) to tail more files at once",
 		"limit", limit, "reserved", fdReserve, "max_open_files", sum, "now", out)

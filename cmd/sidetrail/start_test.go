@@ -314,6 +314,16 @@ func TestOpenFilesBudget(t *testing.T) {
 	if got := openFilesBudget(srcs, 64, logger); got["a"] < 1 || got["b"] < 1 {
 		t.Fatalf("limit 64: %v", got)
 	}
+	// A small setting that fits is kept; the others share the rest. A
+	// share in proportion cut max_open_files: 3 to 1 beside a default
+	// source, with 72 descriptors free (ops12 F4).
+	small := []config.Source{{Name: "many", MaxOpenFiles: 3}, {Name: "big", MaxOpenFiles: 1024}, {Name: "mid", MaxOpenFiles: 40}}
+	if got := openFilesBudget(small, 200, logger); got["many"] != 3 || got["mid"] != 34 || got["big"] != 35 {
+		t.Fatalf("limit 200 (72 free): %v, want many 3, mid 34, big 35", got)
+	}
+	if got := openFilesBudget(small, 500, logger); got["many"] != 3 || got["mid"] != 40 || got["big"] != 329 {
+		t.Fatalf("limit 500 (372 free): %v, want many 3, mid 40, big 329", got)
+	}
 }
 
 // SIGTERM while a reload waits for a failing sink to give its batch up is
