@@ -97,6 +97,11 @@ type Options struct {
 	// the oldest retained record. With no cursors, nothing is ever
 	// acknowledged, so nothing is deleted except by DropOldest.
 	Cursors []string
+	// Positions names the cursors of Cursors that deliver nothing: a
+	// source's place (what its checkpoint covers), not a sink's. They hold
+	// records like the others, but a drop (DropOldest) counts as lost only
+	// the records some other cursor had not read.
+	Positions []string
 	// FS is the file system; nil means the real one (OSFS).
 	FS FS
 	// Logger receives corruption reports, cut tails, drops and removed
@@ -970,23 +975,27 @@ func (b *Buffer) dropOldest() {
 	b.signalSpace()
 }
 
-// minThrough is the lowest seq through which every cursor's sink has its
-// records: acknowledged, or read and in flight (a Reader delivers what it
-// has read though its segment goes). Records after it that a drop deletes
+// minThrough is the lowest seq through which every sink's cursor
+// (Positions aside) has its records: acknowledged, or read and in flight (a
+// Reader delivers what it has read though its segment goes). Records after it that a drop deletes
 // are lost; those before it are not, and are not counted. b.mu is held.
 func (b *Buffer) minThrough() (uint64, bool) {
 	if len(b.cursors) == 0 {
 		return 0, false
 	}
-	m := ^uint64(0)
+	m, ok := ^uint64(0), false
 	for _, c := range b.cursors {
+		if slices.Contains(b.opts.Positions, c.name) {
+			continue
+		}
+		ok = true
 		t := c.acked
 		if r := c.reader; r != nil && len(r.marks) > 0 {
 			t = max(t, r.marks[len(r.marks)-1].last)
 		}
 		m = min(m, t)
 	}
-	return m, true
+	return m, ok
 }
 
 // dropLogEvery is how often the drop warning may be logged.

@@ -151,6 +151,7 @@ func bufferOptions(cfg *config.Config, logger *slog.Logger, seen *buffer.DamageS
 	}
 	for _, s := range cfg.Sources {
 		o.Cursors = append(o.Cursors, sourceCursor(s.Name))
+		o.Positions = append(o.Positions, sourceCursor(s.Name))
 	}
 	return o
 }
