@@ -255,6 +255,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	m := newMetrics(version)
 	var srvDone chan error
+	served := cfg.Server.Listen // a reload does not move the server
 	if cfg.Server.Listen != "" {
 		srv := server.New(server.Options{Listen: cfg.Server.Listen, Gatherer: m.registry, Ready: m.ready, Logger: logger})
 		srvCtx, cancelSrv := context.WithCancel(context.Background())
@@ -326,8 +327,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			goto wait
 		}
 		next.DataDir = cfg.DataDir // the spelling the agent started with
-		if next.Server.Listen != cfg.Server.Listen {
-			logger.Warn("server.listen changes take effect at the next restart", "listen", cfg.Server.Listen)
+		if next.Server.Listen != served {
+			logger.Warn("server.listen changes take effect at the next restart", "listen", served, "configured", next.Server.Listen)
 		}
 		logger.Info("reloading configuration")
 		failing := g.failing()

@@ -488,3 +488,52 @@ server: {listen: ""}
 		t.Fatalf("exit %d\n%s", code, errOut.String())
 	}
 }
+
+// The server.listen warning compares with the address served, not with the
+// previous configuration: changed back, it is not warned about again
+// (config12 F5: a second warning named an address nothing listened on).
+func TestReloadListenWarnsAgainstWhatIsServed(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(logPath, []byte("line-0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := func(listen string) string {
+		return `data_dir: ` + filepath.Join(dir, "data") + `
+sources: [{name: a, paths: ["` + logPath + `"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: "` + listen + `"}
+`
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(conf("")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\nstderr:\n%s", what, errOut.String())
+			}
+		}
+	}
+	waitFor("the start", func() bool { return strings.Contains(out.String(), "line-0") })
+	for i, listen := range []string{"127.0.0.1:1", ""} {
+		if err := os.WriteFile(cfg, []byte(conf(listen)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("reload", func() bool { return strings.Count(errOut.String(), "sidetrail running") >= i+2 })
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	if n := strings.Count(errOut.String(), "server.listen changes"); n != 1 {
+		t.Fatalf("%d server.listen warnings, want 1 (for the change, none for the change back):\n%s", n, errOut.String())
+	}
+}

@@ -30,7 +30,7 @@ type configWatcher struct {
 	logger  *slog.Logger
 	changes chan struct{}
 	done    chan struct{}
-	retry   chan struct{} // Retry: the next write counts even if the content is the same
+	retry   chan struct{} // Retry: the next save counts even if the content is the same
 	loaded  chan []byte   // Loaded: the hash of the content the agent read
 }
 
@@ -162,14 +162,20 @@ func (c *configWatcher) loop(path string, last []byte, names map[string]bool) {
 	defer close(c.done)
 	poll := time.NewTicker(configPollEvery)
 	defer poll.Stop()
-	var timer <-chan time.Time
+	var (
+		timer <-chan time.Time
+		saved bool // an event of the file's started the timer
+		force bool // Retry: the next save is a change whatever it holds
+	)
 	check := func() {
 		names = c.rewatch(path)
 		h := hashFile(path)
-		if h == nil || bytes.Equal(h, last) {
+		retry := force && saved
+		saved = false
+		if h == nil || bytes.Equal(h, last) && !retry {
 			return
 		}
-		last = h
+		last, force = h, false
 		select {
 		case c.changes <- struct{}{}:
 		default:
@@ -188,11 +194,12 @@ func (c *configWatcher) loop(path string, last []byte, names map[string]bool) {
 			if name := filepath.Base(ev.Name); !names[name] && !strings.HasPrefix(name, "..data") {
 				continue
 			}
+			saved = true
 			if timer == nil {
 				timer = time.After(300 * time.Millisecond)
 			}
 		case <-c.retry:
-			last = nil
+			force = true
 		case h := <-c.loaded:
 			// What the agent runs now. The file may have changed again
 			// since (an edit reverted while a reload ran, whose change

@@ -244,3 +244,41 @@ func TestWatchPollFallback(t *testing.T) {
 	case <-time.After(600 * time.Millisecond):
 	}
 }
+
+// After a reload that failed to start, Retry makes the next save a change
+// even with the same content, and nothing else: the re-check that Loaded
+// armed reported the unchanged file as a change, and every failed start
+// retried again, three times a second (config12 F4).
+func TestWatchRetryWaitsForASave(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sidetrail.yaml")
+	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// The agent reads the file for a reload, which fails to start.
+	w.Loaded(hashFile(path))
+	w.Retry()
+	select {
+	case <-w.Changes():
+		t.Fatal("a change reported with no save after Retry")
+	case <-time.After(1500 * time.Millisecond):
+	}
+	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil { // saved again, unchanged
+		t.Fatal(err)
+	}
+	expectChange(t, w, "a save after Retry")
+	// The retry is spent: the same save again is no change.
+	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.Changes():
+		t.Fatal("a second unchanged save reported")
+	case <-time.After(1000 * time.Millisecond):
+	}
+}
