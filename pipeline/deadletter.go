@@ -20,7 +20,11 @@ import (
 //
 // Write returns only after the lines are fsynced, because the shipper
 // acknowledges the batch right after: a dead-lettered record must survive a
-// crash as surely as a delivered one. Safe for concurrent use.
+// crash as surely as a delivered one. The file holds at most maxBytes: a
+// line that would make it larger is discarded (and counted by the caller),
+// so a backend that rejects everything cannot fill the volume the buffer
+// shares (a full emptyDir gets the pod evicted, buffer and all). Safe for
+// concurrent use.
 type DeadLetter struct {
 	mu   sync.Mutex
 	path string
@@ -30,10 +34,12 @@ type DeadLetter struct {
 	buf  []byte
 	size int64 // of the file's whole lines: a failed Write is cut back to it
 	torn bool  // a failed Write could not be cut back yet
+	max  int64 // the file's bound; 0: none
 }
 
-// OpenDeadLetter opens (creating) dir/<sink>.ndjson for appending.
-func OpenDeadLetter(dir, sink string) (*DeadLetter, error) {
+// OpenDeadLetter opens (creating) dir/<sink>.ndjson for appending, to hold
+// at most maxBytes (0: no bound).
+func OpenDeadLetter(dir, sink string, maxBytes int64) (*DeadLetter, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("dead-letter dir: %w", err)
 	}
@@ -47,7 +53,7 @@ func OpenDeadLetter(dir, sink string) (*DeadLetter, error) {
 		f.Close()
 		return nil, fmt.Errorf("dead-letter file %s: %w", path, err)
 	}
-	return &DeadLetter{path: path, sink: sink, f: f, size: size}, nil
+	return &DeadLetter{path: path, sink: sink, f: f, size: size, max: maxBytes}, nil
 }
 
 // cutTornTail cuts a last line that lacks its newline, the torn end of a
@@ -89,18 +95,21 @@ func cutTornTail(f *os.File) (int64, error) {
 func (d *DeadLetter) Path() string { return d.path }
 
 // Write appends one line per record (reasons[i] for recs[i]) and fsyncs.
-func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) error {
+// It returns how many records it discarded because their line did not fit
+// under the file's bound.
+func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarded int, err error) {
 	if len(recs) == 0 {
-		return nil
+		return 0, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.f == nil {
-		return sidetrail.ErrClosed
+		return 0, sidetrail.ErrClosed
 	}
 	d.buf = d.buf[:0]
 	now := sidetrail.AppendTimestamp(nil, time.Now())
 	for i, r := range recs {
+		start := len(d.buf)
 		d.buf = append(d.buf, `{"time":"`...)
 		d.buf = append(d.buf, now...)
 		d.buf = append(d.buf, `","sink":`...)
@@ -112,23 +121,64 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) error {
 		d.buf = append(d.buf, `,"record":`...)
 		d.buf = d.enc.Append(d.buf, r)
 		d.buf = append(d.buf, "}\n"...)
+		if full := func() bool { return d.max > 0 && d.size+int64(len(d.buf)) > d.max }; full() && (!d.refreshed() || full()) {
+			d.buf = d.buf[:start]
+			discarded++
+		}
+	}
+	if len(d.buf) == 0 {
+		return discarded, nil
 	}
 	if d.torn {
 		if err := d.f.Truncate(d.size); err != nil {
-			return fmt.Errorf("dead-letter: cutting back a failed write: %w", err)
+			return 0, fmt.Errorf("dead-letter: cutting back a failed write: %w", err)
 		}
 		d.torn = false
 	}
 	if _, err := writeFile(d.f, d.buf); err != nil {
 		d.cutBack()
-		return fmt.Errorf("dead-letter write: %w", err)
+		return 0, fmt.Errorf("dead-letter write: %w", err)
 	}
 	if err := d.f.Sync(); err != nil {
 		d.cutBack()
-		return fmt.Errorf("dead-letter sync: %w", err)
+		return 0, fmt.Errorf("dead-letter sync: %w", err)
 	}
 	d.size += int64(len(d.buf))
-	return nil
+	return discarded, nil
+}
+
+// refreshed looks, when the file seems full, whether someone made room: the
+// file emptied (truncate -s 0) or moved away. It reopens or re-sizes the
+// file and reports whether it did. Lines already in d.buf are counted as
+// if they were in the file still, which errs toward discarding. d.mu is
+// held.
+func (d *DeadLetter) refreshed() bool {
+	if d.torn {
+		return false
+	}
+	cur, err := d.f.Stat()
+	if err != nil {
+		return false
+	}
+	if fi, err := os.Stat(d.path); err == nil && os.SameFile(fi, cur) {
+		if cur.Size() >= d.size {
+			return false
+		}
+		d.size = cur.Size() // emptied, or cut, by hand
+		return true
+	}
+	f, err := os.OpenFile(d.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return false
+	}
+	size, err := cutTornTail(f)
+	if err != nil {
+		f.Close()
+		return false
+	}
+	d.f.Close()
+	d.f, d.size = f, size
+	return true
 }
 
 // writeFile is (*os.File).Write; tests make it fail partway.

@@ -48,13 +48,13 @@ func deadLetterMessages(t *testing.T, path string) []string {
 // appended after the torn bytes: a record's only copy inside an invalid
 // line, and others twice (the probe: 3,214 entries for 3,000 records).
 func TestDeadLetterFailedWriteCutBack(t *testing.T) {
-	dl, err := OpenDeadLetter(t.TempDir(), "es")
+	dl, err := OpenDeadLetter(t.TempDir(), "es", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dl.Close()
 	recs, reasons := deadRecords("first")
-	if err := dl.Write(recs, reasons); err != nil {
+	if _, err := dl.Write(recs, reasons); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { writeFile = (*os.File).Write }()
@@ -63,11 +63,11 @@ func TestDeadLetterFailedWriteCutBack(t *testing.T) {
 		return n, syscall.ENOSPC
 	}
 	recs, reasons = deadRecords("a", "b", "c")
-	if err := dl.Write(recs, reasons); !errors.Is(err, syscall.ENOSPC) {
+	if _, err := dl.Write(recs, reasons); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("err = %v", err)
 	}
 	writeFile = (*os.File).Write
-	if err := dl.Write(recs, reasons); err != nil {
+	if _, err := dl.Write(recs, reasons); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "first,a,b,c" {
@@ -79,12 +79,12 @@ func TestDeadLetterFailedWriteCutBack(t *testing.T) {
 // acknowledged, so they come again whole.
 func TestDeadLetterTornTailCutAtOpen(t *testing.T) {
 	dir := t.TempDir()
-	dl, err := OpenDeadLetter(dir, "es")
+	dl, err := OpenDeadLetter(dir, "es", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	recs, reasons := deadRecords("kept")
-	if err := dl.Write(recs, reasons); err != nil {
+	if _, err := dl.Write(recs, reasons); err != nil {
 		t.Fatal(err)
 	}
 	dl.Close()
@@ -92,13 +92,13 @@ func TestDeadLetterTornTailCutAtOpen(t *testing.T) {
 	f.WriteString(`{"time":"2026-11-26T00:00:00Z","sink":"es","reason":"x","rec`)
 	f.Close()
 
-	dl, err = OpenDeadLetter(dir, "es")
+	dl, err = OpenDeadLetter(dir, "es", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dl.Close()
 	recs, reasons = deadRecords("again")
-	if err := dl.Write(recs, reasons); err != nil {
+	if _, err := dl.Write(recs, reasons); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "kept,again" {
@@ -107,12 +107,73 @@ func TestDeadLetterTornTailCutAtOpen(t *testing.T) {
 
 	// A file that is one torn line, and an empty one, open too.
 	os.WriteFile(dl.Path(), []byte(`{"torn`), 0o640)
-	if d2, err := OpenDeadLetter(dir, "es"); err != nil {
+	if d2, err := OpenDeadLetter(dir, "es", 0); err != nil {
 		t.Fatal(err)
 	} else {
 		d2.Close()
 	}
 	if b, _ := os.ReadFile(dl.Path()); len(b) != 0 {
 		t.Fatalf("left %q", b)
+	}
+}
+
+// The file stops at its bound: lines that do not fit are discarded and
+// counted, a smaller one that fits is still written, and room made by hand
+// (the file emptied or moved away) is used again. ops12 F3: a backend
+// refusing every line wrote 6 times the log's bytes into data_dir, which a
+// Kubernetes emptyDir's sizeLimit turns into an eviction, buffer and all.
+func TestDeadLetterBounded(t *testing.T) {
+	dir := t.TempDir()
+	recs, reasons := deadRecords("x")
+	one, err := OpenDeadLetter(dir, "probe", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := one.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	one.Close()
+	st, _ := os.Stat(one.Path())
+	line := st.Size()
+
+	dl, err := OpenDeadLetter(dir, "es", 3*line+line/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	recs, reasons = deadRecords("a", "b", "c", "d", "e")
+	if n, err := dl.Write(recs, reasons); err != nil || n != 2 {
+		t.Fatalf("discarded %d, %v; want 2", n, err)
+	}
+	recs, reasons = deadRecords("f")
+	if n, err := dl.Write(recs, reasons); err != nil || n != 1 {
+		t.Fatalf("discarded %d, %v; want 1", n, err)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "a,b,c" {
+		t.Fatalf("entries %q, want a,b,c", got)
+	}
+	// Emptied by hand: written again.
+	if err := os.Truncate(dl.Path(), 0); err != nil {
+		t.Fatal(err)
+	}
+	recs, reasons = deadRecords("g")
+	if n, err := dl.Write(recs, reasons); err != nil || n != 0 {
+		t.Fatalf("after emptying: discarded %d, %v", n, err)
+	}
+	// Moved away: a new file.
+	if err := os.Rename(dl.Path(), dl.Path()+".old"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"h", "i", "j", "k"} {
+		recs, reasons = deadRecords(m)
+		if _, err := dl.Write(recs, reasons); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()+".old"), ","); got != "g,h,i" {
+		t.Fatalf("old file %q, want g,h,i (until it was full)", got)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "j,k" {
+		t.Fatalf("new file %q, want j,k", got)
 	}
 }

@@ -60,6 +60,7 @@ type Shipper struct {
 	o ShipperOptions
 
 	sent, duplicates, retried, deadLettered, batches, sendErrors, ackErrors atomic.Uint64
+	deadLetterDiscarded                                                     atomic.Uint64
 	oldest                                                                  atomic.Int64 // unix nanos of the oldest unacked record in flight, 0 if none
 	failingSince                                                            atomic.Int64 // unix nanos the current run of failures began, 0 if healthy
 	inflight                                                                sync.Map     // *flight being delivered (Concurrency > 1)
@@ -72,6 +73,9 @@ type Shipper struct {
 // ShipperStats are a Shipper's counters.
 type ShipperStats struct {
 	Sent, Duplicates, Retried, DeadLettered, Batches, SendErrors, AckErrors uint64
+	// DeadLetterDiscarded counts rejected records the dead-letter file had
+	// no room for.
+	DeadLetterDiscarded uint64
 }
 
 // NewShipper returns a Shipper; call Run to start it.
@@ -112,6 +116,7 @@ func (s *Shipper) Stats() ShipperStats {
 		Sent: s.sent.Load(), Duplicates: s.duplicates.Load(), Retried: s.retried.Load(),
 		DeadLettered: s.deadLettered.Load(), Batches: s.batches.Load(),
 		SendErrors: s.sendErrors.Load(), AckErrors: s.ackErrors.Load(),
+		DeadLetterDiscarded: s.deadLetterDiscarded.Load(),
 	}
 }
 
@@ -481,15 +486,24 @@ func (s *Shipper) logFailure(pending, sent int, cause string, wait time.Duration
 func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, reasons []string) error {
 	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
 	for {
-		var err error
+		var (
+			err       error
+			discarded int
+		)
 		if s.o.DeadLetter == nil {
 			err = fmt.Errorf("no dead-letter file configured")
 		} else {
-			err = s.o.DeadLetter.Write(recs, reasons)
+			discarded, err = s.o.DeadLetter.Write(recs, reasons)
 		}
 		if err == nil {
-			s.deadLettered.Add(uint64(len(recs)))
-			s.o.Logger.Warn("records rejected by sink; written to the dead-letter file", "sink", s.o.Name, "records", len(recs), "reason", reasons[0])
+			if kept := len(recs) - discarded; kept > 0 {
+				s.deadLettered.Add(uint64(kept))
+				s.o.Logger.Warn("records rejected by sink; written to the dead-letter file", "sink", s.o.Name, "records", kept, "reason", reasons[0])
+			}
+			if discarded > 0 {
+				s.deadLetterDiscarded.Add(uint64(discarded))
+				s.o.Logger.Error("records rejected by sink; discarded: the dead-letter file is full (dead_letter.max_bytes)", "sink", s.o.Name, "records", discarded, "file", s.o.DeadLetter.Path(), "reason", reasons[0])
+			}
 			return nil
 		}
 		s.o.Logger.Error("dead-letter write failed; retrying", "sink", s.o.Name, "err", err)

@@ -186,7 +186,7 @@ func TestShipperResendsOnlyFailedRecords(t *testing.T) {
 
 func TestShipperDeadLettersRejectedAndAcksAfter(t *testing.T) {
 	dir := t.TempDir()
-	dl, err := OpenDeadLetter(dir, "es")
+	dl, err := OpenDeadLetter(dir, "es", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestShipperDeadLettersRejectedAndAcksAfter(t *testing.T) {
 
 func TestShipperPermanentErrorDeadLettersBatch(t *testing.T) {
 	dir := t.TempDir()
-	dl, _ := OpenDeadLetter(dir, "loki")
+	dl, _ := OpenDeadLetter(dir, "loki", 0)
 	defer dl.Close()
 	r := newMemReader(3)
 	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
@@ -248,7 +248,7 @@ func TestShipperPermanentErrorDeadLettersBatch(t *testing.T) {
 // reason, another record's size (sinks11).
 func TestShipperPermanentErrorKeepsEachRecordsReason(t *testing.T) {
 	dir := t.TempDir()
-	dl, _ := OpenDeadLetter(dir, "loki")
+	dl, _ := OpenDeadLetter(dir, "loki", 0)
 	defer dl.Close()
 	r := newMemReader(3)
 	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
@@ -278,7 +278,7 @@ func TestShipperPermanentErrorKeepsEachRecordsReason(t *testing.T) {
 // dead-lettered left the counter at 0.
 func TestShipperAllRejectedCountsAsSendError(t *testing.T) {
 	dir := t.TempDir()
-	dl, _ := OpenDeadLetter(dir, "es")
+	dl, _ := OpenDeadLetter(dir, "es", 0)
 	defer dl.Close()
 	r := newMemReader(3)
 	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
@@ -399,7 +399,7 @@ func TestShipperFailingWhileAcksFail(t *testing.T) {
 
 func TestShipperDeadLettersUndecodableRecords(t *testing.T) {
 	dir := t.TempDir()
-	dl, _ := OpenDeadLetter(dir, "t")
+	dl, _ := OpenDeadLetter(dir, "t", 0)
 	defer dl.Close()
 	r := newMemReader(3)
 	r.entries[1].Data = []byte{99, 1, 2, 3}
@@ -477,5 +477,31 @@ func TestFailureLogFollowsTheCause(t *testing.T) {
 	out := buf.String()
 	if strings.Count(out, "connection refused") != 1 || strings.Count(out, "bad answer") != 1 {
 		t.Fatalf("log:\n%s", out)
+	}
+}
+
+// Records rejected once the dead-letter file is full are acknowledged,
+// counted as discarded, not as dead-lettered.
+func TestShipperCountsDeadLettersDiscarded(t *testing.T) {
+	dir := t.TempDir()
+	// Full but for a byte, from an earlier run.
+	if err := os.WriteFile(filepath.Join(dir, "es.ndjson"), append(bytes.Repeat([]byte("x"), 64<<10-2), '\n'), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := OpenDeadLetter(dir, "es", 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	r := newMemReader(5)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		for i := range res {
+			res[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: "mapper_parsing_exception"}
+		}
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "es", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 5 })
+	if st := s.Stats(); st.DeadLettered != 0 || st.DeadLetterDiscarded != 5 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -100,7 +100,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		if u.reader, err = g.buf.Reader(sc.Name); err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
-		if u.dl, err = pipeline.OpenDeadLetter(filepath.Join(cfg.DataDir, "deadletter"), sc.Name); err != nil {
+		if u.dl, err = pipeline.OpenDeadLetter(filepath.Join(cfg.DataDir, "deadletter"), sc.Name, int64(sc.DeadLetter.MaxBytes)); err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
 		name := sc.Name

@@ -43,6 +43,7 @@ var (
 	dSinkDup           = desc("sidetrail_sink_duplicate_records_total", "Records the backend already had (Elasticsearch 409).", "sink")
 	dSinkRetried       = desc("sidetrail_sink_retried_records_total", "Records sent again after a failure.", "sink")
 	dSinkDead          = desc("sidetrail_sink_dead_lettered_records_total", "Records rejected by the backend and written to the dead-letter file.", "sink")
+	dSinkDeadDiscarded = desc("sidetrail_sink_dead_letter_discarded_records_total", "Records rejected by the backend and discarded: the dead-letter file had reached dead_letter.max_bytes.", "sink")
 	dSinkAckErrors     = desc("sidetrail_sink_ack_errors_total", "Failed writes of the sink's buffer cursor (retried).", "sink")
 	dSinkErrors        = desc("sidetrail_sink_send_errors_total", "Failed requests.", "sink")
 	dSinkLag           = desc("sidetrail_sink_lag_records", "Records in the buffer not yet acknowledged by the sink.", "sink")
@@ -121,6 +122,7 @@ func (g *generation) samples() []sample {
 		add(dSinkDup, counter, float64(s.Duplicates), name)
 		add(dSinkRetried, counter, float64(s.Retried), name)
 		add(dSinkDead, counter, float64(s.DeadLettered), name)
+		add(dSinkDeadDiscarded, counter, float64(s.DeadLetterDiscarded), name)
 		add(dSinkErrors, counter, float64(s.SendErrors), name)
 		add(dSinkAckErrors, counter, float64(s.AckErrors), name)
 		age := 0.0

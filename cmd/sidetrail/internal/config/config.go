@@ -208,6 +208,8 @@ type Sink struct {
 	// ReadyAfterFailing is how long the sink may fail continuously before
 	// /readyz reports the agent unready (default 5m).
 	ReadyAfterFailing time.Duration `yaml:"ready_after_failing"`
+	// DeadLetter bounds the sink's dead-letter file.
+	DeadLetter DeadLetter `yaml:"dead_letter"`
 
 	// Line is the line of the sink's item in the file. Not a YAML key.
 	Line int `yaml:"-"`
@@ -232,6 +234,13 @@ type Batch struct {
 	// MaxWait is how long a partial batch waits for more records
 	// (default 200ms).
 	MaxWait time.Duration `yaml:"max_wait"`
+}
+
+// DeadLetter bounds a sink's dead-letter file (data_dir/deadletter/<sink>.ndjson).
+type DeadLetter struct {
+	// MaxBytes is the most the file may hold (default 64MiB): records
+	// rejected once it is full are discarded and counted.
+	MaxBytes sidetrail.ByteSize `yaml:"max_bytes"`
 }
 
 // Retry is a sink's exponential backoff between failed attempts.

@@ -32,6 +32,7 @@ const (
 	DefaultInitialBackoff    = 250 * time.Millisecond
 	DefaultMaxBackoff        = 30 * time.Second
 	DefaultReadyAfterFailing = 5 * time.Minute
+	DefaultDeadLetterBytes   = 64 << 20
 	DefaultListen            = ":9110"
 )
 
@@ -87,6 +88,7 @@ func (p *parser) applyDefaults(c *Config) {
 		def(p.set(&s.Retry.InitialBackoff), func() { s.Retry.InitialBackoff = DefaultInitialBackoff })
 		def(p.set(&s.Retry.MaxBackoff), func() { s.Retry.MaxBackoff = DefaultMaxBackoff })
 		def(p.set(&s.ReadyAfterFailing), func() { s.ReadyAfterFailing = DefaultReadyAfterFailing })
+		def(p.set(&s.DeadLetter.MaxBytes), func() { s.DeadLetter.MaxBytes = DefaultDeadLetterBytes })
 	}
 	def(p.set(&c.Server.Listen), func() { c.Server.Listen = DefaultListen })
 }

@@ -278,6 +278,9 @@ func (p *parser) validateSink(s *Sink, i int, names map[string]int) {
 		p.errorf(line(&s.Retry.MaxBackoff), "%s: retry.max_backoff: %v is less than retry.initial_backoff (%v)", at, s.Retry.MaxBackoff, s.Retry.InitialBackoff)
 	}
 	p.positive(line(&s.ReadyAfterFailing), at+": ready_after_failing", s.ReadyAfterFailing)
+	if s.DeadLetter.MaxBytes < 64<<10 {
+		p.errorf(line(&s.DeadLetter.MaxBytes), "%s: dead_letter.max_bytes: %v is too small; want at least 64KiB", at, s.DeadLetter.MaxBytes)
+	}
 	p.validateSinkConfig(s, at)
 }
 
