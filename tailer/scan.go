@@ -1187,7 +1187,14 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 			copyFile.away = true // nobody writes to a copy
 			t.markCopy(old)
 			t.stats.copies.Add(1)
-			if d := f.size - max(f.offset, copyFile.size); d > 0 {
+			// The copy's size now: a scan may have seen it half
+			// written, and it was whole before the truncation came.
+			csize := copyFile.size
+			var cst syscall.Stat_t
+			if copyFile.fd != nil && syscall.Fstat(copyFile.sysfd, &cst) == nil {
+				csize = max(csize, cst.Size)
+			}
+			if d := f.size - max(f.offset, csize); d > 0 {
 				t.stats.lost.Add(uint64(d))
 				t.log.Warn("tailer: copytruncate lost bytes written between copy and truncation",
 					"path", f.path, "bytes", d)
