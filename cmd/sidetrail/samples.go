@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sidetrail/sidetrail/redact"
+	"github.com/sidetrail/sidetrail/sinks/elasticsearch"
 	"github.com/sidetrail/sidetrail/sinks/loki"
 )
 
@@ -120,10 +121,23 @@ func (g *generation) samples() []sample {
 		name := u.cfg.Name
 		add(dSinkSent, counter, float64(s.Sent), name)
 		add(dSinkDup, counter, float64(s.Duplicates), name)
-		add(dSinkRetried, counter, float64(s.Retried), name)
+		retried, sendErrors := s.Retried, s.SendErrors
+		// Requests refused whole and sent again in halves within one
+		// Send, which the shipper counts as one success.
+		switch sk := u.sink.(type) {
+		case *elasticsearch.Sink:
+			st := sk.Stats()
+			retried += st.Resent
+			sendErrors += st.Halved
+		case *loki.Sink:
+			st := sk.Stats()
+			retried += st.Resent
+			sendErrors += st.TooLargeSplits
+		}
+		add(dSinkRetried, counter, float64(retried), name)
 		add(dSinkDead, counter, float64(s.DeadLettered), name)
 		add(dSinkDeadDiscarded, counter, float64(s.DeadLetterDiscarded), name)
-		add(dSinkErrors, counter, float64(s.SendErrors), name)
+		add(dSinkErrors, counter, float64(sendErrors), name)
 		add(dSinkAckErrors, counter, float64(s.AckErrors), name)
 		age := 0.0
 		if t := u.shipper.OldestUnacked(); !t.IsZero() {

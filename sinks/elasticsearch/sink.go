@@ -47,6 +47,11 @@ type Stats struct {
 	// Splits counts 413 answers that split a batch in halves; TooLarge the
 	// single records rejected because even alone they were too large.
 	Splits, TooLarge uint64
+	// Halved counts whole-request refusals (413, and a 400 such as
+	// VictoriaLogs gives for one bad line) that Send answered by sending
+	// the request again in halves; Resent the records those halves sent
+	// again. Send can succeed after them: the shipper does not see them.
+	Halved, Resent uint64
 	// Per-record outcomes.
 	Accepted, Duplicates, Retries, Rejected uint64
 	// BadResponses counts 2xx answers that could not be parsed or whose
@@ -57,7 +62,7 @@ type Stats struct {
 type counters struct {
 	requests, requestErrors, bytesSent                         atomic.Uint64
 	status2xx, status413, status429, status5xx, statusOther4xx atomic.Uint64
-	authFailures, splits, tooLarge                             atomic.Uint64
+	authFailures, splits, tooLarge, halved, resent             atomic.Uint64
 	accepted, duplicates, retries, rejected, badResponses      atomic.Uint64
 }
 
@@ -95,6 +100,7 @@ type Sink struct {
 
 	authLog     onceAMinute // the loud auth log
 	tooLargeLog onceAMinute // the 413 split warning
+	halvingLog  onceAMinute // the whole-request 400 search warning
 	refusedLog  onceAMinute // the whole-request 4xx error
 	c           counters
 }
@@ -363,6 +369,8 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 			return nil
 		}
 		s.c.splits.Add(1)
+		s.c.halved.Add(1)
+		s.c.resent.Add(uint64(hi - lo))
 		if s.tooLargeLog.allow(time.Now()) {
 			s.log.Warn("elasticsearch: 413 request entity too large: sending the batch in halves; lower batch.max_bytes or raise http.max_content_length",
 				"records", hi-lo, "bytes", rq.offs[hi]-rq.offs[lo])
@@ -406,6 +414,12 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		// taken are the configuration's (below).
 		s.c.statusOther4xx.Add(1)
 		if hi-lo > 1 {
+			s.c.halved.Add(1)
+			s.c.resent.Add(uint64(hi - lo))
+			if s.halvingLog.allow(time.Now()) {
+				s.log.Warn("elasticsearch: the bulk endpoint refused a whole request (400): sending it again in halves to find the records it refuses",
+					"records", hi-lo, "error", err)
+			}
 			mid := lo + (hi-lo)/2
 			if err := s.sendRange(ctx, rq, results, lo, mid); err != nil {
 				return err
@@ -794,6 +808,7 @@ func (s *Sink) Stats() Stats {
 		Status2xx: c.status2xx.Load(), Status413: c.status413.Load(), Status429: c.status429.Load(),
 		Status5xx: c.status5xx.Load(), StatusOther4xx: c.statusOther4xx.Load(),
 		AuthFailures: c.authFailures.Load(), Splits: c.splits.Load(), TooLarge: c.tooLarge.Load(),
+		Halved: c.halved.Load(), Resent: c.resent.Load(),
 		Accepted: c.accepted.Load(), Duplicates: c.duplicates.Load(), Retries: c.retries.Load(),
 		Rejected: c.rejected.Load(), BadResponses: c.badResponses.Load(),
 	}

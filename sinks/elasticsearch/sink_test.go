@@ -564,9 +564,16 @@ func TestWholeRequest400ForOneRecord(t *testing.T) {
 		requests = requests[:0]
 		recs := testRecords(16)
 		recs[poison].Message = []byte("POISON " + strings.Repeat("x", 100))
+		before := s.Stats()
 		res, err := send(t, s, recs)
 		if err != nil {
 			t.Fatalf("poison at %d: %v", poison, err)
+		}
+		// The refusals answered by halves are counted, and the records
+		// sent again (16, 8, 4 and 2 of them): the shipper sees one
+		// successful Send (ops12 F5).
+		if st := s.Stats(); st.Halved-before.Halved != 4 || st.Resent-before.Resent != 30 {
+			t.Errorf("poison at %d: halved %d, resent %d; want 4 and 30", poison, st.Halved-before.Halved, st.Resent-before.Resent)
 		}
 		for i, r := range res {
 			want := sidetrail.Accepted

@@ -108,6 +108,10 @@ func TestTooLargeSplitsAndRejectsTheRecordAlone(t *testing.T) {
 	if st.Rejected != 1 || st.Records != 8 || st.TooLarge == 0 || st.TooLargeSplits == 0 || st.TooLarge != st.TooLargeSplits+1 {
 		t.Errorf("stats %+v", st)
 	}
+	// The 9 records went again in halves at least once (ops12 F5).
+	if st.Resent < 9 {
+		t.Errorf("resent %d, want at least 9", st.Resent)
+	}
 }
 
 // Every record fits alone: all are stored, nothing rejected, and the

@@ -38,8 +38,8 @@ type Stats struct {
 	// answered 413 when pushed alone (both dead-lettered by the shipper).
 	Rejected uint64
 	// TooLarge counts 413 answers; TooLargeSplits those that sent a batch
-	// again in halves.
-	TooLarge, TooLargeSplits uint64
+	// again in halves, and Resent the records those halves sent again.
+	TooLarge, TooLargeSplits, Resent uint64
 	// Throttled (429), ServerErrors (5xx), AuthErrors (401, 403),
 	// OtherStatus (any other non-2xx) and NetworkErrors (no answer, timeout,
 	// reset) count failed requests that will be retried.
@@ -78,7 +78,7 @@ type Sink struct {
 	requests, acceptedReqs, records, entries, bytes      atomic.Uint64
 	rejected, throttled, serverErrs, authErrs, otherErrs atomic.Uint64
 	netErrs, truncated, split, streamLimited, streams    atomic.Uint64
-	tooLarge, tooLargeSplits, fieldsDropped              atomic.Uint64
+	tooLarge, tooLargeSplits, fieldsDropped, resent      atomic.Uint64
 }
 
 // warnEvery is how often each kind of warning is logged at most.
@@ -305,6 +305,7 @@ func (s *Sink) pushHalves(ctx context.Context, batch []sidetrail.Record, results
 		return sidetrail.Permanent(errors.New(r))
 	}
 	s.tooLargeSplits.Add(1)
+	s.resent.Add(uint64(len(batch)))
 	if s.warnTooLarge.allow(time.Now()) {
 		s.log.Warn("loki: 413 Request Entity Too Large: sending the batch in halves; lower batch.max_bytes or batch.max_records, or raise the server's body limit",
 			"records", len(batch), "bytes", n, "reason", reason)
@@ -418,6 +419,7 @@ func (s *Sink) Stats() Stats {
 		Rejected:         s.rejected.Load(),
 		TooLarge:         s.tooLarge.Load(),
 		TooLargeSplits:   s.tooLargeSplits.Load(),
+		Resent:           s.resent.Load(),
 		Throttled:        s.throttled.Load(),
 		ServerErrors:     s.serverErrs.Load(),
 		AuthErrors:       s.authErrs.Load(),
