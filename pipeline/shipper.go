@@ -441,7 +441,7 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 			}
 		}
 		if len(pending) == 0 {
-			s.failingSince.Store(0)
+			s.recovered()
 			return true
 		}
 		// Some records are still unsent: wait, then resend only those.
@@ -513,6 +513,16 @@ func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, re
 	}
 }
 
+// recovered ends a run of failures, saying so in the log: the last word
+// there was "retrying".
+func (s *Shipper) recovered() {
+	since := s.failingSince.Swap(0)
+	if since == 0 {
+		return
+	}
+	s.o.Logger.Info("sink recovered", "sink", s.o.Name, "failed_for", time.Since(unixTime(since)).Round(time.Millisecond))
+}
+
 // ack acknowledges through seq, retrying until it succeeds or abort ends.
 func (s *Shipper) ack(abort context.Context, seq uint64) bool {
 	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
@@ -520,7 +530,7 @@ func (s *Shipper) ack(abort context.Context, seq uint64) bool {
 		err := s.o.Reader.Ack(seq)
 		if err == nil {
 			if failed {
-				s.failingSince.Store(0)
+				s.recovered()
 			}
 			return true
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/buffer"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 	"go.uber.org/goleak"
 )
 
@@ -503,5 +504,24 @@ func TestShipperCountsDeadLettersDiscarded(t *testing.T) {
 	s := runShipper(t, ShipperOptions{Name: "es", Sink: sink, Reader: r, DeadLetter: dl}, func() bool { return r.ackedSeq() == 5 })
 	if st := s.Stats(); st.DeadLettered != 0 || st.DeadLetterDiscarded != 5 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A sink that failed and then delivered says so once: the log's last word
+// stayed "retrying" (ops12 M12).
+func TestShipperLogsRecovery(t *testing.T) {
+	var logs syncbuf.Buffer
+	r := newMemReader(3)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		if call <= 2 {
+			return errors.New("connection refused")
+		}
+		acceptAll(res)
+		return nil
+	}}
+	runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+		func() bool { return r.ackedSeq() == 3 })
+	if n := strings.Count(logs.String(), "sink recovered"); n != 1 {
+		t.Fatalf("%d recovery lines, want 1:\n%s", n, logs.String())
 	}
 }

@@ -277,8 +277,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *path != "" {
 		w, err := watchConfig(*path, logger)
 		if err != nil {
-			logger.Warn("config file changes will not be noticed; SIGHUP still reloads", "err", err)
-		} else {
+			// No inotify instance left, say: a poll still sees a
+			// ConfigMap's update, within configPollEvery.
+			logger.Warn("config file watch failed: changes are noticed by reading the file every 5 s; SIGHUP still reloads", "err", err)
+			w, err = newConfigWatcher(*path, logger, false)
+		}
+		if err == nil {
 			defer w.Close()
 			changes, watcher = w.Changes(), w
 		}
@@ -327,6 +331,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			goto wait
 		}
 		next.DataDir = cfg.DataDir // the spelling the agent started with
+		if next.Log != cfg.Log {
+			logger.Warn("log.level and log.format changes take effect at the next restart", "level", cfg.Log.Level, "format", cfg.Log.Format)
+			next.Log = cfg.Log // what runs
+		}
 		if next.Server.Listen != served {
 			logger.Warn("server.listen changes take effect at the next restart", "listen", served, "configured", next.Server.Listen)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
 	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
@@ -79,5 +80,14 @@ func TestLossMessagesExist(t *testing.T) {
 		if !strings.Contains(src.String(), `"`+msg+`"`) {
 			t.Errorf("no code logs %q", msg)
 		}
+	}
+}
+
+// JSON logs write durations as the configuration does (ops12 M5).
+func TestJSONLogDurations(t *testing.T) {
+	var out syncbuf.Buffer
+	newLogger(config.Log{Level: "info", Format: "json"}, &out).Info("x", "drain_timeout", 2*time.Second)
+	if !strings.Contains(out.String(), `"drain_timeout":"2s"`) {
+		t.Fatalf("got %s", out.String())
 	}
 }

@@ -499,7 +499,12 @@ func TestReloadListenWarnsAgainstWhatIsServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := func(listen string) string {
+		level := "info"
+		if listen != "" {
+			level = "warn"
+		}
 		return `data_dir: ` + filepath.Join(dir, "data") + `
+log: {level: ` + level + `}
 sources: [{name: a, paths: ["` + logPath + `"]}]
 sinks: [{name: out, type: stdout}]
 server: {listen: "` + listen + `"}
@@ -535,5 +540,9 @@ server: {listen: "` + listen + `"}
 	}
 	if n := strings.Count(errOut.String(), "server.listen changes"); n != 1 {
 		t.Fatalf("%d server.listen warnings, want 1 (for the change, none for the change back):\n%s", n, errOut.String())
+	}
+	// log.level is not applied by a reload either, and says so (ops12 M13).
+	if n := strings.Count(errOut.String(), "log.level and log.format changes"); n != 1 {
+		t.Fatalf("%d log.level warnings, want 1:\n%s", n, errOut.String())
 	}
 }

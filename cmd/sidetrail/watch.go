@@ -25,10 +25,11 @@ import (
 // system written from another machine). Events are debounced and a change
 // is reported only when the content's hash differs.
 type configWatcher struct {
-	w       *fsnotify.Watcher
-	watch   bool // false: the poll alone (tests)
+	w       *fsnotify.Watcher // nil with the poll alone
+	watch   bool              // false: the poll alone (no inotify left; tests)
 	logger  *slog.Logger
 	changes chan struct{}
+	quit    chan struct{} // Close
 	done    chan struct{}
 	retry   chan struct{} // Retry: the next save counts even if the content is the same
 	loaded  chan []byte   // Loaded: the hash of the content the agent read
@@ -43,15 +44,18 @@ func watchConfig(path string, logger *slog.Logger) (*configWatcher, error) {
 }
 
 func newConfigWatcher(path string, logger *slog.Logger, watch bool) (*configWatcher, error) {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, err
+	var w *fsnotify.Watcher
+	if watch {
+		var err error
+		if w, err = fsnotify.NewWatcher(); err != nil {
+			return nil, err
+		}
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c := &configWatcher{w: w, watch: watch, logger: logger, changes: make(chan struct{}, 1), done: make(chan struct{}),
-		retry: make(chan struct{}, 1), loaded: make(chan []byte, 1)}
+		quit: make(chan struct{}), retry: make(chan struct{}, 1), loaded: make(chan []byte, 1)}
 	if watch {
 		dirs, _ := watchTargets(path)
 		// The file's own directory must be watchable at the start; the
@@ -181,9 +185,18 @@ func (c *configWatcher) loop(path string, last []byte, names map[string]bool) {
 		default:
 		}
 	}
+	var (
+		events <-chan fsnotify.Event
+		errs   <-chan error
+	)
+	if c.w != nil {
+		events, errs = c.w.Events, c.w.Errors
+	}
 	for {
 		select {
-		case ev, ok := <-c.w.Events:
+		case <-c.quit:
+			return
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
@@ -208,7 +221,7 @@ func (c *configWatcher) loop(path string, last []byte, names map[string]bool) {
 			if timer == nil {
 				timer = time.After(300 * time.Millisecond)
 			}
-		case err, ok := <-c.w.Errors:
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
@@ -251,7 +264,11 @@ func (c *configWatcher) Changes() <-chan struct{} { return c.changes }
 
 // Close stops watching.
 func (c *configWatcher) Close() error {
-	err := c.w.Close()
+	close(c.quit)
+	var err error
+	if c.w != nil {
+		err = c.w.Close()
+	}
 	<-c.done
 	return err
 }
