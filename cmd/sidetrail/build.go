@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/sidetrail/sidetrail"
@@ -37,11 +36,6 @@ func transforms(cfg *config.Config, logger *slog.Logger) (map[string]*pipeline.T
 			line = cfg.RedactLines[0]
 		}
 		errs = append(errs, config.Error{File: cfg.File, Line: line, Msg: "redact: " + err.Error()})
-	}
-	for _, sk := range cfg.Sinks {
-		if strings.HasPrefix(sk.Name, "_") {
-			errs = append(errs, config.Error{File: cfg.File, Line: sk.Line, Msg: fmt.Sprintf("sink %q: names starting with _ are reserved", sk.Name)})
-		}
 	}
 	out := make(map[string]*pipeline.Transform, len(cfg.Sources))
 	for _, src := range cfg.Sources {

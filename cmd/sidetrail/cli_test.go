@@ -315,3 +315,20 @@ sinks:
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// validate prints every error in one run: a reserved sink name was checked
+// only once the rest of the configuration was valid (config12 F6).
+func TestValidatePrintsReservedNameWithTheRest(t *testing.T) {
+	cfg := writeFile(t, "two.yaml", `data_dir: /tmp/x
+sources:
+  - name: a
+    paths: ["/tmp/x/*.log"]
+    workers: 0
+sinks:
+  - {name: _out, type: stdout}
+`)
+	code, _, errOut := runMain(t, "", "validate", "-config", cfg)
+	if code != 1 || !strings.Contains(errOut, "two.yaml:5:") || !strings.Contains(errOut, "two.yaml:7:") || !strings.Contains(errOut, "reserved") {
+		t.Fatalf("exit %d, want both errors (lines 5 and 7):\n%s", code, errOut)
+	}
+}

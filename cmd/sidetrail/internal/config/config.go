@@ -420,7 +420,7 @@ func (p *parser) parse(data []byte) *Config {
 		p.errorf(1, "empty configuration: want at least sources and sinks")
 		return nil
 	} else if err != nil {
-		p.yamlError(err)
+		p.yamlError(err, data)
 		return nil
 	}
 	var extra yaml.Node
@@ -429,7 +429,7 @@ func (p *parser) parse(data []byte) *Config {
 		p.errorf(extra.Line, "a second YAML document: the configuration is one document")
 		return nil
 	case !errors.Is(err, io.EOF):
-		p.yamlError(err)
+		p.yamlError(err, data)
 		return nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
@@ -454,8 +454,26 @@ func (p *parser) parse(data []byte) *Config {
 	return cfg
 }
 
+// yamlParserProblems are the problems yaml.v3's parser (not its scanner)
+// reports. It gives their line counted from 0, and for all but the first
+// two the line where the enclosing block or flow starts, not the line of
+// the mistake (a key mis-indented on line 4 is "line 2").
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %TAG directive":         true,
+}
+
 // yamlError turns a YAML syntax error into an Error with its line.
-func (p *parser) yamlError(err error) {
+func (p *parser) yamlError(err error, data []byte) {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -467,6 +485,15 @@ func (p *parser) yamlError(err error) {
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	line, rest := splitLine(msg)
+	if yamlParserProblems[rest] && strings.HasPrefix(msg, "line ") {
+		// Counted from 0; the end of the file counts as a line past
+		// the last.
+		line = min(line+1, max(1, bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n"))+1))
+		if strings.HasPrefix(rest, "did not find expected") && !strings.HasSuffix(rest, "start>") {
+			p.errorf(line, "invalid YAML in what starts on this line (the mistake is here or below): %s", rest)
+			return
+		}
+	}
 	p.errorf(line, "invalid YAML: %s", rest)
 }
 

@@ -284,7 +284,22 @@ func TestErrors(t *testing.T) {
 	}, {
 		name: "a broken second document",
 		yml:  minimal + "---\nfoo: [\n",
-		want: []string{"c.yaml:8: invalid YAML: did not find expected node content"},
+		want: []string{"c.yaml:8: invalid YAML in what starts on this line (the mistake is here or below): did not find expected node content"},
+	}, {
+		// yaml.v3 counts its parser's lines from 0, and gives the line
+		// where the enclosing block or flow starts (config12 F7: these
+		// said lines 3, 2 and 2).
+		name: "a flow mapping missing a comma",
+		yml:  "data_dir: /x\nsources:\n  - name: a\n    fields: {a: b c: d}\nsinks: []\n",
+		want: []string{"c.yaml:4: invalid YAML in what starts on this line (the mistake is here or below): did not find expected ',' or '}'"},
+	}, {
+		name: "a key mis-indented in a list item",
+		yml:  "data_dir: /x\nsources:\n  - name: a\n   paths: x\nsinks: []\n",
+		want: []string{"c.yaml:3: invalid YAML in what starts on this line (the mistake is here or below): did not find expected '-' indicator"},
+	}, {
+		name: "a brace too many",
+		yml:  "data_dir: /x\nsources:\n  - name: a\n    fields: {x: y, b: c}}\nsinks: []\n",
+		want: []string{"c.yaml:3: invalid YAML in what starts on this line (the mistake is here or below): did not find expected key"},
 	}, {
 		name: "no sources no sinks",
 		yml:  "data_dir: /x\n",
@@ -670,5 +685,31 @@ func TestSlogLevel(t *testing.T) {
 		if got := (Log{Level: l}).SlogLevel().String(); !strings.EqualFold(got, l) {
 			t.Errorf("SlogLevel(%s) = %s", l, got)
 		}
+	}
+}
+
+// A default is expanded like the rest: a nested ${…} and $$ (config12 F8:
+// ${X:-${Y}} shipped the text "${Y}", and $$ in a default stayed $$).
+func TestEnvDefaultExpanded(t *testing.T) {
+	lookup := func(k string) (string, bool) {
+		v, ok := map[string]string{"Y": "/y", "EMPTY": ""}[k]
+		return v, ok
+	}
+	for in, want := range map[string]string{
+		"${X:-${Y}}":          "/y",
+		"${X:-${Z:-/z}}/a":    "/z/a",
+		"${X:-$$HOME}":        "$HOME",
+		"${X:-a}b}":           "ab}",
+		"${EMPTY:-${Y}}${Y}":  "/y/y",
+		"${X:-$${Y}}":         "${Y}",
+		"${X:-{curly\\}}}-ok": "{curly\\}}-ok",
+	} {
+		got, problems := expand(in, lookup)
+		if got != want || len(problems) > 0 {
+			t.Errorf("expand(%q) = %q %q, want %q", in, got, problems, want)
+		}
+	}
+	if _, problems := expand("${X:-${NOPE}}", lookup); len(problems) != 1 || !strings.Contains(problems[0], "NOPE") {
+		t.Errorf("an unset variable in a default: %q", problems)
 	}
 }

@@ -13,7 +13,8 @@ import (
 // so a secret holding "a: b" or "]" cannot change the document's shape.
 //
 //	${VAR}           the variable's value; an error names VAR when it is unset
-//	${VAR:-default}  the value, or default when VAR is unset or empty
+//	${VAR:-default}  the value, or default when VAR is unset or empty; the
+//	                 default is expanded too (${A:-${B:-x}}, $$)
 //	$$               a literal $
 //	$ followed by anything else is kept as it is ("^a$", "$1")
 //
@@ -99,7 +100,7 @@ func expand(s string, lookup func(string) (string, bool)) (string, []string) {
 			i++
 			continue
 		}
-		end := strings.IndexByte(s[i+2:], '}')
+		end := closingBrace(s[i+2:])
 		if end < 0 {
 			problems = append(problems, fmt.Sprintf("unterminated %q: close it with } or write $$ for a literal $", s[i:]))
 			b.WriteString(s[i:])
@@ -117,7 +118,10 @@ func expand(s string, lookup func(string) (string, bool)) (string, []string) {
 		case ok && (v != "" || !hasDef):
 			b.WriteString(v)
 		case hasDef:
-			b.WriteString(def)
+			// A default is expanded too: ${A:-${B}}, $$ for a $.
+			d, more := expand(def, lookup)
+			problems = append(problems, more...)
+			b.WriteString(d)
 		default:
 			hint := fmt.Sprintf("write ${%s:-default} to give a default", name)
 			if strings.ToLower(name) == name {
@@ -128,6 +132,26 @@ func expand(s string, lookup func(string) (string, bool)) (string, []string) {
 		}
 	}
 	return b.String(), problems
+}
+
+// closingBrace returns the index in s of the } that closes a ${ opened
+// just before s, past any ${…} nested in a default and any $$; -1 if none.
+func closingBrace(s string) int {
+	depth := 1
+	for j := 0; j < len(s); j++ {
+		switch {
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '$':
+			j++
+		case s[j] == '$' && j+1 < len(s) && s[j+1] == '{':
+			depth++
+			j++
+		case s[j] == '}':
+			if depth--; depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 func validEnvName(s string) bool {

@@ -261,6 +261,10 @@ func (p *parser) validateSink(s *Sink, i int, names map[string]int) {
 	at := label("sink", s.Name, i)
 	line := func(ptr any) int { return p.line(ptr, s) }
 	p.checkName(line(&s.Name), at, s.Name, names)
+	if strings.HasPrefix(s.Name, "_") {
+		// The buffer's cursors of sources are named _source.<name>.
+		p.errorf(line(&s.Name), "%s: name: names starting with _ are reserved", at)
+	}
 	if s.Type == "" {
 		p.errorf(p.line(&s.Type, s), "%s: type: required; want one of %s", at, strings.Join(sinkTypes, ", "))
 	} else {
