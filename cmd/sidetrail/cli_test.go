@@ -332,3 +332,13 @@ sinks:
 		t.Fatalf("exit %d, want both errors (lines 5 and 7):\n%s", code, errOut)
 	}
 }
+
+// -h asked of a command is not a usage error: exit 0, as for sidetrail -h
+// (config12 F9).
+func TestCommandHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"validate", "-h"}, {"parse", "-help"}, {"run", "--help"}, {"buffer", "inspect", "-h"}} {
+		if code, _, errOut := runMain(t, "", args...); code != 0 || !strings.Contains(errOut, "-config") && !strings.Contains(errOut, "-data-dir") {
+			t.Errorf("%v: exit %d, want 0 and the flags:\n%s", args, code, errOut)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func loadChecked(path string) (*config.Config, error) {
 // and call FILE ok.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // asked for: exit 0, as `sidetrail -h`
+		}
 		return exitError(2)
 	}
 	if fs.NArg() > 0 {
