@@ -412,7 +412,9 @@ func (t *Tailer) clearBad(p string) {
 // and checks that it is still the regular file id.
 func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
 	if t.nOpen >= t.o.MaxOpenFiles {
-		t.atRisk[p] = struct{}{} // logged by updateRisk, with the count
+		if _, ok := t.atRisk[p]; !ok {
+			t.atRisk[p] = riskEntry{id: id, unread: -1} // logged by updateRisk, with the count
+		}
 		return nil, false
 	}
 	delete(t.atRisk, p)
@@ -456,10 +458,15 @@ func (t *Tailer) closeFd(f *file) {
 func (t *Tailer) updateRisk() {
 	list := make([]string, 0, len(t.atRisk))
 	var bytes int64
-	for p := range t.atRisk {
+	var gone map[string]riskEntry
+	for p, e := range t.atRisk {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			delete(t.atRisk, p) // gone before it could be opened
+			if gone == nil {
+				gone = map[string]riskEntry{}
+			}
+			gone[p] = e
 			continue
 		}
 		list = append(list, p)
@@ -467,14 +474,18 @@ func (t *Tailer) updateRisk() {
 			continue
 		}
 		sys := fi.Sys().(*syscall.Stat_t)
-		if f := t.files[devIno{uint64(sys.Dev), sys.Ino}]; f != nil && f.st != nil {
+		e.id = devIno{uint64(sys.Dev), sys.Ino}
+		if f := t.files[e.id]; f != nil && f.st != nil {
 			// A known file (one that gave its descriptor up): its stream
 			// counts what it had when last seen; add what it grew since.
-			bytes += max(0, fi.Size()-f.st.size)
-			continue
+			e.unread = max(0, fi.Size()-f.st.size)
+		} else {
+			e.unread = fi.Size()
 		}
-		bytes += fi.Size()
+		t.atRisk[p] = e
+		bytes += e.unread
 	}
+	t.lostUnopened(gone)
 	slices.Sort(list)
 	t.ckMu.Lock()
 	grew := len(list) > len(t.atRiskList)
@@ -484,6 +495,40 @@ func (t *Tailer) updateRisk() {
 		t.riskLogged = now
 		t.log.Error("tailer: max_open_files reached; files not opened wait until an open one is finished, and are lost if deleted or rotated away meanwhile (sidetrail_source_files_at_risk)",
 			"files", len(list), "first", list[0], "max_open_files", t.o.MaxOpenFiles)
+	}
+}
+
+// riskEntry is a file waiting for a descriptor: its identity and how many
+// of its bytes were not read when last seen (-1 until then).
+type riskEntry struct {
+	id     devIno
+	unread int64
+}
+
+// lostUnopened counts and logs the files of gone (paths at risk that no
+// longer exist) whose identity is not found under another name either
+// (renamed within paths) nor open: their unread bytes are lost.
+func (t *Tailer) lostUnopened(gone map[string]riskEntry) {
+	for p, e := range gone {
+		if e.unread <= 0 {
+			continue
+		}
+		if f := t.files[e.id]; f != nil && f.fd != nil {
+			continue // opened since, under another name
+		}
+		elsewhere := false
+		for _, o := range t.atRisk {
+			if o.id == e.id {
+				elsewhere = true
+				break
+			}
+		}
+		if elsewhere {
+			continue
+		}
+		t.stats.unopenedLost.Add(uint64(e.unread))
+		t.log.Warn("tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost",
+			"path", p, "bytes", e.unread)
 	}
 }
 

@@ -69,6 +69,11 @@ type Stats struct {
 	// TruncatedBytesLost counts bytes seen in a file before it was truncated
 	// that were neither read nor found in a copy: copytruncate's window.
 	TruncatedBytesLost uint64
+	// UnopenedBytesLost counts bytes of files that waited for a descriptor
+	// (max_open_files) and went away before they could be read: the
+	// size last seen, less what was read before a file gave its
+	// descriptor up.
+	UnopenedBytesLost uint64
 	// BytesBehind is the sum over tracked files of (size - committed
 	// offset), plus the sizes of the files at risk (not opened yet).
 	BytesBehind int64
@@ -230,7 +235,7 @@ type Tailer struct {
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
 	usedKeys      map[uint64]struct{}
 	bad           map[string]string // path -> reason, logged once
-	atRisk        map[string]struct{}
+	atRisk        map[string]riskEntry
 	startAt       StartAt
 
 	buf     []byte
@@ -257,6 +262,7 @@ type Tailer struct {
 	stats struct {
 		lines, bytes, frags                  atomic.Uint64
 		rotations, truncations, copies, lost atomic.Uint64
+		unopenedLost                         atomic.Uint64
 		unreadable, errors, ckWrites, ckErrs atomic.Uint64
 		open                                 atomic.Int64
 		stallScans, corruptCk                atomic.Uint64
@@ -290,7 +296,7 @@ func New(opts Options) (*Tailer, error) {
 		dropped:    make(map[uint64]*stream),
 		usedKeys:   make(map[uint64]struct{}),
 		bad:        make(map[string]string),
-		atRisk:     make(map[string]struct{}),
+		atRisk:     make(map[string]riskEntry),
 		streams:    make(map[*stream]struct{}),
 		startAt:    o.StartAt,
 		buf:        make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+2)),
@@ -486,6 +492,7 @@ func (t *Tailer) Stats() Stats {
 		Truncations:        t.stats.truncations.Load(),
 		Copies:             t.stats.copies.Load(),
 		TruncatedBytesLost: t.stats.lost.Load(),
+		UnopenedBytesLost:  t.stats.unopenedLost.Load(),
 		Polling:            t.stats.polling.Load(),
 		Unreadable:         t.stats.unreadable.Load(),
 		Errors:             t.stats.errors.Load(),
