@@ -425,6 +425,8 @@ func (p *parser) parse(data []byte) *Config {
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
+	case err == nil && emptyDocument(&extra):
+		// A trailing "---" (with comments at most): nothing more.
 	case err == nil:
 		p.errorf(extra.Line, "a second YAML document: the configuration is one document")
 		return nil
@@ -452,6 +454,19 @@ func (p *parser) parse(data []byte) *Config {
 	p.applyDefaults(cfg)
 	p.validate(cfg)
 	return cfg
+}
+
+// emptyDocument reports whether n, a decoded document, holds nothing: a
+// trailing "---", comments at most.
+func emptyDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	if len(n.Content) > 1 {
+		return false
+	}
+	c := n.Content[0]
+	return c.Kind == yaml.ScalarNode && c.ShortTag() == "!!null" && c.Value == ""
 }
 
 // yamlParserProblems are the problems yaml.v3's parser (not its scanner)

@@ -713,3 +713,14 @@ func TestEnvDefaultExpanded(t *testing.T) {
 		t.Errorf("an unset variable in a default: %q", problems)
 	}
 }
+
+// A trailing "---", with comments at most after it, is no second document
+// (config12 F9).
+func TestTrailingDocumentMarker(t *testing.T) {
+	for _, tail := range []string{"---\n", "---\n# nothing more\n", "---"} {
+		mustParse(t, minimal+tail, nil)
+	}
+	if _, err := Parse("c.yaml", []byte(minimal+"---\n~\n"), env(nil)); err == nil {
+		t.Fatal("a second document holding null was accepted")
+	}
+}

@@ -50,6 +50,8 @@ func (pl place) index(i int) place {
 // String formats pl as a message prefix: `source "nginx": paths[0]`.
 func (pl place) String() string {
 	switch {
+	case pl.item == "" && pl.path == "":
+		return "top level"
 	case pl.item == "":
 		return pl.path
 	case pl.path == "":
