@@ -68,8 +68,12 @@ type checkpointEntry struct {
 	// file) and the entry waits for a copy to continue it: its dev/ino may
 	// be another entry's too, and at a start it is matched by content
 	// only, for the grace period.
-	Orphan bool   `json:"orphan,omitempty"`
-	Path   string `json:"path"`
+	Orphan bool `json:"orphan,omitempty"`
+	// Away says the file was seen rotated away (renamed or deleted): at a
+	// start it is still away, so its unterminated last line ships once it
+	// is quiet, as it would have without the stop.
+	Away bool   `json:"away,omitempty"`
+	Path string `json:"path"`
 }
 
 // errCorruptCheckpoint marks a checkpoint file that exists but cannot be

@@ -173,7 +173,7 @@ func (t *Tailer) scan(now time.Time) {
 		}
 		size, mtime := t.statBuf.Size, t.statBuf.Mtim.Nano()
 		if !f.away && (t.statBuf.Nlink == 0 || f.origScan != t.scanSeq) {
-			f.away = true
+			t.markAway(f)
 			t.stats.rotations.Add(1)
 		}
 		if size != f.size || mtime != f.mtime {
@@ -726,6 +726,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	f.st = st
 	f.eof = false
 	t.ckMu.Lock()
+	st.away = f.away
 	t.streams[st] = struct{}{}
 	t.ckGen++
 	t.ckMu.Unlock()
@@ -798,7 +799,7 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 	f.st, f.offset, f.mid, f.copyOf, f.eof = st, offset, mid, nil, false
 	t.usedKeys[st.key] = struct{}{}
 	t.ckMu.Lock()
-	st.orphan = false
+	st.orphan, st.away = false, f.away
 	st.dev, st.ino, st.path, st.size = f.id.dev, f.id.ino, f.path, f.size
 	st.head = slices.Clone(f.head) // a copy's head from now on: a prefix of the original's
 	t.streams[st] = struct{}{}
@@ -917,16 +918,32 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	f.resumed = true
 	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.adopt(f, st, e.Offset, e.MidLine)
-	if e.Copy || e.Path != "" && e.Path != p {
-		// A copy, or renamed while we were stopped: rotated away, as a
-		// rename seen while running makes it (its unterminated last line
-		// ships once it is quiet for rotate_wait, not when it is deleted).
-		f.away = true
-		if !e.Copy {
+	if e.Copy || e.Away || e.Path != "" && e.Path != p {
+		// A copy, rotated away before the stop, or renamed while we were
+		// stopped: rotated away, as a rename seen while running makes it
+		// (its unterminated last line ships once it is quiet for
+		// rotate_wait, not when it is deleted).
+		t.markAway(f)
+		if !e.Copy && !e.Away {
 			t.stats.rotations.Add(1)
 		}
 	}
 	return true
+}
+
+// markAway records that f was rotated away, in its stream too, so that a
+// checkpoint keeps it.
+func (t *Tailer) markAway(f *file) {
+	f.away = true
+	if f.st == nil {
+		return
+	}
+	t.ckMu.Lock()
+	if !f.st.away {
+		f.st.away = true
+		t.ckGen++
+	}
+	t.ckMu.Unlock()
 }
 
 // headMatches reports whether f's first n bytes hash to h, as a checkpoint

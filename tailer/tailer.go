@@ -119,6 +119,7 @@ type stream struct {
 	size      int64
 	copy      bool // continued by a copytruncate copy (see checkpointEntry.Copy)
 	orphan    bool // waits as an orphan for a copy (see checkpointEntry.Orphan)
+	away      bool // its file was rotated away (see checkpointEntry.Away)
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -777,7 +778,7 @@ func (t *Tailer) flush(force bool) error {
 		cp.Files = append(cp.Files, checkpointEntry{
 			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
 			HeadLen: headLen, HeadHash: headHash,
-			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan,
+			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan, Away: st.away,
 		})
 	}
 	// Entries of files present but not opened yet (MaxOpenFiles, a

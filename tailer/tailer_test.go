@@ -1549,3 +1549,42 @@ func TestUnopenedFileGoneIsCountedLost(t *testing.T) {
 		t.Fatalf("log:\n%s", logs.String())
 	}
 }
+
+// The same when the rename was seen while running, and the agent stopped
+// before rotate_wait was over: the checkpoint keeps that the file was
+// rotated away. Before, it held only the new name, the restarted agent
+// took the file for a live one, and the line waited until the file was
+// renamed again (tailer12 F2: 5 of 5 such lines lost).
+func TestUnterminatedTailRenamedThenStopped(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "head line\nUNTERMINATED")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	o.RotateWait = time.Second
+	tl := mustNew(t, o)
+	l := nextLine(t, tl)
+	tl.Commit(l.Pos)
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "new file line\n")
+	l = nextLine(t, tl) // the new file's line: the rename was seen
+	tl.Commit(l.Pos)
+	if st := tl.Stats(); st.Rotations != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := tl.Close(); err != nil { // within rotate_wait
+		t.Fatal(err)
+	}
+	tl = mustNew(t, o)
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "UNTERMINATED" || ls[0].Start != 10 || ls[0].Path != p+".1" {
+		t.Fatalf("lines %+v", ls)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
