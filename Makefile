@@ -23,8 +23,10 @@ build-static:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/sidetrail ./cmd/sidetrail
 
 ## run: tail the sample nginx logs in examples/logs and print records to stdout
-run: build
-	./bin/sidetrail run
+## (stdout holds only records: `make run | jq .` works)
+run:
+	@$(MAKE) --no-print-directory -s build
+	@./bin/sidetrail run
 
 ## tools: what the tests need besides Go (installed only when missing)
 tools: $(TOOLS)/victoria-logs
