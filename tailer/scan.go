@@ -333,7 +333,7 @@ func globDir(dir, pattern string, out []string) ([]string, error) {
 		}
 		return append(out, p), nil
 	}
-	d, err := os.Open(dir)
+	d, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return out, nil
@@ -418,7 +418,7 @@ func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
 		return nil, false
 	}
 	delete(t.atRisk, p)
-	fd, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := openNonblock(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.markBad(p, "open: "+err.Error())
@@ -435,6 +435,14 @@ func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
 	t.nOpen++
 	t.stats.open.Add(1)
 	return fd, true
+}
+
+// openNonblock opens p to read without blocking: a FIFO swapped in at a
+// path between its stat and its open blocked open() (and the tailer with
+// it) until a writer came (tailer12). The caller checks that it opened
+// the file it stat'ed.
+func openNonblock(p string) (*os.File, error) {
+	return os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 }
 
 func (t *Tailer) closeFd(f *file) {
@@ -1360,7 +1368,7 @@ func (t *Tailer) lookWhileWaiting(p string, f *file, now time.Time) {
 	if f.st == nil || f.born == 0 {
 		return
 	}
-	fd, err := os.Open(p)
+	fd, err := openNonblock(p)
 	if err != nil {
 		return
 	}
@@ -1392,7 +1400,7 @@ func (t *Tailer) lookWhileWaiting(p string, f *file, now time.Time) {
 // changed, still starts with a compression magic number (a file being
 // compressed grows), and notes its new size and mtime if so.
 func (t *Tailer) stillCompressed(p string, f *file, fi fs.FileInfo) bool {
-	fd, err := os.Open(p) // a moment, outside max_open_files
+	fd, err := openNonblock(p) // a moment, outside max_open_files
 	if err != nil {
 		return true // look again at the next scan
 	}
