@@ -84,6 +84,13 @@ func TestBuiltins(t *testing.T) {
 
 		// query_secrets
 		{"query_secrets", "GET /a?password=hunter2&user=bob HTTP/1.1", "GET /a?password=[REDACTED]&user=bob HTTP/1.1"},
+		// A comma and a space end a value, as nginx's error log writes
+		// ", client: " after a URL (parser11 F11: the comma was masked
+		// with the value); a comma inside a value stays in it.
+		{"query_secrets", `failed (2: No such file) "/x?token=abc", client: 10.0.0.1`, `failed (2: No such file) "/x?token=[REDACTED]", client: 10.0.0.1`},
+		{"query_secrets", `upstream timed out, request: "GET /x?token=abc, client: 10.0.0.1`, `upstream timed out, request: "GET /x?token=[REDACTED], client: 10.0.0.1`},
+		{"query_secrets", "a?token=ab,cd&x=1", "a?token=[REDACTED]&x=1"},
+		{"query_secrets", "a?token=abc,", "a?token=[REDACTED],"},
 		// Only a percent-encoded pair, no '=' anywhere (the pre-filter once
 		// missed this: the secret shipped).
 		{"query_secrets", "GET /a/b%3Ftoken%3Dhunter2%26x HTTP/1.1", "GET /a/b%3Ftoken%3D[REDACTED]%26x HTTP/1.1"},

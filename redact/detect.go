@@ -1112,6 +1112,14 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			vs := p + w
 			ve := vs
 			for ve < n && (!is(b[ve], cQDelim) || b[ve] == '\'' && apostropheInValue(b, ve)) {
+				if b[ve] == ',' && (ve+1 == n || b[ve+1] == ' ') {
+					// ", " ends it, as nginx's error log writes
+					// ", client: " after a URL (a space would end
+					// the value anyway, and the comma is none of it);
+					// so does a comma at b's end, which a slice of a
+					// text may cut before that space.
+					break
+				}
 				if w == 3 && b[ve] == '%' && ve+2 < n && b[ve+1] == '2' && (b[ve+2] == '6' || b[ve+2] == '0') {
 					break
 				}
