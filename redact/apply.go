@@ -933,6 +933,14 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 						rec.Scratch = appendPercent(rec.Scratch, v, path)
 						if e := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; !bytes.Equal(e, v) {
 							r.fvals = append(r.fvals, span{repl: repl, v: e})
+							// And with lower-case hex digits.
+							start := len(rec.Scratch)
+							rec.Scratch = append(rec.Scratch, e...)
+							if l := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; lowerPercentHex(l) {
+								r.fvals = append(r.fvals, span{repl: repl, v: l})
+							} else {
+								rec.Scratch = rec.Scratch[:start]
+							}
 						} else {
 							rec.Scratch = rec.Scratch[:start]
 						}
@@ -1221,6 +1229,25 @@ func appendPercent(dst, v []byte, path bool) []byte {
 	return dst
 }
 
+// lowerPercentHex turns the hex letters of b's percent-escapes to lower
+// case, in place, and reports whether any changed.
+func lowerPercentHex(b []byte) bool {
+	changed := false
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] != '%' {
+			continue
+		}
+		for j := i + 1; j <= i+2; j++ {
+			if 'A' <= b[j] && b[j] <= 'F' {
+				b[j] += 'a' - 'A'
+				changed = true
+			}
+		}
+		i += 2
+	}
+	return changed
+}
+
 // renamedOwn reports whether key is name as the JSON parser renames a
 // line's key that meets the record's own (sidetrail.MeetsRecordKey):
 // "json." + name. A rule for Docker's {"log":…} names "log".
@@ -1430,6 +1457,11 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 		for _, path := range [...]bool{false, true} {
 			r.needle = appendPercent(r.needle[:0], v, path)
 			if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
+				found = true
+			}
+			// With lower-case hex digits too, as some clients write
+			// them ("a%2fbob"; redact12 F3).
+			if lowerPercentHex(r.needle) && r.addAll(msg, r.needle, repl) {
 				found = true
 			}
 		}

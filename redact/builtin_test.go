@@ -70,6 +70,26 @@ func TestBuiltins(t *testing.T) {
 		{"bearer_token", "the Bearer of news", "the Bearer [REDACTED] news"},
 		{"bearer_token", "Bearer [REDACTED]", "Bearer [REDACTED]"},
 		{"bearer_token", "nobearer here", "nobearer here"},
+		// Escapes of token characters inside the token, as JSON writes
+		// '/' and '+' (PHP's "\/", .NET's "\u002B") and as nginx logs
+		// those: the rest of the token shipped (redact12 F8, F12).
+		{"bearer_token", `{"h":"Bearer abc\/def+ghi"}`, `{"h":"Bearer [REDACTED]"}`},
+		{"bearer_token", `{"h":"Bearer abc\u002Bdef"}`, `{"h":"Bearer [REDACTED]"}`},
+		{"bearer_token", `"{\x22h\x22:\x22Bearer abc\x5C/def\x5Cu002Bghi\x22}"`, `"{\x22h\x22:\x22Bearer [REDACTED]\x22}"`},
+		{"bearer_token", `{"h":"Bearer abc\n","x":1}`, `{"h":"Bearer [REDACTED]\n","x":1}`},
+		// Escapes in an e-mail address: of a character beyond ASCII or of a
+		// local-part or domain character, as JSON writes them (Python's
+		// json.dumps) and as nginx logs UTF-8 bytes and JSON escapes; the
+		// part before or after the escape shipped (redact12 F1, F11, F12).
+		{"email", `{"user":"hans.m\u00fcller@example.com"}`, `{"user":"[REDACTED:email]"}`},
+		{"email", `{"e":"jane\u002Btag@example.com"}`, `{"e":"[REDACTED:email]"}`},
+		{"email", `"GET /?email=hans.m\xC3\xBCller@example.com HTTP/1.1"`, `"GET /?email=[REDACTED:email] HTTP/1.1"`},
+		{"email", `{\x22e\x22:\x22hans.m\x5Cu00fcller@example.com\x22}`, `{\x22e\x22:\x22[REDACTED:email]\x22}`},
+		{"email", `{"e":"jane@m\u00fcller.de"}`, `{"e":"[REDACTED:email]"}`},
+		{"email", `{"e":"jane@mail.example\u002ecom"}`, `{"e":"[REDACTED:email]"}`},
+		{"email", "to jane@müller.de now", "to [REDACTED:email] now"},
+		{"email", `{"e":"\u003cjane@example.com\u003e"}`, `{"e":"\u003c[REDACTED:email]\u003e"}`},
+		{"email", `"\x22jane@example.com\x22"`, `"\x22[REDACTED:email]\x22"`},
 
 		// aws_access_key
 		{"aws_access_key", "id=AKIAIOSFODNN7EXAMPLE&y", "id=[REDACTED:aws_access_key]&y"},
@@ -84,6 +104,13 @@ func TestBuiltins(t *testing.T) {
 
 		// query_secrets
 		{"query_secrets", "GET /a?password=hunter2&user=bob HTTP/1.1", "GET /a?password=[REDACTED]&user=bob HTTP/1.1"},
+		// A list as forms write it: an empty pair or an index after the
+		// name (redact12 F2: the values shipped).
+		{"query_secrets", "/?password[]=abcdef&x=1", "/?password[]=[REDACTED]&x=1"},
+		{"query_secrets", "/?password[0]=abcdef", "/?password[0]=[REDACTED]"},
+		{"query_secrets", "/?user[password][]=abcdef", "/?user[password][]=[REDACTED]"},
+		{"query_secrets", "/?token%5B%5D=abcdef", "/?token%5B%5D=[REDACTED]"},
+		{"query_secrets", "/?tokens[a]=abcdef", "/?tokens[a]=abcdef"},
 		// A comma and a space end a value, as nginx's error log writes
 		// ", client: " after a URL (parser11 F11: the comma was masked
 		// with the value); a comma inside a value stays in it.

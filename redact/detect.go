@@ -490,18 +490,32 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 			return 0, 0, false
 		}
 		ls := p
-		// Bytes beyond ASCII are letters of an internationalized local
-		// part (RFC 6531): "hans.mü" of hans.müller@… shipped.
-		for ls > from && p-ls < maxLocal && (is(b[ls-1], cLocal) || b[ls-1] >= 0x80) {
-			ls--
-		}
-		// After an escape ("\x22" as nginx writes '"', "\u003c" as JSON
-		// may write '<'), whose letters and digits are local-part bytes,
-		// the address starts after it.
-		if ls > from && b[ls-1] == '\\' && oddBackslashes(b, from, ls-1) {
-			if e := escapeLen(b[:p], ls-1); e > 0 {
+		for {
+			// Bytes beyond ASCII are letters of an internationalized
+			// local part (RFC 6531): "hans.mü" of hans.müller@… shipped.
+			for ls > from && p-ls < maxLocal && (is(b[ls-1], cLocal) || b[ls-1] >= 0x80) {
+				ls--
+			}
+			if ls <= from || b[ls-1] != '\\' || !oddBackslashes(b, from, ls-1) {
+				break
+			}
+			// An escape, whose letters and digits the loop took for
+			// local-part bytes. One that stands for a local-part
+			// character or one beyond ASCII is part of the address:
+			// "hans.m\xC3\xBCller@" as nginx logs UTF-8, "m\u00fcller@"
+			// and "jane\u002Btag@" as JSON writes them, "m\x5Cu00fc" as
+			// nginx logs that (redact12: the part before it shipped).
+			// Any other ("\x22" as nginx writes '"', "\u003c" as JSON
+			// may write '<') comes before the address.
+			c, e := escapedAt(b[:p], ls-1)
+			if e > 0 && p-(ls-1) < maxLocal && (c >= 0x80 || is(byte(c), cLocal)) {
+				ls--
+				continue
+			}
+			if e > 0 {
 				ls += e - 1
 			}
+			break
 		}
 		for ls < p && b[ls] == '.' {
 			ls++
@@ -514,6 +528,27 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 		i = p + w
 	}
 	return 0, 0, false
+}
+
+// escapedAt decodes the escape at b[i], a backslash that starts one (see
+// oddBackslashes): "\xHH" as nginx writes a byte, "\uHHHH" as JSON writes
+// a character, and "\x5CuHHHH", JSON's escape as nginx logs it. It returns
+// what the escape stands for and its length in b, or a length of 0.
+func escapedAt(b []byte, i int) (c rune, n int) {
+	switch e := escapeLen(b, i); e {
+	case 4:
+		c = rune(unhex(b[i+2])<<4 | unhex(b[i+3]))
+		if c == '\\' && i+9 <= len(b) && b[i+4] == 'u' {
+			if u, ok := hex4(b, i+5); ok {
+				return u, 9
+			}
+		}
+		return c, 4
+	case 6:
+		u, _ := hex4(b, i+2)
+		return u, 6
+	}
+	return 0, 0
 }
 
 // escapeLen returns the length of the "\xHH" or "\uHHHH" escape at b[i],
@@ -562,11 +597,15 @@ func emailDomain(b []byte, ds int) int {
 	for i := ds; i < len(b) && i-ds < maxDomain; {
 		ls := i
 		alpha := true
-		for i < len(b) && is(b[i], cDomain) {
-			if !is(b[i], cAlpha) {
+		for {
+			c, n := domainChar(b, ds, i)
+			if n == 0 || c == '.' {
+				break
+			}
+			if c < 0x80 && !is(byte(c), cAlpha) {
 				alpha = false
 			}
-			i++
+			i += n
 		}
 		if i == ls {
 			break
@@ -575,13 +614,35 @@ func emailDomain(b []byte, ds int) int {
 		if labels >= 2 && alpha && i-ls >= 2 {
 			end = i
 		}
-		if i+1 < len(b) && b[i] == '.' && is(b[i+1], cDomain) {
-			i++
-			continue
+		if c, n := domainChar(b, ds, i); n > 0 && c == '.' {
+			if c2, n2 := domainChar(b, ds, i+n); n2 > 0 && c2 != '.' {
+				i += n
+				continue
+			}
 		}
 		break
 	}
 	return end
+}
+
+// domainChar returns the character of a domain name at b[i] and its length
+// in b, or a length of 0: a label byte, a '.', a byte beyond ASCII (an
+// internationalized name, "müller.de"), or an escape of one of them
+// ("m\u00fcller.de" as JSON writes it, "example\u002ecom"; redact12: the
+// address shipped whole, or its end did).
+func domainChar(b []byte, from, i int) (rune, int) {
+	if i >= len(b) {
+		return 0, 0
+	}
+	switch c := b[i]; {
+	case is(c, cDomain), c == '.', c >= 0x80:
+		return rune(c), 1
+	case c == '\\' && oddBackslashes(b, from, i):
+		if r, n := escapedAt(b, i); n > 0 && (r >= 0x80 || r == '.' || is(byte(r), cDomain)) {
+			return r, n
+		}
+	}
+	return 0, 0
 }
 
 // ---- jwt -----------------------------------------------------------------
@@ -778,13 +839,42 @@ func skipAuthSep(b []byte, j int) int {
 
 // bearerToken returns the end of the b64token starting at j.
 func bearerToken(b []byte, j int) int {
-	for j < len(b) && is(b[j], cBearer) {
-		j++
+	for j < len(b) {
+		if is(b[j], cBearer) {
+			j++
+			continue
+		}
+		if n := tokenEscape(b, j); n > 0 {
+			j += n
+			continue
+		}
+		break
 	}
 	for j < len(b) && b[j] == '=' {
 		j++
 	}
 	return j
+}
+
+// tokenEscape returns the length of an escape at b[j] that stands for a
+// token character, or 0: JSON's "\/" and "\u002B" (PHP and .NET write them),
+// and both as nginx logs them ("\x5C/", "\x5Cu002B"). The token went on
+// after them, and shipped (redact12).
+func tokenEscape(b []byte, j int) int {
+	if b[j] != '\\' || j+1 >= len(b) {
+		return 0
+	}
+	if b[j+1] == '/' {
+		return 2
+	}
+	c, n := escapedAt(b, j)
+	switch {
+	case n == 4 && c == '\\' && j+4 < len(b) && b[j+4] == '/':
+		return 5
+	case n > 0 && c < 0x80 && is(byte(c), cBearer):
+		return n
+	}
+	return 0
 }
 
 // authValue returns the credentials of an Authorization value starting at
@@ -822,10 +912,12 @@ func authValue(b []byte, j int) (int, int) {
 
 // defaultSecretParams are the parameter names query_secrets redacts. A name
 // matches when it equals one of these or ends with one after '_', '-', '.'
-// or '[' ("db_password", "X-Amz-Security-Token", "user[password]"), ignoring
-// case; brackets may be percent-encoded ("user%5Bpassword%5D", "%255B").
+// or '[' or at a camelCase word ("db_password", "X-Amz-Security-Token",
+// "user[password]", "accessToken"), ignoring case, also numbered
+// ("password2") or followed by an empty pair or an index ("password[]");
+// brackets may be percent-encoded ("user%5Bpassword%5D", "%255B").
 var defaultSecretParams = []string{
-	"password", "passwd", "pwd", "pass", "passphrase",
+	"password", "passwd", "pwd", "pass", "passphrase", "password_confirmation",
 	"token", "access_token", "refresh_token", "id_token",
 	"api_key", "apikey", "key", "secret", "client_secret",
 	"auth", "authorization", "signature", "sig", "credentials",
@@ -1228,7 +1320,33 @@ func isLiteralStart(v []byte) bool {
 func (q queryDetector) secret(name []byte) bool {
 	for k := closeBracketEnd(name); k > 0; k = closeBracketEnd(name) {
 		name = name[:len(name)-k]
+		// An empty pair or an index, as forms write a list
+		// ("password[]", "password[0]", "token%5B%5D"): the name is
+		// what comes before it (redact12: their values shipped).
+		d := len(name)
+		for d > 0 && is(name[d-1], cDigit) {
+			d--
+		}
+		if o := openBracketEnd(name[:d]); o > 0 {
+			name = name[:d-o]
+		}
 	}
+	if q.named(name) {
+		return true
+	}
+	// A numbered copy ("password1", "new_password2", as Django's forms
+	// name the two fields of a new password; redact12 F16).
+	d := len(name)
+	for d > 0 && is(name[d-1], cDigit) {
+		d--
+	}
+	return d > 0 && d < len(name) && q.named(name[:d])
+}
+
+// named reports whether name is one of q.names or ends with one after a
+// separator (see separatorEnd) or where a camelCase word starts
+// ("accessToken", "clientSecret"; redact12 F5), ignoring case.
+func (q queryDetector) named(name []byte) bool {
 	if len(name) == 0 {
 		return false
 	}
@@ -1237,7 +1355,7 @@ func (q queryDetector) secret(name []byte) bool {
 			continue
 		}
 		k := len(name) - len(s)
-		if hasFoldPrefix(name[k:], s) && (k == 0 || separatorEnd(name[:k])) {
+		if hasFoldPrefix(name[k:], s) && (k == 0 || separatorEnd(name[:k]) || is(name[k], cUpper) && is(name[k-1], cAlpha) && !is(name[k-1], cUpper)) {
 			return true
 		}
 	}
@@ -1265,6 +1383,15 @@ func closeBracketEnd(b []byte) int {
 		return 1
 	}
 	return encBracketEnd(b, 'd')
+}
+
+// openBracketEnd returns the length of the opening bracket b ends with: 1
+// for "[", 3 for "%5B", 5 for "%255B"; 0 when there is none.
+func openBracketEnd(b []byte) int {
+	if len(b) > 0 && b[len(b)-1] == '[' {
+		return 1
+	}
+	return encBracketEnd(b, 'b')
 }
 
 // encBracketEnd returns the length of the percent-encoded bracket b ends

@@ -175,3 +175,34 @@ func TestFieldRuleLeavesEmptyAndNull(t *testing.T) {
 		}
 	}
 }
+
+// A field rule's value percent-encoded with lower-case hex digits, as some
+// clients write it, is taken out of the message and the other fields too
+// (redact12 F3).
+func TestFieldRuleValueInLowerCaseHex(t *testing.T) {
+	for _, line := range []string{
+		`{"user":"a/bob","ref":"http://x/?u=a%2fbob","ref2":"http://x/?u=a%2Fbob"}`,
+		`{"user":"a&b=c","ref":"http://x/?u=a%26b%3dc"}`,
+	} {
+		_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "user", Action: "mask"}}, line)
+		if bytes.Contains(out, []byte("bob")) || bytes.Contains(out, []byte("b%3dc")) {
+			t.Errorf("shipped %s", out)
+		}
+	}
+}
+
+// Parameter names frameworks give passwords and tokens: a numbered copy
+// (Django's password1, password2), Rails' password_confirmation, camelCase
+// (accessToken, clientSecret) (redact12 F5, F16).
+func TestQuerySecretsFrameworkNames(t *testing.T) {
+	line := `{"body":"username=bob&password1=PWB1&new_password2=PWB2&user%5Bpassword_confirmation%5D=PWA2","accessToken":"AT1","x":{"clientSecret":"CS1"},"id":"notsecret42"}`
+	_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Builtin: "query_secrets"}}, line)
+	for _, s := range []string{"PWB1", "PWB2", "PWA2", "AT1", "CS1"} {
+		if bytes.Contains(out, []byte(s)) {
+			t.Errorf("%s shipped: %s", s, out)
+		}
+	}
+	if !bytes.Contains(out, []byte("notsecret42")) || !bytes.Contains(out, []byte("username=bob")) {
+		t.Errorf("masked too much: %s", out)
+	}
+}

@@ -138,18 +138,18 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 // are made on b too.
 func (q queryDetector) endsWithSecret(b []byte) bool {
 	for t := len(b); t > 0; {
-		// Does b[:t] end with a name? The last two bytes' hash first.
-		c := b[t-1]
-		maybe := q.all
-		if !maybe && t >= 2 {
-			h := endHash(lower(b[t-2]), lower(c))
-			maybe = q.ends[h>>6]&(1<<(h&63)) != 0
+		if q.endsWithName(b, t) {
+			return true
 		}
-		if maybe {
-			for _, s := range q.byLast[lower(c)] {
-				if t >= len(s) && hasFoldPrefix(b[t-len(s):t], s) {
-					return true
-				}
+		c := b[t-1]
+		if is(c, cDigit) {
+			// A numbered copy, which secret tries without its digits.
+			d := t
+			for d > 0 && is(b[d-1], cDigit) {
+				d--
+			}
+			if q.endsWithName(b, d) {
+				return true
 			}
 		}
 		if c != ']' && c != 'D' && c != 'd' {
@@ -160,6 +160,41 @@ func (q queryDetector) endsWithSecret(b []byte) bool {
 			return false
 		}
 		t -= k
+		// An empty pair or an index ("password[]", "password[0]"), which
+		// secret drops whole: the level inside the pair is tried too.
+		d := t
+		for d > 0 && is(b[d-1], cDigit) {
+			d--
+		}
+		if o := openBracketEnd(b[:d]); o > 0 {
+			if q.endsWithName(b, t) {
+				return true
+			}
+			t = d - o
+		}
+	}
+	return false
+}
+
+// endsWithName reports whether b[:t] ends with one of q.names, ignoring
+// case.
+func (q queryDetector) endsWithName(b []byte, t int) bool {
+	if t == 0 {
+		return false
+	}
+	// The last two bytes' hash first.
+	c := b[t-1]
+	maybe := q.all
+	if !maybe && t >= 2 {
+		h := endHash(lower(b[t-2]), lower(c))
+		maybe = q.ends[h>>6]&(1<<(h&63)) != 0
+	}
+	if maybe {
+		for _, s := range q.byLast[lower(c)] {
+			if t >= len(s) && hasFoldPrefix(b[t-len(s):t], s) {
+				return true
+			}
+		}
 	}
 	return false
 }
