@@ -68,6 +68,11 @@ type Options struct {
 	// Claims, shared by an agent's tailers, lets a source tell that
 	// another one tails a file too (see Claims). Nil: no check.
 	Claims *Claims
+	// Handoff, shared by an agent's tailers across reloads, carries the
+	// files a tailer still read after they were rotated away from its
+	// Close to the next tailer of the source (see Handoff). Nil: they are
+	// closed, and what is written into them after the Close is lost.
+	Handoff *Handoff
 	// RiskLog, shared by an agent's tailers across reloads, limits the
 	// "max_open_files reached" error to once a minute per source. Nil:
 	// once a minute per Tailer.

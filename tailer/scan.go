@@ -98,6 +98,20 @@ func (t *Tailer) scan(now time.Time) {
 		}
 	}
 
+	// Files the last tailer handed over, rotated away and still read: a
+	// path finds them no more (or finds them again, when they were renamed
+	// within the paths: then the path's descriptor does).
+	for id, h := range t.inherited {
+		fi, err := h.fd.Stat()
+		if seen[id] || t.pending[id] == nil || t.files[id] != nil || err != nil {
+			h.fd.Close()
+			delete(t.inherited, id)
+			continue
+		}
+		seen[id] = true
+		fresh = append(fresh, cand{h.path, fi, id})
+	}
+
 	// Files we already know, then new ones: checkpoint matches by inode
 	// first, so that copies can be matched against what is left.
 	var unknown []cand
@@ -888,8 +902,13 @@ func (t *Tailer) removeStream(st *stream) {
 
 // resume matches a fresh inode against its checkpoint entry.
 func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry, now time.Time) bool {
-	fd, ok := t.open(p, id)
-	if !ok {
+	var fd *os.File
+	if h, ok := t.inherited[id]; ok {
+		delete(t.inherited, id)
+		fd = h.fd
+		t.nOpen++
+		t.stats.open.Add(1)
+	} else if fd, ok = t.open(p, id); !ok {
 		return true // retried next scan; the entry stays pending meanwhile
 	}
 	f := t.addFile(p, fi, id, fd, now)

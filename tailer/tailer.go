@@ -237,6 +237,7 @@ type Tailer struct {
 	usedKeys      map[uint64]struct{}
 	bad           map[string]string // path -> reason, logged once
 	atRisk        map[string]riskEntry
+	inherited     map[devIno]heldFile // handed over by the last tailer; taken up by the first scan
 	startAt       StartAt
 
 	buf     []byte
@@ -298,6 +299,7 @@ func New(opts Options) (*Tailer, error) {
 		usedKeys:   make(map[uint64]struct{}),
 		bad:        make(map[string]string),
 		atRisk:     make(map[string]riskEntry),
+		inherited:  o.Handoff.take(o.Source),
 		streams:    make(map[*stream]struct{}),
 		startAt:    o.StartAt,
 		buf:        make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+2)),
@@ -463,12 +465,30 @@ func (t *Tailer) shutdown(final bool) error {
 		}
 		t.wg.Wait()
 		t.nextMu.Lock()
+		var held []heldFile
 		for _, f := range t.order {
-			if f.fd != nil {
+			if f.fd == nil {
+				continue
+			}
+			if final && t.o.Handoff != nil && f.away && f.st != nil && f.copyOf == nil && !f.st.copy {
+				// Rotated away and still read: the next tailer of the
+				// source goes on with it (its stream is in the final
+				// checkpoint).
+				held = append(held, heldFile{fd: f.fd, id: f.id, path: f.path})
+			} else {
 				f.fd.Close()
-				f.fd = nil
+			}
+			f.fd = nil
+		}
+		for _, h := range t.inherited { // not taken up: for the next one
+			if final && t.o.Handoff != nil {
+				held = append(held, h)
+			} else {
+				h.fd.Close()
 			}
 		}
+		t.inherited = nil
+		t.o.Handoff.put(t.o.Source, held)
 		t.stats.open.Store(0)
 		t.dropBuf()
 		t.nextMu.Unlock()

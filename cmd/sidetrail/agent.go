@@ -58,15 +58,17 @@ type sinkUnit struct {
 
 // lasting is what the generations of one process share: the buffer damage
 // counted (once per process, not again by each generation that reopens
-// it: the metrics add generations up), and when the tailers last logged
-// their once-a-minute errors.
+// it: the metrics add generations up), when the tailers last logged
+// their once-a-minute errors, and the files rotated away that a tailer
+// still read when a reload stopped it.
 type lasting struct {
 	seen    *buffer.DamageSeen
 	riskLog *tailer.LogLimit
+	handoff *tailer.Handoff
 }
 
 func newLasting() *lasting {
-	return &lasting{seen: &buffer.DamageSeen{}, riskLog: tailer.NewLogLimit()}
+	return &lasting{seen: &buffer.DamageSeen{}, riskLog: tailer.NewLogLimit(), handoff: tailer.NewHandoff()}
 }
 
 // startGeneration opens everything cfg describes and starts its goroutines.
@@ -142,6 +144,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		topts.MaxOpenFiles = maxOpen[sc.Name]
 		topts.Claims = claims
 		topts.RiskLog = keep.riskLog
+		topts.Handoff = keep.handoff
 		t, err := tailer.New(topts)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)

@@ -292,6 +292,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	keep := newLasting()
+	defer keep.handoff.CloseAll()
 	g, err := startGeneration(cfg, stdout, logger, m.observeBatch, keep, nil)
 	if err != nil {
 		return err
@@ -376,6 +377,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			m.reloaded(true)
 			cfg = next
 		}
+		// Files rotated away that a source removed or renamed by the
+		// reload was still reading: no tailer goes on with them.
+		keep.handoff.CloseAll()
 		g = ng
 	}
 }

@@ -1,0 +1,83 @@
+package tailer
+
+import (
+	"os"
+	"sync"
+)
+
+// Handoff carries, from a tailer that stops (Close) to the next tailer of
+// the same source, the descriptors of files it was still reading after they
+// were rotated away: deleted, or renamed out of the paths, while their
+// writer keeps them open. A reload stops one tailer and starts another;
+// the new one finds files by their paths, and these have none. Without the
+// handoff, what was written into them after the reload was lost. Safe for
+// concurrent use; the zero value is not usable (NewHandoff).
+type Handoff struct {
+	mu    sync.Mutex
+	files map[string][]heldFile // by source
+}
+
+// heldFile is a descriptor handed over, with what the checkpoint entry of
+// its file is matched by.
+type heldFile struct {
+	fd   *os.File
+	id   devIno
+	path string // where it was last seen
+}
+
+// NewHandoff returns an empty Handoff.
+func NewHandoff() *Handoff { return &Handoff{files: make(map[string][]heldFile)} }
+
+func (h *Handoff) put(source string, fs []heldFile) {
+	if h == nil || len(fs) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.files[source] = append(h.files[source], fs...)
+}
+
+func (h *Handoff) take(source string) map[devIno]heldFile {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fs := h.files[source]
+	delete(h.files, source)
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make(map[devIno]heldFile, len(fs))
+	for _, f := range fs {
+		if old, ok := out[f.id]; ok {
+			old.fd.Close()
+		}
+		out[f.id] = f
+	}
+	return out
+}
+
+// Len is the number of descriptors held.
+func (h *Handoff) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, fs := range h.files {
+		n += len(fs)
+	}
+	return n
+}
+
+// CloseAll closes what no tailer took: at the agent's stop, and after a
+// reload for sources it removed or renamed.
+func (h *Handoff) CloseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s, fs := range h.files {
+		for _, f := range fs {
+			f.fd.Close()
+		}
+		delete(h.files, s)
+	}
+}
