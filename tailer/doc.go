@@ -21,7 +21,9 @@
 //     and quiet for RotateWait. Should the file still grow after that, the
 //     rest of that line arrives as a separate line.
 //   - Rotated and deleted files stay open until read to their end (bounded
-//     by MaxOpenFiles); rotated files are read before live ones.
+//     by MaxOpenFiles); rotated files are read before live ones. With a
+//     Handoff, Close passes those still open to the next Tailer of the
+//     source (a reload), which reads on from the same descriptors.
 //   - Line.Key and Line.Start identify a line across renames, restarts and
 //     copytruncate copies, so record IDs derived from them are stable.
 //   - The checkpoint only ever holds offsets handed to Commit, so a crash
