@@ -56,7 +56,7 @@ func (t *Tailer) scan(now time.Time) {
 			continue
 		}
 		if !fi.Mode().IsRegular() {
-			t.markBad(p, "not a regular file ("+fi.Mode().Type().String()+")")
+			t.markBad(p, "not a regular file ("+fi.Mode().String()+")")
 			continue
 		}
 		sys := fi.Sys().(*syscall.Stat_t)
