@@ -194,6 +194,17 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				redacted = true
 			}
 		case sidetrail.KindJSON:
+			if r.fieldKeyed(key) {
+				// A secret's name (password, authorization) holding an
+				// object or array: a secret whole, as the message and a
+				// member so named below the top level have it. Its
+				// member names and true/false shipped (redact12 F6).
+				if v, ch := r.applyChain(rec, f.Value, key, false, 0, false, true); ch {
+					f.Value, f.Kind = v, sidetrail.KindString
+					redacted = true
+					continue
+				}
+			}
 			// A JSON value cut from the original message can only match
 			// the rules the message's pre-filters let through.
 			bound := ^uint64(0)
@@ -1197,7 +1208,20 @@ func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []
 			continue // the value the field held: located already
 		}
 		// A number's replacement is quoted by rewrite.
-		r.spans = append(r.spans, span{s: v.s, e: v.e, repl: r.fieldRepl(rec, ru, content)})
+		repl := r.fieldRepl(rec, ru, content)
+		r.spans = append(r.spans, span{s: v.s, e: v.e, repl: repl})
+		// The earlier value may stand elsewhere too, in the message and
+		// in other fields, as the kept one may (redact12 F14: "by alicex"
+		// shipped in a note).
+		c := bytes.Clone(content)
+		kind := sidetrail.KindString
+		if !v.str {
+			kind = sidetrail.KindInt
+		}
+		if !unlocatable(c) {
+			r.locate(msg, c, kind, repl)
+			r.fvals = append(r.fvals, span{repl: repl, v: c})
+		}
 	}
 }
 
@@ -1364,25 +1388,26 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 			content = r.unesc2
 		}
 		var nc []byte
+		hit := false // nc holds the token's new content (empty for a drop)
 		for _, fv := range r.fvals {
 			if len(fv.v) < shortNeedle {
 				continue
 			}
 			if !t.str {
 				if bytes.Equal(content, fv.v) {
-					nc = append(r.tmp[:0], fv.repl...)
+					nc, hit = append(r.tmp[:0], fv.repl...), true
 				}
 				continue
 			}
 			src := content
-			if nc != nil {
+			if hit {
 				src = nc
 			}
 			if bytes.Contains(src, fv.v) {
-				nc = bytes.ReplaceAll(src, fv.v, fv.repl)
+				nc, hit = bytes.ReplaceAll(src, fv.v, fv.repl), true
 			}
 		}
-		if nc == nil {
+		if !hit {
 			continue
 		}
 		out, last = replaceToken(out, v, last, t, nc)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/parser"
 	"github.com/sidetrail/sidetrail/redact"
 )
@@ -204,5 +205,44 @@ func TestQuerySecretsFrameworkNames(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("notsecret42")) || !bytes.Contains(out, []byte("username=bob")) {
 		t.Errorf("masked too much: %s", out)
+	}
+}
+
+// A top-level field named like a secret whose value is an object or array
+// is masked whole, as the message masks it and as a member so named below
+// the top level is: member names and true/false shipped in the field
+// (redact12 F6).
+func TestSecretNamedTopLevelObjectMaskedWhole(t *testing.T) {
+	for _, line := range []string{
+		`{"password":{"v":"abcdef","n":123456,"is_admin":true,"arr":["qqq1",{"w":"qqq2"}]}}`,
+		`{"credentials":{"jsmith":"pw1"}}`,
+		`{"api_key":["k1","k2"],"x":1}`,
+	} {
+		rec, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Builtin: "query_secrets"}}, line)
+		for _, s := range []string{"is_admin", "jsmith", "abcdef", "qqq", "k1"} {
+			if bytes.Contains(out, []byte(s)) {
+				t.Errorf("%s shipped: %s", s, out)
+			}
+		}
+		if f := rec.Fields[0]; f.Kind != sidetrail.KindString || string(f.Value) != "[REDACTED]" {
+			t.Errorf("field %s = %s (kind %v), want the string [REDACTED]", f.Key, f.Value, f.Kind)
+		}
+	}
+}
+
+// A key the line repeats: its earlier value is taken out of the other
+// fields and the rest of the message too; and a dropped number value is
+// taken out of the JSON values of other fields (redact12 F14).
+func TestFieldRuleRepeatedKeyAndNumbersInJSONFields(t *testing.T) {
+	_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "user", Action: "mask"}},
+		`{"user":"alicex","user":"bobbyx","note":"by alicex and bobbyx"}`)
+	if bytes.Contains(out, []byte("alicex")) || bytes.Contains(out, []byte("bobbyx")) {
+		t.Errorf("shipped: %s", out)
+	}
+	for _, line := range []string{`{"uid":12345,"msg":"user 12345","arr":[12345,"12345"]}`, `{"uid":"12345","meta":{"uid2":12345}}`} {
+		_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "uid", Action: "drop"}}, line)
+		if bytes.Contains(out, []byte("12345")) {
+			t.Errorf("shipped: %s", out)
+		}
 	}
 }
