@@ -839,8 +839,15 @@ func skipAuthSep(b []byte, j int) int {
 
 // bearerToken returns the end of the b64token starting at j.
 func bearerToken(b []byte, j int) int {
+	start := j
 	for j < len(b) {
 		if is(b[j], cBearer) {
+			j++
+			continue
+		}
+		if b[j] == '|' && j > start && j+1 < len(b) && is(b[j+1], cBearer) && allDigits(b[start:j]) {
+			// Laravel Sanctum's "ID|secret": the secret is after the
+			// '|' (redact12 F15: it shipped).
 			j++
 			continue
 		}
@@ -854,6 +861,15 @@ func bearerToken(b []byte, j int) int {
 		j++
 	}
 	return j
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if !is(c, cDigit) {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenEscape returns the length of an escape at b[j] that stands for a
