@@ -72,8 +72,11 @@ type checkpointEntry struct {
 	// Away says the file was seen rotated away (renamed or deleted): at a
 	// start it is still away, so its unterminated last line ships once it
 	// is quiet, as it would have without the stop.
-	Away bool   `json:"away,omitempty"`
-	Path string `json:"path"`
+	Away bool `json:"away,omitempty"`
+	// AwayFrom is the path the file went away from: found there again, it
+	// is live again (renamed away and back).
+	AwayFrom string `json:"away_from,omitempty"`
+	Path     string `json:"path"`
 }
 
 // errCorruptCheckpoint marks a checkpoint file that exists but cannot be

@@ -187,8 +187,14 @@ func (t *Tailer) scan(now time.Time) {
 		}
 		size, mtime := t.statBuf.Size, t.statBuf.Mtim.Nano()
 		if !f.away && (t.statBuf.Nlink == 0 || f.origScan != t.scanSeq) {
-			t.markAway(f)
+			t.markAway(f, f.origPath)
 			t.stats.rotations.Add(1)
+		} else if f.away && f.awayFrom != "" && f.path == f.awayFrom && f.seenScan == t.scanSeq && t.statBuf.Nlink > 0 &&
+			!f.final && f.copyOf == nil && (f.st == nil || !f.st.copy) {
+			// Renamed away and back: live again, its unterminated tail
+			// not handed out (regress12: a line its writer paused in
+			// shipped as two records).
+			t.unmarkAway(f)
 		}
 		if size != f.size || mtime != f.mtime {
 			f.eof = false
@@ -748,7 +754,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	f.st = st
 	f.eof = false
 	t.ckMu.Lock()
-	st.away = f.away
+	st.away, st.awayFrom = f.away, f.awayFrom
 	t.streams[st] = struct{}{}
 	t.ckGen++
 	t.ckMu.Unlock()
@@ -821,7 +827,7 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 	f.st, f.offset, f.mid, f.copyOf, f.eof = st, offset, mid, nil, false
 	t.usedKeys[st.key] = struct{}{}
 	t.ckMu.Lock()
-	st.orphan, st.away = false, f.away
+	st.orphan, st.away, st.awayFrom = false, f.away, f.awayFrom
 	st.dev, st.ino, st.path, st.size = f.id.dev, f.id.ino, f.path, f.size
 	st.head = slices.Clone(f.head) // a copy's head from now on: a prefix of the original's
 	t.streams[st] = struct{}{}
@@ -945,12 +951,19 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	f.resumed = true
 	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.adopt(f, st, e.Offset, e.MidLine)
-	if e.Copy || e.Away || e.Path != "" && e.Path != p {
+	// Renamed away and back (not a deleted file handed over by a reload,
+	// which keeps its last path).
+	back := e.Away && e.AwayFrom != "" && e.AwayFrom == p && fi.Sys().(*syscall.Stat_t).Nlink > 0
+	if e.Copy || e.Away && !back || e.Path != "" && e.Path != p {
 		// A copy, rotated away before the stop, or renamed while we were
 		// stopped: rotated away, as a rename seen while running makes it
 		// (its unterminated last line ships once it is quiet for
 		// rotate_wait, not when it is deleted).
-		t.markAway(f)
+		from := e.AwayFrom
+		if !e.Away {
+			from = e.Path
+		}
+		t.markAway(f, from)
 		if !e.Copy && !e.Away {
 			t.stats.rotations.Add(1)
 		}
@@ -958,18 +971,30 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	return true
 }
 
-// markAway records that f was rotated away, in its stream too, so that a
-// checkpoint keeps it.
-func (t *Tailer) markAway(f *file) {
-	f.away = true
+// markAway records that f was rotated away from the path from, in its
+// stream too, so that a checkpoint keeps it.
+func (t *Tailer) markAway(f *file, from string) {
+	f.away, f.awayFrom = true, from
 	if f.st == nil {
 		return
 	}
 	t.ckMu.Lock()
-	if !f.st.away {
-		f.st.away = true
+	if !f.st.away || f.st.awayFrom != from {
+		f.st.away, f.st.awayFrom = true, from
 		t.ckGen++
 	}
+	t.ckMu.Unlock()
+}
+
+// unmarkAway makes f live again: it is back where it went away from.
+func (t *Tailer) unmarkAway(f *file) {
+	f.away, f.awayFrom, f.origPath, f.origScan = false, "", f.path, t.scanSeq
+	if f.st == nil {
+		return
+	}
+	t.ckMu.Lock()
+	f.st.away, f.st.awayFrom = false, ""
+	t.ckGen++
 	t.ckMu.Unlock()
 }
 

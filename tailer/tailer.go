@@ -117,9 +117,10 @@ type stream struct {
 	committed int64
 	mid       bool
 	size      int64
-	copy      bool // continued by a copytruncate copy (see checkpointEntry.Copy)
-	orphan    bool // waits as an orphan for a copy (see checkpointEntry.Orphan)
-	away      bool // its file was rotated away (see checkpointEntry.Away)
+	copy      bool   // continued by a copytruncate copy (see checkpointEntry.Copy)
+	orphan    bool   // waits as an orphan for a copy (see checkpointEntry.Orphan)
+	away      bool   // its file was rotated away (see checkpointEntry.Away)
+	awayFrom  string // the path it went away from (checkpointEntry.AwayFrom)
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -144,9 +145,10 @@ type file struct {
 	mid        bool    // offset is inside an overlong line
 	size       int64   // last stat'ed size
 	mtime      int64
-	eof        bool // a read found no more bytes; cleared by wakes and growth
-	away       bool // renamed away from origPath or deleted (sticky)
-	final      bool // finished: hand out the unterminated tail, then close
+	eof        bool   // a read found no more bytes; cleared by wakes and growth
+	away       bool   // renamed away from origPath or deleted (until back at awayFrom)
+	awayFrom   string // the path it was live under when it went away
+	final      bool   // finished: hand out the unterminated tail, then close
 	changed    time.Time
 	copyOf     *file // a paused copytruncate copy of a live file
 	seenScan   uint64
@@ -798,7 +800,7 @@ func (t *Tailer) flush(force bool) error {
 		cp.Files = append(cp.Files, checkpointEntry{
 			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
 			HeadLen: headLen, HeadHash: headHash,
-			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan, Away: st.away,
+			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan, Away: st.away, AwayFrom: st.awayFrom,
 		})
 	}
 	// Entries of files present but not opened yet (MaxOpenFiles, a

@@ -1588,3 +1588,46 @@ func TestUnterminatedTailRenamedThenStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A live file renamed away and back is live again: its unterminated tail
+// is not handed out as a final line while its writer pauses, neither while
+// running nor after a restart (regress12 F1: the checkpoint's "away" kept
+// it rotated away, and a line the writer paused in shipped as two records;
+// N1: the same while running).
+func TestRenamedAwayAndBackIsLiveAgain(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		dir := t.TempDir()
+		ck := filepath.Join(t.TempDir(), "ck.json")
+		p := filepath.Join(dir, "a.log")
+		appendFile(t, p, "first\n")
+		o := testOptions(dir)
+		o.CheckpointPath = ck
+		o.RotateWait = 300 * time.Millisecond
+		tl := mustNew(t, o)
+		tl.Commit(nextLine(t, tl).Pos)
+		if err := os.Rename(p, p+".1"); err != nil {
+			t.Fatal(err)
+		}
+		tl.rescanForTest()
+		expectQuiet(t, tl, 100*time.Millisecond)
+		if err := os.Rename(p+".1", p); err != nil {
+			t.Fatal(err)
+		}
+		tl.rescanForTest()
+		expectQuiet(t, tl, 100*time.Millisecond)
+		if restart {
+			if err := tl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tl = mustNew(t, o)
+		}
+		appendFile(t, p, "PARTIAL")
+		expectQuiet(t, tl, 3*o.RotateWait) // the writer pauses mid-line
+		appendFile(t, p, " rest\n")
+		ls := collect(t, tl, 1, 5*time.Second)
+		if string(ls[0].Bytes) != "PARTIAL rest" {
+			t.Fatalf("restart %v: got %+v", restart, ls)
+		}
+		tl.Close()
+	}
+}
