@@ -17,11 +17,12 @@ type LagReader interface {
 
 // ResumePoints reads every record after the source's cursor and returns,
 // per file key, the end of the last of this source's lines already in the
-// buffer. Those lines were buffered after the last checkpoint was written
-// (a crash came first); the tailer resumes past them instead of reading
-// them again. The cursor is not acknowledged here.
-func ResumePoints(ctx context.Context, r LagReader, source string) (map[uint64]int64, error) {
-	points := map[uint64]int64{}
+// buffer, and the path that line was read under. Those lines were buffered
+// after the last checkpoint was written (a crash came first); the tailer
+// resumes past them instead of reading them again. The cursor is not
+// acknowledged here.
+func ResumePoints(ctx context.Context, r LagReader, source string) (points map[uint64]int64, paths map[uint64]string, err error) {
+	points, paths = map[uint64]int64{}, map[uint64]string{}
 	left, _ := r.Lag()
 	var (
 		arena   []byte
@@ -33,14 +34,13 @@ func ResumePoints(ctx context.Context, r LagReader, source string) (map[uint64]i
 		// Lag is exact but for corrupt regions: never wait long for
 		// records that are not there.
 		rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		var err error
 		arena, entries, err = r.ReadAppend(rctx, arena[:0], entries, 4096, 0)
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) {
 			break
 		}
 		if err != nil {
-			return points, err
+			return points, paths, err
 		}
 		for _, e := range entries {
 			if dec.Decode(e.Data, &rec) != nil || rec.Source != source {
@@ -48,9 +48,10 @@ func ResumePoints(ctx context.Context, r LagReader, source string) (map[uint64]i
 			}
 			if rec.End > points[rec.FileKey] {
 				points[rec.FileKey] = rec.End
+				paths[rec.FileKey] = string(rec.Path)
 			}
 		}
 		left -= min(left, uint64(len(entries)))
 	}
-	return points, nil
+	return points, paths, nil
 }

@@ -65,6 +65,12 @@ type Options struct {
 	// with that Key starts at the larger of its checkpoint offset and this.
 	// Read only; nil means none.
 	Resume map[uint64]int64
+	// ResumePaths holds, per file Key of Resume, the path its last
+	// buffered line was read under: a file found under another name was
+	// renamed while the agent was down, before its first checkpoint, and
+	// is rotated away (its unterminated last line ships once it is quiet).
+	// Read only; nil means none.
+	ResumePaths map[uint64]string
 	// Claims, shared by an agent's tailers, lets a source tell that
 	// another one tails a file too (see Claims). Nil: no check.
 	Claims *Claims

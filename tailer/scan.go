@@ -749,6 +749,13 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	}
 	if r, ok := t.resumePoint(f, key, f.offset); ok {
 		f.offset, f.mid = r, t.midLine(f, r)
+		if was := t.o.ResumePaths[key]; was != "" && was != f.path && !f.away {
+			// Read under another name before a crash that came before
+			// its first checkpoint: renamed away meanwhile (regress12
+			// F2: its unterminated last line was never shipped).
+			f.away, f.awayFrom = true, was
+			t.stats.rotations.Add(1)
+		}
 	}
 	st.committed, st.mid, st.size = f.offset, f.mid, f.size
 	f.st = st

@@ -1631,3 +1631,30 @@ func TestRenamedAwayAndBackIsLiveAgain(t *testing.T) {
 		tl.Close()
 	}
 }
+
+// A file read before a crash that came before its first checkpoint, and
+// renamed while the agent was down: the buffer's records name the path it
+// was read under (ResumePaths), so it is rotated away and its unterminated
+// last line ships once it is quiet (regress12 F2: never shipped, 8 of 8).
+func TestResumedFromBufferUnderAnotherNameIsAway(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "first\nPARTIAL")
+	o := testOptions(dir)
+	tl := mustNew(t, o) // no checkpoint: as before its first flush
+	l := nextLine(t, tl)
+	key, end := l.Key, l.End
+	tl.Close()
+	if err := os.Rename(p, p+".1"); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = map[uint64]int64{key: end}
+	o.ResumePaths = map[uint64]string{key: p}
+	tl = mustNew(t, o)
+	defer tl.Close()
+	ls := collect(t, tl, 1, 5*time.Second)
+	if string(ls[0].Bytes) != "PARTIAL" || ls[0].Path != p+".1" {
+		t.Fatalf("got %+v", ls)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+}

@@ -131,7 +131,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		}
 		// Lines buffered after the last checkpoint (a crash came between)
 		// are not read again.
-		resume, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
+		resume, resumePaths, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: reading the buffer for resume points: %w", sc.Name, err)
 		}
@@ -140,7 +140,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			return nil, err
 		}
 		topts := tailerOptions(cfg, sc, logger)
-		topts.Resume = resume
+		topts.Resume, topts.ResumePaths = resume, resumePaths
 		topts.MaxOpenFiles = maxOpen[sc.Name]
 		topts.Claims = claims
 		topts.RiskLog = keep.riskLog
