@@ -452,19 +452,8 @@ server: {listen: ""}
 	if err := os.WriteFile(cfg, []byte(conf(data)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\nstderr:\n%s", what, errOut.String())
-			}
-		}
-	}
+	a := runAgent(t, cfg)
+	out, errOut, waitFor := &a.out, &a.errOut, a.waitFor
 	waitFor("the start", func() bool { return strings.Contains(out.String(), "line-0") })
 	for i, spelling := range []string{data + "/", strings.Replace(data, "/data", "//data", 1), rel} {
 		if err := os.WriteFile(cfg, []byte(conf(spelling)), 0o644); err != nil {
@@ -483,8 +472,7 @@ server: {listen: ""}
 	if line := errOut.String()[strings.Index(errOut.String(), "reload rejected"):]; !strings.Contains(line, other) {
 		t.Fatalf("the rejection does not name the new data_dir %s:\n%s", other, line)
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := a.stop(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut.String())
 	}
 }
@@ -514,19 +502,8 @@ server: {listen: "` + listen + `"}
 	if err := os.WriteFile(cfg, []byte(conf("")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\nstderr:\n%s", what, errOut.String())
-			}
-		}
-	}
+	a := runAgent(t, cfg)
+	out, errOut, waitFor := &a.out, &a.errOut, a.waitFor
 	waitFor("the start", func() bool { return strings.Contains(out.String(), "line-0") })
 	for i, listen := range []string{"127.0.0.1:1", ""} {
 		if err := os.WriteFile(cfg, []byte(conf(listen)), 0o644); err != nil {
@@ -534,8 +511,7 @@ server: {listen: "` + listen + `"}
 		}
 		waitFor("reload", func() bool { return strings.Count(errOut.String(), "sidetrail running") >= i+2 })
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := a.stop(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut.String())
 	}
 	if n := strings.Count(errOut.String(), "server.listen changes"); n != 1 {
@@ -569,19 +545,8 @@ server: {listen: ""}
 	if err := os.WriteFile(cfg, []byte(conf("one")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\nstdout:\n%s\nstderr:\n%s", what, out.String(), errOut.String())
-			}
-		}
-	}
+	a := runAgent(t, cfg)
+	out, errOut, waitFor := &a.out, &a.errOut, a.waitFor
 	fmt.Fprintln(w, "line-before")
 	waitFor("the first line", func() bool { return strings.Contains(out.String(), "line-before") })
 	if err := os.Remove(logPath); err != nil {
@@ -595,8 +560,7 @@ server: {listen: ""}
 	waitFor("the reload", func() bool { return strings.Count(errOut.String(), "sidetrail running") >= 2 })
 	fmt.Fprintln(w, "line-after-reload")
 	waitFor("the line written after the reload", func() bool { return strings.Contains(out.String(), "line-after-reload") })
-	cancel()
-	if code := <-done; code != 0 {
+	if code := a.stop(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut.String())
 	}
 	for _, l := range []string{"line-before", "line-deleted", "line-after-reload"} {
@@ -604,4 +568,43 @@ server: {listen: ""}
 			t.Errorf("%s shipped %d times", l, n)
 		}
 	}
+}
+
+// agentRun is Main running on a configuration file in a test.
+type agentRun struct {
+	t           *testing.T
+	out, errOut syncbuf.Buffer
+	cancel      context.CancelFunc
+	done        chan int
+}
+
+// runAgent starts sidetrail run -config cfg; stop (or the test's end)
+// ends it.
+func runAgent(t *testing.T, cfg string) *agentRun {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &agentRun{t: t, cancel: cancel, done: make(chan int, 1)}
+	go func() { a.done <- Main(ctx, []string{"run", "-config", cfg}, nil, &a.out, &a.errOut) }()
+	t.Cleanup(func() {
+		cancel()
+		<-a.done
+	})
+	return a
+}
+
+// waitFor polls ok, failing the test after 15 s.
+func (a *agentRun) waitFor(what string, ok func() bool) {
+	a.t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			a.t.Fatalf("timed out waiting for %s\nstdout:\n%s\nstderr:\n%s", what, a.out.String(), a.errOut.String())
+		}
+	}
+}
+
+// stop ends the agent as SIGTERM does and returns its exit code.
+func (a *agentRun) stop() int {
+	a.cancel()
+	code := <-a.done
+	a.done <- code // for the cleanup
+	return code
 }
