@@ -92,6 +92,15 @@ func TestBuiltins(t *testing.T) {
 		{"email", "to jane@müller.de now", "to [REDACTED:email] now"},
 		{"email", `{"e":"\u003cjane@example.com\u003e"}`, `{"e":"\u003c[REDACTED:email]\u003e"}`},
 		{"email", `"\x22jane@example.com\x22"`, `"\x22[REDACTED:email]\x22"`},
+		// Text beyond ASCII after an address is not its domain, and a
+		// digit in it does not make the address go unfound (regress12b:
+		// both shipped, or vanished into the mask).
+		{"email", "发送至jane@example.com失败3次", "[REDACTED:email]失败3次"},
+		{"email", "jane@example.com\u00a0user42", "[REDACTED:email]\u00a0user42"},
+		{"email", "Sent to jane@example.com—retrying", "Sent to [REDACTED:email]—retrying"},
+		{"email", "请联系jane@example.com。谢谢", "[REDACTED:email]。谢谢"}, // letters glued before it: the local part
+		{"email", "KEEPME\u00a0jane@example.com»KEEP2", "KEEPME\u00a0[REDACTED:email]»KEEP2"},
+		{"email", "mail jane@пример.рф.", "mail [REDACTED:email]."},
 
 		// aws_access_key
 		{"aws_access_key", "id=AKIAIOSFODNN7EXAMPLE&y", "id=[REDACTED:aws_access_key]&y"},

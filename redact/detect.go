@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/netip"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // detector finds one kind of secret in a byte string. Detectors are
@@ -491,10 +493,22 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 		}
 		ls := p
 		for {
-			// Bytes beyond ASCII are letters of an internationalized
+			// Letters beyond ASCII are letters of an internationalized
 			// local part (RFC 6531): "hans.mü" of hans.müller@… shipped.
-			for ls > from && p-ls < maxLocal && (is(b[ls-1], cLocal) || b[ls-1] >= 0x80) {
-				ls--
+			// Other characters beyond ASCII (a no-break space, a
+			// typographic quote) are not (regress12b).
+			for ls > from && p-ls < maxLocal {
+				if is(b[ls-1], cLocal) {
+					ls--
+					continue
+				}
+				if b[ls-1] >= 0x80 {
+					if r, size := utf8.DecodeLastRune(b[from:ls]); wordRune(r) {
+						ls -= size
+						continue
+					}
+				}
+				break
 			}
 			if ls <= from || b[ls-1] != '\\' || !oddBackslashes(b, from, ls-1) {
 				break
@@ -508,7 +522,7 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 			// Any other ("\x22" as nginx writes '"', "\u003c" as JSON
 			// may write '<') comes before the address.
 			c, e := escapedAt(b[:p], ls-1)
-			if e > 0 && p-(ls-1) < maxLocal && (c >= 0x80 || is(byte(c), cLocal)) {
+			if e > 0 && p-(ls-1) < maxLocal && (c >= 0x80 && (e == 4 || wordRune(c)) || c < 0x80 && is(byte(c), cLocal)) {
 				ls--
 				continue
 			}
@@ -596,14 +610,28 @@ func emailDomain(b []byte, ds int) int {
 	end, labels := -1, 0
 	for i := ds; i < len(b) && i-ds < maxDomain; {
 		ls := i
-		alpha := true
+		alpha := true                 // every character a letter
+		ascii, beyond := false, false // characters of ASCII, and beyond it, seen
+		lead := -1                    // where leading ASCII letters met a character beyond ASCII
 		for {
 			c, n := domainChar(b, ds, i)
 			if n == 0 || c == '.' {
 				break
 			}
-			if c < 0x80 && !is(byte(c), cAlpha) {
-				alpha = false
+			if c < 0x80 {
+				if !is(byte(c), cAlpha) {
+					alpha = false
+				}
+				ascii = true
+			} else {
+				if !beyond && alpha && ascii && i-ls >= 2 {
+					lead = i
+				}
+				escByte := b[i] == '\\' && n == 4 // "\xHH": a byte of UTF-8, taken for a letter
+				if !escByte && !unicode.IsLetter(c) && !unicode.IsMark(c) {
+					alpha = false // a digit beyond ASCII
+				}
+				beyond = true
 			}
 			i += n
 		}
@@ -611,8 +639,19 @@ func emailDomain(b []byte, ds int) int {
 			break
 		}
 		labels++
-		if labels >= 2 && alpha && i-ls >= 2 {
-			end = i
+		if labels >= 2 {
+			switch {
+			case alpha && !(ascii && beyond) && i-ls >= 2:
+				// All ASCII letters, or all letters beyond ASCII (an
+				// internationalized top-level label, ".рф").
+				end = i
+			case lead > 0:
+				// "example.com失败3次": the last label is its ASCII
+				// letters, and the text after them is not the address
+				// (regress12b: taken into it, the label was not
+				// alphabetic, and the whole address shipped).
+				end = lead
+			}
 		}
 		if c, n := domainChar(b, ds, i); n > 0 && c == '.' {
 			if c2, n2 := domainChar(b, ds, i+n); n2 > 0 && c2 != '.' {
@@ -626,23 +665,37 @@ func emailDomain(b []byte, ds int) int {
 }
 
 // domainChar returns the character of a domain name at b[i] and its length
-// in b, or a length of 0: a label byte, a '.', a byte beyond ASCII (an
-// internationalized name, "müller.de"), or an escape of one of them
-// ("m\u00fcller.de" as JSON writes it, "example\u002ecom"; redact12: the
-// address shipped whole, or its end did).
+// in b, or a length of 0: a label byte, a '.', a letter or digit beyond
+// ASCII (an internationalized name, "müller.de"), or an escape of one of
+// them ("m\u00fcller.de" as JSON writes it, "example\u002ecom", and any
+// "\xHH" byte beyond ASCII as nginx logs UTF-8; redact12: the address shipped
+// whole, or its end did).
 func domainChar(b []byte, from, i int) (rune, int) {
 	if i >= len(b) {
 		return 0, 0
 	}
 	switch c := b[i]; {
-	case is(c, cDomain), c == '.', c >= 0x80:
+	case is(c, cDomain), c == '.':
 		return rune(c), 1
+	case c >= 0x80:
+		if r, size := utf8.DecodeRune(b[i:]); wordRune(r) {
+			return r, size
+		}
 	case c == '\\' && oddBackslashes(b, from, i):
-		if r, n := escapedAt(b, i); n > 0 && (r >= 0x80 || r == '.' || is(byte(r), cDomain)) {
+		r, n := escapedAt(b, i)
+		switch {
+		case n == 0:
+		case r >= 0x80 && (n == 4 || wordRune(r)), r < 0x80 && (r == '.' || is(byte(r), cDomain)):
 			return r, n
 		}
 	}
 	return 0, 0
+}
+
+// wordRune reports whether r, beyond ASCII, is a letter, a digit or a
+// combining mark: what an internationalized address may hold.
+func wordRune(r rune) bool {
+	return r >= 0x80 && r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r))
 }
 
 // ---- jwt -----------------------------------------------------------------
@@ -1356,6 +1409,9 @@ func (q queryDetector) secret(name []byte) bool {
 	for d > 0 && is(name[d-1], cDigit) {
 		d--
 	}
+	if d > 1 && d < len(name) && (name[d-1] == '_' || name[d-1] == '-') {
+		d-- // "password_1" (regress12b)
+	}
 	return d > 0 && d < len(name) && q.named(name[:d])
 }
 
@@ -1371,7 +1427,11 @@ func (q queryDetector) named(name []byte) bool {
 			continue
 		}
 		k := len(name) - len(s)
-		if hasFoldPrefix(name[k:], s) && (k == 0 || separatorEnd(name[:k]) || is(name[k], cUpper) && is(name[k-1], cAlpha) && !is(name[k-1], cUpper)) {
+		// A camelCase word counts for names of five letters or more:
+		// "accessToken", "clientSecret", but not "primaryKey", "sortKey"
+		// or "userAuth", ordinary identifiers (regress12b).
+		camel := k > 0 && len(s) >= 5 && is(name[k], cUpper) && is(name[k-1], cAlpha) && !is(name[k-1], cUpper)
+		if hasFoldPrefix(name[k:], s) && (k == 0 || separatorEnd(name[:k]) || camel) {
 			return true
 		}
 	}

@@ -196,9 +196,14 @@ func TestFieldRuleValueInLowerCaseHex(t *testing.T) {
 // (Django's password1, password2), Rails' password_confirmation, camelCase
 // (accessToken, clientSecret) (redact12 F5, F16).
 func TestQuerySecretsFrameworkNames(t *testing.T) {
-	line := `{"body":"username=bob&password1=PWB1&new_password2=PWB2&user%5Bpassword_confirmation%5D=PWA2","accessToken":"AT1","x":{"clientSecret":"CS1"},"id":"notsecret42"}`
+	line := `{"body":"username=bob&password1=PWB1&new_password2=PWB2&user%5Bpassword_confirmation%5D=PWA2&token_1=TK1","accessToken":"AT1","x":{"clientSecret":"CS1"},"password-2":"PW2","id":"notsecret42","primaryKey":"keep1","sortKey":"keep2","userAuth":"keep3"}`
 	_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Builtin: "query_secrets"}}, line)
-	for _, s := range []string{"PWB1", "PWB2", "PWA2", "AT1", "CS1"} {
+	for _, s := range []string{"keep1", "keep2", "keep3"} {
+		if !bytes.Contains(out, []byte(s)) {
+			t.Errorf("%s masked (an ordinary camelCase name): %s", s, out)
+		}
+	}
+	for _, s := range []string{"PWB1", "PWB2", "PWA2", "AT1", "CS1", "TK1", "PW2"} {
 		if bytes.Contains(out, []byte(s)) {
 			t.Errorf("%s shipped: %s", s, out)
 		}

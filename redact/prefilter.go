@@ -151,6 +151,9 @@ func (q queryDetector) endsWithSecret(b []byte) bool {
 			if q.endsWithName(b, d) {
 				return true
 			}
+			if d > 1 && (b[d-1] == '_' || b[d-1] == '-') && q.endsWithName(b, d-1) {
+				return true
+			}
 		}
 		if c != ']' && c != 'D' && c != 'd' {
 			return false // the common case: no closing bracket to drop
