@@ -79,6 +79,7 @@ func TestBuiltins(t *testing.T) {
 		{"bearer_token", `{"h":"Bearer abc\n","x":1}`, `{"h":"Bearer [REDACTED]\n","x":1}`},
 		{"bearer_token", "calling with Bearer 12|Xa8sdfkjhQWERTY now", "calling with Bearer [REDACTED] now"},
 		{"bearer_token", "Bearer abc|def", "Bearer [REDACTED]|def"},
+		{"bearer_token", `{"h":"Bearer 12\u007cSECRETxyz tail"}`, `{"h":"Bearer [REDACTED] tail"}`},
 		// Escapes in an e-mail address: of a character beyond ASCII or of a
 		// local-part or domain character, as JSON writes them (Python's
 		// json.dumps) and as nginx logs UTF-8 bytes and JSON escapes; the

@@ -898,11 +898,22 @@ func bearerToken(b []byte, j int) int {
 			j++
 			continue
 		}
-		if b[j] == '|' && j > start && j+1 < len(b) && is(b[j+1], cBearer) && allDigits(b[start:j]) {
+		if j > start && allDigits(b[start:j]) {
 			// Laravel Sanctum's "ID|secret": the secret is after the
-			// '|' (redact12 F15: it shipped).
-			j++
-			continue
+			// '|' (redact12 F15: it shipped), which JSON may write
+			// "\u007c" (regress12b).
+			n := 0
+			if b[j] == '|' {
+				n = 1
+			} else if b[j] == '\\' {
+				if c, e := escapedAt(b, j); c == '|' {
+					n = e
+				}
+			}
+			if n > 0 && j+n < len(b) && is(b[j+n], cBearer) {
+				j += n
+				continue
+			}
 		}
 		if n := tokenEscape(b, j); n > 0 {
 			j += n
