@@ -80,6 +80,9 @@ func TestBuiltins(t *testing.T) {
 		{"bearer_token", "calling with Bearer 12|Xa8sdfkjhQWERTY now", "calling with Bearer [REDACTED] now"},
 		{"bearer_token", "Bearer abc|def", "Bearer [REDACTED]|def"},
 		{"bearer_token", `{"h":"Bearer 12\u007cSECRETxyz tail"}`, `{"h":"Bearer [REDACTED] tail"}`},
+		{"bearer_token", `{"h":"Bearer abc\u00e9SECRET tail"}`, `{"h":"Bearer [REDACTED] tail"}`},
+		{"bearer_token", "Bearer abcéSECRET tail", "Bearer [REDACTED] tail"},
+		{"bearer_token", "Bearer abc… tail", "Bearer [REDACTED]… tail"},
 		// Escapes in an e-mail address: of a character beyond ASCII or of a
 		// local-part or domain character, as JSON writes them (Python's
 		// json.dumps) and as nginx logs UTF-8 bytes and JSON escapes; the
@@ -102,6 +105,8 @@ func TestBuiltins(t *testing.T) {
 		{"email", "请联系jane@example.com。谢谢", "[REDACTED:email]。谢谢"}, // letters glued before it: the local part
 		{"email", "KEEPME\u00a0jane@example.com»KEEP2", "KEEPME\u00a0[REDACTED:email]»KEEP2"},
 		{"email", "mail jane@пример.рф.", "mail [REDACTED:email]."},
+		{"email", `{"m":"jane\ud83d\ude00@example.com tail"}`, `{"m":"[REDACTED:email] tail"}`},
+		{"email", "jane😀@example.com tail", "[REDACTED:email] tail"},
 
 		// aws_access_key
 		{"aws_access_key", "id=AKIAIOSFODNN7EXAMPLE&y", "id=[REDACTED:aws_access_key]&y"},

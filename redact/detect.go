@@ -503,7 +503,7 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 					continue
 				}
 				if b[ls-1] >= 0x80 {
-					if r, size := utf8.DecodeLastRune(b[from:ls]); wordRune(r) {
+					if r, size := utf8.DecodeLastRune(b[from:ls]); localRune(r, size) {
 						ls -= size
 						continue
 					}
@@ -522,7 +522,7 @@ func (emailDetector) find(b []byte, from int, _ string, st *findState) (int, int
 			// Any other ("\x22" as nginx writes '"', "\u003c" as JSON
 			// may write '<') comes before the address.
 			c, e := escapedAt(b[:p], ls-1)
-			if e > 0 && p-(ls-1) < maxLocal && (c >= 0x80 && (e == 4 || wordRune(c)) || c < 0x80 && is(byte(c), cLocal)) {
+			if e > 0 && p-(ls-1) < maxLocal && (c >= 0x80 && (e == 4 || localRune(c, 2)) || c < 0x80 && is(byte(c), cLocal)) {
 				ls--
 				continue
 			}
@@ -692,8 +692,21 @@ func domainChar(b []byte, from, i int) (rune, int) {
 	return 0, 0
 }
 
+// localRune reports whether r (size bytes of UTF-8), beyond ASCII, may be
+// part of an address's local part: anything but white space and
+// punctuation (a no-break space or a typographic quote before an address
+// is not part of it; an emoji or a byte that is not UTF-8 may be, and an
+// address is masked rather than missed). A lone surrogate is half of a
+// JSON escape pair ("\ud83d\ude00").
+func localRune(r rune, size int) bool {
+	if r == utf8.RuneError {
+		return size == 1
+	}
+	return r >= 0x80 && !unicode.IsSpace(r) && !unicode.IsPunct(r)
+}
+
 // wordRune reports whether r, beyond ASCII, is a letter, a digit or a
-// combining mark: what an internationalized address may hold.
+// combining mark: what an internationalized domain may hold.
 func wordRune(r rune) bool {
 	return r >= 0x80 && r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r))
 }
@@ -919,6 +932,14 @@ func bearerToken(b []byte, j int) int {
 			j += n
 			continue
 		}
+		if b[j] >= 0x80 {
+			// A character beyond ASCII, which no token holds (the
+			// escape's decoded form, "abcéSECRET"): masked with it.
+			if r, size := utf8.DecodeRune(b[j:]); localRune(r, size) {
+				j += size
+				continue
+			}
+		}
 		break
 	}
 	for j < len(b) && b[j] == '=' {
@@ -952,6 +973,10 @@ func tokenEscape(b []byte, j int) int {
 	case n == 4 && c == '\\' && j+4 < len(b) && b[j+4] == '/':
 		return 5
 	case n > 0 && c < 0x80 && is(byte(c), cBearer):
+		return n
+	case n > 4 && c >= 0x80:
+		// A character beyond ASCII, which no token holds: what follows
+		// is masked with it rather than shipped (regress12b).
 		return n
 	}
 	return 0
