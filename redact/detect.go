@@ -614,7 +614,12 @@ func emailDomain(b []byte, ds int) int {
 		ascii, beyond := false, false // characters of ASCII, and beyond it, seen
 		lead := -1                    // where leading ASCII letters met a character beyond ASCII
 		for {
-			c, n := domainChar(b, ds, i)
+			c, n := rune(0), 0
+			if i < len(b) && is(b[i], cDomain) {
+				c, n = rune(b[i]), 1 // the common case, inline
+			} else {
+				c, n = domainChar(b, ds, i)
+			}
 			if n == 0 || c == '.' {
 				break
 			}
@@ -911,7 +916,7 @@ func bearerToken(b []byte, j int) int {
 			j++
 			continue
 		}
-		if j > start && allDigits(b[start:j]) {
+		if j > start && digitsStart(b, j) <= start {
 			// Laravel Sanctum's "ID|secret": the secret is after the
 			// '|' (redact12 F15: it shipped), which JSON may write
 			// "\u007c" (regress12b).
@@ -946,15 +951,6 @@ func bearerToken(b []byte, j int) int {
 		j++
 	}
 	return j
-}
-
-func allDigits(b []byte) bool {
-	for _, c := range b {
-		if !is(c, cDigit) {
-			return false
-		}
-	}
-	return true
 }
 
 // tokenEscape returns the length of an escape at b[j] that stands for a
@@ -1428,10 +1424,7 @@ func (q queryDetector) secret(name []byte) bool {
 		// An empty pair or an index, as forms write a list
 		// ("password[]", "password[0]", "token%5B%5D"): the name is
 		// what comes before it (redact12: their values shipped).
-		d := len(name)
-		for d > 0 && is(name[d-1], cDigit) {
-			d--
-		}
+		d := digitsStart(name, len(name))
 		if o := openBracketEnd(name[:d]); o > 0 {
 			name = name[:d-o]
 		}
@@ -1441,10 +1434,7 @@ func (q queryDetector) secret(name []byte) bool {
 	}
 	// A numbered copy ("password1", "new_password2", as Django's forms
 	// name the two fields of a new password; redact12 F16).
-	d := len(name)
-	for d > 0 && is(name[d-1], cDigit) {
-		d--
-	}
+	d := digitsStart(name, len(name))
 	if d > 1 && d < len(name) && (name[d-1] == '_' || name[d-1] == '-') {
 		d-- // "password_1" (regress12b)
 	}
@@ -1495,6 +1485,15 @@ func closeBracketEnd(b []byte) int {
 		return 1
 	}
 	return encBracketEnd(b, 'd')
+}
+
+// digitsStart returns where the run of digits that b[:t] ends with starts
+// (t when there is none).
+func digitsStart(b []byte, t int) int {
+	for t > 0 && is(b[t-1], cDigit) {
+		t--
+	}
+	return t
 }
 
 // openBracketEnd returns the length of the opening bracket b ends with: 1

@@ -144,10 +144,7 @@ func (q queryDetector) endsWithSecret(b []byte) bool {
 		c := b[t-1]
 		if is(c, cDigit) {
 			// A numbered copy, which secret tries without its digits.
-			d := t
-			for d > 0 && is(b[d-1], cDigit) {
-				d--
-			}
+			d := digitsStart(b, t)
 			if q.endsWithName(b, d) {
 				return true
 			}
@@ -165,10 +162,7 @@ func (q queryDetector) endsWithSecret(b []byte) bool {
 		t -= k
 		// An empty pair or an index ("password[]", "password[0]"), which
 		// secret drops whole: the level inside the pair is tried too.
-		d := t
-		for d > 0 && is(b[d-1], cDigit) {
-			d--
-		}
+		d := digitsStart(b, t)
 		if o := openBracketEnd(b[:d]); o > 0 {
 			if q.endsWithName(b, t) {
 				return true
