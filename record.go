@@ -132,6 +132,10 @@ type Record struct {
 	// of Fields: their values are not the line's, and are not looked for in
 	// the message. Not encoded.
 	Statics int
+	// TimeField is the field the parser took Time from and removed from
+	// Fields (a JSON line's time key), for the redactor: when its rules take
+	// the value for a secret, Time must not give it back. Not encoded.
+	TimeField Field
 }
 
 // Reset clears r for reuse, keeping the capacity of Fields and Scratch.

@@ -577,6 +577,7 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 		// the read time.
 		if t, ok := p.parseTime(rec.Fields[idx]); ok && sidetrail.TimeInRange(t) {
 			rec.Time = t
+			rec.TimeField = rec.Fields[idx]
 			rec.Fields = append(rec.Fields[:idx], rec.Fields[idx+1:]...)
 			break
 		}

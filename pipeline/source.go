@@ -483,6 +483,9 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 	t.addStatic(rec)
 	if t.Redactor != nil {
 		t.Redactor.Apply(rec)
+		if rec.Time.IsZero() { // the line's time held a secret
+			rec.Time = now
+		}
 	}
 	rec.Ingested = now
 }

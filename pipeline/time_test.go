@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/redact"
 	"github.com/sidetrail/sidetrail/tailer"
 )
 
@@ -50,6 +52,44 @@ func TestEventTimeOutOfRange(t *testing.T) {
 		}
 		if !back.Time.Equal(rec.Time) {
 			t.Errorf("%s: the buffer gives back %v for %v", tc.line, back.Time, rec.Time)
+		}
+	}
+}
+
+// An event time read from a value the redaction rules take for a secret is
+// no event time: a card number as Unix microseconds in "ts" shipped as
+// @timestamp 2100-04-11T07:18:31.111111Z, from which it converts back
+// exactly, while the message had it masked (redact12 F13). A field rule
+// naming the time key hides its value the same way.
+func TestEventTimeHoldingASecret(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		rules []redact.Rule
+		line  string
+		want  time.Time
+	}{
+		{[]redact.Rule{{Builtin: "credit_card"}}, `{"ts":4111111111111111,"m":1}`, now},
+		{[]redact.Rule{{Builtin: "credit_card"}}, `{"ts":"4111111111111111","m":1}`, now},
+		{[]redact.Rule{{Field: "ts", Action: "mask"}}, `{"ts":1700000000,"m":1}`, now},
+		{[]redact.Rule{{Builtin: "credit_card"}}, `{"ts":1700000000,"m":1}`, time.Unix(1700000000, 0).UTC()},
+		{[]redact.Rule{{Builtin: "credit_card"}}, `{"ts":"2026-11-26T10:00:00Z","m":1}`, time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)},
+	} {
+		p, err := parser.New(parser.Config{Format: "json"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		red, err := redact.New(tc.rules, redact.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &Transform{Source: "s", Parser: p, Redactor: red}
+		var rec sidetrail.Record
+		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(tc.line)}, now)
+		if !rec.Time.Equal(tc.want) {
+			t.Errorf("%v %s: time %v, want %v", tc.rules, tc.line, rec.Time, tc.want)
+		}
+		if bytes.Contains(rec.Message, []byte("4111111111111111")) {
+			t.Errorf("%s: message %s", tc.line, rec.Message)
 		}
 	}
 }

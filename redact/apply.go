@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sidetrail/sidetrail"
 )
@@ -83,7 +84,10 @@ type span struct {
 // unchanged values are left as they were. A changed number or JSON value
 // that had to become a token is turned into a KindString field. Field rules
 // with action drop remove their field from rec.Fields, keeping the order of
-// the others. Apply keeps no reference to rec or its bytes after it returns.
+// the others. When the rules would change rec.TimeField's value (or a field
+// rule names its key), rec.Time is set to zero: the caller gives the record
+// its read time. Apply keeps no reference to rec or its bytes after it
+// returns.
 //
 // Apply never fails and never panics: if a bug in a detector panicked, the
 // message is withheld, every field value is masked and Stats.Failed counts
@@ -246,9 +250,32 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			rec.Message = m
 		}
 	}
+	if rec.TimeField.Value != nil && r.timeSecret(rec, orig, origMaybe) {
+		// The event time was read from a value the rules take for a secret
+		// (a card number as Unix microseconds in "ts"): @timestamp would
+		// give it back exactly (redact12 F13). The record gets the read
+		// time instead; the message keeps the value masked.
+		rec.Time = time.Time{}
+		redacted = true
+	}
 	if redacted {
 		r.c.redacted.Add(1)
 	}
+}
+
+// timeSecret reports whether the rules would change the value rec's time
+// was read from, or a field rule names its key.
+func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint64) bool {
+	tf := rec.TimeField
+	if r.isFieldRuleKey(tf.Key) {
+		return true
+	}
+	mask := ^uint64(0)
+	if within(orig, tf.Value) {
+		mask = origMaybe
+	}
+	_, ch := r.applyChain(rec, tf.Value, tf.Key, false, mask, false, r.fieldKeyed(tf.Key))
+	return ch
 }
 
 // syncMessage takes out of the message what the rules took out of a field
@@ -339,6 +366,9 @@ func (r *Redactor) recoverApply(rec *sidetrail.Record) {
 	}
 	r.c.failed.Add(1)
 	r.jsonText = false
+	if rec.TimeField.Value != nil {
+		rec.Time = time.Time{} // it may hold what the rules would have masked
+	}
 	const marker = "[message withheld: redaction failed]"
 	start := len(rec.Scratch)
 	rec.Scratch = append(rec.Scratch, marker...)

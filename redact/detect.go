@@ -405,10 +405,24 @@ func cardInRun(b []byte, rs, re int) (int, int, bool) {
 	return 0, 0, false
 }
 
-// hashTokenBefore reports whether the digits at i are the start of a hash
-// token's hex ("[HASH:" just before), which is not a card number.
+// hashTokenBefore reports whether the digits at i are a hash token's hex
+// ("[HASH:" just before, hashHexChars lower-case hex digits and "]" after),
+// which is not a card number. Digits that only follow "[HASH:" are text
+// imitating a token, and may be a card (redact12 F13).
 func hashTokenBefore(b []byte, i int) bool {
-	return i >= len(hashPrefix) && string(b[i-len(hashPrefix):i]) == hashPrefix
+	if i < len(hashPrefix) || string(b[i-len(hashPrefix):i]) != hashPrefix {
+		return false
+	}
+	end := i + hashHexChars
+	if end >= len(b) || b[end] != ']' {
+		return false
+	}
+	for _, c := range b[i:end] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // isPct20 reports whether b holds "%20", a space percent-encoded, at i.

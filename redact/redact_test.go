@@ -585,3 +585,22 @@ func TestHashTokenUnderSecretNameStays(t *testing.T) {
 	}
 	leftovers(t, r, rec)
 }
+
+// A hash token whose hex happens to be all digits passing the Luhn check is
+// no card number; digits that only follow a literal "[HASH:" may be one
+// (redact12 F13).
+func TestCardAfterHashPrefix(t *testing.T) {
+	r := mustNew(t, []Rule{{Builtin: "credit_card"}})
+	for _, tc := range []struct{ in, want string }{
+		{"token [HASH:4111111111111111] ok", "token [HASH:4111111111111111] ok"},
+		{"note: [HASH:4111111111111111", "note: [HASH:[REDACTED:credit_card]"},
+		{"note: [HASH:4111111111111111 x]", "note: [HASH:[REDACTED:credit_card] x]"},
+		{"note: [HASH:4111-1111-1111-1111]", "note: [HASH:[REDACTED:credit_card]]"},
+	} {
+		rec := newRecord(tc.in)
+		r.Apply(rec)
+		if string(rec.Message) != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, rec.Message, tc.want)
+		}
+	}
+}
