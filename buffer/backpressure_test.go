@@ -223,3 +223,55 @@ func TestBigBatchWaitsForFullAck(t *testing.T) {
 		t.Fatalf("got seq %d", got[0].Seq)
 	}
 }
+
+// Each cursor counts the records a drop took before it had them, so a sink
+// that kept up shows none and one that lagged shows its own loss
+// (regress12 N3: one counter for all could not tell them apart). For each
+// cursor, what it read plus what it lost is everything appended.
+func TestDropOldestCountsPerCursor(t *testing.T) {
+	b := open(t, t.TempDir(), buffer.Options{Cursors: []string{"fast", "slow"}, MaxBytes: 8 << 10, SegmentBytes: 2 << 10, WhenFull: buffer.DropOldest})
+	fast, _ := b.Reader("fast")
+	slow, _ := b.Reader("slow")
+	rec := bytes.Repeat([]byte("d"), 100)
+	var last uint64
+	read := map[string]int{}
+	drain := func(r *buffer.Reader, name string) {
+		got := readAvailable(t, r)
+		if len(got) > 0 {
+			if err := r.Ack(got[len(got)-1].Seq); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read[name] += len(got)
+	}
+	for i := 0; i < 300; i++ {
+		var err error
+		if last, err = b.Append(context.Background(), [][]byte{rec}); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 9 {
+			drain(fast, "fast")
+		}
+		if i%150 == 149 {
+			drain(slow, "slow")
+		}
+	}
+	drain(fast, "fast")
+	drain(slow, "slow")
+	st := b.Stats()
+	dropped := map[string]uint64{}
+	for _, c := range st.Cursors {
+		dropped[c.Name] = c.Dropped
+	}
+	if dropped["fast"] != 0 || dropped["slow"] == 0 {
+		t.Fatalf("dropped per cursor %v (total %d)", dropped, st.Dropped)
+	}
+	for _, name := range []string{"fast", "slow"} {
+		if got := uint64(read[name]) + dropped[name]; got != last {
+			t.Errorf("%s: read %d + dropped %d = %d, appended %d", name, read[name], dropped[name], got, last)
+		}
+	}
+	if st.Dropped != dropped["slow"] {
+		t.Errorf("total %d, the slow cursor's %d", st.Dropped, dropped["slow"])
+	}
+}

@@ -212,10 +212,11 @@ type segment struct {
 
 // cursor is the durable state of one named cursor, guarded by Buffer.mu.
 type cursor struct {
-	name   string
-	acked  uint64
-	ackPos position // a frame boundary at or before the first unacked record
-	reader *Reader
+	name    string
+	acked   uint64
+	ackPos  position // a frame boundary at or before the first unacked record
+	reader  *Reader
+	dropped uint64 // records DropOldest deleted before this cursor had them; b.mu
 
 	// Guarded by reader.ackMu: when the cursor file was last fsynced,
 	// whether it has been written since, and an open handle on it for the
@@ -960,13 +961,11 @@ func (b *Buffer) reap() {
 func (b *Buffer) dropOldest() {
 	s := b.segs[0]
 	m, ok := b.minThrough()
-	var lost uint64
-	switch {
-	case s.records == 0:
-	case !ok || m < s.first:
-		lost = uint64(s.records)
-	case s.last > m:
-		lost = min(uint64(s.records), s.last-m)
+	lost := s.lostAfter(m, ok)
+	for _, c := range b.cursors {
+		if !slices.Contains(b.opts.Positions, c.name) {
+			c.dropped += s.lostAfter(b.through(c), true)
+		}
 	}
 	b.removeOldest()
 	b.stats.dropped += lost
@@ -989,13 +988,33 @@ func (b *Buffer) minThrough() (uint64, bool) {
 			continue
 		}
 		ok = true
-		t := c.acked
-		if r := c.reader; r != nil && len(r.marks) > 0 {
-			t = max(t, r.marks[len(r.marks)-1].last)
-		}
-		m = min(m, t)
+		m = min(m, b.through(c))
 	}
 	return m, ok
+}
+
+// through is the seq through which c has its records: acknowledged, or read
+// and in flight. b.mu is held.
+func (b *Buffer) through(c *cursor) uint64 {
+	t := c.acked
+	if r := c.reader; r != nil && len(r.marks) > 0 {
+		t = max(t, r.marks[len(r.marks)-1].last)
+	}
+	return t
+}
+
+// lostAfter is how many of s's records a drop loses for a reader that has
+// them through seq m (ok false: no reader at all, every record).
+func (s *segment) lostAfter(m uint64, ok bool) uint64 {
+	switch {
+	case s.records == 0:
+		return 0
+	case !ok || m < s.first:
+		return uint64(s.records)
+	case s.last > m:
+		return min(uint64(s.records), s.last-m)
+	}
+	return 0
 }
 
 // dropLogEvery is how often the drop warning may be logged.

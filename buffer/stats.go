@@ -50,6 +50,9 @@ type CursorStats struct {
 	// LagRecords and LagBytes are what Reader.Lag returns.
 	LagRecords uint64
 	LagBytes   int64
+	// Dropped counts the records DropOldest deleted before this cursor had
+	// them (acknowledged, or read and in flight). Zero for Positions.
+	Dropped uint64
 }
 
 // Stats returns a snapshot. It is safe for concurrent use, also after
@@ -79,7 +82,7 @@ func (b *Buffer) Stats() Stats {
 	}
 	for _, c := range b.cursors {
 		lr, lb := b.lag(c)
-		st.Cursors = append(st.Cursors, CursorStats{Name: c.name, Acked: c.acked, LagRecords: lr, LagBytes: lb})
+		st.Cursors = append(st.Cursors, CursorStats{Name: c.name, Acked: c.acked, LagRecords: lr, LagBytes: lb, Dropped: c.dropped})
 	}
 	return st
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,7 @@ var (
 	dSinkAckErrors      = desc("sidetrail_sink_ack_errors_total", "Failed writes of the sink's buffer cursor (retried).", "sink")
 	dSinkErrors         = desc("sidetrail_sink_send_errors_total", "Failed requests.", "sink")
 	dSinkLag            = desc("sidetrail_sink_lag_records", "Records in the buffer not yet acknowledged by the sink.", "sink")
+	dSinkDropped        = desc("sidetrail_sink_dropped_records_total", "Records when_full: drop_oldest deleted before this sink had read them.", "sink")
 	dSinkOldest         = desc("sidetrail_sink_oldest_unacked_age_seconds", "Age of the oldest record the sink holds unacknowledged.", "sink")
 	dSinkFailing        = desc("sidetrail_sink_failing", "1 while the sink's latest attempt failed.", "sink")
 	dLokiTruncated      = desc("sidetrail_loki_truncated_records_total", "Records whose Loki line was cut to max_line_bytes (on_long_line: truncate).", "sink")
@@ -112,6 +114,9 @@ func (g *generation) samples() []sample {
 		add(dBufBlocked, counter, float64(b.BlockedNanos)/1e9)
 		for _, c := range b.Cursors {
 			add(dSinkLag, gauge, float64(c.LagRecords), c.Name)
+			if !strings.HasPrefix(c.Name, sourceCursor("")) {
+				add(dSinkDropped, counter, float64(c.Dropped), c.Name)
+			}
 		}
 	}
 	now := time.Now()
