@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/sidetrail/sidetrail"
 )
@@ -36,6 +39,7 @@ type Redactor struct {
 	member  []byte   // an unescaped member name
 	members [][2]int // nestedFieldRule: the spans of a path's values
 	canon   []byte   // canonical's result
+	canon2  []byte   // canonicalEmail's other buffer
 	jout    []byte   // applyJSON's output
 	fst     findState
 	keyed   nameCache[bool]       // fieldKeyed's answers
@@ -835,15 +839,20 @@ func (r *Redactor) replacement(ru *rule, m []byte) []byte {
 func (r *Redactor) canonical(ru *rule, m []byte) []byte {
 	switch ru.builtin {
 	case BuiltinEmail:
-		r.canon = r.canon[:0]
-		for i := 0; i < len(m); i++ {
-			if m[i] == '%' && i+2 < len(m) && m[i+1] == '4' && m[i+2] == '0' {
-				r.canon = append(r.canon, '@')
-				i += 2
-				continue
+		// Escapes decoded, as often as they nest (nginx writes a JSON
+		// body's "\u00fc" as "\x5Cu00fc"), then letters in lower case.
+		cur := m
+		for range 3 {
+			next, changed := appendUnescaped(r.canon2[:0], cur)
+			r.canon2 = next
+			if !changed {
+				break
 			}
-			r.canon = append(r.canon, lower(m[i]))
+			r.canon, r.canon2 = r.canon2, r.canon
+			cur = r.canon
 		}
+		r.canon2 = appendLower(r.canon2[:0], cur)
+		r.canon, r.canon2 = r.canon2, r.canon
 		return r.canon
 	case BuiltinIPv4, BuiltinIPv6:
 		if a, err := netip.ParseAddr(string(m)); err == nil {
@@ -852,6 +861,68 @@ func (r *Redactor) canonical(ru *rule, m []byte) []byte {
 		}
 	}
 	return m
+}
+
+// appendUnescaped appends m with its percent-escapes, nginx's "\xXX" and
+// JSON's "\uXXXX" decoded, and reports whether there was any.
+func appendUnescaped(dst, m []byte) ([]byte, bool) {
+	changed := false
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		switch {
+		case c == '%' && i+2 < len(m) && is(m[i+1], cHex) && is(m[i+2], cHex):
+			dst = append(dst, unhex(m[i+1])<<4|unhex(m[i+2]))
+			i += 2
+			changed = true
+			continue
+		case c == '\\' && i+3 < len(m) && m[i+1] == 'x' && is(m[i+2], cHex) && is(m[i+3], cHex):
+			dst = append(dst, unhex(m[i+2])<<4|unhex(m[i+3]))
+			i += 3
+			changed = true
+			continue
+		case c == '\\' && i+5 < len(m) && m[i+1] == 'u':
+			if r, ok := hex4(m, i+2); ok {
+				n := 5
+				if utf16.IsSurrogate(r) && i+11 < len(m) && m[i+6] == '\\' && m[i+7] == 'u' {
+					if r2, ok := hex4(m, i+8); ok {
+						if p := utf16.DecodeRune(r, r2); p != utf8.RuneError {
+							r, n = p, 11
+						}
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+				i += n
+				changed = true
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst, changed
+}
+
+// appendLower appends m in lower case: ASCII letters always, letters beyond
+// ASCII when m is UTF-8 (other bytes are kept as they are).
+func appendLower(dst, m []byte) []byte {
+	ascii := true
+	for _, c := range m {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii || !utf8.Valid(m) {
+		for _, c := range m {
+			dst = append(dst, lower(c))
+		}
+		return dst
+	}
+	for i := 0; i < len(m); {
+		r, n := utf8.DecodeRune(m[i:])
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		i += n
+	}
+	return dst
 }
 
 // appendHash appends "[HASH:" + the first 16 hex digits of

@@ -280,6 +280,12 @@ func TestHashOneTokenPerAddress(t *testing.T) {
 	for _, group := range [][]string{
 		{"to jane@example.com", "to jane%40example.com", "to JANE@Example.COM"},
 		{"from 2001:db8::1 x", "from 2001:DB8:0:0:0:0:0:1 x", "from 2001:db8:0::0:1 x"},
+		// Beyond ASCII, as a browser, JSON and nginx write it (redact12 F9).
+		{"to hans.müller@example.com", "to HANS.MÜLLER@Example.com", "to hans.m%C3%BCller%40example.com",
+			`to hans.m\u00fcller@example.com`, `to hans.m\u00DCller@example.com`, `to hans.m\xC3\xBCller@example.com`,
+			`to hans.m\x5Cu00fcller@example.com`},
+		{"to jane+tag@example.com", "to jane%2Btag%40example.com", "to jane%2btag@example.com"},
+		{"to 😀x@example.com", `to \ud83d\ude00x@example.com`},
 	} {
 		want := token(group[0])
 		for _, line := range group[1:] {
