@@ -60,7 +60,11 @@ type jsonParser struct {
 	// noSlot places, in the line being parsed, the fields whose names have
 	// no slot (the slot table is full): their index and raw key.
 	noSlot []noSlotField
-	seen   map[string]int // scratch of uniqueNames
+	// noSlotNames has, for each name in noSlot, the indexes in noSlot of
+	// its first two fields, plus one (0: none). A scan of noSlot per key
+	// made a line of 87,000 keys take 6.7 s (parser13 F7).
+	noSlotNames map[string][2]int32
+	seen        map[string]int // scratch of uniqueNames
 }
 
 // noSlotField is a field placed without a slot (see jsonParser.noSlot).
@@ -173,18 +177,11 @@ func fieldName(k string) string {
 // raw key with that name, or a new field (-1; taken when a field has the
 // name already).
 func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey) (idx int, taken bool) {
-	first, second := -1, -1
-	for j, e := range p.noSlot {
-		if rec.Fields[e.idx].Key != key.name {
-			continue
-		}
-		if first < 0 {
-			first = j
-		} else if second < 0 {
-			second = j
-			break
-		}
+	if p.noSlotNames == nil {
+		p.noSlotNames = make(map[string][2]int32)
 	}
+	at := p.noSlotNames[key.name]
+	first, second := int(at[0])-1, int(at[1])-1
 	switch {
 	case first >= 0 && p.noSlot[first].raw == key.raw:
 		return p.noSlot[first].idx, false
@@ -192,6 +189,13 @@ func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey) (idx int, 
 		return p.noSlot[second].idx, false
 	}
 	p.noSlot = append(p.noSlot, noSlotField{idx: len(rec.Fields), raw: key.raw})
+	switch {
+	case first < 0:
+		at[0] = int32(len(p.noSlot))
+	case second < 0:
+		at[1] = int32(len(p.noSlot))
+	}
+	p.noSlotNames[key.name] = at
 	return -1, first >= 0
 }
 
@@ -409,7 +413,10 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 		p.cand[i] = -1
 	}
 	p.line++
-	p.noSlot = p.noSlot[:0]
+	if len(p.noSlot) > 0 {
+		p.noSlot = p.noSlot[:0]
+		clear(p.noSlotNames)
+	}
 	// dotted: a dotted name was placed; clash: two names may conflict
 	// (see clashes), for pathTable.fix to settle; twins: two fields have
 	// one name, for uniqueNames.

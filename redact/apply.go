@@ -42,6 +42,7 @@ type Redactor struct {
 	canon2  []byte   // canonicalEmail's other buffer
 	jout    []byte   // applyJSON's output
 	fst     findState
+	vmemo   valueMemo             // fst's
 	keyed   nameCache[bool]       // fieldKeyed's answers
 	masked  nameCache[maskedName] // keyMask's answers
 	keyRec  sidetrail.Record      // keyMask's scratch
@@ -626,7 +627,8 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 	}
 	start, last, n := -1, 0, 0
 	q := r.newQuote()
-	r.fst = findState{}
+	r.vmemo.reset()
+	r.fst = findState{vm: &r.vmemo}
 	r.found = false
 	for pos := 0; pos < len(v); {
 		s, e0, ok := ru.det.find(v, pos, key, &r.fst)

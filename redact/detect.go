@@ -33,7 +33,8 @@ type detector interface {
 type findState struct {
 	c          [3]cursor
 	init       bool
-	runS, runE int // credit_card: the run being examined
+	runS, runE int        // credit_card: the run being examined
+	vm         *valueMemo // query_secrets: the text's unclosed objects (nil: none kept)
 }
 
 // cursors returns st's two cursors, set up for lit0 and lit1 on first use.
@@ -1261,7 +1262,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				// line or a request body holds): a secret whole. A value
 				// that does not close within b is none (a slice of a text
 				// finds none where the text has one larger).
-				if ve, ok := skipValue(b, vs); ok {
+				if ve, ok := st.vm.skipValue(b, vs); ok {
 					return vs, ve, true
 				}
 				continue

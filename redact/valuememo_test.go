@@ -1,0 +1,78 @@
+package redact
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkMemo asks the memo about every start of b in order, as a scan does,
+// and compares each answer with skipValue's.
+func checkMemo(t *testing.T, b []byte) {
+	t.Helper()
+	var m valueMemo
+	m.reset()
+	for i := range b {
+		e1, ok1 := m.skipValue(b, i)
+		e2, ok2 := skipValue(b, i)
+		if ok1 != ok2 || ok1 && e1 != e2 {
+			t.Fatalf("%q at %d: memo (%d, %v), skipValue (%d, %v)", b, i, e1, ok1, e2, ok2)
+		}
+	}
+}
+
+func TestValueMemoAgreesWithSkipValue(t *testing.T) {
+	for _, s := range []string{
+		`{"password":{"password":{"x":1}`,
+		`{"a":"{\"password\":{","b":[1,{"c":"]"}]`,
+		`[[[[{"x":"\\"}]]`,
+		`{"p":"x\"y{"} {"q":[}`,
+		`"{"{"{"{"{"`,
+		`\"{\\"{"}"]}`,
+		`{{{{}}`, `]]]{{[`, ``, `{`, `"`,
+		strings.Repeat(`{"password":`, 50),
+		strings.Repeat(`{"a":"`, 30) + strings.Repeat(`"}`, 10),
+	} {
+		checkMemo(t, []byte(s))
+	}
+}
+
+func FuzzValueMemo(f *testing.F) {
+	f.Add([]byte(`{"password":{"password":{"x":1}`))
+	f.Add([]byte(`{"a":"{\"password\":{","b":[1,{"c":"]"}]`))
+	f.Add([]byte(`\"{\\"{"}"]}{"x":[`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkMemo(t, b)
+	})
+}
+
+// A text repeating an unclosed secret member took time in the square of
+// its length: 40 s of CPU for 1 MB (parser13 F7). With the memo each
+// repetition costs about the same whatever the length; the test compares
+// the per-byte cost of a long text with a short one's.
+func TestUnclosedSecretMembersAreLinear(t *testing.T) {
+	r := mustNew(t, Defaults())
+	for _, unit := range []string{`{"password":`, `{\x22password\x22:`, `{\"password\":`, `["x",{"password":`} {
+		linear(t, r, unit)
+	}
+}
+
+func linear(t *testing.T, r *Redactor, unit string) {
+	perByte := func(reps int) time.Duration {
+		line := bytes.Repeat([]byte(unit), reps)
+		best := time.Duration(1 << 62)
+		for range 3 {
+			rec := newRecord(string(line))
+			start := time.Now()
+			r.Apply(rec)
+			best = min(best, time.Since(start))
+		}
+		return best / time.Duration(len(line))
+	}
+	short, long := perByte(500), perByte(20000)
+	// Quadratic, the long text costs 40 times the short one per byte.
+	if long > 8*short+50*time.Nanosecond {
+		t.Errorf("%s: per byte %v for 500 of them, %v for 20,000", unit, short, long)
+	}
+}
