@@ -311,18 +311,23 @@ func (t *leafTree) append(dst []byte, leaves []leaf) []byte {
 		for {
 			rest := l.key[at:]
 			dot := strings.IndexByte(rest, '.')
-			if dot <= 0 || dot == len(rest)-1 {
-				t.add(n, treeEntry{leaf: int32(i), child: -1, name: rest})
-				break
+			if dot > 0 {
+				// A nested object of this name takes every later leaf
+				// under it, even one ("d.") that would not start one.
+				g := treeGroup{n, rest[:dot]}
+				c, ok := t.groups[g]
+				if !ok && dot < len(rest)-1 {
+					c, ok = t.node(), true
+					t.groups[g] = c
+					t.add(n, treeEntry{leaf: -1, child: c, name: g.name})
+				}
+				if ok {
+					n, at = c, at+dot+1
+					continue
+				}
 			}
-			g := treeGroup{n, rest[:dot]}
-			c, ok := t.groups[g]
-			if !ok {
-				c = t.node()
-				t.groups[g] = c
-				t.add(n, treeEntry{leaf: -1, child: c, name: g.name})
-			}
-			n, at = c, at+dot+1
+			t.add(n, treeEntry{leaf: int32(i), child: -1, name: rest})
+			break
 		}
 	}
 	return t.write(dst, root, leaves)

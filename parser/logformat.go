@@ -217,6 +217,7 @@ type compiled struct {
 	items  []item
 	vars   []nvar
 	escape int
+	quotes int // '"' bytes in the literals: a line has these and no more (see nginxParser.Parse)
 }
 
 func isNameByte(c byte) bool {

@@ -224,6 +224,10 @@ func newNginx(logFormat string) (*nginxParser, error) {
 				fmt.Sprintf("$%s is followed directly by $%s, a number: its digits could belong to either; put a character between them", v.name, next.name))
 		}
 	}
+	c.quotes = bytes.Count(c.prefix, []byte{'"'})
+	for _, it := range c.items {
+		c.quotes += bytes.Count(it.lit, []byte{'"'})
+	}
 	p := &nginxParser{c: c, spans: make([][2]int, len(c.items)), steps: make([]step, len(c.items))}
 	for i, it := range c.items {
 		v := &c.vars[it.v]
@@ -250,8 +254,9 @@ type step struct {
 // Values are unescaped per the format's escape= mode. A value that is "-"
 // (how nginx writes a missing variable) or empty is omitted. Numeric
 // variables ($status, $body_bytes_sent, $request_time, ...) are KindInt or
-// KindFloat when their value is a single number, else strings (lists such
-// as "0.001, 0.002 : 0.003" or anything unexpected). $time_local,
+// KindFloat when their value is a single number, else strings (anything
+// unexpected); a $status of "000" is 0. The $upstream_* variables that list
+// one item per upstream tried are strings, one item or several. $time_local,
 // $time_iso8601 and $msec set rec.Time ($msec wins, for its milliseconds)
 // and are not repeated as fields, unless the value does not parse as a time,
 // when it is kept as a string field. $request is kept and split into
@@ -276,6 +281,13 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 	} else if len(line) != len(c.prefix) {
 		return newError(FormatNginx, len(c.prefix), "line does not match the log_format")
 	}
+	// nginx escapes a value's '"' (\x22, or \" with escape=json), so every
+	// '"' of a line it wrote is the format's. One more, and the line was
+	// written with another format: `main` read as `combined` put the
+	// X-Forwarded-For list in http_user_agent, unflagged (parser13 F8).
+	if c.escape != escapeNone && bytes.Count(line, quoteByte) != c.quotes && p.rawQuotes(line) != c.quotes {
+		return newError(FormatNginx, -1, "line holds a '\"' nginx would have escaped in a value: it was not written with this log_format")
+	}
 	// First with typed variables held to their types (a time must parse,
 	// a number look like one), which settles most ambiguous splits; then,
 	// so that an odd value is kept rather than the line lost, without.
@@ -283,7 +295,12 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 	ok := p.matchFirst(line)
 	if !ok {
 		p.budget = maxBacktrack
-		if ok = p.match(line, 0, len(c.prefix)); !ok {
+		// A strict pass that ran out of budget did not find the line
+		// unmatchable, only ambiguous: the loose pass took the first
+		// split it could, a client's user name holding 128 " [" took the
+		// time's place, and the record got the read time, unflagged
+		// (parser13 F1). Such a line is a parse failure.
+		if ok = p.match(line, 0, len(c.prefix)); !ok && p.budget > 0 {
 			p.strict = false
 			p.budget = maxBacktrack
 			ok = p.match(line, 0, len(c.prefix))
@@ -298,6 +315,26 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 		return newError(FormatNginx, -1, "line does not match the log_format")
 	}
 	return nil
+}
+
+var quoteByte = []byte{'"'}
+
+// rawQuotes counts the '"' of line that no backslash escapes (escape=json
+// writes a value's '"' as \"; the default escaping has none).
+func (p *nginxParser) rawQuotes(line []byte) int {
+	if p.c.escape != escapeJSON {
+		return bytes.Count(line, quoteByte)
+	}
+	n := 0
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '"':
+			n++
+		}
+	}
+	return n
 }
 
 // matchFirst is match's first try at every item, without backtracking: the
@@ -585,12 +622,22 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 			continue
 		}
 		switch v.kind {
-		case vInt, vIntList:
+		case vInt:
 			if isJSONInt(val) {
 				addField(rec, v.key, sidetrail.KindInt, val)
 				continue
 			}
-		case vFloat, vFloatList:
+			if len(val) == 3 && val[0] == '0' && val[1] == '0' && val[2] == '0' {
+				// nginx's "%03ui" of a status of 0 (no response sent).
+				addField(rec, v.key, sidetrail.KindInt, zero)
+				continue
+			}
+		case vIntList, vFloatList:
+			// A string whether one upstream was tried or several: a field
+			// that is a number in one record and "502, 200" in the next is
+			// a mapping conflict in Elasticsearch, which rejects the
+			// retried requests (parser13 F2).
+		case vFloat:
 			if _, ok := jsonNumber(val); ok {
 				addField(rec, v.key, sidetrail.KindFloat, val)
 				continue
@@ -636,6 +683,8 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 		rec.Time = t
 	}
 }
+
+var zero = []byte("0")
 
 // isMethod reports whether b looks like an HTTP method token.
 func isMethod(b []byte) bool {

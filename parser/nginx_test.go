@@ -370,6 +370,11 @@ func TestNginxNoMatch(t *testing.T) {
 		"binary garbage": "\x00\xff\xfe\x01\x02 - [\"\"\" \x80",
 		"no closing":     `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 1 "-" "ua`,
 		"huge garbage":   strings.Repeat(`- [" `, 200000),
+		// The packaged `main` format's line (an X-Forwarded-For list after
+		// the user agent) read as combined: a quote nginx would have
+		// escaped, not a user agent holding `" "` (parser13 F8).
+		"main as combined": `127.0.0.1 - - [27/Nov/2026:09:30:32 +0000] "GET /xff HTTP/1.1" 404 153 "-" "curl/7.88.1" "1.2.3.4, 5.6.7.8"`,
+		"quote in a value": `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET /"x" HTTP/1.1" 200 1 "-" "ua"`,
 	}
 	for name, line := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -523,5 +528,63 @@ func TestRaw(t *testing.T) {
 		if err := p.Parse([]byte(line), rec); err != nil || len(rec.Fields) != 0 || !rec.Time.IsZero() {
 			t.Errorf("raw %q: %v %+v", line[:min(len(line), 10)], err, rec)
 		}
+	}
+}
+
+// A value may hold a quote only as nginx escapes it: \x22 by default, \"
+// with escape=json; with escape=none, as it came.
+func TestNginxQuotesInValues(t *testing.T) {
+	for _, tc := range []struct{ format, line, ua string }{
+		{"combined", `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET / HTTP/1.1" 200 1 "-" "a\x22b"`, `a"b`},
+		{`escape=json '$remote_addr "$http_user_agent"'`, `1.2.3.4 "a\"b\\"`, `a"b\`},
+		{`escape=none '$remote_addr "$http_user_agent"'`, `1.2.3.4 "a" "b"`, `a" "b`},
+	} {
+		p := mustNew(t, Config{Format: FormatNginx, LogFormat: tc.format})
+		_, rec := parseOK(t, p, tc.line)
+		if f, ok := rec.Get("http_user_agent"); !ok || string(f.Value) != tc.ua {
+			t.Errorf("%s: user agent %q, want %q", tc.line, f.Value, tc.ua)
+		}
+	}
+	p := mustNew(t, Config{Format: FormatNginx, LogFormat: `escape=json '$remote_addr "$http_user_agent"'`})
+	if err := p.Parse([]byte(`1.2.3.4 "a" "b"`), &sidetrail.Record{}); err == nil {
+		t.Error("escape=json: an unescaped quote in a value parsed")
+	}
+}
+
+// A client chooses its Basic-auth user name, which nginx logs unescaped
+// before " [$time_local]". Within the matcher's budget the name is found
+// whole; past it, the line is a parse failure, not the first split the
+// loose pass takes: that one put the time in a string field and gave the
+// record the read time, unflagged (parser13 F1).
+func TestNginxUserNameFullOfBrackets(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx})
+	line := func(n int) string {
+		return `127.0.0.1 - a` + strings.Repeat(" [", n) + ` [27/Nov/2026:09:30:32 +0000] "GET / HTTP/1.1" 404 153 "-" "curl/7.88.1"`
+	}
+	_, rec := parseOK(t, p, line(100))
+	if f, _ := rec.Get("remote_user"); len(f.Value) != 201 || rec.Time.IsZero() {
+		t.Errorf("100: remote_user %d bytes, time %v", len(f.Value), rec.Time)
+	}
+	if err := p.Parse([]byte(line(300)), &sidetrail.Record{}); err == nil {
+		t.Error("300: parsed")
+	}
+}
+
+// The $upstream_* lists are strings whether one upstream was tried or
+// several: a number in one record and "502, 200" in the next is a mapping
+// conflict in Elasticsearch (parser13 F2). A $status of 000 is the number 0.
+func TestNginxUpstreamTypesDoNotChange(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx, LogFormat: `'$status $upstream_status $upstream_response_time $upstream_response_length'`})
+	for _, line := range []string{"200 200 0.001 15", "200 502, 200 0.000, 0.001 0, 15", "200 404 : 200 0.001 : 0.002 1 : 2"} {
+		_, rec := parseOK(t, p, line)
+		for _, k := range []string{"upstream_status", "upstream_response_time", "upstream_response_length"} {
+			if f, ok := rec.Get(k); !ok || f.Kind != sidetrail.KindString {
+				t.Errorf("%q: %s = %v", line, k, f)
+			}
+		}
+	}
+	_, rec := parseOK(t, p, "000 - - -")
+	if f, ok := rec.Get("status"); !ok || f.Kind != sidetrail.KindInt || string(f.Value) != "0" {
+		t.Errorf("status 000: %v", f)
 	}
 }
