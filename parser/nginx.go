@@ -73,6 +73,30 @@ type nvar struct {
 	class  func(c byte) bool // for a variable directly followed by another
 }
 
+// firstBytes are the bytes the values of some variables start with; a
+// variable not listed may start with any.
+var firstBytes = map[string]string{
+	"request_uri":  "/",
+	"uri":          "/",
+	"document_uri": "/",
+	"is_args":      "?",
+}
+
+// startsOutside reports whether every value of the variable name starts
+// with a byte outside class (or is empty).
+func startsOutside(name string, class func(c byte) bool) bool {
+	first, ok := firstBytes[name]
+	if !ok {
+		return false
+	}
+	for i := 0; i < len(first); i++ {
+		if class(first[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func isNumberKind(k vkind) bool {
 	return k == vInt || k == vFloat || k == vMsec || k == vIntList || k == vFloatList
 }
@@ -222,6 +246,12 @@ func newNginx(logFormat string) (*nginxParser, error) {
 		case v.class('0') && isNumberKind(next.kind):
 			return nil, syntaxErrorAt(logFormat, strings.Index(logFormat, next.name)-1,
 				fmt.Sprintf("$%s is followed directly by $%s, a number: its digits could belong to either; put a character between them", v.name, next.name))
+		case !startsOutside(next.name, v.class):
+			// The class ends the value only where the next one's first
+			// byte is outside it: $scheme$host took "httpsexample",
+			// $msec$request_id a digit of the id (parser13 F6).
+			return nil, syntaxErrorAt(logFormat, strings.Index(logFormat, next.name)-1,
+				fmt.Sprintf("$%s is followed directly by $%s, whose value may start with a byte of $%s's: nothing marks where one ends; put a character between them", v.name, next.name, v.name))
 		}
 	}
 	c.quotes = bytes.Count(c.prefix, []byte{'"'})

@@ -455,6 +455,13 @@ func TestLogFormatSyntax(t *testing.T) {
 		{"two numbers adjacent", `'$status$body_bytes_sent'`, 1, 9},
 		{"an address and a number adjacent", `'$remote_addr$status'`, 1, 14},
 		{"a classless variable before another", `'$remote_user$status x'`, 1, 14},
+		// A class before a variable whose values may start inside it
+		// (parser13 F6).
+		{"a scheme before a host", `'$scheme$host$request_uri $status'`, 1, 9},
+		{"a number before a hex id", `'$msec$request_id $status'`, 1, 7},
+		{"a number before a time", `'$status$time_local $request_method'`, 1, 9},
+		{"an address before a list", `'$remote_addr$http_x_forwarded_for $status'`, 1, 14},
+		{"a port before a list", `'$remote_addr:$remote_port$http_x_forwarded_for $status'`, 1, 27},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
