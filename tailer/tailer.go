@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fsnotify/fsnotify"
 	sidetrail "github.com/sidetrail/sidetrail"
@@ -565,9 +566,10 @@ func (t *Tailer) bufLine() (Line, bool) {
 	} else if len(data) > maxLen+1 || len(data) == maxLen+1 && (data[maxLen] != '\r' || f.final && t.bufEOF) {
 		// (A "\r" just after MaxLineBytes may be the start of the line's
 		// "\r\n": wait for the next byte.)
-		b, end = data[:maxLen], start+int64(maxLen)
+		cut := utf8Cut(data, maxLen)
+		b, end = data[:cut], start+int64(cut)
 		frag, f.mid = true, true
-		t.r += maxLen
+		t.r += cut
 	} else if f.final && t.bufEOF {
 		// The unterminated tail of a finished file.
 		b, end = data, start+int64(len(data))
@@ -589,6 +591,25 @@ func (t *Tailer) bufLine() (Line, bool) {
 		Key: f.st.key, Path: f.path, Start: start, End: end, Bytes: b, Fragment: frag,
 		Pos: Position{st: f.st, end: end, mid: f.mid},
 	}, true
+}
+
+// utf8Cut returns where to cut data (longer than n) into a fragment of at
+// most n bytes: n, or before a UTF-8 character that n would split. Each half
+// of a cut character shipped as U+FFFD, so the fragments could not give it
+// back (parser13 F5).
+func utf8Cut(data []byte, n int) int {
+	if n >= len(data) || utf8.RuneStart(data[n]) {
+		return n
+	}
+	for lead := n - 1; lead >= max(n-3, 1); lead-- {
+		if utf8.RuneStart(data[lead]) {
+			if r, size := utf8.DecodeRune(data[lead:]); (r != utf8.RuneError || size > 1) && lead+size > n {
+				return lead
+			}
+			return n
+		}
+	}
+	return n
 }
 
 // flushLineStats adds the lines handed out from the buffer to the stats:

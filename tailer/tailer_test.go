@@ -212,6 +212,32 @@ func TestFragments(t *testing.T) {
 	}
 }
 
+// A fragment ends before a UTF-8 character MaxLineBytes would cut: each
+// half shipped as U+FFFD, and the character was lost (parser13 F5). Bytes
+// that are no character are cut where they fall.
+func TestFragmentsKeepUTF8Characters(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	euro := strings.Repeat("a", 99) + "€" + strings.Repeat("b", 10) // € is 3 bytes: 99..101
+	cjk := strings.Repeat("語", 50)                                  // 150 bytes
+	junk := strings.Repeat("a", 99) + "\xe2\x82" + "bb"             // no character
+	appendFile(t, p, euro+"\n"+cjk+"\n"+junk+"\n")
+	o := testOptions(dir)
+	o.MaxLineBytes = 100
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 6, 5*time.Second)
+	want := []string{strings.Repeat("a", 99), "€" + strings.Repeat("b", 10), strings.Repeat("語", 33), strings.Repeat("語", 17),
+		strings.Repeat("a", 99) + "\xe2", "\x82bb"}
+	for i, l := range ls {
+		if l.Bytes != want[i] || !l.Fragment {
+			t.Errorf("fragment %d: %q, want %q", i, l.Bytes, want[i])
+		}
+		if i > 0 && l.Start != ls[i-1].End {
+			t.Errorf("fragment %d starts at %d, the one before ends at %d", i, l.Start, ls[i-1].End)
+		}
+	}
+}
+
 // A line ends at "\n" or "\r\n": the "\r" of a CRLF file is not the line's
 // (it failed every nginx line: the format's last quote was not at the end),
 // and a line of MaxLineBytes with its "\r\n" is one line, not a fragment
