@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -89,6 +90,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 	if err = os.MkdirAll(filepath.Join(cfg.DataDir, "checkpoints"), 0o750); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
+	lostCheckpoint := lostCheckpoints(cfg) // before Open makes every cursor's file
 	g.buf, err = buffer.Open(bufferDir(cfg.DataDir), bufferOptions(cfg, logger, keep.seen))
 	if err != nil {
 		return nil, fmt.Errorf("open buffer: %w", err)
@@ -140,6 +142,13 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			return nil, err
 		}
 		topts := tailerOptions(cfg, sc, logger)
+		if lostCheckpoint[sc.Name] {
+			// Not a first start: start_at: end would skip what was
+			// written since the last checkpoint.
+			logger.Warn("source: checkpoint missing, though the buffer shows the source ran on this data_dir: it was deleted or lost; every file is read from the beginning, and lines shipped before ship again",
+				"source", sc.Name, "checkpoint", topts.CheckpointPath)
+			topts.StartAt = tailer.Beginning
+		}
 		topts.Resume, topts.ResumePaths = resume, resumePaths
 		topts.MaxOpenFiles = maxOpen[sc.Name]
 		topts.Claims = claims
@@ -356,4 +365,20 @@ func (g *generation) ready() error {
 		}
 	}
 	return nil
+}
+
+// lostCheckpoints names the sources whose checkpoint file is missing while
+// their cursor's file in the buffer shows they ran on this data_dir before:
+// a deleted checkpoint re-read every file without a word (buffer13 F3), and
+// with start_at: end would have skipped what was unread.
+func lostCheckpoints(cfg *config.Config) map[string]bool {
+	lost := map[string]bool{}
+	for _, sc := range cfg.Sources {
+		_, cerr := os.Stat(filepath.Join(bufferDir(cfg.DataDir), sourceCursor(sc.Name)+".cursor"))
+		_, kerr := os.Stat(filepath.Join(cfg.DataDir, "checkpoints", sc.Name+".json"))
+		if cerr == nil && errors.Is(kerr, fs.ErrNotExist) {
+			lost[sc.Name] = true
+		}
+	}
+	return lost
 }

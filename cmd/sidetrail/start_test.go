@@ -608,3 +608,53 @@ func (a *agentRun) stop() int {
 	a.done <- code // for the cleanup
 	return code
 }
+
+// A checkpoint deleted while the agent was stopped re-read every file
+// without a word (buffer13 F3: 40,000 duplicates), and with start_at: end
+// would have skipped what was unread. The buffer's source cursor shows the
+// source ran before: a warning says so, and reading starts at the beginning.
+func TestLostCheckpointIsNamedAndReadFromTheBeginning(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(logPath, []byte("line-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s/data
+sources:
+  - {name: s, paths: [%q], start_at: end}
+sinks:
+  - {name: out, type: stdout}
+server: {listen: ""}
+`, dir, logPath)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := runAgent(t, cfg)
+	a.waitFor("the start", func() bool { return strings.Contains(a.errOut.String(), "sidetrail running") })
+	appendLine := func(s string) {
+		f, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(f, s)
+		f.Close()
+	}
+	appendLine("line-2")
+	a.waitFor("line-2", func() bool { return strings.Contains(a.out.String(), "line-2") })
+	if code := a.stop(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, a.errOut.String())
+	}
+	if err := os.Remove(filepath.Join(dir, "data", "checkpoints", "s.json")); err != nil {
+		t.Fatal(err)
+	}
+	appendLine("line-3")
+	b := runAgent(t, cfg)
+	b.waitFor("line-3", func() bool { return strings.Contains(b.out.String(), "line-3") })
+	b.waitFor("line-1, read again from the beginning", func() bool { return strings.Contains(b.out.String(), "line-1") })
+	if !strings.Contains(b.errOut.String(), "checkpoint missing") {
+		t.Errorf("no warning:\n%s", b.errOut.String())
+	}
+	if code := b.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
