@@ -55,6 +55,7 @@ FUZZ_TARGETS := \
 	. FuzzJSONString \
 	. FuzzJSONBytesReference \
 	. FuzzDecodeReference \
+	. FuzzLeafTreeGroupsAsAppendObject \
 	parser FuzzCompileAndParse \
 	parser FuzzJSON \
 	parser FuzzJSONWarm \
@@ -66,6 +67,7 @@ FUZZ_TARGETS := \
 	redact FuzzQueryCandidate \
 	redact FuzzSummary \
 	redact FuzzFindMember \
+	redact FuzzValueMemo \
 	buffer FuzzSegmentDecode \
 	sinks/loki FuzzEncode \
 	sinks/elasticsearch FuzzScanBulk \

@@ -275,3 +275,47 @@ func TestDropOldestCountsPerCursor(t *testing.T) {
 		t.Errorf("total %d, the slow cursor's %d", st.Dropped, dropped["slow"])
 	}
 }
+
+// TryAppend says ErrFull where Append would wait, and writes nothing; a
+// ReadMore then returns at once with nothing, where a ReadAppend would wait
+// for records that cannot come before the reader's ack (buffer13 F2).
+func TestTryAppendAndReadMoreWhenFull(t *testing.T) {
+	b := open(t, t.TempDir(), buffer.Options{Cursors: []string{"a"}, MaxBytes: 4 << 10, SegmentBytes: 2 << 10})
+	r, _ := b.Reader("a")
+	rec := bytes.Repeat([]byte("d"), 100)
+	ctx := context.Background()
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		_, err = b.TryAppend(ctx, [][]byte{rec})
+	}
+	if !errors.Is(err, buffer.ErrFull) {
+		t.Fatalf("TryAppend on a full buffer: %v", err)
+	}
+	before := b.Stats()
+	if _, err := b.TryAppend(ctx, [][]byte{rec}); !errors.Is(err, buffer.ErrFull) || b.Stats().Appended != before.Appended {
+		t.Fatalf("second TryAppend: %v, appended %d then %d", err, before.Appended, b.Stats().Appended)
+	}
+	got := readAvailable(t, r) // everything there is
+	// An Append now waits for room; a ReadMore does not wait for it.
+	appended := make(chan error, 1)
+	go func() {
+		_, err := b.Append(ctx, [][]byte{rec})
+		appended <- err
+	}()
+	for !b.Stats().Full {
+		time.Sleep(time.Millisecond)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, more, err := r.ReadMore(rctx, nil, nil, 0, 0)
+	if err != nil || len(more) != 0 || time.Since(start) > 5*time.Second {
+		t.Fatalf("ReadMore while an Append waits: %d entries, %v after %v", len(more), err, time.Since(start))
+	}
+	if err := r.Ack(got[len(got)-1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-appended; err != nil {
+		t.Fatalf("Append after the ack: %v", err)
+	}
+}

@@ -1087,6 +1087,19 @@ func (b *Buffer) signalData() {
 // Append is safe for concurrent use with itself (calls are serialised) and
 // with Readers. After Close it returns sidetrail.ErrClosed.
 func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, err error) {
+	return b.append(ctx, records, false)
+}
+
+// TryAppend is Append, except that where Append would wait for room it
+// returns ErrFull at once, having written nothing. A source calls it first,
+// and on ErrFull moves its own cursor before it waits: the segments its
+// cursor holds back are the room (a small buffer filled and waited 50 ms
+// for each segment, buffer13 F2).
+func (b *Buffer) TryAppend(ctx context.Context, records [][]byte) (lastSeq uint64, err error) {
+	return b.append(ctx, records, true)
+}
+
+func (b *Buffer) append(ctx context.Context, records [][]byte, try bool) (lastSeq uint64, err error) {
 	need := int64(0)
 	for _, r := range records {
 		if len(r) > maxRecordBytes {
@@ -1135,10 +1148,14 @@ func (b *Buffer) Append(ctx context.Context, records [][]byte) (lastSeq uint64, 
 				continue
 			case b.opts.WhenFull == DropOldest:
 				cut = true // seal the only segment so it can be dropped
+			case try:
+				b.mu.Unlock()
+				return 0, ErrFull
 			default:
 				if blockedSince.IsZero() {
 					blockedSince = time.Now()
 					b.stats.blocked++
+					b.signalData() // wake ReadMore: nothing more comes until acks make room
 				}
 				space := b.spaceCh
 				b.mu.Unlock()

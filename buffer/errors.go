@@ -9,6 +9,10 @@ import (
 // errors.Is(err, ErrCorrupt) tells corruption from I/O failures.
 var ErrCorrupt = errors.New("corrupt")
 
+// ErrFull is TryAppend's answer when the buffer has no room (WhenFull:
+// Block) for the records.
+var ErrFull = errors.New("buffer full")
+
 // CorruptionError reports a damaged region of a segment (or a damaged
 // segment header or cursor file) with the coordinates needed to look at it
 // or repair it. The buffer logs it, counts it in Stats.Corrupt and carries

@@ -90,7 +90,7 @@ func (r *Reader) Name() string { return r.c.name }
 func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int) ([]Entry, error) {
 	r.arena = r.arena[:0]
 	var err error
-	r.arena, dst, err = r.read(ctx, r.arena, dst, maxRecords, maxBytes)
+	r.arena, dst, err = r.read(ctx, r.arena, dst, maxRecords, maxBytes, false)
 	return dst, err
 }
 
@@ -99,10 +99,19 @@ func (r *Reader) Read(ctx context.Context, dst []Entry, maxRecords, maxBytes int
 // into the returned arena and stay valid as long as the caller keeps it.
 // A caller that gathers a batch from several reads then copies nothing.
 func (r *Reader) ReadAppend(ctx context.Context, arena []byte, dst []Entry, maxRecords, maxBytes int) ([]byte, []Entry, error) {
-	return r.read(ctx, arena, dst, maxRecords, maxBytes)
+	return r.read(ctx, arena, dst, maxRecords, maxBytes, false)
 }
 
-func (r *Reader) read(ctx context.Context, arena []byte, dst []Entry, maxRecords, maxBytes int) ([]byte, []Entry, error) {
+// ReadMore is ReadAppend for a batch that has records already: it does not
+// wait while an Append waits for room, and returns no entries then. Those
+// records cannot come before the batch is acknowledged, and waiting for
+// them made each fill of a small buffer cost a batch's max_wait (buffer13
+// F2: 1,230 lines/s with max_bytes 64KiB and a fast sink).
+func (r *Reader) ReadMore(ctx context.Context, arena []byte, dst []Entry, maxRecords, maxBytes int) ([]byte, []Entry, error) {
+	return r.read(ctx, arena, dst, maxRecords, maxBytes, true)
+}
+
+func (r *Reader) read(ctx context.Context, arena []byte, dst []Entry, maxRecords, maxBytes int, more bool) ([]byte, []Entry, error) {
 	b := r.b
 	dst = dst[:0]
 	base := len(arena)
@@ -203,6 +212,9 @@ func (r *Reader) read(ctx context.Context, arena []byte, dst []Entry, maxRecords
 		if r.pos.off >= seg.size && i+1 < len(b.segs) {
 			r.pos = position{seg: b.segs[i+1].first, off: segHeaderSize}
 			continue
+		}
+		if more && b.stats.blocked > 0 {
+			return arena, dst, nil
 		}
 		if err := r.wait(ctx); err != nil {
 			return arena, dst, err

@@ -339,11 +339,21 @@ func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
 	ctx, cancel := context.WithTimeout(stop, s.o.MaxWait)
 	defer cancel()
 	for len(b.seqs) < s.o.MaxRecords && len(b.arena) < s.o.MaxBytes && ctx.Err() == nil {
+		n := len(b.seqs)
 		if err := s.readInto(ctx, stop, b); err != nil {
 			return err
 		}
+		if _, ok := s.o.Reader.(moreReader); ok && len(b.seqs) == n {
+			return nil // the buffer is full: nothing more comes before this batch's ack
+		}
 	}
 	return nil
+}
+
+// moreReader is a BatchReader that can tell a batch being filled that no
+// record will come before it is acknowledged (buffer.Reader.ReadMore).
+type moreReader interface {
+	ReadMore(ctx context.Context, arena []byte, dst []buffer.Entry, maxRecords, maxBytes int) ([]byte, []buffer.Entry, error)
 }
 
 // readInto reads once into b. A read ended by ctx (stop, or the batch's
@@ -352,7 +362,11 @@ func (s *Shipper) readInto(ctx, stop context.Context, b *batchBuf) error {
 	// The records' bytes land in the batch's arena: no copy.
 	var err error
 	end := len(b.arena)
-	b.arena, b.entries, err = s.o.Reader.ReadAppend(ctx, b.arena, b.entries, s.o.MaxRecords-len(b.seqs), s.o.MaxBytes-len(b.arena))
+	read := s.o.Reader.ReadAppend
+	if m, ok := s.o.Reader.(moreReader); ok && len(b.seqs) > 0 {
+		read = m.ReadMore
+	}
+	b.arena, b.entries, err = read(ctx, b.arena, b.entries, s.o.MaxRecords-len(b.seqs), s.o.MaxBytes-len(b.arena))
 	if err != nil {
 		if ctx.Err() != nil || stop.Err() != nil {
 			return nil

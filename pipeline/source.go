@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/buffer"
 	"github.com/sidetrail/sidetrail/tailer"
 )
 
@@ -351,6 +352,12 @@ func (s *Source) appendLoop(ctx context.Context, full <-chan *pending, free chan
 	return nil
 }
 
+// tryAppender is an Appender that can say it is full instead of waiting
+// (buffer.Buffer.TryAppend).
+type tryAppender interface {
+	TryAppend(ctx context.Context, records [][]byte) (uint64, error)
+}
+
 // fullCheckpointDelay is how long an Append may wait for room before the
 // source checkpoints to release its hold on the buffer's oldest segments.
 const fullCheckpointDelay = 50 * time.Millisecond
@@ -499,6 +506,20 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 	}
 	b := backoff{initial: 100 * time.Millisecond, max: 5 * time.Second}
 	var waiting time.Time // since when this Append waits for room
+	if t, ok := s.o.Buffer.(tryAppender); ok {
+		// Full now: move the source's cursor before waiting, not 50 ms
+		// into the wait (buffer13 F2: with max_bytes 64KiB the agent
+		// shipped 1,230 lines/s to a fast sink).
+		_, err := t.TryAppend(ctx, batch)
+		if err == nil {
+			s.stats.appendFailing.Store(0)
+			return nil
+		}
+		if errors.Is(err, buffer.ErrFull) {
+			s.release()
+		}
+		// Any other error: the loop below retries and reports it.
+	}
 	for {
 		// A full buffer blocks Append. Checkpoint soon when it does: the
 		// source's cursor must not hold back the segment deletion that

@@ -658,3 +658,45 @@ server: {listen: ""}
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// The smallest buffer the configuration accepts shipped 1,230 lines/s to
+// a fast sink (buffer13 F2): each fill waited 50 ms before the source moved
+// its cursor, then a batch's max_wait for records that could not come
+// before its ack. 20,000 lines took 15 s; the bound here is loose.
+func TestSmallBufferKeepsUp(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "app.log")
+	var lines strings.Builder
+	const n = 20000
+	for i := range n {
+		fmt.Fprintf(&lines, "seq=%d %s\n", i, strings.Repeat("x", 100))
+	}
+	if err := os.WriteFile(logPath, []byte(lines.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s/data
+sources:
+  - {name: s, paths: [%q]}
+buffer: {max_bytes: 64KiB}
+sinks:
+  - {name: out, type: stdout}
+server: {listen: ""}
+`, dir, logPath)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	a := runAgent(t, cfg)
+	last := fmt.Sprintf("seq=%d ", n-1)
+	a.waitFor("the last line", func() bool { return strings.Contains(a.out.String(), last) })
+	took := time.Since(start)
+	if code := a.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := strings.Count(a.out.String(), "seq="); got != n {
+		t.Errorf("%d records for %d lines", got, n)
+	}
+	if took > 8*time.Second {
+		t.Errorf("%d lines through a 64 KiB buffer took %v", n, took)
+	}
+}
