@@ -40,6 +40,10 @@ const maxNames = 4096
 // jsonParser parses one JSON object per line.
 type jsonParser struct {
 	timeKeys []string // in order of preference
+	// timePath is a dotted time_key split at its dots ("meta.ts"): when no
+	// top-level key is named so, the time is looked for in the nested
+	// object (parser13 F10: every such event got the read time).
+	timePath []string
 	timeFmt  int
 	layout   string
 	keys     map[string]jsonKey  // raw (unescaped) key → what it becomes
@@ -120,6 +124,9 @@ func newJSON(cfg Config) (*jsonParser, error) {
 	p.paths.small = smallPaths
 	if cfg.TimeKey != "" {
 		p.timeKeys = []string{cfg.TimeKey}
+		if strings.Contains(cfg.TimeKey, ".") {
+			p.timePath = strings.Split(cfg.TimeKey, ".")
+		}
 	} else {
 		p.timeKeys = defaultTimeKeys[:]
 	}
@@ -141,6 +148,12 @@ func newJSON(cfg Config) (*jsonParser, error) {
 		ref := time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
 		if _, err := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); err != nil || !strings.ContainsAny(cfg.TimeFormat, "0123456789") {
 			return nil, fmt.Errorf("time_format %q: want rfc3339, unix, unix_ms, unix_us, unix_ns or a Go time layout", cfg.TimeFormat)
+		}
+		if strings.Contains(cfg.TimeFormat, "MST") {
+			// Go reads a zone abbreviation it does not know (CET, EST, PDT
+			// in a UTC process) with a zero offset: times hours off, with
+			// no word (parser13 F9).
+			return nil, fmt.Errorf("time_format %q: a zone abbreviation (MST) is read as UTC for most zones; write the offset instead (-0700 or Z07:00)", cfg.TimeFormat)
 		}
 		p.timeFmt, p.layout = tfLayout, cfg.TimeFormat
 	}
@@ -589,6 +602,9 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 			break
 		}
 	}
+	if p.timePath != nil && rec.Time.IsZero() {
+		p.nestedTime(rec, nf)
+	}
 	if twins {
 		p.uniqueNames(rec.Fields[nf:])
 		clash = true
@@ -974,6 +990,97 @@ func jsonNumber(b []byte) (isInt, ok bool) {
 func isJSONInt(b []byte) bool {
 	isInt, ok := jsonNumber(b)
 	return ok && isInt
+}
+
+// nestedTime takes rec's time from the member at p.timePath inside a
+// top-level object. The member stays in its object.
+func (p *jsonParser) nestedTime(rec *sidetrail.Record, nf int) {
+	for _, f := range rec.Fields[nf:] {
+		if f.Kind != sidetrail.KindJSON || f.Key != p.timePath[0] {
+			continue
+		}
+		v := f.Value
+		for _, name := range p.timePath[1:] {
+			if v = p.member(v, name); v == nil {
+				return
+			}
+		}
+		tf := sidetrail.Field{Key: strings.Join(p.timePath, "."), Kind: sidetrail.KindString, Value: v}
+		switch {
+		case len(v) >= 2 && v[0] == '"':
+			end, esc, ok := scanString(v, 0)
+			if !ok || esc || end != len(v) {
+				return // a time holds no escapes
+			}
+			tf.Value = v[1 : len(v)-1]
+		case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+			tf.Kind = sidetrail.KindFloat
+		default:
+			return
+		}
+		if t, ok := p.parseTime(tf); ok && sidetrail.TimeInRange(t) {
+			rec.Time, rec.TimeField = t, tf
+		}
+		return
+	}
+}
+
+// member returns the value of the member named name (written without
+// escapes) of the JSON object obj, or nil.
+func (p *jsonParser) member(obj []byte, name string) []byte {
+	i := skipWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil
+	}
+	for i = skipWS(obj, i+1); i < len(obj) && obj[i] == '"'; {
+		end, _, ok := scanString(obj, i)
+		if !ok {
+			return nil
+		}
+		key := obj[i+1 : end-1]
+		i = skipWS(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil
+		}
+		vs := skipWS(obj, i+1)
+		ve, ok := p.valueEnd(obj, vs)
+		if !ok {
+			return nil
+		}
+		if string(key) == name {
+			return obj[vs:ve]
+		}
+		i = skipWS(obj, ve)
+		if i >= len(obj) || obj[i] != ',' {
+			return nil
+		}
+		i = skipWS(obj, i+1)
+	}
+	return nil
+}
+
+// valueEnd returns the end of the JSON value at b[i].
+func (p *jsonParser) valueEnd(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '{' || c == '[':
+		return p.skipValue(b, i)
+	case c == '"':
+		end, _, ok := scanString(b, i)
+		return end, ok
+	case c == '-' || c >= '0' && c <= '9':
+		end, _, ok := scanNumber(b, i)
+		return end, ok
+	case hasLit(b, i, "true"):
+		return i + 4, true
+	case hasLit(b, i, "false"):
+		return i + 5, true
+	case hasLit(b, i, "null"):
+		return i + 4, true
+	}
+	return 0, false
 }
 
 // skipValue validates the object or array starting at b[i] and returns the

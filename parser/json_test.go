@@ -288,3 +288,37 @@ func TestManyKeysAreLinear(t *testing.T) {
 		t.Fatalf("per key: %v with 8,000 keys, %v with 40,000", small, large)
 	}
 }
+
+// A layout with a zone abbreviation read CET, EST and PDT times as UTC,
+// hours off, with no word (parser13 F9): it is refused, naming the fix.
+func TestTimeFormatWithZoneAbbreviationRefused(t *testing.T) {
+	_, err := New(Config{Format: FormatJSON, TimeKey: "when", TimeFormat: "Mon Jan _2 15:04:05 MST 2006"})
+	if err == nil || !strings.Contains(err.Error(), "-0700") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := New(Config{Format: FormatJSON, TimeKey: "when", TimeFormat: "Mon Jan _2 15:04:05 -0700 2006"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A dotted time_key reaches into a nested object when no top-level key is
+// named so: every {"meta":{"ts":…}} event got the read time (parser13 F10).
+func TestNestedTimeKey(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON, TimeKey: "meta.ts"})
+	want := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, line := range []string{
+		`{"meta":{"ts":"2024-01-01T00:00:00Z"},"m":1}`,
+		`{"a":[1,{"ts":2}],"meta":{"x":{"y":[]},"ts":1704067200},"m":1}`,
+		`{"meta.ts":"2024-01-01T00:00:00Z","meta":{"ts":"2030-01-01T00:00:00Z"}}`,
+	} {
+		_, rec := parseOK(t, p, line)
+		if !rec.Time.Equal(want) {
+			t.Errorf("%s: time %v", line, rec.Time)
+		}
+	}
+	for _, line := range []string{`{"meta":{"t":"2024-01-01T00:00:00Z"}}`, `{"meta":"2024"}`, `{"meta":{"ts":true}}`} {
+		if _, rec := parseOK(t, p, line); !rec.Time.IsZero() {
+			t.Errorf("%s: time %v", line, rec.Time)
+		}
+	}
+}
