@@ -24,6 +24,10 @@ type Report struct {
 	// region), as the agent counts them in
 	// sidetrail_buffer_corrupt_records_total at its next start.
 	Missing []SeqRange
+	// Strays names the files named like segments that have a damaged
+	// header and no valid record: the agent removes them at its next
+	// start, and they bound no other segment.
+	Strays []string
 }
 
 // SeqRange is Records sequence numbers missing between First and Last (all
@@ -95,6 +99,19 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		}
 	}
 	slices.Sort(firsts)
+	kept := firsts[:0]
+	for _, first := range firsts {
+		stray, err := inspectStray(filepath.Join(dir, segName(first)), first)
+		if err != nil {
+			return nil, err
+		}
+		if stray {
+			rep.Strays = append(rep.Strays, segName(first))
+		} else {
+			kept = append(kept, first)
+		}
+	}
+	firsts = kept
 	discard := slog.New(slog.DiscardHandler)
 	for i, first := range firsts {
 		var next uint64
@@ -161,6 +178,20 @@ func missingRanges(segs []SegmentReport) []SeqRange {
 	return out
 }
 
+func inspectStray(path string, first uint64) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("inspect: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("inspect: %w", err)
+	}
+	stray, _, err := isStray(f, info.Size(), filepath.Base(path), first)
+	return stray, err
+}
+
 func inspectSegment(path string, first, next uint64, log *slog.Logger) (SegmentReport, error) {
 	name := filepath.Base(path)
 	sr := SegmentReport{Name: name, FirstSeq: first}
@@ -225,6 +256,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, ce := range s.Corrupt {
 			fmt.Fprintf(ew, "corrupt: %v\n", ce)
 		}
+	}
+	for _, name := range r.Strays {
+		fmt.Fprintf(ew, "stray: %s has a damaged header and no record: not a segment; removed at the next start\n", name)
 	}
 	for _, m := range r.Missing {
 		if m.Records == m.Last-m.First+1 {

@@ -49,7 +49,7 @@ type rateLimit struct {
 // come once per event, not once per retry. lossBurst bounds them still.
 var lossMessages = map[string]bool{
 	"buffer: skipping corrupt data": true,
-	"buffer: records acknowledged as written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them": true,
+	"buffer: records written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them": true,
 	"tailer: truncated file's unread bytes not found in any copy: lost":                              true,
 	"tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost": true,
 	"tailer: copytruncate lost bytes written between copy and truncation":                            true,
