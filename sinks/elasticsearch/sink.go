@@ -124,6 +124,10 @@ type request struct {
 	// alone, the records refused on their own (Unsent so far).
 	taken bool
 	alone []int
+	// takenAt is how many of alone were refused before the first request
+	// of this Send was taken (len(alone) while none was).
+	takenAt int
+	again   []int // scratch: alone refused before takenAt
 }
 
 // getRequest returns scratch state for one Send; putRequest gives it back.
@@ -292,8 +296,24 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 	rq := s.getRequest()
 	defer s.putRequest(rq)
 	s.encode(rq, batch)
-	rq.taken, rq.alone = false, rq.alone[:0]
+	rq.taken, rq.alone, rq.takenAt = false, rq.alone[:0], 0
 	err := s.sendRange(ctx, rq, results, 0, len(batch))
+	if err == nil && rq.taken && rq.takenAt > 0 {
+		// Records refused alone before the endpoint took anything: it
+		// may have been the endpoint, fixed while the halves were sent
+		// (sinks13 F1 saw good records dead-lettered so). Each is sent
+		// once more; refused again now, it is the record.
+		rq.again = append(rq.again[:0], rq.alone[:rq.takenAt]...)
+		rq.alone = append(rq.alone[:0], rq.alone[rq.takenAt:]...)
+		rq.takenAt = 0
+		s.c.resent.Add(uint64(len(rq.again)))
+		for _, i := range rq.again {
+			results[i] = sidetrail.Result{}
+			if err = s.sendRange(ctx, rq, results, i, i+1); err != nil {
+				break
+			}
+		}
+	}
 	if err == nil && len(rq.alone) > 0 {
 		// A record the endpoint refused alone: rejected if it took
 		// others, kept and retried as a configuration error if not.
@@ -352,6 +372,9 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 	switch {
 	case status >= 200 && status < 300:
 		s.c.status2xx.Add(1)
+		if !rq.taken {
+			rq.takenAt = len(rq.alone)
+		}
 		rq.taken = true
 		s.refusing.Store(false)
 		if err := s.parseItems(rq, results[lo:hi], lo); err != nil {
