@@ -294,6 +294,31 @@ func TestShipperAllRejectedCountsAsSendError(t *testing.T) {
 	}
 }
 
+// A request answered without an error but with every record to be sent
+// again (Elasticsearch's 200 whose items are all 429) failed: it counts,
+// as a request refused whole does. One that delivered some records does
+// not (sinks13 F2: 37 such requests, the counter at 0).
+func TestShipperNothingDeliveredCountsAsSendError(t *testing.T) {
+	r := newMemReader(4)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		for i := range res {
+			switch {
+			case call <= 3:
+				res[i] = sidetrail.Result{Reason: "429 es_rejected_execution_exception"}
+			case call == 4 && i == 0:
+				res[i] = sidetrail.Result{Reason: "429 es_rejected_execution_exception"}
+			default:
+				res[i] = sidetrail.Result{Status: sidetrail.Accepted}
+			}
+		}
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "es", Sink: sink, Reader: r, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, func() bool { return r.ackedSeq() == 4 })
+	if st := s.Stats(); st.SendErrors != 3 || st.Sent != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestShipperRetriesWholeBatchErrorsForever(t *testing.T) {
 	r := newMemReader(4)
 	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
