@@ -301,7 +301,9 @@ type treeGroup struct {
 
 func (t *leafTree) append(dst []byte, leaves []leaf) []byte {
 	t.nodes, t.entries = t.nodes[:0], t.entries[:0]
-	if t.groups == nil {
+	if t.groups == nil || len(t.groups) > 1024 {
+		// A map grown by one wide record would cost every later one its
+		// size to clear.
 		t.groups = make(map[treeGroup]int32)
 	}
 	clear(t.groups)

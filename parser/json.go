@@ -428,6 +428,9 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 	p.line++
 	if len(p.noSlot) > 0 {
 		p.noSlot = p.noSlot[:0]
+		if len(p.noSlotNames) > maxNames {
+			p.noSlotNames = nil // grown by one wide line: not cleared for every later one
+		}
 		clear(p.noSlotNames)
 	}
 	// dotted: a dotted name was placed; clash: two names may conflict
