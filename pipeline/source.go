@@ -488,13 +488,13 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 		rec.Time = now
 	}
 	t.addStatic(rec)
+	rec.Ingested = now
 	if t.Redactor != nil {
 		t.Redactor.Apply(rec)
 		if rec.Time.IsZero() { // the line's time held a secret
 			rec.Time = now
 		}
 	}
-	rec.Ingested = now
 }
 
 // append writes the batch, retrying failures (a full disk, an I/O error)

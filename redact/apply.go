@@ -89,9 +89,9 @@ type span struct {
 // unchanged values are left as they were. A changed number or JSON value
 // that had to become a token is turned into a KindString field. Field rules
 // with action drop remove their field from rec.Fields, keeping the order of
-// the others. When the rules would change rec.TimeField's value (or a field
-// rule names its key), rec.Time is set to zero: the caller gives the record
-// its read time. Apply keeps no reference to rec or its bytes after it
+// the others. When the rules would change rec.TimeField's value and it reads
+// as a time more than a day ahead of rec.Ingested (or a field rule names its
+// key), rec.Time is set to zero: the caller gives the record its read time. Apply keeps no reference to rec or its bytes after it
 // returns.
 //
 // Apply never fails and never panics: if a bug in a detector panicked, the
@@ -268,18 +268,34 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	}
 }
 
-// timeSecret reports whether the rules would change the value rec's time
-// was read from, or a field rule names its key.
+// timeSecret reports whether a field rule names the key rec's time was read
+// from, or the rules would change its value and the time is more than a day
+// ahead of rec.Ingested (or now). A card number read as a Unix time is
+// 2033 or later; a time of now whose digits a rule takes for a card (a
+// compact 20261126100405, 10% of them pass the Luhn check) stays the time.
 func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint64) bool {
 	tf := rec.TimeField
 	if r.isFieldRuleKey(tf.Key) {
 		return true
 	}
-	mask := ^uint64(0)
-	if within(orig, tf.Value) {
-		mask = origMaybe
+	ref := rec.Ingested
+	if ref.IsZero() {
+		ref = time.Now()
 	}
-	_, ch := r.applyChain(rec, tf.Value, tf.Key, false, mask, false, r.fieldKeyed(tf.Key))
+	if !rec.Time.After(ref.Add(24 * time.Hour)) {
+		return false
+	}
+	mask := ^uint64(0)
+	if len(r.sh.valueRules) < 64 {
+		// The rules that may match the value itself, exactly: a time
+		// string asks few, and every JSON line has one.
+		bound := ^uint64(0)
+		if within(orig, tf.Value) {
+			bound = origMaybe
+		}
+		mask = r.sh.maybeMaskWithin(tf.Value, bound)
+	}
+	_, ch := r.applyChain(rec, tf.Value, tf.Key, false, mask, mask != ^uint64(0), r.fieldKeyed(tf.Key))
 	return ch
 }
 
