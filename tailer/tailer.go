@@ -566,7 +566,7 @@ func (t *Tailer) bufLine() (Line, bool) {
 	} else if len(data) > maxLen+1 || len(data) == maxLen+1 && (data[maxLen] != '\r' || f.final && t.bufEOF) {
 		// (A "\r" just after MaxLineBytes may be the start of the line's
 		// "\r\n": wait for the next byte.)
-		cut := utf8Cut(data, maxLen)
+		cut := FragmentCut(data, maxLen)
 		b, end = data[:cut], start+int64(cut)
 		frag, f.mid = true, true
 		t.r += cut
@@ -593,23 +593,52 @@ func (t *Tailer) bufLine() (Line, bool) {
 	}, true
 }
 
-// utf8Cut returns where to cut data (longer than n) into a fragment of at
-// most n bytes: n, or before a UTF-8 character that n would split. Each half
-// of a cut character shipped as U+FFFD, so the fragments could not give it
-// back (parser13 F5).
-func utf8Cut(data []byte, n int) int {
-	if n >= len(data) || utf8.RuneStart(data[n]) {
+// FragmentCut returns where to cut data, longer than n bytes, into a
+// fragment of at most n bytes: n, or before a UTF-8 character that n would
+// split. Each half of a cut character shipped as U+FFFD, so the fragments
+// could not give it back (parser13 F5). Bytes that are no character's are
+// cut where they fall. The character may end beyond data (the tailer holds
+// n+2 bytes at most when it cuts): its bytes there must be its own.
+func FragmentCut(data []byte, n int) int {
+	if n >= len(data) || n < 1 || utf8.RuneStart(data[n]) {
 		return n
 	}
 	for lead := n - 1; lead >= max(n-3, 1); lead-- {
-		if utf8.RuneStart(data[lead]) {
-			if r, size := utf8.DecodeRune(data[lead:]); (r != utf8.RuneError || size > 1) && lead+size > n {
-				return lead
-			}
-			return n
+		if !utf8.RuneStart(data[lead]) {
+			continue
 		}
+		size := runeLen(data[lead])
+		if size == 0 || lead+size <= n {
+			return n // no character's first byte, or one that ends before n
+		}
+		if avail := data[lead:min(lead+size, len(data))]; len(avail) == size {
+			if r, w := utf8.DecodeRune(avail); r == utf8.RuneError && w == 1 {
+				return n
+			}
+		} else {
+			for _, c := range avail[1:] {
+				if utf8.RuneStart(c) {
+					return n
+				}
+			}
+		}
+		return lead
 	}
 	return n
+}
+
+// runeLen is the length of the UTF-8 sequence that starts with c, 0 if c
+// starts none.
+func runeLen(c byte) int {
+	switch {
+	case c >= 0xc2 && c <= 0xdf:
+		return 2
+	case c >= 0xe0 && c <= 0xef:
+		return 3
+	case c >= 0xf0 && c <= 0xf4:
+		return 4
+	}
+	return 0
 }
 
 // flushLineStats adds the lines handed out from the buffer to the stats:

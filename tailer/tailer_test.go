@@ -221,13 +221,14 @@ func TestFragmentsKeepUTF8Characters(t *testing.T) {
 	euro := strings.Repeat("a", 99) + "€" + strings.Repeat("b", 10) // € is 3 bytes: 99..101
 	cjk := strings.Repeat("語", 50)                                  // 150 bytes
 	junk := strings.Repeat("a", 99) + "\xe2\x82" + "bb"             // no character
-	appendFile(t, p, euro+"\n"+cjk+"\n"+junk+"\n")
+	emoji := strings.Repeat("a", 99) + "😀b"                         // 4 bytes from 99: two of them past the 102 the tailer holds
+	appendFile(t, p, euro+"\n"+cjk+"\n"+junk+"\n"+emoji+"\n")
 	o := testOptions(dir)
 	o.MaxLineBytes = 100
 	tl := mustNew(t, o)
-	ls := collect(t, tl, 6, 5*time.Second)
+	ls := collect(t, tl, 8, 5*time.Second)
 	want := []string{strings.Repeat("a", 99), "€" + strings.Repeat("b", 10), strings.Repeat("語", 33), strings.Repeat("語", 17),
-		strings.Repeat("a", 99) + "\xe2", "\x82bb"}
+		strings.Repeat("a", 99) + "\xe2", "\x82bb", strings.Repeat("a", 99), "😀b"}
 	for i, l := range ls {
 		if l.Bytes != want[i] || !l.Fragment {
 			t.Errorf("fragment %d: %q, want %q", i, l.Bytes, want[i])
@@ -1683,4 +1684,33 @@ func TestResumedFromBufferUnderAnotherNameIsAway(t *testing.T) {
 		t.Fatalf("got %+v", ls)
 	}
 	expectQuiet(t, tl, 300*time.Millisecond)
+}
+
+// FragmentCut with a character at every place around the cut, the data
+// ending right after the cut (the tailer holds n+2 bytes) or later: the
+// cut moves to the character's start whenever n would split it. regress13
+// R1: a 4-byte character starting at n-1 was cut, the tailer having only
+// two of its bytes past n.
+func TestFragmentCut(t *testing.T) {
+	const n = 10
+	for _, ch := range []string{"é", "€", "😀"} {
+		for start := n - 4; start <= n; start++ {
+			line := strings.Repeat("a", start) + ch + strings.Repeat("b", 10)
+			for _, have := range []int{n + 1, n + 2, n + 3, len(line)} {
+				data := []byte(line[:min(have, len(line))])
+				want := n
+				if start < n && start+len(ch) > n {
+					want = start
+				}
+				if got := FragmentCut(data, n); got != want {
+					t.Errorf("%q at %d, %d bytes held: cut at %d, want %d", ch, start, len(data), got, want)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"aaaaaaaaa\xe2\x82bb", "aaaaaaaa\xf0\x9f\x98b", "aaaaaaaaa\xc0\xafbb", "aaaaaaaa\xed\xa0\x80b"} {
+		if got := FragmentCut([]byte(bad), n); got != n {
+			t.Errorf("%q: cut at %d, want %d", bad, got, n)
+		}
+	}
 }

@@ -162,7 +162,8 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			for {
 				piece, end := body, offset+int64(len(body))+nl
 				if len(body) > maxLine {
-					piece, end, frag = body[:maxLine], offset+int64(maxLine), true
+					cut := tailer.FragmentCut(body, maxLine)
+					piece, end, frag = body[:cut], offset+int64(cut), true
 				}
 				t.Apply(&rec, tailer.Line{Path: "-", Start: offset, End: end, Bytes: piece, Fragment: frag}, time.Now())
 				offset = end
