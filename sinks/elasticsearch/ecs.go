@@ -155,24 +155,33 @@ func appendMetadataRenamed(dst []sidetrail.Field, fields []sidetrail.Field) []si
 			continue
 		}
 		first, rest, dotted := strings.Cut(out[i].Key, ".")
-		name := "json." + first
-		for {
-			full := name
-			if dotted {
-				full += "." + rest
-			}
-			taken := false
+		taken := func(full string) bool {
 			for j := range out {
 				if j != i && namesMeet(full, out[j].Key) {
-					taken = true
-					break
+					return true
 				}
 			}
-			if !taken {
-				out[i].Key = full
-				break
+			return false
+		}
+		// '_' after the name, a few times; then after "json" too: a
+		// field named "json" meets every "json.…", and appending to the
+		// end alone looped for good (regress13 R0: a line with "_id" and
+		// "json" stopped the sink). Each field blocks one "json_…" at
+		// most, so the search ends.
+	search:
+		for k := 0; ; k++ {
+			name := "json" + strings.Repeat("_", k) + "." + first
+			for range 4 {
+				full := name
+				if dotted {
+					full += "." + rest
+				}
+				if !taken(full) {
+					out[i].Key = full
+					break search
+				}
+				name += "_"
 			}
-			name += "_"
 		}
 	}
 	return dst

@@ -165,6 +165,36 @@ func TestMetadataFieldNamesRenamed(t *testing.T) {
 	}
 }
 
+// A metadata name beside a field named "json" (which meets every
+// "json.…") looped for good in the renaming: one such line stopped the sink
+// and every line behind it, at every restart (regress13 R0).
+func TestMetadataFieldBesideAJSONField(t *testing.T) {
+	for _, extra := range [][]sidetrail.Field{
+		{{Key: "json", Kind: sidetrail.KindInt, Value: []byte("2")}},
+		{{Key: "json", Kind: sidetrail.KindJSON, Value: []byte(`{"a":1}`)}},
+		{{Key: "json", Kind: sidetrail.KindInt, Value: []byte("2")}, {Key: "json_", Kind: sidetrail.KindInt, Value: []byte("3")}},
+	} {
+		fields := append([]sidetrail.Field{{Key: "_id", Kind: sidetrail.KindInt, Value: []byte("1")}}, extra...)
+		done := make(chan []sidetrail.Field, 1)
+		go func() { done <- appendMetadataRenamed(nil, fields) }()
+		select {
+		case out := <-done:
+			for i, f := range out {
+				for j, g := range out {
+					if i != j && namesMeet(f.Key, g.Key) {
+						t.Errorf("%v: %q and %q meet", fields, f.Key, g.Key)
+					}
+				}
+			}
+			if isMetadata(out[0].Key) || string(out[0].Value) != "1" {
+				t.Errorf("%v: renamed to %v", fields, out[0])
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v: the renaming does not end", fields)
+		}
+	}
+}
+
 func TestItem429Subset(t *testing.T) {
 	f := esfake.Start(t)
 	s := newSink(t, Config{URLs: []string{f.URL()}})
