@@ -145,7 +145,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		if lostCheckpoint[sc.Name] {
 			// Not a first start: start_at: end would skip what was
 			// written since the last checkpoint.
-			logger.Warn("source: checkpoint missing, though the buffer shows the source ran on this data_dir: it was deleted or lost; every file is read from the beginning, and lines shipped before ship again",
+			logger.Warn("source: checkpoint missing, though the buffer shows the source ran on this data_dir: it was deleted or lost, or the first start stopped before its first checkpoint; every file is read from the beginning (lines shipped before ship again, start_at included)",
 				"source", sc.Name, "checkpoint", topts.CheckpointPath)
 			topts.StartAt = tailer.Beginning
 		}
