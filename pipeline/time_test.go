@@ -103,3 +103,32 @@ func TestEventTimeHoldingASecret(t *testing.T) {
 		}
 	}
 }
+
+// A field rule naming the time key takes its value out of the message as
+// it does any field's: the field came back masked, and the message kept it
+// (regress13 R2).
+func TestFieldRuleOnTheTimeKey(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, line := range []string{`{"ts":1700000000000,"m":1}`, `{"ts":"2024-01-02T03:04:05Z","x":1}`} {
+		p, err := parser.New(parser.Config{Format: "json"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		red, err := redact.New([]redact.Rule{{Field: "ts", Action: "mask"}}, redact.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &Transform{Source: "s", Parser: p, Redactor: red}
+		var rec sidetrail.Record
+		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		if !rec.Time.Equal(now) {
+			t.Errorf("%s: time %v", line, rec.Time)
+		}
+		if bytes.Contains(rec.Message, []byte("1700000000000")) || bytes.Contains(rec.Message, []byte("2024-01-02")) {
+			t.Errorf("%s: message %s", line, rec.Message)
+		}
+		if f, ok := rec.Get("ts"); !ok || string(f.Value) != "[REDACTED]" {
+			t.Errorf("%s: field ts %v %v", line, f, ok)
+		}
+	}
+}

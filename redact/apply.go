@@ -7,6 +7,7 @@ import (
 	"hash"
 	mathbits "math/bits"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +118,15 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	r.keySeq = 0
 	r.changed = r.changed[:0]
 	msgDone := false
+	if tf := rec.TimeField; tf.Value != nil && len(sh.fieldRules) > 0 && r.isFieldRuleKey(tf.Key) {
+		// A field rule names the key the time was read from: the value is
+		// the rule's, in the message and as a field, and no event time.
+		// It shipped in the message (regress13 R2).
+		at := len(rec.Fields) - rec.Statics
+		rec.Fields = slices.Insert(rec.Fields, at, tf)
+		rec.TimeField = sidetrail.Field{}
+		rec.Time = time.Time{}
+	}
 	if len(sh.fieldRules) > 0 {
 		changed, withheld := r.applyFieldRules(rec)
 		redacted = redacted || changed
