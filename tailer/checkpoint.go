@@ -112,9 +112,10 @@ func loadCheckpoint(path string) (*checkpointFile, error) {
 // writeCheckpoint writes cp to path atomically and durably: temp file, fsync,
 // rename over path, fsync the directory. Every error is returned.
 //
-// The file is padded with spaces to a multiple of checkpointBlock, so that
-// on a volume too full for the temp file (ENOSPC) the checkpoint can be
-// written over the old one in place, within its blocks: a SIGTERM on a full
+// The file is padded with spaces to twice its content, in whole
+// checkpointBlocks, so that on a volume too full for the temp file
+// (ENOSPC) the checkpoint can be written over the old one in place, within
+// its blocks: a SIGTERM on a full
 // volume exited 1 with the old checkpoint, and the restart shipped 20,000
 // lines again (buffer13 F5). A crash during that in-place write leaves a
 // checkpoint that does not parse: set aside, every file read again
@@ -125,7 +126,10 @@ func writeCheckpoint(path string, cp *checkpointFile) (err error) {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
 	n := len(data)
-	data = padCheckpoint(data, (n/checkpointBlock+1)*checkpointBlock)
+	// Room to grow in place: twice the content, in whole blocks (a
+	// checkpoint of 17 files filled its 4 KiB, and the next rotation on a
+	// full volume could not be written: regress13 R5).
+	data = padCheckpoint(data, (2*n/checkpointBlock+1)*checkpointBlock)
 	tmp := path + ".tmp"
 	if err := writeTemp(tmp, data); err != nil {
 		os.Remove(tmp) // its blocks, on a full volume
