@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,36 @@ func TestFieldRuleOnTheTimeKey(t *testing.T) {
 		}
 		if f, ok := rec.Get("ts"); !ok || string(f.Value) != "[REDACTED]" {
 			t.Errorf("%s: field ts %v %v", line, f, ok)
+		}
+	}
+}
+
+// A field rule above a dotted time key reaches it too: `field: meta` with
+// time_key: meta.ts masked the object and shipped @timestamp from inside
+// it; the flat "meta.ts" kept its value in the message (regress13 R2).
+func TestFieldRuleAboveTheTimeKey(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, line := range []string{`{"meta":{"ts":"2024-01-01T00:00:00Z","k":"SECRETK"}}`, `{"meta.ts":"2024-01-01T00:00:00Z","x":1}`} {
+		p, err := parser.New(parser.Config{Format: "json", TimeKey: "meta.ts"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		red, err := redact.New([]redact.Rule{{Field: "meta", Action: "mask"}}, redact.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := &Transform{Source: "s", Parser: p, Redactor: red}
+		var rec sidetrail.Record
+		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		if !rec.Time.Equal(now) {
+			t.Errorf("%s: time %v", line, rec.Time)
+		}
+		if bytes.Contains(rec.Message, []byte("2024-01-01")) || bytes.Contains(rec.Message, []byte("SECRETK")) {
+			t.Errorf("%s: message %s", line, rec.Message)
+		}
+		var enc sidetrail.JSONEncoder
+		if out := enc.Append(nil, &rec); bytes.Contains(out, []byte("2024-01-01")) || !json.Valid(out) {
+			t.Errorf("%s: record %s", line, out)
 		}
 	}
 }

@@ -118,12 +118,15 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	r.keySeq = 0
 	r.changed = r.changed[:0]
 	msgDone := false
-	if tf := rec.TimeField; tf.Value != nil && len(sh.fieldRules) > 0 && r.isFieldRuleKey(tf.Key) {
-		// A field rule names the key the time was read from: the value is
-		// the rule's, in the message and as a field, and no event time.
-		// It shipped in the message (regress13 R2).
-		at := len(rec.Fields) - rec.Statics
-		rec.Fields = slices.Insert(rec.Fields, at, tf)
+	if tf := rec.TimeField; tf.Value != nil && len(sh.fieldRules) > 0 && r.fieldRuleReaches(tf.Key) {
+		// A field rule reaches the key the time was read from: the value
+		// is the rule's, in the message and as a field, and no event time.
+		// It shipped in the message (regress13 R2). A time read inside an
+		// object the record keeps (time_key: meta.ts) is there already.
+		if !r.heldByField(rec, tf.Value) {
+			at := len(rec.Fields) - rec.Statics
+			rec.Fields = slices.Insert(rec.Fields, at, tf)
+		}
 		rec.TimeField = sidetrail.Field{}
 		rec.Time = time.Time{}
 	}
@@ -285,7 +288,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 // compact 20261126100405, 10% of them pass the Luhn check) stays the time.
 func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint64) bool {
 	tf := rec.TimeField
-	if r.isFieldRuleKey(tf.Key) {
+	if r.fieldRuleReaches(tf.Key) {
 		return true
 	}
 	ref := rec.Ingested
@@ -1033,7 +1036,11 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 	for _, ru := range r.sh.fieldRules {
 		for i := range rec.Fields {
 			f := &rec.Fields[i]
-			if f.Key != ru.field && !(rec.KeysFromLine && (renamedOwn(f.Key, ru.field) || flattened(f.Key, ru.field))) {
+			// A flat key below the rule's name ("meta.k" under "meta") is
+			// written inside it ("meta":{"k":…}): the rule reaches it, as
+			// it reaches a member of a JSON value "meta". It shipped.
+			below := len(f.Key) > len(ru.field) && f.Key[len(ru.field)] == '.' && f.Key[:len(ru.field)] == ru.field
+			if f.Key != ru.field && !below && !(rec.KeysFromLine && (renamedOwn(f.Key, ru.field) || flattened(f.Key, ru.field))) {
 				if f.Kind == sidetrail.KindJSON && len(ru.field) > len(f.Key) && ru.field[len(f.Key)] == '.' && strings.HasPrefix(ru.field, f.Key) {
 					// "client.ip" names a member of the JSON value "client"
 					// as much as a flat key "client.ip": the record JSON
@@ -1543,6 +1550,29 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 		changed = true
 	}
 	return r.finishJSON(rec, v, out, last, changed)
+}
+
+// fieldRuleReaches reports whether a field rule names key, a name above it
+// or one below it ("meta" reaches "meta.ts", as the record JSON nests).
+func (r *Redactor) fieldRuleReaches(key string) bool {
+	for _, ru := range r.sh.fieldRules {
+		f := ru.field
+		if f == key || len(key) > len(f) && key[len(f)] == '.' && key[:len(f)] == f ||
+			len(f) > len(key) && f[len(key)] == '.' && f[:len(key)] == key {
+			return true
+		}
+	}
+	return false
+}
+
+// heldByField reports whether v lies inside one of rec's field values.
+func (r *Redactor) heldByField(rec *sidetrail.Record, v []byte) bool {
+	for _, f := range rec.Fields {
+		if within(f.Value, v) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Redactor) isFieldRuleKey(key string) bool {

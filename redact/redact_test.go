@@ -604,3 +604,22 @@ func TestCardAfterHashPrefix(t *testing.T) {
 		}
 	}
 }
+
+// A field rule reaches flat keys below its name, which the record writes
+// inside it: `field: meta` masked {"meta":{"k":…}} and shipped
+// {"meta.k":…} as "meta":{"k":"SECRETK"} (found with regress13 R2).
+func TestFieldRuleReachesFlatKeysBelow(t *testing.T) {
+	r := mustNew(t, []Rule{{Field: "meta", Action: "mask"}})
+	rec := newRecord(`{"meta.k":"SECRETK","metax":"keep"}`, kv{"meta.k", "SECRETK", sidetrail.KindString}, kv{"metax", "keep", sidetrail.KindString})
+	rec.KeysFromLine = true
+	r.Apply(rec)
+	if bytes.Contains(rec.Message, []byte("SECRETK")) || !bytes.Contains(rec.Message, []byte("keep")) {
+		t.Errorf("message %s", rec.Message)
+	}
+	if f, _ := rec.Get("meta.k"); string(f.Value) != "[REDACTED]" {
+		t.Errorf("meta.k = %q", f.Value)
+	}
+	if f, _ := rec.Get("metax"); string(f.Value) != "keep" {
+		t.Errorf("metax = %q", f.Value)
+	}
+}
