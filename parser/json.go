@@ -46,11 +46,16 @@ type jsonParser struct {
 	timePath []string
 	timeFmt  int
 	layout   string
-	keys     map[string]jsonKey  // raw (unescaped) key → what it becomes
-	slots    map[string]*keySlot // field name → its slot
-	stack    []byte              // open containers while validating
-	cand     [len(defaultTimeKeys)]int
-	line     uint64 // counts Parse calls; stamps keySlot.line
+	// layoutZone: the layout reads a zone abbreviation (MST). Go gives one
+	// it does not know (CET, EST, PDT in a UTC process) a zero offset:
+	// such times were hours off, with no word (parser13 F9). They are no
+	// event time; UTC, GMT and the local zone's are read right.
+	layoutZone bool
+	keys       map[string]jsonKey  // raw (unescaped) key → what it becomes
+	slots      map[string]*keySlot // field name → its slot
+	stack      []byte              // open containers while validating
+	cand       [len(defaultTimeKeys)]int
+	line       uint64 // counts Parse calls; stamps keySlot.line
 	// The keys of the previous lines by field position: lines of one log
 	// mostly repeat their keys in order, and comparing the line's bytes
 	// with the expected key is cheaper than scanning the string and hashing
@@ -149,13 +154,8 @@ func newJSON(cfg Config) (*jsonParser, error) {
 		if _, err := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); err != nil || !strings.ContainsAny(cfg.TimeFormat, "0123456789") {
 			return nil, fmt.Errorf("time_format %q: want rfc3339, unix, unix_ms, unix_us, unix_ns or a Go time layout", cfg.TimeFormat)
 		}
-		if strings.Contains(cfg.TimeFormat, "MST") {
-			// Go reads a zone abbreviation it does not know (CET, EST, PDT
-			// in a UTC process) with a zero offset: times hours off, with
-			// no word (parser13 F9).
-			return nil, fmt.Errorf("time_format %q: a zone abbreviation (MST) is read as UTC for most zones; write the offset instead (-0700 or Z07:00)", cfg.TimeFormat)
-		}
 		p.timeFmt, p.layout = tfLayout, cfg.TimeFormat
+		p.layoutZone = strings.Contains(cfg.TimeFormat, "MST")
 	}
 	return p, nil
 }
@@ -856,6 +856,11 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 	case tfLayout:
 		if str {
 			t, err := time.Parse(p.layout, string(f.Value))
+			if err == nil && p.layoutZone {
+				if name, off := t.Zone(); off == 0 && name != "UTC" && name != "GMT" {
+					return time.Time{}, false // an abbreviation Go does not know
+				}
+			}
 			return t.UTC(), err == nil
 		}
 	}

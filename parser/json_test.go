@@ -290,14 +290,26 @@ func TestManyKeysAreLinear(t *testing.T) {
 }
 
 // A layout with a zone abbreviation read CET, EST and PDT times as UTC,
-// hours off, with no word (parser13 F9): it is refused, naming the fix.
-func TestTimeFormatWithZoneAbbreviationRefused(t *testing.T) {
-	_, err := New(Config{Format: FormatJSON, TimeKey: "when", TimeFormat: "Mon Jan _2 15:04:05 MST 2006"})
-	if err == nil || !strings.Contains(err.Error(), "-0700") {
-		t.Fatalf("err = %v", err)
+// hours off, with no word (parser13 F9): such a time is no event time (the
+// record gets the read time and keeps the value). UTC and GMT are read
+// right, as before; refusing the layout stopped agents reading HTTP dates
+// (regress13 R6).
+func TestTimeFormatWithZoneAbbreviation(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "Mon, 02 Jan 2006 15:04:05 MST"})
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, z := range []string{"GMT", "UTC"} {
+		if _, rec := parseOK(t, p, `{"t":"Tue, 02 Jan 2024 03:04:05 `+z+`"}`); !rec.Time.Equal(want) {
+			t.Errorf("%s: %v", z, rec.Time)
+		}
 	}
-	if _, err := New(Config{Format: FormatJSON, TimeKey: "when", TimeFormat: "Mon Jan _2 15:04:05 -0700 2006"}); err != nil {
-		t.Fatal(err)
+	for _, z := range []string{"CET", "PDT", "EST"} {
+		_, rec := parseOK(t, p, `{"t":"Tue, 02 Jan 2024 03:04:05 `+z+`"}`)
+		if !rec.Time.IsZero() {
+			t.Errorf("%s: %v", z, rec.Time)
+		}
+		if _, ok := rec.Get("t"); !ok {
+			t.Errorf("%s: the value is gone", z)
+		}
 	}
 }
 
