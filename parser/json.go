@@ -1034,12 +1034,14 @@ func (p *jsonParser) nestedTime(rec *sidetrail.Record, nf int) {
 }
 
 // member returns the value of the member named name (written without
-// escapes) of the JSON object obj, or nil.
+// escapes) of the JSON object obj, or nil. Of a name given twice, the last
+// counts, as the parser keeps it (regress13 R7).
 func (p *jsonParser) member(obj []byte, name string) []byte {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return nil
 	}
+	var found []byte
 	for i = skipWS(obj, i+1); i < len(obj) && obj[i] == '"'; {
 		end, _, ok := scanString(obj, i)
 		if !ok {
@@ -1056,15 +1058,15 @@ func (p *jsonParser) member(obj []byte, name string) []byte {
 			return nil
 		}
 		if string(key) == name {
-			return obj[vs:ve]
+			found = obj[vs:ve]
 		}
 		i = skipWS(obj, ve)
 		if i >= len(obj) || obj[i] != ',' {
-			return nil
+			return found
 		}
 		i = skipWS(obj, i+1)
 	}
-	return nil
+	return found
 }
 
 // valueEnd returns the end of the JSON value at b[i].

@@ -322,6 +322,7 @@ func TestNestedTimeKey(t *testing.T) {
 		`{"meta":{"ts":"2024-01-01T00:00:00Z"},"m":1}`,
 		`{"a":[1,{"ts":2}],"meta":{"x":{"y":[]},"ts":1704067200},"m":1}`,
 		`{"meta.ts":"2024-01-01T00:00:00Z","meta":{"ts":"2030-01-01T00:00:00Z"}}`,
+		`{"meta":{"ts":"2023-01-01T00:00:00Z","ts":"2024-01-01T00:00:00Z"}}`, // the last, as the parser keeps it
 	} {
 		_, rec := parseOK(t, p, line)
 		if !rec.Time.Equal(want) {
