@@ -53,7 +53,7 @@ func FuzzValueMemo(f *testing.F) {
 // the per-byte cost of a long text with a short one's.
 func TestUnclosedSecretMembersAreLinear(t *testing.T) {
 	r := mustNew(t, Defaults())
-	for _, unit := range []string{`{"password":`, `{\x22password\x22:`, `{\"password\":`, `["x",{"password":`} {
+	for _, unit := range []string{`{"password":`, `{\x22password\x22:`, `{\"password\":`, `["x",{"password":`, `{"password":["\\"`} {
 		linear(t, r, unit)
 	}
 }
