@@ -78,21 +78,11 @@ func TestEventTimeHoldingASecret(t *testing.T) {
 		// A time of now whose digits pass for a card is the time.
 		{[]redact.Rule{{Builtin: "credit_card"}}, `{"ts":"20261126100407","m":1}`, time.Date(2026, 11, 26, 10, 4, 7, 0, time.UTC)},
 	} {
-		cfg := parser.Config{Format: "json"}
+		var cfg parser.Config
 		if !strings.ContainsAny(tc.line, "-") && strings.Contains(tc.line, `"2026`) {
 			cfg.TimeFormat = "20060102150405"
 		}
-		p, err := parser.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		red, err := redact.New(tc.rules, redact.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := &Transform{Source: "s", Parser: p, Redactor: red}
-		var rec sidetrail.Record
-		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(tc.line)}, now)
+		rec := transformJSON(t, cfg, tc.rules, tc.line, now)
 		if !rec.Time.Equal(tc.want) {
 			t.Errorf("%v %s: time %v, want %v", tc.rules, tc.line, rec.Time, tc.want)
 		}
@@ -111,17 +101,7 @@ func TestEventTimeHoldingASecret(t *testing.T) {
 func TestFieldRuleOnTheTimeKey(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	for _, line := range []string{`{"ts":1700000000000,"m":1}`, `{"ts":"2024-01-02T03:04:05Z","x":1}`} {
-		p, err := parser.New(parser.Config{Format: "json"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		red, err := redact.New([]redact.Rule{{Field: "ts", Action: "mask"}}, redact.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := &Transform{Source: "s", Parser: p, Redactor: red}
-		var rec sidetrail.Record
-		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		rec := transformJSON(t, parser.Config{}, []redact.Rule{{Field: "ts", Action: "mask"}}, line, now)
 		if !rec.Time.Equal(now) {
 			t.Errorf("%s: time %v", line, rec.Time)
 		}
@@ -140,17 +120,7 @@ func TestFieldRuleOnTheTimeKey(t *testing.T) {
 func TestFieldRuleAboveTheTimeKey(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	for _, line := range []string{`{"meta":{"ts":"2024-01-01T00:00:00Z","k":"SECRETK"}}`, `{"meta.ts":"2024-01-01T00:00:00Z","x":1}`} {
-		p, err := parser.New(parser.Config{Format: "json", TimeKey: "meta.ts"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		red, err := redact.New([]redact.Rule{{Field: "meta", Action: "mask"}}, redact.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := &Transform{Source: "s", Parser: p, Redactor: red}
-		var rec sidetrail.Record
-		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		rec := transformJSON(t, parser.Config{TimeKey: "meta.ts"}, []redact.Rule{{Field: "meta", Action: "mask"}}, line, now)
 		if !rec.Time.Equal(now) {
 			t.Errorf("%s: time %v", line, rec.Time)
 		}
@@ -158,8 +128,27 @@ func TestFieldRuleAboveTheTimeKey(t *testing.T) {
 			t.Errorf("%s: message %s", line, rec.Message)
 		}
 		var enc sidetrail.JSONEncoder
-		if out := enc.Append(nil, &rec); bytes.Contains(out, []byte("2024-01-01")) || !json.Valid(out) {
+		if out := enc.Append(nil, rec); bytes.Contains(out, []byte("2024-01-01")) || !json.Valid(out) {
 			t.Errorf("%s: record %s", line, out)
 		}
 	}
+}
+
+// transformJSON runs one JSON line through a Transform with cfg's parser and
+// rules, read at now.
+func transformJSON(t *testing.T, cfg parser.Config, rules []redact.Rule, line string, now time.Time) *sidetrail.Record {
+	t.Helper()
+	cfg.Format = "json"
+	p, err := parser.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New(rules, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red}
+	var rec sidetrail.Record
+	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+	return &rec
 }

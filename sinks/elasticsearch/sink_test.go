@@ -573,16 +573,7 @@ func TestWholeRequest400ForOneRecord(t *testing.T) {
 			io.WriteString(w, `{"error":{"type":"bad_request","reason":"cannot decode log message #1: line too long"},"status":400}`)
 			return
 		}
-		var b strings.Builder
-		b.WriteString(`{"errors":false,"items":[`)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`{"create":{"status":201}}`)
-		}
-		b.WriteString("]}")
-		io.WriteString(w, b.String())
+		writeAllCreated(w, n)
 	}))
 	defer srv.Close()
 	s, err := New(Config{URLs: []string{srv.URL}}, Options{})
@@ -1091,16 +1082,7 @@ func TestEndpointFixedWhileHalving(t *testing.T) {
 				io.WriteString(w, `{"error":{"type":"illegal_argument_exception","reason":"pipeline with id [x] does not exist"},"status":400}`)
 				return
 			}
-			var b strings.Builder
-			b.WriteString(`{"errors":false,"items":[`)
-			for i := range n {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(`{"create":{"status":201}}`)
-			}
-			b.WriteString("]}")
-			io.WriteString(w, b.String())
+			writeAllCreated(w, n)
 		}))
 		s, err := New(Config{URLs: []string{srv.URL}}, Options{})
 		if err != nil {
@@ -1116,4 +1098,18 @@ func TestEndpointFixedWhileHalving(t *testing.T) {
 		s.Close()
 		srv.Close()
 	}
+}
+
+// writeAllCreated answers a bulk request of n records: every one created.
+func writeAllCreated(w io.Writer, n int) {
+	var b strings.Builder
+	b.WriteString(`{"errors":false,"items":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"create":{"status":201}}`)
+	}
+	b.WriteString("]}")
+	io.WriteString(w, b.String())
 }
