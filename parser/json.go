@@ -1003,34 +1003,56 @@ func isJSONInt(b []byte) bool {
 // nestedTime takes rec's time from the member at p.timePath inside a
 // top-level object. The member stays in its object.
 func (p *jsonParser) nestedTime(rec *sidetrail.Record, nf int) {
-	for _, f := range rec.Fields[nf:] {
-		if f.Kind != sidetrail.KindJSON || f.Key != p.timePath[0] {
-			continue
-		}
-		v := f.Value
-		for _, name := range p.timePath[1:] {
-			if v = p.member(v, name); v == nil {
-				return
+	path := p.timePath
+	var v []byte
+	// The record writes "a.b" and {"a":{"b":…}} alike, so each dot of
+	// time_key may part two names or belong to one (regress13 R7): the
+	// top-level key is "a", "a.b", …, and so are the names below.
+	for k := 1; k < len(path) && v == nil; k++ {
+		name := strings.Join(path[:k], ".")
+		for _, f := range rec.Fields[nf:] {
+			if f.Kind == sidetrail.KindJSON && f.Key == name {
+				v = p.nestedMember(f.Value, path[k:])
 			}
 		}
-		tf := sidetrail.Field{Key: strings.Join(p.timePath, "."), Kind: sidetrail.KindString, Value: v}
-		switch {
-		case len(v) >= 2 && v[0] == '"':
-			end, esc, ok := scanString(v, 0)
-			if !ok || esc || end != len(v) {
-				return // a time holds no escapes
-			}
-			tf.Value = v[1 : len(v)-1]
-		case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
-			tf.Kind = sidetrail.KindFloat
-		default:
-			return
-		}
-		if t, ok := p.parseTime(tf); ok && sidetrail.TimeInRange(t) {
-			rec.Time, rec.TimeField = t, tf
-		}
+	}
+	if len(v) == 0 {
 		return
 	}
+	tf := sidetrail.Field{Key: strings.Join(path, "."), Kind: sidetrail.KindString, Value: v}
+	switch {
+	case len(v) >= 2 && v[0] == '"':
+		end, esc, ok := scanString(v, 0)
+		if !ok || esc || end != len(v) {
+			return // a time holds no escapes
+		}
+		tf.Value = v[1 : len(v)-1]
+	case v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+		tf.Kind = sidetrail.KindFloat
+	default:
+		return
+	}
+	if t, ok := p.parseTime(tf); ok && sidetrail.TimeInRange(t) {
+		rec.Time, rec.TimeField = t, tf
+	}
+}
+
+// nestedMember returns the value at path inside the JSON object obj, each
+// dot of the path parting two names or belonging to one; nil if none.
+func (p *jsonParser) nestedMember(obj []byte, path []string) []byte {
+	for k := 1; k <= len(path); k++ {
+		v := p.member(obj, strings.Join(path[:k], "."))
+		switch {
+		case v == nil:
+		case k == len(path):
+			return v
+		case v[0] == '{':
+			if w := p.nestedMember(v, path[k:]); w != nil {
+				return w
+			}
+		}
+	}
+	return nil
 }
 
 // member returns the value of the member named name (written without

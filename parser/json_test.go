@@ -335,3 +335,21 @@ func TestNestedTimeKey(t *testing.T) {
 		}
 	}
 }
+
+// Each dot of a dotted time_key may part two names or belong to one, as the
+// record writes them alike (regress13 R7).
+func TestNestedTimeKeyAnyNesting(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatJSON, TimeKey: "a.b.c"})
+	want := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, line := range []string{
+		`{"a":{"b":{"c":"2024-01-01T00:00:00Z"}}}`,
+		`{"a":{"b.c":"2024-01-01T00:00:00Z"}}`,
+		`{"a.b":{"c":"2024-01-01T00:00:00Z"}}`,
+		`{"a.b.c":"2024-01-01T00:00:00Z"}`,
+		`{"a":{"b":{"x":1}},"a.b":{"c":"2024-01-01T00:00:00Z"}}`,
+	} {
+		if _, rec := parseOK(t, p, line); !rec.Time.Equal(want) {
+			t.Errorf("%s: time %v", line, rec.Time)
+		}
+	}
+}
