@@ -282,7 +282,12 @@ type Buffer struct {
 	// reapLoop: deleting a 64 MiB file whose pages are cached takes about
 	// 20 ms, too long to hold mu or to keep the appender or an Ack
 	// waiting. Guarded by mu; reapWake (one slot) wakes reapLoop.
-	doomed   []*segment
+	doomed []*segment
+	// stuck are doomed segments whose file could not be removed (made
+	// immutable, say): still on disk, so still in Stats' Bytes and
+	// Segments (buffer13 F4), though no longer in the bound on room.
+	// The next reap tries again. Guarded by mu.
+	stuck    []*segment
 	reapWake chan struct{}
 	reapDone chan struct{}
 	reapMu   sync.Mutex // held while reaping, so a reap also waits for one under way
@@ -973,12 +978,26 @@ func (b *Buffer) reap() {
 	b.mu.Lock()
 	doomed := b.doomed
 	b.doomed = nil
+	retry := slices.Clone(b.stuck) // they stay counted while tried
 	b.mu.Unlock()
+	var stuck, gone []*segment
 	for _, s := range doomed {
 		s.file.Close()
-		if err := b.fs.Remove(b.path(s.name)); err != nil {
-			b.log.Warn("buffer: remove segment failed", "segment", s.name, "err", err)
+		if err := b.fs.Remove(b.path(s.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			b.log.Warn("buffer: remove segment failed; it stays on disk and counts in sidetrail_buffer_bytes until a later try succeeds", "segment", s.name, "err", err)
+			stuck = append(stuck, s)
 		}
+	}
+	for _, s := range retry {
+		if err := b.fs.Remove(b.path(s.name)); err == nil || errors.Is(err, os.ErrNotExist) {
+			gone = append(gone, s)
+		}
+	}
+	if len(stuck) > 0 || len(gone) > 0 {
+		b.mu.Lock()
+		b.stuck = slices.DeleteFunc(b.stuck, func(s *segment) bool { return slices.Contains(gone, s) })
+		b.stuck = append(b.stuck, stuck...)
+		b.mu.Unlock()
 	}
 }
 

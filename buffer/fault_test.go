@@ -391,3 +391,41 @@ func TestReadOnlySealedSegment(t *testing.T) {
 		t.Fatalf("%d segments left of %d", n, len(segs))
 	}
 }
+
+// A segment whose file cannot be removed (made immutable) stays on disk and
+// in Stats' Bytes and Segments, and goes at a later try: it dropped out of
+// the gauges while it stayed on disk (buffer13 F4).
+func TestSegmentThatCannotBeRemovedStaysCounted(t *testing.T) {
+	dir := t.TempDir()
+	ffs := faultfs.New(nil)
+	ffs.SetFilter(".seg")
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}, FS: ffs, SegmentBytes: 1024})
+	appendRange(t, b, 0, 60, 10)
+	r, _ := b.Reader("a")
+	got := readN(t, r, 60)
+	ffs.SetFailRemove(true)
+	if err := r.Ack(got[len(got)-1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	buffer.Reap(b)
+	onDisk := func() (n int, size int64) {
+		for _, p := range segFiles(t, dir) {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, size = n+1, size+fi.Size()
+		}
+		return n, size
+	}
+	n, size := onDisk()
+	if st := b.Stats(); n < 2 || st.Segments != n || st.Bytes != size {
+		t.Fatalf("%d segment files of %d bytes on disk; stats say %d of %d", n, size, st.Segments, st.Bytes)
+	}
+	ffs.SetFailRemove(false)
+	buffer.Reap(b)
+	n, size = onDisk()
+	if st := b.Stats(); n != 1 || st.Segments != 1 || st.Bytes != size {
+		t.Fatalf("after the retry: %d segment files of %d bytes; stats say %d of %d", n, size, st.Segments, st.Bytes)
+	}
+}

@@ -80,6 +80,10 @@ func (b *Buffer) Stats() Stats {
 	for _, s := range b.segs {
 		st.Records += s.records
 	}
+	for _, s := range b.stuck {
+		st.Bytes += s.disk
+		st.Segments++
+	}
 	for _, c := range b.cursors {
 		lr, lb := b.lag(c)
 		st.Cursors = append(st.Cursors, CursorStats{Name: c.name, Acked: c.acked, LagRecords: lr, LagBytes: lb, Dropped: c.dropped})

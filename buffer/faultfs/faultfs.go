@@ -28,6 +28,7 @@ type FS struct {
 	failSyncDir  error
 	shortWrite   int // bytes the next write really writes; -1 = off
 	noSpace      bool
+	failRemove   bool
 	// Counters of operations on matching files.
 	writes, syncs int
 }
@@ -63,6 +64,9 @@ func (f *FS) FailNextSyncDir(err error) { f.mu.Lock(); f.failSyncDir = orDefault
 // return io.ErrShortWrite.
 func (f *FS) ShortNextWrite(n int) { f.mu.Lock(); f.shortWrite = n; f.mu.Unlock() }
 
+// SetFailRemove makes every Remove of a matching file fail (while on).
+func (f *FS) SetFailRemove(on bool) { f.mu.Lock(); f.failRemove = on; f.mu.Unlock() }
+
 // SetNoSpace makes every write (while on) write half its bytes and fail
 // with syscall.ENOSPC, as a filling disk does.
 func (f *FS) SetNoSpace(on bool) { f.mu.Lock(); f.noSpace = on; f.mu.Unlock() }
@@ -93,7 +97,17 @@ func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (buffer.File, err
 }
 
 // Remove removes through the wrapped FS.
-func (f *FS) Remove(name string) error { return f.inner.Remove(name) }
+// Remove fails with EPERM for matching files while SetFailRemove is on (a
+// file made immutable).
+func (f *FS) Remove(name string) error {
+	f.mu.Lock()
+	fail := f.failRemove && f.matches(name)
+	f.mu.Unlock()
+	if fail {
+		return &fs.PathError{Op: "remove", Path: name, Err: syscall.EPERM}
+	}
+	return f.inner.Remove(name)
+}
 
 // Rename renames through the wrapped FS unless a rename fault is set.
 func (f *FS) Rename(oldpath, newpath string) error {
