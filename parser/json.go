@@ -155,7 +155,9 @@ func newJSON(cfg Config) (*jsonParser, error) {
 			return nil, fmt.Errorf("time_format %q: want rfc3339, unix, unix_ms, unix_us, unix_ns or a Go time layout", cfg.TimeFormat)
 		}
 		p.timeFmt, p.layout = tfLayout, cfg.TimeFormat
-		p.layoutZone = strings.Contains(cfg.TimeFormat, "MST")
+		// With a numeric offset beside it ("-0700 MST"), the offset
+		// counts (regress13b N2: "+0000 WET").
+		p.layoutZone = strings.Contains(cfg.TimeFormat, "MST") && !strings.Contains(cfg.TimeFormat, "-07") && !strings.Contains(cfg.TimeFormat, "Z07")
 	}
 	return p, nil
 }
@@ -856,7 +858,9 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 	case tfLayout:
 		if str {
 			t, err := time.Parse(p.layout, string(f.Value))
-			if err == nil && p.layoutZone {
+			if err == nil && p.layoutZone && t.Location() != time.Local && t.Location() != time.UTC {
+				// Not the local zone's abbreviation (read with its offset,
+				// in time.Local: WET in Lisbon, regress13b N2).
 				if name, off := t.Zone(); off == 0 && name != "UTC" && name != "GMT" {
 					return time.Time{}, false // an abbreviation Go does not know
 				}

@@ -302,6 +302,22 @@ func TestTimeFormatWithZoneAbbreviation(t *testing.T) {
 			t.Errorf("%s: %v", z, rec.Time)
 		}
 	}
+	// The local zone's abbreviations are read with their offset, zero or
+	// not (WET in Lisbon, regress13b N2).
+	if lisbon, err := time.LoadLocation("Europe/Lisbon"); err == nil {
+		local := time.Local
+		time.Local = lisbon
+		_, rec := parseOK(t, p, `{"t":"Tue, 02 Jan 2024 03:04:05 WET"}`)
+		time.Local = local
+		if !rec.Time.Equal(want) {
+			t.Errorf("WET in Lisbon: %v", rec.Time)
+		}
+	}
+	// With a numeric offset beside the name, the offset counts.
+	po := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "Mon, 02 Jan 2006 15:04:05 -0700 MST"})
+	if _, rec := parseOK(t, po, `{"t":"Tue, 02 Jan 2024 03:04:05 +0000 WET"}`); !rec.Time.Equal(want) {
+		t.Errorf("+0000 WET: %v", rec.Time)
+	}
 	for _, z := range []string{"CET", "PDT", "EST"} {
 		_, rec := parseOK(t, p, `{"t":"Tue, 02 Jan 2024 03:04:05 `+z+`"}`)
 		if !rec.Time.IsZero() {

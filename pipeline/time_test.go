@@ -152,3 +152,35 @@ func transformJSON(t *testing.T, cfg parser.Config, rules []redact.Rule, line st
 	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
 	return &rec
 }
+
+// A static field named like the time key gives way to the time's value put
+// back among the fields by a field rule: the record held "ts" twice
+// (regress13b N3). A rule for a name below the time key ("ts.sub") does
+// not reach its plain value and keeps the event time (regress13b N5).
+func TestFieldRuleOnTheTimeKeyBesideAStaticField(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	p, err := parser.New(parser.Config{Format: "json", TimeKey: "ts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New([]redact.Rule{{Field: "ts", Action: "mask"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red, Fields: staticFields("ts=STATIC", "zz=last")}
+	var rec sidetrail.Record
+	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(`{"ts":"2024-01-01T00:00:00Z","a":1}`)}, now)
+	var enc sidetrail.JSONEncoder
+	out := enc.Append(nil, &rec)
+	if n := bytes.Count(out, []byte(`"ts":`)); n != 1 || bytes.Contains(out, []byte("2024-01-01")) {
+		t.Errorf("%d ts keys: %s", n, out)
+	}
+	if last := rec.Fields[len(rec.Fields)-1]; last.Key != "zz" || rec.Statics != 1 {
+		t.Errorf("statics %d, last field %s", rec.Statics, last.Key)
+	}
+
+	rec2 := transformJSON(t, parser.Config{TimeKey: "ts"}, []redact.Rule{{Field: "ts.sub", Action: "mask"}}, `{"ts":"2024-01-01T00:00:00Z","x":1}`, now)
+	if want := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); !rec2.Time.Equal(want) {
+		t.Errorf("field: ts.sub took the event time: %v", rec2.Time)
+	}
+}

@@ -125,8 +125,16 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		// It shipped in the message (regress13 R2). A time read inside an
 		// object the record keeps (time_key: meta.ts) is there already.
 		if !r.heldByField(rec, tf.Value) {
-			at := len(rec.Fields) - rec.Statics
-			rec.Fields = slices.Insert(rec.Fields, at, tf)
+			// A static field of that name gives way, as it does to any
+			// parsed field: the record held the key twice (regress13b N3).
+			if j := slices.IndexFunc(rec.Fields, func(f sidetrail.Field) bool { return f.Key == tf.Key }); j >= len(rec.Fields)-rec.Statics {
+				rec.Fields = slices.Delete(rec.Fields, j, j+1)
+				rec.Statics--
+			}
+			if !slices.ContainsFunc(rec.Fields, func(f sidetrail.Field) bool { return f.Key == tf.Key }) {
+				at := len(rec.Fields) - rec.Statics
+				rec.Fields = slices.Insert(rec.Fields, at, tf)
+			}
 		}
 		rec.TimeField = sidetrail.Field{}
 		rec.Time = time.Time{}
@@ -1553,13 +1561,14 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 	return r.finishJSON(rec, v, out, last, changed)
 }
 
-// fieldRuleReaches reports whether a field rule names key, a name above it
-// or one below it ("meta" reaches "meta.ts", as the record JSON nests).
+// fieldRuleReaches reports whether a field rule names key or a name above
+// it ("meta" reaches "meta.ts", as the record JSON nests). A rule for a
+// name below it ("ts.sub") cannot reach a time's plain value: it took every
+// line's event time (regress13b N5).
 func (r *Redactor) fieldRuleReaches(key string) bool {
 	for _, ru := range r.sh.fieldRules {
 		f := ru.field
-		if f == key || len(key) > len(f) && key[len(f)] == '.' && key[:len(f)] == f ||
-			len(f) > len(key) && f[len(key)] == '.' && f[:len(key)] == key {
+		if f == key || len(key) > len(f) && key[len(f)] == '.' && key[:len(f)] == f {
 			return true
 		}
 	}
