@@ -561,6 +561,13 @@ func (b *Buffer) removeStray(first uint64) (bool, error) {
 	return true, nil
 }
 
+// HasCursorFile reports whether the buffer in dir has the named cursor's
+// file: the cursor was opened there before.
+func HasCursorFile(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name+cursorSuffix))
+	return err == nil
+}
+
 // isStray reports whether the segment file f (size bytes, named for
 // first) has a damaged header and holds no valid record, and why its header
 // is damaged.

@@ -57,7 +57,8 @@ type ShipperOptions struct {
 // method is its only goroutine; Stats, OldestUnacked and FailingSince may be
 // called from any goroutine.
 type Shipper struct {
-	o ShipperOptions
+	o    ShipperOptions
+	more moreReader // o.Reader, when it can say a full buffer sends no more; else nil
 
 	sent, duplicates, retried, deadLettered, batches, sendErrors, ackErrors atomic.Uint64
 	deadLetterDiscarded                                                     atomic.Uint64
@@ -104,6 +105,7 @@ func NewShipper(o ShipperOptions) *Shipper {
 		o.Concurrency = 1
 	}
 	s := &Shipper{o: o}
+	s.more, _ = o.Reader.(moreReader)
 	if !o.FailingSince.IsZero() {
 		s.failingSince.Store(o.FailingSince.UnixNano())
 	}
@@ -343,7 +345,7 @@ func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
 		if err := s.readInto(ctx, stop, b); err != nil {
 			return err
 		}
-		if _, ok := s.o.Reader.(moreReader); ok && len(b.seqs) == n {
+		if s.more != nil && len(b.seqs) == n {
 			return nil // the buffer is full: nothing more comes before this batch's ack
 		}
 	}
@@ -363,8 +365,8 @@ func (s *Shipper) readInto(ctx, stop context.Context, b *batchBuf) error {
 	var err error
 	end := len(b.arena)
 	read := s.o.Reader.ReadAppend
-	if m, ok := s.o.Reader.(moreReader); ok && len(b.seqs) > 0 {
-		read = m.ReadMore
+	if s.more != nil && len(b.seqs) > 0 {
+		read = s.more.ReadMore
 	}
 	b.arena, b.entries, err = read(ctx, b.arena, b.entries, s.o.MaxRecords-len(b.seqs), s.o.MaxBytes-len(b.arena))
 	if err != nil {

@@ -124,7 +124,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		// is the rule's, in the message and as a field, and no event time.
 		// It shipped in the message (regress13 R2). A time read inside an
 		// object the record keeps (time_key: meta.ts) is there already.
-		if !r.heldByField(rec, tf.Value) {
+		if !heldByField(rec, tf.Value) {
 			// A static field of that name gives way, as it does to any
 			// parsed field: the record held the key twice (regress13b N3).
 			if j := slices.IndexFunc(rec.Fields, func(f sidetrail.Field) bool { return f.Key == tf.Key }); j >= len(rec.Fields)-rec.Statics {
@@ -290,16 +290,13 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	}
 }
 
-// timeSecret reports whether a field rule names the key rec's time was read
-// from, or the rules would change its value and the time is more than a day
-// ahead of rec.Ingested (or now). A card number read as a Unix time is
+// timeSecret reports whether the rules would change the value rec's time
+// was read from and the time is more than a day ahead of rec.Ingested (or
+// now). A field rule reaching its key was dealt with at Apply's start. A card number read as a Unix time is
 // 2033 or later; a time of now whose digits a rule takes for a card (a
 // compact 20261126100405, 10% of them pass the Luhn check) stays the time.
 func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint64) bool {
 	tf := rec.TimeField
-	if r.fieldRuleReaches(tf.Key) {
-		return true
-	}
 	ref := rec.Ingested
 	if ref.IsZero() {
 		ref = time.Now()
@@ -1576,7 +1573,7 @@ func (r *Redactor) fieldRuleReaches(key string) bool {
 }
 
 // heldByField reports whether v lies inside one of rec's field values.
-func (r *Redactor) heldByField(rec *sidetrail.Record, v []byte) bool {
+func heldByField(rec *sidetrail.Record, v []byte) bool {
 	for _, f := range rec.Fields {
 		if within(f.Value, v) {
 			return true

@@ -374,9 +374,8 @@ func (g *generation) ready() error {
 func lostCheckpoints(cfg *config.Config) map[string]bool {
 	lost := map[string]bool{}
 	for _, sc := range cfg.Sources {
-		_, cerr := os.Stat(filepath.Join(bufferDir(cfg.DataDir), sourceCursor(sc.Name)+".cursor"))
-		_, kerr := os.Stat(filepath.Join(cfg.DataDir, "checkpoints", sc.Name+".json"))
-		if cerr == nil && errors.Is(kerr, fs.ErrNotExist) {
+		_, err := os.Stat(checkpointPath(cfg, sc.Name))
+		if errors.Is(err, fs.ErrNotExist) && buffer.HasCursorFile(bufferDir(cfg.DataDir), sourceCursor(sc.Name)) {
 			lost[sc.Name] = true
 		}
 	}

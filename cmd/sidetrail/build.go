@@ -113,7 +113,7 @@ func tailerOptions(cfg *config.Config, src config.Source, logger *slog.Logger) t
 		RotateWait:       src.RotateWait,
 		MaxOpenFiles:     src.MaxOpenFiles,
 		FingerprintBytes: src.FingerprintBytes,
-		CheckpointPath:   filepath.Join(cfg.DataDir, "checkpoints", src.Name+".json"),
+		CheckpointPath:   checkpointPath(cfg, src.Name),
 		Logger:           logger.With("source", src.Name),
 	}
 }
@@ -242,4 +242,9 @@ func fitToVolume(o *buffer.Options, volume int64, logger *slog.Logger) {
 		logger.Warn("buffer.max_bytes exceeds the data volume: when the volume fills, appends fail and reading pauses until sinks catch up; lower it",
 			"max_bytes", sidetrail.ByteSize(o.MaxBytes), "volume", sidetrail.ByteSize(volume))
 	}
+}
+
+// checkpointPath is where the named source's tailer keeps its checkpoint.
+func checkpointPath(cfg *config.Config, source string) string {
+	return filepath.Join(cfg.DataDir, "checkpoints", source+".json")
 }
