@@ -136,12 +136,48 @@ type Record struct {
 	// Fields (a JSON line's time key), for the redactor: when its rules take
 	// the value for a secret, Time must not give it back. Not encoded.
 	TimeField Field
+	// Renamed lists the fields whose key in the line the parser had to
+	// rename ("user.email" beside "user" is written "user_email"; a key
+	// that came to another's name gets '_' added), for the redactor: a
+	// field rule reaches a field by the line's key too. Empty for almost
+	// every line. Not encoded.
+	Renamed []Rename
 }
 
-// Reset clears r for reuse, keeping the capacity of Fields and Scratch.
+// Rename is one renamed field of a record: Key is its name now, From the
+// key the line gave it.
+type Rename struct {
+	Key, From string
+}
+
+// RenamedFrom returns the key the line gave the field now named key, if
+// the parser renamed it.
+func (r *Record) RenamedFrom(key string) (string, bool) {
+	for _, rn := range r.Renamed {
+		if rn.Key == key {
+			return rn.From, true
+		}
+	}
+	return "", false
+}
+
+// Renaming notes that the field named from is now named to (see Renamed).
+// A field renamed twice keeps the line's key as its From.
+func (r *Record) Renaming(from, to string) {
+	for i := range r.Renamed {
+		if r.Renamed[i].Key == from {
+			r.Renamed[i].Key = to
+			return
+		}
+	}
+	r.Renamed = append(r.Renamed, Rename{Key: to, From: from})
+}
+
+// Reset clears r for reuse, keeping the capacity of Fields, Scratch and
+// Renamed.
 func (r *Record) Reset() {
-	fields, scratch := r.Fields[:0], r.Scratch[:0]
-	*r = Record{Fields: fields, Scratch: scratch}
+	fields, scratch, renamed := r.Fields[:0], r.Scratch[:0], r.Renamed[:0]
+	*r = Record{Fields: fields, Scratch: scratch, Renamed: renamed}
 }
 
 // Add appends a field.

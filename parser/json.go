@@ -217,7 +217,7 @@ func (p *jsonParser) placeNoSlot(rec *sidetrail.Record, key *jsonKey) (idx int, 
 // uniqueNames gives each field that has the name of a field before it a
 // name of its own, by the suffixes pathTable.fix uses ("a_", "a__", ...,
 // "a_9"), skipping names any field has.
-func (p *jsonParser) uniqueNames(fs []sidetrail.Field) {
+func (p *jsonParser) uniqueNames(fs []sidetrail.Field, rec *sidetrail.Record) {
 	if p.seen == nil {
 		p.seen = make(map[string]int)
 	}
@@ -238,6 +238,7 @@ func (p *jsonParser) uniqueNames(fs []sidetrail.Field) {
 				}
 			}
 			fs[i].Key = string(buf)
+			rec.Renaming(k, fs[i].Key)
 			p.seen[fs[i].Key] = 1
 			continue
 		}
@@ -611,12 +612,12 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 		p.nestedTime(rec, nf)
 	}
 	if twins {
-		p.uniqueNames(rec.Fields[nf:])
+		p.uniqueNames(rec.Fields[nf:], rec)
 		clash = true
 	}
 	// After the time key is gone: it is no field, and holds no name up.
 	if clash {
-		p.paths.fix(rec.Fields[nf:])
+		p.paths.fix(rec.Fields[nf:], rec)
 	}
 	return 0, ""
 }
@@ -650,10 +651,11 @@ type pathEnt struct {
 }
 
 // fix makes the deeper name of each pair of fields where one name is the
-// dotted prefix of the other flat (see Parse). Its cost is linear in the
-// length of the names, bar the sort of the dotted ones, and it allocates
-// nothing once it has given each flat name once.
-func (t *pathTable) fix(fs []sidetrail.Field) {
+// dotted prefix of the other flat (see Parse), and notes each renaming in
+// rec when it is not nil. Its cost is linear in the length of the names,
+// bar the sort of the dotted ones, and it allocates nothing once it has
+// given each flat name once.
+func (t *pathTable) fix(fs []sidetrail.Field, rec *sidetrail.Record) {
 	t.hashed = len(fs) > t.small
 	if t.hashed {
 		size := 16
@@ -724,6 +726,9 @@ func (t *pathTable) fix(fs []sidetrail.Field) {
 			}
 		}
 		fs[i].Key = t.name(k, t.buf)
+		if rec != nil {
+			rec.Renaming(k, fs[i].Key)
+		}
 		if t.hashed {
 			t.insert(sum, int(i))
 		}

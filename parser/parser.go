@@ -170,5 +170,5 @@ func unixTime(sec, nsec int64) time.Time { return time.Unix(sec, nsec).UTC() }
 // names are rare: it allocates its scratch each call.
 func fixPathConflicts(fs []sidetrail.Field) {
 	t := pathTable{small: smallPaths}
-	t.fix(fs)
+	t.fix(fs, nil)
 }

@@ -1042,16 +1042,20 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 	for _, ru := range r.sh.fieldRules {
 		for i := range rec.Fields {
 			f := &rec.Fields[i]
-			// A flat key below the rule's name ("meta.k" under "meta") is
-			// written inside it ("meta":{"k":…}): the rule reaches it, as
-			// it reaches a member of a JSON value "meta". It shipped.
-			below := len(f.Key) > len(ru.field) && f.Key[len(ru.field)] == '.' && f.Key[:len(ru.field)] == ru.field
-			if f.Key != ru.field && !below && !(rec.KeysFromLine && (renamedOwn(f.Key, ru.field) || flattened(f.Key, ru.field))) {
-				if f.Kind == sidetrail.KindJSON && len(ru.field) > len(f.Key) && ru.field[len(f.Key)] == '.' && strings.HasPrefix(ru.field, f.Key) {
+			key := f.Key
+			if len(rec.Renamed) > 0 {
+				// The line's key, not the one the parser gave it ("user.email"
+				// beside "user" is written "user_email"; regress13b N1).
+				if from, ok := rec.RenamedFrom(key); ok {
+					key = from
+				}
+			}
+			if !reaches(key, ru.field) && !(rec.KeysFromLine && (renamedOwn(key, ru.field) || flattened(key, ru.field))) {
+				if f.Kind == sidetrail.KindJSON && below(ru.field, key) {
 					// "client.ip" names a member of the JSON value "client"
 					// as much as a flat key "client.ip": the record JSON
 					// writes both the same way.
-					if r.nestedFieldRule(rec, ru, f, ru.field[len(f.Key)+1:], orig, &withholdBy) {
+					if r.nestedFieldRule(rec, ru, f, ru.field[len(key)+1:], orig, &withholdBy) {
 						changed = true
 					}
 				}
@@ -1414,11 +1418,26 @@ func lowerPercentHex(b []byte) bool {
 	return changed
 }
 
-// renamedOwn reports whether key is name as the JSON parser renames a
-// line's key that meets the record's own (sidetrail.MeetsRecordKey):
-// "json." + name. A rule for Docker's {"log":…} names "log".
+// reaches reports whether a field rule for name reaches the field key:
+// the key itself, or a flat key below it ("meta.k" under "meta"), which
+// the record JSON writes inside it ("meta":{"k":…}), as it writes a member
+// of a JSON value "meta".
+func reaches(key, name string) bool {
+	return key == name || below(key, name)
+}
+
+// below reports whether key is a dotted name under name ("meta.k" under
+// "meta").
+func below(key, name string) bool {
+	return len(key) > len(name) && key[len(name)] == '.' && key[:len(name)] == name
+}
+
+// renamedOwn reports whether key is name, or a key below it, as the JSON
+// parser renames a line's key that meets the record's own
+// (sidetrail.MeetsRecordKey): "json." + name. A rule for Docker's
+// {"log":…} names "log"; it reaches "log.x" too.
 func renamedOwn(key, name string) bool {
-	return len(key) == len("json.")+len(name) && key[:5] == "json." && key[5:] == name && sidetrail.MeetsRecordKey(name)
+	return len(key) > len("json.") && key[:5] == "json." && reaches(key[5:], name) && sidetrail.MeetsRecordKey(key[5:])
 }
 
 // flattened reports whether key is the dotted name as the JSON parser

@@ -1,0 +1,74 @@
+package pipeline
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/redact"
+	"github.com/sidetrail/sidetrail/tailer"
+)
+
+// A field rule reaches a line's key that the JSON parser had to rename:
+// a flat key below the rule's name made flat because the line also holds
+// the name ("user.email" beside "user" is written "user_email"), and a key
+// below one of the record's own ("message.x" is written "json.message.x").
+// They shipped (regress13b N1). Genuine keys that only look alike stay.
+func TestFieldRuleReachesRenamedKeys(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New([]redact.Rule{
+		{Field: "user", Action: "mask"},
+		{Field: "message", Action: "mask"},
+		{Field: "a.b", Action: "drop"},
+		{Field: "meta", Action: "mask"},
+	}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red}
+	var rec sidetrail.Record // reused, as the source does
+	var enc sidetrail.JSONEncoder
+	run := func(line string) []byte {
+		t.Helper()
+		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		if rec.Flags&sidetrail.FlagParseFailure != 0 {
+			t.Fatalf("%s: parse failure", line)
+		}
+		return enc.Append(nil, &rec)
+	}
+	for _, line := range []string{
+		`{"user":{"name":"bob"},"user.email":"SECRET1@x.io"}`,
+		`{"user.email":"u@x.io","user.email.x":"SECRET2"}`,
+		`{"a.b.c":"SECRET3","a":{"b":{"c":"SECRET4"}}}`,
+		`{"a.b":{"c":"SECRET5"},"a.b.d":"SECRET6"}`,
+		`{"message.x":"SECRET7"}`,
+		`{"meta":1,"meta.k":"SECRET8"}`,
+		`{"meta":{"a":1},"meta.a":"SECRET9"}`,
+		`{"meta.a":1,"meta.a.b":"SECRET10"}`,
+		`{"json.message":"A","message":"SECRET11"}`,
+	} {
+		if out := run(line); bytes.Contains(out, []byte("SECRET")) {
+			t.Errorf("%s\nshipped %s", line, out)
+		}
+	}
+	// The record was reused: the renamings of the lines above are gone.
+	for _, line := range []string{
+		`{"user_email":"keep1","user_agent":"keep2","username":"keep3","users":"keep4"}`,
+		`{"user":{"name":"bob"},"user.email":"x"}`, // a renaming...
+		`{"user_email":"keep5"}`,                   // ...not carried over
+		`{"meta_k":"keep6","a_b_c":"keep7"}`,
+	} {
+		out := run(line)
+		for _, keep := range []string{"keep1", "keep2", "keep3", "keep4", "keep5", "keep6", "keep7"} {
+			if bytes.Contains([]byte(line), []byte(keep)) && !bytes.Contains(out, []byte(keep)) {
+				t.Errorf("%s\nlost %s: %s", line, keep, out)
+			}
+		}
+	}
+}
