@@ -372,6 +372,15 @@ func New(opts Options) (*Tailer, error) {
 		t.wg.Add(1)
 		go t.watchLoop(w)
 	}
+	if t.firstRun && t.startAt == End {
+		// A first run starts at the files' ends as they are now, before
+		// the agent says it runs, not at the first read: a line written
+		// in between was skipped. The first scan also writes the first
+		// checkpoint, which makes the next start no first run.
+		t.nextMu.Lock()
+		t.runScan(time.Now())
+		t.nextMu.Unlock()
+	}
 	if o.CheckpointPath != "" {
 		t.wg.Add(1)
 		go t.flushLoop()

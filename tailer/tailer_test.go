@@ -561,6 +561,28 @@ func TestStartAtEnd(t *testing.T) {
 	}
 }
 
+// A first run with StartAt End starts at the files' ends when New returns,
+// not at the first Next: a line written in between (after the agent said
+// it runs) was skipped. The checkpoint is written by then too.
+func TestStartAtEndIsWhenNewReturns(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	appendFile(t, filepath.Join(dir, "a.log"), "old\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	o.StartAt = End
+	o.ScanInterval = time.Hour // no scan but the first
+	tl := mustNew(t, o)
+	if _, err := os.Stat(ck); err != nil {
+		t.Errorf("no checkpoint when New returned: %v", err)
+	}
+	appendFile(t, filepath.Join(dir, "a.log"), "new\n")
+	ls := collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "new" || ls[0].Start != 4 {
+		t.Fatalf("got %+v", ls)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	sub := filepath.Join(dir, "later")
