@@ -291,17 +291,22 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 }
 
 // timeSecret reports whether the rules would change the value rec's time
-// was read from and the time is more than a day ahead of rec.Ingested (or
-// now). A field rule reaching its key was dealt with at Apply's start. A card number read as a Unix time is
-// 2033 or later; a time of now whose digits a rule takes for a card (a
-// compact 20261126100405, 10% of them pass the Luhn check) stays the time.
+// was read from, as they change it in the message (where every rule runs,
+// those limited to other fields too: redact14 F6) or in its field, and the
+// time is more than a day ahead of rec.Ingested (or now) or more than
+// secretTimeAge before it. A field rule reaching its key was dealt with at
+// Apply's start. A card number read as a Unix time is 2033 or later, or
+// 2001 or earlier (a 15-digit one as microseconds, 1980 to 1982; a 16-digit
+// one as nanoseconds, 1970: redact14 F1); a time of now whose digits a rule
+// takes for a card (a compact 20261126100405, 10% of them pass the Luhn
+// check) stays the time.
 func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint64) bool {
 	tf := rec.TimeField
 	ref := rec.Ingested
 	if ref.IsZero() {
 		ref = time.Now()
 	}
-	if !rec.Time.After(ref.Add(24 * time.Hour)) {
+	if !rec.Time.After(ref.Add(24*time.Hour)) && !rec.Time.Before(ref.Add(-secretTimeAge)) {
 		return false
 	}
 	mask := ^uint64(0)
@@ -314,9 +319,17 @@ func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint
 		}
 		mask = r.sh.maybeMaskWithin(tf.Value, bound)
 	}
-	_, ch := r.applyChain(rec, tf.Value, tf.Key, false, mask, mask != ^uint64(0), r.fieldKeyed(tf.Key))
+	if _, ch := r.applyChain(rec, tf.Value, tf.Key, false, mask, mask != ^uint64(0), r.fieldKeyed(tf.Key)); ch {
+		return true
+	}
+	_, ch := r.applyChain(rec, tf.Value, "", true, mask, false, false)
 	return ch
 }
+
+// secretTimeAge is how far back an event time read from a value the rules
+// take for a secret may lie and still be the time: old logs read late keep
+// their times, a card read as a Unix time does not.
+const secretTimeAge = 366 * 24 * time.Hour
 
 // syncMessage takes out of the message what the rules took out of a field
 // alone. A field masked because of its name ("http_authorization",
