@@ -1200,8 +1200,9 @@ func (r *Redactor) nestedFieldRule(rec *sidetrail.Record, ru *rule, f *sidetrail
 }
 
 // findMembers appends the spans of every value at path (dotted) in the
-// JSON value starting at b[i], in order: in an object, a member named path,
-// or one named a dotted prefix of it whose value holds the rest; in an
+// JSON value starting at b[i], in order: in an object, a member named path
+// or a dotted name below it ("ip.x" for "ip"), or one named a dotted
+// prefix of path whose value holds the rest; in an
 // array, the same in each element (Elasticsearch, Loki's | json and jq
 // name a member of an array's objects payments.iban too).
 func findMembers(b []byte, i int, path string, out [][2]int) [][2]int {
@@ -1251,7 +1252,10 @@ func findMembers(b []byte, i int, path string, out [][2]int) [][2]int {
 			return out
 		}
 		switch {
-		case string(name) == path:
+		case string(name) == path || below(string(name), path):
+			// A member below path written flat in its parent
+			// ({"ip.x":…} for ip) is inside it in the record JSON
+			// (redact14 F2).
 			out = append(out, [2]int{vs, ve})
 		case len(path) > len(name) && path[len(name)] == '.' && path[:len(name)] == string(name):
 			out = findMembers(b[:ve], vs, path[len(name)+1:], out)

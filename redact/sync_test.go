@@ -243,6 +243,11 @@ func TestFieldRuleNestedMember(t *testing.T) {
 		`{"client":{"ip":"10.1.1.1"},"user":{"id":12345}}`,
 		`{"client.ip":"10.1.1.1","user":{"id":"u-77"}}`,
 		`{"client":{"i\u0070":"10.1.1.1"}}`,
+		// A member below it written flat in its parent (redact14 F2).
+		`{"client":{"ip.x":"10.1.1.1"}}`,
+		`{"client":{"ip":1,"ip.v4":"10.1.1.1"}}`,
+		`{"client":[{"ip.v4":{"a":"10.1.1.1"}}]}`,
+		`{"user":{"id.ext":"u-77"}}`,
 	} {
 		_, out := parseRedact(t, jsonCfg, rules, line)
 		for _, s := range []string{"10.1.1.1", "u-77", "12345"} {
