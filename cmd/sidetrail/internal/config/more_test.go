@@ -74,6 +74,12 @@ func TestRedactRuleFieldNames(t *testing.T) {
 		{"nginx", "  - {pattern: x, fields: [request, url.original]}\n", `no source gives a field "url.original" (rules use the parser's names`},
 		{"raw", "  - {field: http_cookie, action: drop}\n", `no source gives a field "http_cookie"`},
 		{"nginx", "  - {field: remote_addr, action: mask}\n  - {pattern: x, fields: [request_uri, team, message]}\n", ""},
+		// The line itself, and nginx's time: no fields (docs14 F1,
+		// redact14 F12). With JSON lines, "message" is the line's key.
+		{"raw", "  - {field: message, action: drop}\n", `field "message" is the line itself, not a parsed field`},
+		{"nginx", "  - {field: message, action: mask}\n", `field "message" is the line itself`},
+		{"nginx", "  - {field: time_local, action: mask}\n", `field "time_local" is the event time`},
+		{"json", "  - {field: message, action: drop}\n", ""},
 		{"json", "  - {field: anything.at.all, action: drop}\n", ""},
 		{"nginx_error", "  - {field: zzz, action: drop}\n", ""},
 	} {

@@ -181,10 +181,12 @@ func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 // when every source's field names are known: nginx access logs (whose
 // log_format compiles) and raw lines, with their static fields. A
 // misspelt name (remote_adr) matched nothing, and the field shipped
-// unredacted. JSON lines and nginx error logs may hold any name, and then
-// nothing is refused.
+// unredacted. So did `field: message` (the line itself, which value rules
+// reach and field rules do not) and a field rule on nginx's time
+// variables, which become @timestamp (docs14 F1, redact14 F12). JSON lines
+// and nginx error logs may hold any name, and then nothing is refused.
 func (p *parser) validateRuleFields(c *Config) {
-	known := map[string]bool{"message": true}
+	known := map[string]bool{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		switch s.Format {
@@ -204,8 +206,16 @@ func (p *parser) validateRuleFields(c *Config) {
 			known[k] = true
 		}
 	}
-	check := func(line, i int, name string) {
-		if name == "" || known[name] {
+	check := func(line, i int, name string, field bool) {
+		if name == "" || known[name] && !(field && nginxTimeVars[name]) || !field && name == "message" {
+			return
+		}
+		switch {
+		case field && name == "message":
+			p.errorf(line, "redact rule %d: field \"message\" is the line itself, not a parsed field, on raw and nginx sources: a field rule does not reach it; a pattern or builtin rule does (they run on the message)", i+1)
+			return
+		case field && nginxTimeVars[name]:
+			p.errorf(line, "redact rule %d: field %q is the event time, read into @timestamp, not a field: the rule would match nothing", i+1, name)
 			return
 		}
 		hint := ""
@@ -222,12 +232,16 @@ func (p *parser) validateRuleFields(c *Config) {
 			continue
 		}
 		line := p.line(r, &c.Redact, c)
-		check(line, i, r.Field)
+		check(line, i, r.Field, true)
 		for _, f := range r.Fields {
-			check(line, i, f)
+			check(line, i, f, false)
 		}
 	}
 }
+
+// nginxTimeVars are the nginx variables the parser reads the event time
+// from: they are no fields (but for a value that does not parse as a time).
+var nginxTimeVars = map[string]bool{"time_local": true, "time_iso8601": true, "msec": true}
 
 // isBelow reports whether the field name k is below up: up followed by a
 // dot is a prefix of k ("a.b" is below "a", "a.b.c" below both).
