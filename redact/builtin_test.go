@@ -147,6 +147,19 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", "next=%2Flogin%3Ftoken%3Dabc%26page%3D2", "next=%2Flogin%3Ftoken%3D[REDACTED]%26page%3D2"},
 		{"query_secrets", "monkey=1&tokens=2&keyboard=3&password=", "monkey=1&tokens=2&keyboard=3&password="},
 		{"query_secrets", "a=b=c&q=token", "a=b=c&q=token"},
+		// Quoted values, as logfmt and Go's log/slog write one holding a
+		// space, '=' or '"' (redact14 F14: they shipped), also inside a
+		// JSON string and as nginx escapes the quotes.
+		{"query_secrets", `msg=login password="correct horse battery" token="YWJj=" secret=plain`, `msg=login password="[REDACTED]" token="[REDACTED]" secret=[REDACTED]`},
+		{"query_secrets", `password="a \"quoted\" pw" next=1`, `password="[REDACTED]" next=1`},
+		{"query_secrets", `{"log":"password=\"json pw\" x=1"}`, `{"log":"password=\"[REDACTED]\" x=1"}`},
+		{"query_secrets", `{"log":"password=\"in \\\"q\\\" pw\" x=1"}`, `{"log":"password=\"[REDACTED]\" x=1"}`},
+		{"query_secrets", `body password=\x22nginx pw\x22&x=1`, `body password=\x22[REDACTED]\x22&x=1`},
+		{"query_secrets", `password="" user=x`, `password="" user=x`},
+		{"query_secrets", `password="cut short`, `password="cut short`},
+		{"query_secrets", `ref "https://x/?password=" "Mozilla/5.0"`, `ref "https://x/?password=" "Mozilla/5.0"`},
+		{"query_secrets", `{"a":"x pass="," b":1}`, `{"a":"x pass="," b":1}`},
+		{"query_secrets", `{"a":"pass=\"x","b":"y\" z"}`, `{"a":"pass=\"x","b":"y\" z"}`},
 		// JSON members, white space before and after the colon included
 		// (Python's json.dumps puts one after it; hand-written JSON anywhere).
 		{"query_secrets", `{"password":"hunter2","user":"bob"}`, `{"password":"[REDACTED]","user":"bob"}`},

@@ -1318,6 +1318,15 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		}
 		if len(name) > 0 && q.secret(name) {
 			vs := p + w
+			if w == 1 && vs < n {
+				// A quoted value, as logfmt and Go's log/slog write one
+				// holding a space, '=' or '"' (password="correct horse",
+				// token="YWJj="): it shipped as an empty value (redact14
+				// F14).
+				if s, e, ok := quotedValue(b, vs); ok {
+					return s, e, true
+				}
+			}
 			ve := vs
 			for ve < n && (!is(b[ve], cQDelim) || b[ve] == '\'' && apostropheInValue(b, ve)) {
 				if b[ve] == ',' && (ve+1 == n || b[ve+1] == ' ') {
@@ -1338,6 +1347,62 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			}
 		}
 		i = p + w
+	}
+	return 0, 0, false
+}
+
+// quotedValue returns the contents of a quoted value starting at b[vs]:
+// "…" with \" inside escaped, as logfmt and Go's log/slog write it; \"…\"
+// as a JSON string holds the same text (\\\" inside); or \x22…\x22 as nginx
+// logs it. Whether it is one depends on its contents alone, never on what
+// follows it (a slice of a text finds what the text has): it must close,
+// hold something, and not start with white space (nginx's
+// "…?password=" "Mozilla/5.0" is an empty value and a field's end) nor
+// with what follows a JSON string's end (',', ':', '}', ']': in a JSON
+// text, a '"' after '=' ends a string); the \"…\" form holds no '"' (that
+// would be a JSON string's end).
+func quotedValue(b []byte, vs int) (s, e int, ok bool) {
+	n := len(b)
+	switch {
+	case b[vs] == '"':
+		k := vs + 1
+		for k < n && b[k] != '"' {
+			if b[k] == '\\' {
+				k++
+			}
+			k++
+		}
+		if k >= n || k == vs+1 || is(b[vs+1], cSpace) || b[vs+1] == ',' || b[vs+1] == ':' || b[vs+1] == '}' || b[vs+1] == ']' {
+			return 0, 0, false
+		}
+		return vs + 1, k, true
+	case b[vs] == '\\' && vs+1 < n && b[vs+1] == '"':
+		k := vs + 2
+		for k < n && b[k] != '"' {
+			if b[k] != '\\' || k+1 >= n {
+				k++
+				continue
+			}
+			if b[k+1] == '"' {
+				break
+			}
+			if b[k+1] == '\\' && k+3 < n && b[k+2] == '\\' && b[k+3] == '"' {
+				k += 4 // an escaped quote inside
+				continue
+			}
+			k += 2
+		}
+		if k+1 >= n || b[k] != '\\' || k == vs+2 || is(b[vs+2], cSpace) {
+			return 0, 0, false
+		}
+		return vs + 2, k, true
+	case n-vs >= len(nginxQuote) && string(b[vs:vs+len(nginxQuote)]) == nginxQuote:
+		s = vs + len(nginxQuote)
+		e = nginxStringEnd(b, s)
+		if e == s || n-e < len(nginxQuote) || string(b[e:e+len(nginxQuote)]) != nginxQuote || is(b[s], cSpace) {
+			return 0, 0, false
+		}
+		return s, e, true
 	}
 	return 0, 0, false
 }
