@@ -358,7 +358,10 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 			}
 		}
 		if c.kind == sidetrail.KindString && needsEscape(c.old) {
-			for _, esc := range [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped} {
+			for k, esc := range escapers {
+				if k == nginxJSON && !oddControls(c.old) {
+					continue // written as JSON writes it
+				}
 				r.needle = esc(r.needle[:0], c.old)
 				if bytes.Equal(r.needle, c.old) || !bytes.Contains(msg, r.needle) {
 					continue
@@ -392,7 +395,10 @@ func (r *Redactor) shows(msg []byte, c changedField) bool {
 	if c.kind != sidetrail.KindString {
 		return false
 	}
-	for _, esc := range [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped} {
+	for k, esc := range escapers {
+		if k == nginxJSON && !oddControls(c.new) {
+			continue
+		}
 		r.needle = esc(r.needle[:0], c.new)
 		if bytes.Contains(msg, r.needle) {
 			return true
@@ -1677,6 +1683,12 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 		if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
 			found = true
 		}
+		if oddControls(v) {
+			r.needle = appendNginxJSONEscaped(r.needle[:0], v)
+			if r.addAll(msg, r.needle, repl) {
+				found = true
+			}
+		}
 	}
 	if kind == sidetrail.KindString {
 		// Percent-encoded as a URL writes it: a header value echoed in
@@ -1858,6 +1870,55 @@ func appendNginxEscaped(dst, v []byte) []byte {
 			continue
 		}
 		dst = append(dst, c)
+	}
+	return dst
+}
+
+// escapers are the ways a message may write a field's value escaped: as
+// nginx's default escaping, as JSON, and as nginx's escape=json (which
+// JSON's differs from only for oddControls).
+var escapers = [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEscaped, nginxJSON: appendNginxJSONEscaped}
+
+const nginxJSON = 2
+
+// oddControls reports whether v holds a byte below 0x20 other than '\n',
+// '\r' and '\t': one nginx's escape=json writes otherwise than JSON does.
+func oddControls(v []byte) bool {
+	for _, c := range v {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendNginxJSONEscaped appends v as nginx writes it with
+// `log_format … escape=json`: '"' and '\\' after a backslash, "\n", "\r",
+// "\t", "\b" and "\f", other bytes below 0x20 as "\u00XX" with upper-case hex
+// digits, and every other byte as it is. sidetrail's own JSON writes
+// "\u0008" and lower-case digits: a header holding a control byte was masked
+// in its field and shipped in the message (redact14 F13).
+func appendNginxJSONEscaped(dst, v []byte) []byte {
+	const hexUpper = "0123456789ABCDEF"
+	for _, c := range v {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c == '\b':
+			dst = append(dst, '\\', 'b')
+		case c == '\f':
+			dst = append(dst, '\\', 'f')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
 	}
 	return dst
 }

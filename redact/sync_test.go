@@ -397,3 +397,17 @@ func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
 		}
 	}
 }
+
+// nginx's escape=json writes control bytes otherwise than JSON does
+// ("\b", "\f", "\u001B" with upper-case digits): a header masked for its
+// name shipped in the message (redact14 F13, seen with real nginx).
+func TestNginxEscapeJSONControlBytes(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `escape=json $remote_addr [$time_local] "$request" $status "$http_authorization" "$cookie_session_token" "$request_body"`}
+	for _, v := range []string{`QWxh\bZGRpbjpvcGVu`, `QWxh\fZGRp`, `QWxh\u001BZGRp`, `QWxh\u000BZGRp`, `QWxh\u001FZGRp`} {
+		line := `127.0.0.1 [27/Nov/2026:11:52:19 +0000] "GET / HTTP/1.1" 200 "Basic ` + v + `" "SESS` + v + `" "{\"password\":\"PW` + v + `\"}"`
+		_, out := parseRedact(t, cfg, redact.Defaults(), line)
+		if bytes.Contains(out, []byte("ZGRp")) {
+			t.Errorf("%s\nshipped %s", line, out)
+		}
+	}
+}
