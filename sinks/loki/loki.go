@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,6 +234,12 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			return fmt.Errorf("loki: push: %w", ctxErr)
 		}
 		s.netErrs.Add(1)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// Its text quotes the URL, query string included (an API
+			// key there was in every WARN: redact14 F8).
+			ue.URL = safeurl.String(ue.URL)
+		}
 		return fmt.Errorf("loki: push: %w", err)
 	}
 	reason, readErr := s.readReason(resp)

@@ -563,3 +563,22 @@ func TestInsecureSkipVerifyWarned(t *testing.T) {
 		t.Fatalf("the sink named more than once: %q", out)
 	}
 }
+
+// A transport error's text quotes the URL: its query string (an API key
+// there) was in every "sink send failed" WARN (redact14 F8).
+func TestTransportErrorHidesTheQuery(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	s := mustNew(t, Config{URL: "http://user:PASSWORD1@" + addr + "/?apikey=QUERYKEY1"})
+	_, err = send(t, s, batchOf(1))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if msg := err.Error(); strings.Contains(msg, "QUERYKEY1") || strings.Contains(msg, "PASSWORD1") || !strings.Contains(msg, addr) {
+		t.Errorf("error %q", msg)
+	}
+}
