@@ -62,6 +62,119 @@ type Redactor struct {
 	// jsonText: the chain runs over a JSON line's message, which is valid
 	// JSON (see newQuote).
 	jsonText bool
+	// crossed: a match ran past the end of its JSON string (putMatch).
+	crossed  bool
+	members2 [][2]int // fieldsFollowMessage's spans of the message after
+}
+
+// fieldsFollowMessage gives the fields of a JSON line the values the
+// message rules left in its top-level members, where a match that ran
+// from one member into others changed them there (before and after are
+// the message's JSON before and after the rules, which keep its
+// structure). A field gets a member's new value when it holds the
+// member's old one (a key the line repeats keeps its last value); a time
+// read from a changed member is no event time.
+func (r *Redactor) fieldsFollowMessage(rec *sidetrail.Record, before, after []byte) {
+	r.members = topMembers(before, r.members[:0])
+	r.members2 = topMembers(after, r.members2[:0])
+	if len(r.members) != len(r.members2) {
+		return // not the same structure: the fields keep what the rules give them
+	}
+	for i := 0; i < len(r.members); i += 2 {
+		k, v := r.members[i], r.members[i+1]
+		v2 := r.members2[i+1]
+		oldV, newV := before[v[0]:v[1]], after[v2[0]:v2[1]]
+		if bytes.Equal(oldV, newV) {
+			continue
+		}
+		name := before[k[0]:k[1]]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			name = appendUnescapeJSON(nil, name)
+		}
+		old, kind := jsonScalar(oldV)
+		nv, nkind := jsonScalar(newV)
+		if tf := rec.TimeField; tf.Value != nil && tf.Key == string(name) && bytes.Equal(tf.Value, old) {
+			rec.Time = time.Time{}
+			rec.TimeField = sidetrail.Field{}
+		}
+		for j := range rec.Fields[:len(rec.Fields)-rec.Statics] {
+			f := &rec.Fields[j]
+			if f.Kind != kind || !bytes.Equal(f.Value, old) || !lineKeyIs(rec, f.Key, name) {
+				continue
+			}
+			start := len(rec.Scratch)
+			rec.Scratch = append(rec.Scratch, nv...)
+			f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], nkind
+		}
+	}
+}
+
+// lineKeyIs reports whether the field key is the line's key name: the
+// same, the name the JSON parser gives a key that meets the record's own
+// ("json." + name), or a renamed one's (rec.Renamed).
+func lineKeyIs(rec *sidetrail.Record, key string, name []byte) bool {
+	if key == string(name) {
+		return true
+	}
+	if from, ok := rec.RenamedFrom(key); ok {
+		key = from
+		if key == string(name) {
+			return true
+		}
+	}
+	return len(key) > 5 && key[:5] == "json." && key[5:] == string(name)
+}
+
+// jsonScalar returns a JSON value's text as a field holds it: a string
+// unescaped, anything else as it is written, and its kind.
+func jsonScalar(v []byte) ([]byte, sidetrail.Kind) {
+	switch {
+	case len(v) == 0:
+		return v, sidetrail.KindNull
+	case v[0] == '"':
+		return appendUnescapeJSON(nil, v[1:len(v)-1]), sidetrail.KindString
+	case v[0] == '{' || v[0] == '[':
+		return v, sidetrail.KindJSON
+	case v[0] == 't' || v[0] == 'f':
+		return v, sidetrail.KindBool
+	case v[0] == 'n':
+		return v, sidetrail.KindNull
+	case bytes.ContainsAny(v, ".eE"):
+		return v, sidetrail.KindFloat
+	}
+	return v, sidetrail.KindInt
+}
+
+// topMembers appends the spans of the key (inside its quotes) and the
+// value of each top-level member of the JSON object b, in order; nil when
+// b is no object.
+func topMembers(b []byte, out [][2]int) [][2]int {
+	i := skipJSONSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	i = skipJSONSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		t, next, ok := nextJSONToken(b, i)
+		if !ok || !t.str {
+			return nil
+		}
+		i = skipJSONSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return nil
+		}
+		vs := skipJSONSpace(b, i+1)
+		ve, ok := skipValue(b, vs)
+		if !ok {
+			return nil
+		}
+		out = append(out, [2]int{t.s, t.e}, [2]int{vs, ve})
+		i = skipJSONSpace(b, ve)
+		if i < len(b) && b[i] == ',' {
+			i = skipJSONSpace(b, i+1)
+		}
+	}
+	return out
 }
 
 // changedField is a field value the value rules changed: before and after.
@@ -155,8 +268,16 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			mask = ^uint64(0)
 		}
 		r.jsonText = exact && jsonLine(rec)
+		r.crossed = false
+		before := rec.Message
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
 		r.jsonText = false
+		if ch && r.crossed && rec.KeysFromLine {
+			// A match ran from one member of a JSON line into others
+			// (pattern: 'pin\W+\d+' over {"pin": "1234"}): the fields
+			// parsed from those members follow (redact14 F5).
+			r.fieldsFollowMessage(rec, before, m)
+		}
 		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) && textJSON(orig) {
 			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
 				m, ch = m2, true
@@ -828,6 +949,7 @@ func (r *Redactor) putMatch(ru *rule, q *numQuote, rec *sidetrail.Record, v []by
 		*last, wrote = e, true
 	}
 	if crossed {
+		r.crossed = true
 		var k int
 		rec.Scratch, *last, k = maskCovered(q, rec.Scratch, v, *last, e+1, e0, func(c []byte) []byte { return r.replacement(ru, c) })
 		wrote = wrote || k > 0

@@ -411,3 +411,36 @@ func TestNginxEscapeJSONControlBytes(t *testing.T) {
 		}
 	}
 }
+
+// A pattern that runs from one member of a JSON line into others masks
+// them in the message; the fields parsed from them follow. The README's
+// own example, 'pin\W+\d+' over {"pin": "1234"}, shipped the PIN in the
+// field pin (redact14 F5), and so in Loki labels and Elasticsearch.
+func TestFieldsFollowAMatchAcrossMembers(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	rules := []redact.Rule{{Pattern: `pin\W+\d+`}, {Pattern: `password=\S+`}}
+	for _, tc := range []struct{ line, secret string }{
+		{`{"pin": "1234"}`, "1234"},
+		{`{"pin": 1234, "x": 5}`, "1234"},
+		{`{"q":"password=abc","n":12345,"o":{"k":"SEC"}}`, "12345"},
+		{`{"q":"password=abc","n":12345,"o":{"k":"SEC"}}`, "SEC"},
+		{`{"a":1,"pin":"55","pin":"1234"}`, "1234"},
+		{`{"message":"x","q":"password=abc","log":"LOGSECRET"}`, "LOGSECRET"},
+	} {
+		_, out := parseRedact(t, jsonCfg, rules, tc.line)
+		if bytes.Contains(out, []byte(tc.secret)) {
+			t.Errorf("%s\nshipped %s in %s", tc.line, tc.secret, out)
+		}
+		if !json.Valid(out) {
+			t.Errorf("invalid JSON: %s", out)
+		}
+	}
+	rec, _ := parseRedact(t, jsonCfg, rules, `{"q":"password=x","time":"2024-02-02T00:00:00Z"}`)
+	if !rec.Time.IsZero() {
+		t.Errorf("a time the match covered is the event time: %v", rec.Time)
+	}
+	rec, out := parseRedact(t, jsonCfg, rules, `{"time":"2024-02-02T00:00:00Z","q":"password=x","z":1}`)
+	if rec.Time.IsZero() || !bytes.Contains(out, []byte(`"z":"[REDACTED]"`)) {
+		t.Errorf("time %v, %s", rec.Time, out)
+	}
+}
