@@ -370,6 +370,22 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			}
 		}
 	}
+	if len(r.changed) > 0 {
+		// The message gets a changed field's new value wherever its old
+		// one stands (syncMessage); so do the other fields: a password's
+		// value repeated in a sibling shipped there (redact14 F16).
+		r.fvals = r.fvals[:0]
+		for _, c := range r.changed {
+			// (A new value that holds the old, a mask put after a name
+			// the old ends with, is in the fields the rules changed.)
+			if c.kind != sidetrail.KindJSON && len(c.old) >= shortNeedle && !isToken(c.old) && !bytes.Contains(c.new, c.old) {
+				r.fvals = append(r.fvals, span{repl: c.new, v: c.old})
+			}
+		}
+		if len(r.fvals) > 0 {
+			r.scrubOtherFields(rec)
+		}
+	}
 	if len(r.changed) > 0 && !msgDone {
 		m, ch, missed := r.syncMessage(rec, rec.Message)
 		if missed && chainedOrig && !looksJSON(orig) && !bytes.Equal(rec.Message, orig) {
