@@ -181,6 +181,7 @@ func topMembers(b []byte, out [][2]int) [][2]int {
 type changedField struct {
 	old, new []byte
 	kind     sidetrail.Kind
+	byName   bool // the field's name may have made the change (a keyed field)
 }
 
 type macState struct {
@@ -341,7 +342,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				}
 			}
 			if ch {
-				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind})
+				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind, byName: keyed})
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
 			}
@@ -373,9 +374,14 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	if len(r.changed) > 0 {
 		// The message gets a changed field's new value wherever its old
 		// one stands (syncMessage); so do the other fields: a password's
-		// value repeated in a sibling shipped there (redact14 F16).
+		// value repeated in a sibling shipped there (redact14 F16). Only
+		// a change the field's name made: the rules that match a value
+		// by its text have found it in the other fields themselves.
 		r.fvals = r.fvals[:0]
 		for _, c := range r.changed {
+			if !c.byName {
+				continue
+			}
 			// (A new value that holds the old, a mask put after a name
 			// the old ends with, is in the fields the rules changed.)
 			if c.kind != sidetrail.KindJSON && len(c.old) >= shortNeedle && !isToken(c.old) && !bytes.Contains(c.new, c.old) {
