@@ -177,7 +177,8 @@ func (r *Record) Renaming(from, to string) {
 // Renamed.
 func (r *Record) Reset() {
 	fields, scratch, renamed := r.Fields[:0], r.Scratch[:0], r.Renamed[:0]
-	*r = Record{Fields: fields, Scratch: scratch, Renamed: renamed}
+	*r = Record{} // zeroed in place; a literal with the slices is built aside and copied
+	r.Fields, r.Scratch, r.Renamed = fields, scratch, renamed
 }
 
 // Add appends a field.
