@@ -336,7 +336,7 @@ sinks:
 // -h asked of a command is not a usage error: exit 0, as for sidetrail -h
 // (config12 F9).
 func TestCommandHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{{"validate", "-h"}, {"parse", "-help"}, {"run", "--help"}, {"buffer", "inspect", "-h"}} {
+	for _, args := range [][]string{{"validate", "-h"}, {"parse", "-help"}, {"run", "--help"}, {"buffer", "inspect", "-h"}, {"buffer", "-h"}} {
 		if code, _, errOut := runMain(t, "", args...); code != 0 || !strings.Contains(errOut, "-config") && !strings.Contains(errOut, "-data-dir") {
 			t.Errorf("%v: exit %d, want 0 and the flags:\n%s", args, code, errOut)
 		}

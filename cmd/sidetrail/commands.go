@@ -189,6 +189,10 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 func cmdBuffer(args []string, stdout, stderr io.Writer) error {
 	const use = "usage: sidetrail buffer inspect {-data-dir DIR | -config FILE}"
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stderr, use)
+		return nil // help asked for: exit 0, as every command's -h (docs14 F4)
+	}
 	if len(args) == 0 || args[0] != "inspect" {
 		fmt.Fprintln(stderr, use)
 		return exitError(2)
