@@ -306,7 +306,7 @@ func TestRedactorWarningsLogged(t *testing.T) {
   - name: web
     paths: ["/var/log/*.log"]
 redact:
-  - {field: message, action: hash, key_env: SIDETRAIL_SHORT_KEY}
+  - {builtin: email, action: hash, key_env: SIDETRAIL_SHORT_KEY}
 sinks:
   - {name: out, type: stdout}
 `)
