@@ -587,3 +587,85 @@ func TestParkedOriginalTruncatedAfterItsCopyIsHeld(t *testing.T) {
 		}
 	}
 }
+
+// Two copytruncate rotations close together (tailer14 F1), as the probe
+// ran them: A written and read; A copied to app.log.1 and app.log
+// truncated; B written at once (as long as A); app.log.1 shifted to
+// app.log.2, app.log (B) copied to app.log.1 and truncated 50 ms later.
+// A scan that found app.log truncated and still empty left it without an
+// identity; the next identified the new app.log.1 before app.log: B's
+// head matched no file being read, so app.log.1 was read from its
+// beginning as a new file, and app.log right after as another. Every line
+// of B shipped twice, in about half the runs.
+func TestTwoCopyTruncatesCloseTogether(t *testing.T) {
+	for run := 0; run < 4; run++ {
+		dir := t.TempDir()
+		app := filepath.Join(dir, "app.log")
+		line := func(gen string, i int) string { return fmt.Sprintf("%s %04d %s", gen, i, strings.Repeat("x", 60)) }
+		var a, b []string
+		for i := 0; i < 2000; i++ {
+			a = append(a, line("A", i))
+			b = append(b, line("B", i))
+		}
+		appendFile(t, app, strings.Join(a, "\n")+"\n")
+		o := testOptions(dir)
+		o.ScanInterval = 250 * time.Millisecond
+		o.RotateWait = time.Second
+		tl := mustNew(t, o)
+		collect(t, tl, len(a), 5*time.Second)
+
+		lines := make(chan got, 10000)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				l, err := tl.Next(context.Background())
+				if err != nil {
+					return
+				}
+				lines <- got{Bytes: string(l.Bytes)}
+				tl.Commit(l.Pos)
+			}
+		}()
+		copyTruncate(t, app, app+".1")
+		f, err := os.OpenFile(app, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range b {
+			f.WriteString(l + "\n") // one write a line, as a logger does
+		}
+		f.Close()
+		if err := os.Rename(app+".1", app+".2"); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(app+".1", data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := os.Truncate(app, 0); err != nil {
+			t.Fatal(err)
+		}
+		appendFile(t, app, "C 1\n")
+		time.Sleep(3 * o.RotateWait) // every copy decided, every file finished
+		tl.Close()
+		<-done
+		close(lines)
+		seen := map[string]int{}
+		for l := range lines {
+			seen[l.Bytes]++
+		}
+		for _, l := range append(b, "C 1") {
+			if seen[l] != 1 {
+				t.Fatalf("run %d: %q read %d times (%d lines read)", run, l, seen[l], len(seen))
+			}
+		}
+		if len(seen) != len(b)+1 {
+			t.Fatalf("run %d: %d distinct lines read", run, len(seen))
+		}
+	}
+}

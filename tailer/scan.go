@@ -138,6 +138,35 @@ func (t *Tailer) scan(now time.Time) {
 			t.goneSince[id] = now
 		}
 	}
+	// The files read at their paths first: truncated ones are noticed,
+	// and those without an identity (truncated, then empty until now) get
+	// one, before new files are identified. A copy among the new files
+	// then meets the original's content as it is now: held as its copy,
+	// or continuing the stream the truncation ended. Identified before,
+	// a copy of the lines written since the truncation matched no file
+	// and was read from its beginning, and the original again: two
+	// copytruncates close together shipped those lines twice (tailer14 F1).
+	for _, f := range t.order {
+		if f.fd == nil || f.copyOf != nil || f.away || f.skipped || f.origScan != t.scanSeq || (f.st != nil && f.st.copy) {
+			continue
+		}
+		if err := syscall.Fstat(f.sysfd, &t.statBuf); err != nil || t.statBuf.Nlink == 0 {
+			continue
+		}
+		if size, mtime := t.statBuf.Size, t.statBuf.Mtim.Nano(); size != f.size || mtime != f.mtime {
+			f.eof, f.changed = false, now
+			prev := f.size
+			f.size, f.mtime = size, mtime
+			if f.st != nil && (size < f.offset || t.headChanged(f)) {
+				f.size = prev
+				t.truncated(f, now, "at scan")
+				f.size = size
+			}
+		}
+		if f.st == nil && f.size > 0 {
+			t.identify(f, now, false, false)
+		}
+	}
 	for _, c := range unknown {
 		t.discover(c.path, c.fi, c.id, now)
 	}
