@@ -515,15 +515,14 @@ func (t *Tailer) closeFd(f *file) {
 func (t *Tailer) updateRisk() {
 	list := make([]string, 0, len(t.atRisk))
 	var bytes int64
-	var gone map[string]riskEntry
 	for p, e := range t.atRisk {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			delete(t.atRisk, p) // gone before it could be opened
-			if gone == nil {
-				gone = map[string]riskEntry{}
+			delete(t.atRisk, p) // gone before it could be opened, or renamed
+			if t.goneRisk == nil {
+				t.goneRisk = map[string]goneRisk{}
 			}
-			gone[p] = e
+			t.goneRisk[p] = goneRisk{riskEntry: e, scan: t.scanSeq}
 			continue
 		}
 		list = append(list, p)
@@ -542,7 +541,7 @@ func (t *Tailer) updateRisk() {
 		t.atRisk[p] = e
 		bytes += e.unread
 	}
-	t.lostUnopened(gone)
+	t.lostUnopened()
 	slices.Sort(list)
 	t.ckMu.Lock()
 	grew := len(list) > len(t.atRiskList)
@@ -562,20 +561,34 @@ type riskEntry struct {
 	unread int64
 }
 
-// lostUnopened counts and logs the files of gone (paths at risk that no
-// longer exist) whose identity is not found under another name either
-// (renamed within paths) nor open: their unread bytes are lost.
-func (t *Tailer) lostUnopened(gone map[string]riskEntry) {
-	for p, e := range gone {
-		if e.unread <= 0 {
+// goneRisk is a path at risk that went away, and the scan that found it
+// gone.
+type goneRisk struct {
+	riskEntry
+	scan uint64
+}
+
+// lostUnopened counts and logs the paths at risk that went away (goneRisk)
+// whose file is not found under another name either: open, or waiting for
+// a descriptor there. That is decided a scan later, when the glob has seen
+// the names files were renamed to meanwhile: a file renamed within paths
+// after the glob was counted lost, and logged so, though it shipped
+// whole (tailer14 F2).
+func (t *Tailer) lostUnopened() {
+	for p, g := range t.goneRisk {
+		if g.scan == t.scanSeq {
+			continue // decided at the next scan
+		}
+		delete(t.goneRisk, p)
+		if g.unread <= 0 {
 			continue
 		}
-		if f := t.files[e.id]; f != nil && f.fd != nil {
-			continue // opened since, under another name
+		if f := t.files[g.id]; f != nil && (f.fd != nil || f.seenScan == t.scanSeq) {
+			continue // opened since, or known and found under another name
 		}
 		elsewhere := false
 		for _, o := range t.atRisk {
-			if o.id == e.id {
+			if o.id == g.id {
 				elsewhere = true
 				break
 			}
@@ -583,9 +596,9 @@ func (t *Tailer) lostUnopened(gone map[string]riskEntry) {
 		if elsewhere {
 			continue
 		}
-		t.stats.unopenedLost.Add(uint64(e.unread))
+		t.stats.unopenedLost.Add(uint64(g.unread))
 		t.log.Warn("tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost",
-			"path", p, "bytes", e.unread)
+			"path", p, "bytes", g.unread)
 	}
 }
 

@@ -240,6 +240,7 @@ type Tailer struct {
 	usedKeys      map[uint64]struct{}
 	bad           map[string]string // path -> reason, logged once
 	atRisk        map[string]riskEntry
+	goneRisk      map[string]goneRisk // paths at risk that went away (lostUnopened)
 	inherited     map[devIno]heldFile // handed over by the last tailer; taken up by the first scan
 	startAt       StartAt
 
