@@ -447,13 +447,38 @@ func (t *Tailer) markBad(p, why string) {
 	if why != "is a directory" {
 		t.stats.unreadable.Add(1)
 	}
+	// A path that flips between a file and something else (a FIFO
+	// swapped in and out) is logged once a minute, not at every flip
+	// (tailer14: 2,002 WARNs in 20 s).
+	now := time.Now()
+	if n, ok := t.badLogged[p]; ok && n.why == why && now.Sub(n.at) < time.Minute {
+		return
+	}
+	if t.badLogged == nil || len(t.badLogged) >= maxBadLogged {
+		t.badLogged = map[string]badNote{}
+	}
+	t.badLogged[p] = badNote{why: why, at: now, shown: true}
 	t.log.Warn("tailer: skipping path; retried at every scan, logged once", "path", p, "reason", why)
+}
+
+// maxBadLogged bounds badLogged: past it, the notes start anew.
+const maxBadLogged = 4096
+
+// badNote is when a skipped path was last logged, and why.
+type badNote struct {
+	why   string
+	at    time.Time
+	shown bool // "readable again" not logged yet
 }
 
 func (t *Tailer) clearBad(p string) {
 	if _, ok := t.bad[p]; ok {
 		delete(t.bad, p)
-		t.log.Info("tailer: path readable again", "path", p)
+		if n, ok := t.badLogged[p]; ok && n.shown {
+			n.shown = false
+			t.badLogged[p] = n
+			t.log.Info("tailer: path readable again", "path", p)
+		}
 	}
 }
 

@@ -238,7 +238,8 @@ type Tailer struct {
 	goneSince     map[devIno]time.Time // pending entries not found at start, since when
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
 	usedKeys      map[uint64]struct{}
-	bad           map[string]string // path -> reason, logged once
+	bad           map[string]string  // path -> reason, logged once
+	badLogged     map[string]badNote // when each skipped path was last logged (markBad)
 	atRisk        map[string]riskEntry
 	goneRisk      map[string]goneRisk // paths at risk that went away (lostUnopened)
 	inherited     map[devIno]heldFile // handed over by the last tailer; taken up by the first scan

@@ -1768,3 +1768,32 @@ func TestFragmentCut(t *testing.T) {
 		}
 	}
 }
+
+// A path that flips between a FIFO and a file is logged once a minute, not
+// at every flip (tailer14: 2,002 WARNs in 20 s).
+func TestFlippingPathLoggedOnce(t *testing.T) {
+	dir := t.TempDir()
+	var logs syncbuf.Buffer
+	o := testOptions(dir)
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	p := filepath.Join(dir, "flip.log")
+	tl := mustNew(t, o)
+	for range 10 {
+		os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tl.rescanForTest()
+		expectQuiet(t, tl, 30*time.Millisecond)
+		os.Remove(p)
+		appendFile(t, p, "")
+		tl.rescanForTest()
+		expectQuiet(t, tl, 30*time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), "skipping path"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "readable again"); n > 1 {
+		t.Fatalf("readable again logged %d times", n)
+	}
+}
