@@ -126,6 +126,21 @@ func TestFieldRuleOnTheTimeKey(t *testing.T) {
 	}
 }
 
+// field: "@timestamp" names the line's own @timestamp key (which the parser
+// renames json.@timestamp) also when that key is the event time: it
+// masked the value only when it was no time (redact14 F9).
+func TestFieldRuleOnTheLinesTimestamp(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	rec := transformJSON(t, parser.Config{}, []redact.Rule{{Field: "@timestamp", Action: "mask"}}, `{"@timestamp":"2024-01-02T03:04:05Z","x":1}`, now)
+	if !rec.Time.Equal(now) || bytes.Contains(rec.Message, []byte("2024-01-02")) {
+		t.Errorf("time %v, message %s", rec.Time, rec.Message)
+	}
+	var enc sidetrail.JSONEncoder
+	if out := enc.Append(nil, rec); bytes.Contains(out, []byte("2024-01-02")) || !json.Valid(out) {
+		t.Errorf("record %s", out)
+	}
+}
+
 // A field rule above a dotted time key reaches it too: `field: meta` with
 // time_key: meta.ts masked the object and shipped @timestamp from inside
 // it; the flat "meta.ts" kept its value in the message (regress13 R2).

@@ -1750,9 +1750,8 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 // line's event time (regress13b N5).
 func (r *Redactor) fieldRuleReaches(key string) bool {
 	for _, ru := range r.sh.fieldRules {
-		f := ru.field
-		if f == key || len(key) > len(f) && key[len(f)] == '.' && key[:len(f)] == f {
-			return true
+		if reaches(key, ru.field) || renamedOwn(key, ru.field) {
+			return true // renamedOwn: the line's "@timestamp" as the time key (redact14 F9)
 		}
 	}
 	return false
