@@ -65,6 +65,9 @@ type Redactor struct {
 	// crossed: a match ran past the end of its JSON string (putMatch).
 	crossed  bool
 	members2 [][2]int // fieldsFollowMessage's spans of the message after
+	// scrubWhole: scrubOtherFields replaces only values that are a
+	// changed value whole, in the line's own fields.
+	scrubWhole bool
 }
 
 // fieldsFollowMessage gives the fields of a JSON line the values the
@@ -389,7 +392,13 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			}
 		}
 		if len(r.fvals) > 0 {
+			// Only a value that is the secret whole, in the line's own
+			// fields: the same bytes inside a longer value ("admin" in
+			// "administrator"), a number or a static field's value are
+			// most likely something else (regress14 C).
+			r.scrubWhole = true
 			r.scrubOtherFields(rec)
+			r.scrubWhole = false
 		}
 	}
 	if len(r.changed) > 0 && !msgDone {
@@ -1654,6 +1663,25 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 		if r.isFieldRuleKey(f.Key) {
 			continue
 		}
+		if r.scrubWhole {
+			if i >= len(rec.Fields)-rec.Statics {
+				break // the configuration's, not the line's
+			}
+			switch f.Kind {
+			case sidetrail.KindString:
+				for _, fv := range r.fvals {
+					if bytes.Equal(f.Value, fv.v) {
+						f.Value = fv.repl
+						break
+					}
+				}
+			case sidetrail.KindJSON:
+				if v, ch := r.scrubJSON(rec, f.Value); ch {
+					f.Value = v
+				}
+			}
+			continue
+		}
 		switch f.Kind {
 		case sidetrail.KindInt, sidetrail.KindFloat:
 			// A number that is the value ({"uid":"12345","y":12345}).
@@ -1719,6 +1747,12 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 		hit := false // nc holds the token's new content (empty for a drop)
 		for _, fv := range r.fvals {
 			if len(fv.v) < shortNeedle {
+				continue
+			}
+			if r.scrubWhole {
+				if t.str && !hit && bytes.Equal(content, fv.v) {
+					nc, hit = append(r.tmp[:0], fv.repl...), true
+				}
 				continue
 			}
 			if !t.str {
