@@ -160,6 +160,14 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `ref "https://x/?password=" "Mozilla/5.0"`, `ref "https://x/?password=" "Mozilla/5.0"`},
 		{"query_secrets", `{"a":"x pass="," b":1}`, `{"a":"x pass="," b":1}`},
 		{"query_secrets", `{"a":"pass=\"x","b":"y\" z"}`, `{"a":"pass=\"x","b":"y\" z"}`},
+		// An HTML attribute's or a URL's end is no quoted value (regress14
+		// G: the text up to the next quote was masked, and the next quoted
+		// value shipped).
+		{"query_secrets", `<a href="/reset?token=">Reset your password</a> sent to user="bob"`, `<a href="/reset?token=">Reset your password</a> sent to user="bob"`},
+		{"query_secrets", `<a href="/x?token=">x</a> password="s3cret pw" user=bob`, `<a href="/x?token=">x</a> password="[REDACTED]" user=bob`},
+		{"query_secrets", `url="/cb?token=";user="bob" password="HIDDEN two"`, `url="/cb?token=";user="bob" password="[REDACTED]"`},
+		// A JSON string holding JSON that holds logfmt (regress14 A).
+		{"query_secrets", `{"log":"{\"msg\":\"login password=\\\"D1 with space\\\"\"}\n"}`, `{"log":"{\"msg\":\"login password=\\\"[REDACTED]\\\"\"}\n"}`},
 		// JSON members, white space before and after the colon included
 		// (Python's json.dumps puts one after it; hand-written JSON anywhere).
 		{"query_secrets", `{"password":"hunter2","user":"bob"}`, `{"password":"[REDACTED]","user":"bob"}`},

@@ -1353,58 +1353,64 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 
 // quotedValue returns the contents of a quoted value starting at b[vs]:
 // "…" with \" inside escaped, as logfmt and Go's log/slog write it; \"…\"
-// as a JSON string holds the same text (\\\" inside); or \x22…\x22 as nginx
-// logs it. Whether it is one depends on its contents alone, never on what
-// follows it (a slice of a text finds what the text has): it must close,
-// hold something, and not start with white space (nginx's
-// "…?password=" "Mozilla/5.0" is an empty value and a field's end) nor
-// with what follows a JSON string's end (',', ':', '}', ']': in a JSON
-// text, a '"' after '=' ends a string); the \"…\" form holds no '"' (that
-// would be a JSON string's end).
+// as a JSON string holds the same text, \\\"…\\\" as a JSON string holding
+// that JSON does (Docker's json-file around an app's JSON), and so on; or
+// \x22…\x22 as nginx logs it. Whether it is one depends on its contents
+// alone, never on what comes before the name or after the value (a slice
+// of a text finds what the text has): it must close, hold something, and
+// not start with white space, nor with what follows a JSON string's end
+// (',', ':', '}', ']': in a JSON text, a '"' after '=' ends a string) or
+// an HTML attribute's or a URL's (`>`, ';', '&': "<a href="/x?token=">"
+// is an empty value). A quote written with fewer backslashes inside is a
+// string's end: no value.
 func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 	n := len(b)
-	switch {
-	case b[vs] == '"':
-		k := vs + 1
-		for k < n && b[k] != '"' {
-			if b[k] == '\\' {
-				k++
-			}
-			k++
-		}
-		if k >= n || k == vs+1 || is(b[vs+1], cSpace) || b[vs+1] == ',' || b[vs+1] == ':' || b[vs+1] == '}' || b[vs+1] == ']' {
-			return 0, 0, false
-		}
-		return vs + 1, k, true
-	case b[vs] == '\\' && vs+1 < n && b[vs+1] == '"':
-		k := vs + 2
-		for k < n && b[k] != '"' {
-			if b[k] != '\\' || k+1 >= n {
-				k++
-				continue
-			}
-			if b[k+1] == '"' {
-				break
-			}
-			if b[k+1] == '\\' && k+3 < n && b[k+2] == '\\' && b[k+3] == '"' {
-				k += 4 // an escaped quote inside
-				continue
-			}
-			k += 2
-		}
-		if k+1 >= n || b[k] != '\\' || k == vs+2 || is(b[vs+2], cSpace) {
-			return 0, 0, false
-		}
-		return vs + 2, k, true
-	case n-vs >= len(nginxQuote) && string(b[vs:vs+len(nginxQuote)]) == nginxQuote:
+	if n-vs >= len(nginxQuote) && string(b[vs:vs+len(nginxQuote)]) == nginxQuote {
 		s = vs + len(nginxQuote)
 		e = nginxStringEnd(b, s)
-		if e == s || n-e < len(nginxQuote) || string(b[e:e+len(nginxQuote)]) != nginxQuote || is(b[s], cSpace) {
+		if e == s || n-e < len(nginxQuote) || string(b[e:e+len(nginxQuote)]) != nginxQuote || !opensValue(b[s]) {
 			return 0, 0, false
 		}
 		return s, e, true
 	}
+	k := 0 // the backslashes before the opening quote
+	for vs+k < n && b[vs+k] == '\\' {
+		k++
+	}
+	if vs+k >= n || b[vs+k] != '"' || (k+1)&k != 0 {
+		// Not a quote as some level of JSON escaping writes one (0, 1,
+		// 3, 7, … backslashes): an escaped backslash, then a string's end.
+		return 0, 0, false
+	}
+	s = vs + k + 1
+	if s >= n || !opensValue(b[s]) {
+		return 0, 0, false
+	}
+	for i := s; i < n; i++ {
+		if b[i] != '"' {
+			continue
+		}
+		j := i
+		for j > s && b[j-1] == '\\' {
+			j--
+		}
+		switch m := i - j; {
+		case m < k:
+			return 0, 0, false // a string's end at a level below
+		case m == k:
+			if j == s {
+				return 0, 0, false
+			}
+			return s, j, true
+		}
+	}
 	return 0, 0, false
+}
+
+// opensValue reports whether c may be a quoted value's first byte (see
+// quotedValue).
+func opensValue(c byte) bool {
+	return !is(c, cSpace) && c != ',' && c != ':' && c != '}' && c != ']' && c != '>' && c != ';' && c != '&' && c != '"'
 }
 
 // apostropheInValue reports whether the apostrophe at b[i] is part of a
