@@ -2058,15 +2058,17 @@ var escapers = [...]func(dst, v []byte) []byte{appendNginxEscaped, appendJSONEsc
 
 const nginxJSON = 2
 
-// oddControls reports whether v holds a byte below 0x20 other than '\n',
-// '\r' and '\t': one nginx's escape=json writes otherwise than JSON does.
+// oddControls reports whether v holds a byte nginx's escape=json writes
+// otherwise than JSON does: below 0x20 but '\n', '\r' and '\t', or a byte
+// of no valid UTF-8 (nginx writes it as it is, JSON as \ufffd: a Latin-1
+// "é" beside the secret shipped it in the message, regress14 D).
 func oddControls(v []byte) bool {
 	for _, c := range v {
 		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
 			return true
 		}
 	}
-	return false
+	return !utf8.Valid(v)
 }
 
 // appendNginxJSONEscaped appends v as nginx writes it with

@@ -403,7 +403,9 @@ func TestFieldValueAcrossJSONEscapeOrStringEnd(t *testing.T) {
 // name shipped in the message (redact14 F13, seen with real nginx).
 func TestNginxEscapeJSONControlBytes(t *testing.T) {
 	cfg := parser.Config{Format: "nginx", LogFormat: `escape=json $remote_addr [$time_local] "$request" $status "$http_authorization" "$cookie_session_token" "$request_body"`}
-	for _, v := range []string{`QWxh\bZGRpbjpvcGVu`, `QWxh\fZGRp`, `QWxh\u001BZGRp`, `QWxh\u000BZGRp`, `QWxh\u001FZGRp`} {
+	// And a byte of no valid UTF-8, which nginx writes as it is beside an
+	// escaped '"' (regress14 D).
+	for _, v := range []string{`QWxh\bZGRpbjpvcGVu`, `QWxh\fZGRp`, `QWxh\u001BZGRp`, `QWxh\u000BZGRp`, `QWxh\u001FZGRp`, "QWxh\xe9ZGRp", "Jos\xe9\\tZGRp"} {
 		line := `127.0.0.1 [27/Nov/2026:11:52:19 +0000] "GET / HTTP/1.1" 200 "Basic ` + v + `" "SESS` + v + `" "{\"password\":\"PW` + v + `\"}"`
 		_, out := parseRedact(t, cfg, redact.Defaults(), line)
 		if bytes.Contains(out, []byte("ZGRp")) {
