@@ -89,6 +89,10 @@ func TestEventTimeHoldingASecret(t *testing.T) {
 		// A rule limited to other fields still masks the message, where
 		// every rule runs: the time is none (redact14 F6).
 		{parser.Config{}, []redact.Rule{{Builtin: "credit_card", Fields: []string{"card"}}}, `{"ts":4111111111111111,"card":"x"}`, now, "4111111111111111"},
+		// An old time written as a date stays the time, also where a rule
+		// masks its text in the message (regress14 F: a date-of-birth
+		// pattern took the time of every line replayed from last year).
+		{parser.Config{}, []redact.Rule{{Pattern: `\d{4}-\d{2}-\d{2}`, Fields: []string{"dob"}}}, `{"ts":"2023-06-15T10:30:00.123456Z","dob":"1990-01-01"}`, time.Date(2023, 6, 15, 10, 30, 0, 123456000, time.UTC), ""},
 		// An old time the rules leave alone stays the time.
 		{parser.Config{}, card, `{"ts":"2019-05-01T10:00:00Z","m":1}`, time.Date(2019, 5, 1, 10, 0, 0, 0, time.UTC), ""},
 		{parser.Config{}, card, `{"ts":1556704800,"m":1}`, time.Unix(1556704800, 0).UTC(), ""},

@@ -96,7 +96,10 @@ func (r *Redactor) fieldsFollowMessage(rec *sidetrail.Record, before, after []by
 		}
 		old, kind := jsonScalar(oldV)
 		nv, nkind := jsonScalar(newV)
-		if tf := rec.TimeField; tf.Value != nil && tf.Key == string(name) && bytes.Equal(tf.Value, old) {
+		if tf := rec.TimeField; tf.Value != nil && (tf.Key == string(name) && bytes.Equal(tf.Value, old) ||
+			below(tf.Key, string(name)) && bytes.Contains(oldV, tf.Value) && !bytes.Contains(newV, tf.Value)) {
+			// The time key, or one below the member (time_key: meta.ts)
+			// whose value the match took (regress14 B).
 			rec.Time = time.Time{}
 			rec.TimeField = sidetrail.Field{}
 		}
@@ -458,7 +461,8 @@ func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint
 	if ref.IsZero() {
 		ref = time.Now()
 	}
-	if !rec.Time.After(ref.Add(24*time.Hour)) && !rec.Time.Before(ref.Add(-secretTimeAge)) {
+	ahead := rec.Time.After(ref.Add(24 * time.Hour))
+	if !ahead && !(rec.Time.Before(ref.Add(-secretTimeAge)) && unixDigits(tf.Value, rec.Time)) {
 		return false
 	}
 	mask := ^uint64(0)
@@ -476,6 +480,22 @@ func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint
 	}
 	_, ch := r.applyChain(rec, tf.Value, "", true, mask, false, false)
 	return ch
+}
+
+// unixDigits reports whether v is t written as a Unix time in seconds,
+// milliseconds, microseconds or nanoseconds: the digits of a card read as
+// one. A date written out ("2023-06-15T10:30:00Z", a compact
+// "20230615103000") is not: a card is no valid date in the past, and an
+// old log replayed keeps its times, also where a rule masks its dates
+// (regress14 F).
+func unixDigits(v []byte, t time.Time) bool {
+	var buf [24]byte
+	for _, n := range [...]int64{t.Unix(), t.UnixMilli(), t.UnixMicro(), t.UnixNano()} {
+		if bytes.Equal(v, strconv.AppendInt(buf[:0], n, 10)) {
+			return true
+		}
+	}
+	return false
 }
 
 // secretTimeAge is how far back an event time read from a value the rules

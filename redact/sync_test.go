@@ -441,6 +441,11 @@ func TestFieldsFollowAMatchAcrossMembers(t *testing.T) {
 	if !rec.Time.IsZero() {
 		t.Errorf("a time the match covered is the event time: %v", rec.Time)
 	}
+	// A time key below a member the match covered (regress14 B).
+	rec, _ = parseRedact(t, parser.Config{Format: "json", TimeKey: "meta.ts"}, []redact.Rule{{Pattern: `ts\W+\d+`}}, `{"meta":{"ts": 1700000000},"x":1}`)
+	if !rec.Time.IsZero() {
+		t.Errorf("a nested time the match covered is the event time: %v", rec.Time)
+	}
 	rec, out := parseRedact(t, jsonCfg, rules, `{"time":"2024-02-02T00:00:00Z","q":"password=x","z":1}`)
 	if rec.Time.IsZero() || !bytes.Contains(out, []byte(`"z":"[REDACTED]"`)) {
 		t.Errorf("time %v, %s", rec.Time, out)
