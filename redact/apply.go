@@ -65,9 +65,6 @@ type Redactor struct {
 	// crossed: a match ran past the end of its JSON string (putMatch).
 	crossed  bool
 	members2 [][2]int // fieldsFollowMessage's spans of the message after
-	// scrubWhole: scrubOtherFields replaces only values that are a
-	// changed value whole, in the line's own fields.
-	scrubWhole bool
 }
 
 // fieldsFollowMessage gives the fields of a JSON line the values the
@@ -187,7 +184,6 @@ func topMembers(b []byte, out [][2]int) [][2]int {
 type changedField struct {
 	old, new []byte
 	kind     sidetrail.Kind
-	byName   bool // the field's name may have made the change (a keyed field)
 }
 
 type macState struct {
@@ -348,7 +344,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				}
 			}
 			if ch {
-				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind, byName: keyed})
+				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind})
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
 			}
@@ -375,33 +371,6 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				f.Value = v
 				redacted = true
 			}
-		}
-	}
-	if len(r.changed) > 0 {
-		// The message gets a changed field's new value wherever its old
-		// one stands (syncMessage); so do the other fields: a password's
-		// value repeated in a sibling shipped there (redact14 F16). Only
-		// a change the field's name made: the rules that match a value
-		// by its text have found it in the other fields themselves.
-		r.fvals = r.fvals[:0]
-		for _, c := range r.changed {
-			if !c.byName {
-				continue
-			}
-			// (A new value that holds the old, a mask put after a name
-			// the old ends with, is in the fields the rules changed.)
-			if c.kind != sidetrail.KindJSON && len(c.old) >= shortNeedle && !isToken(c.old) && !bytes.Contains(c.new, c.old) {
-				r.fvals = append(r.fvals, span{repl: c.new, v: c.old})
-			}
-		}
-		if len(r.fvals) > 0 {
-			// Only a value that is the secret whole, in the line's own
-			// fields: the same bytes inside a longer value ("admin" in
-			// "administrator"), a number or a static field's value are
-			// most likely something else (regress14 C).
-			r.scrubWhole = true
-			r.scrubOtherFields(rec)
-			r.scrubWhole = false
 		}
 	}
 	if len(r.changed) > 0 && !msgDone {
@@ -1683,25 +1652,6 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 		if r.isFieldRuleKey(f.Key) {
 			continue
 		}
-		if r.scrubWhole {
-			if i >= len(rec.Fields)-rec.Statics {
-				break // the configuration's, not the line's
-			}
-			switch f.Kind {
-			case sidetrail.KindString:
-				for _, fv := range r.fvals {
-					if bytes.Equal(f.Value, fv.v) {
-						f.Value = fv.repl
-						break
-					}
-				}
-			case sidetrail.KindJSON:
-				if v, ch := r.scrubJSON(rec, f.Value); ch {
-					f.Value = v
-				}
-			}
-			continue
-		}
 		switch f.Kind {
 		case sidetrail.KindInt, sidetrail.KindFloat:
 			// A number that is the value ({"uid":"12345","y":12345}).
@@ -1767,12 +1717,6 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 		hit := false // nc holds the token's new content (empty for a drop)
 		for _, fv := range r.fvals {
 			if len(fv.v) < shortNeedle {
-				continue
-			}
-			if r.scrubWhole {
-				if t.str && !hit && bytes.Equal(content, fv.v) {
-					nc, hit = append(r.tmp[:0], fv.repl...), true
-				}
 				continue
 			}
 			if !t.str {

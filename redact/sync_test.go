@@ -451,18 +451,3 @@ func TestFieldsFollowAMatchAcrossMembers(t *testing.T) {
 		t.Errorf("time %v, %s", rec.Time, out)
 	}
 }
-
-// A secret's value the rules changed in its field for its name is changed
-// in the other fields of the line that hold it whole too, as in the
-// message: a password repeated in a sibling shipped there (redact14 F16).
-func TestChangedValueLeavesSiblingFields(t *testing.T) {
-	for _, line := range []string{
-		`{"a":"PWVAL1","password":"PWVAL1"}`,
-		`{"a":{"b":"PWVAL1"},"password":"PWVAL1"}`,
-	} {
-		_, out := parseRedact(t, parser.Config{Format: "json"}, redact.Defaults(), line)
-		if bytes.Contains(out, []byte("PWVAL1")) {
-			t.Errorf("%s\nshipped %s", line, out)
-		}
-	}
-}
