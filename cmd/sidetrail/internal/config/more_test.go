@@ -80,6 +80,7 @@ func TestRedactRuleFieldNames(t *testing.T) {
 		{"nginx", "  - {field: message, action: mask}\n", `field "message" is the line itself`},
 		{"nginx", "  - {field: time_local, action: mask}\n", `field "time_local" is the event time`},
 		{"json", "  - {field: message, action: drop}\n", ""},
+		{"nginx_error", "  - {field: message, action: drop}\n", `field "message" is the line itself`}, // regress14 H
 		{"json", "  - {field: anything.at.all, action: drop}\n", ""},
 		{"nginx_error", "  - {field: zzz, action: drop}\n", ""},
 	} {

@@ -186,6 +186,15 @@ func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 // variables, which become @timestamp (docs14 F1, redact14 F12). JSON lines
 // and nginx error logs may hold any name, and then nothing is refused.
 func (p *parser) validateRuleFields(c *Config) {
+	if !slices.ContainsFunc(c.Sources, func(s Source) bool { return s.Format == FormatJSON }) {
+		// No source has a key "message" of its own: nginx_error's
+		// records have none either (regress14 H).
+		for i := range c.Redact {
+			if r := &c.Redact[i]; !p.dirty[r] && r.Field == "message" {
+				p.errorf(p.line(r, &c.Redact, c), "redact rule %d: field \"message\" is the line itself, not a parsed field, on raw, nginx and nginx_error sources: a field rule does not reach it; a pattern or builtin rule does (they run on the message)", i+1)
+			}
+		}
+	}
 	known := map[string]bool{}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -207,13 +216,10 @@ func (p *parser) validateRuleFields(c *Config) {
 		}
 	}
 	check := func(line, i int, name string, field bool) {
-		if name == "" || known[name] && !(field && nginxTimeVars[name]) || !field && name == "message" {
-			return
+		if name == "" || known[name] && !(field && nginxTimeVars[name]) || name == "message" {
+			return // message: see above
 		}
 		switch {
-		case field && name == "message":
-			p.errorf(line, "redact rule %d: field \"message\" is the line itself, not a parsed field, on raw and nginx sources: a field rule does not reach it; a pattern or builtin rule does (they run on the message)", i+1)
-			return
 		case field && nginxTimeVars[name]:
 			p.errorf(line, "redact rule %d: field %q is the event time, read into @timestamp, not a field: the rule would match nothing", i+1, name)
 			return
