@@ -458,7 +458,7 @@ func (t *Tailer) markBad(p, why string) {
 		t.badLogged = map[string]badNote{}
 	}
 	t.badLogged[p] = badNote{why: why, at: now, shown: true}
-	t.log.Warn("tailer: skipping path; retried at every scan, logged once", "path", p, "reason", why)
+	t.log.Warn("tailer: skipping path; retried at every scan, logged at most once a minute", "path", p, "reason", why)
 }
 
 // maxBadLogged bounds badLogged: past it, the notes start anew.

@@ -54,7 +54,7 @@ var lossMessages = map[string]bool{
 	"tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost": true,
 	"tailer: copytruncate lost bytes written between copy and truncation":                            true,
 	"tailer: compressed file skipped; add it to exclude (exclude: ['*.gz'])":                         true,
-	"tailer: skipping path; retried at every scan, logged once":                                      true,
+	"tailer: skipping path; retried at every scan, logged at most once a minute":                     true,
 	"records rejected by sink; discarded: the dead-letter file is full (dead_letter.max_bytes)":      true,
 	"records rejected by sink; written to the dead-letter file":                                      true,
 }
