@@ -86,6 +86,9 @@ func TestEventTimeHoldingASecret(t *testing.T) {
 		{parser.Config{TimeFormat: "unix_ns"}, card, `{"ts":4111111111111111,"m":1}`, now, "4111111111111111"},
 		{parser.Config{}, card, `{"ts":675912345678901237,"m":1}`, now, "675912345678901237"},
 		{parser.Config{TimeKey: "meta.ts"}, card, `{"meta":{"ts":378282246310005},"m":1}`, now, "378282246310005"},
+		// With a fraction (regress14b N3).
+		{parser.Config{}, card, `{"ts":378282246310005.0,"m":1}`, now, "378282246310005"},
+		{parser.Config{TimeFormat: "unix_ns"}, card, `{"ts":"4111111111111111.0","m":1}`, now, "4111111111111111"},
 		// A rule limited to other fields still masks the message, where
 		// every rule runs: the time is none (redact14 F6).
 		{parser.Config{}, []redact.Rule{{Builtin: "credit_card", Fields: []string{"card"}}}, `{"ts":4111111111111111,"card":"x"}`, now, "4111111111111111"},

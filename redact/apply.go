@@ -452,12 +452,17 @@ func (r *Redactor) timeSecret(rec *sidetrail.Record, orig []byte, origMaybe uint
 }
 
 // unixDigits reports whether v is t written as a Unix time in seconds,
-// milliseconds, microseconds or nanoseconds: the digits of a card read as
-// one. A date written out ("2023-06-15T10:30:00Z", a compact
+// milliseconds, microseconds or nanoseconds (with a fraction or not): the
+// digits of a card read as one. A date written out ("2023-06-15T10:30:00Z", a compact
 // "20230615103000") is not: a card is no valid date in the past, and an
 // old log replayed keeps its times, also where a rule masks its dates
 // (regress14 F).
 func unixDigits(v []byte, t time.Time) bool {
+	if i := bytes.IndexByte(v, '.'); i >= 0 {
+		// A fraction read as a smaller unit: the integer part is the
+		// card's digits (4111111111111111.0 as nanoseconds; regress14b N3).
+		v = v[:i]
+	}
 	var buf [24]byte
 	for _, n := range [...]int64{t.Unix(), t.UnixMilli(), t.UnixMicro(), t.UnixNano()} {
 		if bytes.Equal(v, strconv.AppendInt(buf[:0], n, 10)) {

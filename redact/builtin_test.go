@@ -166,6 +166,15 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `<a href="/reset?token=">Reset your password</a> sent to user="bob"`, `<a href="/reset?token=">Reset your password</a> sent to user="bob"`},
 		{"query_secrets", `<a href="/x?token=">x</a> password="s3cret pw" user=bob`, `<a href="/x?token=">x</a> password="[REDACTED]" user=bob`},
 		{"query_secrets", `url="/cb?token=";user="bob" password="HIDDEN two"`, `url="/cb?token=";user="bob" password="[REDACTED]"`},
+		// A value ending in an escaped backslash closes there (regress14b
+		// N1: the next quoted secret shipped), at any level; one that
+		// starts with '&', ';' or '>' is one unless it ends with '=' (N2).
+		{"query_secrets", `level=info password="pw\\" token="SEC1 two" user=bob`, `level=info password="[REDACTED]" token="[REDACTED]" user=bob`},
+		{"query_secrets", `password="C:\\temp\\" user="PUBLIC x" status=ok`, `password="[REDACTED]" user="PUBLIC x" status=ok`},
+		{"query_secrets", `{"log":"password=\"pw\\\\\" token=\"SEC1 two\" x"}`, `{"log":"password=\"[REDACTED]\" token=\"[REDACTED]\" x"}`},
+		{"query_secrets", `password="&Kx9 pw" x=1`, `password="[REDACTED]" x=1`},
+		{"query_secrets", `password=";Kx9pw" x=1`, `password="[REDACTED]" x=1`},
+		{"query_secrets", `password=\x22&UB9 x\x22 y`, `password=\x22[REDACTED]\x22 y`},
 		// A JSON string holding JSON that holds logfmt (regress14 A).
 		{"query_secrets", `{"log":"{\"msg\":\"login password=\\\"D1 with space\\\"\"}\n"}`, `{"log":"{\"msg\":\"login password=\\\"[REDACTED]\\\"\"}\n"}`},
 		// JSON members, white space before and after the colon included

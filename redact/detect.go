@@ -1352,23 +1352,24 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 }
 
 // quotedValue returns the contents of a quoted value starting at b[vs]:
-// "…" with \" inside escaped, as logfmt and Go's log/slog write it; \"…\"
-// as a JSON string holds the same text, \\\"…\\\" as a JSON string holding
-// that JSON does (Docker's json-file around an app's JSON), and so on; or
-// \x22…\x22 as nginx logs it. Whether it is one depends on its contents
-// alone, never on what comes before the name or after the value (a slice
-// of a text finds what the text has): it must close, hold something, and
-// not start with white space, nor with what follows a JSON string's end
-// (',', ':', '}', ']': in a JSON text, a '"' after '=' ends a string) or
-// an HTML attribute's or a URL's (`>`, ';', '&': "<a href="/x?token=">"
-// is an empty value). A quote written with fewer backslashes inside is a
-// string's end: no value.
+// "…" with \" and \\ inside escaped, as logfmt and Go's log/slog write
+// it; \"…\" as a JSON string holds the same text, \\\"…\\\" as a JSON
+// string holding that JSON does (Docker's json-file around an app's JSON
+// lines), and so on; or \x22…\x22 as nginx logs it. Whether it is one
+// depends on its contents alone, never on what comes before the name or
+// after the value (a slice of a text finds what the text has): it must
+// close, hold something, and not start with white space, nor with what
+// follows a JSON string's end (',', ':', '}', ']': in a JSON text, a '"'
+// after '=' ends a string). One that starts with '>', ';' or '&' and ends
+// with '=' is the end of an HTML attribute or a URL and the next name
+// ("<a href="/x?token=">…user="bob"": an empty value). A quote written with
+// fewer backslashes inside is a string's end: no value.
 func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 	n := len(b)
 	if n-vs >= len(nginxQuote) && string(b[vs:vs+len(nginxQuote)]) == nginxQuote {
 		s = vs + len(nginxQuote)
 		e = nginxStringEnd(b, s)
-		if e == s || n-e < len(nginxQuote) || string(b[e:e+len(nginxQuote)]) != nginxQuote || !opensValue(b[s]) {
+		if e == s || n-e < len(nginxQuote) || string(b[e:e+len(nginxQuote)]) != nginxQuote || !valueShape(b[s:e]) {
 			return 0, 0, false
 		}
 		return s, e, true
@@ -1383,34 +1384,44 @@ func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 		return 0, 0, false
 	}
 	s = vs + k + 1
-	if s >= n || !opensValue(b[s]) {
-		return 0, 0, false
-	}
 	for i := s; i < n; i++ {
 		if b[i] != '"' {
 			continue
 		}
-		j := i
-		for j > s && b[j-1] == '\\' {
-			j--
+		m := 0 // the backslashes before this quote
+		for i-m > s && b[i-m-1] == '\\' {
+			m++
 		}
-		switch m := i - j; {
-		case m < k:
-			return 0, 0, false // a string's end at a level below
-		case m == k:
-			if j == s {
+		// At this level a quote with p (logfmt) backslashes before it
+		// takes (k+1)(p+1)-1: each backslash and the quote's own are
+		// escaped once per level. p even: the value's closing quote
+		// (after escaped backslashes, "C:\\temp\\"); p odd: a quote
+		// inside. Any other count is a quote of a level below: a
+		// string's end.
+		if (m+1)%(k+1) != 0 {
+			return 0, 0, false
+		}
+		if p := (m+1)/(k+1) - 1; p%2 == 0 {
+			e = i - k
+			if e == s || !valueShape(b[s:e]) {
 				return 0, 0, false
 			}
-			return s, j, true
+			return s, e, true
 		}
 	}
 	return 0, 0, false
 }
 
-// opensValue reports whether c may be a quoted value's first byte (see
-// quotedValue).
-func opensValue(c byte) bool {
-	return !is(c, cSpace) && c != ',' && c != ':' && c != '}' && c != ']' && c != '>' && c != ';' && c != '&' && c != '"'
+// valueShape reports whether v, a quoted value's contents, may be one
+// (see quotedValue).
+func valueShape(v []byte) bool {
+	switch c := v[0]; {
+	case is(c, cSpace) || c == ',' || c == ':' || c == '}' || c == ']':
+		return false
+	case c == '>' || c == ';' || c == '&':
+		return v[len(v)-1] != '='
+	}
+	return true
 }
 
 // apostropheInValue reports whether the apostrophe at b[i] is part of a
