@@ -175,6 +175,11 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `password="&Kx9 pw" x=1`, `password="[REDACTED]" x=1`},
 		{"query_secrets", `password=";Kx9pw" x=1`, `password="[REDACTED]" x=1`},
 		{"query_secrets", `password=\x22&UB9 x\x22 y`, `password=\x22[REDACTED]\x22 y`},
+		// After an HTML tag's end, also as Go's JSON writes '>' (regress14c
+		// F1, F2).
+		{"query_secrets", `<a href="/reset?token=">Reset your password</a> then click "OK"`, `<a href="/reset?token=">Reset your password</a> then click "OK"`},
+		{"query_secrets", `{"log":"\u003ca href=\"/x?token=\"\u003ex\u003c/a\u003e password=\"SECa two\" y"}`, `{"log":"\u003ca href=\"/x?token=\"\u003ex\u003c/a\u003e password=\"[REDACTED]\" y"}`},
+		{"query_secrets", `{"log":"{\"msg\": \"\\u003ca href=\\\"/x?token=\\\"\\u003ex\\u003c/a\\u003e password=\\\"SECa two\\\" y\"}"}`, `{"log":"{\"msg\": \"\\u003ca href=\\\"/x?token=\\\"\\u003ex\\u003c/a\\u003e password=\\\"[REDACTED]\\\" y\"}"}`},
 		// A JSON string holding JSON that holds logfmt (regress14 A).
 		{"query_secrets", `{"log":"{\"msg\":\"login password=\\\"D1 with space\\\"\"}\n"}`, `{"log":"{\"msg\":\"login password=\\\"[REDACTED]\\\"\"}\n"}`},
 		// JSON members, white space before and after the colon included

@@ -1326,6 +1326,14 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				if s, e, ok := quotedValue(b, vs); ok {
 					return s, e, true
 				}
+				if escapedQuoteAt(b, vs) {
+					// A quote escaped once or more that opens no value
+					// ends a string: the value is empty (its backslashes
+					// were masked, and the text inside a JSON string
+					// holding JSON broken: regress14c).
+					i = p + w
+					continue
+				}
 			}
 			ve := vs
 			for ve < n && (!is(b[ve], cQDelim) || b[ve] == '\'' && apostropheInValue(b, ve)) {
@@ -1412,13 +1420,34 @@ func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 	return 0, 0, false
 }
 
+// escapedQuoteAt reports whether b holds, at i, a quote as a level of JSON
+// escaping writes it: 1, 3, 7, … backslashes and '"'.
+func escapedQuoteAt(b []byte, i int) bool {
+	k := 0
+	for i+k < len(b) && b[i+k] == '\\' {
+		k++
+	}
+	return k > 0 && i+k < len(b) && b[i+k] == '"' && (k+1)&k == 0
+}
+
 // valueShape reports whether v, a quoted value's contents, may be one
-// (see quotedValue).
+// (see quotedValue): not after an HTML tag's end ('>', also as Go's JSON
+// writes it, \u003e: "<a href="/x?token=">Reset</a> then "OK""), and for
+// ';' and '&' not when it runs to the next name's '=' (a URL's end:
+// url="/cb?token=";user="bob").
 func valueShape(v []byte) bool {
-	switch c := v[0]; {
-	case is(c, cSpace) || c == ',' || c == ':' || c == '}' || c == ']':
+	c := v[0]
+	i := 0 // \u003e, \u0026 as Go's JSON writes them, at any level (\\u003e)
+	for i < len(v) && v[i] == '\\' {
+		i++
+	}
+	if i > 0 && len(v)-i >= 5 && v[i] == 'u' && v[i+1] == '0' && v[i+2] == '0' && is(v[i+3], cHex) && is(v[i+4], cHex) {
+		c = unhex(v[i+3])<<4 | unhex(v[i+4])
+	}
+	switch {
+	case is(c, cSpace) || c == ',' || c == ':' || c == '}' || c == ']' || c == '>':
 		return false
-	case c == '>' || c == ';' || c == '&':
+	case c == ';' || c == '&':
 		return v[len(v)-1] != '='
 	}
 	return true
