@@ -153,16 +153,7 @@ func (t *Tailer) scan(now time.Time) {
 		if err := syscall.Fstat(f.sysfd, &t.statBuf); err != nil || t.statBuf.Nlink == 0 {
 			continue
 		}
-		if size, mtime := t.statBuf.Size, t.statBuf.Mtim.Nano(); size != f.size || mtime != f.mtime {
-			f.eof, f.changed = false, now
-			prev := f.size
-			f.size, f.mtime = size, mtime
-			if f.st != nil && (size < f.offset || t.headChanged(f)) {
-				f.size = prev
-				t.truncated(f, now, "at scan")
-				f.size = size
-			}
-		}
+		t.sizeSeen(f, t.statBuf.Size, t.statBuf.Mtim.Nano(), now)
 		if f.st == nil && f.size > 0 {
 			t.identify(f, now, false, false)
 		}
@@ -225,17 +216,7 @@ func (t *Tailer) scan(now time.Time) {
 			// shipped as two records).
 			t.unmarkAway(f)
 		}
-		if size != f.size || mtime != f.mtime {
-			f.eof = false
-			f.changed = now
-			prev := f.size
-			f.size, f.mtime = size, mtime
-			if f.st != nil && ((size < f.offset && !f.st.copy) || t.headChanged(f)) {
-				f.size = prev
-				t.truncated(f, now, "at scan")
-				f.size = size
-			}
-		}
+		t.sizeSeen(f, size, mtime, now)
 		if f.copyOf != nil {
 			t.checkCopy(f, now)
 			if f.copyOf != nil && f.away && now.Sub(f.changed) >= t.o.RotateWait {
@@ -437,6 +418,23 @@ func (t *Tailer) excluded(p string) bool {
 		}
 	}
 	return false
+}
+
+// sizeSeen takes a scan's fstat of f: a new size or modification time
+// marks it changed, and one below the offset (but for an adopted copy) or
+// a new head is a truncation.
+func (t *Tailer) sizeSeen(f *file, size, mtime int64, now time.Time) {
+	if size == f.size && mtime == f.mtime {
+		return
+	}
+	f.eof, f.changed = false, now
+	prev := f.size
+	f.size, f.mtime = size, mtime
+	if f.st != nil && ((size < f.offset && !f.st.copy) || t.headChanged(f)) {
+		f.size = prev
+		t.truncated(f, now, "at scan")
+		f.size = size
+	}
 }
 
 func (t *Tailer) markBad(p, why string) {
