@@ -75,6 +75,9 @@ type Redactor struct {
 // member's old one (a key the line repeats keeps its last value); a time
 // read from a changed member is no event time.
 func (r *Redactor) fieldsFollowMessage(rec *sidetrail.Record, before, after []byte) {
+	if !isJSONText(before) || !isJSONText(after) {
+		return // only a JSON line's message (FuzzOracle gives others)
+	}
 	r.members = topMembers(before, r.members[:0])
 	r.members2 = topMembers(after, r.members2[:0])
 	if len(r.members) != len(r.members2) {
@@ -134,7 +137,7 @@ func jsonScalar(v []byte) ([]byte, sidetrail.Kind) {
 	switch {
 	case len(v) == 0:
 		return v, sidetrail.KindNull
-	case v[0] == '"':
+	case v[0] == '"' && len(v) >= 2:
 		return appendUnescapeJSON(nil, v[1:len(v)-1]), sidetrail.KindString
 	case v[0] == '{' || v[0] == '[':
 		return v, sidetrail.KindJSON
@@ -283,7 +286,12 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		}
 		if bytes.IndexByte(m, '\\') >= 0 && looksJSON(m) && textJSON(orig) {
 			if m2, ch2 := r.applyJSON(rec, m, "", true, true, ^uint64(0)); ch2 {
-				m, ch = m2, true
+				// What its strings' unescaped redaction wrote back may
+				// join what follows into a new match (a value dropped
+				// before a quote: a quoted value now), as after
+				// syncMessage: a second Apply found it.
+				m, _ = r.applyChain(rec, m2, "", true, ^uint64(0), false, false)
+				ch = true
 			}
 		}
 		if ch {
@@ -340,7 +348,10 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				// holding an object or array in it is masked whole, as in
 				// a JSON value.
 				if v2, ch2 := r.applyJSON(rec, v, key, false, true, ^uint64(0)); ch2 {
-					v, ch = v2, true
+					// A new match its rewrite may have joined, as in
+					// the message.
+					v, _ = r.applyChain(rec, v2, key, false, ^uint64(0), false, keyed)
+					ch = true
 				}
 			}
 			if ch {

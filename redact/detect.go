@@ -1326,11 +1326,13 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				if s, e, ok := quotedValue(b, vs); ok {
 					return s, e, true
 				}
-				if escapedQuoteAt(b, vs) {
+				if escapedQuoteAt(b, vs) || onlyBackslashes(b[vs:]) {
 					// A quote escaped once or more that opens no value
 					// ends a string: the value is empty (its backslashes
 					// were masked, and the text inside a JSON string
-					// holding JSON broken: regress14c).
+					// holding JSON broken: regress14c). So are
+					// backslashes b cuts short of their quote: a slice
+					// of a text finds no value where the text has none.
 					i = p + w
 					continue
 				}
@@ -1428,6 +1430,12 @@ func escapedQuoteAt(b []byte, i int) bool {
 		k++
 	}
 	return k > 0 && i+k < len(b) && b[i+k] == '"' && (k+1)&k == 0
+}
+
+// onlyBackslashes reports whether b is one or more backslashes and nothing
+// else.
+func onlyBackslashes(b []byte) bool {
+	return len(b) > 0 && len(bytes.Trim(b, "\\")) == 0
 }
 
 // valueShape reports whether v, a quoted value's contents, may be one
