@@ -122,13 +122,19 @@ func lineKeyIs(rec *sidetrail.Record, key string, name []byte) bool {
 	if key == string(name) {
 		return true
 	}
-	if from, ok := rec.RenamedFrom(key); ok {
-		key = from
-		if key == string(name) {
-			return true
+	key = lineKey(rec, key)
+	return key == string(name) || len(key) > 5 && key[:5] == "json." && key[5:] == string(name)
+}
+
+// lineKey returns the key the line gave the field now named key: the same,
+// or the one the parser renamed (Record.Renamed).
+func lineKey(rec *sidetrail.Record, key string) string {
+	if len(rec.Renamed) > 0 {
+		if from, ok := rec.RenamedFrom(key); ok {
+			return from
 		}
 	}
-	return len(key) > 5 && key[:5] == "json." && key[5:] == string(name)
+	return key
 }
 
 // jsonScalar returns a JSON value's text as a field holds it: a string
@@ -159,28 +165,14 @@ func topMembers(b []byte, out [][2]int) [][2]int {
 	if i >= len(b) || b[i] != '{' {
 		return nil
 	}
-	i = skipJSONSpace(b, i+1)
-	for i < len(b) && b[i] == '"' {
-		t, next, ok := nextJSONToken(b, i)
-		if !ok || !t.str {
-			return nil
-		}
-		i = skipJSONSpace(b, next)
-		if i >= len(b) || b[i] != ':' {
-			return nil
-		}
-		vs := skipJSONSpace(b, i+1)
-		ve, ok := skipValue(b, vs)
+	for i++; ; {
+		t, vs, ve, next, ok := nextMember(b, i)
 		if !ok {
-			return nil
+			return out
 		}
 		out = append(out, [2]int{t.s, t.e}, [2]int{vs, ve})
-		i = skipJSONSpace(b, ve)
-		if i < len(b) && b[i] == ',' {
-			i = skipJSONSpace(b, i+1)
-		}
+		i = next
 	}
-	return out
 }
 
 // changedField is a field value the value rules changed: before and after.
@@ -1219,14 +1211,9 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 	for _, ru := range r.sh.fieldRules {
 		for i := range rec.Fields {
 			f := &rec.Fields[i]
-			key := f.Key
-			if len(rec.Renamed) > 0 {
-				// The line's key, not the one the parser gave it ("user.email"
-				// beside "user" is written "user_email"; regress13b N1).
-				if from, ok := rec.RenamedFrom(key); ok {
-					key = from
-				}
-			}
+			// The line's key, not the one the parser gave it ("user.email"
+			// beside "user" is written "user_email"; regress13b N1).
+			key := lineKey(rec, f.Key)
 			if !reaches(key, ru.field) && !(rec.KeysFromLine && (renamedOwn(key, ru.field) || flattened(key, ru.field))) {
 				if f.Kind == sidetrail.KindJSON && below(ru.field, key) {
 					// "client.ip" names a member of the JSON value "client"
@@ -1391,29 +1378,15 @@ func findMembers(b []byte, i int, path string, out [][2]int) [][2]int {
 	default:
 		return out
 	}
-	i++
 	var name []byte
-	for {
-		i = skipJSONSpace(b, i)
-		if i >= len(b) || b[i] != '"' {
-			return out
-		}
-		t, next, ok := nextJSONToken(b, i)
-		if !ok || !t.str {
+	for i++; ; {
+		t, vs, ve, next, ok := nextMember(b, i)
+		if !ok {
 			return out
 		}
 		name = append(name[:0], b[t.s:t.e]...)
 		if t.esc {
 			name = appendUnescapeJSON(name[:0], b[t.s:t.e])
-		}
-		i = skipJSONSpace(b, next)
-		if i >= len(b) || b[i] != ':' {
-			return out
-		}
-		vs := skipJSONSpace(b, i+1)
-		ve, ok := skipValue(b, vs)
-		if !ok {
-			return out
 		}
 		switch {
 		case string(name) == path || below(string(name), path):
@@ -1424,12 +1397,38 @@ func findMembers(b []byte, i int, path string, out [][2]int) [][2]int {
 		case len(path) > len(name) && path[len(name)] == '.' && path[:len(name)] == string(name):
 			out = findMembers(b[:ve], vs, path[len(name)+1:], out)
 		}
-		i = skipJSONSpace(b, ve)
-		if i >= len(b) || b[i] != ',' {
-			return out
-		}
-		i++
+		i = next
 	}
+}
+
+// nextMember reads the object member whose name starts at b[i] (after
+// white space): the name's token, the value's span, and where the next
+// member starts (past the ','; b's end after the last). ok is false when
+// no member starts there.
+func nextMember(b []byte, i int) (name jsonToken, vs, ve, next int, ok bool) {
+	i = skipJSONSpace(b, i)
+	if i >= len(b) || b[i] != '"' {
+		return name, 0, 0, 0, false
+	}
+	t, n, ok := nextJSONToken(b, i)
+	if !ok || !t.str {
+		return name, 0, 0, 0, false
+	}
+	i = skipJSONSpace(b, n)
+	if i >= len(b) || b[i] != ':' {
+		return name, 0, 0, 0, false
+	}
+	vs = skipJSONSpace(b, i+1)
+	if ve, ok = skipValue(b, vs); !ok {
+		return name, 0, 0, 0, false
+	}
+	next = skipJSONSpace(b, ve)
+	if next < len(b) && b[next] == ',' {
+		next++
+	} else {
+		next = len(b)
+	}
+	return t, vs, ve, next, true
 }
 
 func skipJSONSpace(b []byte, i int) int {
