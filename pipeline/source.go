@@ -549,6 +549,19 @@ func (s *Source) append(ctx context.Context, batch [][]byte) error {
 		}
 		s.stats.appendErrors.Add(1)
 		s.stats.appendFailing.CompareAndSwap(0, time.Now().UnixNano())
+		if errors.Is(err, syscall.ENOSPC) && len(batch) > 1 {
+			// The batch may be larger than all the volume can hold, and
+			// then it never fits, however much the sinks free (docs14
+			// F3): write it in halves, down to one record, which waits
+			// below. Halves cost log2(len(batch)) more appends while the
+			// volume is full. Lines are committed once all are written;
+			// a stop in between reads the written ones again.
+			h := len(batch) / 2
+			if err := s.append(ctx, batch[:h]); err != nil {
+				return err
+			}
+			return s.append(ctx, batch[h:])
+		}
 		wait := b.next()
 		if errors.Is(err, syscall.ENOSPC) {
 			s.o.Logger.Error("buffer append failed: no space left in data_dir; retrying. The volume must hold buffer.max_bytes: lower it or grow the volume",

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +30,10 @@ type memAppender struct {
 	// blockCalls calls wait until ctx ends, as an Append waiting behind
 	// another source's write does.
 	blockCalls int
+	// roomFor, when set, fails a batch of more records with ENOSPC, as
+	// a volume smaller than the batch does however empty the buffer is.
+	roomFor int
+	sizes   []int // records in each Append that succeeded
 }
 
 func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error) {
@@ -50,6 +56,10 @@ func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error)
 		return 0, ctx.Err()
 	}
 	defer a.mu.Unlock()
+	if a.roomFor > 0 && len(recs) > a.roomFor {
+		return 0, fmt.Errorf("buffer: write segment: %w", syscall.ENOSPC)
+	}
+	a.sizes = append(a.sizes, len(recs))
 	var d sidetrail.Decoder
 	for _, b := range recs {
 		var r sidetrail.Record
@@ -167,6 +177,36 @@ func TestSourceRecordsAndRetriesAppend(t *testing.T) {
 		if r.Ingested.IsZero() {
 			t.Fatal("no ingest time")
 		}
+	}
+}
+
+// A batch larger than the room the volume has is written in parts (docs14
+// F3: on a volume smaller than one batch, the source retried the whole
+// batch forever after the sinks had emptied the buffer).
+func TestSourceSplitsABatchTheVolumeCannotHold(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.log")
+	writeLines(t, log, 0, 500)
+	tl := newTailer(t, dir)
+	defer tl.Close()
+	app := &memAppender{roomFor: 7}
+	s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: app, Transform: &Transform{Source: "s", Parser: failParser{}}})
+	runSource(t, s, func() bool { return app.count() >= 500 })
+	if n := app.count(); n != 500 {
+		t.Fatalf("%d records appended, want 500", n)
+	}
+	for i, r := range app.records {
+		if want := fmt.Sprintf("line %d", i); string(r.Message) != want {
+			t.Fatalf("record %d is %q, want %q", i, r.Message, want)
+		}
+	}
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if slices.Max(app.sizes) > 7 || len(app.sizes) > 200 {
+		t.Fatalf("appends of %v records", app.sizes)
+	}
+	if st := s.Stats(); st.Lines != 500 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
