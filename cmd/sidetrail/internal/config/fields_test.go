@@ -58,12 +58,14 @@ func TestFieldPathConflicts(t *testing.T) {
       env: prod
       request_id: r
       requestx: 1
+      time_local: t
 ` + sinks,
 		want: []string{
 			`c.yaml:6: source "web": fields: "request.x" is below "request", a field of the log format: one name cannot hold a value and nested fields`,
 			`c.yaml:7: source "web": fields: "status" is a field of the log format: the parsed field would replace it`,
 			`c.yaml:8: source "web": fields: "request_method.a" is below "request_method", a field of the log format: one name cannot hold a value and nested fields`,
 			`c.yaml:9: source "web": fields: "http_user_agent" is a field of the log format: the parsed field would replace it`,
+			`c.yaml:13: source "web": fields: "time_local" is the log format's event time: a line whose time does not parse keeps it as a field, which would replace this one`,
 		},
 	}, {
 		name: "nginx: a log_format with renamed variables",

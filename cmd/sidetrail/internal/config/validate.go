@@ -163,6 +163,8 @@ func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 		}
 		for _, f := range parsed {
 			switch {
+			case k == f && nginxTimeVars[k]:
+				p.errorf(kl, "%s: fields: %q is the log format's event time: a line whose time does not parse keeps it as a field, which would replace this one", at, k)
 			case k == f:
 				p.errorf(kl, "%s: fields: %q is a field of the log format: the parsed field would replace it", at, k)
 			case isBelow(k, f):
