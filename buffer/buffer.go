@@ -381,6 +381,8 @@ func (b *Buffer) recover() error {
 		case strings.HasSuffix(name, segSuffix):
 			if first, ok := parseSegName(name); ok {
 				firsts = append(firsts, first)
+			} else {
+				b.log.Warn("buffer: ignoring a file named like a segment with a name no buffer writes", "file", b.path(name))
 			}
 		case strings.HasSuffix(name, cursorSuffix):
 			cursorFiles[strings.TrimSuffix(name, cursorSuffix)] = true
@@ -749,6 +751,9 @@ func (b *Buffer) readCursor(name string, exists bool) (uint64, bool, error) {
 		return 0, false, fmt.Errorf("buffer: read cursor %s: %w", name, err)
 	}
 	v, err := parseFileHeader(buf[:n], cursorMagic)
+	if err == nil && v > maxSeq {
+		err = fmt.Errorf("%w: sequence number %d is beyond any a buffer gives", ErrCorrupt, v)
+	}
 	if err != nil {
 		b.stats.corrupt++
 		b.log.Error("buffer: damaged cursor file; the cursor restarts at the oldest record (its sink gets duplicates, never a loss)",

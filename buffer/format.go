@@ -119,8 +119,18 @@ func parseSegName(name string) (uint64, bool) {
 		}
 		v = v*10 + d
 	}
+	if v == 0 || v > maxSeq {
+		return 0, false
+	}
 	return v, true
 }
+
+// maxSeq bounds the sequence numbers a buffer gives: at a million records
+// a second they last 290,000 years. A larger one in a cursor file or a
+// segment's name is damage, not a position: a cursor at 2^64-1 wrapped the
+// next sequence number around, below itself, so that its sink took every
+// record appended after for acknowledged (buffer15 F1: 25,000 lines).
+const maxSeq = 1<<63 - 1
 
 var (
 	errShortFrame = fmt.Errorf("%w: frame runs past the end of the data", ErrCorrupt)
