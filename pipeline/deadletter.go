@@ -107,6 +107,11 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarde
 		return 0, sidetrail.ErrClosed
 	}
 	d.buf = d.buf[:0]
+	// A file moved away (as the README says to, once read) is the
+	// operator's: the records go to a new one at the path. Looked at only
+	// when the file seemed full, they went on into the moved file, and
+	// into nothing once it was deleted (sinks15 F1).
+	d.refreshed()
 	now := sidetrail.AppendTimestamp(nil, time.Now())
 	for i, r := range recs {
 		start := len(d.buf)
@@ -147,8 +152,8 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarde
 	return discarded, nil
 }
 
-// refreshed looks, when the file seems full, whether someone made room: the
-// file emptied (truncate -s 0) or moved away. It reopens or re-sizes the
+// refreshed looks whether someone moved the file away or made room in it:
+// the file emptied (truncate -s 0) or moved away. It reopens or re-sizes the
 // file and reports whether it did. Lines already in d.buf are counted as
 // if they were in the file still, which errs toward discarding. d.mu is
 // held.

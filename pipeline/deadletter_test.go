@@ -170,10 +170,27 @@ func TestDeadLetterBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := strings.Join(deadLetterMessages(t, dl.Path()+".old"), ","); got != "g,h,i" {
-		t.Fatalf("old file %q, want g,h,i (until it was full)", got)
+	// The moved file is the operator's now, full or not (sinks15 F1: the
+	// records went on into it until it was full, and into nothing once it
+	// was deleted).
+	if got := strings.Join(deadLetterMessages(t, dl.Path()+".old"), ","); got != "g" {
+		t.Fatalf("old file %q, want g", got)
 	}
-	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "j,k" {
-		t.Fatalf("new file %q, want j,k", got)
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "h,i,j" {
+		t.Fatalf("new file %q, want h,i,j", got)
+	}
+	// Moved and deleted.
+	if err := os.Rename(dl.Path(), dl.Path()+".read"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dl.Path() + ".read"); err != nil {
+		t.Fatal(err)
+	}
+	recs, reasons = deadRecords("l")
+	if n, err := dl.Write(recs, reasons); err != nil || n != 0 {
+		t.Fatalf("after a move and delete: discarded %d, %v", n, err)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "l" {
+		t.Fatalf("new file %q, want l", got)
 	}
 }

@@ -519,7 +519,7 @@ func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, re
 			}
 			if discarded > 0 {
 				s.deadLetterDiscarded.Add(uint64(discarded))
-				s.o.Logger.Error("records rejected by sink; discarded: the dead-letter file is full (dead_letter.max_bytes)", "sink", s.o.Name, "records", discarded, "file", s.o.DeadLetter.Path(), "reason", reasons[0])
+				s.o.Logger.Error("records rejected by sink; discarded: the dead-letter file has no room for them (dead_letter.max_bytes; a record larger than it never fits)", "sink", s.o.Name, "records", discarded, "file", s.o.DeadLetter.Path(), "reason", reasons[0])
 			}
 			return nil
 		}

@@ -50,13 +50,13 @@ type rateLimit struct {
 var lossMessages = map[string]bool{
 	"buffer: skipping corrupt data": true,
 	"buffer: records written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them": true,
-	"tailer: truncated file's unread bytes not found in any copy: lost":                              true,
-	"tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost": true,
-	"tailer: copytruncate lost bytes written between copy and truncation":                            true,
-	"tailer: compressed file skipped; add it to exclude (exclude: ['*.gz'])":                         true,
-	"tailer: skipping path; retried at every scan, logged at most once a minute":                     true,
-	"records rejected by sink; discarded: the dead-letter file is full (dead_letter.max_bytes)":      true,
-	"records rejected by sink; written to the dead-letter file":                                      true,
+	"tailer: truncated file's unread bytes not found in any copy: lost":                                                                          true,
+	"tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost":                                             true,
+	"tailer: copytruncate lost bytes written between copy and truncation":                                                                        true,
+	"tailer: compressed file skipped; add it to exclude (exclude: ['*.gz'])":                                                                     true,
+	"tailer: skipping path; retried at every scan, logged at most once a minute":                                                                 true,
+	"records rejected by sink; discarded: the dead-letter file has no room for them (dead_letter.max_bytes; a record larger than it never fits)": true,
+	"records rejected by sink; written to the dead-letter file":                                                                                  true,
 }
 
 const lossBurst = 1000

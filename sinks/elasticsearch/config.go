@@ -3,8 +3,10 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,19 +170,27 @@ func (c *Config) Validate() error {
 		if f.path == "" {
 			continue
 		}
-		if s, err := readSecret(f.path); err != nil {
+		if _, err := readSecret(f.path); err != nil {
 			add("%s: %w", f.key, err)
-		} else if s == "" {
-			add("%s: %s is empty", f.key, f.path)
 		}
 	}
 
 	if _, err := c.TLS.Build(); err != nil {
 		add("%w", err)
 	}
-	for k := range c.Headers {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+	// Checked as the Loki sink checks them: a value with a line break
+	// passed, and every request failed in net/http, for good (sinks15 F2).
+	for k, v := range c.Headers {
+		switch {
+		case !validHeaderName(k):
 			add("headers: %q is not a valid header name", k)
+		case slices.Contains(reservedHeaders, http.CanonicalHeaderKey(k)):
+			add("headers: %q is set by the sink itself", k)
+		case methods > 0 && http.CanonicalHeaderKey(k) == "Authorization":
+			add("headers: %q is set by the sink itself from the credentials configured", k)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			add("headers: %q has a control character in its value", k)
 		}
 	}
 	return errors.Join(errs...)
@@ -210,5 +220,32 @@ func readSecret(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	s := strings.TrimRight(string(b), "\r\n")
+	switch {
+	case s == "":
+		// Empty: a Secret caught half-way through its rotation. The sink
+		// keeps the credential it has rather than send none (sinks15 N2).
+		return "", fmt.Errorf("%s is empty", path)
+	case strings.ContainsAny(s, "\r\n\x00"):
+		// No header can carry it: every request would fail in net/http.
+		return "", fmt.Errorf("%s holds a line break or NUL byte before its end", path)
+	}
+	return s, nil
+}
+
+// reservedHeaders are the headers the sink sets itself on every request.
+var reservedHeaders = []string{"Content-Type", "Content-Encoding", "Content-Length", "Host"}
+
+// validHeaderName reports whether s is an HTTP header name (a token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -85,6 +85,14 @@ func TestValidate(t *testing.T) {
 		{"unknown verb", Config{URLs: ok, Index: "x-%Q"}, []string{"index: \"x-%Q\": unknown verb %Q"}},
 		{"bad index char", Config{URLs: ok, Index: "a b"}, []string{"not allowed in an index name"}},
 		{"bad header", Config{URLs: ok, Headers: map[string]string{"a b": "c"}}, []string{`headers: "a b" is not a valid header name`}},
+		{"header name with a separator", Config{URLs: ok, Headers: map[string]string{"X(a)": "c"}}, []string{`headers: "X(a)" is not a valid header name`}},
+		// sinks15 F2: every request failed in net/http, for good.
+		{"line break in a header value", Config{URLs: ok, Headers: map[string]string{"X-Team": "sre\r\nX-Evil: 1"}}, []string{`headers: "X-Team" has a control character in its value`}},
+		{"NUL in a header value", Config{URLs: ok, Headers: map[string]string{"X-Team": "a\x00"}}, []string{`headers: "X-Team" has a control character`}},
+		// sinks15 N1: replaced by the sink's own, silently.
+		{"reserved header", Config{URLs: ok, Headers: map[string]string{"content-type": "text/plain"}}, []string{`headers: "content-type" is set by the sink itself`}},
+		{"authorization beside credentials", Config{URLs: ok, APIKey: "k", Headers: map[string]string{"Authorization": "x"}}, []string{`headers: "Authorization" is set by the sink itself from the credentials`}},
+		{"authorization alone", Config{URLs: ok, Headers: map[string]string{"Authorization": "ApiKey x"}}, nil},
 		{"several problems", Config{URLs: []string{"ftp://x"}, Compression: "lz4", TLS: TLSConfig{CAFile: missing}},
 			[]string{"urls[0]", "compression", "tls.ca_file"}},
 	} {

@@ -855,6 +855,32 @@ func TestRotatedPasswordFile(t *testing.T) {
 	}
 }
 
+// A credential file emptied while the sink runs (a Secret caught half-way
+// through its rotation) keeps the credential the sink has: it sent an
+// empty one and got 401s until the file was filled (sinks15 N2).
+func TestEmptiedCredentialFileKeepsTheCredential(t *testing.T) {
+	f := esfake.Start(t)
+	keyFile := writeFile(t, "key", "k1\n")
+	f.RequireAuth("ApiKey k1")
+	s := newSink(t, Config{URLs: []string{f.URL()}, APIKeyFile: keyFile})
+	recs := testRecords(3)
+	if res, err := send(t, s, recs); err != nil || countStatus(res)[sidetrail.Accepted] != 3 {
+		t.Fatalf("first send: %v %v", err, countStatus(res))
+	}
+	for _, content := range []string{"", "\n", "k2\nk3\n"} {
+		if err := os.WriteFile(keyFile, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// The same records again: the backend answers 409, delivered.
+		if res, err := send(t, s, recs); err != nil || countStatus(res)[sidetrail.Unsent] != 0 {
+			t.Fatalf("file holding %q: %v %v", content, err, countStatus(res))
+		}
+	}
+	if s.Stats().AuthFailures != 0 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+}
+
 func TestAuthHeaders(t *testing.T) {
 	tok := writeFile(t, "tok", "t0k\n")
 	for _, tc := range []struct {

@@ -243,6 +243,8 @@ func (c *Config) Validate() error {
 			add("headers: %q is not a valid header name", k)
 		} else if reservedHeader(k) {
 			add("headers: %q is set by the sink itself", k)
+		} else if http.CanonicalHeaderKey(k) == "Authorization" && (c.Username != "" || c.BearerToken != "" || c.BearerTokenFile != "") {
+			add("headers: %q is set by the sink itself from the credentials configured", k)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
 			add("headers: %q has a control character in its value", k)
@@ -261,8 +263,14 @@ func readSecret(path string) (string, error) {
 		return "", err
 	}
 	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
+	switch {
+	case s == "":
+		// Empty: a Secret caught half-way through its rotation. The sink
+		// keeps the credential it has rather than send none (sinks15 N2).
 		return "", fmt.Errorf("%s is empty", path)
+	case strings.ContainsAny(s, "\r\n\x00"):
+		// No header can carry it: every request would fail in net/http.
+		return "", fmt.Errorf("%s holds a line break or NUL byte before its end", path)
 	}
 	return s, nil
 }

@@ -67,6 +67,10 @@ func TestValidate(t *testing.T) {
 		{"cert-without-key", func(c *Config) { c.TLS.CertFile = secret }, "set both"},
 		{"header-name", func(c *Config) { c.Headers = map[string]string{"Bad Header": "x"} }, "not a valid header"},
 		{"header-reserved", func(c *Config) { c.Headers = map[string]string{"content-type": "x"} }, "set by the sink"},
+		{"header-authorization-beside-credentials", func(c *Config) {
+			c.BearerToken = "t"
+			c.Headers = map[string]string{"authorization": "x"}
+		}, "set by the sink itself from the credentials"},
 		{"header-value", func(c *Config) { c.Headers = map[string]string{"X-A": "a\r\nb"} }, "control"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
