@@ -981,15 +981,22 @@ func (t *Tailer) removeStream(st *stream) {
 // resume matches a fresh inode against its checkpoint entry.
 func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry, now time.Time) bool {
 	var fd *os.File
+	handedOver := false // by the last tailer, and found by no path
 	if h, ok := t.inherited[id]; ok {
 		delete(t.inherited, id)
-		fd = h.fd
+		fd, handedOver = h.fd, true
 		t.nOpen++
 		t.stats.open.Add(1)
 	} else if fd, ok = t.open(p, id); !ok {
 		return true // retried next scan; the entry stays pending meanwhile
 	}
 	f := t.addFile(p, fi, id, fd, now)
+	if handedOver {
+		// Not found at p in this scan, though p is its last path: not
+		// "renamed away and back" (which made it live, to be found
+		// rotated away, and counted, at the next scan).
+		f.seenScan, f.origScan = t.scanSeq-1, t.scanSeq-1
+	}
 	t.readHead(f, fi.Size())
 	other := len(f.head) < e.FpLen || fnv64(fnvBasis, f.head[:e.FpLen]) != e.FpHash || e.FpLen == 0
 	if !other && !e.Copy && (fi.Size() < e.Offset || fi.Size() < int64(e.HeadLen)) {
@@ -1023,14 +1030,16 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 	f.resumed = true
 	st := &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
 	t.adopt(f, st, e.Offset, e.MidLine)
-	// Renamed away and back (not a deleted file handed over by a reload,
-	// which keeps its last path).
-	back := e.Away && e.AwayFrom != "" && e.AwayFrom == p && fi.Sys().(*syscall.Stat_t).Nlink > 0
-	if e.Copy || e.Away && !back || e.Path != "" && e.Path != p {
+	// Renamed away and back (not a file handed over by a reload, which no
+	// path leads to, though it keeps its last one).
+	back := !handedOver && e.Away && e.AwayFrom != "" && e.AwayFrom == p && fi.Sys().(*syscall.Stat_t).Nlink > 0
+	if handedOver || e.Copy || e.Away && !back || e.Path != "" && e.Path != p {
 		// A copy, rotated away before the stop, or renamed while we were
-		// stopped: rotated away, as a rename seen while running makes it
-		// (its unterminated last line ships once it is quiet for
-		// rotate_wait, not when it is deleted).
+		// stopped or reloading: rotated away, as a rename seen while
+		// running makes it (its unterminated last line ships once it is
+		// quiet for rotate_wait, not when it is deleted). Counted as a
+		// rotation once: a file the last tailer saw rotated away was
+		// counted again at every reload (ops15).
 		from := e.AwayFrom
 		if !e.Away {
 			from = e.Path

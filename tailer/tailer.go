@@ -484,10 +484,14 @@ func (t *Tailer) shutdown(final bool) error {
 			if f.fd == nil {
 				continue
 			}
-			if final && t.o.Handoff != nil && f.away && f.st != nil && f.copyOf == nil && !f.st.copy {
-				// Rotated away and still read: the next tailer of the
-				// source goes on with it (its stream is in the final
-				// checkpoint).
+			if final && t.o.Handoff != nil && f.st != nil && f.copyOf == nil && !f.st.copy {
+				// The next tailer of the source goes on with it (its
+				// stream is in the final checkpoint): rotated away and
+				// still read, or rotated away while the reload runs, which
+				// no tailer sees by its path. Only the files seen rotated
+				// away were handed over, and lines written into one
+				// renamed out of paths during a reload were lost (ops15
+				// F6). The next tailer closes those it finds by path.
 				held = append(held, heldFile{fd: f.fd, id: f.id, path: f.path})
 			} else {
 				f.fd.Close()
