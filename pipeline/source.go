@@ -76,6 +76,11 @@ type SourceOptions struct {
 	Linger       time.Duration
 	Logger       *slog.Logger     // names the source itself (slog.Logger.With); nil discards
 	Now          func() time.Time // tests; nil = time.Now
+	// AppendFailingSince continues failing appends that began before this
+	// Source (a reload of a source of the same name): a full volume is
+	// reported after ready_after_failing however often the config is
+	// reloaded. The first append that succeeds ends it.
+	AppendFailingSince time.Time
 }
 
 // Source runs one configured source. Run reads and batches on the calling
@@ -125,7 +130,11 @@ func NewSource(o SourceOptions) *Source {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Second
 	}
-	return &Source{o: o}
+	s := &Source{o: o}
+	if !o.AppendFailingSince.IsZero() {
+		s.stats.appendFailing.Store(o.AppendFailingSince.UnixNano())
+	}
+	return s
 }
 
 // Stats returns the source's counters; safe to call at any time.

@@ -210,6 +210,33 @@ func TestSourceSplitsABatchTheVolumeCannotHold(t *testing.T) {
 	}
 }
 
+// A reload carries the start of failing appends over to the source of the
+// same name, until an append succeeds: with a clock that started again at
+// every reload, /readyz hid a full volume from reloads more often than
+// ready_after_failing (ops15 F3).
+func TestSourceCarriesAppendFailingSince(t *testing.T) {
+	dir := t.TempDir()
+	writeLines(t, filepath.Join(dir, "a.log"), 0, 10)
+	tl := newTailer(t, dir)
+	defer tl.Close()
+	since := time.Now().Add(-time.Hour).Truncate(time.Second)
+	app := &memAppender{failures: 2}
+	s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: app, AppendFailingSince: since})
+	if got := s.AppendFailingSince(); !got.Equal(since) {
+		t.Fatalf("AppendFailingSince %v, want %v", got, since)
+	}
+	kept := true // while appends failed, the carried start stayed
+	runSource(t, s, func() bool {
+		if got := s.AppendFailingSince(); !got.IsZero() && !got.Equal(since) {
+			kept = false
+		}
+		return app.count() >= 10
+	})
+	if !kept || !s.AppendFailingSince().IsZero() {
+		t.Fatalf("kept %v, now %v: want the carried start, then zero", kept, s.AppendFailingSince())
+	}
+}
+
 // A source stopped while its Append cannot complete commits nothing: the
 // next tailer reads those lines again.
 func TestSourceCommitsOnlyAppendedLines(t *testing.T) {

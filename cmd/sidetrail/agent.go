@@ -74,7 +74,7 @@ func newLasting() *lasting {
 
 // startGeneration opens everything cfg describes and starts its goroutines.
 // On error, whatever was opened is closed again.
-func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), keep *lasting, failing map[string]time.Time) (g *generation, err error) {
+func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, observeLat func(string, time.Duration), keep *lasting, failing failingSince) (g *generation, err error) {
 	trans, red, err := transforms(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			concurrency = sc.Elasticsearch.WithDefaults().Concurrency
 		}
 		u.shipper = pipeline.NewShipper(pipeline.ShipperOptions{
-			Name: sc.Name, Sink: u.sink, Reader: u.reader, Concurrency: concurrency, FailingSince: failing[sc.Name],
+			Name: sc.Name, Sink: u.sink, Reader: u.reader, Concurrency: concurrency, FailingSince: failing.sinks[sc.Name],
 			MaxRecords: sc.Batch.MaxRecords, MaxBytes: int(sc.Batch.MaxBytes), MaxWait: sc.Batch.MaxWait,
 			InitialBackoff: sc.Retry.InitialBackoff, MaxBackoff: sc.Retry.MaxBackoff,
 			DeadLetter: u.dl, Logger: logger,
@@ -175,7 +175,8 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 					}
 					return 0
 				},
-				Logger: logger.With("source", sc.Name),
+				Logger:             logger.With("source", sc.Name),
+				AppendFailingSince: failing.sources[sc.Name],
 			}),
 		})
 	}
@@ -332,12 +333,23 @@ func (g *generation) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// failing returns when each failing sink's failures began, by name.
-func (g *generation) failing() map[string]time.Time {
-	out := map[string]time.Time{}
+// failingSince holds when the failures of each failing sink and each
+// source whose appends fail began, by name, for the next generation.
+type failingSince struct{ sinks, sources map[string]time.Time }
+
+// failing returns when the failures of each failing sink and source began.
+// Taken once the generation stopped: a sink that recovered while it
+// drained is not failing (ops15 F5: /readyz said so until a line shipped).
+func (g *generation) failing() failingSince {
+	out := failingSince{sinks: map[string]time.Time{}, sources: map[string]time.Time{}}
 	for _, u := range g.sinks {
 		if since := u.shipper.FailingSince(); !since.IsZero() {
-			out[u.cfg.Name] = since
+			out.sinks[u.cfg.Name] = since
+		}
+	}
+	for _, u := range g.sources {
+		if since := u.source.AppendFailingSince(); !since.IsZero() {
+			out.sources[u.name] = since
 		}
 	}
 	return out

@@ -298,7 +298,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	keep := newLasting()
 	defer keep.handoff.CloseAll()
-	g, err := startGeneration(cfg, stdout, logger, m.observeBatch, keep, nil)
+	g, err := startGeneration(cfg, stdout, logger, m.observeBatch, keep, failingSince{})
 	if err != nil {
 		return err
 	}
@@ -341,15 +341,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		next.DataDir = cfg.DataDir // the spelling the agent started with
 		if next.Log != cfg.Log {
-			logger.Warn("log.level and log.format changes take effect at the next restart", "level", cfg.Log.Level, "format", cfg.Log.Format)
+			// Not "level": slog's handlers write the record's level under
+			// that key, and a JSON reader kept the second (ops15 F2).
+			logger.Warn("log.level and log.format changes take effect at the next restart", "log.level", cfg.Log.Level, "log.format", cfg.Log.Format)
 			next.Log = cfg.Log // what runs
 		}
 		if next.Server.Listen != served {
 			logger.Warn("server.listen changes take effect at the next restart", "listen", served, "configured", next.Server.Listen)
 		}
 		logger.Info("reloading configuration")
-		failing := g.failing()
 		err = g.stop(false, cfg.DrainTimeout, ctx.Done())
+		failing := g.failing() // after the drain, which may have delivered
 		m.endGeneration(g)
 		if errors.Is(err, errStuckSink) { // SIGTERM while a sink was stuck
 			return err

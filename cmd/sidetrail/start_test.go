@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sidetrail/sidetrail/buffer"
 	"github.com/sidetrail/sidetrail/cmd/sidetrail/internal/config"
+	"github.com/sidetrail/sidetrail/internal/esfake"
 	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
@@ -298,6 +301,79 @@ server: {listen: "`+addr+`"}
 	}
 }
 
+// A sink that recovers while a reload drains it is not failing after the
+// reload. Its failure's start was taken before the drain, so the next
+// generation reported it failing, /readyz 503, until a line shipped: on a
+// quiet source, for good (ops15 F5).
+func TestSinkRecoveredDuringTheReloadIsNotFailingAfterIt(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.log"), []byte("line\n"), 0o644)
+	var down atomic.Bool
+	down.Store(true)
+	fake := esfake.New(esfake.Options{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, `{"error":"down"}`, http.StatusServiceUnavailable)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer backend.Close()
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "r.yaml")
+	write := func(drain string) {
+		os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
+drain_timeout: `+drain+`
+sources: [{name: a, paths: ["`+dir+`/*.log"]}]
+sinks:
+  - {name: es, type: elasticsearch, urls: ["`+backend.URL+`"], ready_after_failing: 1s,
+     retry: {initial_backoff: 50ms, max_backoff: 100ms}}
+server: {listen: "`+addr+`"}
+`), 0o644)
+	}
+	write("10s")
+	var logs syncbuf.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, &logs) }()
+	defer func() { cancel(); <-done }()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\n%s", what, logs.String())
+			}
+		}
+	}
+	waitUntil("/readyz 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
+	write("11s") // a change the watcher reloads
+	waitUntil("the reload to start", func() bool { return strings.Contains(logs.String(), "reloading configuration") })
+	down.Store(false) // while the old pipeline drains
+	waitUntil("the reload", func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `sidetrail_config_reloads_total{result="success"} 1`)
+	})
+	if fake.Count() != 1 {
+		t.Fatalf("%d documents delivered, want 1", fake.Count())
+	}
+	time.Sleep(1200 * time.Millisecond) // past ready_after_failing
+	if code, body := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz %d after the reload (%q), the sink recovered during it\n%s", code, body, logs.String())
+	}
+	if _, body := get("/metrics"); !strings.Contains(body, `sidetrail_sink_failing{sink="es"} 0`) {
+		t.Fatal("sidetrail_sink_failing is not 0 after the reload")
+	}
+}
+
 // Sources whose max_open_files, together, would take every descriptor
 // under the process's limit are lowered to leave fdReserve for the agent.
 func TestOpenFilesBudget(t *testing.T) {
@@ -520,6 +596,13 @@ server: {listen: "` + listen + `"}
 	// log.level is not applied by a reload either, and says so (ops12 M13).
 	if n := strings.Count(errOut.String(), "log.level and log.format changes"); n != 1 {
 		t.Fatalf("%d log.level warnings, want 1:\n%s", n, errOut.String())
+	}
+	// One level key: a second, the configured level, is what a JSON
+	// reader kept (ops15 F2).
+	for _, l := range strings.Split(errOut.String(), "\n") {
+		if strings.Contains(l, "log.level and log.format changes") && strings.Count(l, " level=") != 1 {
+			t.Fatalf("two levels in %q", l)
+		}
 	}
 }
 
