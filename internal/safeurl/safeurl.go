@@ -1,6 +1,9 @@
 package safeurl
 
-import "net/url"
+import (
+	"net/url"
+	"strings"
+)
 
 // mask replaces a secret's characters.
 const mask = "xxxxx"
@@ -14,7 +17,19 @@ func String(raw string) string {
 	if err != nil {
 		return "(an unparsable URL)"
 	}
-	if _, hasPassword := u.User.Password(); !hasPassword && u.RawQuery == "" {
+	// "user:password@host:9200", the scheme forgotten: Go reads the user
+	// as the scheme and the rest as opaque, with no user info to redact
+	// (ops15 F1: the password in validate's output and the logs). What is
+	// not a port there is masked, up to the host after an '@'.
+	opaque := u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") != ""
+	if opaque {
+		if i := strings.LastIndexByte(u.Opaque, '@'); i >= 0 {
+			u.Opaque = mask + u.Opaque[i:]
+		} else {
+			u.Opaque = mask
+		}
+	}
+	if _, hasPassword := u.User.Password(); !hasPassword && u.RawQuery == "" && !opaque {
 		return raw // nothing to hide: as written
 	}
 	if q := u.Query(); len(q) > 0 {

@@ -9,6 +9,11 @@ func TestString(t *testing.T) {
 		"http://user@h/":            "http://user@h/",
 		"http://h/%zz":              "(an unparsable URL)",
 		"http://h/?token=a&token=b": "http://h/?token=xxxxx&token=xxxxx",
+		// The scheme forgotten (ops15 F1).
+		"elastic:Hunter2-SECRET@127.0.0.1:24001": "elastic:xxxxx@127.0.0.1:24001",
+		"u:Hunter2-SECRET@h:3100?x=1":            "u:xxxxx@h:3100?x=xxxxx",
+		"elastic:Hunter2-SECRET":                 "elastic:xxxxx",
+		"localhost:9200":                         "localhost:9200",
 	} {
 		if got := String(in); got != want {
 			t.Errorf("%s: got %s, want %s", in, got, want)
