@@ -234,7 +234,7 @@ func volumeBytes(dir string) int64 {
 func fitToVolume(o *buffer.Options, volume int64, logger *slog.Logger) {
 	const minSegment = 64 << 10
 	if seg := max(volume/4, minSegment); o.SegmentBytes > seg {
-		logger.Warn("buffer.segment_bytes lowered to a quarter of the data volume: a segment the volume cannot hold is never closed and deleted",
+		logger.Warn("buffer.segment_bytes lowered to a quarter of the data volume (at least 64KiB): a segment the volume cannot hold is never closed and deleted",
 			"segment_bytes", sidetrail.ByteSize(o.SegmentBytes), "volume", sidetrail.ByteSize(volume), "now", sidetrail.ByteSize(seg))
 		o.SegmentBytes = seg
 	}

@@ -232,7 +232,7 @@ func cmdBuffer(args []string, stdout, stderr io.Writer) error {
 	return rep.WriteText(stdout)
 }
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (default: the embedded example)")
@@ -253,6 +253,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return exitError(1)
 	}
 	logger := newLogger(cfg.Log, stderr)
+	if cfg.Log.Format == "json" {
+		// The error that ends the agent is its last log line: in JSON
+		// too, or a JSON log pipeline got a plain "sidetrail: …" line
+		// (ops15 F7: a port taken, data_dir not writable).
+		defer func() {
+			var exit exitError
+			if err != nil && !errors.As(err, &exit) {
+				logger.Error("sidetrail stopped", "err", err.Error())
+				err = exitError(1)
+			}
+		}()
+	}
 	unlock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -224,6 +225,12 @@ server: {listen: ""}
 // The agent ran on without its own /healthz, /readyz and /metrics (the
 // probe read another process's metrics for a while) and exited 0.
 func TestListenAddressInUse(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) { testListenAddressInUse(t, format) })
+	}
+}
+
+func testListenAddressInUse(t *testing.T, format string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +238,7 @@ func TestListenAddressInUse(t *testing.T) {
 	defer ln.Close()
 	dir := t.TempDir()
 	cfg := writeFile(t, "c.yaml", `data_dir: `+filepath.Join(dir, "data")+`
+log: {format: `+format+`}
 sources: [{name: a, paths: ["`+dir+`/*.log"]}]
 sinks: [{name: out, type: stdout}]
 server: {listen: "`+ln.Addr().String()+`"}
@@ -246,6 +254,12 @@ server: {listen: "`+ln.Addr().String()+`"}
 	}
 	if code != 1 || !strings.Contains(errOut, "server.listen "+ln.Addr().String()) || !strings.Contains(errOut, "address already in use") {
 		t.Fatalf("exit %d, want 1 and an error naming the address:\n%s", code, errOut)
+	}
+	// With log.format json, every line is JSON, the last one too (ops15 F7).
+	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if format == "json" && !json.Valid([]byte(l)) {
+			t.Fatalf("not a JSON line: %q", l)
+		}
 	}
 }
 
