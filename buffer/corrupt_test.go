@@ -286,28 +286,6 @@ func TestCursorBeyondAnySequenceIsDamaged(t *testing.T) {
 	}
 }
 
-// A file named like a segment whose number no buffer gives (zero, or past
-// maxSeq) is not taken for one: its first-1 wrapped around.
-func TestSegmentNameOutsideTheSequenceIsIgnored(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{"00000000000000000000.seg", "18446744073709551615.seg"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("junk"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var logs bytes.Buffer
-	b := open(t, dir, buffer.Options{Cursors: []string{"out"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	appendRange(t, b, 0, 10, 10)
-	r, _ := b.Reader("out")
-	checkEntries(t, readN(t, r, 10), 1, 0)
-	if st := b.Stats(); st.Corrupt != 0 || st.NextSeq != 11 {
-		t.Fatalf("stats %+v", st)
-	}
-	if n := strings.Count(logs.String(), "ignoring a file named like a segment"); n != 2 {
-		t.Errorf("%d warnings, want 2:\n%s", n, logs.String())
-	}
-}
-
 func TestLastSegmentWithTornHeaderIsReplaced(t *testing.T) {
 	dir, segs := buildLog(t, 100)
 	// A crash while creating the next segment left 7 bytes of header.
@@ -470,21 +448,36 @@ func TestDirectoryInPlaceOfACursorFileIsAnError(t *testing.T) {
 
 // Other directories are ignored, with a warning: a configuration that
 // does not name them can still start (a reload that failed on them falls
-// back to it).
-func TestOtherDirectoriesAreIgnored(t *testing.T) {
-	dir := t.TempDir()
-	for _, name := range []string{"junk.cursor", "99999999999999999999.seg", "lost+found"} {
-		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
-			t.Fatal(err)
+// back to it). So is a file named like a segment whose number no buffer
+// gives (zero, or past maxSeq): its first-1 wrapped around (buffer15).
+func TestStrayEntriesAreIgnored(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		make  func(path string) error
+		warn  string
+	}{
+		{[]string{"junk.cursor", "99999999999999999999.seg", "lost+found"},
+			func(p string) error { return os.Mkdir(p, 0o755) }, "ignoring a directory"},
+		{[]string{"00000000000000000000.seg", "18446744073709551615.seg"},
+			func(p string) error { return os.WriteFile(p, []byte("junk"), 0o644) }, "ignoring a file named like a segment"},
+	} {
+		dir := t.TempDir()
+		for _, name := range tc.names {
+			if err := tc.make(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	var logs bytes.Buffer
-	b := open(t, dir, buffer.Options{Cursors: []string{"out"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	appendRange(t, b, 0, 10, 10)
-	r, _ := b.Reader("out")
-	checkEntries(t, readN(t, r, 10), 1, 0)
-	if n := strings.Count(logs.String(), "ignoring a directory"); n != 3 {
-		t.Errorf("%d warnings, want 3:\n%s", n, logs.String())
+		var logs bytes.Buffer
+		b := open(t, dir, buffer.Options{Cursors: []string{"out"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		appendRange(t, b, 0, 10, 10)
+		r, _ := b.Reader("out")
+		checkEntries(t, readN(t, r, 10), 1, 0)
+		if st := b.Stats(); st.Corrupt != 0 || st.NextSeq != 11 {
+			t.Fatalf("%v: stats %+v", tc.names, st)
+		}
+		if n := strings.Count(logs.String(), tc.warn); n != len(tc.names) {
+			t.Errorf("%d warnings, want %d:\n%s", n, len(tc.names), logs.String())
+		}
 	}
 }
 

@@ -16,21 +16,9 @@ import (
 func TestHandoffCarriesAwayFilesOverAReload(t *testing.T) {
 	for _, how := range []string{"deleted", "renamed out of paths"} {
 		t.Run(how, func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "app.log")
-			w, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			w.WriteString("before\n")
-			o := testOptions(dir)
-			o.Paths = []string{filepath.Join(dir, "*.log")}
-			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-			o.RotateWait = time.Hour // the file is not finished while written
-			h := NewHandoff()
-			o.Handoff = h
+			dir, p, w, o, h := handoffSetup(t)
 			tl := mustNew(t, o)
+			var err error
 			l := nextLine(t, tl)
 			tl.Commit(l.Pos)
 			if how == "deleted" {
@@ -50,21 +38,7 @@ func TestHandoffCarriesAwayFilesOverAReload(t *testing.T) {
 			if err := tl.Close(); err != nil { // the reload
 				t.Fatal(err)
 			}
-			w.WriteString("after\n")
-			tl = mustNew(t, o)
-			defer tl.Close()
-			ls := collect(t, tl, 1, 5*time.Second)
-			if ls[0].Bytes != "after" {
-				t.Fatalf("after the reload: %+v", ls)
-			}
-			w.WriteString("later\n")
-			if l := nextLine(t, tl); string(l.Bytes) != "later" {
-				t.Fatalf("got %+v", l)
-			}
-			expectQuiet(t, tl, 200*time.Millisecond)
-			if n := h.Len(); n != 0 {
-				t.Fatalf("%d descriptors left in the handoff", n)
-			}
+			tl = nextTailerReadsOn(t, o, w, h)
 			// Counted by the last tailer, which saw it: not again (ops15).
 			if n := tl.Stats().Rotations; n != 0 {
 				t.Fatalf("the next tailer counted %d rotations, want 0", n)
@@ -81,21 +55,9 @@ func TestHandoffCarriesAwayFilesOverAReload(t *testing.T) {
 func TestHandoffCarriesFilesRotatedDuringTheReload(t *testing.T) {
 	for _, how := range []string{"deleted", "renamed out of paths", "kept"} {
 		t.Run(how, func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "app.log")
-			w, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			w.WriteString("before\n")
-			o := testOptions(dir)
-			o.Paths = []string{filepath.Join(dir, "*.log")}
-			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-			o.RotateWait = time.Hour
-			h := NewHandoff()
-			o.Handoff = h
+			dir, p, w, o, h := handoffSetup(t)
 			tl := mustNew(t, o)
+			var err error
 			tl.Commit(nextLine(t, tl).Pos)
 			if err := tl.Close(); err != nil { // the reload begins
 				t.Fatal(err)
@@ -109,21 +71,7 @@ func TestHandoffCarriesFilesRotatedDuringTheReload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.WriteString("after\n")
-			tl = mustNew(t, o)
-			defer tl.Close()
-			ls := collect(t, tl, 1, 5*time.Second)
-			if ls[0].Bytes != "after" {
-				t.Fatalf("after the reload: %+v", ls)
-			}
-			w.WriteString("later\n")
-			if l := nextLine(t, tl); string(l.Bytes) != "later" {
-				t.Fatalf("got %+v", l)
-			}
-			expectQuiet(t, tl, 200*time.Millisecond)
-			if n := h.Len(); n != 0 {
-				t.Fatalf("%d descriptors left in the handoff", n)
-			}
+			tl = nextTailerReadsOn(t, o, w, h)
 			if n := tl.Stats().OpenFiles; n != 1 {
 				t.Fatalf("%d files open, want 1", n)
 			}
@@ -136,6 +84,49 @@ func TestHandoffCarriesFilesRotatedDuringTheReload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// handoffSetup makes app.log, open for writing with one line in it, and
+// the options of a tailer of *.log with a Handoff.
+func handoffSetup(t *testing.T) (dir, path string, w *os.File, o Options, h *Handoff) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "app.log")
+	w, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	w.WriteString("before\n")
+	o = testOptions(dir)
+	o.Paths = []string{filepath.Join(dir, "*.log")}
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	o.RotateWait = time.Hour // the file is not finished while written
+	h = NewHandoff()
+	o.Handoff = h
+	return dir, path, w, o, h
+}
+
+// nextTailerReadsOn writes a line into w, starts the next tailer (the
+// reload's) and expects it to read that line and a later one, and nothing
+// more, with nothing left in h. The tailer is closed at the test's end.
+func nextTailerReadsOn(t *testing.T, o Options, w *os.File, h *Handoff) *Tailer {
+	t.Helper()
+	w.WriteString("after\n")
+	tl := mustNew(t, o)
+	t.Cleanup(func() { tl.Close() })
+	if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "after" {
+		t.Fatalf("after the reload: %+v", ls)
+	}
+	w.WriteString("later\n")
+	if l := nextLine(t, tl); string(l.Bytes) != "later" {
+		t.Fatalf("got %+v", l)
+	}
+	expectQuiet(t, tl, 200*time.Millisecond)
+	if n := h.Len(); n != 0 {
+		t.Fatalf("%d descriptors left in the handoff", n)
+	}
+	return tl
 }
 
 // What no tailer takes (a source removed or renamed by the reload) is

@@ -272,41 +272,17 @@ func TestReloadKeepsSinkFailing(t *testing.T) {
 	dead := freeAddr(t) // nothing listens there
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "r.yaml")
-	write := func(drain string) {
-		os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
-drain_timeout: `+drain+`
-sources: [{name: a, paths: ["`+dir+`/*.log"]}]
-sinks:
-  - {name: es, type: elasticsearch, urls: ["http://`+dead+`"], ready_after_failing: 2s,
-     retry: {initial_backoff: 50ms, max_backoff: 100ms}}
-server: {listen: "`+addr+`"}
-`), 0o644)
-	}
+	write := func(drain string) { writeESReloadConfig(cfg, dir, "http://"+dead, addr, drain, "2s") }
 	write("1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, io.Discard) }()
 	defer func() { cancel(); <-done }()
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, ""
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
-	waitUntil("/readyz 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
+	get := func(path string) (int, string) { return httpGet(addr, path) }
+	wait := func(what string, cond func() bool) { t.Helper(); waitUntil(t, what, cond, nil) }
+	wait("/readyz 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
 	write("2s") // a change the watcher reloads
-	waitUntil("the reload", func() bool {
+	wait("the reload", func() bool {
 		_, body := get("/metrics")
 		return strings.Contains(body, `sidetrail_config_reloads_total{result="success"} 1`)
 	})
@@ -335,44 +311,20 @@ func TestSinkRecoveredDuringTheReloadIsNotFailingAfterIt(t *testing.T) {
 	defer backend.Close()
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "r.yaml")
-	write := func(drain string) {
-		os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
-drain_timeout: `+drain+`
-sources: [{name: a, paths: ["`+dir+`/*.log"]}]
-sinks:
-  - {name: es, type: elasticsearch, urls: ["`+backend.URL+`"], ready_after_failing: 1s,
-     retry: {initial_backoff: 50ms, max_backoff: 100ms}}
-server: {listen: "`+addr+`"}
-`), 0o644)
-	}
+	write := func(drain string) { writeESReloadConfig(cfg, dir, backend.URL, addr, drain, "1s") }
 	write("10s")
 	var logs syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, io.Discard, &logs) }()
 	defer func() { cancel(); <-done }()
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, ""
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s\n%s", what, logs.String())
-			}
-		}
-	}
-	waitUntil("/readyz 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
+	get := func(path string) (int, string) { return httpGet(addr, path) }
+	wait := func(what string, cond func() bool) { t.Helper(); waitUntil(t, what, cond, &logs) }
+	wait("/readyz 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
 	write("11s") // a change the watcher reloads
-	waitUntil("the reload to start", func() bool { return strings.Contains(logs.String(), "reloading configuration") })
+	wait("the reload to start", func() bool { return strings.Contains(logs.String(), "reloading configuration") })
 	down.Store(false) // while the old pipeline drains
-	waitUntil("the reload", func() bool {
+	wait("the reload", func() bool {
 		_, body := get("/metrics")
 		return strings.Contains(body, `sidetrail_config_reloads_total{result="success"} 1`)
 	})
@@ -385,6 +337,46 @@ server: {listen: "`+addr+`"}
 	}
 	if _, body := get("/metrics"); !strings.Contains(body, `sidetrail_sink_failing{sink="es"} 0`) {
 		t.Fatal("sidetrail_sink_failing is not 0 after the reload")
+	}
+}
+
+// writeESReloadConfig writes to cfg a configuration that ships dir/*.log to
+// an Elasticsearch sink at url, retried every 50 to 100 ms, with the drain
+// and ready_after_failing given and the server on addr.
+func writeESReloadConfig(cfg, dir, url, addr, drain, readyAfter string) {
+	os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
+drain_timeout: `+drain+`
+sources: [{name: a, paths: ["`+dir+`/*.log"]}]
+sinks:
+  - {name: es, type: elasticsearch, urls: ["`+url+`"], ready_after_failing: `+readyAfter+`,
+     retry: {initial_backoff: 50ms, max_backoff: 100ms}}
+server: {listen: "`+addr+`"}
+`), 0o644)
+}
+
+// httpGet answers GET http://addr/path: the status and the body, or 0 when
+// nothing answered.
+func httpGet(addr, path string) (int, string) {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitUntil waits up to 15 s for cond, failing the test with what (and the
+// agent's logs, when given) if it does not come.
+func waitUntil(t *testing.T, what string, cond func() bool, logs fmt.Stringer) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			if logs != nil {
+				t.Fatalf("timed out waiting for %s\n%s", what, logs)
+			}
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
 

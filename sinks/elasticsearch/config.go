@@ -3,14 +3,11 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
-	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/sidetrail/sidetrail/internal/safeurl"
+	"github.com/sidetrail/sidetrail/internal/sinkhttp"
 	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 )
 
@@ -170,7 +167,7 @@ func (c *Config) Validate() error {
 		if f.path == "" {
 			continue
 		}
-		if _, err := readSecret(f.path); err != nil {
+		if _, err := sinkhttp.ReadSecret(f.path); err != nil {
 			add("%s: %w", f.key, err)
 		}
 	}
@@ -178,20 +175,10 @@ func (c *Config) Validate() error {
 	if _, err := c.TLS.Build(); err != nil {
 		add("%w", err)
 	}
-	// Checked as the Loki sink checks them: a value with a line break
-	// passed, and every request failed in net/http, for good (sinks15 F2).
-	for k, v := range c.Headers {
-		switch {
-		case !validHeaderName(k):
-			add("headers: %q is not a valid header name", k)
-		case slices.Contains(reservedHeaders, http.CanonicalHeaderKey(k)):
-			add("headers: %q is set by the sink itself", k)
-		case methods > 0 && http.CanonicalHeaderKey(k) == "Authorization":
-			add("headers: %q is set by the sink itself from the credentials configured", k)
-		}
-		if strings.ContainsAny(v, "\r\n\x00") {
-			add("headers: %q has a control character in its value", k)
-		}
+	// A value with a line break passed, and every request failed in
+	// net/http, for good (sinks15 F2).
+	for _, msg := range sinkhttp.CheckHeaders(c.Headers, reservedHeaders, methods > 0) {
+		add("%s", msg)
 	}
 	return errors.Join(errs...)
 }
@@ -214,38 +201,5 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// readSecret reads a credential file, dropping one trailing newline.
-func readSecret(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	switch {
-	case s == "":
-		// Empty: a Secret caught half-way through its rotation. The sink
-		// keeps the credential it has rather than send none (sinks15 N2).
-		return "", fmt.Errorf("%s is empty", path)
-	case strings.ContainsAny(s, "\r\n\x00"):
-		// No header can carry it: every request would fail in net/http.
-		return "", fmt.Errorf("%s holds a line break or NUL byte before its end", path)
-	}
-	return s, nil
-}
-
 // reservedHeaders are the headers the sink sets itself on every request.
 var reservedHeaders = []string{"Content-Type", "Content-Encoding", "Content-Length", "Host"}
-
-// validHeaderName reports whether s is an HTTP header name (a token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/internal/safeurl"
+	"github.com/sidetrail/sidetrail/internal/sinkhttp"
 )
 
 // Options are the sink's collaborators.
@@ -737,7 +738,7 @@ func authHeader(cfg *Config) (string, error) {
 		if file == "" {
 			return value, nil
 		}
-		v, err := readSecret(file)
+		v, err := sinkhttp.ReadSecret(file)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", key, err)
 		}

@@ -3,16 +3,14 @@ package loki
 import (
 	"errors"
 	"fmt"
-	"github.com/sidetrail/sidetrail/internal/tlsconfig"
-	"net/http"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/internal/safeurl"
+	"github.com/sidetrail/sidetrail/internal/sinkhttp"
+	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 )
 
 // Defaults applied to zero Config values (in one place: withDefaults).
@@ -230,7 +228,7 @@ func (c *Config) Validate() error {
 	}
 	for key, file := range map[string]string{"password_file": c.PasswordFile, "bearer_token_file": c.BearerTokenFile} {
 		if file != "" {
-			if _, err := readSecret(file); err != nil {
+			if _, err := sinkhttp.ReadSecret(file); err != nil {
 				add("%s: %v", key, err)
 			}
 		}
@@ -238,41 +236,14 @@ func (c *Config) Validate() error {
 	if _, err := c.TLS.Build(); err != nil {
 		add("tls: %v", err)
 	}
-	for k, v := range c.Headers {
-		if !validHeaderName(k) {
-			add("headers: %q is not a valid header name", k)
-		} else if reservedHeader(k) {
-			add("headers: %q is set by the sink itself", k)
-		} else if http.CanonicalHeaderKey(k) == "Authorization" && (c.Username != "" || c.BearerToken != "" || c.BearerTokenFile != "") {
-			add("headers: %q is set by the sink itself from the credentials configured", k)
-		}
-		if strings.ContainsAny(v, "\r\n\x00") {
-			add("headers: %q has a control character in its value", k)
-		}
+	credentials := c.Username != "" || c.BearerToken != "" || c.BearerTokenFile != ""
+	for _, msg := range sinkhttp.CheckHeaders(c.Headers, reservedHeaders, credentials) {
+		add("%s", msg)
 	}
 	if strings.ContainsAny(c.TenantID, "\r\n\x00") {
 		add("tenant_id: control character")
 	}
 	return errors.Join(errs...)
-}
-
-// readSecret reads a password or token file, trimming trailing newlines.
-func readSecret(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	switch {
-	case s == "":
-		// Empty: a Secret caught half-way through its rotation. The sink
-		// keeps the credential it has rather than send none (sinks15 N2).
-		return "", fmt.Errorf("%s is empty", path)
-	case strings.ContainsAny(s, "\r\n\x00"):
-		// No header can carry it: every request would fail in net/http.
-		return "", fmt.Errorf("%s holds a line break or NUL byte before its end", path)
-	}
-	return s, nil
 }
 
 // pushURL returns the push endpoint for base, keeping its query string.
@@ -321,20 +292,5 @@ func validLabelName(s string) bool {
 	return true
 }
 
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// reservedHeader reports headers the sink sets itself.
-func reservedHeader(s string) bool {
-	return slices.Contains([]string{"Content-Type", "Content-Encoding", "Content-Length", "Host", "X-Scope-Orgid"}, http.CanonicalHeaderKey(s))
-}
+// reservedHeaders are the headers the sink sets itself on every push.
+var reservedHeaders = []string{"Content-Type", "Content-Encoding", "Content-Length", "Host", "X-Scope-Orgid"}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/internal/safeurl"
+	"github.com/sidetrail/sidetrail/internal/sinkhttp"
 )
 
 // Options are the sink's dependencies.
@@ -340,7 +341,7 @@ func (s *Sink) authorize(req *http.Request) error {
 		pw := c.Password
 		if c.PasswordFile != "" {
 			var err error
-			if pw, err = readSecret(c.PasswordFile); err != nil {
+			if pw, err = sinkhttp.ReadSecret(c.PasswordFile); err != nil {
 				return fmt.Errorf("password_file: %w", err)
 			}
 		}
@@ -349,7 +350,7 @@ func (s *Sink) authorize(req *http.Request) error {
 		tok := c.BearerToken
 		if c.BearerTokenFile != "" {
 			var err error
-			if tok, err = readSecret(c.BearerTokenFile); err != nil {
+			if tok, err = sinkhttp.ReadSecret(c.BearerTokenFile); err != nil {
 				return fmt.Errorf("bearer_token_file: %w", err)
 			}
 		}

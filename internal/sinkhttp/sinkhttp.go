@@ -1,0 +1,68 @@
+package sinkhttp
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+)
+
+// ReadSecret reads a password, token or key file, dropping trailing line
+// breaks. An empty file (a Kubernetes Secret caught half-way through its
+// rotation) and one with a line break or NUL byte before its end (which no
+// header can carry: every request would fail in net/http) are errors that
+// name the file, never its content.
+func ReadSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	switch {
+	case s == "":
+		return "", fmt.Errorf("%s is empty", path)
+	case strings.ContainsAny(s, "\r\n\x00"):
+		return "", fmt.Errorf("%s holds a line break or NUL byte before its end", path)
+	}
+	return s, nil
+}
+
+// CheckHeaders returns, sorted by name, a message for each configured
+// header the sink cannot send as written: a name that is no HTTP token, a
+// value with a line break or NUL byte (net/http refuses the request, for
+// good), a header the sink sets itself (reserved, and Authorization when
+// credentials are configured), which would be replaced silently.
+func CheckHeaders(headers map[string]string, reserved []string, credentials bool) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
+		canon := http.CanonicalHeaderKey(k)
+		switch {
+		case !validName(k):
+			out = append(out, fmt.Sprintf("headers: %q is not a valid header name", k))
+		case slices.Contains(reserved, canon):
+			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself", k))
+		case credentials && canon == "Authorization":
+			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself from the credentials configured", k))
+		}
+		if strings.ContainsAny(headers[k], "\r\n\x00") {
+			out = append(out, fmt.Sprintf("headers: %q has a control character in its value", k))
+		}
+	}
+	return out
+}
+
+// validName reports whether s is an HTTP header name (a token).
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
