@@ -252,6 +252,12 @@ func (c *configWatcher) Retry() {
 // runs, not against what the watcher saw last, and the file is looked at
 // again shortly after.
 func (c *configWatcher) Loaded(h []byte) {
+	if h == nil {
+		// The file could not be read (missing, unreadable): the agent
+		// runs what it ran, and the same content put back is no change.
+		// Taken as one, it restarted the pipeline (ops15 F8).
+		return
+	}
 	select {
 	case <-c.loaded: // an older one, not yet taken
 	default:

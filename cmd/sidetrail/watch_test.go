@@ -282,3 +282,35 @@ func TestWatchRetryWaitsForASave(t *testing.T) {
 	case <-time.After(1000 * time.Millisecond):
 	}
 }
+
+// A reload that found the file missing loaded nothing: the same content
+// put back is no change (ops15 F8: it restarted the pipeline once more).
+func TestWatchSameContentBackAfterAMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sidetrail.yaml")
+	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Loaded(hashFile(path)) // what runs
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	w.Loaded(hashFile(path)) // a SIGHUP's reload finds no file: rejected
+	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.Changes():
+		t.Fatal("the running content put back reported as a change")
+	case <-time.After(1200 * time.Millisecond):
+	}
+	if err := os.WriteFile(path, []byte("a: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expectChange(t, w, "a new content")
+}
