@@ -33,7 +33,10 @@ type memAppender struct {
 	// roomFor, when set, fails a batch of more records with ENOSPC, as
 	// a volume smaller than the batch does however empty the buffer is.
 	roomFor int
-	sizes   []int // records in each Append that succeeded
+	// fullAt, when set, fails every Append with ENOSPC once this many
+	// records are in: a volume that stays full.
+	fullAt int
+	sizes  []int // records in each Append that succeeded
 }
 
 func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error) {
@@ -56,7 +59,7 @@ func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error)
 		return 0, ctx.Err()
 	}
 	defer a.mu.Unlock()
-	if a.roomFor > 0 && len(recs) > a.roomFor {
+	if a.roomFor > 0 && len(recs) > a.roomFor || a.fullAt > 0 && len(a.records) >= a.fullAt {
 		return 0, fmt.Errorf("buffer: write segment: %w", syscall.ENOSPC)
 	}
 	a.sizes = append(a.sizes, len(recs))
@@ -207,6 +210,39 @@ func TestSourceSplitsABatchTheVolumeCannotHold(t *testing.T) {
 	}
 	if st := s.Stats(); st.Lines != 500 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A stop while a batch is appended in halves does not read the halves
+// already written again: their lines are committed as each is written.
+// Committed only with the whole batch, they were read again after a
+// reload (regress15 F1: 1,375 lines twice).
+func TestSourceStopBetweenHalvesRepeatsNothing(t *testing.T) {
+	dir := t.TempDir()
+	writeLines(t, filepath.Join(dir, "a.log"), 0, 100)
+	tl := newTailer(t, dir)
+	app := &memAppender{roomFor: 7, fullAt: 20}
+	s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: app})
+	runSource(t, s, func() bool { return app.count() >= 20 })
+	if err := tl.Close(); err != nil { // the reload: the last checkpoint
+		t.Fatal(err)
+	}
+	tl2 := newTailer(t, dir)
+	defer tl2.Close()
+	app2 := &memAppender{}
+	s2 := NewSource(SourceOptions{Name: "s", Lines: tl2, Buffer: app2})
+	runSource(t, s2, func() bool { return app.count()+app2.count() >= 100 })
+	seen := map[string]int{}
+	for _, r := range append(app.records, app2.records...) {
+		seen[string(r.Message)]++
+	}
+	for i := range 100 {
+		if n := seen[fmt.Sprintf("line %d", i)]; n != 1 {
+			t.Errorf("line %d buffered %d times", i, n)
+		}
+	}
+	if n := app.count() + app2.count(); n != 100 {
+		t.Fatalf("%d records, want 100 (%d before the stop)", n, app.count())
 	}
 }
 

@@ -103,7 +103,7 @@ func (t *Tailer) scan(now time.Time) {
 	// within the paths: then the path's descriptor does).
 	for id, h := range t.inherited {
 		fi, err := h.fd.Stat()
-		if seen[id] || t.pending[id] == nil || t.files[id] != nil || err != nil {
+		if seen[id] || t.pending[id] == nil || t.files[id] != nil || err != nil || stillAt(h) {
 			h.fd.Close()
 			delete(t.inherited, id)
 			continue
@@ -396,6 +396,15 @@ func cleanGlobDir(dir string) string {
 		return dir
 	}
 	return dir[:len(dir)-1] // the trailing separator
+}
+
+// stillAt reports whether the file h was handed over with is still at the
+// path it was last seen at. No glob found it there: the reload narrowed
+// paths or widened exclude, and the file is left out, not carried over
+// (regress15 F0).
+func stillAt(h heldFile) bool {
+	var st syscall.Stat_t
+	return syscall.Stat(h.path, &st) == nil && (devIno{uint64(st.Dev), st.Ino}) == h.id
 }
 
 func hasGlobMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
