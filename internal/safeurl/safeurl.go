@@ -2,6 +2,7 @@ package safeurl
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -29,8 +30,12 @@ func String(raw string) string {
 			u.Opaque = mask
 		}
 	}
-	if _, hasPassword := u.User.Password(); !hasPassword && u.RawQuery == "" && !opaque {
-		return raw // nothing to hide: as written
+	_, hasPassword := u.User.Password()
+	if !hasPassword && u.RawQuery == "" && !opaque {
+		// As written, but for a user info Go does not read as one, the
+		// scheme's "//" mistyped: "http//u:pw@h", "http:/u:pw@h"
+		// (regress15 F7).
+		return userInfoLike.ReplaceAllString(raw, "${1}:"+mask+"@")
 	}
 	if q := u.Query(); len(q) > 0 {
 		for k, vs := range q {
@@ -41,8 +46,15 @@ func String(raw string) string {
 		}
 		u.RawQuery = q.Encode()
 	}
+	if !hasPassword {
+		return userInfoLike.ReplaceAllString(u.Redacted(), "${1}:"+mask+"@")
+	}
 	return u.Redacted()
 }
+
+// userInfoLike is "name:secret@" anywhere: a password, wherever the URL's
+// parse put it.
+var userInfoLike = regexp.MustCompile(`([^:/@?#\s]+):([^@/?#\s]*)@`)
 
 // Strings is String for each of raws.
 func Strings(raws []string) []string {

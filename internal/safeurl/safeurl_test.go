@@ -14,6 +14,13 @@ func TestString(t *testing.T) {
 		"u:Hunter2-SECRET@h:3100?x=1":            "u:xxxxx@h:3100?x=xxxxx",
 		"elastic:Hunter2-SECRET":                 "elastic:xxxxx",
 		"localhost:9200":                         "localhost:9200",
+		// The "//" mistyped (regress15 F7).
+		"http//elastic:Hunter2@127.0.0.1:9200": "http//elastic:xxxxx@127.0.0.1:9200",
+		"http:/elastic:Hunter2@127.0.0.1:9200": "http:/elastic:xxxxx@127.0.0.1:9200",
+		"https:elastic:Hunter2@es:9200":        "https:xxxxx@es:9200",
+		"http//u:Hunter2@h?x=1":                "http//u:xxxxx@h?x=xxxxx",
+		"http://es:9200/logs@x":                "http://es:9200/logs@x",
+		"http://h/a:b@c":                       "http://h/a:xxxxx@c",
 	} {
 		if got := String(in); got != want {
 			t.Errorf("%s: got %s, want %s", in, got, want)

@@ -11,8 +11,8 @@ import (
 
 // ReadSecret reads a password, token or key file, dropping trailing line
 // breaks. An empty file (a Kubernetes Secret caught half-way through its
-// rotation) and one with a line break or NUL byte before its end (which no
-// header can carry: every request would fail in net/http) are errors that
+// rotation) and one with a line break or another control character before
+// its end (which no header can carry: every request would fail in net/http) are errors that
 // name the file, never its content.
 func ReadSecret(path string) (string, error) {
 	b, err := os.ReadFile(path)
@@ -23,16 +23,26 @@ func ReadSecret(path string) (string, error) {
 	switch {
 	case s == "":
 		return "", fmt.Errorf("%s is empty", path)
-	case strings.ContainsAny(s, "\r\n\x00"):
-		return "", fmt.Errorf("%s holds a line break or NUL byte before its end", path)
+	case HasControl(s):
+		return "", fmt.Errorf("%s holds a line break or another control character before its end", path)
 	}
 	return s, nil
 }
 
+// HasControl reports whether s holds a byte no HTTP header value may hold:
+// a control character other than a tab (net/http refuses the request).
+func HasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
 // CheckHeaders returns, sorted by name, a message for each configured
 // header the sink cannot send as written: a name that is no HTTP token, a
-// value with a line break or NUL byte (net/http refuses the request, for
-// good), a header the sink sets itself (reserved, and Authorization when
+// value with a control character (net/http refuses the request, for good), a header the sink sets itself (reserved, and Authorization when
 // credentials are configured), which would be replaced silently.
 func CheckHeaders(headers map[string]string, reserved []string, credentials bool) []string {
 	var out []string
@@ -46,7 +56,7 @@ func CheckHeaders(headers map[string]string, reserved []string, credentials bool
 		case credentials && canon == "Authorization":
 			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself from the credentials configured", k))
 		}
-		if strings.ContainsAny(headers[k], "\r\n\x00") {
+		if HasControl(headers[k]) {
 			out = append(out, fmt.Sprintf("headers: %q has a control character in its value", k))
 		}
 	}

@@ -16,7 +16,9 @@ func TestReadSecret(t *testing.T) {
 		"":             "error: is empty",
 		"\n":           "error: is empty",
 		"a\nb\n":       "error: holds a line break",
-		"a\x00b":       "error: holds a line break or NUL",
+		"a\x00b":       "error: holds a line break or another control",
+		"a\x01b":       "error: holds a line break or another control",
+		"a\tb":         "a\tb",
 	} {
 		p := filepath.Join(dir, "f")
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -46,10 +48,15 @@ func TestCheckHeaders(t *testing.T) {
 		"content-type":  "text/plain",
 		"Authorization": "x",
 		"X-Nul":         "a\x00",
+		"X-Ctl":         "a\x1fb",
+		"X-Del":         "a\x7f",
+		"X-Tab":         "a\tb",
 	}, []string{"Content-Type"}, true)
 	want := []string{
 		`headers: "Authorization" is set by the sink itself from the credentials configured`,
 		`headers: "X-Bad" has a control character in its value`,
+		`headers: "X-Ctl" has a control character in its value`,
+		`headers: "X-Del" has a control character in its value`,
 		`headers: "X-Nul" has a control character in its value`,
 		`headers: "a b" is not a valid header name`,
 		`headers: "content-type" is set by the sink itself`,

@@ -240,7 +240,7 @@ func (c *Config) Validate() error {
 	for _, msg := range sinkhttp.CheckHeaders(c.Headers, reservedHeaders, credentials) {
 		add("%s", msg)
 	}
-	if strings.ContainsAny(c.TenantID, "\r\n\x00") {
+	if sinkhttp.HasControl(c.TenantID) {
 		add("tenant_id: control character")
 	}
 	return errors.Join(errs...)
