@@ -111,7 +111,9 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarde
 	// operator's: the records go to a new one at the path. Looked at only
 	// when the file seemed full, they went on into the moved file, and
 	// into nothing once it was deleted (sinks15 F1).
-	d.refreshed()
+	if _, err := d.refreshed(); err != nil {
+		return 0, err
+	}
 	now := sidetrail.AppendTimestamp(nil, time.Now())
 	for i, r := range recs {
 		start := len(d.buf)
@@ -126,7 +128,7 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarde
 		d.buf = append(d.buf, `,"record":`...)
 		d.buf = d.enc.Append(d.buf, r)
 		d.buf = append(d.buf, "}\n"...)
-		if full := func() bool { return d.max > 0 && d.size+int64(len(d.buf)) > d.max }; full() && (!d.refreshed() || full()) {
+		if full := func() bool { return d.max > 0 && d.size+int64(len(d.buf)) > d.max }; full() && (!d.made() || full()) {
 			d.buf = d.buf[:start]
 			discarded++
 		}
@@ -157,33 +159,45 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarde
 // file and reports whether it did. Lines already in d.buf are counted as
 // if they were in the file still, which errs toward discarding. d.mu is
 // held.
-func (d *DeadLetter) refreshed() bool {
+//
+// A file moved away or deleted whose path cannot be opened again (a
+// directory put there) is an error: the records stay in the buffer and the
+// write is retried. Written on into the deleted file, they were counted and
+// logged as dead-lettered, and kept nowhere (regress15 F2).
+func (d *DeadLetter) refreshed() (bool, error) {
 	if d.torn {
-		return false
+		return false, nil
 	}
 	cur, err := d.f.Stat()
 	if err != nil {
-		return false
+		return false, nil
 	}
 	if fi, err := os.Stat(d.path); err == nil && os.SameFile(fi, cur) {
 		if cur.Size() >= d.size {
-			return false
+			return false, nil
 		}
 		d.size = cur.Size() // emptied, or cut, by hand
-		return true
+		return true, nil
 	}
 	f, err := os.OpenFile(d.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("dead-letter file moved away or deleted, and a new one cannot be made: %w", err)
 	}
 	size, err := cutTornTail(f)
 	if err != nil {
 		f.Close()
-		return false
+		return false, fmt.Errorf("dead-letter file %s: %w", d.path, err)
 	}
 	d.f.Close()
 	d.f, d.size = f, size
-	return true
+	return true, nil
+}
+
+// made is refreshed for the bound's check, whose failure discards: an
+// error there was already returned at the Write's start.
+func (d *DeadLetter) made() bool {
+	ok, _ := d.refreshed()
+	return ok
 }
 
 // writeFile is (*os.File).Write; tests make it fail partway.

@@ -193,4 +193,25 @@ func TestDeadLetterBounded(t *testing.T) {
 	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "l" {
 		t.Fatalf("new file %q, want l", got)
 	}
+	// Moved, and no new file can be made at the path: an error, so that
+	// the records stay buffered (regress15 F2: written into the deleted
+	// file, counted as dead-lettered).
+	if err := os.Rename(dl.Path(), dl.Path()+".read"); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(dl.Path() + ".read")
+	if err := os.Mkdir(dl.Path(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	recs, reasons = deadRecords("m")
+	if _, err := dl.Write(recs, reasons); err == nil || !strings.Contains(err.Error(), "cannot be made") {
+		t.Fatalf("a write with no file to go to: %v", err)
+	}
+	os.Remove(dl.Path())
+	if n, err := dl.Write(recs, reasons); err != nil || n != 0 {
+		t.Fatalf("once the path is free: discarded %d, %v", n, err)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "m" {
+		t.Fatalf("new file %q, want m", got)
+	}
 }
