@@ -3,6 +3,7 @@ package tailer
 import (
 	"os"
 	"sync"
+	"time"
 )
 
 // Handoff carries, from a tailer that stops (Close) to the next tailer of
@@ -15,6 +16,12 @@ import (
 type Handoff struct {
 	mu    sync.Mutex
 	files map[string][]heldFile // by source
+	// gone holds, by source, since when each file the last tailer knew
+	// was missing: the next one's grace before it forgets their entries
+	// goes on from there, not from its own start (leak15 F1: with reloads
+	// closer together than the grace, the checkpoint kept every deleted
+	// file).
+	gone map[string]map[devIno]time.Time
 }
 
 // heldFile is a descriptor handed over, with what the checkpoint entry of
@@ -26,7 +33,29 @@ type heldFile struct {
 }
 
 // NewHandoff returns an empty Handoff.
-func NewHandoff() *Handoff { return &Handoff{files: make(map[string][]heldFile)} }
+func NewHandoff() *Handoff {
+	return &Handoff{files: make(map[string][]heldFile), gone: make(map[string]map[devIno]time.Time)}
+}
+
+func (h *Handoff) putGone(source string, gone map[devIno]time.Time) {
+	if h == nil || len(gone) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gone[source] = gone
+}
+
+func (h *Handoff) takeGone(source string) map[devIno]time.Time {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.gone[source]
+	delete(h.gone, source)
+	return g
+}
 
 func (h *Handoff) put(source string, fs []heldFile) {
 	if h == nil || len(fs) == 0 {
@@ -80,4 +109,5 @@ func (h *Handoff) CloseAll() {
 		}
 		delete(h.files, s)
 	}
+	clear(h.gone)
 }

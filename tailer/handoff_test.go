@@ -111,6 +111,56 @@ func TestHandoffNarrowedPathsStopAFile(t *testing.T) {
 	}
 }
 
+// A deleted file's checkpoint entry is pruned after its grace period also
+// when reloads come more often than the grace: the time it went missing is
+// handed over with the files. Each tailer's first scan started the grace
+// again, and with a reload every 2 s the checkpoint grew with every file
+// deleted (leak15 F1: 45 to 179 entries in 80 s, 656 KiB after 197 reloads).
+func TestHandoffKeepsWhenAFileWentMissing(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	o.RotateWait = 50 * time.Millisecond
+	o.Handoff = NewHandoff()
+	keep, gone := filepath.Join(dir, "keep.log"), filepath.Join(dir, "gone.log")
+	for _, p := range []string{keep, gone} {
+		if err := os.WriteFile(p, []byte(filepath.Base(p)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl := mustNew(t, o)
+	for range 2 {
+		tl.Commit(nextLine(t, tl).Pos)
+	}
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	grace := 5 * time.Second // entryGrace with these options
+	deadline := time.Now().Add(grace + 3*time.Second)
+	for time.Now().Before(deadline) { // a reload every 300 ms
+		time.Sleep(300 * time.Millisecond)
+		if err := tl.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tl = mustNew(t, o)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := loadCheckpoint(o.CheckpointPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range ck.Files {
+		paths = append(paths, e.Path)
+	}
+	if len(paths) != 1 || paths[0] != keep {
+		t.Fatalf("checkpoint entries %v, want only %s", paths, keep)
+	}
+}
+
 // handoffSetup makes app.log, open for writing with one line in it, and
 // the options of a tailer of *.log with a Handoff.
 func handoffSetup(t *testing.T) (dir, path string, w *os.File, o Options, h *Handoff) {

@@ -135,8 +135,13 @@ func (t *Tailer) scan(now time.Time) {
 				continue // present but not opened yet: stays pending
 			}
 			t.startupOrphan(e, now)
-			t.goneSince[id] = now
+			since := now
+			if g, ok := t.wentMissing[id]; ok && g.Before(now) {
+				since = g // missing before the reload that made this tailer
+			}
+			t.goneSince[id] = since
 		}
+		t.wentMissing = nil
 	}
 	// The files read at their paths first: truncated ones are noticed,
 	// and those without an identity (truncated, then empty until now) get

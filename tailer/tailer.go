@@ -236,6 +236,7 @@ type Tailer struct {
 	resumePruned  time.Time                   // when pruneResume last looked
 	orphans       []*orphan
 	goneSince     map[devIno]time.Time // pending entries not found at start, since when
+	wentMissing   map[devIno]time.Time // since when the last tailer missed the files it knew (Handoff)
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
 	usedKeys      map[uint64]struct{}
 	bad           map[string]string  // path -> reason, logged once
@@ -288,28 +289,29 @@ func New(opts Options) (*Tailer, error) {
 		return nil, err
 	}
 	t := &Tailer{
-		o:          o,
-		log:        o.Logger,
-		fpMax:      o.FingerprintBytes,
-		closeCh:    make(chan struct{}),
-		wake:       make(chan struct{}, 1),
-		dirty:      make(map[string]bool),
-		dirtySpare: make(map[string]bool),
-		watched:    make(map[string]uint64),
-		files:      make(map[devIno]*file),
-		pending:    make(map[devIno]*checkpointEntry),
-		resumeAt:   maps.Clone(o.Resume),
-		goneSince:  make(map[devIno]time.Time),
-		dropped:    make(map[uint64]*stream),
-		usedKeys:   make(map[uint64]struct{}),
-		bad:        make(map[string]string),
-		atRisk:     make(map[string]riskEntry),
-		inherited:  o.Handoff.take(o.Source),
-		streams:    make(map[*stream]struct{}),
-		startAt:    o.StartAt,
-		buf:        make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+2)),
-		scratch:    make([]byte, o.FingerprintBytes),
-		ckGen:      1,
+		o:           o,
+		log:         o.Logger,
+		fpMax:       o.FingerprintBytes,
+		closeCh:     make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		dirty:       make(map[string]bool),
+		dirtySpare:  make(map[string]bool),
+		watched:     make(map[string]uint64),
+		files:       make(map[devIno]*file),
+		pending:     make(map[devIno]*checkpointEntry),
+		resumeAt:    maps.Clone(o.Resume),
+		goneSince:   make(map[devIno]time.Time),
+		dropped:     make(map[uint64]*stream),
+		usedKeys:    make(map[uint64]struct{}),
+		bad:         make(map[string]string),
+		atRisk:      make(map[string]riskEntry),
+		inherited:   o.Handoff.take(o.Source),
+		wentMissing: o.Handoff.takeGone(o.Source),
+		streams:     make(map[*stream]struct{}),
+		startAt:     o.StartAt,
+		buf:         make([]byte, min(o.ReadBufferBytes, o.MaxLineBytes+2)),
+		scratch:     make([]byte, o.FingerprintBytes),
+		ckGen:       1,
 	}
 	if len(t.buf) < 64 {
 		t.buf = make([]byte, 64)
@@ -507,6 +509,9 @@ func (t *Tailer) shutdown(final bool) error {
 		}
 		t.inherited = nil
 		t.o.Handoff.put(t.o.Source, held)
+		if final {
+			t.o.Handoff.putGone(t.o.Source, t.missing())
+		}
 		t.stats.open.Store(0)
 		t.dropBuf()
 		t.nextMu.Unlock()
@@ -515,6 +520,24 @@ func (t *Tailer) shutdown(final bool) error {
 		}
 	})
 	return t.closeErr
+}
+
+// missing returns since when each file this tailer knew and misses now
+// went missing: entries not found at its start, and files no scan found
+// at their paths since. nextMu is held.
+func (t *Tailer) missing() map[devIno]time.Time {
+	gone := maps.Clone(t.goneSince)
+	for _, f := range t.order {
+		if f.fd == nil && f.seenScan != t.scanSeq {
+			if gone == nil {
+				gone = make(map[devIno]time.Time)
+			}
+			if _, ok := gone[f.id]; !ok {
+				gone[f.id] = f.lastSeen
+			}
+		}
+	}
+	return gone
 }
 
 // Stats returns a snapshot. It never blocks on I/O and is safe from any
