@@ -65,16 +65,7 @@ func TestWatchConfigMapSymlinkSwap(t *testing.T) {
 // the agent read the file, so the file and the running configuration
 // differed and nothing was reported again (reload9 probe, 9 of 10 trials).
 func TestWatchJudgesAgainstWhatWasLoaded(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "sidetrail.yaml")
-	if err := os.WriteFile(path, []byte("a: F\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w, err := watchConfig(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	path, w := newTestWatcher(t, "a: F\n")
 	// The agent read G (the file held it then); it holds F again now.
 	w.Loaded([]byte("hash of G"))
 	select {
@@ -131,6 +122,22 @@ func noPoll(t *testing.T) {
 	old := configPollEvery
 	configPollEvery = time.Hour
 	t.Cleanup(func() { configPollEvery = old })
+}
+
+// newTestWatcher writes content to a config file in a new directory and
+// watches it until the test ends.
+func newTestWatcher(t *testing.T, content string) (string, *configWatcher) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sidetrail.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return path, w
 }
 
 func expectChange(t *testing.T, w *configWatcher, what string) {
@@ -250,16 +257,7 @@ func TestWatchPollFallback(t *testing.T) {
 // armed reported the unchanged file as a change, and every failed start
 // retried again, three times a second (config12 F4).
 func TestWatchRetryWaitsForASave(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "sidetrail.yaml")
-	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w, err := watchConfig(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	path, w := newTestWatcher(t, "a: 1\n")
 	// The agent reads the file for a reload, which fails to start.
 	w.Loaded(hashFile(path))
 	w.Retry()
@@ -286,16 +284,7 @@ func TestWatchRetryWaitsForASave(t *testing.T) {
 // A reload that found the file missing loaded nothing: the same content
 // put back is no change (ops15 F8: it restarted the pipeline once more).
 func TestWatchSameContentBackAfterAMissingFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "sidetrail.yaml")
-	if err := os.WriteFile(path, []byte("a: 1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w, err := watchConfig(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	path, w := newTestWatcher(t, "a: 1\n")
 	w.Loaded(hashFile(path)) // what runs
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
