@@ -18,23 +18,18 @@ func String(raw string) string {
 	if err != nil {
 		return "(an unparsable URL)"
 	}
-	// "user:password@host:9200", the scheme forgotten: Go reads the user
-	// as the scheme and the rest as opaque, with no user info to redact
-	// (ops15 F1: the password in validate's output and the logs). What is
-	// not a port there is masked, up to the host after an '@'.
-	opaque := u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") != ""
+	// "user:password", the scheme and host forgotten: Go reads the user as
+	// the scheme and the rest as opaque. What is not a port is masked.
+	// With an '@' ("user:password@host:9200"), userInfoLike below masks it.
+	opaque := u.Opaque != "" && strings.Trim(u.Opaque, "0123456789") != "" && !strings.Contains(u.Opaque, "@")
 	if opaque {
-		if i := strings.LastIndexByte(u.Opaque, '@'); i >= 0 {
-			u.Opaque = mask + u.Opaque[i:]
-		} else {
-			u.Opaque = mask
-		}
+		u.Opaque = mask
 	}
 	_, hasPassword := u.User.Password()
 	if !hasPassword && u.RawQuery == "" && !opaque {
-		// As written, but for a user info Go does not read as one, the
-		// scheme's "//" mistyped: "http//u:pw@h", "http:/u:pw@h"
-		// (regress15 F7).
+		// As written, but for a user info Go does not read as one: the
+		// scheme forgotten ("elastic:pw@host", ops15 F1) or its "//"
+		// mistyped ("http//u:pw@h", "http:/u:pw@h", regress15 F7).
 		return userInfoLike.ReplaceAllString(raw, "${1}:"+mask+"@")
 	}
 	if q := u.Query(); len(q) > 0 {
