@@ -161,6 +161,9 @@ func (s *summary) String() string {
 	for _, d := range s.sinks {
 		if d.sink != "stdout" && d.duplicates() > 0 {
 			fmt.Fprintf(&b, "  %-4s duplicates differing from the first copy in _stream/_time/_msg: %d %s\n", d.sink, d.nonIdentical, d.nonIdenticalExample)
+			if s.stdout != nil {
+				fmt.Fprintf(&b, "  %-4s duplicates by the run whose stdout first held the line: %s\n", d.sink, s.stdout.byFirstRun(d))
+			}
 		}
 	}
 	fmt.Fprintf(&b, "  dead letters             %v\n", s.deadLetters)

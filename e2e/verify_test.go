@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,6 +290,25 @@ type stdoutReader struct {
 	firstRun       int
 	sameRunExample string
 	lineNo         map[string]int // stdout file → complete lines read
+}
+
+// byFirstRun groups d's duplicates by the run whose stdout first held the
+// line: a backend's replays next to a kill fall in the run before it (the
+// kill cut a push after the backend took it), those of an outage in the
+// run the outage fell in.
+func (r *stdoutReader) byFirstRun(d *delivery) string {
+	runs := map[int]int{}
+	for id, n := range d.ids {
+		if n > 1 {
+			runs[r.first[id].run] += n - 1
+		}
+	}
+	keys := slices.Sorted(maps.Keys(runs))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("run %d: %d", k, runs[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // dupPair counts the duplicates of one "first → later" pair and the range of

@@ -556,10 +556,7 @@ func (t *Tailer) updateRisk() {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			delete(t.atRisk, p) // gone before it could be opened, or renamed
-			if t.goneRisk == nil {
-				t.goneRisk = map[string]goneRisk{}
-			}
-			t.goneRisk[p] = goneRisk{riskEntry: e, scan: t.scanSeq}
+			t.riskGone(p, e)
 			continue
 		}
 		list = append(list, p)
@@ -567,7 +564,13 @@ func (t *Tailer) updateRisk() {
 			continue
 		}
 		sys := fi.Sys().(*syscall.Stat_t)
-		e.id = devIno{uint64(sys.Dev), sys.Ino}
+		if id := (devIno{uint64(sys.Dev), sys.Ino}); id != e.id {
+			// Rotated: renamed (or deleted) and a new file made at its
+			// path, which waits in its place (regress15 F4: the old one's
+			// bytes went uncounted).
+			t.riskGone(p, e)
+			e.id = id
+		}
 		if f := t.files[e.id]; f != nil && f.st != nil {
 			// A known file (one that gave its descriptor up): its stream
 			// counts what it had when last seen; add what it grew since.
@@ -598,11 +601,20 @@ type riskEntry struct {
 	unread int64
 }
 
-// goneRisk is a path at risk that went away, and the scan that found it
-// gone.
+// goneRisk is a file at risk that went away from its path, and the scan
+// that found it gone.
 type goneRisk struct {
 	riskEntry
+	path string
 	scan uint64
+}
+
+// riskGone notes that e, waiting for a descriptor at p, is no longer there.
+func (t *Tailer) riskGone(p string, e riskEntry) {
+	if t.goneRisk == nil {
+		t.goneRisk = map[devIno]goneRisk{}
+	}
+	t.goneRisk[e.id] = goneRisk{riskEntry: e, path: p, scan: t.scanSeq}
 }
 
 // lostUnopened counts and logs the paths at risk that went away (goneRisk)
@@ -612,11 +624,11 @@ type goneRisk struct {
 // after the glob was counted lost, and logged so, though it shipped
 // whole (tailer14 F2).
 func (t *Tailer) lostUnopened() {
-	for p, g := range t.goneRisk {
+	for id, g := range t.goneRisk {
 		if g.scan == t.scanSeq {
 			continue // decided at the next scan
 		}
-		delete(t.goneRisk, p)
+		delete(t.goneRisk, id)
 		if g.unread <= 0 {
 			continue
 		}
@@ -635,7 +647,7 @@ func (t *Tailer) lostUnopened() {
 		}
 		t.stats.unopenedLost.Add(uint64(g.unread))
 		t.log.Warn("tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost",
-			"path", p, "bytes", g.unread)
+			"path", g.path, "bytes", g.unread)
 	}
 }
 

@@ -242,7 +242,7 @@ type Tailer struct {
 	bad           map[string]string  // path -> reason, logged once
 	badLogged     map[string]badNote // when each skipped path was last logged (markBad)
 	atRisk        map[string]riskEntry
-	goneRisk      map[string]goneRisk // paths at risk that went away (lostUnopened)
+	goneRisk      map[devIno]goneRisk // files at risk that went away (lostUnopened)
 	inherited     map[devIno]heldFile // handed over by the last tailer; taken up by the first scan
 	startAt       StartAt
 

@@ -1599,6 +1599,39 @@ func TestUnopenedFileGoneIsCountedLost(t *testing.T) {
 	}
 }
 
+// A file waiting for a descriptor rotated away (renamed out of the paths,
+// a new file made at its path at once) is lost as surely as a deleted one:
+// counted and named. Before, the path's new file took its place among the
+// files at risk and the old one's bytes went uncounted (regress15 F4: 190
+// lines lost, sidetrail_source_unopened_bytes_lost_total 0, no WARN).
+func TestUnopenedFileRotatedAwayIsCountedLost(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = time.Hour // a.log keeps its descriptor
+	var logs syncbuf.Buffer
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	appendFile(t, filepath.Join(dir, "a.log"), "a\n")
+	appendFile(t, filepath.Join(dir, "b.log"), "bb\n")
+	tl := mustNew(t, o)
+	collect(t, tl, 1, 5*time.Second)
+	expectQuiet(t, tl, 100*time.Millisecond)
+	if err := os.Rename(filepath.Join(dir, "b.log"), filepath.Join(dir, "b.old")); err != nil { // out of *.log*
+		t.Fatal(err)
+	}
+	appendFile(t, filepath.Join(dir, "b.log"), "new\n")
+	tl.rescanForTest()
+	tl.rescanForTest()
+	expectQuiet(t, tl, 200*time.Millisecond)
+	st := tl.Stats()
+	if st.UnopenedBytesLost != 3 || st.FilesAtRisk != 1 {
+		t.Fatalf("unopened bytes lost %d, at risk %d; want 3 (the old b.log) and 1 (the new b.log)", st.UnopenedBytesLost, st.FilesAtRisk)
+	}
+	if strings.Count(logs.String(), "went away before it could be read") != 1 {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+}
+
 // A file waiting for a descriptor renamed within the paths after a scan's
 // glob and before its end (where the files at risk are looked at again)
 // was counted lost and logged so, though it shipped whole (tailer14 F2:
