@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
@@ -44,7 +46,7 @@ func OpenDeadLetter(dir, sink string, maxBytes int64) (*DeadLetter, error) {
 		return nil, fmt.Errorf("dead-letter dir: %w", err)
 	}
 	path := filepath.Join(dir, sink+".ndjson")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := openDeadLetterFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dead-letter file: %w", err)
 	}
@@ -54,6 +56,28 @@ func OpenDeadLetter(dir, sink string, maxBytes int64) (*DeadLetter, error) {
 		return nil, fmt.Errorf("dead-letter file %s: %w", path, err)
 	}
 	return &DeadLetter{path: path, sink: sink, f: f, size: size, max: maxBytes}, nil
+}
+
+// openDeadLetterFile opens (creating) the regular file at path to append to
+// it. A symbolic link there is refused, not followed: whoever could write
+// the dead-letter directory made the agent cut and append to any file the
+// link named (regress15 F3).
+func openDeadLetterFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o640)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link: dead letters are written only to a regular file", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file (%v)", path, fi.Mode().Type())
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // cutTornTail cuts a last line that lacks its newline, the torn end of a
@@ -172,14 +196,14 @@ func (d *DeadLetter) refreshed() (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	if fi, err := os.Stat(d.path); err == nil && os.SameFile(fi, cur) {
+	if fi, err := os.Lstat(d.path); err == nil && os.SameFile(fi, cur) {
 		if cur.Size() >= d.size {
 			return false, nil
 		}
 		d.size = cur.Size() // emptied, or cut, by hand
 		return true, nil
 	}
-	f, err := os.OpenFile(d.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := openDeadLetterFile(d.path)
 	if err != nil {
 		return false, fmt.Errorf("dead-letter file moved away or deleted, and a new one cannot be made: %w", err)
 	}

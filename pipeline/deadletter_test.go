@@ -215,3 +215,56 @@ func TestDeadLetterBounded(t *testing.T) {
 		t.Fatalf("new file %q, want m", got)
 	}
 }
+
+// A symbolic link at the dead-letter path, at start or put there after the
+// file was moved away, is refused: the write fails (its records stay
+// buffered) and the file it names is left as it was. It was followed: the
+// named file's unterminated last line cut, the records appended to it
+// (regress15 F3).
+func TestDeadLetterRefusesASymbolicLink(t *testing.T) {
+	dir := t.TempDir()
+	victim := dir + "/victim.txt"
+	const before = "keep line 1\nkeep line 2 no newline at end"
+	if err := os.WriteFile(victim, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, dir+"/early.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDeadLetter(dir, "early", 0); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("open over a symbolic link: %v", err)
+	}
+
+	dl, err := OpenDeadLetter(dir, "es", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	recs, reasons := deadRecords("a")
+	if _, err := dl.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dl.Path(), dl.Path()+".read"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, dl.Path()); err != nil {
+		t.Fatal(err)
+	}
+	recs, reasons = deadRecords("b")
+	if _, err := dl.Write(recs, reasons); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("write over a symbolic link: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != before {
+		t.Fatalf("the linked file was changed: %q", b)
+	}
+	// The link removed: the next write makes a file and keeps the record.
+	if err := os.Remove(dl.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dl.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(deadLetterMessages(t, dl.Path()), ","); got != "b" {
+		t.Fatalf("new file %q, want b", got)
+	}
+}

@@ -30,13 +30,14 @@ func main() {
 	vl := flag.String("victorialogs", os.Getenv("SIDETRAIL_VICTORIALOGS"), "victoria-logs binary for the elasticsearch run")
 	runs := flag.Int("runs", 3, "repetitions of each run; the table shows the median by lines/s")
 	workers := flag.Int("workers", 1, "the sources' workers key")
+	fsync := flag.String("fsync", "batch", "the buffer's fsync key (the targets are for batch; the others tell what fsync costs)")
 	warmups := flag.Int("warmup", 1, "runs of each kind before the measured ones, printed but not counted: on a fresh VM the first run pays for the guest's first touch of memory")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fatal(err)
 	}
 	abs, _ := filepath.Abs(*out)
-	h := &harness{n: *lines, dir: abs, bin: *bin, vl: *vl, workers: *workers}
+	h := &harness{n: *lines, dir: abs, bin: *bin, vl: *vl, workers: *workers, fsync: *fsync}
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []result
 	for _, run := range strings.Split(*only, ",") {
@@ -84,6 +85,7 @@ func main() {
 
 type harness struct {
 	workers  int
+	fsync    string
 	n        int
 	dir, bin string
 	vl       string
@@ -286,10 +288,10 @@ sources:
     paths: ["%s"]
     format: %s
     workers: %d
-%sbuffer: {max_bytes: 2GiB, segment_bytes: 64MiB, fsync: batch}
+%sbuffer: {max_bytes: 2GiB, segment_bytes: 64MiB, fsync: %s}
 sinks:
 %sserver: {listen: "127.0.0.1:%d"}
-`, dir, logPath, format, h.workers, redactRules, sinkYAML, port)
+`, dir, logPath, format, h.workers, redactRules, h.fsync, sinkYAML, port)
 	cfgPath := filepath.Join(dir, "sidetrail.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return result{}, err
