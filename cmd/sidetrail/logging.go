@@ -33,14 +33,18 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 // rateLimit passes at most burst records with the same level and message per
-// window (lossBurst for lossMessages). When the window ends with records
-// suppressed, one record with the message and suppressed_similar=N says so,
-// whether or not the message comes again.
+// window (lossBurst for lossMessages) from one logger: a logger With its
+// own attributes (a source's, a sink's) has a budget of its own. When the
+// window ends with records suppressed, one record with the message, the
+// logger's attributes and suppressed_similar=N says so, whether or not the
+// message comes again. (One budget for every logger: two sources failing
+// alike shared it, and the summary named one of them; ops15 F8.)
 type rateLimit struct {
 	next   slog.Handler
 	burst  int
 	window time.Duration
 	state  *rateState
+	scope  string // the logger's attributes and groups, as text
 }
 
 // lossMessages are the messages that each name data lost, damaged or set
@@ -69,6 +73,7 @@ type rateState struct {
 type rateKey struct {
 	level slog.Level
 	msg   string
+	scope string
 }
 
 type rateCount struct {
@@ -88,7 +93,7 @@ func (h *rateLimit) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn {
 		return h.next.Handle(ctx, r)
 	}
-	k := rateKey{r.Level, r.Message}
+	k := rateKey{r.Level, r.Message, h.scope}
 	burst := h.burst
 	if lossMessages[r.Message] {
 		burst = lossBurst
@@ -150,9 +155,13 @@ func (h *rateLimit) sumUp(ctx context.Context, next slog.Handler, k rateKey, c *
 }
 
 func (h *rateLimit) WithAttrs(as []slog.Attr) slog.Handler {
-	return &rateLimit{next: h.next.WithAttrs(as), burst: h.burst, window: h.window, state: h.state}
+	scope := h.scope
+	for _, a := range as {
+		scope += a.String() + "\x00"
+	}
+	return &rateLimit{next: h.next.WithAttrs(as), burst: h.burst, window: h.window, state: h.state, scope: scope}
 }
 
 func (h *rateLimit) WithGroup(name string) slog.Handler {
-	return &rateLimit{next: h.next.WithGroup(name), burst: h.burst, window: h.window, state: h.state}
+	return &rateLimit{next: h.next.WithGroup(name), burst: h.burst, window: h.window, state: h.state, scope: h.scope + "[" + name + "]\x00"}
 }

@@ -41,6 +41,29 @@ func TestRateLimitSumsUpABurstThatEnds(t *testing.T) {
 	}
 }
 
+// Two sources failing alike each have their budget and their own summary:
+// they shared one, and the summary named one source for the records of both
+// (ops15 F8: "source=app suppressed_similar=11" for app's and zeta's).
+func TestRateLimitBudgetPerLogger(t *testing.T) {
+	var out syncbuf.Buffer
+	log := slog.New(newRateLimit(slog.NewTextHandler(&out, nil), 2, 200*time.Millisecond))
+	app, zeta := log.With("source", "app"), log.With("source", "zeta")
+	for range 5 {
+		app.Error("buffer append failed")
+		zeta.Error("buffer append failed")
+	}
+	if a, z := lines(out.String(), "source=app"), lines(out.String(), "source=zeta"); a != 2 || z != 2 {
+		t.Fatalf("%d lines of app, %d of zeta in the window; want 2 each:\n%s", a, z, out.String())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "source=app suppressed_similar=3") || !strings.Contains(out.String(), "source=zeta suppressed_similar=3") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary per source:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Lines that name what was lost or damaged (a corrupt region, a truncated
 // file's lost bytes, dead-lettered records) are each needed to find the
 // data: their limit is far higher.
