@@ -222,7 +222,6 @@ sources:
       nully: ${NULLY}
       secret: ${SECRET}
       literal: "$${NOT_A_VAR}"
-      ${KEY_NOT_EXPANDED}: x
 sinks: [{name: s, type: stdout}]
 `, vars)
 	if cfg.DataDir != "/srv/data" {
@@ -236,14 +235,28 @@ sinks: [{name: s, type: stdout}]
 		t.Errorf("max_open_files = %d, want 64 (an unquoted ${N} is re-typed)", cfg.Sources[0].MaxOpenFiles)
 	}
 	wantFields := map[string]string{
-		"yamly":               "a: b\n- [c",
-		"nully":               "null",
-		"secret":              "p$ss ${NOT_EXPANDED}",
-		"literal":             "${NOT_A_VAR}",
-		"${KEY_NOT_EXPANDED}": "x",
+		"yamly":   "a: b\n- [c",
+		"nully":   "null",
+		"secret":  "p$ss ${NOT_EXPANDED}",
+		"literal": "${NOT_A_VAR}",
 	}
 	if !reflect.DeepEqual(cfg.Sources[0].Fields, wantFields) {
 		t.Errorf("fields = %q, want %q", cfg.Sources[0].Fields, wantFields)
+	}
+}
+
+// A key is never expanded: one holding "${" is an error, not a field of
+// that name shipped without a word (ops15 F8).
+func TestEnvInAKeyIsAnError(t *testing.T) {
+	_, err := Parse("c.yaml", []byte(`sources:
+  - name: app
+    paths: [/a]
+    fields:
+      ${K}: x
+sinks: [{name: s, type: stdout}]
+`), env(map[string]string{"K": "k"}))
+	if err == nil || !strings.Contains(err.Error(), "sources[0].fields.${K}: variables are expanded in values only, not in keys") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

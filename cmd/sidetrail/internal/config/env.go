@@ -44,6 +44,11 @@ func (p *parser) expandEnv(root *yaml.Node) {
 				if path != "" {
 					key = path + "." + key
 				}
+				if strings.Contains(n.Content[i].Value, "${") {
+					// Kept as it is, a "${K}" key shipped a field named
+					// so without a word (ops15 F8).
+					p.errorf(n.Content[i].Line, "%s: variables are expanded in values only, not in keys", key)
+				}
 				walk(n.Content[i+1], key)
 			}
 		case yaml.AliasNode:
