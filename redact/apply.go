@@ -813,8 +813,8 @@ func (r *Redactor) anyKeyed(key string) bool {
 	if key == "" {
 		return false
 	}
-	for bits := r.sh.keyedBits; bits != 0; bits &= bits - 1 {
-		if r.sh.valueRules[mathbits.TrailingZeros64(bits)].keyed(key) {
+	for _, ru := range r.sh.keyed {
+		if ru.keyed(key) {
 			return true
 		}
 	}
@@ -2097,11 +2097,10 @@ func appendJSONEscaped(dst, v []byte) []byte {
 // or to the message when msg) for which a JSON member named name holds a
 // secret, or nil.
 func (r *Redactor) secretMember(name []byte, key string, msg bool) *rule {
-	if len(name) == 0 || r.sh.localBits == 0 {
+	if len(name) == 0 {
 		return nil
 	}
-	for bits := r.sh.localBits; bits != 0; bits &= bits - 1 {
-		ru := r.sh.valueRules[mathbits.TrailingZeros64(bits)]
+	for _, ru := range r.sh.secrets {
 		if !msg && !ru.targets(key) {
 			continue
 		}

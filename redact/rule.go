@@ -254,11 +254,13 @@ type shared struct {
 	rules      []*rule
 	fieldRules []*rule
 	valueRules []*rule
-	allBits    uint64 // a bit per value rule (all of them from 63 on)
-	gatedBits  uint64 // value rules with a need: maybeMask computes the summary for them
-	keyedBits  uint64 // value rules whose detector may be keyed by a field name (the first 63)
-	localBits  uint64 // value rules whose matches in a slice of the message are matches in it
-	exactJSON  bool   // tests only: applyJSON gated by the rules' maybe alone (jsonCandidate's oracle)
+	allBits    uint64  // a bit per value rule (all of them from 63 on)
+	gatedBits  uint64  // value rules with a need: maybeMask computes the summary for them
+	keyedBits  uint64  // value rules whose detector may be keyed by a field name (bit 63: one of those from the 64th on)
+	keyed      []*rule // those rules, wherever they are in the list
+	secrets    []*rule // the query_secrets rules, wherever they are in the list (secretMember)
+	localBits  uint64  // value rules whose matches in a slice of the message are matches in it
+	exactJSON  bool    // tests only: applyJSON gated by the rules' maybe alone (jsonCandidate's oracle)
 	logger     *slog.Logger
 	warned     []atomic.Bool // per rule: first withheld message logged
 	panicked   atomic.Bool   // first contained panic logged
@@ -328,8 +330,14 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 			ru.need = n.need()
 			sh.gatedBits |= bit
 		}
-		if ru.kind == kindBuiltin && (ru.builtin == BuiltinBearerToken || ru.builtin == BuiltinQuerySecrets) && j < 63 {
+		if ru.kind == kindBuiltin && (ru.builtin == BuiltinBearerToken || ru.builtin == BuiltinQuerySecrets) {
+			// Every one, also past the 63rd value rule (redact16 F2: the
+			// later ones never masked a value by its name).
 			sh.keyedBits |= bit
+			sh.keyed = append(sh.keyed, ru)
+		}
+		if ru.kind == kindBuiltin && ru.builtin == BuiltinQuerySecrets {
+			sh.secrets = append(sh.secrets, ru)
 		}
 		if ru.kind == kindBuiltin && ru.builtin == BuiltinQuerySecrets && j < 63 {
 			// A match needs a secret name before '=' (or "%3D", or '"',

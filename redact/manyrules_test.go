@@ -1,0 +1,60 @@
+package redact
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/sidetrail/sidetrail"
+)
+
+// Rules that never match, put before the defaults, change nothing. With 63
+// or more value rules before query_secrets and bearer_token, those two no
+// longer masked a value by its field or member name: {"password":"x"}
+// shipped x in its field, nginx's $http_authorization "Basic …" in its
+// field and the message (redact16 F2: the keyed rules were looked for
+// among the first 63 value rules only).
+func TestManyRulesBeforeTheKeyedOnesChangeNothing(t *testing.T) {
+	for _, n := range []int{57, 58, 62, 63, 64, 70} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var rules []Rule
+			for i := range n {
+				rules = append(rules, Rule{Pattern: fmt.Sprintf("QQDUMMY%03dX[0-9]+", i)})
+			}
+			few, many := mustNew(t, Defaults()), mustNew(t, append(rules, Defaults()...))
+			records := func() []*sidetrail.Record {
+				recs := []*sidetrail.Record{
+					newRecord(`{"password":"Zq9SeKr3tVaLu","user":{"api_key":"Zq9SeKr3tVaLu"},"db_password":{"v":"Zq9SeKr3tVaLu"}}`,
+						kv{key: "password", value: "Zq9SeKr3tVaLu"},
+						kv{key: "user", value: `{"api_key":"Zq9SeKr3tVaLu"}`, kind: sidetrail.KindJSON},
+						kv{key: "db_password", value: `{"v":"Zq9SeKr3tVaLu"}`, kind: sidetrail.KindJSON},
+						kv{key: "headers", value: `{"Authorization":"Basic dXNlcjpacTlTZUtyM3RWYUx1"}`, kind: sidetrail.KindJSON}),
+					newRecord(`10.0.0.1 - - "GET / HTTP/1.1" 200 5 "-" "curl" "Basic dXNlcjpacTlTZUtyM3RWYUx1"`,
+						kv{key: "http_authorization", value: "Basic dXNlcjpacTlTZUtyM3RWYUx1"}),
+					newRecord(`{"o":{"pass\u0077ord":"Zq9SeKr3tVaLu"}}`,
+						kv{key: "o", value: `{"pass\u0077ord":"Zq9SeKr3tVaLu"}`, kind: sidetrail.KindJSON}),
+				}
+				for _, l := range adversarialLines {
+					recs = append(recs, fuzzRecord(l, l[len(l)/2:], `{"token":"v","k":"v"}`, 0, uint16(len(l))))
+				}
+				return recs
+			}
+			a, b := records(), records()
+			for i := range a {
+				few.Apply(a[i])
+				many.Apply(b[i])
+				if !bytes.Equal(a[i].Message, b[i].Message) {
+					t.Fatalf("record %d: message %q with the defaults alone, %q after %d rules", i, a[i].Message, b[i].Message, n)
+				}
+				for k := range a[i].Fields {
+					if !bytes.Equal(a[i].Fields[k].Value, b[i].Fields[k].Value) {
+						t.Fatalf("record %d: field %s %q with the defaults alone, %q after %d rules", i, a[i].Fields[k].Key, a[i].Fields[k].Value, b[i].Fields[k].Value, n)
+					}
+				}
+			}
+			if v, _ := field(b[0], "password"); v != "[REDACTED]" {
+				t.Fatalf("password field %q", v)
+			}
+		})
+	}
+}
