@@ -1224,14 +1224,27 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			if !ok {
 				continue
 			}
+			// A member of JSON inside a string (a logfmt or slog value,
+			// a request body): its quotes escaped once, or more at each
+			// level (\"password\":\"x\"). The name ends before the
+			// backslashes; the value is looked for at that level
+			// (redact16 F1: the name read "password\" and shipped).
+			lvl := 0
+			if b[ke] == '"' {
+				lvl = backslashesBefore(b, from, ke)
+				if lvl > 0 && (lvl+1)&lvl != 0 {
+					continue // an escaped backslash ends the name: no secret's
+				}
+			}
+			nameEnd := ke - lvl
 			// The name: back to its opening quote (of the closing one's
 			// kind), or its last 64 bytes when it is longer (secret reads
 			// only the end of a name, and every secret name is far
 			// shorter, so its separator check still sees the byte before
 			// it).
-			ns := ke
+			ns := nameEnd
 			if b[ke] == '"' {
-				for ns > from && ke-ns < 64 && b[ns-1] != '"' {
+				for ns > from && nameEnd-ns < 64 && b[ns-1] != '"' {
 					ns--
 				}
 			} else {
@@ -1239,12 +1252,18 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 					ns--
 				}
 			}
-			if ns == ke || ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) || !q.secret(b[ns:ke]) {
+			if ns == nameEnd || nameEnd-ns < 64 && !quoteEndsAt(b, from, ns, ke) || !q.secret(b[ns:nameEnd]) {
 				continue
 			}
 			vs := j + 1
 			for vs < n && is(b[vs], cSpace) {
 				vs++
+			}
+			if lvl > 0 {
+				if s, e, ok := escapedMemberValue(b, vs, lvl, st.vm); ok {
+					return s, e, true
+				}
+				continue
 			}
 			if k := min(len(nginxQuote), n-vs); k > 0 && string(b[vs:vs+k]) == nginxQuote[:k] {
 				// An nginx-escaped string, or what b cuts short of its
@@ -1417,6 +1436,91 @@ func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 				return 0, 0, false
 			}
 			return s, e, true
+		}
+	}
+	return 0, 0, false
+}
+
+// backslashesBefore returns how many backslashes come right before b[i],
+// after from.
+func backslashesBefore(b []byte, from, i int) int {
+	k := 0
+	for i-k > from && b[i-k-1] == '\\' {
+		k++
+	}
+	return k
+}
+
+// escapedMemberValue returns the value of a JSON member whose quotes are
+// escaped lvl (1, 3, 7, …) times, starting at vs: a string's contents, an
+// object or array whole, or a number. ok is false for a literal (true,
+// false, null), for a value that does not end within b (a slice of a text
+// must find none where the text has a longer one), and for anything
+// else.
+func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo) (s, e int, ok bool) {
+	n := len(b)
+	if vs >= n {
+		return 0, 0, false
+	}
+	switch c := b[vs]; {
+	case c == '\\':
+		k := escapedQuoteLevel(b, vs)
+		if k == 0 {
+			return 0, 0, false
+		}
+		end, _, ok := escapedStringEnd(b, vs, k)
+		if !ok || end == vs+k+1 {
+			return 0, 0, false
+		}
+		return vs + k + 1, end, true
+	case c == '{' || c == '[':
+		if e, ok := vm.skipEscaped(b, vs, lvl); ok {
+			return vs, e, true
+		}
+		return 0, 0, false
+	default:
+		ve := vs
+		for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && b[ve] != '\\' && b[ve] != '"' && !is(b[ve], cSpace) {
+			ve++
+		}
+		if ve == vs || ve == n || isLiteral(b[vs:ve]) {
+			return 0, 0, false
+		}
+		return vs, ve, true
+	}
+}
+
+// escapedQuoteLevel returns k when b holds, at i, a quote escaped k times
+// (k = 1, 3, 7, … backslashes, then '"'), else 0.
+func escapedQuoteLevel(b []byte, i int) int {
+	k := 0
+	for i+k < len(b) && b[i+k] == '\\' {
+		k++
+	}
+	if k > 0 && i+k < len(b) && b[i+k] == '"' && (k+1)&k == 0 {
+		return k
+	}
+	return 0
+}
+
+// escapedStringEnd returns, for a string that a quote escaped k times opens
+// at b[i], where its closing quote's backslashes start and the index after
+// that quote. A quote inside it has, at this level, (k+1)(p+1)-1
+// backslashes with p odd; the closing one p even (after escaped
+// backslashes). ok is false when it does not close within b, or a quote
+// of a level below comes first (the string holding it ended).
+func escapedStringEnd(b []byte, i, k int) (end, next int, ok bool) {
+	s := i + k + 1
+	for j := s; j < len(b); j++ {
+		if b[j] != '"' {
+			continue
+		}
+		m := backslashesBefore(b, s, j)
+		if (m+1)%(k+1) != 0 {
+			return 0, 0, false
+		}
+		if p := (m+1)/(k+1) - 1; p%2 == 0 {
+			return j - k, j + 1, true
 		}
 	}
 	return 0, 0, false

@@ -58,3 +58,34 @@ func TestManyRulesBeforeTheKeyedOnesChangeNothing(t *testing.T) {
 		})
 	}
 }
+
+// A JSON member whose quotes are escaped (JSON inside a string: a logfmt or
+// slog value, a request body, Docker's json-file line read raw) is masked as
+// the same member unescaped is: its value, an object or array whole. The
+// name was read with the backslash before its closing quote ("password\")
+// and the value shipped (redact16 F1).
+func TestEscapedJSONMembers(t *testing.T) {
+	r := mustNew(t, Defaults())
+	const s = "Zq9SeKr3tVaLu"
+	for in, want := range map[string]string{
+		`msg="{\"password\":\"` + s + `\"}"`:                              `msg="{\"password\":\"[REDACTED]\"}"`,
+		`level=info body="{\"password\":\"` + s + `\",\"user\":\"bob\"}"`: `level=info body="{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"`,
+		`body="{\"token\": \"` + s + `\"}"`:                               `body="{\"token\": \"[REDACTED]\"}"`,
+		`x {\"api_key\":\"` + s + `\"}`:                                   `x {\"api_key\":\"[REDACTED]\"}`,
+		`body="{\"user\":{\"password\":\"` + s + `\"}}"`:                  `body="{\"user\":{\"password\":\"[REDACTED]\"}}"`,
+		`body="{\"password\":{\"v\":\"` + s + `\",\"w\":[1,\"}\"]}}"`:     `body="{\"password\":[REDACTED]}"`,
+		`body="{\"pin\":1234,\"password\":\"\"}"`:                         `body="{\"pin\":1234,\"password\":\"\"}"`,
+		`body="{\"password\":true}"`:                                      `body="{\"password\":true}"`,
+		`body="{\"password\":98765}"`:                                     `body="{\"password\":[REDACTED]}"`,
+		// Docker's json-file line of an app's JSON line holding JSON.
+		`{"log":"{\"body\":\"{\\\"password\\\":\\\"` + s + `\\\"}\"}\n"}`: `{"log":"{\"body\":\"{\\\"password\\\":\\\"[REDACTED]\\\"}\"}\n"}`,
+		// A name ending in an escaped backslash is no secret's name.
+		`x {\"password\\\\\":\"v\"}`: `x {\"password\\\\\":\"v\"}`,
+	} {
+		rec := newRecord(in)
+		r.Apply(rec)
+		if string(rec.Message) != want {
+			t.Errorf("%s\n  got  %s\n  want %s", in, rec.Message, want)
+		}
+	}
+}

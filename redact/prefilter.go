@@ -74,7 +74,7 @@ func (q queryDetector) candidateVec(b []byte) bool {
 			}
 		}
 		for ; colon != 0; colon &= colon - 1 {
-			if k, ok := nameQuoteBefore(b, 0, base+mathbits.TrailingZeros64(colon)); ok && q.endsWithSecret(b[:k]) {
+			if k, ok := nameQuoteBefore(b, 0, base+mathbits.TrailingZeros64(colon)); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 				return true
 			}
 		}
@@ -105,7 +105,7 @@ func (q queryDetector) candidateScalar(b []byte) bool {
 			break
 		}
 		p += i
-		if k, ok := nameQuoteBefore(b, 0, p); ok && q.endsWithSecret(b[:k]) {
+		if k, ok := nameQuoteBefore(b, 0, p); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 			return true
 		}
 		i = p + 1

@@ -27,6 +27,7 @@ type valueMemo struct {
 // the walk was inside a string; least[k] is the least depth at or after it.
 type failedWalk struct {
 	start int
+	lvl   int // the walk's quote level (see skipEscaped)
 	depth []int32
 	least []int32
 }
@@ -47,9 +48,23 @@ func (m *valueMemo) skipValue(b []byte, i int) (int, bool) {
 	if m == nil || i >= len(b) || b[i] != '{' && b[i] != '[' {
 		return skipValue(b, i)
 	}
+	return m.skip(b, i, 0)
+}
+
+// skipEscaped is skipEscaped(b, i, lvl) for an object or array, b being
+// the text every call since reset was about. A nil m is no memo.
+func (m *valueMemo) skipEscaped(b []byte, i, lvl int) (int, bool) {
+	if m == nil {
+		return skipEscaped(b, i, lvl)
+	}
+	return m.skip(b, i, lvl)
+}
+
+// skip is skipValue (lvl 0) or skipEscaped (lvl > 0) with the walks kept.
+func (m *valueMemo) skip(b []byte, i, lvl int) (int, bool) {
 	for k := range m.walks {
 		w := &m.walks[k]
-		if w.start < 0 || i < w.start || i-w.start >= len(w.depth) {
+		if w.start < 0 || w.lvl != lvl || i < w.start || i-w.start >= len(w.depth) {
 			continue
 		}
 		d := w.depth[i-w.start]
@@ -61,25 +76,33 @@ func (m *valueMemo) skipValue(b []byte, i int) (int, bool) {
 		}
 		break // it closes: walk it, the walk ends at the close
 	}
-	end, ok := skipValue(b, i)
+	var end int
+	var ok bool
+	if lvl == 0 {
+		end, ok = skipValue(b, i)
+	} else {
+		end, ok = skipEscaped(b, i, lvl)
+	}
 	if !ok {
-		m.keep(b, i)
+		m.keep(b, i, lvl)
 	}
 	return end, ok
 }
 
-// keep walks from i again, as skipValue does, keeping the depths.
-func (m *valueMemo) keep(b []byte, i int) {
+// keep walks from i again, as skipValue (or skipEscaped) does, keeping the
+// depths as far as the walk went.
+func (m *valueMemo) keep(b []byte, i, lvl int) {
 	w := &m.walks[m.next]
 	m.next = (m.next + 1) % len(m.walks)
-	w.start = i
+	w.start, w.lvl = i, lvl
 	n := len(b) - i
 	w.depth = grow32(w.depth, n)
 	w.least = grow32(w.least, n)
 	depth := int32(0)
+walk:
 	for j := i; j < len(b); j++ {
-		switch b[j] {
-		case '"':
+		switch {
+		case lvl == 0 && b[j] == '"':
 			_, next, _ := nextJSONToken(b, j)
 			w.depth[j-i] = depth
 			for k := j + 1; k < next; k++ {
@@ -87,13 +110,33 @@ func (m *valueMemo) keep(b []byte, i int) {
 			}
 			j = next - 1
 			continue
-		case '{', '[':
+		case lvl > 0 && b[j] == '\\':
+			k := escapedQuoteLevel(b, j)
+			if k == 0 {
+				break
+			}
+			_, next, ok := escapedStringEnd(b, j, k)
+			if !ok {
+				n = j - i // the walk ends in a string that does not close
+				break walk
+			}
+			w.depth[j-i] = depth
+			for k := j + 1; k < next; k++ {
+				w.depth[k-i] = -1
+			}
+			j = next - 1
+			continue
+		case lvl > 0 && b[j] == '"':
+			n = j - i // a quote of a level below: the walk ends
+			break walk
+		case b[j] == '{' || b[j] == '[':
 			depth++
-		case '}', ']':
+		case b[j] == '}' || b[j] == ']':
 			depth--
 		}
 		w.depth[j-i] = depth
 	}
+	w.depth, w.least = w.depth[:n], w.least[:n]
 	least := int32(math.MaxInt32)
 	for k := n - 1; k >= 0; k-- {
 		if d := w.depth[k]; d >= 0 && d < least {
@@ -101,6 +144,38 @@ func (m *valueMemo) keep(b []byte, i int) {
 		}
 		w.least[k] = least
 	}
+}
+
+// skipEscaped returns the end of the object or array at b[i] in JSON whose
+// quotes are escaped lvl (1, 3, 7, …) times (JSON inside a string), and
+// whether it closes within b before a quote of a level below (the end of
+// the string holding it).
+func skipEscaped(b []byte, i, lvl int) (int, bool) {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			k := escapedQuoteLevel(b, j)
+			if k == 0 {
+				continue
+			}
+			_, next, ok := escapedStringEnd(b, j, k)
+			if !ok {
+				return 0, false
+			}
+			j = next - 1
+		case '"':
+			return 0, false
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func grow32(s []int32, n int) []int32 {

@@ -20,6 +20,20 @@ func checkMemo(t *testing.T, b []byte) {
 			t.Fatalf("%q at %d: memo (%d, %v), skipValue (%d, %v)", b, i, e1, ok1, e2, ok2)
 		}
 	}
+	// JSON inside a string, its quotes escaped once or three times.
+	for _, lvl := range []int{1, 3} {
+		m.reset()
+		for i := range b {
+			if b[i] != '{' && b[i] != '[' {
+				continue
+			}
+			e1, ok1 := m.skipEscaped(b, i, lvl)
+			e2, ok2 := skipEscaped(b, i, lvl)
+			if ok1 != ok2 || ok1 && e1 != e2 {
+				t.Fatalf("%q at %d, level %d: memo (%d, %v), skipEscaped (%d, %v)", b, i, lvl, e1, ok1, e2, ok2)
+			}
+		}
+	}
 }
 
 func TestValueMemoAgreesWithSkipValue(t *testing.T) {
@@ -33,6 +47,7 @@ func TestValueMemoAgreesWithSkipValue(t *testing.T) {
 		`{{{{}}`, `]]]{{[`, ``, `{`, `"`,
 		strings.Repeat(`{"password":`, 50),
 		strings.Repeat(`{"a":"`, 30) + strings.Repeat(`"}`, 10),
+		strings.Repeat(`{\"password\":`, 40), `{\"a\":{\"b\":[1,\"]\"]}}`, `{\"a\":\"x\\\"}\"}"`, `{\\\"a\\\":{\"}`,
 	} {
 		checkMemo(t, []byte(s))
 	}
@@ -53,7 +68,7 @@ func FuzzValueMemo(f *testing.F) {
 // the per-byte cost of a long text with a short one's.
 func TestUnclosedSecretMembersAreLinear(t *testing.T) {
 	r := mustNew(t, Defaults())
-	for _, unit := range []string{`{"password":`, `{\x22password\x22:`, `{\"password\":`, `["x",{"password":`, `{"password":["\\"`} {
+	for _, unit := range []string{`{"password":`, `{\x22password\x22:`, `{\"password\":`, `["x",{"password":`, `{"password":["\\"`, `{\"password\":[\"x\",{\"password\":`} {
 		linear(t, r, unit)
 	}
 }
