@@ -104,8 +104,12 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		if u.reader, err = g.buf.Reader(sc.Name); err != nil {
 			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
 		}
-		if u.dl, err = pipeline.OpenDeadLetter(filepath.Join(cfg.DataDir, "deadletter"), sc.Name, int64(sc.DeadLetter.MaxBytes)); err != nil {
-			return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+		// The stdout sink rejects nothing: it gets no dead-letter file (it
+		// got an empty one). A rejection would be retried, never lost.
+		if sc.Stdout == nil {
+			if u.dl, err = pipeline.OpenDeadLetter(filepath.Join(cfg.DataDir, "deadletter"), sc.Name, int64(sc.DeadLetter.MaxBytes)); err != nil {
+				return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+			}
 		}
 		name := sc.Name
 		concurrency := 1

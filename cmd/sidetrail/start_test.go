@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,8 +42,8 @@ func TestStartFailureIsAnError(t *testing.T) {
 			return os.WriteFile(filepath.Join(data, "deadletter"), []byte("x"), 0o644)
 		}, "deadletter"},
 		{"the dead-letter file is a directory", func(data string) error {
-			return os.MkdirAll(filepath.Join(data, "deadletter", "out.ndjson"), 0o755)
-		}, "out.ndjson"},
+			return os.MkdirAll(filepath.Join(data, "deadletter", "es.ndjson"), 0o755)
+		}, "es.ndjson"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -54,7 +56,7 @@ func TestStartFailureIsAnError(t *testing.T) {
 			}
 			cfg := writeFile(t, "c.yaml", `data_dir: `+data+`
 sources: [{name: a, paths: ["`+dir+`/*.log"]}]
-sinks: [{name: out, type: stdout}]
+sinks: [{name: out, type: stdout}, {name: es, type: elasticsearch, urls: ["http://127.0.0.1:9"]}]
 server: {listen: ""}
 `)
 			code, _, errOut := runMain(t, "", "run", "-config", cfg)
@@ -83,6 +85,9 @@ func TestReloadThatCannotStartKeepsThePreviousConfig(t *testing.T) {
 		f.Close()
 	}
 	appendLines(0, 10)
+	es := httptest.NewServer(esfake.New(esfake.Options{}))
+	defer es.Close()
+	second := "sinks: [{name: out, type: stdout}, {name: second, type: elasticsearch, urls: [\"" + es.URL + "\"]}]\n"
 	base := `data_dir: ` + data + `
 log: {level: info}
 sources: [{name: a, paths: ["` + logPath + `"]}]
@@ -110,7 +115,7 @@ server: {listen: ""}
 	if err := os.MkdirAll(filepath.Join(data, "deadletter", "second.ndjson"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, []byte(base+"sinks: [{name: out, type: stdout}, {name: second, type: stdout}]\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(base+second), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the failed reload", func() bool { return strings.Contains(errOut.String(), "reload failed") })
@@ -121,7 +126,7 @@ server: {listen: ""}
 	if err := os.Remove(filepath.Join(data, "deadletter", "second.ndjson")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, []byte(base+"sinks: [{name: out, type: stdout}, {name: second, type: stdout}]\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(base+second), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the reload retried", func() bool {
@@ -787,5 +792,34 @@ server: {listen: ""}
 	}
 	if took > 8*time.Second {
 		t.Errorf("%d lines through a 64 KiB buffer took %v", n, took)
+	}
+}
+
+// The stdout sink rejects nothing: it gets no dead-letter file. It got an
+// empty one, which an operator could take for a place where records go.
+func TestStdoutSinkHasNoDeadLetterFile(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	os.WriteFile(filepath.Join(dir, "a.log"), []byte("line\n"), 0o644)
+	cfg := writeFile(t, "c.yaml", `data_dir: `+data+`
+sources: [{name: a, paths: ["`+dir+`/*.log"]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: ""}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), `"line"`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no line shipped:\n%s", errOut.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "deadletter", "out.ndjson")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("dead-letter file of the stdout sink: %v", err)
 	}
 }
