@@ -220,10 +220,14 @@ func (g *generation) fail(err error) {
 // stop ends the generation in the order that loses and repeats nothing:
 //  1. the sources stop reading; what they appended is committed, the rest
 //     of what they read is read again next time;
-//  2. the tailers close, writing their checkpoints;
-//  3. if drain, the shippers keep sending until the buffer is empty for
+//  2. if drain, the shippers keep sending until the buffer is empty for
 //     every sink or the timeout passes; then they finish the batch in
 //     flight (bounded by the same timeout) and stop;
+//  3. the tailers close, writing their checkpoints and handing their open
+//     files to the next generation. Until then they go on scanning (not
+//     reading): a file made and rotated away while a sink finished its
+//     batch, up to drain_timeout, is held open for the next generation to
+//     read (tailer16 F1: closed first, such files were never read);
 //  4. the buffer closes. Whatever was not delivered is still in it.
 //
 // A sink stuck past the timeout in a write nothing can interrupt (stdout
@@ -236,9 +240,11 @@ func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{
 		g.srcCancel()
 		g.srcWG.Wait()
 		var errs []error
-		for _, u := range g.sources {
-			if err := u.tailer.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("source %s: %w", u.name, err))
+		closeTailers := func() {
+			for _, u := range g.sources {
+				if err := u.tailer.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("source %s: %w", u.name, err))
+				}
 			}
 		}
 		if drain {
@@ -277,12 +283,14 @@ func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{
 			// A shipper is still in its sink: do not close the sink
 			// under it. What it was sending stays in the buffer.
 			g.logger.Error("a sink is stuck in a write that cannot be interrupted (stdout into a pipe nobody reads?); leaving it behind: its batch stays in the buffer for the next start")
+			closeTailers()
 			if g.buf != nil {
 				errs = append(errs, g.buf.Close())
 			}
 			g.stopErr = errors.Join(append(errs, errStuckSink)...)
 			return
 		}
+		closeTailers()
 		errs = append(errs, g.closeAll())
 		g.stopErr = errors.Join(errs...)
 	})
