@@ -27,9 +27,10 @@ type Handoff struct {
 // heldFile is a descriptor handed over, with what the checkpoint entry of
 // its file is matched by.
 type heldFile struct {
-	fd   *os.File
-	id   devIno
-	path string // where it was last seen
+	fd     *os.File
+	id     devIno
+	path   string // where it was last seen
+	atPath bool   // the next tailer's scan found it at a path: its open takes fd
 }
 
 // NewHandoff returns an empty Handoff.

@@ -93,10 +93,12 @@ type Options struct {
 	hooks *hooks // fault injection for tests
 }
 
-// hooks let tests make the watcher fail as an exhausted inotify would.
+// hooks let tests make the watcher fail as an exhausted inotify would, and
+// act between a scan's glob and what it does with the files found.
 type hooks struct {
 	newWatcher func() (*fsnotify.Watcher, error)
 	addWatch   func(dir string) error
+	afterGlob  func()
 }
 
 func (o Options) withDefaults() (Options, error) {

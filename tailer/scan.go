@@ -98,16 +98,32 @@ func (t *Tailer) scan(now time.Time) {
 		}
 	}
 
+	if h := t.o.hooks; h != nil && h.afterGlob != nil {
+		h.afterGlob()
+	}
+
 	// Files the last tailer handed over, rotated away and still read: a
-	// path finds them no more (or finds them again, when they were renamed
-	// within the paths: then the path's descriptor does).
+	// path finds them no more (or finds them again, at their path or
+	// renamed within the paths: then open takes the descriptor handed
+	// over).
 	for id, h := range t.inherited {
+		h.atPath = false // looked at again at each scan until taken
 		fi, err := h.fd.Stat()
+		if seen[id] && t.files[id] == nil && err == nil {
+			// Found at a path: open takes this descriptor rather than
+			// open the path again. A rename between the glob's stat and
+			// that open left the file with no descriptor and no path
+			// (tailer16 F2: the rest of its lines lost, uncounted).
+			h.atPath = true
+			t.inherited[id] = h
+			continue
+		}
 		if seen[id] || t.pending[id] == nil || t.files[id] != nil || err != nil || stillAt(h) {
 			h.fd.Close()
 			delete(t.inherited, id)
 			continue
 		}
+		t.inherited[id] = h
 		seen[id] = true
 		fresh = append(fresh, cand{h.path, fi, id})
 	}
@@ -497,6 +513,16 @@ func (t *Tailer) clearBad(p string) {
 // open opens p read-only without following it into a FIFO's blocking open,
 // and checks that it is still the regular file id.
 func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
+	if h, ok := t.inherited[id]; ok && h.atPath {
+		// Handed over by the last tailer and found at p: its descriptor
+		// is the file, whatever p holds now.
+		delete(t.inherited, id)
+		delete(t.atRisk, p)
+		t.clearBad(p)
+		t.nOpen++
+		t.stats.open.Add(1)
+		return h.fd, true
+	}
 	if t.nOpen >= t.o.MaxOpenFiles {
 		if _, ok := t.atRisk[p]; !ok {
 			t.atRisk[p] = riskEntry{id: id, unread: -1} // logged by updateRisk, with the count
@@ -575,6 +601,11 @@ func (t *Tailer) updateRisk() {
 			// A known file (one that gave its descriptor up): its stream
 			// counts what it had when last seen; add what it grew since.
 			e.unread = max(0, fi.Size()-f.st.size)
+		} else if ce := t.pending[e.id]; ce != nil {
+			// Known from the checkpoint only (after a reload or a
+			// restart): read up to its offset. It was counted lost whole,
+			// the lines shipped before included (tailer16 F3).
+			e.unread = max(0, fi.Size()-ce.Offset)
 		} else {
 			e.unread = fi.Size()
 		}
@@ -1008,7 +1039,7 @@ func (t *Tailer) removeStream(st *stream) {
 func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry, now time.Time) bool {
 	var fd *os.File
 	handedOver := false // by the last tailer, and found by no path
-	if h, ok := t.inherited[id]; ok {
+	if h, ok := t.inherited[id]; ok && !h.atPath {
 		delete(t.inherited, id)
 		fd, handedOver = h.fd, true
 		t.nOpen++

@@ -502,6 +502,7 @@ func (t *Tailer) shutdown(final bool) error {
 		}
 		for _, h := range t.inherited { // not taken up: for the next one
 			if final && t.o.Handoff != nil {
+				h.atPath = false
 				held = append(held, h)
 			} else {
 				h.fd.Close()

@@ -1830,3 +1830,50 @@ func TestFlippingPathLoggedOnce(t *testing.T) {
 		t.Fatalf("readable again logged %d times", n)
 	}
 }
+
+// A file known from the checkpoint only (after a reload or a restart) that
+// waits for a descriptor and goes away counts as lost what it held past
+// its offset, not its whole size: its first lines had shipped (tailer16
+// F3: 6,320 bytes counted for 620 lost).
+func TestUnopenedFileKnownFromTheCheckpointCountsItsUnreadBytes(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = 100 * time.Millisecond
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, a, "a0\n")
+	appendFile(t, b, strings.Repeat("b-shipped\n", 10))
+	tl := mustNew(t, o)
+	collect(t, tl, 11, 10*time.Second) // committed as read
+	if err := tl.Close(); err != nil { // a restart, or a reload
+		t.Fatal(err)
+	}
+	defer keepBusy(t, 10*time.Millisecond, a)() // a.log keeps the one descriptor
+	tl = mustNew(t, o)
+	defer tl.Close()
+	var ls []got
+	wait := func(what string, cond func(st Stats) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(tl.Stats()); {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v", what, tl.Stats())
+			}
+			ls = readUntil(t, tl, ls, 20*time.Millisecond)
+		}
+	}
+	// b.log was read to its end: it waits for the descriptor a.log holds,
+	// with nothing unread.
+	wait("a.log open, b.log waiting", func(st Stats) bool { return st.OpenFiles == 1 && st.FilesAtRisk == 1 })
+	appendFile(t, b, "b-lost\n") // 7 bytes that wait
+	ls = readUntil(t, tl, ls, 200*time.Millisecond)
+	if err := os.Rename(b, filepath.Join(dir, "b.old")); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, b, "x\n")
+	wait("the loss counted", func(st Stats) bool { return st.UnopenedBytesLost > 0 })
+	ls = readUntil(t, tl, ls, 200*time.Millisecond)
+	if n := tl.Stats().UnopenedBytesLost; n != 7 {
+		t.Fatalf("unopened bytes lost %d, want 7 (what b.log held past its offset)", n)
+	}
+}
