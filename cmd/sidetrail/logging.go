@@ -33,12 +33,13 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 // rateLimit passes at most burst records with the same level and message per
-// window (lossBurst for lossMessages) from one logger: a logger With its
-// own attributes (a source's, a sink's) has a budget of its own. When the
-// window ends with records suppressed, one record with the message, the
-// logger's attributes and suppressed_similar=N says so, whether or not the
-// message comes again. (One budget for every logger: two sources failing
-// alike shared it, and the summary named one of them; ops15 F8.)
+// window (lossBurst for lossMessages) for each source and sink: a logger
+// With its own attributes, or a record's own source or sink attribute, has
+// a budget of its own. When the window ends with records suppressed, one
+// record with the message, the logger's attributes, the record's source or
+// sink and suppressed_similar=N says so, whether or not the message comes
+// again. (One budget for all: two sources failing alike shared it, and the
+// summary named one of them or none; ops15 F8, regress16 F5.)
 type rateLimit struct {
 	next   slog.Handler
 	burst  int
@@ -81,6 +82,7 @@ type rateCount struct {
 	n          int
 	suppressed int
 	summary    *time.Timer // sums up the window's suppressed records at its end
+	who        []slog.Attr // the record's source or sink, for the summary
 }
 
 func newRateLimit(next slog.Handler, burst int, window time.Duration) *rateLimit {
@@ -93,7 +95,12 @@ func (h *rateLimit) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn {
 		return h.next.Handle(ctx, r)
 	}
-	k := rateKey{r.Level, r.Message, h.scope}
+	who := whose(r)
+	scope := h.scope
+	for _, a := range who {
+		scope += a.String() + "\x00"
+	}
+	k := rateKey{r.Level, r.Message, scope}
 	burst := h.burst
 	if lossMessages[r.Message] {
 		burst = lossBurst
@@ -109,7 +116,7 @@ func (h *rateLimit) Handle(ctx context.Context, r slog.Record) error {
 			}
 			clear(h.state.seen)
 		}
-		c = &rateCount{start: r.Time}
+		c = &rateCount{start: r.Time, who: who}
 		h.state.seen[k] = c
 	}
 	if r.Time.Sub(c.start) > h.window {
@@ -150,8 +157,21 @@ func (h *rateLimit) sumUp(ctx context.Context, next slog.Handler, k rateKey, c *
 		return
 	}
 	r := slog.NewRecord(time.Now(), k.level, k.msg, 0)
+	r.AddAttrs(c.who...)
 	r.AddAttrs(slog.Int("suppressed_similar", n), slog.Duration("window", h.window))
 	_ = next.Handle(ctx, r)
+}
+
+// whose returns the record's own source and sink attributes.
+func whose(r slog.Record) []slog.Attr {
+	var who []slog.Attr
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "source" || a.Key == "sink" {
+			who = append(who, a)
+		}
+		return true
+	})
+	return who
 }
 
 func (h *rateLimit) WithAttrs(as []slog.Attr) slog.Handler {

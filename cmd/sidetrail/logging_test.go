@@ -62,6 +62,21 @@ func TestRateLimitBudgetPerLogger(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// A sink named in the record itself (the shippers log so) the same
+	// (regress16 F5: one budget for every sink, a summary naming none).
+	for range 5 {
+		log.Warn("sink send failed; retrying", "sink", "es1", "retry_in", "1s")
+		log.Warn("sink send failed; retrying", "sink", "es2", "retry_in", "1s")
+	}
+	if a, b := lines(out.String(), "sink=es1 retry_in"), lines(out.String(), "sink=es2 retry_in"); a != 2 || b != 2 {
+		t.Fatalf("%d lines of es1, %d of es2 in the window; want 2 each:\n%s", a, b, out.String())
+	}
+	for !strings.Contains(out.String(), "sink=es1 suppressed_similar=3") || !strings.Contains(out.String(), "sink=es2 suppressed_similar=3") {
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatalf("no summary per sink:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Lines that name what was lost or damaged (a corrupt region, a truncated
