@@ -1260,6 +1260,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				vs++
 			}
 			if lvl > 0 {
+				vs = skipEscapedSpace(b, vs, lvl)
 				if s, e, ok := escapedMemberValue(b, vs, lvl, st.vm); ok {
 					return s, e, true
 				}
@@ -1474,7 +1475,7 @@ func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo) (s, e int, ok bool
 		}
 		return vs + k + 1, end, true
 	case c == '{' || c == '[':
-		if e, ok := vm.skipEscaped(b, vs, lvl); ok {
+		if e, ok := vm.skipEscaped(b, vs); ok {
 			return vs, e, true
 		}
 		return 0, 0, false
@@ -1488,6 +1489,30 @@ func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo) (s, e int, ok bool
 		}
 		return vs, ve, true
 	}
+}
+
+// skipEscapedSpace returns the index after the white space at i in JSON
+// whose quotes are escaped lvl times: real white space, and a line break or
+// tab escaped at that level ("\n" at level 1, "\\n" at 3, as a
+// pretty-printed text encoded into a string writes the one between a
+// member's colon and its value: regress16 F3).
+func skipEscapedSpace(b []byte, i, lvl int) int {
+	esc := (lvl + 1) / 2 // the backslashes of a character escaped at this level
+	for i < len(b) {
+		if is(b[i], cSpace) {
+			i++
+			continue
+		}
+		k := 0
+		for i+k < len(b) && b[i+k] == '\\' {
+			k++
+		}
+		if k != esc || i+k >= len(b) || b[i+k] != 'n' && b[i+k] != 't' && b[i+k] != 'r' {
+			return i
+		}
+		i += k + 1
+	}
+	return i
 }
 
 // escapedQuoteLevel returns k when b holds, at i, a quote escaped k times

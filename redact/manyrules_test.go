@@ -79,6 +79,10 @@ func TestEscapedJSONMembers(t *testing.T) {
 		`body="{\"password\":98765}"`:                                     `body="{\"password\":[REDACTED]}"`,
 		// Docker's json-file line of an app's JSON line holding JSON.
 		`{"log":"{\"body\":\"{\\\"password\\\":\\\"` + s + `\\\"}\"}\n"}`: `{"log":"{\"body\":\"{\\\"password\\\":\\\"[REDACTED]\\\"}\"}\n"}`,
+		// Pretty-printed, then encoded into a string: an escaped line
+		// break and tab between the colon and the value (regress16 F3).
+		`msg="{\n\t\"password\":\n\t\"` + s + `\"\n}"`:          `msg="{\n\t\"password\":\n\t\"[REDACTED]\"\n}"`,
+		`{"log":"{\\n  \\\"token\\\":\\n  \\\"` + s + `\\\"}"}`: `{"log":"{\\n  \\\"token\\\":\\n  \\\"[REDACTED]\\\"}"}`,
 		// A name ending in an escaped backslash is no secret's name.
 		`x {\"password\\\\\":\"v\"}`: `x {\"password\\\\\":\"v\"}`,
 	} {

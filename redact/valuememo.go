@@ -27,7 +27,7 @@ type valueMemo struct {
 // the walk was inside a string; least[k] is the least depth at or after it.
 type failedWalk struct {
 	start int
-	lvl   int // the walk's quote level (see skipEscaped)
+	esc   bool // a walk of JSON inside a string (skipEscaped)
 	depth []int32
 	least []int32
 }
@@ -48,23 +48,28 @@ func (m *valueMemo) skipValue(b []byte, i int) (int, bool) {
 	if m == nil || i >= len(b) || b[i] != '{' && b[i] != '[' {
 		return skipValue(b, i)
 	}
-	return m.skip(b, i, 0)
+	return m.skip(b, i, false)
 }
 
-// skipEscaped is skipEscaped(b, i, lvl) for an object or array, b being
-// the text every call since reset was about. A nil m is no memo.
-func (m *valueMemo) skipEscaped(b []byte, i, lvl int) (int, bool) {
+// skipEscaped is skipEscaped(b, i) for an object or array, b being the
+// text every call since reset was about. A nil m is no memo.
+func (m *valueMemo) skipEscaped(b []byte, i int) (int, bool) {
 	if m == nil {
-		return skipEscaped(b, i, lvl)
+		return skipEscaped(b, i)
 	}
-	return m.skip(b, i, lvl)
+	return m.skip(b, i, true)
 }
 
-// skip is skipValue (lvl 0) or skipEscaped (lvl > 0) with the walks kept.
-func (m *valueMemo) skip(b []byte, i, lvl int) (int, bool) {
+// skip is skipValue (!esc) or skipEscaped (esc) with the walks kept. The
+// walk of JSON inside a string is one whatever the level of its quotes
+// (each string is skipped at its own level): one kind of walk kept per
+// level, three levels in turn evicted each other's walks, and a line
+// repeating unclosed members at levels 1, 3 and 7 took time in the square
+// of its length (regress16 F1: 97 s for 1 MB).
+func (m *valueMemo) skip(b []byte, i int, esc bool) (int, bool) {
 	for k := range m.walks {
 		w := &m.walks[k]
-		if w.start < 0 || w.lvl != lvl || i < w.start || i-w.start >= len(w.depth) {
+		if w.start < 0 || w.esc != esc || i < w.start || i-w.start >= len(w.depth) {
 			continue
 		}
 		d := w.depth[i-w.start]
@@ -78,23 +83,23 @@ func (m *valueMemo) skip(b []byte, i, lvl int) (int, bool) {
 	}
 	var end int
 	var ok bool
-	if lvl == 0 {
-		end, ok = skipValue(b, i)
+	if esc {
+		end, ok = skipEscaped(b, i)
 	} else {
-		end, ok = skipEscaped(b, i, lvl)
+		end, ok = skipValue(b, i)
 	}
 	if !ok {
-		m.keep(b, i, lvl)
+		m.keep(b, i, esc)
 	}
 	return end, ok
 }
 
 // keep walks from i again, as skipValue (or skipEscaped) does, keeping the
 // depths as far as the walk went.
-func (m *valueMemo) keep(b []byte, i, lvl int) {
+func (m *valueMemo) keep(b []byte, i int, esc bool) {
 	w := &m.walks[m.next]
 	m.next = (m.next + 1) % len(m.walks)
-	w.start, w.lvl = i, lvl
+	w.start, w.esc = i, esc
 	n := len(b) - i
 	w.depth = grow32(w.depth, n)
 	w.least = grow32(w.least, n)
@@ -102,7 +107,7 @@ func (m *valueMemo) keep(b []byte, i, lvl int) {
 walk:
 	for j := i; j < len(b); j++ {
 		switch {
-		case lvl == 0 && b[j] == '"':
+		case !esc && b[j] == '"':
 			_, next, _ := nextJSONToken(b, j)
 			w.depth[j-i] = depth
 			for k := j + 1; k < next; k++ {
@@ -110,7 +115,7 @@ walk:
 			}
 			j = next - 1
 			continue
-		case lvl > 0 && b[j] == '\\':
+		case esc && b[j] == '\\':
 			k := escapedQuoteLevel(b, j)
 			if k == 0 {
 				break
@@ -126,7 +131,7 @@ walk:
 			}
 			j = next - 1
 			continue
-		case lvl > 0 && b[j] == '"':
+		case esc && b[j] == '"':
 			n = j - i // a quote of a level below: the walk ends
 			break walk
 		case b[j] == '{' || b[j] == '[':
@@ -147,10 +152,10 @@ walk:
 }
 
 // skipEscaped returns the end of the object or array at b[i] in JSON whose
-// quotes are escaped lvl (1, 3, 7, …) times (JSON inside a string), and
-// whether it closes within b before a quote of a level below (the end of
-// the string holding it).
-func skipEscaped(b []byte, i, lvl int) (int, bool) {
+// quotes are escaped (1, 3, 7, … backslashes: JSON inside a string), each
+// of its strings skipped at its own level, and whether it closes within b
+// before an unescaped quote (the end of the string holding it).
+func skipEscaped(b []byte, i int) (int, bool) {
 	depth := 0
 	for j := i; j < len(b); j++ {
 		switch b[j] {
