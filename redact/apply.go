@@ -54,6 +54,7 @@ type Redactor struct {
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
 	tmp        []byte // one replacement
+	tmp2       []byte // tmp put in escaped quotes (quoteEscaped)
 	spans      []span // field-rule spans in the original message
 	drops      []int  // indexes of fields to drop
 	fvals      []span // field-rule values and their replacements
@@ -846,13 +847,20 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		}
 		var repl []byte // a drop's is empty
 		put := false
+		quoteLvl := r.fst.quoteLvl
 		if m := v[s:e]; !skip && !isToken(m) {
 			repl = r.replacement(ru, m)
+			if quoteLvl > 0 {
+				repl = quoteEscaped(r.tmp2[:0], repl, quoteLvl)
+				r.tmp2 = repl
+			}
 			put = !bytes.Equal(repl, m)
 		}
+		q.raw = quoteLvl > 0 // escaped for where it goes already
 		if r.putMatch(ru, &q, rec, v, &last, s, e, e0, crossed, put, repl) {
 			n++
 		}
+		q.raw = false
 	}
 	if n == 0 {
 		return v, 0
@@ -1015,6 +1023,21 @@ func maskCovered(q *numQuote, out, v []byte, last, from, end int, repl func(c []
 		n++
 	}
 	return out, last, n
+}
+
+// quoteEscaped appends repl (a builtin's replacement: a token, a hash,
+// nothing) to out as a string in quotes escaped lvl times ("\\"[REDACTED]\\""
+// at level 1).
+func quoteEscaped(out, repl []byte, lvl int) []byte {
+	for range lvl {
+		out = append(out, '\\')
+	}
+	out = append(out, '"')
+	out = append(out, repl...)
+	for range lvl {
+		out = append(out, '\\')
+	}
+	return append(out, '"')
 }
 
 // replacement returns what replaces the match m of ru, in r.tmp (valid

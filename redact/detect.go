@@ -35,6 +35,11 @@ type findState struct {
 	init       bool
 	runS, runE int        // credit_card: the run being examined
 	vm         *valueMemo // query_secrets: the text's unclosed objects (nil: none kept)
+	// quoteLvl is, after a find, the level (1, 3, 7, …) of the escaped
+	// quotes the match's replacement must be put in: a number, object or
+	// array of a member of JSON inside a string, which the replacement
+	// turns into a string (0: none).
+	quoteLvl int
 }
 
 // cursors returns st's two cursors, set up for lit0 and lit1 on first use.
@@ -1198,6 +1203,7 @@ func (q queryDetector) find(b []byte, from int, key string, st *findState) (int,
 // scan is find after the keyed-field case: name=VALUE pairs and JSON
 // members from from on.
 func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) {
+	st.quoteLvl = 0
 	n := len(b)
 	eq, enc := st.cursors("=", "%3")
 	jc := &st.c[2]
@@ -1262,6 +1268,12 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			if lvl > 0 {
 				vs = skipEscapedSpace(b, vs, lvl)
 				if s, e, ok := escapedMemberValue(b, vs, lvl, st.vm); ok {
+					if s == vs {
+						// Not a string: the replacement becomes one, in
+						// quotes of this level, so that the JSON in the
+						// string stays JSON (regress16 F9).
+						st.quoteLvl = lvl
+					}
 					return s, e, true
 				}
 				continue

@@ -155,6 +155,7 @@ type numQuote struct {
 	next     int       // where the walk goes on after tok
 	more     bool      // tok is a token (the walk has not ended)
 	inString bool      // the match lies within a string's content
+	raw      bool      // the replacement add is given next is escaped for its place already
 }
 
 // isJSONText reports whether v is a JSON object or array (valid JSON).
@@ -284,7 +285,7 @@ func (q *numQuote) add(out, v []byte, last, s, e int, repl []byte) []byte {
 	}
 	out = append(out, v[last:s]...)
 	if q.end == 0 {
-		if q.inString && !stringSafe(repl) {
+		if q.inString && !q.raw && !stringSafe(repl) {
 			// A replacement with a quote (`pin "****"`) inside a string.
 			return appendJSONEscaped(out, repl)
 		}

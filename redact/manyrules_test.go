@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -73,10 +74,10 @@ func TestEscapedJSONMembers(t *testing.T) {
 		`body="{\"token\": \"` + s + `\"}"`:                               `body="{\"token\": \"[REDACTED]\"}"`,
 		`x {\"api_key\":\"` + s + `\"}`:                                   `x {\"api_key\":\"[REDACTED]\"}`,
 		`body="{\"user\":{\"password\":\"` + s + `\"}}"`:                  `body="{\"user\":{\"password\":\"[REDACTED]\"}}"`,
-		`body="{\"password\":{\"v\":\"` + s + `\",\"w\":[1,\"}\"]}}"`:     `body="{\"password\":[REDACTED]}"`,
+		`body="{\"password\":{\"v\":\"` + s + `\",\"w\":[1,\"}\"]}}"`:     `body="{\"password\":\"[REDACTED]\"}"`,
 		`body="{\"pin\":1234,\"password\":\"\"}"`:                         `body="{\"pin\":1234,\"password\":\"\"}"`,
 		`body="{\"password\":true}"`:                                      `body="{\"password\":true}"`,
-		`body="{\"password\":98765}"`:                                     `body="{\"password\":[REDACTED]}"`,
+		`body="{\"password\":98765}"`:                                     `body="{\"password\":\"[REDACTED]\"}"`,
 		// Docker's json-file line of an app's JSON line holding JSON.
 		`{"log":"{\"body\":\"{\\\"password\\\":\\\"` + s + `\\\"}\"}\n"}`: `{"log":"{\"body\":\"{\\\"password\\\":\\\"[REDACTED]\\\"}\"}\n"}`,
 		// Pretty-printed, then encoded into a string: an escaped line
@@ -90,6 +91,46 @@ func TestEscapedJSONMembers(t *testing.T) {
 		r.Apply(rec)
 		if string(rec.Message) != want {
 			t.Errorf("%s\n  got  %s\n  want %s", in, rec.Message, want)
+		}
+	}
+}
+
+// In a JSON line, JSON inside a string stays JSON when a number, object or
+// array under a secret name in it is masked: the token goes in as a string
+// (regress16 F9: \"password\":[REDACTED] made the inner text no JSON).
+func TestEscapedJSONStaysJSON(t *testing.T) {
+	r := mustNew(t, Defaults())
+	for _, line := range []string{
+		`{"log":"{\"password\":{\"v\":424242},\"n\":7}"}`,
+		`{"log":"{\"password\":424242,\"x\":[1,2]}"}`,
+		`{"log":"{\"token\":[\"a\",{\"b\":424242}]}","k":1}`,
+		`{"log":"{\"inner\":\"{\\\"password\\\":{\\\"v\\\":424242}}\"}"}`,
+	} {
+		for _, raw := range []bool{false, true} {
+			rec := newRecord(line)
+			if !raw {
+				var m map[string]any
+				json.Unmarshal([]byte(line), &m)
+				rec.KeysFromLine = true
+				for k, v := range m {
+					if s, ok := v.(string); ok {
+						rec.Add(k, sidetrail.KindString, []byte(s))
+					}
+				}
+			}
+			r.Apply(rec)
+			var top map[string]any
+			if err := json.Unmarshal(rec.Message, &top); err != nil {
+				t.Fatalf("%s (raw %v): message %s is no JSON: %v", line, raw, rec.Message, err)
+			}
+			inner, _ := top["log"].(string)
+			var in map[string]any
+			if err := json.Unmarshal([]byte(inner), &in); err != nil {
+				t.Fatalf("%s (raw %v): log %s is no JSON: %v", line, raw, inner, err)
+			}
+			if bytes.Contains(rec.Message, []byte("424242")) {
+				t.Fatalf("%s (raw %v): a secret shipped: %s", line, raw, rec.Message)
+			}
 		}
 	}
 }
