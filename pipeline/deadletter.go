@@ -28,34 +28,53 @@ import (
 // shares (a full emptyDir gets the pod evicted, buffer and all). Safe for
 // concurrent use.
 type DeadLetter struct {
-	mu   sync.Mutex
-	path string
-	sink string
-	f    *os.File
-	enc  sidetrail.JSONEncoder
-	buf  []byte
-	size int64 // of the file's whole lines: a failed Write is cut back to it
-	torn bool  // a failed Write could not be cut back yet
-	max  int64 // the file's bound; 0: none
+	mu     sync.Mutex
+	path   string
+	sink   string
+	f      *os.File
+	enc    sidetrail.JSONEncoder
+	buf    []byte
+	size   int64 // of the file's whole lines: a failed Write is cut back to it
+	torn   bool  // a failed Write could not be cut back yet
+	max    int64 // the file's bound; 0: none
+	closed bool
 }
 
 // OpenDeadLetter opens (creating) dir/<sink>.ndjson for appending, to hold
-// at most maxBytes (0: no bound).
+// at most maxBytes (0: no bound). When the file cannot be opened (a
+// directory or a symbolic link at its path, the directory not writable) it
+// returns the error together with a DeadLetter that opens the file at its
+// first Write, and fails that Write (retried, the records kept) while it
+// still cannot: a sink that rejects nothing never needs it, and the agent
+// runs on. Such a path ended the agent at start, and a reload both of whose
+// configurations had the sink ended it too (regress16 F6).
 func OpenDeadLetter(dir, sink string, maxBytes int64) (*DeadLetter, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("dead-letter dir: %w", err)
+	d := &DeadLetter{path: filepath.Join(dir, sink+".ndjson"), sink: sink, max: maxBytes}
+	if err := d.open(); err != nil {
+		return d, err
 	}
-	path := filepath.Join(dir, sink+".ndjson")
-	f, err := openDeadLetterFile(path)
+	return d, nil
+}
+
+// open opens the file and cuts a torn tail. d.mu is held, or d is new.
+func (d *DeadLetter) open() error {
+	if err := os.MkdirAll(filepath.Dir(d.path), 0o750); err != nil {
+		return fmt.Errorf("dead-letter dir: %w", err)
+	}
+	f, err := openDeadLetterFile(d.path)
 	if err != nil {
-		return nil, fmt.Errorf("dead-letter file: %w", err)
+		return fmt.Errorf("dead-letter file: %w", err)
 	}
 	size, err := cutTornTail(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("dead-letter file %s: %w", path, err)
+		return fmt.Errorf("dead-letter file %s: %w", d.path, err)
 	}
-	return &DeadLetter{path: path, sink: sink, f: f, size: size, max: maxBytes}, nil
+	if d.f != nil {
+		d.f.Close()
+	}
+	d.f, d.size, d.torn = f, size, false
+	return nil
 }
 
 // openDeadLetterFile opens (creating) the regular file at path to append to
@@ -127,8 +146,13 @@ func (d *DeadLetter) Write(recs []*sidetrail.Record, reasons []string) (discarde
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.f == nil {
+	if d.closed {
 		return 0, sidetrail.ErrClosed
+	}
+	if d.f == nil {
+		if err := d.open(); err != nil {
+			return 0, err
+		}
 	}
 	d.buf = d.buf[:0]
 	// A file moved away (as the README says to, once read) is the
@@ -203,17 +227,9 @@ func (d *DeadLetter) refreshed() (bool, error) {
 		d.size = cur.Size() // emptied, or cut, by hand
 		return true, nil
 	}
-	f, err := openDeadLetterFile(d.path)
-	if err != nil {
+	if err := d.open(); err != nil {
 		return false, fmt.Errorf("dead-letter file moved away or deleted, and a new one cannot be made: %w", err)
 	}
-	size, err := cutTornTail(f)
-	if err != nil {
-		f.Close()
-		return false, fmt.Errorf("dead-letter file %s: %w", d.path, err)
-	}
-	d.f.Close()
-	d.f, d.size = f, size
 	return true, nil
 }
 
@@ -239,6 +255,7 @@ func (d *DeadLetter) cutBack() {
 func (d *DeadLetter) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.closed = true
 	if d.f == nil {
 		return nil
 	}

@@ -231,8 +231,28 @@ func TestDeadLetterRefusesASymbolicLink(t *testing.T) {
 	if err := os.Symlink(victim, dir+"/early.ndjson"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenDeadLetter(dir, "early", 0); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	early, err := OpenDeadLetter(dir, "early", 0)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Fatalf("open over a symbolic link: %v", err)
+	}
+	// The sink runs on: a write fails, retried, until the path is usable
+	// (regress16 F6: the agent stopped).
+	recs, reasons := deadRecords("e")
+	if _, err := early.Write(recs, reasons); err == nil {
+		t.Fatal("a write over a symbolic link succeeded")
+	}
+	if err := os.Remove(dir + "/early.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := early.Write(recs, reasons); err != nil {
+		t.Fatal(err)
+	}
+	early.Close()
+	if got := strings.Join(deadLetterMessages(t, dir+"/early.ndjson"), ","); got != "e" {
+		t.Fatalf("early file %q, want e", got)
+	}
+	if _, err := early.Write(recs, reasons); err == nil {
+		t.Fatal("a write after Close succeeded")
 	}
 
 	dl, err := OpenDeadLetter(dir, "es", 0)
@@ -240,7 +260,7 @@ func TestDeadLetterRefusesASymbolicLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dl.Close()
-	recs, reasons := deadRecords("a")
+	recs, reasons = deadRecords("a")
 	if _, err := dl.Write(recs, reasons); err != nil {
 		t.Fatal(err)
 	}

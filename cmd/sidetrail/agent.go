@@ -107,8 +107,12 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		// The stdout sink rejects nothing: it gets no dead-letter file (it
 		// got an empty one). A rejection would be retried, never lost.
 		if sc.Stdout == nil {
+			// A file that cannot be opened is no reason to stop: the sink
+			// runs, and a rejected record waits in the buffer until the
+			// file can be made (regress16 F6: a reload both of whose
+			// configurations had the sink ended the agent).
 			if u.dl, err = pipeline.OpenDeadLetter(filepath.Join(cfg.DataDir, "deadletter"), sc.Name, int64(sc.DeadLetter.MaxBytes)); err != nil {
-				return nil, fmt.Errorf("sink %s: %w", sc.Name, err)
+				logger.Error("dead-letter file cannot be opened: records the backend rejects wait in the buffer, retried, until it can", "sink", sc.Name, "err", err)
 			}
 		}
 		name := sc.Name

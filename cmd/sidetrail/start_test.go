@@ -38,12 +38,6 @@ func TestStartFailureIsAnError(t *testing.T) {
 		{"buffer is a file", func(data string) error {
 			return os.WriteFile(filepath.Join(data, "buffer"), []byte("x"), 0o644)
 		}, "buffer"},
-		{"deadletter is a file", func(data string) error {
-			return os.WriteFile(filepath.Join(data, "deadletter"), []byte("x"), 0o644)
-		}, "deadletter"},
-		{"the dead-letter file is a directory", func(data string) error {
-			return os.MkdirAll(filepath.Join(data, "deadletter", "es.ndjson"), 0o755)
-		}, "es.ndjson"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -56,7 +50,7 @@ func TestStartFailureIsAnError(t *testing.T) {
 			}
 			cfg := writeFile(t, "c.yaml", `data_dir: `+data+`
 sources: [{name: a, paths: ["`+dir+`/*.log"]}]
-sinks: [{name: out, type: stdout}, {name: es, type: elasticsearch, urls: ["http://127.0.0.1:9"]}]
+sinks: [{name: out, type: stdout}]
 server: {listen: ""}
 `)
 			code, _, errOut := runMain(t, "", "run", "-config", cfg)
@@ -68,7 +62,7 @@ server: {listen: ""}
 }
 
 // A reload whose configuration is valid but cannot start (here a new
-// sink's dead-letter file is a directory) is counted as failed, and the
+// source's checkpoint file is a directory) is counted as failed, and the
 // previous configuration runs again: no line is lost, the agent lives on.
 func TestReloadThatCannotStartKeepsThePreviousConfig(t *testing.T) {
 	dir := t.TempDir()
@@ -85,16 +79,15 @@ func TestReloadThatCannotStartKeepsThePreviousConfig(t *testing.T) {
 		f.Close()
 	}
 	appendLines(0, 10)
-	es := httptest.NewServer(esfake.New(esfake.Options{}))
-	defer es.Close()
-	second := "sinks: [{name: out, type: stdout}, {name: second, type: elasticsearch, urls: [\"" + es.URL + "\"]}]\n"
 	base := `data_dir: ` + data + `
 log: {level: info}
-sources: [{name: a, paths: ["` + logPath + `"]}]
 server: {listen: ""}
+sinks: [{name: out, type: stdout}]
 `
+	first := "sources: [{name: a, paths: [\"" + logPath + "\"]}]\n"
+	second := "sources: [{name: a, paths: [\"" + logPath + "\"]}, {name: second, paths: [\"" + dir + "/*.txt\"]}]\n"
 	cfg := filepath.Join(dir, "c.yaml")
-	if err := os.WriteFile(cfg, []byte(base+"sinks: [{name: out, type: stdout}]\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(base+first), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -112,7 +105,7 @@ server: {listen: ""}
 	}
 	waitFor("the first lines", func() bool { return strings.Contains(out.String(), "line-0009") })
 
-	if err := os.MkdirAll(filepath.Join(data, "deadletter", "second.ndjson"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(data, "checkpoints", "second.json"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(cfg, []byte(base+second), 0o644); err != nil {
@@ -123,7 +116,7 @@ server: {listen: ""}
 	waitFor("the lines after the failed reload", func() bool { return strings.Contains(out.String(), "line-0029") })
 
 	// The cause removed, saving the same file again retries the reload.
-	if err := os.Remove(filepath.Join(data, "deadletter", "second.ndjson")); err != nil {
+	if err := os.Remove(filepath.Join(data, "checkpoints", "second.json")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(cfg, []byte(base+second), 0o644); err != nil {
@@ -889,4 +882,61 @@ server: {listen: ""}
 	}, &errOut)
 	cancel()
 	<-done
+}
+
+// A dead-letter file that cannot be opened (a directory or a symbolic link
+// at its path, deadletter/ itself a file) stops nothing: the agent starts,
+// says so, and a reload keeps it running. It ended the agent at start, and
+// any reload of a configuration with that sink ended it with status 1
+// (regress16 F6).
+func TestUnusableDeadLetterFileStopsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(data string) error
+	}{
+		{"a directory", func(data string) error { return os.MkdirAll(filepath.Join(data, "deadletter", "es.ndjson"), 0o755) }},
+		{"a symbolic link", func(data string) error {
+			os.MkdirAll(filepath.Join(data, "deadletter"), 0o755)
+			return os.Symlink("/etc/hostname", filepath.Join(data, "deadletter", "es.ndjson"))
+		}},
+		{"deadletter is a file", func(data string) error {
+			os.MkdirAll(data, 0o755)
+			return os.WriteFile(filepath.Join(data, "deadletter"), []byte("x"), 0o644)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			if err := tc.damage(data); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "a.log"), []byte("line\n"), 0o644)
+			es := httptest.NewServer(esfake.New(esfake.Options{}))
+			defer es.Close()
+			cfg := filepath.Join(dir, "c.yaml")
+			write := func(v string) {
+				os.WriteFile(cfg, []byte(`data_dir: `+data+`
+sources: [{name: a, paths: ["`+dir+`/*.log"], fields: {v: "`+v+`"}}]
+sinks: [{name: out, type: stdout}, {name: es, type: elasticsearch, urls: ["`+es.URL+`"]}]
+server: {listen: ""}
+`), 0o644)
+			}
+			write("1")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out, errOut syncbuf.Buffer
+			done := make(chan int, 1)
+			go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
+			waitUntil(t, "the line", func() bool { return strings.Contains(out.String(), `"line"`) }, &errOut)
+			if !strings.Contains(errOut.String(), "dead-letter file cannot be opened") {
+				t.Fatalf("no word of the dead-letter file:\n%s", errOut.String())
+			}
+			write("2") // a reload
+			waitUntil(t, "the reload", func() bool { return strings.Count(errOut.String(), "sidetrail running") >= 2 }, &errOut)
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("exit %d\n%s", code, errOut.String())
+			}
+		})
+	}
 }
