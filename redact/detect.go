@@ -1009,7 +1009,8 @@ func authValue(b []byte, j int) (int, int) {
 		// value (query_secrets masks it whole; its strings are their own).
 		return j, j
 	}
-	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
+	quoted := j < len(b) && (b[j] == '"' || b[j] == '\'')
+	if quoted {
 		j++
 	}
 	j = skipSpace(b, j)
@@ -1023,7 +1024,11 @@ func authValue(b []byte, j int) (int, int) {
 		}
 	}
 	e := j
-	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' {
+	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' && (quoted || b[e] != '}') {
+		// Unquoted, a '}' ends the value: a JSON member's number or
+		// literal ({"Authorization": 200559}) was masked with the brace
+		// after it, and the JSON broken (regress16 F7). (Not ']': a
+		// token's own ends one, "[REDACTED]".)
 		e++
 	}
 	return j, e

@@ -134,3 +134,17 @@ func TestEscapedJSONStaysJSON(t *testing.T) {
 		}
 	}
 }
+
+// A number or literal under Authorization is masked without the brace
+// after it: the message stays JSON (regress16 F7: {"Authorization":
+// 200559} shipped as {"Authorization": [REDACTED], no JSON).
+func TestAuthorizationNumberKeepsTheBrace(t *testing.T) {
+	r := mustNew(t, Defaults())
+	for _, line := range []string{`{"Authorization": 200559}`, `{"a":{"Authorization": true},"b":1}`, `{"authorization":12}`} {
+		rec := newRecord(line)
+		r.Apply(rec)
+		if !json.Valid(rec.Message) || bytes.Contains(rec.Message, []byte("200559")) {
+			t.Errorf("%s: %s", line, rec.Message)
+		}
+	}
+}
