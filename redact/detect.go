@@ -1431,32 +1431,11 @@ func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 		return 0, 0, false
 	}
 	s = vs + k + 1
-	for i := s; i < n; i++ {
-		if b[i] != '"' {
-			continue
-		}
-		m := 0 // the backslashes before this quote
-		for i-m > s && b[i-m-1] == '\\' {
-			m++
-		}
-		// At this level a quote with p (logfmt) backslashes before it
-		// takes (k+1)(p+1)-1: each backslash and the quote's own are
-		// escaped once per level. p even: the value's closing quote
-		// (after escaped backslashes, "C:\\temp\\"); p odd: a quote
-		// inside. Any other count is a quote of a level below: a
-		// string's end.
-		if (m+1)%(k+1) != 0 {
-			return 0, 0, false
-		}
-		if p := (m+1)/(k+1) - 1; p%2 == 0 {
-			e = i - k
-			if e == s || !valueShape(b[s:e]) {
-				return 0, 0, false
-			}
-			return s, e, true
-		}
+	e, _, ok = escapedStringEnd(b, vs, k)
+	if !ok || e == s || !valueShape(b[s:e]) {
+		return 0, 0, false
 	}
-	return 0, 0, false
+	return s, e, true
 }
 
 // backslashesBefore returns how many backslashes come right before b[i],
@@ -1545,12 +1524,14 @@ func escapedQuoteLevel(b []byte, i int) int {
 	return 0
 }
 
-// escapedStringEnd returns, for a string that a quote escaped k times opens
-// at b[i], where its closing quote's backslashes start and the index after
-// that quote. A quote inside it has, at this level, (k+1)(p+1)-1
-// backslashes with p odd; the closing one p even (after escaped
-// backslashes). ok is false when it does not close within b, or a quote
-// of a level below comes first (the string holding it ended).
+// escapedStringEnd returns, for a string that a quote escaped k times (0,
+// 1, 3, 7, …) opens at b[i], where its closing quote's backslashes start
+// and the index after that quote. At this level a quote with p backslashes
+// before it in the text escaped takes (k+1)(p+1)-1: each backslash and
+// the quote's own are escaped once per level. p even: the closing quote
+// (after escaped backslashes, "C:\\temp\\"); p odd: a quote inside. ok is
+// false when it does not close within b, or a quote of a level below comes
+// first (any other count: the string holding it ended).
 func escapedStringEnd(b []byte, i, k int) (end, next int, ok bool) {
 	s := i + k + 1
 	for j := s; j < len(b); j++ {
@@ -1570,13 +1551,7 @@ func escapedStringEnd(b []byte, i, k int) (end, next int, ok bool) {
 
 // escapedQuoteAt reports whether b holds, at i, a quote as a level of JSON
 // escaping writes it: 1, 3, 7, … backslashes and '"'.
-func escapedQuoteAt(b []byte, i int) bool {
-	k := 0
-	for i+k < len(b) && b[i+k] == '\\' {
-		k++
-	}
-	return k > 0 && i+k < len(b) && b[i+k] == '"' && (k+1)&k == 0
-}
+func escapedQuoteAt(b []byte, i int) bool { return escapedQuoteLevel(b, i) > 0 }
 
 // onlyBackslashes reports whether b is one or more backslashes and nothing
 // else.
