@@ -1599,23 +1599,31 @@ func TestUnopenedFileGoneIsCountedLost(t *testing.T) {
 	}
 }
 
+// waitingFileSetup starts a tailer with one descriptor on a.log, held, and
+// b.log (3 bytes) waiting for it.
+func waitingFileSetup(t *testing.T) (dir string, tl *Tailer, logs *syncbuf.Buffer) {
+	t.Helper()
+	dir = t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = time.Hour // a.log keeps its descriptor
+	logs = &syncbuf.Buffer{}
+	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	appendFile(t, filepath.Join(dir, "a.log"), "a\n")
+	appendFile(t, filepath.Join(dir, "b.log"), "bb\n")
+	tl = mustNew(t, o)
+	collect(t, tl, 1, 5*time.Second)
+	expectQuiet(t, tl, 100*time.Millisecond)
+	return dir, tl, logs
+}
+
 // A file waiting for a descriptor rotated away (renamed out of the paths,
 // a new file made at its path at once) is lost as surely as a deleted one:
 // counted and named. Before, the path's new file took its place among the
 // files at risk and the old one's bytes went uncounted (regress15 F4: 190
 // lines lost, sidetrail_source_unopened_bytes_lost_total 0, no WARN).
 func TestUnopenedFileRotatedAwayIsCountedLost(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxOpenFiles = 1
-	o.RotateWait = time.Hour // a.log keeps its descriptor
-	var logs syncbuf.Buffer
-	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	appendFile(t, filepath.Join(dir, "a.log"), "a\n")
-	appendFile(t, filepath.Join(dir, "b.log"), "bb\n")
-	tl := mustNew(t, o)
-	collect(t, tl, 1, 5*time.Second)
-	expectQuiet(t, tl, 100*time.Millisecond)
+	dir, tl, logs := waitingFileSetup(t)
 	if err := os.Rename(filepath.Join(dir, "b.log"), filepath.Join(dir, "b.old")); err != nil { // out of *.log*
 		t.Fatal(err)
 	}
@@ -1637,17 +1645,7 @@ func TestUnopenedFileRotatedAwayIsCountedLost(t *testing.T) {
 // was counted lost and logged so, though it shipped whole (tailer14 F2:
 // 229 WARNs and 1,090,124 bytes, 0 lost). It is decided a scan later.
 func TestUnopenedFileRenamedAfterTheGlobIsNotLost(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxOpenFiles = 1
-	o.RotateWait = time.Hour // a.log keeps its descriptor
-	var logs syncbuf.Buffer
-	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	appendFile(t, filepath.Join(dir, "a.log"), "a\n")
-	appendFile(t, filepath.Join(dir, "b.log"), "bb\n")
-	tl := mustNew(t, o)
-	collect(t, tl, 1, 5*time.Second)
-	expectQuiet(t, tl, 100*time.Millisecond)
+	dir, tl, logs := waitingFileSetup(t)
 	if err := os.Rename(filepath.Join(dir, "b.log"), filepath.Join(dir, "e.log")); err != nil {
 		t.Fatal(err)
 	}

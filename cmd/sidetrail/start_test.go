@@ -799,18 +799,10 @@ sources: [{name: a, paths: ["`+dir+`/*.log"]}]
 sinks: [{name: out, type: stdout}]
 server: {listen: ""}
 `)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), `"line"`); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no line shipped:\n%s", errOut.String())
-		}
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d\n%s", code, errOut.String())
+	a := runAgent(t, cfg)
+	a.waitFor("the line", func() bool { return strings.Contains(a.out.String(), `"line"`) })
+	if code := a.stop(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, a.errOut.String())
 	}
 	if _, err := os.Stat(filepath.Join(data, "deadletter", "out.ndjson")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("dead-letter file of the stdout sink: %v", err)
@@ -844,15 +836,11 @@ server: {listen: ""}
 `), 0o644)
 	}
 	write("1")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
-	waitUntil(t, "the first line", func() bool { return strings.Contains(out.String(), "a-first") }, &errOut)
+	a := runAgent(t, cfg)
+	a.waitFor("the first line", func() bool { return strings.Contains(a.out.String(), "a-first") })
 
 	write("2")
-	waitUntil(t, "the reload", func() bool { return strings.Contains(errOut.String(), "reloading configuration") }, &errOut)
+	a.waitFor("the reload", func() bool { return strings.Contains(a.errOut.String(), "reloading configuration") })
 	b := filepath.Join(dir, "b.log")
 	f, err := os.Create(b)
 	if err != nil {
@@ -869,19 +857,17 @@ server: {listen: ""}
 	for i := 20; i < 30; i++ {
 		fmt.Fprintf(f, "b-%02d\n", i)
 	}
-	if strings.Count(errOut.String(), "sidetrail running") != 1 {
+	if strings.Count(a.errOut.String(), "sidetrail running") != 1 {
 		t.Fatal("the reload ended before the file was renamed: the test proves nothing")
 	}
-	waitUntil(t, "every line of b", func() bool {
+	a.waitFor("every line of b", func() bool {
 		for i := range 30 {
-			if !strings.Contains(out.String(), fmt.Sprintf(`"b-%02d"`, i)) {
+			if !strings.Contains(a.out.String(), fmt.Sprintf(`"b-%02d"`, i)) {
 				return false
 			}
 		}
 		return true
-	}, &errOut)
-	cancel()
-	<-done
+	})
 }
 
 // A dead-letter file that cannot be opened (a directory or a symbolic link
@@ -922,20 +908,15 @@ server: {listen: ""}
 `), 0o644)
 			}
 			write("1")
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var out, errOut syncbuf.Buffer
-			done := make(chan int, 1)
-			go func() { done <- Main(ctx, []string{"run", "-config", cfg}, nil, &out, &errOut) }()
-			waitUntil(t, "the line", func() bool { return strings.Contains(out.String(), `"line"`) }, &errOut)
-			if !strings.Contains(errOut.String(), "dead-letter file cannot be opened") {
-				t.Fatalf("no word of the dead-letter file:\n%s", errOut.String())
+			a := runAgent(t, cfg)
+			a.waitFor("the line", func() bool { return strings.Contains(a.out.String(), `"line"`) })
+			if !strings.Contains(a.errOut.String(), "dead-letter file cannot be opened") {
+				t.Fatalf("no word of the dead-letter file:\n%s", a.errOut.String())
 			}
 			write("2") // a reload
-			waitUntil(t, "the reload", func() bool { return strings.Count(errOut.String(), "sidetrail running") >= 2 }, &errOut)
-			cancel()
-			if code := <-done; code != 0 {
-				t.Fatalf("exit %d\n%s", code, errOut.String())
+			a.waitFor("the reload", func() bool { return strings.Count(a.errOut.String(), "sidetrail running") >= 2 })
+			if code := a.stop(); code != 0 {
+				t.Fatalf("exit %d\n%s", code, a.errOut.String())
 			}
 		})
 	}
