@@ -1471,25 +1471,7 @@ func skipValue(b []byte, i int) (int, bool) {
 		_, next, ok := nextJSONToken(b, i)
 		return next, ok && next <= len(b) && b[next-1] == '"'
 	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				_, next, ok := nextJSONToken(b, j)
-				if !ok {
-					return 0, false
-				}
-				j = next - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, true
-				}
-			}
-		}
-		return 0, false
+		return bracketEnd(b, i, false)
 	default:
 		j := i
 		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\r' && b[j] != '\n' {

@@ -152,14 +152,25 @@ walk:
 }
 
 // skipEscaped returns the end of the object or array at b[i] in JSON whose
-// quotes are escaped (1, 3, 7, … backslashes: JSON inside a string), each
-// of its strings skipped at its own level, and whether it closes within b
-// before an unescaped quote (the end of the string holding it).
-func skipEscaped(b []byte, i int) (int, bool) {
+// quotes are escaped (JSON inside a string), and whether it closes within b.
+func skipEscaped(b []byte, i int) (int, bool) { return bracketEnd(b, i, true) }
+
+// bracketEnd returns the end of the object or array at b[i] and whether it
+// closes within b: in JSON text (!esc: its strings skipped as tokens), or in
+// JSON inside a string (esc: its quotes escaped 1, 3, 7, … times, each
+// string skipped at its own level; an unescaped quote ends the string
+// holding it, and the value does not close).
+func bracketEnd(b []byte, i int, esc bool) (int, bool) {
 	depth := 0
 	for j := i; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
+		switch c := b[j]; {
+		case !esc && c == '"':
+			_, next, ok := nextJSONToken(b, j)
+			if !ok {
+				return 0, false
+			}
+			j = next - 1
+		case esc && c == '\\':
 			k := escapedQuoteLevel(b, j)
 			if k == 0 {
 				continue
@@ -169,11 +180,11 @@ func skipEscaped(b []byte, i int) (int, bool) {
 				return 0, false
 			}
 			j = next - 1
-		case '"':
+		case esc && c == '"':
 			return 0, false
-		case '{', '[':
+		case c == '{' || c == '[':
 			depth++
-		case '}', ']':
+		case c == '}' || c == ']':
 			depth--
 			if depth == 0 {
 				return j + 1, true
