@@ -54,7 +54,7 @@ type Redactor struct {
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
 	tmp        []byte // one replacement
-	tmp2       []byte // tmp put in escaped quotes (quoteEscaped)
+	tmp2       []byte // tmp put in quotes (quoteWith)
 	spans      []span // field-rule spans in the original message
 	drops      []int  // indexes of fields to drop
 	fvals      []span // field-rule values and their replacements
@@ -847,16 +847,19 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		}
 		var repl []byte // a drop's is empty
 		put := false
-		quoteLvl := r.fst.quoteLvl
+		// A JSON member's value that is no string becomes one: in a JSON
+		// text numQuote quotes it, elsewhere (JSON inside a string, JSON
+		// after a raw line's prefix) the detector says how.
+		quote := r.fst.quote != "" && (r.fst.quote != `"` || !q.json)
 		if m := v[s:e]; !skip && !isToken(m) {
 			repl = r.replacement(ru, m)
-			if quoteLvl > 0 {
-				repl = quoteEscaped(r.tmp2[:0], repl, quoteLvl)
+			if quote {
+				repl = quoteWith(r.tmp2[:0], repl, r.fst.quote)
 				r.tmp2 = repl
 			}
 			put = !bytes.Equal(repl, m)
 		}
-		q.raw = quoteLvl > 0 // escaped for where it goes already
+		q.raw = quote // escaped for where it goes already
 		if r.putMatch(ru, &q, rec, v, &last, s, e, e0, crossed, put, repl) {
 			n++
 		}
@@ -1025,19 +1028,13 @@ func maskCovered(q *numQuote, out, v []byte, last, from, end int, repl func(c []
 	return out, last, n
 }
 
-// quoteEscaped appends repl (a builtin's replacement: a token, a hash,
-// nothing) to out as a string in quotes escaped lvl times ("\\"[REDACTED]\\""
-// at level 1).
-func quoteEscaped(out, repl []byte, lvl int) []byte {
-	for range lvl {
-		out = append(out, '\\')
-	}
-	out = append(out, '"')
+// quoteWith appends repl (a builtin's replacement: a token, a hash,
+// nothing) to out as a string in quote (findState.quote: `\"[REDACTED]\"`
+// in JSON inside a string).
+func quoteWith(out, repl []byte, quote string) []byte {
+	out = append(out, quote...)
 	out = append(out, repl...)
-	for range lvl {
-		out = append(out, '\\')
-	}
-	return append(out, '"')
+	return append(out, quote...)
 }
 
 // replacement returns what replaces the match m of ru, in r.tmp (valid

@@ -67,6 +67,19 @@ func TestBuiltins(t *testing.T) {
 		{"bearer_token", `"authorization":"Basic dXNlcjpwYXNz"`, `"authorization":"Basic [REDACTED]"`},
 		{"bearer_token", "Proxy-Authorization: Digest xyz, more", "Proxy-Authorization: Digest [REDACTED], more"},
 		{"bearer_token", "authorization=s3cr3t&y=2", "authorization=[REDACTED]&y=2"},
+		// Digest and other auth-param lists are masked whole: the mask
+		// stopped at the first quote or comma and the response shipped
+		// (regress16 F4); in a string the credentials run to its end.
+		{"bearer_token", `Authorization: Digest username="bob", realm="a b", response="6629fa", opaque="5c" x`, `Authorization: Digest [REDACTED] x`},
+		{"bearer_token", `Authorization: Digest username=bob,response=6629fa, next`, `Authorization: Digest [REDACTED], next`},
+		{"bearer_token", `Authorization: Digest a="q\"uote", r="x"`, `Authorization: Digest [REDACTED]`},
+		{"bearer_token", `x {"Authorization":"Digest username=\"bob\", response=\"6629fa\""},"p":1}`, `x {"Authorization":"Digest [REDACTED]"},"p":1}`},
+		{"bearer_token", `{"Authorization":"Bearer a\"Zq9S"} n=1`, `{"Authorization":"Bearer [REDACTED]"} n=1`},
+		{"bearer_token", "authorization=Digest%20a%3Db&token=x", "authorization=Digest%20[REDACTED]&token=x"},
+		{"bearer_token", `authorization='Digest username=bob' x`, `authorization='Digest [REDACTED]' x`},
+		{"bearer_token", "Authorization: Bearer abc= def", "Authorization: Bearer [REDACTED] def"},
+		{"bearer_token", "Authorization: Basic dXNlcjpwYXNz=, more", "Authorization: Basic [REDACTED], more"},
+		{"bearer_token", `"Authorization":"Basic abc`, `"Authorization":"Basic [REDACTED]`},
 		{"bearer_token", "the Bearer of news", "the Bearer [REDACTED] news"},
 		{"bearer_token", "Bearer [REDACTED]", "Bearer [REDACTED]"},
 		{"bearer_token", "nobearer here", "nobearer here"},
@@ -192,7 +205,7 @@ func TestBuiltins(t *testing.T) {
 		// An object or array under a secret name is a secret whole; one
 		// that does not close is no value.
 		{"query_secrets", `{"key" : {"a":1}, "x": 1}`, `{"key" : "[REDACTED]", "x": 1}`},
-		{"query_secrets", `embedded {"req":{"password":{"v":"NB5"}},"api_key":["NB6"],"k":"x"}`, `embedded {"req":{"password":[REDACTED]},"api_key":[REDACTED],"k":"x"}`},
+		{"query_secrets", `embedded {"req":{"password":{"v":"NB5"}},"api_key":["NB6"],"k":"x"}`, `embedded {"req":{"password":"[REDACTED]"},"api_key":"[REDACTED]","k":"x"}`},
 		{"query_secrets", `{"token": {"a": 1`, `{"token": {"a": 1`},
 		{"query_secrets", `time 12:00:01 "token" x`, `time 12:00:01 "token" x`},
 		// A "%3" that is not an encoded '=' inside a member's value (a
@@ -200,7 +213,7 @@ func TestBuiltins(t *testing.T) {
 		{"query_secrets", `{"password":"a%3Fb"}`, `{"password":"[REDACTED]"}`},
 		{"query_secrets", `{"token":"abc%3Adef","user":"x"}`, `{"token":"[REDACTED]","user":"x"}`},
 		{"query_secrets", `{"a":"x%3F","token":"y%3Bz","b":"%3Fpassword%3Dq"}`, `{"a":"x%3F","token":"[REDACTED]","b":"%3Fpassword%3D[REDACTED]"}`},
-		{"query_secrets", `"Auth":00%3`, `"Auth":[REDACTED]`},
+		{"query_secrets", `"Auth":00%3`, `"Auth":"[REDACTED]"`},
 		// Member names longer than the 64 bytes scan looks back over.
 		{"query_secrets", `{"` + strings.Repeat("x", 70) + `_password":"hunter2"}`, `{"` + strings.Repeat("x", 70) + `_password":"[REDACTED]"}`},
 		{"query_secrets", `{"` + strings.Repeat("x", 54) + `_password" : 12345}`, `{"` + strings.Repeat("x", 54) + `_password" : "[REDACTED]"}`},

@@ -35,11 +35,12 @@ type findState struct {
 	init       bool
 	runS, runE int        // credit_card: the run being examined
 	vm         *valueMemo // query_secrets: the text's unclosed objects (nil: none kept)
-	// quoteLvl is, after a find, the level (1, 3, 7, …) of the escaped
-	// quotes the match's replacement must be put in: a number, object or
-	// array of a member of JSON inside a string, which the replacement
-	// turns into a string (0: none).
-	quoteLvl int
+	// quote is, after a find, the quote the match's replacement must be
+	// put in ("": none): the match is a JSON member's number, literal,
+	// object or array, which the replacement turns into a string, and
+	// quote is that member's: '"', escaped at the level of JSON inside a
+	// string (\", \\\", …), nginxQuote or jsonQuote.
+	quote string
 }
 
 // cursors returns st's two cursors, set up for lit0 and lit1 on first use.
@@ -859,6 +860,7 @@ func (bearerDetector) keyed(key string) bool {
 }
 
 func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int, int, bool) {
+	st.quote = ""
 	if from == 0 && d.keyed(key) {
 		if s, e := authValue(b, 0); s < e {
 			return s, e, true
@@ -877,6 +879,7 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 				continue
 			}
 			j := i
+			member := j < len(b) && b[j] == '"'
 			if j < len(b) && (b[j] == '"' || b[j] == '\'') {
 				j++
 			}
@@ -885,6 +888,12 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 				continue
 			}
 			if s, e := authValue(b, j+1); s < e {
+				// A JSON member's number or literal ("Authorization":
+				// 200559) is masked as a string: JSON after a raw line's
+				// prefix stays JSON.
+				if member && b[j] == ':' && s == skipSpace(b, j+1) {
+					st.quote = `"`
+				}
 				return s, e, true
 			}
 		default:
@@ -1009,9 +1018,23 @@ func authValue(b []byte, j int) (int, int) {
 		// value (query_secrets masks it whole; its strings are their own).
 		return j, j
 	}
-	quoted := j < len(b) && (b[j] == '"' || b[j] == '\'')
+	var quote byte
+	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
+		quote = b[j]
+	}
+	quoted := quote != 0
 	if quoted {
 		j++
+	}
+	// A double-quoted value is a string (JSON, logfmt, Go's %q) that may
+	// hold escaped quotes ("Digest username=\"bob\", response=\"…\""):
+	// its credentials run to its closing quote. They were cut at the first
+	// backslash, and the Digest response shipped (regress16 F4).
+	closing := -1
+	if quote == '"' {
+		if end, _, ok := escapedStringEnd(b, j-1, 0); ok {
+			closing = end
+		}
 	}
 	j = skipSpace(b, j)
 	k := j
@@ -1023,6 +1046,12 @@ func authValue(b []byte, j int) (int, int) {
 			j = c
 		}
 	}
+	if closing >= j {
+		return j, closing
+	}
+	if e := authParams(b, j, quote); e > j {
+		return j, e
+	}
 	e := j
 	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' && (quoted || b[e] != '}') {
 		// Unquoted, a '}' ends the value: a JSON member's number or
@@ -1032,6 +1061,57 @@ func authValue(b []byte, j int) (int, int) {
 		e++
 	}
 	return j, e
+}
+
+// authParams returns the end of the list of auth-params starting at j
+// (RFC 9110 11.4: name=token or name="quoted string", comma-separated), the
+// credentials of Digest and other schemes that are not one token, or j
+// when none starts there. A value's quote escaped with a backslash is kept
+// inside it; quote, the quote around the whole value (or 0), and '&' (a
+// query string's) end a token, and a name is letters, digits, - _ and .
+// The mask stopped at the first comma or quote, and a Digest response
+// shipped (Authorization: Digest username="bob", response="…").
+func authParams(b []byte, j int, quote byte) int {
+	end := j
+	for i := j; ; {
+		n := i
+		for n < len(b) && (isAlnum(b[n]) || b[n] == '-' || b[n] == '_' || b[n] == '.') {
+			n++
+		}
+		if n == i || n >= len(b) || b[n] != '=' {
+			return end
+		}
+		v := n + 1
+		switch {
+		case v < len(b) && b[v] == '"':
+			_, next, ok := escapedStringEnd(b, v, 0)
+			if !ok {
+				return end
+			}
+			end = next
+		default:
+			e := v
+			for e < len(b) && isTchar(b[e]) && b[e] != quote && b[e] != '&' {
+				e++
+			}
+			if e == v {
+				return end
+			}
+			end = e
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ',' {
+			return end
+		}
+		for i < len(b) && (b[i] == ',' || b[i] == ' ' || b[i] == '\t') {
+			i++
+		}
+	}
+}
+
+// isTchar reports whether c is an HTTP token character (RFC 9110 5.6.2).
+func isTchar(c byte) bool {
+	return isAlnum(c) || c != 0 && strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // ---- query_secrets -------------------------------------------------------
@@ -1110,60 +1190,116 @@ func hasMemberColon(b []byte) bool {
 
 // nameQuoteBefore returns the index of the quote that comes, after
 // optional white space, right before the ':' at colon: a JSON member name's
-// closing quote, '"' or, as nginx writes '"' inside a logged value,
-// "\x22" (a request body in an access log:
-// {\x22password\x22:\x22...\x22}). It looks no further back than from; ok
-// is false when there is no such quote.
+// closing quote, '"' or an escape of it (escQuoteEndingAt: a request body
+// in an access log, {\x22password\x22:\x22...\x22}; JSON inside a .NET
+// string, {\u0022password\u0022:…}). It looks no further back than from;
+// ok is false when there is no such quote.
 func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 	k := colon
 	for k > from && is(b[k-1], cSpace) {
 		k--
 	}
-	switch {
-	case k > from && b[k-1] == '"':
+	if k > from && b[k-1] == '"' {
 		return k - 1, true
-	case k-4 >= from && string(b[k-4:k]) == nginxQuote:
-		return k - 4, true
+	}
+	if q := escQuoteEndingAt(b, from, k); q != "" {
+		return k - len(q), true
 	}
 	return 0, false
 }
 
-// nginxQuote is '"' as nginx escapes it inside a logged value.
-const nginxQuote = `\x22`
+// nginxQuote is '"' as nginx escapes it inside a logged value; jsonQuote
+// is '"' as .NET's System.Text.Json (by default) and other encoders that
+// escape HTML-sensitive characters write it inside a JSON string: JSON
+// inside such a string has these for its quotes (regress16 F2: its
+// members shipped).
+const (
+	nginxQuote = `\x22`
+	jsonQuote  = `\u0022`
+)
 
-// quoteEndsAt reports whether a quote like the one at b[quote] ('"' or
-// nginxQuote) ends at i, after from.
+// levelQuote returns '"' escaped at lvl (0, 1, 3, 7, …): `"`, `\"`, ….
+func levelQuote(lvl int) string {
+	switch lvl {
+	case 0:
+		return `"`
+	case 1:
+		return `\"`
+	case 3:
+		return `\\\"`
+	}
+	return strings.Repeat(`\`, lvl) + `"`
+}
+
+// escQuoteEndingAt returns the escaped quote (nginxQuote or jsonQuote)
+// that ends at i, after from, or "". A jsonQuote must be an escape, not
+// the text "u0022" after an escaped backslash ("\\u0022").
+func escQuoteEndingAt(b []byte, from, i int) string {
+	switch {
+	case i-4 >= from && string(b[i-4:i]) == nginxQuote:
+		return nginxQuote
+	case i-6 >= from && string(b[i-6:i]) == jsonQuote && backslashesBefore(b, from, i-6)%2 == 0:
+		return jsonQuote
+	}
+	return ""
+}
+
+// quoteAt returns the quote ('"', nginxQuote or jsonQuote) at b[i:] as
+// it was found before a member's colon.
+func quoteAt(b []byte, i int) string {
+	switch {
+	case b[i] == '"':
+		return `"`
+	case i+1 < len(b) && b[i+1] == 'x':
+		return nginxQuote
+	}
+	return jsonQuote
+}
+
+// quoteEndsAt reports whether a quote like the one at b[quote] ('"',
+// nginxQuote or jsonQuote) ends at i, after from.
 func quoteEndsAt(b []byte, from, i, quote int) bool {
 	if b[quote] == '"' {
 		return i > from && b[i-1] == '"'
 	}
-	return i-4 >= from && string(b[i-4:i]) == nginxQuote
+	return escQuoteEndingAt(b, from, i) == quoteAt(b, quote)
 }
 
-// nginxStringEnd returns the end of the contents of a string that
-// nginxQuote opened just before i: the next nginxQuote not escaped by
-// "\x5C" (a JSON backslash as nginx writes it), or the end of b, without a
-// part of nginxQuote that b cuts short (a slice of a text then finds no
-// value where the text has an empty one).
-func nginxStringEnd(b []byte, i int) int {
+// escStringEnd returns the end of the contents of a string that quote
+// (nginxQuote or jsonQuote) opened just before i: the next such quote not
+// escaped by a backslash, which nginx writes "\x5C" and JSON "\\", or the
+// end of b, without a part of the quote that b cuts short (a slice of a
+// text then finds no value where the text has an empty one).
+func escStringEnd(b []byte, i int, quote string) int {
 	for k := i; ; {
-		q := indexString(b[k:], nginxQuote)
+		q := indexString(b[k:], quote)
 		if q < 0 {
 			break
 		}
 		q += k
 		esc := 0
-		for e := q; e-4 >= i && b[e-4] == '\\' && b[e-3] == 'x' && b[e-2] == '5' && lower(b[e-1]) == 'c'; e -= 4 {
-			esc++
+		if quote == nginxQuote {
+			for e := q; e-4 >= i && b[e-4] == '\\' && b[e-3] == 'x' && b[e-2] == '5' && lower(b[e-1]) == 'c'; e -= 4 {
+				esc++
+			}
+		} else {
+			// "\\" pairs, then the quote's own backslash: an even run
+			// before it.
+			m := backslashesBefore(b, i, q)
+			if m%2 != 0 {
+				k = q + 1 // "\\u0022": text, not a quote
+				continue
+			}
+			esc = m / 2
 		}
 		if esc%2 == 0 {
 			return q
 		}
-		k = q + 4
+		k = q + len(quote)
 	}
 	n := len(b)
-	for k := len(nginxQuote) - 1; k > 0; k-- {
-		if n-k >= i && string(b[n-k:]) == nginxQuote[:k] {
+	for k := len(quote) - 1; k > 0; k-- {
+		if n-k >= i && string(b[n-k:]) == quote[:k] {
 			return n - k
 		}
 	}
@@ -1208,7 +1344,7 @@ func (q queryDetector) find(b []byte, from int, key string, st *findState) (int,
 // scan is find after the keyed-field case: name=VALUE pairs and JSON
 // members from from on.
 func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) {
-	st.quoteLvl = 0
+	st.quote = ""
 	n := len(b)
 	eq, enc := st.cursors("=", "%3")
 	jc := &st.c[2]
@@ -1277,29 +1413,32 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 						// Not a string: the replacement becomes one, in
 						// quotes of this level, so that the JSON in the
 						// string stays JSON (regress16 F9).
-						st.quoteLvl = lvl
+						st.quote = levelQuote(lvl)
 					}
 					return s, e, true
 				}
 				continue
 			}
-			if k := min(len(nginxQuote), n-vs); k > 0 && string(b[vs:vs+k]) == nginxQuote[:k] {
-				// An nginx-escaped string, or what b cuts short of its
-				// opening quote (no value: a slice of a text finds none
-				// where the text has an empty one).
-				if vs+4 < n {
-					if ve := nginxStringEnd(b, vs+4); ve > vs+4 {
-						return vs + 4, ve, true
+			quote := quoteAt(b, ke)
+			if k := min(len(quote), n-vs); quote != `"` && k > 0 && string(b[vs:vs+k]) == quote[:k] {
+				// An escaped string, or what b cuts short of its opening
+				// quote (no value: a slice of a text finds none where the
+				// text has an empty one).
+				if q := vs + len(quote); q < n {
+					if ve := escStringEnd(b, q, quote); ve > q {
+						return q, ve, true
 					}
 				}
 				continue
 			}
 			if vs < n && (b[vs] == '{' || b[vs] == '[') {
 				// An object or array ("password":{"v":"x"} in JSON a raw
-				// line or a request body holds): a secret whole. A value
-				// that does not close within b is none (a slice of a text
-				// finds none where the text has one larger).
+				// line or a request body holds): a secret whole, masked
+				// as a string. A value that does not close within b is
+				// none (a slice of a text finds none where the text has
+				// one larger).
 				if ve, ok := st.vm.skipValue(b, vs); ok {
+					st.quote = quote
 					return vs, ve, true
 				}
 				continue
@@ -1325,6 +1464,9 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// a text must not find a value where the text has a literal),
 			// is no value.
 			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) && !(ve == n && isLiteralStart(b[vs:ve])) {
+				// A number: masked as a string, so that JSON after a raw
+				// line's prefix stays JSON (it shipped a bare token).
+				st.quote = quote
 				return vs, ve, true
 			}
 			continue
@@ -1415,7 +1557,7 @@ func quotedValue(b []byte, vs int) (s, e int, ok bool) {
 	n := len(b)
 	if n-vs >= len(nginxQuote) && string(b[vs:vs+len(nginxQuote)]) == nginxQuote {
 		s = vs + len(nginxQuote)
-		e = nginxStringEnd(b, s)
+		e = escStringEnd(b, s, nginxQuote)
 		if e == s || n-e < len(nginxQuote) || string(b[e:e+len(nginxQuote)]) != nginxQuote || !valueShape(b[s:e]) {
 			return 0, 0, false
 		}

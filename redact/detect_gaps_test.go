@@ -323,8 +323,8 @@ func TestJSONLiteralCutShort(t *testing.T) {
 			name:    "values",
 			msg:     `{"token":nullx,"pin":1} "pwd":nux "sig":nu`,
 			fields:  []kv{{key: "sub", value: `"pwd":nux`}},
-			wantMsg: `{"token":[REDACTED],"pin":1} "pwd":[REDACTED] "sig":nu`,
-			want:    map[string]string{"sub": `"pwd":[REDACTED]`},
+			wantMsg: `{"token":"[REDACTED]","pin":1} "pwd":"[REDACTED]" "sig":nu`,
+			want:    map[string]string{"sub": `"pwd":"[REDACTED]"`},
 		},
 	})
 }
