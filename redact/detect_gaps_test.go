@@ -410,3 +410,25 @@ func TestCardSummaryFormEncoded(t *testing.T) {
 		t.Errorf("%q: 12 bytes set the card bit", b)
 	}
 }
+
+// A case of a literal's rarest byte that a line lacks is looked for once
+// per value, not once a match: "Bearer x " repeated over 1 MB took 7 s,
+// each find scanning to the end of the line for a lower-case 'b'.
+func TestFoldCursorRemembersAnAbsentCase(t *testing.T) {
+	b := []byte(strings.Repeat("Bearer x ", 4))
+	c := newCursor("bearer")
+	for i, want := range []int{0, 9, 18, 27, -1} {
+		if got := c.nextFold(b, i*9, 0); got != want {
+			t.Fatalf("nextFold(%d) = %d, want %d", i*9, got, want)
+		}
+		if c.lo != -1 {
+			t.Fatalf("after nextFold(%d) the lower case 'b' is at %d, want -1 (none, remembered)", i*9, c.lo)
+		}
+	}
+	r := mustNew(t, Defaults())
+	rec := newRecord(strings.Repeat("Bearer x ", 1000) + "bearer y")
+	r.Apply(rec)
+	if want := strings.Repeat("Bearer [REDACTED] ", 1000) + "bearer [REDACTED]"; string(rec.Message) != want {
+		t.Fatalf("got %.80s…", rec.Message)
+	}
+}
