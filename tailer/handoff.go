@@ -22,6 +22,18 @@ type Handoff struct {
 	// closer together than the grace, the checkpoint kept every deleted
 	// file).
 	gone map[string]map[devIno]time.Time
+	// risk holds, by source, the files the last tailer left waiting for a
+	// descriptor (max_open_files), and those of them it saw go away and
+	// had not yet decided about: one rotated away before the next
+	// tailer's first scan is counted lost by it (tailer16 F4: the next
+	// tailer saw only the new file at the path, and nothing was counted).
+	risk map[string]handedRisk
+}
+
+// handedRisk is a tailer's atRisk and goneRisk, handed over.
+type handedRisk struct {
+	atRisk map[string]riskEntry
+	gone   map[devIno]goneRisk
 }
 
 // heldFile is a descriptor handed over, with what the checkpoint entry of
@@ -35,7 +47,27 @@ type heldFile struct {
 
 // NewHandoff returns an empty Handoff.
 func NewHandoff() *Handoff {
-	return &Handoff{files: make(map[string][]heldFile), gone: make(map[string]map[devIno]time.Time)}
+	return &Handoff{files: make(map[string][]heldFile), gone: make(map[string]map[devIno]time.Time), risk: make(map[string]handedRisk)}
+}
+
+func (h *Handoff) putRisk(source string, r handedRisk) {
+	if h == nil || len(r.atRisk) == 0 && len(r.gone) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.risk[source] = r
+}
+
+func (h *Handoff) takeRisk(source string) handedRisk {
+	if h == nil {
+		return handedRisk{}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.risk[source]
+	delete(h.risk, source)
+	return r
 }
 
 func (h *Handoff) putGone(source string, gone map[devIno]time.Time) {

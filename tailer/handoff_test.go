@@ -1,10 +1,14 @@
 package tailer
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // A file rotated away that is still written (deleted, or renamed out of
@@ -271,5 +275,49 @@ func TestHandoffRenamedBetweenTheGlobAndTheOpen(t *testing.T) {
 	expectQuiet(t, tl, 200*time.Millisecond)
 	if n := h.Len(); n != 0 {
 		t.Fatalf("%d descriptors left in the handoff", n)
+	}
+}
+
+// A file waiting for a descriptor (max_open_files) when a reload closes
+// the tailer, rotated away before the next tailer's first scan, is counted
+// lost by the next one: the files at risk are handed over with the
+// descriptors. The next tailer saw only the new file at the path, and the
+// old one's bytes went uncounted (tailer16 F4's remainder).
+func TestHandoffCarriesFilesAtRisk(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = time.Hour // a.log keeps its descriptor
+	o.Handoff = NewHandoff()
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	var logs syncbuf.Buffer
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, a, "a\n")
+	appendFile(t, b, "bb\n")
+	tl := mustNew(t, o)
+	collect(t, tl, 1, 5*time.Second)
+	expectQuiet(t, tl, 100*time.Millisecond)
+	if st := tl.Stats(); st.FilesAtRisk != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(b, filepath.Join(dir, "b.old")); err != nil { // out of *.log*
+		t.Fatal(err)
+	}
+	appendFile(t, b, "new\n")
+	tl = mustNew(t, o)
+	defer tl.Close()
+	tl.rescanForTest()
+	tl.rescanForTest()
+	expectQuiet(t, tl, 200*time.Millisecond)
+	st := tl.Stats()
+	if st.UnopenedBytesLost != 3 || st.FilesAtRisk != 1 {
+		t.Fatalf("unopened bytes lost %d, at risk %d; want 3 (the old b.log) and 1 (the new b.log)", st.UnopenedBytesLost, st.FilesAtRisk)
+	}
+	if strings.Count(logs.String(), "went away before it could be read") != 1 {
+		t.Fatalf("log:\n%s", logs.String())
 	}
 }

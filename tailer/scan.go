@@ -517,7 +517,7 @@ func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
 		// Handed over by the last tailer and found at p: its descriptor
 		// is the file, whatever p holds now.
 		delete(t.inherited, id)
-		delete(t.atRisk, p)
+		t.riskOpened(p, id)
 		t.clearBad(p)
 		t.nOpen++
 		t.stats.open.Add(1)
@@ -529,7 +529,7 @@ func (t *Tailer) open(p string, id devIno) (*os.File, bool) {
 		}
 		return nil, false
 	}
-	delete(t.atRisk, p)
+	t.riskOpened(p, id)
 	fd, err := openNonblock(p)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -576,6 +576,22 @@ func (t *Tailer) closeFd(f *file) {
 // most once a minute): a line per file was mostly swallowed by the agent's
 // log limiter, and the count never said.
 func (t *Tailer) updateRisk() {
+	for p, e := range t.handedRisk {
+		// The last tailer's, at the end of this tailer's first scan: one
+		// that no longer waits at its path and is not found by this scan
+		// either went away during the reload.
+		if cur, ok := t.atRisk[p]; ok && cur.id == e.id {
+			continue // waits here still: looked at below
+		}
+		if t.files[e.id] != nil {
+			continue // opened, or found under another name
+		}
+		if fi, err := os.Stat(p); err == nil && fileID(fi) == e.id {
+			continue // at its path, outside the new paths: not tailed, not lost
+		}
+		t.riskGone(p, e)
+	}
+	t.handedRisk = nil
 	list := make([]string, 0, len(t.atRisk))
 	var bytes int64
 	for p, e := range t.atRisk {
@@ -589,8 +605,7 @@ func (t *Tailer) updateRisk() {
 		if err != nil {
 			continue
 		}
-		sys := fi.Sys().(*syscall.Stat_t)
-		if id := (devIno{uint64(sys.Dev), sys.Ino}); id != e.id {
+		if id := fileID(fi); id != e.id {
 			// Rotated: renamed (or deleted) and a new file made at its
 			// path, which waits in its place (regress15 F4: the old one's
 			// bytes went uncounted).
@@ -623,6 +638,24 @@ func (t *Tailer) updateRisk() {
 		t.log.Error("tailer: max_open_files reached; files not opened wait until an open one is finished, and are lost if deleted or rotated away meanwhile (sidetrail_source_files_at_risk)",
 			"files", len(list), "first", list[0], "max_open_files", t.o.MaxOpenFiles)
 	}
+}
+
+// riskOpened takes p off the files at risk as id is opened there: the file
+// that waited at p, if another, went away (rotated, and a descriptor freed
+// before a scan saw it).
+func (t *Tailer) riskOpened(p string, id devIno) {
+	if e, ok := t.atRisk[p]; ok {
+		if e.id != id {
+			t.riskGone(p, e)
+		}
+		delete(t.atRisk, p)
+	}
+}
+
+// fileID is the identity of the file fi describes.
+func fileID(fi fs.FileInfo) devIno {
+	sys := fi.Sys().(*syscall.Stat_t)
+	return devIno{uint64(sys.Dev), sys.Ino}
 }
 
 // riskEntry is a file waiting for a descriptor: its identity and how many

@@ -242,8 +242,9 @@ type Tailer struct {
 	bad           map[string]string  // path -> reason, logged once
 	badLogged     map[string]badNote // when each skipped path was last logged (markBad)
 	atRisk        map[string]riskEntry
-	goneRisk      map[devIno]goneRisk // files at risk that went away (lostUnopened)
-	inherited     map[devIno]heldFile // handed over by the last tailer; taken up by the first scan
+	handedRisk    map[string]riskEntry // the last tailer's atRisk, until the first scan's end (Handoff)
+	goneRisk      map[devIno]goneRisk  // files at risk that went away (lostUnopened)
+	inherited     map[devIno]heldFile  // handed over by the last tailer; taken up by the first scan
 	startAt       StartAt
 
 	buf     []byte
@@ -317,6 +318,14 @@ func New(opts Options) (*Tailer, error) {
 		t.buf = make([]byte, 64)
 	}
 	t.firstRun = true
+	if r := o.Handoff.takeRisk(o.Source); len(r.atRisk) > 0 || len(r.gone) > 0 {
+		t.handedRisk = r.atRisk
+		t.goneRisk = make(map[devIno]goneRisk, len(r.gone))
+		for id, g := range r.gone {
+			g.scan = 0 // decided at the first scan, which sees where files are now
+			t.goneRisk[id] = g
+		}
+	}
 	if o.CheckpointPath != "" {
 		cp, err := loadCheckpoint(o.CheckpointPath)
 		switch {
@@ -512,6 +521,7 @@ func (t *Tailer) shutdown(final bool) error {
 		t.o.Handoff.put(t.o.Source, held)
 		if final {
 			t.o.Handoff.putGone(t.o.Source, t.missing())
+			t.o.Handoff.putRisk(t.o.Source, handedRisk{atRisk: maps.Clone(t.atRisk), gone: maps.Clone(t.goneRisk)})
 		}
 		t.stats.open.Store(0)
 		t.dropBuf()
