@@ -33,6 +33,8 @@ type Redactor struct {
 	sh *shared
 	c  *counters
 
+	cutEnd bool // applyChain's value is the message of a piece of a longer line (findState.cutEnd)
+
 	macs    []macState // per rule index, set for hash rules
 	needle  []byte     // escaped forms of a field value
 	unesc   []byte     // an unescaped JSON string
@@ -636,6 +638,7 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	if need == 0 {
 		return v, false // no rule can match: the common case
 	}
+	r.cutEnd = msg && rec.Flags&sidetrail.FlagFragment != 0
 	changed := false
 	first := 0
 	if len(sh.valueRules) < 64 {
@@ -832,7 +835,7 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 	start, last, n := -1, 0, 0
 	q := r.newQuote()
 	r.vmemo.reset()
-	r.fst = findState{vm: &r.vmemo}
+	r.fst = findState{vm: &r.vmemo, cutEnd: r.cutEnd}
 	r.found = false
 	for pos := 0; pos < len(v); {
 		s, e0, ok := ru.det.find(v, pos, key, &r.fst)

@@ -41,6 +41,11 @@ type findState struct {
 	// quote is that member's: '"', escaped at the level of JSON inside a
 	// string (\", \\\", …), nginxQuote or jsonQuote.
 	quote string
+	// cutEnd: b is a piece of a line cut at max_line_bytes, not the
+	// whole: a secret member's value that b's end leaves open goes on in
+	// the next piece, and what b holds of it is masked (redact16 F3: an
+	// object under "password" shipped whole).
+	cutEnd bool
 }
 
 // cursors returns st's two cursors, set up for lit0 and lit1 on first use.
@@ -1423,7 +1428,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			}
 			if lvl > 0 {
 				vs = skipEscapedSpace(b, vs, lvl)
-				if s, e, ok := escapedMemberValue(b, vs, lvl, st.vm); ok {
+				if s, e, ok := escapedMemberValue(b, vs, lvl, st.vm, st.cutEnd); ok {
 					if s == vs {
 						// Not a string: the replacement becomes one, in
 						// quotes of this level, so that the JSON in the
@@ -1452,7 +1457,10 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				// as a string. A value that does not close within b is
 				// none (a slice of a text finds none where the text has
 				// one larger).
-				if ve, ok := st.vm.skipValue(b, vs); ok {
+				if ve, ok := st.vm.skipValue(b, vs); ok || st.cutEnd {
+					if !ok {
+						ve = n
+					}
 					st.quote = quote
 					return vs, ve, true
 				}
@@ -1478,7 +1486,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// A literal, or at the end of b the start of one (a slice of
 			// a text must not find a value where the text has a literal),
 			// is no value.
-			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) && !(ve == n && isLiteralStart(b[vs:ve])) {
+			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) && !(ve == n && !st.cutEnd && isLiteralStart(b[vs:ve])) {
 				// A number: masked as a string, so that JSON after a raw
 				// line's prefix stays JSON (it shipped a bare token).
 				st.quote = quote
@@ -1609,9 +1617,10 @@ func backslashesBefore(b []byte, from, i int) int {
 // escaped lvl (1, 3, 7, …) times, starting at vs: a string's contents, an
 // object or array whole, or a number. ok is false for a literal (true,
 // false, null), for a value that does not end within b (a slice of a text
-// must find none where the text has a longer one), and for anything
-// else.
-func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo) (s, e int, ok bool) {
+// must find none where the text has a longer one; but with cutEnd, b a
+// piece of a longer line, such a value is what b holds of it), and for
+// anything else.
+func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo, cutEnd bool) (s, e int, ok bool) {
 	n := len(b)
 	if vs >= n {
 		return 0, 0, false
@@ -1623,6 +1632,9 @@ func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo) (s, e int, ok bool
 			return 0, 0, false
 		}
 		end, _, ok := escapedStringEnd(b, vs, k)
+		if !ok && cutEnd && vs+k+1 < n && !bytes.Contains(b[vs+k+1:], []byte{'"'}) {
+			return vs + k + 1, n, true // no quote of any level after: open
+		}
 		if !ok || end == vs+k+1 {
 			return 0, 0, false
 		}
@@ -1631,13 +1643,16 @@ func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo) (s, e int, ok bool
 		if e, ok := vm.skipEscaped(b, vs); ok {
 			return vs, e, true
 		}
+		if cutEnd {
+			return vs, n, true
+		}
 		return 0, 0, false
 	default:
 		ve := vs
 		for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && b[ve] != '\\' && b[ve] != '"' && !is(b[ve], cSpace) {
 			ve++
 		}
-		if ve == vs || ve == n || isLiteral(b[vs:ve]) {
+		if ve == vs || ve == n && !cutEnd || isLiteral(b[vs:ve]) || ve == n && isLiteralStart(b[vs:ve]) {
 			return 0, 0, false
 		}
 		return vs, ve, true

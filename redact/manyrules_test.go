@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/sidetrail/sidetrail"
@@ -220,6 +221,41 @@ func TestJSONQuoteEscapedMembers(t *testing.T) {
 		r.Apply(rec)
 		if string(rec.Message) != want {
 			t.Errorf("%s\n  got  %s\n  want %s", in, rec.Message, want)
+		}
+	}
+}
+
+// In a piece of a line cut at max_line_bytes, a secret member's value the
+// cut leaves open (an object, array, string or number that goes on in the
+// next piece) is masked to the piece's end: the object shipped whole, the
+// secret 30 bytes from its start (redact16 F3). The same text not cut is
+// left alone, as a slice of a text must find nothing the text does not.
+func TestFragmentCutValueIsMasked(t *testing.T) {
+	r := mustNew(t, Defaults())
+	const s = "Zq9SeKr3tVaLu"
+	pad := strings.Repeat("a", 40)
+	for in, want := range map[string]string{
+		`{"password":{"v":"` + s + `","pad":"` + pad:             `{"password":"[REDACTED]"`,
+		`{"password":["` + s + `","` + pad:                       `{"password":"[REDACTED]"`,
+		`x body="{\"token\":{\"v\":\"` + s + `\",\"p\":\"` + pad: `x body="{\"token\":\"[REDACTED]\"`,
+		`x body="{\"token\":\"` + s + pad:                        `x body="{\"token\":\"[REDACTED]`,
+		`x body="{\"secret\":12345`:                              `x body="{\"secret\":\"[REDACTED]\"`,
+		`{"user":{"v":"` + s + `","pad":"` + pad:                 `{"user":{"v":"` + s + `","pad":"` + pad,
+		`{"password":""` + pad:                                   `{"password":""` + pad,
+		`x body="{\"token\":true,` + pad:                         `x body="{\"token\":true,` + pad,
+	} {
+		for _, cut := range []bool{false, true} {
+			rec := newRecord(in)
+			if cut {
+				rec.Flags |= sidetrail.FlagFragment
+			}
+			r.Apply(rec)
+			switch {
+			case cut && string(rec.Message) != want:
+				t.Errorf("cut %s\n  got  %s\n  want %s", in, rec.Message, want)
+			case !cut && bytes.Contains(rec.Message, []byte("[REDACTED]")) && !strings.Contains(in, `\"token\":\"`+s):
+				t.Errorf("not cut %s: masked %s", in, rec.Message)
+			}
 		}
 	}
 }
