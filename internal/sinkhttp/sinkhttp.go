@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -38,6 +40,37 @@ func HasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// CheckCredentials returns a message for each credential written inline
+// in the configuration (key: value, in order) that no request can carry:
+// one with a line break or another control character, as a ${VAR} read
+// from a Secret made from a file that ends in one gives. The api_key and
+// bearer_token passed validate and every request then failed in net/http,
+// retried for good; a password so was sent, and refused for good (docs17
+// F1). The message never holds the value.
+func CheckCredentials(kv ...string) []string {
+	var out []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		if HasControl(kv[i+1]) {
+			out = append(out, fmt.Sprintf("%s: holds a line break or another control character (a ${VAR} read from a file that ends in a line break? use the *_file key, which drops it)", kv[i]))
+		}
+	}
+	return out
+}
+
+// CheckPort returns an error when u's port is not a number from 1 to
+// 65535: url.Parse takes any digits (":99999"), and every request then
+// failed to dial, retried for good (docs17 F3).
+func CheckPort(u *url.URL) error {
+	p := u.Port()
+	if p == "" && !strings.HasSuffix(u.Host, ":") {
+		return nil
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port must be a number from 1 to 65535, not %q", p)
+	}
+	return nil
 }
 
 // CheckHeaders returns, sorted by name, a message for each configured

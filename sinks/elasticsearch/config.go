@@ -180,6 +180,9 @@ func (c *Config) Validate() error {
 	for _, msg := range sinkhttp.CheckHeaders(c.Headers, reservedHeaders, methods > 0) {
 		add("%s", msg)
 	}
+	for _, msg := range sinkhttp.CheckCredentials("username", c.Username, "password", c.Password, "api_key", c.APIKey, "bearer_token", c.BearerToken) {
+		add("%s", msg)
+	}
 	return errors.Join(errs...)
 }
 
@@ -194,6 +197,9 @@ func checkURL(raw string) error {
 	}
 	if u.Host == "" {
 		return fmt.Errorf("malformed URL %q: no host", safe)
+	}
+	if err := sinkhttp.CheckPort(u); err != nil {
+		return fmt.Errorf("URL %q: %w", safe, err)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("URL %q: a query or fragment is not allowed (use params)", safe)

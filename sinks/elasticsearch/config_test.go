@@ -93,6 +93,16 @@ func TestValidate(t *testing.T) {
 		{"reserved header", Config{URLs: ok, Headers: map[string]string{"content-type": "text/plain"}}, []string{`headers: "content-type" is set by the sink itself`}},
 		{"authorization beside credentials", Config{URLs: ok, APIKey: "k", Headers: map[string]string{"Authorization": "x"}}, []string{`headers: "Authorization" is set by the sink itself from the credentials`}},
 		{"authorization alone", Config{URLs: ok, Headers: map[string]string{"Authorization": "ApiKey x"}}, nil},
+		// docs17 F1: validate said ok, every request failed in net/http.
+		{"line break after an api key", Config{URLs: ok, APIKey: "aWQ6a2V5\n"}, []string{"api_key: holds a line break or another control character"}},
+		{"DEL in a bearer token", Config{URLs: ok, BearerToken: "x\x7fy"}, []string{"bearer_token: holds a line break"}},
+		{"line break after a password", Config{URLs: ok, Username: "u", Password: "pw\r\n"}, []string{"password: holds a line break"}},
+		{"tab in a password", Config{URLs: ok, Username: "u", Password: "p\tw"}, nil},
+		// docs17 F3: validate said ok, every request failed to dial.
+		{"port out of range", Config{URLs: []string{"http://u:pw@127.0.0.1:99999"}}, []string{`urls[0]: URL "http://u:xxxxx@127.0.0.1:99999": port must be a number from 1 to 65535, not "99999"`}},
+		{"port zero", Config{URLs: []string{"http://h:0"}}, []string{"port must be a number from 1 to 65535"}},
+		{"empty port", Config{URLs: []string{"http://h:"}}, []string{"port must be a number from 1 to 65535"}},
+		{"ipv6 with port", Config{URLs: []string{"http://[::1]:9200", "https://es.example.com"}}, nil},
 		{"several problems", Config{URLs: []string{"ftp://x"}, Compression: "lz4", TLS: TLSConfig{CAFile: missing}},
 			[]string{"urls[0]", "compression", "tls.ca_file"}},
 	} {

@@ -149,6 +149,8 @@ func (c *Config) Validate() error {
 		add("url %q: scheme must be http or https", safeurl.String(c.URL))
 	} else if u.Host == "" {
 		add("url %q: no host", safeurl.String(c.URL))
+	} else if err := sinkhttp.CheckPort(u); err != nil {
+		add("url %q: %v", safeurl.String(c.URL), err)
 	}
 	switch d.Encoding {
 	case EncodingProtobuf:
@@ -242,6 +244,9 @@ func (c *Config) Validate() error {
 	}
 	if sinkhttp.HasControl(c.TenantID) {
 		add("tenant_id: control character")
+	}
+	for _, msg := range sinkhttp.CheckCredentials("username", c.Username, "password", c.Password, "bearer_token", c.BearerToken) {
+		add("%s", msg)
 	}
 	return errors.Join(errs...)
 }
