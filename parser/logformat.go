@@ -218,6 +218,9 @@ type compiled struct {
 	vars   []nvar
 	escape int
 	quotes int // '"' bytes in the literals: a line has these and no more (see nginxParser.Parse)
+	// rawQuotes: those no backslash escapes (unescapedQuotes), with
+	// escape=json, where a line's escaped '"' are its values'.
+	rawQuotes int
 }
 
 func isNameByte(c byte) bool {

@@ -556,6 +556,23 @@ func TestNginxQuotesInValues(t *testing.T) {
 	if err := p.Parse([]byte(`1.2.3.4 "a" "b"`), &sidetrail.Record{}); err == nil {
 		t.Error("escape=json: an unescaped quote in a value parsed")
 	}
+
+	// A literal \" in an escape=json format (a JSON value in quotes) is
+	// no quote of the format's: a line whose values hold a '"' was a
+	// parse_failure, and its field rules were skipped (parser17 A).
+	p = mustNew(t, Config{Format: FormatNginx, LogFormat: `escape=json '{"req":"\\"$request\\"","ua":"$http_user_agent","sess":"$http_x_session"}'`})
+	for _, line := range []string{
+		`{"req":"\"GET / HTTP/1.1\"","ua":"plain","sess":"s1"}`,
+		`{"req":"\"GET / HTTP/1.1\"","ua":"Mozilla \"x\"","sess":"s1"}`,
+	} {
+		_, rec := parseOK(t, p, line)
+		if f, ok := rec.Get("http_x_session"); !ok || string(f.Value) != "s1" {
+			t.Errorf("%s: http_x_session %q", line, f.Value)
+		}
+	}
+	if err := p.Parse([]byte(`{"req":"\"GET / HTTP/1.1\"","ua":"a" "b","sess":"s1"}`), &sidetrail.Record{}); err == nil {
+		t.Error("escape=json with a literal \\\": an unescaped quote in a value parsed")
+	}
 }
 
 // A client chooses its Basic-auth user name, which nginx logs unescaped
