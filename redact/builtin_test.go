@@ -78,6 +78,14 @@ func TestBuiltins(t *testing.T) {
 		{"bearer_token", "authorization=Digest%20a%3Db&token=x", "authorization=Digest%20[REDACTED]&token=x"},
 		{"bearer_token", `authorization='Digest username=bob' x`, `authorization='Digest [REDACTED]' x`},
 		{"bearer_token", "Authorization: Bearer abc= def", "Authorization: Bearer [REDACTED] def"},
+		// Escaped quotes in a logfmt or JSON string, nginx's and .NET's,
+		// a quote that never closes, white space around '=' before a
+		// quoted value, and Go's map of headers (regress17 G1, G2).
+		{"bearer_token", `hdr="Authorization: Digest username=\"bob\", response=\"ZZSIG\"" n=1`, `hdr="Authorization: Digest [REDACTED]" n=1`},
+		{"bearer_token", `b={\x22h\x22:\x22Authorization: Digest username=\x5C\x22bob\x5C\x22, response=\x5C\x22ZZSIG\x5C\x22\x22}`, `b={\x22h\x22:\x22Authorization: Digest [REDACTED]\x22}`},
+		{"bearer_token", `Authorization: Digest username="bob", response="ZZSIG`, `Authorization: Digest [REDACTED]`},
+		{"bearer_token", `Authorization: Digest username = "bob", response = "ZZSIG" x`, `Authorization: Digest [REDACTED] x`},
+		{"bearer_token", `map[Authorization:[Basic ZZSIG] Content-Type:[text/plain]]`, `map[Authorization:[Basic [REDACTED]] Content-Type:[text/plain]]`},
 		{"bearer_token", "Authorization: Basic dXNlcjpwYXNz=, more", "Authorization: Basic [REDACTED], more"},
 		{"bearer_token", `"Authorization":"Basic abc`, `"Authorization":"Basic [REDACTED]`},
 		{"bearer_token", "the Bearer of news", "the Bearer [REDACTED] news"},

