@@ -2007,7 +2007,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 // bareValueAt reports whether v[s:e] lies within a number of the JSON text
 // v, or is a whole object, array or literal (see bareValue).
 func bareValueAt(v []byte, s, e int) bool {
-	_, _, ok := bareValue(v, s, e, true)
+	_, _, ok := bareValue(v, s, e, true, 0)
 	return ok
 }
 
