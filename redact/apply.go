@@ -1238,11 +1238,18 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 			// beside "user" is written "user_email"; regress13b N1).
 			key := lineKey(rec, f.Key)
 			if !reaches(key, ru.field) && !(rec.KeysFromLine && (renamedOwn(key, ru.field) || flattened(key, ru.field))) {
-				if f.Kind == sidetrail.KindJSON && below(ru.field, key) {
+				if f.Kind == sidetrail.KindJSON {
 					// "client.ip" names a member of the JSON value "client"
 					// as much as a flat key "client.ip": the record JSON
-					// writes both the same way.
-					if r.nestedFieldRule(rec, ru, f, ru.field[len(key)+1:], orig, &withholdBy) {
+					// writes both the same way. So does "source.ip" one
+					// of the JSON value the parser renamed "json.source"
+					// (a key that meets the record's own): it shipped,
+					// where the flat "source.ip" was dropped (parser17 G).
+					own := key
+					if rec.KeysFromLine && len(key) > len("json.") && key[:5] == "json." && sidetrail.MeetsRecordKey(key[5:]) && below(ru.field, key[5:]) {
+						own = key[5:]
+					}
+					if below(ru.field, own) && r.nestedFieldRule(rec, ru, f, ru.field[len(own)+1:], orig, &withholdBy) {
 						changed = true
 					}
 				}

@@ -74,6 +74,24 @@ func TestFieldRuleOnRenamedJSONKey(t *testing.T) {
 	}
 }
 
+// A field rule for a path below a key the JSON parser renames (source,
+// message, log, @timestamp) reaches it written nested as well as flat:
+// source.ip dropped {"source.ip":…} and shipped {"source":{"ip":…}}, the
+// place ECS-shaped logs put the client's address (parser17 G).
+func TestFieldRuleBelowRenamedJSONKey(t *testing.T) {
+	for _, tc := range []struct{ field, line string }{
+		{"source.ip", `{"source":{"ip":"LEAK10.1.2.3"},"x":1}`},
+		{"source.ip", `{"source.ip":"LEAK10.4.5.6","x":1}`},
+		{"message.password", `{"message":{"password":"LEAKS1pw"},"x":1}`},
+		{"log.file.path", `{"log":{"file":{"path":"LEAKS7path"}},"x":1}`},
+	} {
+		_, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: tc.field, Action: "drop"}}, tc.line)
+		if bytes.Contains(out, []byte("LEAK")) {
+			t.Errorf("%s: shipped: %s", tc.field, out)
+		}
+	}
+}
+
 // A dotted field rule reaches the members of an array's objects, as
 // Elasticsearch, Loki's | json and jq name them: payments.iban kept both
 // IBANs of {"payments":[{"iban":…},{"iban":…}]} in field and message.
