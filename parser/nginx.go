@@ -325,14 +325,18 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 	// so that an odd value is kept rather than the line lost, without.
 	p.strict = true
 	ok := p.matchFirst(line)
+	ambiguous := false
 	if !ok {
 		p.budget = maxBacktrack
 		// A strict pass that ran out of budget did not find the line
 		// unmatchable, only ambiguous: the loose pass took the first
 		// split it could, a client's user name holding 128 " [" took the
 		// time's place, and the record got the read time, unflagged
-		// (parser13 F1). Such a line is a parse failure.
-		if ok = p.match(line, 0, len(c.prefix)); !ok && p.budget > 0 {
+		// (parser13 F1). Such a line is a parse failure, whose first
+		// split is kept for the redaction of its message only.
+		ok = p.match(line, 0, len(c.prefix))
+		ambiguous = !ok && p.budget <= 0
+		if !ok {
 			p.strict = false
 			p.budget = maxBacktrack
 			ok = p.match(line, 0, len(c.prefix))
@@ -343,7 +347,11 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 		p.emit(line, rec)
 	}
 	p.local.val, p.iso.val = nil, nil // keep nothing of line
-	if !ok {
+	switch {
+	case ok && ambiguous:
+		rec.Time = time.Time{}
+		return &Error{Format: FormatNginx, Offset: -1, Msg: "line too ambiguous to split (a value holds the text after it many times)", guessed: true}
+	case !ok:
 		return newError(FormatNginx, -1, "line does not match the log_format")
 	}
 	return nil

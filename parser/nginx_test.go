@@ -589,8 +589,19 @@ func TestNginxUserNameFullOfBrackets(t *testing.T) {
 	if f, _ := rec.Get("remote_user"); len(f.Value) != 201 || rec.Time.IsZero() {
 		t.Errorf("100: remote_user %d bytes, time %v", len(f.Value), rec.Time)
 	}
-	if err := p.Parse([]byte(line(300)), &sidetrail.Record{}); err == nil {
-		t.Error("300: parsed")
+	var rec300 sidetrail.Record
+	err := p.Parse([]byte(line(300)), &rec300)
+	var pe *Error
+	if !errors.As(err, &pe) || !pe.Guessed() {
+		t.Fatalf("300: %v, want a parse failure with a guess", err)
+	}
+	// The guess, for the redaction of the message only: its split, and no
+	// time (parser17 A2).
+	if f, _ := rec300.Get("http_user_agent"); string(f.Value) != "curl/7.88.1" || !rec300.Time.IsZero() {
+		t.Errorf("300: guessed user agent %q, time %v", f.Value, rec300.Time)
+	}
+	if err := p.Parse([]byte(`127.0.0.1 - a [x] "GET"`), &sidetrail.Record{}); err == nil || errors.As(err, &pe) && pe.Guessed() {
+		t.Errorf("a line that does not match: %v, want a parse failure with no guess", err)
 	}
 }
 

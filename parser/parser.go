@@ -92,8 +92,18 @@ type Error struct {
 	Offset int
 	// Msg is a static description ("no match for log_format", "invalid
 	// JSON").
-	Msg string
+	Msg     string
+	guessed bool // see Guessed
 }
+
+// Guessed reports that the line was too ambiguous to split (a client's
+// value holding the literal after it hundreds of times), and that rec holds
+// the fields of the first split found, the time left zero. They are not the
+// line's and must not ship; they are there for the redaction of the
+// message, which field rules could not reach in such a line: a client
+// chose, with one header, that its line's protected values shipped in
+// clear (parser17 A2).
+func (e *Error) Guessed() bool { return e.guessed }
 
 func (e *Error) Error() string {
 	s := e.Format + ": " + e.Msg

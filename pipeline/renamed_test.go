@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,39 @@ func TestFieldRuleReachesRenamedKeys(t *testing.T) {
 		for _, keep := range []string{"keep1", "keep2", "keep3", "keep4", "keep5", "keep6", "keep7"} {
 			if bytes.Contains([]byte(line), []byte(keep)) && !bytes.Contains(out, []byte(keep)) {
 				t.Errorf("%s\nlost %s: %s", line, keep, out)
+			}
+		}
+	}
+}
+
+// A line too ambiguous to split (a client's Basic-auth user name of
+// hundreds of " [") is a parse failure, as before, shipping no field; but
+// the field rules still take their values out of its message, from the
+// parser's first guess at a split: a client chose, with one header, that
+// its line's X-Api-Key shipped in clear (parser17 A2).
+func TestAmbiguousLineKeepsFieldRules(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	p, err := parser.New(parser.Config{Format: "nginx", LogFormat: `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_api_key"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New([]redact.Rule{{Field: "http_x_api_key", Action: "drop"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red, Fields: []sidetrail.Field{{Key: "env", Value: []byte("prod")}}}
+	var rec sidetrail.Record
+	var enc sidetrail.JSONEncoder
+	for _, n := range []int{1, 130, 600} {
+		line := `127.0.0.1 - a` + strings.Repeat(" [", n) + ` [27/Nov/2026:09:30:32 +0000] "GET / HTTP/1.1" 404 153 "-" "curl/8" "k-SECRET1234567890"`
+		tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		out := enc.Append(nil, &rec)
+		if bytes.Contains(out, []byte("SECRET")) {
+			t.Errorf("%d: shipped %s", n, out)
+		}
+		if n > 1 {
+			if rec.Flags&sidetrail.FlagParseFailure == 0 || len(rec.Fields) != 1 || rec.Fields[0].Key != "env" || !rec.Time.Equal(now) {
+				t.Errorf("%d: flags %v, fields %v, time %v: want a parse failure with the static field only, at the read time", n, rec.Flags, rec.Fields, rec.Time)
 			}
 		}
 	}

@@ -501,8 +501,15 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 		t.fragments.Add(1)
 	case t.Parser != nil:
 		if err := t.Parser.Parse(line.Bytes, rec); err != nil {
+			if g, ok := err.(interface{ Guessed() bool }); ok && g.Guessed() && t.Redactor != nil {
+				// A line too ambiguous to split, with the fields of a
+				// guess: they ship not, but the field rules take their
+				// values out of the message, which a client could
+				// otherwise make ship them in clear (parser17 A2).
+				t.Redactor.Apply(rec)
+			}
 			rec.Fields = rec.Fields[:0]
-			rec.Time = time.Time{}
+			rec.Time, rec.TimeField, rec.Renamed = time.Time{}, sidetrail.Field{}, rec.Renamed[:0]
 			rec.Flags |= sidetrail.FlagParseFailure
 			t.parseFailures.Add(1)
 		}
