@@ -59,7 +59,7 @@
 // reads as missing. $status, $body_bytes_sent, $bytes_sent,
 // $request_length, $connection, $connection_requests, $upstream_status,
 // $upstream_response_length, $upstream_bytes_received/_sent,
-// $content_length, $remote_port, $server_port, $pid are KindInt, and
+// $remote_port, $server_port, $pid are KindInt, and
 // $request_time, $upstream_connect_time, $upstream_header_time,
 // $upstream_response_time, $upstream_queue_time KindFloat, when the value
 // is one valid JSON number; otherwise (a list such as "0.001, 0.002 :

@@ -38,7 +38,6 @@ var varKinds = map[string]vkind{
 	"upstream_response_length": vIntList,
 	"upstream_bytes_received":  vIntList,
 	"upstream_bytes_sent":      vIntList,
-	"content_length":           vInt,
 	"remote_port":              vInt,
 	"server_port":              vInt,
 	"pid":                      vInt,

@@ -623,3 +623,22 @@ func TestNginxUpstreamTypesDoNotChange(t *testing.T) {
 		t.Errorf("status 000: %v", f)
 	}
 }
+
+// $content_length is the client's Content-Length header as nginx logs it:
+// a string, whatever the client sent, so that its type does not follow the
+// client (a mapping conflict in Elasticsearch), and a value with a space
+// does not push into the next field (parser17 C: "5, 5" shipped
+// remote_port "5 54102").
+func TestNginxContentLengthIsTheClients(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx, LogFormat: `'$status $content_length $remote_port'`})
+	for _, tc := range []struct{ line, cl string }{
+		{"200 5 54102", "5"}, {"400 abc 54102", "abc"}, {"400 5, 5 54102", "5, 5"}, {"400 99999999999999999999999 54102", "99999999999999999999999"},
+	} {
+		_, rec := parseOK(t, p, tc.line)
+		f, _ := rec.Get("content_length")
+		port, _ := rec.Get("remote_port")
+		if string(f.Value) != tc.cl || f.Kind != sidetrail.KindString || string(port.Value) != "54102" || port.Kind != sidetrail.KindInt {
+			t.Errorf("%q: content_length %q (%v), remote_port %q (%v)", tc.line, f.Value, f.Kind, port.Value, port.Kind)
+		}
+	}
+}
