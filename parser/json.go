@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -51,6 +52,7 @@ type jsonParser struct {
 	// such times were hours off, with no word (parser13 F9). They are no
 	// event time; UTC, GMT and the local zone's are read right.
 	layoutZone bool
+	loc        *time.Location      // Config.Timezone for the layout's zoneless times (nil: UTC)
 	keys       map[string]jsonKey  // raw (unescaped) key → what it becomes
 	slots      map[string]*keySlot // field name → its slot
 	stack      []byte              // open containers while validating
@@ -158,6 +160,19 @@ func newJSON(cfg Config) (*jsonParser, error) {
 		// With a numeric offset beside it ("-0700 MST"), the offset
 		// counts (regress13b N2: "+0000 WET").
 		p.layoutZone = strings.Contains(cfg.TimeFormat, "MST") && !strings.Contains(cfg.TimeFormat, "-07") && !strings.Contains(cfg.TimeFormat, "Z07")
+	}
+	if cfg.Timezone != "" {
+		// An application's local wall-clock times ("2006-01-02
+		// 15:04:05", Python's and Java's defaults) were read as UTC,
+		// hours off, with no way to say otherwise (parser17 F).
+		if p.timeFmt != tfLayout {
+			return nil, fmt.Errorf("timezone %q: a json source takes one only with a time_format layout (its zoneless times), not %q", cfg.Timezone, cmp.Or(cfg.TimeFormat, "the default"))
+		}
+		loc, err := loadZone(cfg.Timezone)
+		if err != nil {
+			return nil, err
+		}
+		p.loc = loc
 	}
 	return p, nil
 }
@@ -862,8 +877,16 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 		}
 	case tfLayout:
 		if str {
-			t, err := time.Parse(p.layout, string(f.Value))
-			if err == nil && p.layoutZone && t.Location() != time.Local && t.Location() != time.UTC {
+			var t time.Time
+			var err error
+			zone := time.Local // where Parse looks a zone abbreviation up
+			if p.loc != nil {
+				t, err = time.ParseInLocation(p.layout, string(f.Value), p.loc)
+				zone = p.loc
+			} else {
+				t, err = time.Parse(p.layout, string(f.Value))
+			}
+			if err == nil && p.layoutZone && t.Location() != zone && t.Location() != time.UTC {
 				// Not the local zone's abbreviation (read with its offset,
 				// in time.Local: WET in Lisbon, regress13b N2).
 				if name, off := t.Zone(); off == 0 && name != "UTC" && name != "GMT" {

@@ -329,6 +329,31 @@ func TestTimeFormatWithZoneAbbreviation(t *testing.T) {
 	}
 }
 
+// A json source's timezone is the zone of its time_format layout's
+// zoneless times (an application's local wall-clock times were read as
+// UTC, hours off, with no setting to say otherwise: parser17 F), and the
+// zone in which it reads the layout's abbreviations (CET in Berlin).
+func TestTimeFormatInATimezone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no zone data:", err)
+	}
+	p := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "2006-01-02 15:04:05", Timezone: "Europe/Berlin"})
+	if _, rec := parseOK(t, p, `{"t":"2023-11-14 22:13:20"}`); !rec.Time.Equal(time.Date(2023, 11, 14, 22, 13, 20, 0, berlin)) {
+		t.Errorf("zoneless: %v", rec.Time)
+	}
+	pz := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "2006-01-02 15:04:05 MST", Timezone: "Europe/Berlin"})
+	if _, rec := parseOK(t, pz, `{"t":"2023-11-14 22:13:20 CET"}`); !rec.Time.Equal(time.Date(2023, 11, 14, 21, 13, 20, 0, time.UTC)) {
+		t.Errorf("CET in Berlin: %v", rec.Time)
+	}
+	if _, rec := parseOK(t, pz, `{"t":"2023-11-14 22:13:20 PDT"}`); !rec.Time.IsZero() {
+		t.Errorf("PDT in Berlin: %v, want no event time", rec.Time)
+	}
+	if _, err := New(Config{Format: FormatJSON, Timezone: "Europe/Berlin"}); err == nil {
+		t.Error("a timezone without a layout: no error")
+	}
+}
+
 // A dotted time_key reaches into a nested object when no top-level key is
 // named so: every {"meta":{"ts":…}} event got the read time (parser13 F10).
 func TestNestedTimeKey(t *testing.T) {

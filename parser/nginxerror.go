@@ -25,18 +25,27 @@ type pair struct {
 
 func newNginxError(tz string) (*nginxErrorParser, error) {
 	p := &nginxErrorParser{names: make(map[string]string)}
+	loc, err := loadZone(tz)
+	if err != nil {
+		return nil, err
+	}
+	p.loc = loc
+	return p, nil
+}
+
+// loadZone returns the zone a Config.Timezone names: nil for "" and UTC.
+func loadZone(tz string) (*time.Location, error) {
 	switch tz {
 	case "", "UTC", "utc":
+		return nil, nil
 	case "Local", "local":
-		p.loc = time.Local
-	default:
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			return nil, fmt.Errorf("timezone %q: %w", tz, err)
-		}
-		p.loc = loc
+		return time.Local, nil
 	}
-	return p, nil
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("timezone %q: %w", tz, err)
+	}
+	return loc, nil
 }
 
 var errorLogDate = []byte("0000/00/00 00:00:00 [")

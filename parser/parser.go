@@ -37,8 +37,10 @@ type Config struct {
 	// RFC 3339 for strings; for numbers (or numeric strings) Unix time whose
 	// unit is guessed from the magnitude (s, ms, µs or ns).
 	TimeFormat string
-	// Timezone is, for nginx_error, the zone of its zoneless timestamps:
-	// "UTC" (default), "Local" or an IANA name ("Europe/Berlin").
+	// Timezone is, for nginx_error, the zone of its zoneless timestamps,
+	// and for json, of a TimeFormat Go layout's: "UTC" (default), "Local"
+	// or an IANA name ("Europe/Berlin"). A layout with a zone abbreviation
+	// (MST) reads it as this zone knows it.
 	Timezone string
 }
 

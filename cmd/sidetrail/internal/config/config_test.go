@@ -437,15 +437,33 @@ sinks:
     paths: [/a]
     format: json
     log_format: combined
-    timezone: UTC
   - name: b
     paths: [/b]
     time_key: ts
+    timezone: UTC
 ` + sinks,
 		want: []string{
 			`c.yaml:5: source "a": log_format applies only to format nginx, not json`,
-			`c.yaml:6: source "a": timezone applies only to format nginx_error, not json`,
-			`c.yaml:9: source "b": time_key applies only to format json, not raw`,
+			`c.yaml:8: source "b": time_key applies only to format json, not raw`,
+			`c.yaml:9: source "b": timezone applies only to format nginx_error, not raw`,
+		},
+	}, {
+		// A json source's timezone is its time_format layout's zone; with
+		// no layout it has none to give (parser17 F).
+		name: "timezone on a json source without a layout",
+		yml: `sources:
+  - name: a
+    paths: [/a]
+    format: json
+    timezone: Europe/Berlin
+  - name: b
+    paths: [/b]
+    format: json
+    time_format: '2006-01-02 15:04:05'
+    timezone: Europe/Berlin
+` + sinks,
+		want: []string{
+			`c.yaml:5: source "a": timezone "Europe/Berlin": a json source takes one only with a time_format layout (its zoneless times), not "the default"`,
 		},
 	}, {
 		name: "bad globs and static fields",

@@ -86,13 +86,18 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 		ok := only(&s.LogFormat, "log_format", FormatNginx)
 		ok = only(&s.TimeKey, "time_key", FormatJSON) && ok
 		ok = only(&s.TimeFormat, "time_format", FormatJSON) && ok
-		ok = only(&s.Timezone, "timezone", FormatNginxError) && ok
+		if s.Format != FormatJSON { // json: with a time_format layout (the parser says)
+			ok = only(&s.Timezone, "timezone", FormatNginxError) && ok
+		}
 		if ok {
 			// The parser is the judge of log_format, time_format and
 			// timezone: build one as run would.
 			if err := checkParser(s); err != nil {
 				ptr := map[string]any{FormatNginx: &s.LogFormat, FormatJSON: &s.TimeFormat,
 					FormatNginxError: &s.Timezone}[s.Format]
+				if s.Format == FormatJSON && strings.HasPrefix(err.Error(), "timezone") {
+					ptr = &s.Timezone
+				}
 				if ptr == nil || !p.set(ptr) {
 					ptr = &s.Format
 				}
