@@ -69,7 +69,7 @@ func TestManyRulesBeforeTheKeyedOnesChangeNothing(t *testing.T) {
 func TestEscapedJSONMembers(t *testing.T) {
 	r := mustNew(t, Defaults())
 	const s = "Zq9SeKr3tVaLu"
-	for in, want := range map[string]string{
+	wantMessages(t, r, map[string]string{
 		`msg="{\"password\":\"` + s + `\"}"`:                              `msg="{\"password\":\"[REDACTED]\"}"`,
 		`level=info body="{\"password\":\"` + s + `\",\"user\":\"bob\"}"`: `level=info body="{\"password\":\"[REDACTED]\",\"user\":\"bob\"}"`,
 		`body="{\"token\": \"` + s + `\"}"`:                               `body="{\"token\": \"[REDACTED]\"}"`,
@@ -87,13 +87,7 @@ func TestEscapedJSONMembers(t *testing.T) {
 		`{"log":"{\\n  \\\"token\\\":\\n  \\\"` + s + `\\\"}"}`: `{"log":"{\\n  \\\"token\\\":\\n  \\\"[REDACTED]\\\"}"}`,
 		// A name ending in an escaped backslash is no secret's name.
 		`x {\"password\\\\\":\"v\"}`: `x {\"password\\\\\":\"v\"}`,
-	} {
-		rec := newRecord(in)
-		r.Apply(rec)
-		if string(rec.Message) != want {
-			t.Errorf("%s\n  got  %s\n  want %s", in, rec.Message, want)
-		}
-	}
+	})
 }
 
 // In a JSON line, JSON inside a string stays JSON when a number, object or
@@ -180,7 +174,7 @@ func TestDigestAuthorizationInJSON(t *testing.T) {
 // It went in bare, and 1,408 of 4,000 fuzzed CRI lines broke.
 func TestJSONAfterAPrefixStaysJSON(t *testing.T) {
 	r := mustNew(t, Defaults())
-	for line, want := range map[string]string{
+	wantMessages(t, r, map[string]string{
 		`x {"req":{"password":{"v":"424242"}}}`:  `x {"req":{"password":"[REDACTED]"}}`,
 		`x {"pin":1234,"password":[1,424242]}`:   `x {"pin":1234,"password":"[REDACTED]"}`,
 		`x {"token": 424242, "a":1}`:             `x {"token": "[REDACTED]", "a":1}`,
@@ -196,13 +190,7 @@ func TestJSONAfterAPrefixStaysJSON(t *testing.T) {
 		`err="missing authorization:", user="keepme"`:                 `err="missing authorization:", user="keepme"`,
 		`err="no authorization=" password="S3cr3tPW"`:                 `err="no authorization=" password="[REDACTED]"`,
 		`msg="authorization=" authorization="Basic SeKr3tTOK" user=x`: `msg="authorization=" authorization="[REDACTED]" user=x`,
-	} {
-		rec := newRecord(line)
-		r.Apply(rec)
-		if string(rec.Message) != want {
-			t.Errorf("%s\n  got  %s\n  want %s", line, rec.Message, want)
-		}
-	}
+	})
 }
 
 // JSON inside a string whose quotes are written \u0022 (.NET's
@@ -212,7 +200,7 @@ func TestJSONAfterAPrefixStaysJSON(t *testing.T) {
 func TestJSONQuoteEscapedMembers(t *testing.T) {
 	r := mustNew(t, Defaults())
 	const s = "Zq9SeKr3tVaLu"
-	for in, want := range map[string]string{
+	wantMessages(t, r, map[string]string{
 		`2026-11-27T10:00:00Z stdout F {"Message":"body {\u0022password\u0022:\u0022` + s + `\u0022}"}`: `2026-11-27T10:00:00Z stdout F {"Message":"body {\u0022password\u0022:\u0022[REDACTED]\u0022}"}`,
 		`x body={\u0022token\u0022: \u0022` + s + `\u0022,\u0022user\u0022:\u0022bob\u0022}`:            `x body={\u0022token\u0022: \u0022[REDACTED]\u0022,\u0022user\u0022:\u0022bob\u0022}`,
 		`x {\u0022api_key\u0022:41234567,\u0022a\u0022:1}`:                                              `x {\u0022api_key\u0022:\u0022[REDACTED]\u0022,\u0022a\u0022:1}`,
@@ -224,13 +212,7 @@ func TestJSONQuoteEscapedMembers(t *testing.T) {
 		// "\\u0022" is a backslash and the text "u0022", no quote.
 		`x \\u0022password\\u0022:\\u0022notquote`: `x \\u0022password\\u0022:\\u0022notquote`,
 		`x {\u0022user\u0022:\u0022bob\u0022}`:     `x {\u0022user\u0022:\u0022bob\u0022}`,
-	} {
-		rec := newRecord(in)
-		r.Apply(rec)
-		if string(rec.Message) != want {
-			t.Errorf("%s\n  got  %s\n  want %s", in, rec.Message, want)
-		}
-	}
+	})
 }
 
 // In a piece of a line cut at max_line_bytes, a secret member's value the
@@ -264,6 +246,18 @@ func TestFragmentCutValueIsMasked(t *testing.T) {
 			case !cut && bytes.Contains(rec.Message, []byte("[REDACTED]")) && !strings.Contains(in, `\"token\":\"`+s):
 				t.Errorf("not cut %s: masked %s", in, rec.Message)
 			}
+		}
+	}
+}
+
+// wantMessages applies r to a record of each line and checks its message.
+func wantMessages(t *testing.T, r *Redactor, want map[string]string) {
+	t.Helper()
+	for line, w := range want {
+		rec := newRecord(line)
+		r.Apply(rec)
+		if string(rec.Message) != w {
+			t.Errorf("%s\n  got  %s\n  want %s", line, rec.Message, w)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -310,14 +309,5 @@ func TestHandoffCarriesFilesAtRisk(t *testing.T) {
 	appendFile(t, b, "new\n")
 	tl = mustNew(t, o)
 	defer tl.Close()
-	tl.rescanForTest()
-	tl.rescanForTest()
-	expectQuiet(t, tl, 200*time.Millisecond)
-	st := tl.Stats()
-	if st.UnopenedBytesLost != 3 || st.FilesAtRisk != 1 {
-		t.Fatalf("unopened bytes lost %d, at risk %d; want 3 (the old b.log) and 1 (the new b.log)", st.UnopenedBytesLost, st.FilesAtRisk)
-	}
-	if strings.Count(logs.String(), "went away before it could be read") != 1 {
-		t.Fatalf("log:\n%s", logs.String())
-	}
+	expectOldBCountedLost(t, tl, &logs)
 }
