@@ -161,19 +161,17 @@ func newJSON(cfg Config) (*jsonParser, error) {
 		// counts (regress13b N2: "+0000 WET").
 		p.layoutZone = strings.Contains(cfg.TimeFormat, "MST") && !strings.Contains(cfg.TimeFormat, "-07") && !strings.Contains(cfg.TimeFormat, "Z07")
 	}
-	if cfg.Timezone != "" {
-		// An application's local wall-clock times ("2006-01-02
-		// 15:04:05", Python's and Java's defaults) were read as UTC,
-		// hours off, with no way to say otherwise (parser17 F).
-		if p.timeFmt != tfLayout {
-			return nil, fmt.Errorf("timezone %q: a json source takes one only with a time_format layout (its zoneless times), not %q", cfg.Timezone, cmp.Or(cfg.TimeFormat, "the default"))
-		}
-		loc, err := loadZone(cfg.Timezone)
-		if err != nil {
-			return nil, err
-		}
-		p.loc = loc
+	// An application's local wall-clock times ("2006-01-02 15:04:05",
+	// Python's and Java's defaults) were read as UTC, hours off, with no
+	// way to say otherwise (parser17 F). UTC, the default, goes anywhere.
+	loc, err := loadZone(cfg.Timezone)
+	if err != nil {
+		return nil, err
 	}
+	if loc != nil && p.timeFmt != tfLayout {
+		return nil, fmt.Errorf("timezone %q: a json source takes one only with a time_format layout (its zoneless times), not %q", cfg.Timezone, cmp.Or(cfg.TimeFormat, "the default"))
+	}
+	p.loc = loc
 	return p, nil
 }
 

@@ -352,6 +352,9 @@ func TestTimeFormatInATimezone(t *testing.T) {
 	if _, err := New(Config{Format: FormatJSON, Timezone: "Europe/Berlin"}); err == nil {
 		t.Error("a timezone without a layout: no error")
 	}
+	if _, err := New(Config{Format: FormatJSON, Timezone: "UTC"}); err != nil {
+		t.Errorf("UTC, the default, without a layout: %v", err) // regress17b L3
+	}
 }
 
 // A dotted time_key reaches into a nested object when no top-level key is

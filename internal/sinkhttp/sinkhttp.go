@@ -61,10 +61,11 @@ func CheckCredentials(kv ...string) []string {
 
 // CheckPort returns an error when u's port is not a number from 1 to
 // 65535: url.Parse takes any digits (":99999"), and every request then
-// failed to dial, retried for good (docs17 F3).
+// failed to dial, retried for good (docs17 F3). An empty port ("host:")
+// is the scheme's (RFC 3986).
 func CheckPort(u *url.URL) error {
 	p := u.Port()
-	if p == "" && !strings.HasSuffix(u.Host, ":") {
+	if p == "" {
 		return nil
 	}
 	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

@@ -101,7 +101,7 @@ func TestValidate(t *testing.T) {
 		// docs17 F3: validate said ok, every request failed to dial.
 		{"port out of range", Config{URLs: []string{"http://u:pw@127.0.0.1:99999"}}, []string{`urls[0]: URL "http://u:xxxxx@127.0.0.1:99999": port must be a number from 1 to 65535, not "99999"`}},
 		{"port zero", Config{URLs: []string{"http://h:0"}}, []string{"port must be a number from 1 to 65535"}},
-		{"empty port", Config{URLs: []string{"http://h:"}}, []string{"port must be a number from 1 to 65535"}},
+		{"empty port: the scheme's", Config{URLs: []string{"http://h:/x"}}, nil},
 		{"ipv6 with port", Config{URLs: []string{"http://[::1]:9200", "https://es.example.com"}}, nil},
 		{"several problems", Config{URLs: []string{"ftp://x"}, Compression: "lz4", TLS: TLSConfig{CAFile: missing}},
 			[]string{"urls[0]", "compression", "tls.ca_file"}},
