@@ -27,6 +27,9 @@ type Parser interface {
 // Redactor rewrites a record in place and cannot fail (redact.Redactor).
 type Redactor interface {
 	Apply(rec *sidetrail.Record)
+	// ApplyFieldRules runs the field rules alone, for a line whose fields
+	// are a parser's guess and do not ship (parser.Error.Guessed).
+	ApplyFieldRules(rec *sidetrail.Record)
 }
 
 // Appender is the disk buffer's write side: records are durable when
@@ -530,7 +533,7 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 				// guess: they ship not, but the field rules take their
 				// values out of the message, which a client could
 				// otherwise make ship them in clear (parser17 A2).
-				t.Redactor.Apply(rec)
+				t.Redactor.ApplyFieldRules(rec)
 			}
 			rec.Fields = rec.Fields[:0]
 			rec.Time, rec.TimeField, rec.Renamed = time.Time{}, sidetrail.Field{}, rec.Renamed[:0]

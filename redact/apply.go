@@ -33,8 +33,6 @@ type Redactor struct {
 	sh *shared
 	c  *counters
 
-	cutEnd bool // applyChain's value is the message of a piece of a longer line (findState.cutEnd)
-
 	macs    []macState // per rule index, set for hash rules
 	needle  []byte     // escaped forms of a field value
 	unesc   []byte     // an unescaped JSON string
@@ -638,7 +636,6 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	if need == 0 {
 		return v, false // no rule can match: the common case
 	}
-	r.cutEnd = msg && rec.Flags&sidetrail.FlagFragment != 0
 	changed := false
 	first := 0
 	if len(sh.valueRules) < 64 {
@@ -835,7 +832,7 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 	start, last, n := -1, 0, 0
 	q := r.newQuote()
 	r.vmemo.reset()
-	r.fst = findState{vm: &r.vmemo, cutEnd: r.cutEnd}
+	r.fst = findState{vm: &r.vmemo}
 	r.found = false
 	for pos := 0; pos < len(v); {
 		s, e0, ok := ru.det.find(v, pos, key, &r.fst)
@@ -1221,6 +1218,25 @@ func isToken(m []byte) bool {
 }
 
 // ---- field rules -----------------------------------------------------
+
+// ApplyFieldRules runs the field rules alone: it takes the values of rec's
+// fields they name out of its message (and redacts those fields). It is
+// for a line the parser could only guess a split of (parser.Error.Guessed):
+// its fields do not ship, but a client could otherwise make the values the
+// field rules protect ship in its message (parser17 A2). The caller then
+// drops the fields and runs Apply over the rest, which counts what the
+// value rules find there; run over the guess, they counted matches in
+// fields that never shipped (regress17b A2). Like Apply, it never panics.
+func (r *Redactor) ApplyFieldRules(rec *sidetrail.Record) {
+	if len(r.sh.fieldRules) == 0 {
+		return
+	}
+	defer r.recoverApply(rec)
+	r.msgNoMatch = 0
+	r.keySeq = 0
+	r.changed = r.changed[:0]
+	r.applyFieldRules(rec)
+}
 
 // applyFieldRules redacts the fields named by field rules and takes their
 // values out of the message. It reports whether anything changed and
@@ -1965,7 +1981,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 			// strings open (a span from a closing quote, `":"` in
 			// {"":""}, reads like one to a scan that starts there).
 			whole := q.json && q.more && q.tok.str && q.tok.s == s+1 && q.tok.e+1 == e
-			if q.json && !whole && !bareValueAt(msg, s, e) {
+			if q.json && !whole && !bareValueAt(msg, s, e, q.walkFrom()) {
 				// The bytes start in the JSON text's structure: they are
 				// not the value, which the text would hold escaped in a
 				// string, but they may show part of it (the value `"0`
@@ -2012,9 +2028,10 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 }
 
 // bareValueAt reports whether v[s:e] lies within a number of the JSON text
-// v, or is a whole object, array or literal (see bareValue).
-func bareValueAt(v []byte, s, e int) bool {
-	_, _, ok := bareValue(v, s, e, true, 0)
+// v, or is a whole object, array or literal (see bareValue; from: where a
+// token at or before s starts).
+func bareValueAt(v []byte, s, e, from int) bool {
+	_, _, ok := bareValue(v, s, e, true, from)
 	return ok
 }
 

@@ -41,11 +41,8 @@ type findState struct {
 	// quote is that member's: '"', escaped at the level of JSON inside a
 	// string (\", \\\", …), nginxQuote or jsonQuote.
 	quote string
-	// cutEnd: b is a piece of a line cut at max_line_bytes, not the
-	// whole: a secret member's value that b's end leaves open goes on in
-	// the next piece, and what b holds of it is masked (redact16 F3: an
-	// object under "password" shipped whole).
-	cutEnd bool
+	// openFrom, openLvl, openTo: openEnd's last question and answer.
+	openFrom, openLvl, openTo int
 }
 
 // cursors returns st's two cursors, set up for lit0 and lit1 on first use.
@@ -1524,7 +1521,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			}
 			if lvl > 0 {
 				vs = skipEscapedSpace(b, vs, lvl)
-				if s, e, ok := escapedMemberValue(b, vs, lvl, st.vm, st.cutEnd); ok {
+				if s, e, ok := escapedMemberValue(b, vs, lvl, st); ok {
 					if s == vs {
 						// Not a string: the replacement becomes one, in
 						// quotes of this level, so that the JSON in the
@@ -1550,17 +1547,16 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			if vs < n && (b[vs] == '{' || b[vs] == '[') {
 				// An object or array ("password":{"v":"x"} in JSON a raw
 				// line or a request body holds): a secret whole, masked
-				// as a string. A value that does not close within b is
-				// none (a slice of a text finds none where the text has
-				// one larger).
-				if ve, ok := st.vm.skipValue(b, vs); ok || st.cutEnd {
-					if !ok {
-						ve = n
-					}
-					st.quote = quote
-					return vs, ve, true
+				// as a string. One that does not close (the line was cut,
+				// by max_line_bytes, by the app, by a runtime's 16 KiB
+				// pieces) is masked to the end: it shipped (redact16 F3,
+				// regress17b B3), where an open string was masked so.
+				ve, ok := st.vm.skipValue(b, vs)
+				if !ok {
+					ve = n
 				}
-				continue
+				st.quote = quote
+				return vs, ve, true
 			}
 			if vs < n && b[vs] == '"' {
 				ve := vs + 1
@@ -1582,7 +1578,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// A literal, or at the end of b the start of one (a slice of
 			// a text must not find a value where the text has a literal),
 			// is no value.
-			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) && !(ve == n && !st.cutEnd && isLiteralStart(b[vs:ve])) {
+			if ve > vs && b[vs] != '{' && b[vs] != '[' && !isLiteral(b[vs:ve]) && !(ve == n && isLiteralStart(b[vs:ve])) {
 				// A number: masked as a string, so that JSON after a raw
 				// line's prefix stays JSON (it shipped a bare token).
 				st.quote = quote
@@ -1711,12 +1707,12 @@ func backslashesBefore(b []byte, from, i int) int {
 
 // escapedMemberValue returns the value of a JSON member whose quotes are
 // escaped lvl (1, 3, 7, …) times, starting at vs: a string's contents, an
-// object or array whole, or a number. ok is false for a literal (true,
-// false, null), for a value that does not end within b (a slice of a text
-// must find none where the text has a longer one; but with cutEnd, b a
-// piece of a longer line, such a value is what b holds of it), and for
+// object or array whole, or a number. A string, object or array that does
+// not close before the string holding it ends (a body the app truncated,
+// a line cut) runs to that end (openEnd): it shipped (regress17b B3). ok
+// is false for a literal (true, false, null), an empty string, and
 // anything else.
-func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo, cutEnd bool) (s, e int, ok bool) {
+func escapedMemberValue(b []byte, vs, lvl int, st *findState) (s, e int, ok bool) {
 	n := len(b)
 	if vs >= n {
 		return 0, 0, false
@@ -1728,31 +1724,52 @@ func escapedMemberValue(b []byte, vs, lvl int, vm *valueMemo, cutEnd bool) (s, e
 			return 0, 0, false
 		}
 		end, _, ok := escapedStringEnd(b, vs, k)
-		if !ok && cutEnd && vs+k+1 < n && !bytes.Contains(b[vs+k+1:], []byte{'"'}) {
-			return vs + k + 1, n, true // no quote of any level after: open
+		if !ok {
+			end = st.openEnd(b, vs+k+1, k)
 		}
-		if !ok || end == vs+k+1 {
+		if end <= vs+k+1 {
 			return 0, 0, false
 		}
 		return vs + k + 1, end, true
 	case c == '{' || c == '[':
-		if e, ok := vm.skipEscaped(b, vs); ok {
+		if e, ok := st.vm.skipEscaped(b, vs); ok {
 			return vs, e, true
 		}
-		if cutEnd {
-			return vs, n, true
-		}
-		return 0, 0, false
+		return vs, st.openEnd(b, vs, lvl), true
 	default:
 		ve := vs
 		for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && b[ve] != '\\' && b[ve] != '"' && !is(b[ve], cSpace) {
 			ve++
 		}
-		if ve == vs || ve == n && !cutEnd || isLiteral(b[vs:ve]) || ve == n && isLiteralStart(b[vs:ve]) {
+		if ve == vs || isLiteral(b[vs:ve]) || ve == n && isLiteralStart(b[vs:ve]) {
 			return 0, 0, false
 		}
 		return vs, ve, true
 	}
+}
+
+// openEnd returns where the string holding JSON whose quotes are escaped
+// lvl times ends after from: before the backslashes of the first quote of
+// a level below (one that closes no string of this level), or b's end.
+// Its last answer is kept: the values that do not close come in order, and
+// each of a line of many looked to the same end (time in the square of the
+// line's length).
+func (st *findState) openEnd(b []byte, from, lvl int) int {
+	if st.openLvl == lvl && from >= st.openFrom && from <= st.openTo && st.openTo > 0 {
+		return st.openTo
+	}
+	end := len(b)
+	for j := from; j < len(b); j++ {
+		if b[j] != '"' {
+			continue
+		}
+		if m := backslashesBefore(b, from, j); (m+1)%(lvl+1) != 0 {
+			end = j - m
+			break
+		}
+	}
+	st.openFrom, st.openLvl, st.openTo = from, lvl, end
+	return end
 }
 
 // skipEscapedSpace returns the index after the white space at i in JSON

@@ -265,7 +265,7 @@ func TestQuerySecretsStayLocal(t *testing.T) {
 	ex := q
 	ex.exact = true
 	for _, s := range []string{
-		`{\x22password\x22:\x22\x22}`, `\x22token\x22 : \x22\x22`, `\x22token\x22:{,\x22key\x22:[1`,
+		`{\x22password\x22:\x22\x22}`, `\x22token\x22 : \x22\x22`, `\x22tokens\x22:{,\x22keys\x22:[1`,
 		`\x22token\x22:null,\x22key\x22:true`, `{"pwd": false, "sig":null}`,
 		`x password=' y`, `password='\x22 token='\x0A k='\"`, `pwd=''x`,
 		`user%5Bpassword%5D=&a%255Btoken%255D%3D%26`, `%5Bkey%5D= sig%5d=`,

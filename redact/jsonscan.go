@@ -153,6 +153,7 @@ type numQuote struct {
 	walking  bool      // tok and next are set
 	tok      jsonToken // the token place stopped at
 	next     int       // where the walk goes on after tok
+	prev     int       // where the walk took tok from: every token before ends there or before
 	more     bool      // tok is a token (the walk has not ended)
 	inString bool      // the match lies within a string's content
 	raw      bool      // the replacement add is given next is escaped for its place already
@@ -186,9 +187,11 @@ func (q *numQuote) place(v []byte, s, e int) (ns, ne int, crossed, skip bool) {
 	}
 	if !q.walking {
 		q.walking = true
+		q.prev = 0
 		q.tok, q.next, q.more = nextJSONToken(v, 0)
 	}
 	for q.more && q.next <= s {
+		q.prev = q.next
 		q.tok, q.next, q.more = nextJSONToken(v, q.next)
 	}
 	t := q.tok
@@ -264,6 +267,18 @@ func stringSafe(b []byte) bool {
 	return true
 }
 
+// walkFrom returns where place's walk took the token it stopped at from (0
+// before a walk): no token lies across it, and bareValue goes on from
+// there. From the text's start each time, a JSON line of many masked
+// numbers or objects took time in the square of its length (regress17 P1:
+// 24 s for 800 KB; regress17b B2: objects, whose '{' is no token, 13 s).
+func (q *numQuote) walkFrom() int {
+	if !q.walking {
+		return 0
+	}
+	return q.prev
+}
+
 // add appends to out the text v[last:s] and repl in place of v[s:e],
 // opening or closing quotes around a number as needed. The caller goes on
 // from e.
@@ -277,18 +292,7 @@ func (q *numQuote) add(out, v []byte, last, s, e int, repl []byte) []byte {
 		if !q.checked {
 			q.checked, q.json = true, isJSONText(v)
 		}
-		// place's walk has come to the token at s: bareValue goes on
-		// from there. From the text's start each time, a JSON line of
-		// many masked numbers took time in the square of its length
-		// (regress17 P1: 24 s for 800 KB).
-		from := 0
-		if q.walking && q.more {
-			from = q.tok.s
-			if q.tok.str {
-				from-- // its opening quote
-			}
-		}
-		if ns, ne, ok := bareValue(v, s, e, q.json, from); ok {
+		if ns, ne, ok := bareValue(v, s, e, q.json, q.walkFrom()); ok {
 			out = append(out, v[last:ns]...)
 			out = append(out, '"')
 			last, q.end = ns, ne

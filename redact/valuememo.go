@@ -106,15 +106,18 @@ func (m *valueMemo) skip(b []byte, i int, esc bool) (int, bool) {
 		end, ok = skipValue(b, i)
 	}
 	if !ok {
-		m.spent += len(b) - i
-		m.keep(b, i, esc)
+		// What the walk covered: to the text's end, or (JSON inside a
+		// string) to that string's end. Charged the rest of the text,
+		// twenty truncated bodies in a line of 42 KB used the budget up,
+		// and the line's second half was masked (regress17b B1).
+		m.spent += m.keep(b, i, esc)
 	}
 	return end, ok
 }
 
 // keep walks from i again, as skipValue (or skipEscaped) does, keeping the
-// depths as far as the walk went.
-func (m *valueMemo) keep(b []byte, i int, esc bool) {
+// depths as far as the walk went. It returns how far that is.
+func (m *valueMemo) keep(b []byte, i int, esc bool) int {
 	w := &m.walks[m.next]
 	m.next = (m.next + 1) % len(m.walks)
 	w.start, w.esc = i, esc
@@ -167,6 +170,7 @@ walk:
 		}
 		w.least[k] = least
 	}
+	return n
 }
 
 // skipEscaped returns the end of the object or array at b[i] in JSON whose
