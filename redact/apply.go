@@ -851,10 +851,20 @@ func (r *Redactor) applyRule(rec *sidetrail.Record, ru *rule, v []byte, key stri
 		// text numQuote quotes it, elsewhere (JSON inside a string, JSON
 		// after a raw line's prefix) the detector says how.
 		quote := r.fst.quote != "" && (r.fst.quote != `"` || !q.json)
+		with := r.fst.quote
+		if !quote && !skip && (!q.json || q.inString) {
+			// A value rule's match that is a JSON member's whole number
+			// where numQuote does not see JSON (after a raw line's
+			// prefix, in JSON inside a string): the token went in bare,
+			// and that JSON no longer parsed (regress17b L1).
+			if with = memberNumberQuote(v, s, e); with != "" {
+				quote = true
+			}
+		}
 		if m := v[s:e]; !skip && !isToken(m) {
 			repl = r.replacement(ru, m)
 			if quote {
-				repl = quoteWith(r.tmp2[:0], repl, r.fst.quote)
+				repl = quoteWith(r.tmp2[:0], repl, with)
 				r.tmp2 = repl
 			}
 			put = !bytes.Equal(repl, m)
@@ -1026,6 +1036,46 @@ func maskCovered(q *numQuote, out, v []byte, last, from, end int, repl func(c []
 		n++
 	}
 	return out, last, n
+}
+
+// memberNumberQuote returns, when v[s:e] is the whole number value of a
+// JSON member ("n":4111…, \"n\": 4111…, \x22n\x22:4111…), the quote of
+// that member's name, which the replacement is to be put in; else "".
+func memberNumberQuote(v []byte, s, e int) string {
+	if s == 0 || e <= s || s > 0 && isNumberByte(v[s-1]) || e < len(v) && isNumberByte(v[e]) {
+		return ""
+	}
+	for _, c := range v[s:e] {
+		if !isNumberByte(c) {
+			return ""
+		}
+	}
+	a := e
+	for a < len(v) && isJSONSpace(v[a]) {
+		a++
+	}
+	if a < len(v) && v[a] != ',' && v[a] != '}' && v[a] != ']' && v[a] != '\\' {
+		return ""
+	}
+	j := s - 1
+	for j > 0 && isJSONSpace(v[j]) {
+		j--
+	}
+	if v[j] != ':' {
+		return ""
+	}
+	ke, ok := nameQuoteBefore(v, 0, j)
+	if !ok {
+		return ""
+	}
+	if v[ke] != '"' {
+		return quoteAt(v, ke)
+	}
+	lvl := backslashesBefore(v, 0, ke)
+	if lvl > 0 && (lvl+1)&lvl != 0 {
+		return ""
+	}
+	return levelQuote(lvl)
 }
 
 // quoteWith appends repl (a builtin's replacement: a token, a hash,

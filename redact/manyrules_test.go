@@ -190,6 +190,13 @@ func TestJSONAfterAPrefixStaysJSON(t *testing.T) {
 		`err="missing authorization:", user="keepme"`:                 `err="missing authorization:", user="keepme"`,
 		`err="no authorization=" password="S3cr3tPW"`:                 `err="no authorization=" password="[REDACTED]"`,
 		`msg="authorization=" authorization="Basic SeKr3tTOK" user=x`: `msg="authorization=" authorization="[REDACTED]" user=x`,
+		// A card number that is a member's value, after a prefix or in
+		// JSON inside a string: the token goes in quotes of the name's
+		// kind (regress17b L1: bare, that JSON no longer parsed).
+		`x {"n":4111111111111111,"a":1}`:                   `x {"n":"[REDACTED:credit_card]","a":1}`,
+		`x {"m":"{\"n\": 4111111111111111}"}`:              `x {"m":"{\"n\": \"[REDACTED:credit_card]\"}"}`,
+		`x {\x22n\x22:4111111111111111}`:                   `x {\x22n\x22:\x22[REDACTED:credit_card]\x22}`,
+		`card 4111111111111111 and "n": 4111111111111111x`: `card [REDACTED:credit_card] and "n": 4111111111111111x`,
 	})
 }
 
