@@ -1554,6 +1554,12 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				ve, ok := st.vm.skipValue(b, vs)
 				if !ok {
 					ve = n
+					if quote != `"` {
+						// JSON whose quotes are escaped as nginx or .NET
+						// write them: it ends with the string (or the
+						// nginx field) holding it, at a raw '"'.
+						ve = st.openEnd(b, vs, -1)
+					}
 				}
 				st.quote = quote
 				return vs, ve, true
@@ -1751,6 +1757,7 @@ func escapedMemberValue(b []byte, vs, lvl int, st *findState) (s, e int, ok bool
 // openEnd returns where the string holding JSON whose quotes are escaped
 // lvl times ends after from: before the backslashes of the first quote of
 // a level below (one that closes no string of this level), or b's end.
+// lvl -1: JSON whose quotes are \x22 or \u0022, ended by any '"'.
 // Its last answer is kept: the values that do not close come in order, and
 // each of a line of many looked to the same end (time in the square of the
 // line's length).
@@ -1763,7 +1770,7 @@ func (st *findState) openEnd(b []byte, from, lvl int) int {
 		if b[j] != '"' {
 			continue
 		}
-		if m := backslashesBefore(b, from, j); (m+1)%(lvl+1) != 0 {
+		if m := backslashesBefore(b, from, j); lvl < 0 || (m+1)%(lvl+1) != 0 {
 			end = j - m
 			break
 		}

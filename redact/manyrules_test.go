@@ -245,6 +245,9 @@ func TestOpenValueIsMasked(t *testing.T) {
 		`{"password":""` + pad:                                       `{"password":""` + pad,
 		`x body="{\"token\":true,` + pad:                             `x body="{\"token\":true,` + pad,
 		`x {"token":nu`:                                              `x {"token":nu`,
+		// nginx's escaping: to the end of the field holding it, not of
+		// the line.
+		`x "{\x22password\x22:{\x22a\x22:\x22` + s + `" "curl/8"`: `x "{\x22password\x22:\x22[REDACTED]\x22" "curl/8"`,
 	} {
 		for _, frag := range []bool{false, true} {
 			rec := newRecord(in)
