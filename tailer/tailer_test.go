@@ -964,7 +964,12 @@ func TestSameHeadFilesAreDistinct(t *testing.T) {
 	banner := strings.Repeat("b", 200) + "\n"
 	appendFile(t, filepath.Join(dir, "a.log"), banner+"a\n")
 	appendFile(t, filepath.Join(dir, "b.log"), banner+"b\n")
-	tl := mustNew(t, testOptions(dir))
+	o := testOptions(dir)
+	// A presumed copy whose original stays whole for rotate_wait is read
+	// as a new file: with the 200 ms of testOptions, as long as the quiet
+	// wait below, a slow machine read it before it diverged (CI, session 17).
+	o.RotateWait = 5 * time.Second
+	tl := mustNew(t, o)
 	ls := collect(t, tl, 4, 5*time.Second)
 	keys := map[uint64]bool{}
 	for _, l := range ls {
