@@ -1386,6 +1386,18 @@ func quoteEndsAt(b []byte, from, i, quote int) bool {
 func escStringEnd(b []byte, i int, quote string) int {
 	for k := i; ; {
 		q := indexString(b[k:], quote)
+		lim := len(b)
+		if q >= 0 {
+			lim = k + q
+		}
+		// A raw '"' (not escaped) ends the string or nginx field holding
+		// this JSON, and the value with it: it ran on into the next
+		// string, or the next field (regress17c R1: the members after
+		// it masked; R0: a match across strings panicked the redactor
+		// and the record was withheld; C1).
+		if r := rawQuote(b, i, k, lim); r >= 0 {
+			return r
+		}
 		if q < 0 {
 			break
 		}
@@ -1417,6 +1429,23 @@ func escStringEnd(b []byte, i int, quote string) int {
 		}
 	}
 	return n
+}
+
+// rawQuote returns the first '"' in b[k:lim] that no backslash escapes
+// (counting back to from), or -1.
+func rawQuote(b []byte, from, k, lim int) int {
+	for k < lim {
+		j := bytes.IndexByte(b[k:lim], '"')
+		if j < 0 {
+			return -1
+		}
+		j += k
+		if backslashesBefore(b, from, j)%2 == 0 {
+			return j
+		}
+		k = j + 1
+	}
+	return -1
 }
 
 // hasPct3D reports whether b holds a percent-encoded '=' ("%3D", "%3d"),

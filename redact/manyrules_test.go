@@ -197,6 +197,8 @@ func TestJSONAfterAPrefixStaysJSON(t *testing.T) {
 		`x {"m":"{\"n\": 4111111111111111}"}`:              `x {"m":"{\"n\": \"[REDACTED:credit_card]\"}"}`,
 		`x {\x22n\x22:4111111111111111}`:                   `x {\x22n\x22:\x22[REDACTED:credit_card]\x22}`,
 		`card 4111111111111111 and "n": 4111111111111111x`: `card [REDACTED:credit_card] and "n": 4111111111111111x`,
+		// A string holding ':' before a number is no member (regress17c R2).
+		`x {"b":":4111111111111111,x"}`: `x {"b":":[REDACTED:credit_card],x"}`,
 	})
 }
 
@@ -219,6 +221,11 @@ func TestJSONQuoteEscapedMembers(t *testing.T) {
 		// "\\u0022" is a backslash and the text "u0022", no quote.
 		`x \\u0022password\\u0022:\\u0022notquote`: `x \\u0022password\\u0022:\\u0022notquote`,
 		`x {\u0022user\u0022:\u0022bob\u0022}`:     `x {\u0022user\u0022:\u0022bob\u0022}`,
+		// A value left open ends with the JSON string holding it: it ran on
+		// into the next string, masked the members after it, and a match
+		// across strings panicked the redactor (regress17c R0, R1).
+		`{"req":"{\u0022password\u0022:\u0022S1","resp":"{\u0022token\u0022:\u0022S2\u0022}","status":401}`: `{"req":"{\u0022password\u0022:\u0022[REDACTED]","resp":"{\u0022token\u0022:\u0022[REDACTED]\u0022}","status":401}`,
+		`x "{\x22password\x22:\x22S1" "curl/8"`: `x "{\x22password\x22:\x22[REDACTED]" "curl/8"`,
 	})
 }
 

@@ -32,6 +32,7 @@ var (
 	dSourcePolling      = desc("sidetrail_source_polling", "1 when the source runs without inotify.", "source")
 	dRedactions         = desc("sidetrail_redactions_total", "Redactions made, per rule.", "rule")
 	dRedactWithheld     = desc("sidetrail_redact_withheld_messages_total", "Messages replaced by a marker because a field's value could not be located in them.")
+	dRedactFailed       = desc("sidetrail_redact_failed_records_total", "Records on which redaction failed (a bug): message withheld, every field value masked.")
 	dBufBytes           = desc("sidetrail_buffer_bytes", "Bytes of buffer segments on disk.")
 	dBufRecords         = desc("sidetrail_buffer_records", "Records held in the buffer.")
 	dBufSegments        = desc("sidetrail_buffer_segments", "Buffer segment files.")
@@ -95,6 +96,7 @@ func (g *generation) samples() []sample {
 			add(dRedactions, counter, float64(n), rule)
 		}
 		add(dRedactWithheld, counter, float64(rs.Withheld))
+		add(dRedactFailed, counter, float64(rs.Failed))
 	}
 	if g.buf != nil {
 		b := g.buf.Stats()
