@@ -125,15 +125,20 @@ func (m *valueMemo) keep(b []byte, i int, esc bool) int {
 	w.depth = grow32(w.depth, n)
 	w.least = grow32(w.least, n)
 	depth := int32(0)
+	// str marks the string b[j:next] (its opening byte at the depth, the
+	// rest inside a string).
+	str := func(j, next int) {
+		w.depth[j-i] = depth
+		for k := j + 1; k < next; k++ {
+			w.depth[k-i] = -1
+		}
+	}
 walk:
 	for j := i; j < len(b); j++ {
 		switch {
 		case !esc && b[j] == '"':
 			_, next, _ := nextJSONToken(b, j)
-			w.depth[j-i] = depth
-			for k := j + 1; k < next; k++ {
-				w.depth[k-i] = -1
-			}
+			str(j, next)
 			j = next - 1
 			continue
 		case esc && b[j] == '\\':
@@ -146,10 +151,7 @@ walk:
 				n = j - i // the walk ends in a string that does not close
 				break walk
 			}
-			w.depth[j-i] = depth
-			for k := j + 1; k < next; k++ {
-				w.depth[k-i] = -1
-			}
+			str(j, next)
 			j = next - 1
 			continue
 		case esc && b[j] == '"':

@@ -1,13 +1,10 @@
 package tailer
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // A file rotated away that is still written (deleted, or renamed out of
@@ -283,20 +280,11 @@ func TestHandoffRenamedBetweenTheGlobAndTheOpen(t *testing.T) {
 // descriptors. The next tailer saw only the new file at the path, and the
 // old one's bytes went uncounted (tailer16 F4's remainder).
 func TestHandoffCarriesFilesAtRisk(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxOpenFiles = 1
-	o.RotateWait = time.Hour // a.log keeps its descriptor
-	o.Handoff = NewHandoff()
-	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-	var logs syncbuf.Buffer
-	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
-	appendFile(t, a, "a\n")
-	appendFile(t, b, "bb\n")
-	tl := mustNew(t, o)
-	collect(t, tl, 1, 5*time.Second)
-	expectQuiet(t, tl, 100*time.Millisecond)
+	dir, tl, logs, o := waitingFileSetup(t, func(o *Options) {
+		o.Handoff = NewHandoff()
+		o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	})
+	b := filepath.Join(dir, "b.log")
 	if st := tl.Stats(); st.FilesAtRisk != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -309,5 +297,5 @@ func TestHandoffCarriesFilesAtRisk(t *testing.T) {
 	appendFile(t, b, "new\n")
 	tl = mustNew(t, o)
 	defer tl.Close()
-	expectOldBCountedLost(t, tl, &logs)
+	expectOldBCountedLost(t, tl, logs)
 }

@@ -1606,20 +1606,23 @@ func TestUnopenedFileGoneIsCountedLost(t *testing.T) {
 
 // waitingFileSetup starts a tailer with one descriptor on a.log, held, and
 // b.log (3 bytes) waiting for it.
-func waitingFileSetup(t *testing.T) (dir string, tl *Tailer, logs *syncbuf.Buffer) {
+func waitingFileSetup(t *testing.T, mods ...func(*Options)) (dir string, tl *Tailer, logs *syncbuf.Buffer, o Options) {
 	t.Helper()
 	dir = t.TempDir()
-	o := testOptions(dir)
+	o = testOptions(dir)
 	o.MaxOpenFiles = 1
 	o.RotateWait = time.Hour // a.log keeps its descriptor
 	logs = &syncbuf.Buffer{}
 	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	for _, mod := range mods {
+		mod(&o)
+	}
 	appendFile(t, filepath.Join(dir, "a.log"), "a\n")
 	appendFile(t, filepath.Join(dir, "b.log"), "bb\n")
 	tl = mustNew(t, o)
 	collect(t, tl, 1, 5*time.Second)
 	expectQuiet(t, tl, 100*time.Millisecond)
-	return dir, tl, logs
+	return dir, tl, logs, o
 }
 
 // A file waiting for a descriptor rotated away (renamed out of the paths,
@@ -1628,7 +1631,7 @@ func waitingFileSetup(t *testing.T) (dir string, tl *Tailer, logs *syncbuf.Buffe
 // files at risk and the old one's bytes went uncounted (regress15 F4: 190
 // lines lost, sidetrail_source_unopened_bytes_lost_total 0, no WARN).
 func TestUnopenedFileRotatedAwayIsCountedLost(t *testing.T) {
-	dir, tl, logs := waitingFileSetup(t)
+	dir, tl, logs, _ := waitingFileSetup(t)
 	if err := os.Rename(filepath.Join(dir, "b.log"), filepath.Join(dir, "b.old")); err != nil { // out of *.log*
 		t.Fatal(err)
 	}
@@ -1658,7 +1661,7 @@ func expectOldBCountedLost(t *testing.T, tl *Tailer, logs *syncbuf.Buffer) {
 // was counted lost and logged so, though it shipped whole (tailer14 F2:
 // 229 WARNs and 1,090,124 bytes, 0 lost). It is decided a scan later.
 func TestUnopenedFileRenamedAfterTheGlobIsNotLost(t *testing.T) {
-	dir, tl, logs := waitingFileSetup(t)
+	dir, tl, logs, _ := waitingFileSetup(t)
 	if err := os.Rename(filepath.Join(dir, "b.log"), filepath.Join(dir, "e.log")); err != nil {
 		t.Fatal(err)
 	}
