@@ -791,7 +791,11 @@ func TestIdleCPU(t *testing.T) {
 	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
 	frac := float64(cpu) / float64(wall)
 	t.Logf("idle with 20 files for %v: CPU %v (%.2f%% of one core)", wall.Round(time.Millisecond), cpu, 100*frac)
-	if frac > 0.05 {
+	// About 2% of a core on this VM, for this build and session 16's
+	// alike; 5.7% once while the CI ran other packages' tests on both
+	// cores (session 17). A busy loop takes a whole core, a scan every few
+	// milliseconds a fifth of one.
+	if frac > 0.10 {
 		t.Errorf("idle CPU %.2f%% of a core", 100*frac)
 	}
 }
