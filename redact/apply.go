@@ -1101,15 +1101,9 @@ func memberNumberQuote(v []byte, s, e int) string {
 	// '{' or ','. A string holding ':' before a number
 	// ({"b":":4111…"}) read as one, and the quotes put in broke the JSON
 	// (regress17c R2).
-	ns := nameEnd
-	for ns > 0 && nameEnd-ns < 64 && !endsWithAt(v, ns, quote) {
-		if v[ns-1] == '"' && quote[len(quote)-1] == '"' && backslashesBefore(v, 0, ns-1) != lvl {
-			return "" // a quote of another level: no name
-		}
-		ns--
-	}
-	if ns == nameEnd || !endsWithAt(v, ns, quote) {
-		return ""
+	ns := nameStart(v, 0, ke, nameEnd)
+	if ns == nameEnd || !quoteEndsAt(v, 0, ns, ke) || v[ke] == '"' && backslashesBefore(v, 0, ns-1) != lvl {
+		return "" // no opening quote, or one of another level
 	}
 	os := ns - len(quote)
 	for os > 0 && isJSONSpace(v[os-1]) {
@@ -1119,11 +1113,6 @@ func memberNumberQuote(v []byte, s, e int) string {
 		return ""
 	}
 	return quote
-}
-
-// endsWithAt reports whether v[:i] ends with s.
-func endsWithAt(v []byte, i int, s string) bool {
-	return i >= len(s) && string(v[i-len(s):i]) == s
 }
 
 // quoteWith appends repl (a builtin's replacement: a token, a hash,
@@ -1360,8 +1349,8 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 					// (a key that meets the record's own): it shipped,
 					// where the flat "source.ip" was dropped (parser17 G).
 					own := key
-					if rec.KeysFromLine && len(key) > len("json.") && key[:5] == "json." && sidetrail.MeetsRecordKey(key[5:]) && below(ru.field, key[5:]) {
-						own = key[5:]
+					if k, ok := unrenamedOwn(key); ok && rec.KeysFromLine && below(ru.field, k) {
+						own = k
 					}
 					if below(ru.field, own) && r.nestedFieldRule(rec, ru, f, ru.field[len(own)+1:], orig, &withholdBy) {
 						changed = true
@@ -1743,7 +1732,18 @@ func below(key, name string) bool {
 // (sidetrail.MeetsRecordKey): "json." + name. A rule for Docker's
 // {"log":…} names "log"; it reaches "log.x" too.
 func renamedOwn(key, name string) bool {
-	return len(key) > len("json.") && key[:5] == "json." && reaches(key[5:], name) && sidetrail.MeetsRecordKey(key[5:])
+	k, ok := unrenamedOwn(key)
+	return ok && reaches(k, name)
+}
+
+// unrenamedOwn returns the line's key the JSON parser renamed key from,
+// when key is one it renames so ("json." + a key that meets the record's
+// own).
+func unrenamedOwn(key string) (string, bool) {
+	if len(key) > len("json.") && key[:5] == "json." && sidetrail.MeetsRecordKey(key[5:]) {
+		return key[5:], true
+	}
+	return "", false
 }
 
 // flattened reports whether key is the dotted name as the JSON parser

@@ -1369,6 +1369,23 @@ func quoteAt(b []byte, i int) string {
 	return jsonQuote
 }
 
+// nameStart returns where the member name ending at nameEnd (its closing
+// quote at b[ke]) starts: after the quote of that kind before it, or 64
+// bytes back, or at from. The caller checks which (quoteEndsAt).
+func nameStart(b []byte, from, ke, nameEnd int) int {
+	ns := nameEnd
+	if b[ke] == '"' {
+		for ns > from && nameEnd-ns < 64 && b[ns-1] != '"' {
+			ns--
+		}
+		return ns
+	}
+	for ns > from && ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) {
+		ns--
+	}
+	return ns
+}
+
 // quoteEndsAt reports whether a quote like the one at b[quote] ('"',
 // nginxQuote or jsonQuote) ends at i, after from.
 func quoteEndsAt(b []byte, from, i, quote int) bool {
@@ -1531,16 +1548,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// only the end of a name, and every secret name is far
 			// shorter, so its separator check still sees the byte before
 			// it).
-			ns := nameEnd
-			if b[ke] == '"' {
-				for ns > from && nameEnd-ns < 64 && b[ns-1] != '"' {
-					ns--
-				}
-			} else {
-				for ns > from && ke-ns < 64 && !quoteEndsAt(b, from, ns, ke) {
-					ns--
-				}
-			}
+			ns := nameStart(b, from, ke, nameEnd)
 			if ns == nameEnd || nameEnd-ns < 64 && !quoteEndsAt(b, from, ns, ke) || !q.secret(b[ns:nameEnd]) {
 				continue
 			}
