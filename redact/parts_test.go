@@ -269,3 +269,38 @@ func TestFieldRuleRepeatedKeyAndNumbersInJSONFields(t *testing.T) {
 		}
 	}
 }
+
+// A field's value found in a JSON message starting inside a number and
+// running into the structure after it (`111}` in {"":1111}) takes the
+// number's part from there: it shipped whole (FuzzRedact in CI).
+func TestFieldRuleValueFromInsideANumber(t *testing.T) {
+	for _, tc := range []struct{ msg, val, want string }{
+		{`{"":1111}`, "111}", `{"":"1[REDACTED]"}`},
+		{`{"":-1111 }`, "111 }", `{"":"-1[REDACTED]" }`},
+		{`{"":[11.5e3, 2]}`, "1.5e3, 2]", `{"":["1[REDACTED]", "[REDACTED]"]}`},
+		{`{"":1111}`, "1111}", `{"":"[REDACTED]"}`},
+	} {
+		r, err := redact.New([]redact.Rule{{Field: "cookie", Action: "mask"}}, redact.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &sidetrail.Record{Message: []byte(tc.msg)}
+		rec.Add("cookie", sidetrail.KindString, []byte(tc.val))
+		r.Apply(rec)
+		if string(rec.Message) != tc.want {
+			t.Errorf("%s with %q: got %s, want %s", tc.msg, tc.val, rec.Message, tc.want)
+		}
+	}
+	// The number's start already masked by another field's value.
+	r, err := redact.New([]redact.Rule{{Field: "user", Action: "mask"}, {Field: "cookie", Action: "drop"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &sidetrail.Record{Message: []byte(`{"":111132221}`)}
+	rec.Add("user", sidetrail.KindString, []byte("1111"))
+	rec.Add("cookie", sidetrail.KindString, []byte("221}"))
+	r.Apply(rec)
+	if got, want := string(rec.Message), `{"":"[REDACTED]32"}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
