@@ -1249,8 +1249,9 @@ var defaultSecretParams = []string{
 // whose value ends at "%26" too, and JSON members ("password":"VALUE",
 // "pin" : 1234; not objects, arrays, true, false or null), also with the
 // quotes as nginx escapes them in a logged request body
-// (\x22password\x22:\x22VALUE\x22). A field whose name is a secret
-// parameter's is a secret as a whole.
+// (\x22password\x22:\x22VALUE\x22), and percent-encoded in a URL
+// (%22password%22%3A%22VALUE%22: pctMember). A field whose name is a
+// secret parameter's is a secret as a whole.
 type queryDetector struct {
 	names  []string   // lower case
 	byLast [][]string // names by their last byte
@@ -1283,7 +1284,7 @@ func newQueryDetector(names []string) queryDetector {
 func endHash(x, y byte) uint { return (uint(x)*7 + uint(y)) & 255 }
 
 func (queryDetector) maybe(b []byte) bool {
-	return bytes.IndexByte(b, '=') >= 0 || hasMemberColon(b) || hasPct3D(b)
+	return bytes.IndexByte(b, '=') >= 0 || hasMemberColon(b) || hasPct3D(b) || bytes.Contains(b, []byte(pctQuote))
 }
 
 // hasMemberColon reports whether b holds a ':' that follows a '"' (or
@@ -1517,7 +1518,13 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				p, w = r, 3
 			} else if j := jc.next(b, i); j < 0 || j > r {
 				// Not an encoded '=', and no JSON member before it to
-				// look at first (its value may hold this "%3F").
+				// look at first (its value may hold this "%3F"). An
+				// encoded ':' may end a percent-encoded member's name.
+				if r+2 < n && lower(b[r+2]) == 'a' {
+					if s, e, ok := q.pctMember(b, from, r, r+3); ok {
+						return s, e, true
+					}
+				}
 				i = r + 2
 				continue
 			}
@@ -1528,6 +1535,9 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			i = j + 1
 			ke, ok := nameQuoteBefore(b, from, j)
 			if !ok {
+				if s, e, ok := q.pctMember(b, from, j, j+1); ok {
+					return s, e, true // %22password%22:%22x%22
+				}
 				continue
 			}
 			// A member of JSON inside a string (a logfmt or slog value,
@@ -1696,6 +1706,144 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		i = p + w
 	}
 	return 0, 0, false
+}
+
+// pctQuote is '"' percent-encoded: JSON in a query parameter or a form
+// value, as encodeURIComponent(JSON.stringify(…)) writes it for a GET API
+// taking JSON (?data=%7B%22token%22%3A%22…%22%7D, GraphQL's
+// ?variables=…): its members shipped (redact16 F4).
+const pctQuote = "%22"
+
+// pctIs reports whether b[i:] is the percent-escape "%" + hex, hex's
+// digits in either case (hex in lower case).
+func pctIs(b []byte, i int, hex string) bool {
+	return i+2 < len(b) && b[i] == '%' && lower(b[i+1]) == hex[0] && lower(b[i+2]) == hex[1]
+}
+
+// pctNameEnd reports whether a percent-encoded quote ends right before
+// the member colon at colon (':' or "%3A"), and returns where the name
+// it closes ends.
+func pctNameEnd(b []byte, from, colon int) (int, bool) {
+	k := colon - len(pctQuote)
+	return k, k >= from && string(b[k:colon]) == pctQuote
+}
+
+// pctMember finds the value of a percent-encoded JSON member whose name
+// is a secret's: %22password%22%3A%22VALUE%22 (or with the colon as it
+// is, %22password%22:…), colon at colon, the value from vs on (after
+// "+" or "%20" as spaces). A string's value runs to its closing %22 (one
+// that %5C does not escape), an object's or array's to its closing
+// bracket; a number or any other token to the next "%", ',', '}' or ']'.
+// Each also ends where the parameter does (pctEnd): what a cut or an
+// unencoded byte leaves open is masked to there. Literals are no value.
+func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool) {
+	nameEnd, ok := pctNameEnd(b, from, colon)
+	if !ok {
+		return 0, 0, false
+	}
+	ns := nameEnd
+	opened := func(i int) bool { return i-len(pctQuote) >= from && string(b[i-len(pctQuote):i]) == pctQuote }
+	for ns > from && nameEnd-ns < 64 && !opened(ns) {
+		ns--
+	}
+	if ns == nameEnd || nameEnd-ns < 64 && !opened(ns) || !q.secret(b[ns:nameEnd]) {
+		return 0, 0, false
+	}
+	n := len(b)
+	for vs < n && (b[vs] == '+' || pctIs(b, vs, "20")) {
+		if b[vs] == '+' {
+			vs++
+		} else {
+			vs += 3
+		}
+	}
+	switch {
+	case pctIs(b, vs, "22"):
+		s := vs + len(pctQuote)
+		e := pctStringEnd(b, s)
+		return s, e, e > s
+	case pctIs(b, vs, "7b") || pctIs(b, vs, "5b"):
+		return vs, pctBracketEnd(b, vs), true
+	}
+	if vs < n && b[vs] == '[' {
+		// A replacement token where a value was (the rules run again
+		// over their own output): no value.
+		if k := bytes.IndexByte(b[vs:], ']'); k > 0 && isToken(b[vs:vs+k+1]) {
+			return 0, 0, false
+		}
+	}
+	ve := vs
+	for ve < n && !pctEnd(b[ve]) && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' {
+		if b[ve] == '%' {
+			if !pctIs(b, ve, "2b") { // the '+' of an exponent
+				break
+			}
+			ve += 2
+		}
+		ve++
+	}
+	ve = min(ve, n)
+	if ve == vs || isLiteral(b[vs:ve]) || ve == n && isLiteralStart(b[vs:ve]) {
+		return 0, 0, false
+	}
+	return vs, ve, true
+}
+
+// pctEnd reports whether c ends a percent-encoded value: what a URL
+// encoder never leaves as it is ('&', white space, '"', '<', '>', '\').
+// A '\' starts an nginx or JSON escape of the line holding the URL.
+func pctEnd(c byte) bool {
+	return c == '&' || c == '"' || c == '<' || c == '>' || c == '\\' || is(c, cSpace)
+}
+
+// pctStringEnd returns the end of the contents of a percent-encoded JSON
+// string that starts at s: its closing %22, which an odd run of %5C
+// before it escapes; or where the value ends (pctEnd), or b does.
+func pctStringEnd(b []byte, s int) int {
+	k := s
+	for k < len(b) && !pctEnd(b[k]) {
+		if !pctIs(b, k, "22") {
+			k++
+			continue
+		}
+		esc := 0
+		for e := k; e-3 >= s && pctIs(b, e-3, "5c"); e -= 3 {
+			esc++
+		}
+		if esc%2 == 0 {
+			return k
+		}
+		k += 3
+	}
+	return k
+}
+
+// pctBracketEnd returns the end of the percent-encoded object or array
+// that opens at vs (%7B or %5B): after its closing bracket, its strings
+// skipped; or where the value ends (pctEnd), or b does.
+func pctBracketEnd(b []byte, vs int) int {
+	depth, k := 0, vs
+	for k < len(b) && !pctEnd(b[k]) {
+		switch {
+		case pctIs(b, k, "22"):
+			k = pctStringEnd(b, k+3)
+			if pctIs(b, k, "22") {
+				k += 3
+			}
+		case pctIs(b, k, "7b") || pctIs(b, k, "5b"):
+			depth++
+			k += 3
+		case pctIs(b, k, "7d") || pctIs(b, k, "5d"):
+			depth--
+			k += 3
+			if depth == 0 {
+				return k
+			}
+		default:
+			k++
+		}
+	}
+	return k
 }
 
 // quotedValue returns the contents of a quoted value starting at b[vs]:

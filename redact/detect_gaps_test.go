@@ -432,3 +432,40 @@ func TestFoldCursorRemembersAnAbsentCase(t *testing.T) {
 		t.Fatalf("got %.80s…", rec.Message)
 	}
 }
+
+// TestPercentEncodedJSONMembers: JSON in a query parameter or form value,
+// as encodeURIComponent(JSON.stringify(…)) writes it for a GET API taking
+// JSON (GraphQL's ?variables=…): a secret member's value is masked, its
+// quotes and colon percent-encoded (either case of the hex digits) or the
+// colon left as it is. It shipped (redact16 F4).
+func TestPercentEncodedJSONMembers(t *testing.T) {
+	const pre, post = `1.2.3.4 - - [02/Jan/2024:15:04:05 +0000] "GET `, ` HTTP/1.1" 200 1 "-" "x"`
+	cases := []gapCase{}
+	for _, c := range []struct{ name, uri, want string }{
+		{"string", `/x?data=%7B%22token%22%3A%22Zq9SeKr3tVaLu%22%7D`, `/x?data=%7B%22token%22%3A%22[REDACTED]%22%7D`},
+		{"colon as it is", `/x?data=%7B%22password%22:%22Zq9SeKr3tVaLu%22%7D`, `/x?data=%7B%22password%22:%22[REDACTED]%22%7D`},
+		{"lower case, escaped quote, next member kept", `/x?d=%7b%22password%22%3a%22a%5C%22b%22%2C%22n%22%3A1%7d&x=1`, `/x?d=%7b%22password%22%3a%22[REDACTED]%22%2C%22n%22%3A1%7d&x=1`},
+		{"escaped backslash ends the string", `/x?d=%7B%22pwd%22%3A%22a%5C%5C%22%2C%22n%22%3A1%7D`, `/x?d=%7B%22pwd%22%3A%22[REDACTED]%22%2C%22n%22%3A1%7D`},
+		{"nested, number", `/g?variables=%7B%22in%22%3A%7B%22password%22%3A%22s3cret%22%2C%22pin%22%3A1%2C%22api_key%22%3A-1.5e%2B3%7D%7D`, `/g?variables=%7B%22in%22%3A%7B%22password%22%3A%22[REDACTED]%22%2C%22pin%22%3A1%2C%22api_key%22%3A[REDACTED]%7D%7D`},
+		{"object whole, a bracket in a string", `/g?v=%7B%22secret%22%3A%7B%22a%22%3A%5B1%2C%22%7D%22%5D%7D%2C%22b%22%3A2%7D`, `/g?v=%7B%22secret%22%3A[REDACTED]%2C%22b%22%3A2%7D`},
+		{"form spaces", `/g?v=%7B%22api_key%22%3A+%22a+b%22%2C+%22ok%22%3A%20true%7D`, `/g?v=%7B%22api_key%22%3A+%22[REDACTED]%22%2C+%22ok%22%3A%20true%7D`},
+		{"open to the parameter's end", `/g?v=%7B%22token%22%3A%22abc&n=1`, `/g?v=%7B%22token%22%3A%22[REDACTED]&n=1`},
+		{"open object to the parameter's end", `/g?v=%7B%22token%22%3A%7B%22a%22%3A1&n=1`, `/g?v=%7B%22token%22%3A[REDACTED]&n=1`},
+		// Literals, other names, a name too long, a URL's own "%3A".
+		{"near misses", `/x?u=https%3A%2F%2Fa.b%2Fc&d=%7B%22keyboard%22%3A1%2C%22token%22%3Anull%2C%22x%22%3A%22password%22%7D`, `/x?u=https%3A%2F%2Fa.b%2Fc&d=%7B%22keyboard%22%3A1%2C%22token%22%3Anull%2C%22x%22%3A%22password%22%7D`},
+	} {
+		cases = append(cases, gapCase{
+			name:    c.name,
+			msg:     pre + c.uri + post,
+			fields:  []kv{{key: "request_uri", value: c.uri}},
+			wantMsg: pre + c.want + post,
+			want:    map[string]string{"request_uri": c.want},
+		})
+	}
+	cases = append(cases, gapCase{
+		name:    "in a JSON line",
+		msg:     `{"url":"/x?d=%7B%22token%22%3A%22abc%22%7D","n":1}`,
+		wantMsg: `{"url":"/x?d=%7B%22token%22%3A%22[REDACTED]%22%7D","n":1}`,
+	})
+	runGapCases(t, Defaults(), cases)
+}

@@ -74,7 +74,11 @@ func (q queryDetector) candidateVec(b []byte) bool {
 			}
 		}
 		for ; colon != 0; colon &= colon - 1 {
-			if k, ok := nameQuoteBefore(b, 0, base+mathbits.TrailingZeros64(colon)); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
+			c := base + mathbits.TrailingZeros64(colon)
+			if k, ok := nameQuoteBefore(b, 0, c); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
+				return true
+			}
+			if k, ok := pctNameEnd(b, 0, c); ok && q.endsWithSecret(b[:k]) {
 				return true
 			}
 		}
@@ -108,13 +112,17 @@ func (q queryDetector) candidateScalar(b []byte) bool {
 		if k, ok := nameQuoteBefore(b, 0, p); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 			return true
 		}
+		if k, ok := pctNameEnd(b, 0, p); ok && q.endsWithSecret(b[:k]) {
+			return true
+		}
 		i = p + 1
 	}
 	return false
 }
 
 // pct3DSecret reports whether a secret name ends right before a "%3D" (or
-// "%3d") in b.
+// "%3d") in b, or before "%22%3A" (any case), a percent-encoded JSON
+// member's closing quote and colon.
 func (q queryDetector) pct3DSecret(b []byte) bool {
 	for i := 0; i < len(b); {
 		p := bytes.IndexByte(b[i:], '%')
@@ -123,6 +131,10 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 		}
 		p += i
 		if p+2 < len(b) && b[p+1] == '3' && (b[p+2] == 'D' || b[p+2] == 'd') && q.endsWithSecret(b[:p]) {
+			return true
+		}
+		// %22password%22%3A: a percent-encoded JSON member's name.
+		if k, ok := pctNameEnd(b, 0, p); ok && p+2 < len(b) && b[p+1] == '3' && lower(b[p+2]) == 'a' && q.endsWithSecret(b[:k]) {
 			return true
 		}
 		i = p + 1
