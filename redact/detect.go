@@ -1319,7 +1319,40 @@ func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 	if q := escQuoteEndingAt(b, from, k); q != "" {
 		return k - len(q), true
 	}
+	// JSON inside a string, pretty-printed with a tab or a line break
+	// before the colon: escaped as the quotes are ("\"password\"\t:",
+	// "\\\"password\\\"\\t:"). Its value shipped (regress17c L2).
+	if q, esc := escapedSpaceBefore(b, from, k); esc > 0 && q > from && b[q-1] == '"' {
+		if lvl := backslashesBefore(b, from, q-1); lvl > 0 && (lvl+1)/2 == esc {
+			return q - 1, true
+		}
+	}
 	return 0, false
+}
+
+// escapedSpaceBefore goes back from k over white space and over tabs and
+// line breaks escaped with the same number of backslashes ("\t", "\\n"):
+// it returns where that run starts and the number, 0 when there is no
+// escaped one.
+func escapedSpaceBefore(b []byte, from, k int) (int, int) {
+	esc := 0
+	for k > from {
+		if is(b[k-1], cSpace) {
+			k--
+			continue
+		}
+		c := b[k-1]
+		if c != 't' && c != 'n' && c != 'r' {
+			break
+		}
+		n := backslashesBefore(b, from, k-1)
+		if n == 0 || esc != 0 && n != esc {
+			break
+		}
+		esc = n
+		k -= n + 1
+	}
+	return k, esc
 }
 
 // nginxQuote is '"' as nginx escapes it inside a logged value; jsonQuote

@@ -85,6 +85,14 @@ func TestEscapedJSONMembers(t *testing.T) {
 		// break and tab between the colon and the value (regress16 F3).
 		`msg="{\n\t\"password\":\n\t\"` + s + `\"\n}"`:          `msg="{\n\t\"password\":\n\t\"[REDACTED]\"\n}"`,
 		`{"log":"{\\n  \\\"token\\\":\\n  \\\"` + s + `\\\"}"}`: `{"log":"{\\n  \\\"token\\\":\\n  \\\"[REDACTED]\\\"}"}`,
+		// An escaped tab or line break between the name and its colon
+		// too, at each level; not one escaped at another level than the
+		// quotes, nor one where the quotes are not escaped
+		// (regress17c L2: the value shipped).
+		`msg="{\"password\"\t:\t\"` + s + `\"}"`:          `msg="{\"password\"\t:\t\"[REDACTED]\"}"`,
+		`msg="{\"password\" \r\n :\"` + s + `\"}"`:        `msg="{\"password\" \r\n :\"[REDACTED]\"}"`,
+		`{"log":"{\\\"token\\\"\\t: \\\"` + s + `\\\"}"}`: `{"log":"{\\\"token\\\"\\t: \\\"[REDACTED]\\\"}"}`,
+		`x \"password\"\\t:\"v\" "token"\t:"v"`:           `x \"password\"\\t:\"v\" "token"\t:"v"`,
 		// A name ending in an escaped backslash is no secret's name.
 		`x {\"password\\\\\":\"v\"}`: `x {\"password\\\\\":\"v\"}`,
 	})
