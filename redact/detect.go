@@ -1657,8 +1657,12 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				}
 				continue
 			}
+			// A raw '"' ends it too: the end of the nginx field (or the
+			// string) whose JSON an escaped quote kind holds; it was masked
+			// with the number, and the line lost its field's end
+			// (regress17c L1: "{\x22password\x22:12345" "https://…").
 			ve := vs
-			for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && !is(b[ve], cSpace) {
+			for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && b[ve] != '"' && !is(b[ve], cSpace) {
 				ve++
 			}
 			// A literal, or at the end of b the start of one (a slice of

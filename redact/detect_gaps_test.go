@@ -223,6 +223,15 @@ func TestNginxEscapedJSONMembers(t *testing.T) {
 			want:    map[string]string{"request_body": `{"token" : "[REDACTED]", "api_key":"[REDACTED]", "n":{"client_secret":"[REDACTED]"}}`},
 		},
 		{
+			// The body cut right after a number: the field's closing
+			// quote stays (regress17c L1: it was masked with the number).
+			name:    "number at the field's end",
+			msg:     pre + `"{\x22password\x22:12345" "https://a.example/"`,
+			fields:  []kv{{key: "request_body", value: `{"password":12345`}},
+			wantMsg: pre + `"{\x22password\x22:\x22[REDACTED]\x22" "https://a.example/"`,
+			want:    map[string]string{"request_body": `{"password":"[REDACTED]"`},
+		},
+		{
 			name:    "authorization member",
 			msg:     pre + `"{\x22authorization\x22:\x22Basic dXNlcjpwYXNz\x22}"`,
 			fields:  []kv{{key: "request_body", value: `{"authorization":"Basic dXNlcjpwYXNz"}`}},
