@@ -478,3 +478,17 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 	})
 	runGapCases(t, Defaults(), cases)
 }
+
+// TestCardAndKeyAfterEscapedLineBreak: an escaped line break or tab
+// before a card number or an AWS key separates it, as JSON, logfmt and
+// Go's log/slog write a message of several lines; the letter of the
+// escape read as glued to it, and it shipped (regress18 F7).
+func TestCardAndKeyAfterEscapedLineBreak(t *testing.T) {
+	runGapCases(t, Defaults(), []gapCase{
+		{name: "logfmt", msg: `level=info msg="cards on file:\n4111111111111111\n5500000000000004"`, wantMsg: `level=info msg="cards on file:\n[REDACTED:credit_card]\n[REDACTED:credit_card]"`},
+		{name: "tab, groups", msg: `level=info msg="card:\t4111 1111 1111 1111 x"`, wantMsg: `level=info msg="card:\t[REDACTED:credit_card] x"`},
+		{name: "CR LF, key", msg: `level=info msg="key:\r\nAKIAIOSFODNN7EXAMPLE"`, wantMsg: `level=info msg="key:\r\n[REDACTED:aws_access_key]"`},
+		{name: "escaped twice", msg: `{"log":"msg=\"cards:\\n4111111111111111\"\n","stream":"stdout"}`, wantMsg: `{"log":"msg=\"cards:\\n[REDACTED:credit_card]\"\n","stream":"stdout"}`},
+		{name: "a letter is no escape", msg: `x n4111111111111111 /n4111111111111111`, wantMsg: `x n4111111111111111 /n4111111111111111`},
+	})
+}
