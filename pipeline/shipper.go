@@ -523,6 +523,13 @@ func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, re
 			}
 			return nil
 		}
+		// Nothing more is delivered until the write succeeds: the sink
+		// is failing, as while acknowledgements fail (sinks18 F1: a full
+		// volume, /readyz 200 throughout). Its end is the batch's
+		// (deliver, recovered).
+		if s.failingSince.Load() == 0 {
+			s.failingSince.Store(time.Now().UnixNano())
+		}
 		s.o.Logger.Error("dead-letter write failed; retrying", "sink", s.o.Name, "err", err)
 		if !sleep(abort, b.next()) {
 			return abort.Err()

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -421,6 +423,55 @@ func TestShipperFailingWhileAcksFail(t *testing.T) {
 	r.ackDown = false
 	r.mu.Unlock()
 	waitFor("healthy once acked", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
+}
+
+// A sink whose dead-letter writes fail (a full volume, a directory in the
+// file's place) is failing too: it delivers nothing more until one
+// succeeds. It looked healthy (sinks18 F1: /readyz 200 while stuck).
+func TestShipperFailingWhileDeadLetterWritesFail(t *testing.T) {
+	dl, err := OpenDeadLetter(t.TempDir(), "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	var full atomic.Bool
+	full.Store(true)
+	writeFile = func(f *os.File, b []byte) (int, error) {
+		if full.Load() {
+			return 0, syscall.ENOSPC
+		}
+		return f.Write(b)
+	}
+	defer func() { writeFile = (*os.File).Write }()
+	r := newMemReader(2)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		for i := range res {
+			res[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: "400: bad"}
+		}
+		return nil
+	}}
+	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, DeadLetter: dl, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxWait: -1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not in 10 s", what)
+			}
+		}
+	}
+	waitFor("failing while dead-letter writes fail", func() bool { return !s.FailingSince().IsZero() })
+	if a := r.ackedSeq(); a != 0 {
+		t.Fatalf("acked %d with nothing dead-lettered", a)
+	}
+	full.Store(false)
+	waitFor("healthy once dead-lettered", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
+	if st := s.Stats(); st.DeadLettered != 2 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestShipperDeadLettersUndecodableRecords(t *testing.T) {
