@@ -1,10 +1,25 @@
 package tlsconfig
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestBuild(t *testing.T) {
@@ -29,5 +44,153 @@ func TestBuild(t *testing.T) {
 		if _, err := c.cfg.Build(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want %q", c.cfg, err, c.want)
 		}
+	}
+}
+
+// testCA is a certificate authority made for a test, and what it signs.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  []byte
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// leaf returns a certificate for 127.0.0.1 signed by ca, as PEM and for
+// crypto/tls.
+func (ca *testCA) leaf(t *testing.T, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte, cert tls.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "leaf"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+	cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certPEM, keyPEM, cert
+}
+
+// get makes a request on a new connection.
+func get(cfg *tls.Config, url string) error {
+	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// writeInPlace overwrites path with b, as a rotated certificate is, and
+// moves its modification time on (a file system's clock may not tick
+// between two writes in a test).
+func writeInPlace(t *testing.T, path string, b []byte, at time.Time) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, at, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The CA bundle and the client certificate are read again once they
+// change: a sink failed against rotated certificates until a reload
+// (sinks18 F2). A file written halfway keeps the last good one.
+func TestRotatedFilesAreReadAgain(t *testing.T) {
+	dir := t.TempDir()
+	ca1, ca2 := newTestCA(t, "one"), newTestCA(t, "two")
+	_, _, srv1 := ca1.leaf(t, x509.ExtKeyUsageServerAuth)
+	_, _, srv2 := ca2.leaf(t, x509.ExtKeyUsageServerAuth)
+	cli1, key1, _ := ca1.leaf(t, x509.ExtKeyUsageClientAuth)
+	cli2, key2, _ := ca2.leaf(t, x509.ExtKeyUsageClientAuth)
+	caFile, certFile, keyFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	now := time.Now()
+	writeInPlace(t, caFile, ca1.pem, now)
+	writeInPlace(t, certFile, cli1, now)
+	writeInPlace(t, keyFile, key1, now)
+
+	// A server whose certificate and trusted client CA can be swapped.
+	var mu sync.Mutex
+	srvCert, clientCAs := srv1, x509.NewCertPool()
+	clientCAs.AddCert(ca1.cert)
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	ts.TLS = &tls.Config{
+		ClientAuth: tls.RequireAnyClientCert,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}, nil
+		},
+	}
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	ts.StartTLS()
+	defer ts.Close()
+
+	cfg, err := Config{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := get(cfg, ts.URL); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+
+	// Everything rotated to the second CA, server first.
+	mu.Lock()
+	srvCert, clientCAs = srv2, x509.NewCertPool()
+	clientCAs.AddCert(ca2.cert)
+	mu.Unlock()
+	if err := get(cfg, ts.URL); err == nil {
+		t.Fatal("the old CA accepted the new server certificate")
+	}
+	writeInPlace(t, caFile, ca2.pem, now.Add(time.Second))
+	writeInPlace(t, certFile, cli2, now.Add(time.Second))
+	writeInPlace(t, keyFile, key2, now.Add(time.Second))
+	if err := get(cfg, ts.URL); err != nil {
+		t.Fatalf("after the rotation: %v", err)
+	}
+
+	// A CA file written halfway: the last good roots stay in use.
+	writeInPlace(t, caFile, ca2.pem[:len(ca2.pem)/2], now.Add(2*time.Second))
+	if err := get(cfg, ts.URL); err != nil {
+		t.Fatalf("with a CA file written halfway: %v", err)
+	}
+
+	// A server certificate for another name fails, as crypto/tls's own
+	// check would fail it.
+	if err := get(cfg, strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a certificate for another name: %v", err)
 	}
 }

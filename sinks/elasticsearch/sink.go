@@ -182,10 +182,10 @@ func responseLimit(n int) int64 { return 1<<20 + int64(n)*(16<<10) }
 // keeps for the next one.
 const keptResponseBytes = 4 << 20
 
-// New validates cfg and returns a Sink. It reads the credential files (again
-// later when they change) and the TLS material (once); nothing is sent until Send (no product check or
-// cluster ping at start, so a down cluster does not stop the agent from
-// starting).
+// New validates cfg and returns a Sink. It reads the credential files and
+// the TLS material (again later when they change); nothing is sent until
+// Send (no product check or cluster ping at start, so a down cluster does
+// not stop the agent from starting).
 func New(cfg Config, opts Options) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
