@@ -1276,6 +1276,33 @@ func cutsToken(v []byte, s, e int) bool {
 // isToken reports whether m is exactly a replacement token: "[REDACTED]",
 // "[REDACTED:name]" or "[HASH:" 16 hex "]". Such a match is not redacted
 // again.
+// tokenAt returns the length of the replacement token that starts at
+// b[i:] (see isToken), or 0. It reads no further than the token.
+func tokenAt(b []byte, i int) int {
+	r := b[i:]
+	switch {
+	case bytes.HasPrefix(r, []byte(maskToken)):
+		return len(maskToken)
+	case bytes.HasPrefix(r, []byte(maskPrefix)):
+		k := len(maskPrefix)
+		for k < len(r) && (r[k] >= 'a' && r[k] <= 'z' || r[k] >= '0' && r[k] <= '9' || r[k] == '_') {
+			k++
+		}
+		if k > len(maskPrefix) && k < len(r) && r[k] == ']' {
+			return k + 1
+		}
+	case bytes.HasPrefix(r, []byte(hashPrefix)):
+		k := len(hashPrefix)
+		for k < len(r) && k-len(hashPrefix) < hashHexChars && (r[k] >= 'a' && r[k] <= 'f' || r[k] >= '0' && r[k] <= '9') {
+			k++
+		}
+		if k == len(hashPrefix)+hashHexChars && k < len(r) && r[k] == ']' {
+			return k + 1
+		}
+	}
+	return 0
+}
+
 func isToken(m []byte) bool {
 	if len(m) < len(maskToken) || m[0] != '[' || m[len(m)-1] != ']' {
 		return false

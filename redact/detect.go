@@ -1043,7 +1043,7 @@ func authValue(b []byte, j int) (int, int) {
 	j = skipSpace(b, j)
 	bracket := false // Go's map of a header's values: ends at ']'
 	if j < len(b) && (b[j] == '[' || b[j] == '{') {
-		if b[j] == '[' && j+1 < len(b) && is(b[j+1], cAlpha) && !tokenAt(b, j) {
+		if b[j] == '[' && j+1 < len(b) && is(b[j+1], cAlpha) && tokenAt(b, j) == 0 {
 			// Go's http.Header printed with %v:
 			// map[Authorization:[Basic …] …] (regress17 G2: shipped).
 			bracket = true
@@ -1091,7 +1091,7 @@ func authValue(b []byte, j int) (int, int) {
 			j = c
 		}
 	}
-	if j < len(b) && b[j] == '[' && tokenAt(b, j) {
+	if j < len(b) && b[j] == '[' && tokenAt(b, j) > 0 {
 		return j, j // masked already
 	}
 	if closing >= j {
@@ -1109,13 +1109,6 @@ func authValue(b []byte, j int) (int, int) {
 		e++
 	}
 	return j, e
-}
-
-// tokenAt reports whether a mask token ("[REDACTED]", "[HASH:…]") starts
-// at b[j].
-func tokenAt(b []byte, j int) bool {
-	k := bytes.IndexByte(b[j:], ']')
-	return k > 0 && isToken(b[j:j+k+1])
 }
 
 // authParams returns the end of the list of auth-params starting at j
@@ -1765,29 +1758,123 @@ func pctIs(b []byte, i int, hex string) bool {
 	return i+2 < len(b) && b[i] == '%' && lower(b[i+1]) == hex[0] && lower(b[i+2]) == hex[1]
 }
 
-// pctNameEnd reports whether a percent-encoded quote ends right before
-// the member colon at colon (':' or "%3A"), and returns where the name
-// it closes ends.
-func pctNameEnd(b []byte, from, colon int) (int, bool) {
-	k := colon - len(pctQuote)
-	return k, k >= from && string(b[k:colon]) == pctQuote
+// pctSpaceAt returns the length of the white space at b[i:] as a URL
+// writes it ("+", "%20", "%09", "%0A", "%0D"), or 0.
+func pctSpaceAt(b []byte, i int) int {
+	switch {
+	case i >= len(b):
+		return 0
+	case b[i] == '+':
+		return 1
+	case pctIs(b, i, "20") || pctIs(b, i, "09") || pctIs(b, i, "0a") || pctIs(b, i, "0d"):
+		return 3
+	}
+	return 0
+}
+
+// pctSpaceEndingAt returns the length of the URL-written white space
+// ending at b[i-1] ("+", "%20", …), or 0.
+func pctSpaceEndingAt(b []byte, from, i int) int {
+	if i-1 >= from && b[i-1] == '+' {
+		return 1
+	}
+	if i-3 >= from && pctSpaceAt(b, i-3) == 3 {
+		return 3
+	}
+	return 0
+}
+
+// pctUnitBefore returns the length of the backslash that ends at b[i-1]
+// as a URL or the line holding it writes it: "%5C", "\\x5C" (nginx) or a
+// '\\' left as it is (browsers leave it); 0 for none.
+func pctUnitBefore(b []byte, from, i int) int {
+	switch {
+	case i-3 >= from && pctIs(b, i-3, "5c"):
+		return 3
+	case i-4 >= from && b[i-4] == '\\' && b[i-3] == 'x' && b[i-2] == '5' && lower(b[i-1]) == 'c':
+		return 4
+	case i-1 >= from && b[i-1] == '\\':
+		return 1
+	}
+	return 0
+}
+
+// pctUnitAt is pctUnitBefore for the backslash starting at b[i], which is
+// none when it starts a quote as the line holding the URL escapes it
+// (lineQuoteAt).
+func pctUnitAt(b []byte, i int) int {
+	switch {
+	case pctIs(b, i, "5c"):
+		return 3
+	case i >= len(b) || b[i] != '\\' || lineQuoteAt(b, i):
+		return 0
+	case i+3 < len(b) && b[i+1] == 'x' && b[i+2] == '5' && lower(b[i+3]) == 'c':
+		return 4
+	}
+	return 1
+}
+
+// pctEscapesBefore counts the backslashes (pctUnitBefore) right before i,
+// back to from.
+func pctEscapesBefore(b []byte, from, i int) int {
+	m := 0
+	for n := pctUnitBefore(b, from, i); n > 0; n = pctUnitBefore(b, from, i) {
+		m++
+		i -= n
+	}
+	return m
+}
+
+// pctBackOver returns i moved back over m backslashes (pctUnitBefore).
+func pctBackOver(b []byte, from, i, m int) int {
+	for ; m > 0; m-- {
+		i -= pctUnitBefore(b, from, i)
+	}
+	return i
+}
+
+// pctNameEnd reports whether a percent-encoded quote ends, after white
+// space, right before the member colon at colon (':' or "%3A"), and
+// returns where the name it closes ends: before the quote, and before the
+// "%5C" that escape it in JSON inside a string of that JSON (lvl of them:
+// 1, 3, 7, …; 0 at the top).
+func pctNameEnd(b []byte, from, colon int) (nameEnd, lvl int, ok bool) {
+	k := colon
+	for n := pctSpaceEndingAt(b, from, k); n > 0; n = pctSpaceEndingAt(b, from, k) {
+		k -= n
+	}
+	k -= len(pctQuote)
+	if k < from || string(b[k:k+len(pctQuote)]) != pctQuote {
+		return 0, 0, false
+	}
+	lvl = pctEscapesBefore(b, from, k)
+	if (lvl+1)&lvl != 0 {
+		return 0, 0, false // an escaped backslash ends the name: no secret's
+	}
+	return pctBackOver(b, from, k, lvl), lvl, true
 }
 
 // pctMember finds the value of a percent-encoded JSON member whose name
-// is a secret's: %22password%22%3A%22VALUE%22 (or with the colon as it
-// is, %22password%22:…), colon at colon, the value from vs on (after
-// "+" or "%20" as spaces). A string's value runs to its closing %22 (one
-// that %5C does not escape), an object's or array's to its closing
-// bracket; a number or any other token to the next "%", ',', '}' or ']'.
-// Each also ends where the parameter does (pctEnd): what a cut or an
-// unencoded byte leaves open is masked to there. Literals are no value.
+// is a secret's: %22password%22%3A%22VALUE%22, the colon also as it is
+// (%22password%22:…, as browsers write JSON in a query: only the quotes
+// encoded), white space as a URL writes it around the colon, and in JSON
+// inside a string of that JSON (%5C%22password%5C%22%3A%5C%22…). colon is
+// the colon's index, vs where the value may start. A string's value runs
+// to its closing quote, an object's or array's to its closing bracket
+// (encoded or not), a number to its last digit; each also ends where the
+// parameter does (pctEnd), so that what a cut leaves open is masked to
+// there. Literals, replacement tokens and other text are no value.
 func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool) {
-	nameEnd, ok := pctNameEnd(b, from, colon)
+	nameEnd, lvl, ok := pctNameEnd(b, from, colon)
 	if !ok {
 		return 0, 0, false
 	}
+	// The name's opening quote: a %22 after lvl %5C.
+	opened := func(i int) bool {
+		return i-len(pctQuote) >= from && string(b[i-len(pctQuote):i]) == pctQuote &&
+			pctEscapesBefore(b, from, i-len(pctQuote)) == lvl
+	}
 	ns := nameEnd
-	opened := func(i int) bool { return i-len(pctQuote) >= from && string(b[i-len(pctQuote):i]) == pctQuote }
 	for ns > from && nameEnd-ns < 64 && !opened(ns) {
 		ns--
 	}
@@ -1795,43 +1882,60 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 		return 0, 0, false
 	}
 	n := len(b)
-	for vs < n && (b[vs] == '+' || pctIs(b, vs, "20")) {
-		if b[vs] == '+' {
-			vs++
-		} else {
-			vs += 3
-		}
+	for k := pctSpaceAt(b, vs); k > 0; k = pctSpaceAt(b, vs) {
+		vs += k
 	}
-	switch {
-	case pctIs(b, vs, "22"):
-		s := vs + len(pctQuote)
-		e := pctStringEnd(b, s)
-		return s, e, e > s
-	case pctIs(b, vs, "7b") || pctIs(b, vs, "5b"):
-		return vs, pctBracketEnd(b, vs), true
-	}
-	if vs < n && b[vs] == '[' {
+	if vs >= n || tokenAt(b, vs) > 0 {
 		// A replacement token where a value was (the rules run again
 		// over their own output): no value.
-		if k := bytes.IndexByte(b[vs:], ']'); k > 0 && isToken(b[vs:vs+k+1]) {
-			return 0, 0, false
-		}
+		return 0, 0, false
 	}
-	ve := vs
-	for ve < n && !pctEnd(b[ve]) && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' {
-		if b[ve] == '%' {
-			if !pctIs(b, ve, "2b") { // the '+' of an exponent
-				break
-			}
+	if m, q, ok := pctQuoteAt(b, vs); ok {
+		if m != lvl {
+			return 0, 0, false // the string holding this JSON ends
+		}
+		s := q + len(pctQuote)
+		e := pctStringEnd(b, s, lvl)
+		return s, e, e > s
+	}
+	if pctIs(b, vs, "7b") || pctIs(b, vs, "5b") || b[vs] == '{' || b[vs] == '[' {
+		return vs, pctBracketEnd(b, vs, lvl), true
+	}
+	// A number: digits, a sign, a point, an exponent ("%2B" or "+" as
+	// its sign).
+	ve, digits := vs, 0
+	for ve < n {
+		c := b[ve]
+		switch {
+		case is(c, cDigit):
+			digits++
+		case c == '-' || c == '.' || c == 'e' || c == 'E':
+		case c == '+' && ve > vs && (b[ve-1] == 'e' || b[ve-1] == 'E'):
+		case pctIs(b, ve, "2b") && ve > vs && (b[ve-1] == 'e' || b[ve-1] == 'E'):
 			ve += 2
+		default:
+			if digits == 0 {
+				return 0, 0, false
+			}
+			return vs, ve, true
 		}
 		ve++
 	}
-	ve = min(ve, n)
-	if ve == vs || isLiteral(b[vs:ve]) || ve == n && isLiteralStart(b[vs:ve]) {
+	if digits == 0 {
 		return 0, 0, false
 	}
-	return vs, ve, true
+	return vs, n, true
+}
+
+// pctQuoteAt reports whether a percent-encoded quote, after m
+// backslashes (pctUnitAt), is at b[i:]; q is the quote's index.
+func pctQuoteAt(b []byte, i int) (m, q int, ok bool) {
+	q = i
+	for n := pctUnitAt(b, q); n > 0; n = pctUnitAt(b, q) {
+		m++
+		q += n
+	}
+	return m, q, pctIs(b, q, "22")
 }
 
 // pctEnd reports whether c ends a percent-encoded value: what a URL
@@ -1841,51 +1945,80 @@ func pctEnd(c byte) bool {
 	return c == '&' || c == '"' || c == '<' || c == '>' || c == '\\' || is(c, cSpace)
 }
 
+// lineQuoteAt reports whether the '\\' at b[i] starts a quote as the line
+// holding a URL escapes it (\", \x22, \u0022): the end of the string or
+// the nginx field holding the URL.
+func lineQuoteAt(b []byte, i int) bool {
+	r := b[i+1:]
+	return len(r) > 0 && r[0] == '"' || len(r) >= 3 && r[0] == 'x' && string(r[1:3]) == "22" ||
+		len(r) >= 5 && r[0] == 'u' && string(r[1:5]) == "0022"
+}
+
 // pctStringEnd returns the end of the contents of a percent-encoded JSON
-// string that starts at s: its closing %22, which an odd run of %5C
-// before it escapes; or where the value ends (pctEnd), or b does.
-func pctStringEnd(b []byte, s int) int {
-	k := s
-	for k < len(b) && !pctEnd(b[k]) {
-		if !pctIs(b, k, "22") {
-			k++
+// string at level lvl (see pctNameEnd) that starts at s: its closing
+// quote, lvl backslashes (pctUnitBefore) and "%22", not one escaped at its
+// level (2·lvl+1 of them before it, modulo 2·(lvl+1)); or a quote of a
+// lower level, which ends the string holding it; or where the value ends
+// (pctEnd: a quote as the line holding the URL escapes it, \" or \x22),
+// or b does.
+func pctStringEnd(b []byte, s, lvl int) int {
+	for k := s; k < len(b); {
+		if pctIs(b, k, "22") {
+			m := pctEscapesBefore(b, s, k)
+			if m%(2*(lvl+1)) == 2*lvl+1 {
+				k += 3
+				continue
+			}
+			return pctBackOver(b, s, k, min(m, lvl))
+		}
+		if n := pctUnitAt(b, k); n > 0 {
+			k += n
 			continue
 		}
-		esc := 0
-		for e := k; e-3 >= s && pctIs(b, e-3, "5c"); e -= 3 {
-			esc++
-		}
-		if esc%2 == 0 {
+		if pctEnd(b[k]) {
 			return k
 		}
-		k += 3
+		k++
 	}
-	return k
+	return len(b)
 }
 
 // pctBracketEnd returns the end of the percent-encoded object or array
-// that opens at vs (%7B or %5B): after its closing bracket, its strings
-// skipped; or where the value ends (pctEnd), or b does.
-func pctBracketEnd(b []byte, vs int) int {
+// at level lvl that opens at vs: after its closing bracket (its brackets
+// encoded or not, its strings skipped); or a quote of a lower level, which
+// ends the string holding it; or where the value ends (pctEnd), or b does.
+func pctBracketEnd(b []byte, vs, lvl int) int {
 	depth, k := 0, vs
 	for k < len(b) && !pctEnd(b[k]) {
-		switch {
-		case pctIs(b, k, "22"):
-			k = pctStringEnd(b, k+3)
-			if pctIs(b, k, "22") {
-				k += 3
+		if m, q, ok := pctQuoteAt(b, k); ok {
+			if m < lvl {
+				return k
 			}
+			k = pctStringEnd(b, q+len(pctQuote), lvl)
+			if m, q, ok := pctQuoteAt(b, k); ok && m == lvl {
+				k = q + len(pctQuote)
+			}
+			continue
+		}
+		switch c := b[k]; {
 		case pctIs(b, k, "7b") || pctIs(b, k, "5b"):
 			depth++
 			k += 3
 		case pctIs(b, k, "7d") || pctIs(b, k, "5d"):
 			depth--
 			k += 3
-			if depth == 0 {
-				return k
-			}
+		case c == '{' || c == '[':
+			depth++
+			k++
+		case c == '}' || c == ']':
+			depth--
+			k++
 		default:
 			k++
+			continue
+		}
+		if depth == 0 {
+			return k
 		}
 	}
 	return k

@@ -3,6 +3,7 @@ package redact
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // gapCase is a line and its fields, redacted with one rule set: the message
@@ -460,8 +461,17 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		{"form spaces", `/g?v=%7B%22api_key%22%3A+%22a+b%22%2C+%22ok%22%3A%20true%7D`, `/g?v=%7B%22api_key%22%3A+%22[REDACTED]%22%2C+%22ok%22%3A%20true%7D`},
 		{"open to the parameter's end", `/g?v=%7B%22token%22%3A%22abc&n=1`, `/g?v=%7B%22token%22%3A%22[REDACTED]&n=1`},
 		{"open object to the parameter's end", `/g?v=%7B%22token%22%3A%7B%22a%22%3A1&n=1`, `/g?v=%7B%22token%22%3A[REDACTED]&n=1`},
-		// Literals, other names, a name too long, a URL's own "%3A".
-		{"near misses", `/x?u=https%3A%2F%2Fa.b%2Fc&d=%7B%22keyboard%22%3A1%2C%22token%22%3Anull%2C%22x%22%3A%22password%22%7D`, `/x?u=https%3A%2F%2Fa.b%2Fc&d=%7B%22keyboard%22%3A1%2C%22token%22%3Anull%2C%22x%22%3A%22password%22%7D`},
+		// Literals, other names, a name too long, a URL's own "%3A", a
+		// search for a quoted name: words are no value (regress18 F3).
+		{"near misses", `/x?u=https%3A%2F%2Fa.b%2Fc&d=%7B%22keyboard%22%3A1%2C%22token%22%3Anull%2C%22x%22%3A%22password%22%7D&q=%22password%22%3A+reset+my+account`, `/x?u=https%3A%2F%2Fa.b%2Fc&d=%7B%22keyboard%22%3A1%2C%22token%22%3Anull%2C%22x%22%3A%22password%22%7D&q=%22password%22%3A+reset+my+account`},
+		// White space around the colon, as Jackson's pretty printer and
+		// Java's URLEncoder write it (regress18 F2).
+		{"white space", `/x?v=%7B%0A++%22password%22+%3A+%22a%22%2C%22token%22%20%3A%0A41234567%7D`, `/x?v=%7B%0A++%22password%22+%3A+%22[REDACTED]%22%2C%22token%22%20%3A%0A[REDACTED]%7D`},
+		// JSON in a string of that JSON (regress18 F1).
+		{"a string of JSON", `/x?v=%7B%22d%22%3A%22%7B%5C%22password%5C%22%3A%5C%22a%5C%5C%5C%22b%5C%22%2C%5C%22key%5C%22%3A4%7D%22%7D`, `/x?v=%7B%22d%22%3A%22%7B%5C%22password%5C%22%3A%5C%22[REDACTED]%5C%22%2C%5C%22key%5C%22%3A[REDACTED]%7D%22%7D`},
+		// Browsers encode only the quotes, and leave '\' as it is
+		// (regress18 F8: the elements shipped).
+		{"browser", `/x?v={%22password%22:[%22a%22,1],%22token%22:{%22b%22:%22]%22},%22secret%22:%22c\%22d%22,%22n%22:{%22x%22:%22{\%22pwd\%22:\%22e\%22}%22}}`, `/x?v={%22password%22:[REDACTED],%22token%22:[REDACTED],%22secret%22:%22[REDACTED]%22,%22n%22:{%22x%22:%22{\%22pwd\%22:\%22[REDACTED]\%22}%22}}`},
 	} {
 		cases = append(cases, gapCase{
 			name:    c.name,
@@ -477,6 +487,19 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		wantMsg: `{"url":"/x?d=%7B%22token%22%3A%22[REDACTED]%22%7D","n":1}`,
 	})
 	runGapCases(t, Defaults(), cases)
+
+	// Linear time: a line of many members each opening an array that a
+	// single bracket closes at the end took 22 s for 400 KB (probe), a search for
+	// the next ']' per member (regress18 F5).
+	r := mustNew(t, Defaults())
+	for _, n := range []int{100 << 10, 800 << 10} {
+		line := "GET /a?v=" + strings.Repeat("%22password%22%3A[", n/17) + "]"
+		start := time.Now()
+		r.Apply(newRecord(line))
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%d bytes: %v", len(line), d)
+		}
+	}
 }
 
 // TestCardAndKeyAfterEscapedLineBreak: an escaped line break or tab

@@ -78,7 +78,7 @@ func (q queryDetector) candidateVec(b []byte) bool {
 			if k, ok := nameQuoteBefore(b, 0, c); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 				return true
 			}
-			if k, ok := pctNameEnd(b, 0, c); ok && q.endsWithSecret(b[:k]) {
+			if k, _, ok := pctNameEnd(b, 0, c); ok && q.endsWithSecret(b[:k]) {
 				return true
 			}
 		}
@@ -112,7 +112,7 @@ func (q queryDetector) candidateScalar(b []byte) bool {
 		if k, ok := nameQuoteBefore(b, 0, p); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 			return true
 		}
-		if k, ok := pctNameEnd(b, 0, p); ok && q.endsWithSecret(b[:k]) {
+		if k, _, ok := pctNameEnd(b, 0, p); ok && q.endsWithSecret(b[:k]) {
 			return true
 		}
 		i = p + 1
@@ -134,7 +134,7 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 			return true
 		}
 		// %22password%22%3A: a percent-encoded JSON member's name.
-		if k, ok := pctNameEnd(b, 0, p); ok && p+2 < len(b) && b[p+1] == '3' && lower(b[p+2]) == 'a' && q.endsWithSecret(b[:k]) {
+		if k, _, ok := pctNameEnd(b, 0, p); ok && p+2 < len(b) && b[p+1] == '3' && lower(b[p+2]) == 'a' && q.endsWithSecret(b[:k]) {
 			return true
 		}
 		i = p + 1

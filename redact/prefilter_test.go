@@ -127,6 +127,7 @@ var adversarialLines = []string{
 	`GET /x?next=%2Fy%3Ftoken%3Dabc%26z%3D1 HTTP/1.1`,
 	`GET /g?v=%7B%22in%22%3A%7B%22password%22%3A%22a%5C%22b%22%2C%22pin%22:-1e%2B3%2C%22secret%22%3A%5B%22%5D%22%5D%7D%7D HTTP/1.1`,
 	`{"u":"/x?d=%7b%22token%22%3a+%22abc&n=%22key%22%3Atrue"}`,
+	`GET /x?v={%22password%22:[%22a%22,1],%22n%22:%22{\%22pwd\%22+%3A\%22e\%22}%22,%22d%22%3A%22%7B%5C%22key%5C%22%0A%3A4%7D%22} HTTP/1.1`,
 	`msg="{\"password\" \r\n:\t\"x\", \"key\"\\t:1}" {"log":"{\\\"token\\\"\\t: \\\"abc\\\"}"}`,
 	`{"msg":"hi","password":"hunter2"}`,
 	`{"msg":"hi","password" : "hunter2","cache":{"api_key":"k1","x":""}}`,
