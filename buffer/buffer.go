@@ -750,10 +750,7 @@ func (b *Buffer) readCursor(name string, exists bool) (uint64, bool, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, false, fmt.Errorf("buffer: read cursor %s: %w", name, err)
 	}
-	v, err := parseFileHeader(buf[:n], cursorMagic)
-	if err == nil && v > maxSeq {
-		err = fmt.Errorf("%w: sequence number %d is beyond any a buffer gives", ErrCorrupt, v)
-	}
+	v, err := parseCursor(buf[:n])
 	if err != nil {
 		b.stats.corrupt++
 		b.log.Error("buffer: damaged cursor file; the cursor restarts at the oldest record (its sink gets duplicates, never a loss)",

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,9 +260,13 @@ func TestDamagedCursorFileRestartsAtOldest(t *testing.T) {
 // A cursor file whose checksum holds but whose number no buffer reaches
 // is damage. At 2^64-1 the next sequence number wrapped around below it,
 // and the sink took every record appended later for acknowledged
-// (buffer15 F1: 0 of 25,000 lines delivered).
+// (buffer15 F1: 0 of 25,000 lines delivered). At 2^63-1, the records
+// appended later took sequence numbers beyond 2^63-1, in segments whose
+// names the next start refused: lost (buffer18 F1). A cursor beyond 2^62
+// is damage, and inspect says so as the agent reads it (buffer18 F2: it
+// called the sink's records gone).
 func TestCursorBeyondAnySequenceIsDamaged(t *testing.T) {
-	for _, acked := range []uint64{1<<64 - 1, 1 << 63} {
+	for _, acked := range []uint64{1<<64 - 1, 1 << 63, 1<<63 - 1, 1<<62 + 1} {
 		dir := t.TempDir()
 		b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
 		if err != nil {
@@ -271,6 +276,13 @@ func TestCursorBeyondAnySequenceIsDamaged(t *testing.T) {
 		b.Close()
 		if err := os.WriteFile(filepath.Join(dir, "a.cursor"), buffer.CursorFile(acked), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		rep, err := buffer.Inspect(dir, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := rep.Cursors[0]; c.Err == nil || c.Acked != 0 || c.LagRecords != 20 || c.Beyond != 0 {
+			t.Errorf("cursor at %d: inspect says %+v", acked, c)
 		}
 		var logs bytes.Buffer
 		b = open(t, dir, buffer.Options{Cursors: []string{"a"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -284,6 +296,30 @@ func TestCursorBeyondAnySequenceIsDamaged(t *testing.T) {
 		r, _ := b.Reader("a")
 		checkEntries(t, readN(t, r, 25), 1, 0)
 	}
+}
+
+// A cursor at 2^62, the largest taken for a position, leaves room: the
+// records appended after it are read back after a restart.
+func TestCursorAtTheBoundIsAPosition(t *testing.T) {
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	const acked = 1 << 62
+	if err := os.WriteFile(filepath.Join(dir, "a.cursor"), buffer.CursorFile(acked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	if st := b.Stats(); st.Corrupt != 0 || st.NextSeq != acked+1 {
+		t.Fatalf("stats %+v", st)
+	}
+	appendRange(t, b, 0, 5, 5)
+	b.Close()
+	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	r, _ := b.Reader("a")
+	checkEntries(t, readN(t, r, 5), acked+1, 0)
 }
 
 func TestLastSegmentWithTornHeaderIsReplaced(t *testing.T) {
@@ -733,5 +769,33 @@ func TestStrayBelowOldestIsNoLoss(t *testing.T) {
 		if st.CorruptRecords != 0 {
 			t.Errorf("%d-byte stray: %d records counted lost", len(content), st.CorruptRecords)
 		}
+	}
+}
+
+// Inspect names the files the agent ignores for their names (it warns of
+// them at start): inspect said nothing of them (buffer18 F2).
+func TestInspectNamesIgnoredSegmentFiles(t *testing.T) {
+	dir := t.TempDir()
+	b := open(t, dir, buffer.Options{Cursors: []string{"a"}})
+	appendRange(t, b, 0, 3, 3)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ignored := []string{"00000000000000000000.seg", "09223372036854775808.seg"}
+	for _, name := range ignored {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("STSG"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := buffer.Inspect(dir, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Ignored, ignored) || strings.Count(text.String(), "ignored: ") != 2 || len(rep.Segments) != 1 {
+		t.Errorf("ignored %v\n%s", rep.Ignored, text.String())
 	}
 }

@@ -132,6 +132,23 @@ func parseSegName(name string) (uint64, bool) {
 // record appended after for acknowledged (buffer15 F1: 25,000 lines).
 const maxSeq = 1<<63 - 1
 
+// maxCursor bounds the cursors taken for positions: a larger one is
+// damage. A cursor at maxSeq was a position, and the records appended
+// after it took sequence numbers beyond maxSeq, in segments whose names the
+// next start refused: lost (buffer18 F1). Below maxCursor, the buffer has
+// 2^62 sequence numbers left after any cursor.
+const maxCursor = 1 << 62
+
+// parseCursor reads a cursor file's contents: the last acknowledged
+// sequence number, or an error wrapping ErrCorrupt.
+func parseCursor(data []byte) (uint64, error) {
+	v, err := parseFileHeader(data, cursorMagic)
+	if err == nil && v > maxCursor {
+		err = fmt.Errorf("%w: sequence number %d is beyond any a buffer gives", ErrCorrupt, v)
+	}
+	return v, err
+}
+
 var (
 	errShortFrame = fmt.Errorf("%w: frame runs past the end of the data", ErrCorrupt)
 	errBadCRC     = fmt.Errorf("%w: frame checksum mismatch", ErrCorrupt)

@@ -28,6 +28,10 @@ type Report struct {
 	// header and no valid record: the agent removes them at its next
 	// start, and they bound no other segment.
 	Strays []string
+	// Ignored names the files named like segments with a name no buffer
+	// writes (sequence number 0, or beyond any a buffer gives): the agent
+	// ignores them, with a warning.
+	Ignored []string
 }
 
 // SeqRange is Records sequence numbers missing between First and Last (all
@@ -89,6 +93,8 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		}
 		if first, ok := parseSegName(name); ok {
 			firsts = append(firsts, first)
+		} else if strings.HasSuffix(name, segSuffix) {
+			rep.Ignored = append(rep.Ignored, name)
 		} else if c, ok := strings.CutSuffix(name, cursorSuffix); ok {
 			rep.Cursors = append(rep.Cursors, CursorReport{Name: c})
 		}
@@ -138,7 +144,13 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("inspect: %w", err)
 			}
-			c.Acked, c.Err = parseFileHeader(data, cursorMagic)
+			// As the agent reads it: beyond maxCursor, damage, and the
+			// cursor restarts at the oldest record (inspect called its
+			// records gone, and the agent delivered them; buffer18 F2).
+			c.Acked, c.Err = parseCursor(data)
+			if c.Err != nil && len(rep.Segments) > 0 {
+				c.Acked = rep.Segments[0].FirstSeq - 1
+			}
 			if c.Err == nil && rep.LastSeq > 0 && c.Acked > rep.LastSeq {
 				c.Beyond = c.Acked - rep.LastSeq
 			}
@@ -243,11 +255,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		state := "ok"
 		switch {
 		case c.Err != nil:
-			state = c.Err.Error()
+			state = c.Err.Error() + ": the agent restarts it at the oldest record"
 		case c.NoFile:
 			state = "no file yet: starts at the oldest record"
 		case c.Beyond > 0:
-			state = fmt.Sprintf("acknowledged %d records past the last one held: they are gone", c.Beyond)
+			state = fmt.Sprintf("acknowledged %d %s past the last one held: %s gone", c.Beyond, plural(c.Beyond, "record", "records"), plural(c.Beyond, "it is", "they are"))
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.Name, c.Acked, c.LagRecords, state)
 	}
@@ -259,6 +271,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, name := range r.Strays {
 		fmt.Fprintf(ew, "stray: %s has a damaged header and no record: not a segment; removed at the next start\n", name)
+	}
+	for _, name := range r.Ignored {
+		fmt.Fprintf(ew, "ignored: %s is named like a segment with a name no buffer writes: the agent reads nothing from it\n", name)
 	}
 	for _, m := range r.Missing {
 		if m.Records == m.Last-m.First+1 {
@@ -287,4 +302,12 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		e.err = errors.New("short write")
 	}
 	return len(p), nil
+}
+
+// plural returns one or many as n is 1 or not.
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
