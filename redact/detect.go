@@ -1320,6 +1320,11 @@ func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 	if q := escQuoteEndingAt(b, from, k); q != "" {
 		return k - len(q), true
 	}
+	// A tab or line break as nginx logs it ("\x09"), between an nginx-
+	// quoted name and its colon: a pretty-printed request body (regress18).
+	if m := nginxSpaceBefore(b, from, k); m < k && escQuoteEndingAt(b, from, m) == nginxQuote {
+		return m - len(nginxQuote), true
+	}
 	// JSON inside a string, pretty-printed with a tab or a line break
 	// before the colon: escaped as the quotes are ("\"password\"\t:",
 	// "\\\"password\\\"\\t:"). Its value shipped (regress17c L2).
@@ -1329,6 +1334,29 @@ func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// nginxSpaceBefore goes back from k over white space and over tabs and
+// line breaks as nginx logs them ("\x09", "\x0A", "\x0D").
+func nginxSpaceBefore(b []byte, from, k int) int {
+	for k > from {
+		switch {
+		case is(b[k-1], cSpace):
+			k--
+		case k-4 >= from && nginxSpaceAt(b, k-4):
+			k -= 4
+		default:
+			return k
+		}
+	}
+	return k
+}
+
+// nginxSpaceAt reports whether b[i:] starts with a tab or line break as
+// nginx logs it ("\x09", "\x0A", "\x0D", either case).
+func nginxSpaceAt(b []byte, i int) bool {
+	return i+4 <= len(b) && b[i] == '\\' && b[i+1] == 'x' && b[i+2] == '0' &&
+		(b[i+3] == '9' || lower(b[i+3]) == 'a' || lower(b[i+3]) == 'd')
 }
 
 // escapedSpaceBefore goes back from k over white space and over tabs and
@@ -1597,7 +1625,10 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				continue
 			}
 			vs := j + 1
-			for vs < n && is(b[vs], cSpace) {
+			for vs < n && (is(b[vs], cSpace) || nginxSpaceAt(b, vs) && quoteAt(b, ke) == nginxQuote) {
+				if b[vs] == '\\' {
+					vs += 3
+				}
 				vs++
 			}
 			if lvl > 0 {
@@ -1663,7 +1694,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			// with the number, and the line lost its field's end
 			// (regress17c L1: "{\x22password\x22:12345" "https://…").
 			ve := vs
-			for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && b[ve] != '"' && !is(b[ve], cSpace) {
+			for ve < n && b[ve] != ',' && b[ve] != '}' && b[ve] != ']' && b[ve] != '"' && !is(b[ve], cSpace) && (quote == `"` || b[ve] != '\\') {
 				ve++
 			}
 			// A literal, or at the end of b the start of one (a slice of

@@ -233,6 +233,15 @@ func TestNginxEscapedJSONMembers(t *testing.T) {
 			want:    map[string]string{"request_body": `{"password":"[REDACTED]"`},
 		},
 		{
+			// Pretty-printed: tabs and line breaks as nginx logs them
+			// around the colon (regress18: the value shipped).
+			name:    "pretty-printed",
+			msg:     pre + `"{\x0A\x09\x22password\x22\x09:\x09\x22hunter2\x22,\x0A\x09\x22token\x22 \x0D\x0A: 12345\x0A}"`,
+			fields:  []kv{{key: "request_body", value: "{\n\t\"password\"\t:\t\"hunter2\",\n\t\"token\" \r\n: 12345\n}"}},
+			wantMsg: pre + `"{\x0A\x09\x22password\x22\x09:\x09\x22[REDACTED]\x22,\x0A\x09\x22token\x22 \x0D\x0A: \x22[REDACTED]\x22\x0A}"`,
+			want:    map[string]string{"request_body": "{\n\t\"password\"\t:\t\"[REDACTED]\",\n\t\"token\" \r\n: \"[REDACTED]\"\n}"},
+		},
+		{
 			name:    "authorization member",
 			msg:     pre + `"{\x22authorization\x22:\x22Basic dXNlcjpwYXNz\x22}"`,
 			fields:  []kv{{key: "request_body", value: `{"authorization":"Basic dXNlcjpwYXNz"}`}},
