@@ -242,6 +242,11 @@ func TestNginxEscapedJSONMembers(t *testing.T) {
 			want:    map[string]string{"request_body": "{\n\t\"password\"\t:\t\"[REDACTED]\",\n\t\"token\" \r\n: \"[REDACTED]\"\n}"},
 		},
 		{
+			name:    "pretty-printed, no field",
+			msg:     `body={\x0A\x09\x22password\x22\x09:\x09\x22hunter2\x22\x0A}`,
+			wantMsg: `body={\x0A\x09\x22password\x22\x09:\x09\x22[REDACTED]\x22\x0A}`,
+		},
+		{
 			name:    "authorization member",
 			msg:     pre + `"{\x22authorization\x22:\x22Basic dXNlcjpwYXNz\x22}"`,
 			fields:  []kv{{key: "request_body", value: `{"authorization":"Basic dXNlcjpwYXNz"}`}},
