@@ -669,3 +669,60 @@ func TestTwoCopyTruncatesCloseTogether(t *testing.T) {
 		}
 	}
 }
+
+// A copy of an uncheckpointed file that continued the buffered lines after
+// one crash (TestCopyOfUncheckpointedFileResumes) does so after the next
+// crash too, when that also came before any checkpoint and the truncated
+// original was renamed meanwhile to a name sorting after the copy's
+// (mixed rename and copytruncate rotation: app.log.1 the copy, app.log.2
+// the original). Before, the copy was discovered before its original at
+// the start's scan, matched no key the buffer holds, and was read again
+// from its beginning under a key of its own (buffer18 F3: a copy of 7,000
+// lines shipped twice).
+func TestCopyOfUncheckpointedFileResumesAfterOriginalRenamed(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "line one of the file\nl2\nl3\nl4\nl5\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 5, 5*time.Second)
+	key, resumeAt := ls[0].Key, ls[2].End // l1-l3 are in the buffer
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(ck) // killed before the file's first checkpoint
+	copyTruncate(t, p, p+".1")
+	appendFile(t, p, "fresh\n")
+
+	// Second run: the copy continues the buffered lines (l4, l5).
+	o.Resume = map[uint64]int64{key: resumeAt}
+	tl = mustNew(t, o)
+	ls = collect(t, tl, 3, 5*time.Second)
+	byText := indexByText(ls)
+	l5, fresh := byText["l5"], byText["fresh"]
+	if byText["l4"].Key != key || byText["l4"].Start != resumeAt || l5.Key != key || fresh.Key == key {
+		t.Fatalf("second run: lines %+v", ls)
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(ck) // killed again before any checkpoint
+
+	// Rename rotation of the truncated original: it now sorts after the copy.
+	if err := os.Rename(p, p+".2"); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, "newest\n")
+
+	// Third run: the buffer holds l1-l5 under key and "fresh" under its own.
+	o.Resume = map[uint64]int64{key: l5.End, fresh.Key: fresh.End}
+	tl = mustNew(t, o)
+	defer tl.Close()
+	ls = collect(t, tl, 1, 5*time.Second)
+	if ls[0].Bytes != "newest" || ls[0].Path != p {
+		t.Fatalf("third run: lines %+v (the copy %s read again)", ls, p+".1")
+	}
+	expectQuiet(t, tl, 500*time.Millisecond)
+}

@@ -179,8 +179,23 @@ func (t *Tailer) scan(now time.Time) {
 			t.identify(f, now, false, false)
 		}
 	}
+	// Every new file is opened before any is identified: a copy of a file
+	// no checkpoint held finds the stream it continues through its
+	// truncated original's inode (copiedStream), which must be among the
+	// files by then whatever their names. The original renamed after the
+	// copytruncate (app.log.2, the copy app.log.1) was added after the
+	// copy, which a crash before any checkpoint then read again from its
+	// beginning (buffer18 F3: 7,000 lines shipped twice).
+	added := make([]*file, 0, len(unknown))
 	for _, c := range unknown {
-		t.discover(c.path, c.fi, c.id, now)
+		if f := t.add(c.path, c.fi, c.id, now); f != nil {
+			added = append(added, f)
+		}
+	}
+	for _, f := range added {
+		if len(f.head) > 0 && t.files[f.id] == f {
+			t.identify(f, now, true, false)
+		}
 	}
 	if !t.scanned {
 		t.scannedAt = now
@@ -757,15 +772,21 @@ func (t *Tailer) addFile(p string, fi fs.FileInfo, id devIno, fd *os.File, now t
 
 // discover handles a file whose inode we do not know.
 func (t *Tailer) discover(p string, fi fs.FileInfo, id devIno, now time.Time) {
+	if f := t.add(p, fi, id, now); f != nil && len(f.head) > 0 {
+		t.identify(f, now, true, false)
+	}
+}
+
+// add opens a file whose inode we do not know and reads its head, without
+// identifying it; nil if it cannot be opened now.
+func (t *Tailer) add(p string, fi fs.FileInfo, id devIno, now time.Time) *file {
 	fd, ok := t.open(p, id)
 	if !ok {
-		return
+		return nil
 	}
 	f := t.addFile(p, fi, id, fd, now)
 	t.readHead(f, fi.Size())
-	if len(f.head) > 0 {
-		t.identify(f, now, true, false)
-	}
+	return f
 }
 
 // identify gives f (which has head bytes) an identity: a copy of something
