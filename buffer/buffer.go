@@ -750,7 +750,11 @@ func (b *Buffer) readCursor(name string, exists bool) (uint64, bool, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, false, fmt.Errorf("buffer: read cursor %s: %w", name, err)
 	}
-	v, err := parseCursor(buf[:n])
+	var held uint64
+	for _, s := range b.segs {
+		held = max(held, s.last, s.first-1)
+	}
+	v, err := parseCursor(buf[:n], held)
 	if err != nil {
 		b.stats.corrupt++
 		b.log.Error("buffer: damaged cursor file; the cursor restarts at the oldest record (its sink gets duplicates, never a loss)",

@@ -317,9 +317,25 @@ func TestCursorAtTheBoundIsAPosition(t *testing.T) {
 	}
 	appendRange(t, b, 0, 5, 5)
 	b.Close()
-	b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
-	r, _ := b.Reader("a")
-	checkEntries(t, readN(t, r, 5), acked+1, 0)
+	// The cursor past 2^62 is within the records held: a position, not
+	// damage (ops18 F1: every start called it damaged and sent the last
+	// segment again).
+	for round := 0; round < 2; round++ {
+		b = open(t, dir, buffer.Options{Cursors: []string{"a"}})
+		if st := b.Stats(); st.Corrupt != 0 {
+			t.Fatalf("round %d: stats %+v", round, st)
+		}
+		r, _ := b.Reader("a")
+		if round == 0 {
+			checkEntries(t, readN(t, r, 5), acked+1, 0)
+			if err := r.Ack(acked + 5); err != nil {
+				t.Fatal(err)
+			}
+		} else if st := b.Stats(); st.Cursors[0].Acked != acked+5 || st.Cursors[0].LagRecords != 0 {
+			t.Fatalf("round %d: stats %+v", round, st)
+		}
+		b.Close()
+	}
 }
 
 func TestLastSegmentWithTornHeaderIsReplaced(t *testing.T) {

@@ -132,18 +132,21 @@ func parseSegName(name string) (uint64, bool) {
 // record appended after for acknowledged (buffer15 F1: 25,000 lines).
 const maxSeq = 1<<63 - 1
 
-// maxCursor bounds the cursors taken for positions: a larger one is
-// damage. A cursor at maxSeq was a position, and the records appended
-// after it took sequence numbers beyond maxSeq, in segments whose names the
-// next start refused: lost (buffer18 F1). Below maxCursor, the buffer has
-// 2^62 sequence numbers left after any cursor.
+// maxCursor bounds the cursors taken for positions beyond the records the
+// buffer holds: a larger one is damage. A cursor at maxSeq was taken for a
+// position, and the records appended after it took sequence numbers beyond
+// maxSeq, in segments whose names the next start refused: lost (buffer18
+// F1). Below maxCursor, the buffer has 2^62 sequence numbers left after
+// any cursor; one that reached past it since is within the records held.
 const maxCursor = 1 << 62
 
 // parseCursor reads a cursor file's contents: the last acknowledged
-// sequence number, or an error wrapping ErrCorrupt.
-func parseCursor(data []byte) (uint64, error) {
+// sequence number, or an error wrapping ErrCorrupt. held is the highest
+// sequence number the segments hold (or the one before an empty
+// segment's first).
+func parseCursor(data []byte, held uint64) (uint64, error) {
 	v, err := parseFileHeader(data, cursorMagic)
-	if err == nil && v > maxCursor {
+	if err == nil && (v > maxSeq || v > maxCursor && v > held) {
 		err = fmt.Errorf("%w: sequence number %d is beyond any a buffer gives", ErrCorrupt, v)
 	}
 	return v, err

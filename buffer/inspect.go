@@ -147,7 +147,11 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 			// As the agent reads it: beyond maxCursor, damage, and the
 			// cursor restarts at the oldest record (inspect called its
 			// records gone, and the agent delivered them; buffer18 F2).
-			c.Acked, c.Err = parseCursor(data)
+			held := rep.LastSeq
+			if n := len(rep.Segments); n > 0 {
+				held = max(held, rep.Segments[n-1].FirstSeq-1)
+			}
+			c.Acked, c.Err = parseCursor(data, held)
 			if c.Err != nil && len(rep.Segments) > 0 {
 				c.Acked = rep.Segments[0].FirstSeq - 1
 			}
