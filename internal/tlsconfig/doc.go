@@ -2,7 +2,7 @@
 // client certificate, verification switch) and its conversion to a
 // crypto/tls configuration.
 //
-// It owns reading those files, again when they change, and nothing else;
-// it never dials and never logs (the sinks warn about insecure_skip_verify
-// themselves).
+// It owns reading those files, again when they change, and the HTTP
+// transports made with what they hold (Transport); it never logs (the sinks
+// warn about insecure_skip_verify themselves).
 package tlsconfig

@@ -101,16 +101,26 @@ func (ca *testCA) leaf(t *testing.T, usage x509.ExtKeyUsage) (certPEM, keyPEM []
 	return certPEM, keyPEM, cert
 }
 
-// get makes a request on a new connection.
-func get(cfg *tls.Config, url string) error {
-	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}
-	defer tr.CloseIdleConnections()
+// get makes a request through tr, on a new connection.
+func get(tr http.RoundTripper, url string) error {
 	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(url)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	return nil
+}
+
+func newTransport(t *testing.T, c Config) *Transport {
+	t.Helper()
+	tr, err := c.NewTransport(func(cfg *tls.Config) *http.Transport {
+		return &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true, IdleConnTimeout: time.Second}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
 }
 
 // writeInPlace overwrites path with b, as a rotated certificate is, and
@@ -159,10 +169,7 @@ func TestRotatedFilesAreReadAgain(t *testing.T) {
 	ts.StartTLS()
 	defer ts.Close()
 
-	cfg, err := Config{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := newTransport(t, Config{CAFile: caFile, CertFile: certFile, KeyFile: keyFile})
 	if err := get(cfg, ts.URL); err != nil {
 		t.Fatalf("before the rotation: %v", err)
 	}
@@ -188,9 +195,35 @@ func TestRotatedFilesAreReadAgain(t *testing.T) {
 		t.Fatalf("with a CA file written halfway: %v", err)
 	}
 
-	// A server certificate for another name fails, as crypto/tls's own
-	// check would fail it.
-	if err := get(cfg, strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("a certificate for another name: %v", err)
+	// A server certificate for another name fails, the URL's host an IP
+	// address too: a check of ours skipped the name for an IP address, and
+	// records and credentials went to any server the CA had signed for
+	// (ops18 F0).
+	mu.Lock()
+	srvCert = ca2.other(t)
+	mu.Unlock()
+	for _, u := range []string{ts.URL, strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)} {
+		if err := get(cfg, u); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s, a certificate for other.example: %v", u, err)
+		}
 	}
+}
+
+// other returns a server certificate for other.example alone, signed by ca.
+func (ca *testCA) other(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "other.example"}, DNSNames: []string{"other.example"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

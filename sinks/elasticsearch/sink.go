@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"github.com/sidetrail/sidetrail"
 	"github.com/sidetrail/sidetrail/internal/safeurl"
 	"github.com/sidetrail/sidetrail/internal/sinkhttp"
+	"github.com/sidetrail/sidetrail/internal/tlsconfig"
 )
 
 // Options are the sink's collaborators.
@@ -82,7 +84,7 @@ type Sink struct {
 	cfg       Config
 	log       *slog.Logger
 	client    *es.BaseClient
-	transport *http.Transport
+	transport *tlsconfig.Transport
 	bulkPath  string // "/_bulk?..." relative to each node URL
 	headers   http.Header
 	auth      string       // the Authorization header; "" when none is configured (authMu)
@@ -200,22 +202,23 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 
-	tlsCfg, err := cfg.TLS.Build()
+	tr, err := cfg.TLS.NewTransport(func(tlsCfg *tls.Config) *http.Transport {
+		return &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       tlsCfg,
+			TLSHandshakeTimeout:   10 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			ForceAttemptHTTP2:     true,
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.TLS.InsecureSkipVerify {
 		log.Warn("elasticsearch: tls.insecure_skip_verify is set: server certificates are not checked", "urls", safeurl.Strings(cfg.URLs))
-	}
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
 	}
 
 	auth, err := authHeader(&cfg)

@@ -3,6 +3,7 @@ package loki
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +101,8 @@ func (r *rateLimit) allow(now time.Time) bool {
 const maxReasonBytes = 4 << 10
 
 // New validates cfg, applies its defaults and returns a Sink. It reads the
-// TLS files once; password and token files are read again for every push.
+// TLS files, again when they change; password and token files are read
+// again for every push.
 // It starts no goroutines; the HTTP client keeps idle connections until
 // Close.
 func New(cfg Config, opts Options) (*Sink, error) {
@@ -112,14 +114,16 @@ func New(cfg Config, opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loki: url: %w", err)
 	}
-	tlsCfg, err := cfg.TLS.Build()
+	tr, err := cfg.TLS.NewTransport(func(tlsCfg *tls.Config) *http.Transport {
+		tr := http.DefaultTransport.(*http.Transport).Clone() // IdleConnTimeout 90 s
+		tr.TLSClientConfig = tlsCfg
+		tr.MaxIdleConnsPerHost = 4
+		tr.DisableCompression = true
+		return tr
+	})
 	if err != nil {
 		return nil, fmt.Errorf("loki: tls: %w", err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
-	tr.MaxIdleConnsPerHost = 4
-	tr.DisableCompression = true
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
