@@ -203,6 +203,31 @@ func TestServerListenEmptyMeansNone(t *testing.T) {
 	}
 }
 
+// A key written with no value is a key not written: its default. A blank
+// server.listen turned the server off without a word, a blank rotate_wait
+// was 0, and a blank drain_timeout was refused as "not 0s" (ops18 F2).
+func TestBlankKeyGetsItsDefault(t *testing.T) {
+	cfg := mustParse(t, `sources:
+  - name: app
+    paths: ["/var/log/app/*.log"]
+    rotate_wait:
+    workers: ~
+sinks:
+  - name: debug
+    type: stdout
+    batch: {max_wait: }
+drain_timeout:
+server:
+  listen:
+`, nil)
+	s := cfg.Sources[0]
+	if cfg.Server.Listen != DefaultListen || s.RotateWait != DefaultRotateWait || s.Workers != DefaultWorkers ||
+		cfg.DrainTimeout != DefaultDrainTimeout || cfg.Sinks[0].Batch.MaxWait != DefaultBatchMaxWait {
+		t.Errorf("listen %q, rotate_wait %v, workers %d, drain_timeout %v, max_wait %v",
+			cfg.Server.Listen, s.RotateWait, s.Workers, cfg.DrainTimeout, cfg.Sinks[0].Batch.MaxWait)
+	}
+}
+
 func TestEnv(t *testing.T) {
 	vars := map[string]string{
 		"DIR":    "/srv/data",

@@ -276,6 +276,13 @@ func (p *parser) decodeStruct(n *yaml.Node, v reflect.Value, at place, rest *[]*
 			p.unknownKey(k, at, append(fields.keys[:len(fields.keys):len(fields.keys)], also...))
 			continue
 		}
+		if isNull(resolveAlias(val)) {
+			// A key written with no value (a template value rendered
+			// empty) is a key not written: it gets its default. A
+			// blank server.listen turned the server off without a word,
+			// and a blank rotate_wait was 0 (ops18 F2).
+			continue
+		}
 		fv := fieldByIndex(v, f)
 		p.lines[fv.Addr().Interface()] = k.Line
 		p.decodeField(val, fv, at.key(k.Value))
