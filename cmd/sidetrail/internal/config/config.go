@@ -301,6 +301,9 @@ func (es *Errors) As(target any) bool {
 	return false
 }
 
+// maxConfigBytes bounds a configuration file; real ones are a few KiB.
+const maxConfigBytes = 4 << 20
+
 // Load reads the file at path and parses it with Parse. lookupEnv resolves
 // ${VAR} references (os.LookupEnv in production; nil means no variable is
 // set). It reads only that file and blocks only on reading it.
@@ -321,9 +324,18 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	case info.IsDir():
 		return fail(errors.New("is a directory, not a configuration file"))
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return fail(err)
+	}
+	defer f.Close()
+	// Bounded: /dev/zero was read until the memory ran out (ops18 F4).
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return fail(err)
+	}
+	if len(data) > maxConfigBytes {
+		return fail(fmt.Errorf("larger than %d MiB: not a configuration file", maxConfigBytes>>20))
 	}
 	return Parse(path, data, lookupEnv)
 }

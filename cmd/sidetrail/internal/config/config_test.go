@@ -780,3 +780,23 @@ func TestTrailingDocumentMarker(t *testing.T) {
 		t.Fatal("a second document holding null was accepted")
 	}
 }
+
+// A crafted file fails fast: defaults nested deep (80,000 levels took 46 s)
+// and a file without end (/dev/zero was read until the memory ran out;
+// ops18 F4).
+func TestCraftedConfigFailsFast(t *testing.T) {
+	deep := strings.Repeat("${U:-", 20000) + "5s" + strings.Repeat("}", 20000)
+	start := time.Now()
+	_, err := Parse("c.yaml", []byte(minimal+"drain_timeout: \""+deep+"\"\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "nest more than") || time.Since(start) > 5*time.Second {
+		t.Errorf("nested defaults: %v after %v", err, time.Since(start))
+	}
+	if _, err := Parse("c.yaml", []byte(minimal+"drain_timeout: \"${U:-${V:-7s}}\"\n"), env(nil)); err != nil {
+		t.Errorf("two levels: %v", err)
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		if _, err := Load("/dev/zero", nil); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("/dev/zero: %v", err)
+		}
+	}
+}
