@@ -395,6 +395,14 @@ func TestShipperRetriesAck(t *testing.T) {
 	}
 }
 
+// startShipper runs s until the function it returns is called.
+func startShipper(s *Shipper) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ctx) }()
+	return func() { cancel(); <-done }
+}
+
 // A sink whose acknowledgements fail is failing: it delivers nothing more
 // until one succeeds. The health said it was fine (buffer11: the buffer
 // directory read-only, /readyz 200 throughout).
@@ -406,23 +414,12 @@ func TestShipperFailingWhileAcksFail(t *testing.T) {
 		return nil
 	}}
 	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxWait: -1})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, ctx) }()
-	defer func() { cancel(); <-done }()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not in 10 s", what)
-			}
-		}
-	}
-	waitFor("failing while acks fail", func() bool { return !s.FailingSince().IsZero() })
+	defer startShipper(s)()
+	waitUntil(t, "failing while acks fail", func() bool { return !s.FailingSince().IsZero() })
 	r.mu.Lock()
 	r.ackDown = false
 	r.mu.Unlock()
-	waitFor("healthy once acked", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
+	waitUntil(t, "healthy once acked", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
 }
 
 // A sink whose dead-letter writes fail (a full volume, a directory in the
@@ -451,24 +448,13 @@ func TestShipperFailingWhileDeadLetterWritesFail(t *testing.T) {
 		return nil
 	}}
 	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, DeadLetter: dl, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxWait: -1})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, ctx) }()
-	defer func() { cancel(); <-done }()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not in 10 s", what)
-			}
-		}
-	}
-	waitFor("failing while dead-letter writes fail", func() bool { return !s.FailingSince().IsZero() })
+	defer startShipper(s)()
+	waitUntil(t, "failing while dead-letter writes fail", func() bool { return !s.FailingSince().IsZero() })
 	if a := r.ackedSeq(); a != 0 {
 		t.Fatalf("acked %d with nothing dead-lettered", a)
 	}
 	full.Store(false)
-	waitFor("healthy once dead-lettered", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
+	waitUntil(t, "healthy once dead-lettered", func() bool { return r.ackedSeq() == 2 && s.FailingSince().IsZero() })
 	if st := s.Stats(); st.DeadLettered != 2 {
 		t.Fatalf("stats %+v", st)
 	}
