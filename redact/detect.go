@@ -1824,6 +1824,8 @@ func pctUnitBefore(b []byte, from, i int) int {
 		return 3
 	case i-4 >= from && b[i-4] == '\\' && b[i-3] == 'x' && b[i-2] == '5' && lower(b[i-1]) == 'c':
 		return 4
+	case i-2 >= from && b[i-1] == '\\' && b[i-2] == '\\':
+		return 2 // one, escaped by the line (pctUnitAt)
 	case i-1 >= from && b[i-1] == '\\':
 		return 1
 	}
@@ -1832,7 +1834,9 @@ func pctUnitBefore(b []byte, from, i int) int {
 
 // pctUnitAt is pctUnitBefore for the backslash starting at b[i], which is
 // none when it starts a quote as the line holding the URL escapes it
-// (lineQuoteAt).
+// (lineQuoteAt). Two '\\' are one, as a JSON or logfmt line holding the URL
+// escapes one: the second of them before a quote ("\\\\\"") was taken for
+// that quote's escape, and the mask broke the line (regress18b G6).
 func pctUnitAt(b []byte, i int) int {
 	switch {
 	case pctIs(b, i, "5c"):
@@ -1841,20 +1845,43 @@ func pctUnitAt(b []byte, i int) int {
 		return 0
 	case i+3 < len(b) && b[i+1] == 'x' && b[i+2] == '5' && lower(b[i+3]) == 'c':
 		return 4
+	case i+1 < len(b) && b[i+1] == '\\':
+		return 2
 	}
 	return 1
 }
 
+// maxPctRun bounds the white space between a percent-encoded name and its
+// colon, and the backslashes before its quote, that pctNameEnd reads.
+const maxPctRun = 16
+
 // pctEscapesBefore counts the backslashes (pctUnitBefore) right before i,
-// back to from.
-func pctEscapesBefore(b []byte, from, i int) int {
-	m := 0
+// back to from, two ways: paired takes "\\\\" for one (a JSON or logfmt line
+// escaping the URL's), single for two (a line that holds the URL as it is).
+// Which is right depends on the line, so callers take either (a string of
+// JSON nested twice, "\\\\\\%22", read paired as two, ended a string it was
+// inside: regress18b).
+func pctEscapesBefore(b []byte, from, i int) (paired, single int) {
 	for n := pctUnitBefore(b, from, i); n > 0; n = pctUnitBefore(b, from, i) {
-		m++
+		paired++
+		single += pctSingles(n)
 		i -= n
 	}
-	return m
+	return paired, single
 }
+
+// pctSingles is how many backslashes a unit of n bytes (pctUnitAt) holds
+// when a line's "\\\\" stands for two.
+func pctSingles(n int) int {
+	if n <= 2 {
+		return n // raw
+	}
+	return 1 // "%5C", "\\x5C"
+}
+
+// pctLevel reports whether m backslashes before a quote make a level of
+// JSON in strings (0, 1, 3, 7, …) that pctNameEnd reads.
+func pctLevel(m int) bool { return m < maxPctRun && (m+1)&m == 0 }
 
 // pctBackOver returns i moved back over m backslashes (pctUnitBefore).
 func pctBackOver(b []byte, from, i, m int) int {
@@ -1869,20 +1896,28 @@ func pctBackOver(b []byte, from, i, m int) int {
 // returns where the name it closes ends: before the quote, and before the
 // "%5C" that escape it in JSON inside a string of that JSON (lvl of them:
 // 1, 3, 7, …; 0 at the top).
+//
+// It looks back over at most maxPctRun of each: a line of many "%20" had
+// every one walk back over all those before it (regress18b G9).
 func pctNameEnd(b []byte, from, colon int) (nameEnd, lvl int, ok bool) {
 	k := colon
-	for n := pctSpaceEndingAt(b, from, k); n > 0; n = pctSpaceEndingAt(b, from, k) {
+	for i, n := 0, pctSpaceEndingAt(b, from, k); n > 0 && i < maxPctRun; i, n = i+1, pctSpaceEndingAt(b, from, k) {
 		k -= n
 	}
 	k -= len(pctQuote)
 	if k < from || string(b[k:k+len(pctQuote)]) != pctQuote {
 		return 0, 0, false
 	}
-	lvl = pctEscapesBefore(b, from, k)
-	if (lvl+1)&lvl != 0 {
+	paired, single := pctEscapesBefore(b, max(from, k-4*maxPctRun), k)
+	switch {
+	case pctLevel(paired):
+		lvl = paired
+	case pctLevel(single):
+		lvl = single
+	default:
 		return 0, 0, false // an escaped backslash ends the name: no secret's
 	}
-	return pctBackOver(b, from, k, lvl), lvl, true
+	return pctBackOver(b, from, k, paired), lvl, true
 }
 
 // pctMember finds the value of a percent-encoded JSON member whose name
@@ -1902,8 +1937,11 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 	}
 	// The name's opening quote: a %22 after lvl %5C.
 	opened := func(i int) bool {
-		return i-len(pctQuote) >= from && string(b[i-len(pctQuote):i]) == pctQuote &&
-			pctEscapesBefore(b, from, i-len(pctQuote)) == lvl
+		if i-len(pctQuote) < from || string(b[i-len(pctQuote):i]) != pctQuote {
+			return false
+		}
+		paired, single := pctEscapesBefore(b, from, i-len(pctQuote))
+		return paired == lvl || single == lvl
 	}
 	ns := nameEnd
 	for ns > from && nameEnd-ns < 64 && !opened(ns) {
@@ -1921,8 +1959,8 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 		// over their own output): no value.
 		return 0, 0, false
 	}
-	if m, q, ok := pctQuoteAt(b, vs); ok {
-		if m != lvl {
+	if paired, single, q, ok := pctQuoteAt(b, vs); ok {
+		if paired != lvl && single != lvl {
 			return 0, 0, false // the string holding this JSON ends
 		}
 		s := q + len(pctQuote)
@@ -1945,7 +1983,7 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 		case pctIs(b, ve, "2b") && ve > vs && (b[ve-1] == 'e' || b[ve-1] == 'E'):
 			ve += 2
 		default:
-			if digits == 0 {
+			if digits == 0 || !pctValueEndsAt(b, ve) {
 				return 0, 0, false
 			}
 			return vs, ve, true
@@ -1958,15 +1996,32 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 	return vs, n, true
 }
 
-// pctQuoteAt reports whether a percent-encoded quote, after m
-// backslashes (pctUnitAt), is at b[i:]; q is the quote's index.
-func pctQuoteAt(b []byte, i int) (m, q int, ok bool) {
+// pctValueEndsAt reports whether a value of percent-encoded JSON may end
+// at b[i]: after white space as a URL writes it, a ',', '}' or ']' (encoded
+// or not), or where the parameter ends. A number followed by a word is
+// text ("%22token%22:%20123abc", "2024+release+notes"; regress18b G7).
+func pctValueEndsAt(b []byte, i int) bool {
+	for k, j := pctSpaceAt(b, i), 0; k > 0 && j < maxPctRun; k, j = pctSpaceAt(b, i), j+1 {
+		i += k
+	}
+	if i >= len(b) {
+		return true
+	}
+	c := b[i]
+	return pctEnd(c) || c == ',' || c == '}' || c == ']' || pctIs(b, i, "2c") || pctIs(b, i, "7d") || pctIs(b, i, "5d")
+}
+
+// pctQuoteAt reports whether a percent-encoded quote, after backslashes
+// counted as pctEscapesBefore counts them, is at b[i:]; q is the quote's
+// index.
+func pctQuoteAt(b []byte, i int) (paired, single, q int, ok bool) {
 	q = i
 	for n := pctUnitAt(b, q); n > 0; n = pctUnitAt(b, q) {
-		m++
+		paired++
+		single += pctSingles(n)
 		q += n
 	}
-	return m, q, pctIs(b, q, "22")
+	return paired, single, q, pctIs(b, q, "22")
 }
 
 // pctEnd reports whether c ends a percent-encoded value: what a URL
@@ -1995,12 +2050,14 @@ func lineQuoteAt(b []byte, i int) bool {
 func pctStringEnd(b []byte, s, lvl int) int {
 	for k := s; k < len(b); {
 		if pctIs(b, k, "22") {
-			m := pctEscapesBefore(b, s, k)
-			if m%(2*(lvl+1)) == 2*lvl+1 {
+			// Escaped at this level, either way the backslashes count:
+			// a mask too long rather than a secret's rest shipped.
+			paired, single := pctEscapesBefore(b, s, k)
+			if mod := 2 * (lvl + 1); paired%mod == 2*lvl+1 || single%mod == 2*lvl+1 {
 				k += 3
 				continue
 			}
-			return pctBackOver(b, s, k, min(m, lvl))
+			return pctBackOver(b, s, k, min(paired, lvl))
 		}
 		if n := pctUnitAt(b, k); n > 0 {
 			k += n
@@ -2020,16 +2077,26 @@ func pctStringEnd(b []byte, s, lvl int) int {
 // ends the string holding it; or where the value ends (pctEnd), or b does.
 func pctBracketEnd(b []byte, vs, lvl int) int {
 	depth, k := 0, vs
-	for k < len(b) && !pctEnd(b[k]) {
-		if m, q, ok := pctQuoteAt(b, k); ok {
-			if m < lvl {
+	for k < len(b) {
+		if paired, single, q, ok := pctQuoteAt(b, k); ok {
+			if paired < lvl && single < lvl {
 				return k
 			}
 			k = pctStringEnd(b, q+len(pctQuote), lvl)
-			if m, q, ok := pctQuoteAt(b, k); ok && m == lvl {
+			if paired, single, q, ok := pctQuoteAt(b, k); ok && (paired == lvl || single == lvl) {
 				k = q + len(pctQuote)
 			}
 			continue
+		} else if q > k {
+			// Backslashes before no quote: past them at once (one at a
+			// time, each run was walked again: regress18b G1), and
+			// before pctEnd, which a '\\' is (a string of JSON written
+			// with '\\' had only its bracket masked: G2).
+			k = q
+			continue
+		}
+		if pctEnd(b[k]) {
+			return k
 		}
 		switch c := b[k]; {
 		case pctIs(b, k, "7b") || pctIs(b, k, "5b"):

@@ -486,6 +486,11 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		// Browsers encode only the quotes, and leave '\' as it is
 		// (regress18 F8: the elements shipped).
 		{"browser", `/x?v={%22password%22:[%22a%22,1],%22token%22:{%22b%22:%22]%22},%22secret%22:%22c\%22d%22,%22n%22:{%22x%22:%22{\%22pwd\%22:\%22e\%22}%22}}`, `/x?v={%22password%22:[REDACTED],%22token%22:[REDACTED],%22secret%22:%22[REDACTED]%22,%22n%22:{%22x%22:%22{\%22pwd\%22:\%22[REDACTED]\%22}%22}}`},
+		// A number followed by a word is text (regress18b G7); an array
+		// in a string of JSON with '\' left as it is, once and twice
+		// nested (G2: only its bracket was masked).
+		{"words after a number", `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`, `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`},
+		{"browser, nested", `/x?v={%22q%22:%22{\%22token\%22:[\%22a\%22]}%22,%22r%22:%22{\\\%22token\\\%22:\\\%22b\\\%22}%22}`, `/x?v={%22q%22:%22{\%22token\%22:[REDACTED]}%22,%22r%22:%22{\\\%22token\\\%22:\\\%22[REDACTED]\\\%22}%22}`},
 	} {
 		cases = append(cases, gapCase{
 			name:    c.name,
@@ -499,19 +504,33 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		name:    "in a JSON line",
 		msg:     `{"url":"/x?d=%7B%22token%22%3A%22abc%22%7D","n":1}`,
 		wantMsg: `{"url":"/x?d=%7B%22token%22%3A%22[REDACTED]%22%7D","n":1}`,
+	}, gapCase{
+		// Open to the line's escaped backslash before its quote: the
+		// mask took half of it, and the JSON broke (regress18b G6).
+		name:    "open to an escaped backslash",
+		msg:     `{"u":"/x?d={%22password%22:%22abc\\"}`,
+		wantMsg: `{"u":"/x?d={%22password%22:%22[REDACTED]"}`,
 	})
 	runGapCases(t, Defaults(), cases)
 
 	// Linear time: a line of many members each opening an array that a
 	// single bracket closes at the end took 22 s for 400 KB (probe), a search for
 	// the next ']' per member (regress18 F5).
+	// So do a run of white space as a URL writes it (each walked back
+	// over all those before it: regress18b G9) and a run of backslashes
+	// in an array (each run walked again: G1).
 	r := mustNew(t, Defaults())
 	for _, n := range []int{100 << 10, 800 << 10} {
-		line := "GET /a?v=" + strings.Repeat("%22password%22%3A[", n/17) + "]"
-		start := time.Now()
-		r.Apply(newRecord(line))
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%d bytes: %v", len(line), d)
+		for _, line := range []string{
+			"GET /a?v=" + strings.Repeat("%22password%22%3A[", n/17) + "]",
+			"GET /a?v=" + strings.Repeat("%20", n/3),
+			"GET /a?v=%22password%22%3A%5B" + strings.Repeat("%5C", n/3),
+		} {
+			start := time.Now()
+			r.Apply(newRecord(line))
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("%.30s… (%d bytes): %v", line, len(line), d)
+			}
 		}
 	}
 }

@@ -134,8 +134,10 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 			return true
 		}
 		// %22password%22%3A: a percent-encoded JSON member's name.
-		if k, _, ok := pctNameEnd(b, 0, p); ok && p+2 < len(b) && b[p+1] == '3' && lower(b[p+2]) == 'a' && q.endsWithSecret(b[:k]) {
-			return true
+		if p+2 < len(b) && b[p+1] == '3' && lower(b[p+2]) == 'a' {
+			if k, _, ok := pctNameEnd(b, 0, p); ok && q.endsWithSecret(b[:k]) {
+				return true
+			}
 		}
 		i = p + 1
 	}
