@@ -1841,7 +1841,7 @@ func pctUnitAt(b []byte, i int) int {
 	switch {
 	case pctIs(b, i, "5c"):
 		return 3
-	case i >= len(b) || b[i] != '\\' || lineQuoteAt(b, i):
+	case i >= len(b) || b[i] != '\\' || lineQuoteAt(b, i) || lineEscapeEndsAt(b, i):
 		return 0
 	case i+3 < len(b) && b[i+1] == 'x' && b[i+2] == '5' && lower(b[i+3]) == 'c':
 		return 4
@@ -1851,16 +1851,13 @@ func pctUnitAt(b []byte, i int) int {
 	return 1
 }
 
-// maxPctRun bounds the white space between a percent-encoded name and its
-// colon, and the backslashes before its quote, that pctNameEnd reads.
+// maxPctRun bounds the levels of JSON in strings that pctNameEnd reads.
 const maxPctRun = 16
 
 // pctEscapesBefore counts the backslashes (pctUnitBefore) right before i,
-// back to from, two ways: paired takes "\\\\" for one (a JSON or logfmt line
-// escaping the URL's), single for two (a line that holds the URL as it is).
-// Which is right depends on the line, so callers take either (a string of
-// JSON nested twice, "\\\\\\%22", read paired as two, ended a string it was
-// inside: regress18b).
+// back to from, two ways: paired takes "\\\\" for one (a JSON line escaping
+// the URL's), single for two (a line that holds the URL as it is).
+// pctCount picks the line's.
 func pctEscapesBefore(b []byte, from, i int) (paired, single int) {
 	for n := pctUnitBefore(b, from, i); n > 0; n = pctUnitBefore(b, from, i) {
 		paired++
@@ -1877,6 +1874,18 @@ func pctSingles(n int) int {
 		return n // raw
 	}
 	return 1 // "%5C", "\\x5C"
+}
+
+// pctCount picks the count of pctEscapesBefore or pctQuoteAt that fits b:
+// paired in a JSON text, whose strings escape every '\\' (regress18b G5: a
+// browser's "\\%22" read as two ended no string), single elsewhere, where
+// the URL is as the browser wrote it (reading either way read a string
+// ending in '\\' inside out, and a secret after it shipped: regress18c H5).
+func pctCount(b []byte, paired, single int) int {
+	if looksJSON(b) {
+		return paired
+	}
+	return single
 }
 
 // pctLevel reports whether m backslashes before a quote make a level of
@@ -1897,24 +1906,19 @@ func pctBackOver(b []byte, from, i, m int) int {
 // "%5C" that escape it in JSON inside a string of that JSON (lvl of them:
 // 1, 3, 7, …; 0 at the top).
 //
-// It looks back over at most maxPctRun of each: a line of many "%20" had
-// every one walk back over all those before it (regress18b G9).
+// It is called at a colon only: called at every '%', a line of many "%20"
+// had every one walk back over all those before it (regress18b G9).
 func pctNameEnd(b []byte, from, colon int) (nameEnd, lvl int, ok bool) {
 	k := colon
-	for i, n := 0, pctSpaceEndingAt(b, from, k); n > 0 && i < maxPctRun; i, n = i+1, pctSpaceEndingAt(b, from, k) {
+	for n := pctSpaceEndingAt(b, from, k); n > 0; n = pctSpaceEndingAt(b, from, k) {
 		k -= n
 	}
 	k -= len(pctQuote)
 	if k < from || string(b[k:k+len(pctQuote)]) != pctQuote {
 		return 0, 0, false
 	}
-	paired, single := pctEscapesBefore(b, max(from, k-4*maxPctRun), k)
-	switch {
-	case pctLevel(paired):
-		lvl = paired
-	case pctLevel(single):
-		lvl = single
-	default:
+	paired, single := pctEscapesBefore(b, from, k)
+	if lvl = pctCount(b, paired, single); !pctLevel(lvl) {
 		return 0, 0, false // an escaped backslash ends the name: no secret's
 	}
 	return pctBackOver(b, from, k, paired), lvl, true
@@ -1941,7 +1945,7 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 			return false
 		}
 		paired, single := pctEscapesBefore(b, from, i-len(pctQuote))
-		return paired == lvl || single == lvl
+		return pctCount(b, paired, single) == lvl
 	}
 	ns := nameEnd
 	for ns > from && nameEnd-ns < 64 && !opened(ns) {
@@ -1960,7 +1964,7 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 		return 0, 0, false
 	}
 	if paired, single, q, ok := pctQuoteAt(b, vs); ok {
-		if paired != lvl && single != lvl {
+		if pctCount(b, paired, single) != lvl {
 			return 0, 0, false // the string holding this JSON ends
 		}
 		s := q + len(pctQuote)
@@ -2000,15 +2004,18 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 // at b[i]: after white space as a URL writes it, a ',', '}' or ']' (encoded
 // or not), or where the parameter ends. A number followed by a word is
 // text ("%22token%22:%20123abc", "2024+release+notes"; regress18b G7).
+//
+// A backslash ends it too: an escaped line break or tab after the last
+// member of pretty-printed JSON in a string ("%5Cn"; regress18c H6).
 func pctValueEndsAt(b []byte, i int) bool {
-	for k, j := pctSpaceAt(b, i), 0; k > 0 && j < maxPctRun; k, j = pctSpaceAt(b, i), j+1 {
+	for k := pctSpaceAt(b, i); k > 0; k = pctSpaceAt(b, i) {
 		i += k
 	}
 	if i >= len(b) {
 		return true
 	}
 	c := b[i]
-	return pctEnd(c) || c == ',' || c == '}' || c == ']' || pctIs(b, i, "2c") || pctIs(b, i, "7d") || pctIs(b, i, "5d")
+	return pctEnd(c) || c == ',' || c == '}' || c == ']' || pctIs(b, i, "2c") || pctIs(b, i, "7d") || pctIs(b, i, "5d") || pctIs(b, i, "5c")
 }
 
 // pctQuoteAt reports whether a percent-encoded quote, after backslashes
@@ -2040,6 +2047,25 @@ func lineQuoteAt(b []byte, i int) bool {
 		len(r) >= 5 && r[0] == 'u' && string(r[1:5]) == "0022"
 }
 
+// lineEscapeEndsAt reports whether b[i:] is an escape that ends a value
+// in the line holding a URL: an escaped '&' as Go's JSON writes it
+// ("\\u0026"), or, escaped again by a JSON line, that or a quote as nginx or
+// .NET write it ("\\\\x22", "\\\\u0022"). Taken for backslashes of the URL's,
+// they ran a mask into the next parameter (regress18c H7).
+func lineEscapeEndsAt(b []byte, i int) bool {
+	r := b[i+1:]
+	if len(r) > 0 && r[0] == '\\' {
+		r = r[1:]
+		if len(r) >= 3 && r[0] == 'x' && string(r[1:3]) == "22" {
+			return true
+		}
+		if len(r) >= 5 && r[0] == 'u' && string(r[1:5]) == "0022" {
+			return true
+		}
+	}
+	return len(r) >= 5 && r[0] == 'u' && string(r[1:5]) == "0026"
+}
+
 // pctStringEnd returns the end of the contents of a percent-encoded JSON
 // string at level lvl (see pctNameEnd) that starts at s: its closing
 // quote, lvl backslashes (pctUnitBefore) and "%22", not one escaped at its
@@ -2050,10 +2076,8 @@ func lineQuoteAt(b []byte, i int) bool {
 func pctStringEnd(b []byte, s, lvl int) int {
 	for k := s; k < len(b); {
 		if pctIs(b, k, "22") {
-			// Escaped at this level, either way the backslashes count:
-			// a mask too long rather than a secret's rest shipped.
 			paired, single := pctEscapesBefore(b, s, k)
-			if mod := 2 * (lvl + 1); paired%mod == 2*lvl+1 || single%mod == 2*lvl+1 {
+			if m := pctCount(b, paired, single); m%(2*(lvl+1)) == 2*lvl+1 {
 				k += 3
 				continue
 			}
@@ -2079,11 +2103,11 @@ func pctBracketEnd(b []byte, vs, lvl int) int {
 	depth, k := 0, vs
 	for k < len(b) {
 		if paired, single, q, ok := pctQuoteAt(b, k); ok {
-			if paired < lvl && single < lvl {
+			if pctCount(b, paired, single) < lvl {
 				return k
 			}
 			k = pctStringEnd(b, q+len(pctQuote), lvl)
-			if paired, single, q, ok := pctQuoteAt(b, k); ok && (paired == lvl || single == lvl) {
+			if paired, single, q, ok := pctQuoteAt(b, k); ok && pctCount(b, paired, single) == lvl {
 				k = q + len(pctQuote)
 			}
 			continue

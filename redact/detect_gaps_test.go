@@ -490,6 +490,13 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		// in a string of JSON with '\' left as it is, once and twice
 		// nested (G2: only its bracket was masked).
 		{"words after a number", `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`, `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`},
+		// Long white space (regress18c H3, H4), an escaped line break
+		// after a number in a string of JSON (H6), a string ending in a
+		// backslash in a secret array as a browser writes it (H5: read
+		// inside out, the rest shipped).
+		{"long white space", `/x?v=%7B%22token%22%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%3A%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%2012345%0A%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%7D`, `/x?v=%7B%22token%22%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%3A%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20[REDACTED]%0A%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%20%7D`},
+		{"number before an escaped line break", `/x?v=%7B%22d%22%3A%22%7B%5Cn%20%5C%22password%5C%22%3A%2041234567%5Cn%7D%22%7D`, `/x?v=%7B%22d%22%3A%22%7B%5Cn%20%5C%22password%5C%22%3A%20[REDACTED]%5Cn%7D%22%7D`},
+		{"string ending in a backslash", `/x?v={%22token%22:[%22C:\\tmp\\%22,%22s]%22],%22k%22:1}`, `/x?v={%22token%22:[REDACTED],%22k%22:1}`},
 		{"browser, nested", `/x?v={%22q%22:%22{\%22token\%22:[\%22a\%22]}%22,%22r%22:%22{\\\%22token\\\%22:\\\%22b\\\%22}%22}`, `/x?v={%22q%22:%22{\%22token\%22:[REDACTED]}%22,%22r%22:%22{\\\%22token\\\%22:\\\%22[REDACTED]\\\%22}%22}`},
 	} {
 		cases = append(cases, gapCase{
@@ -504,6 +511,12 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		name:    "in a JSON line",
 		msg:     `{"url":"/x?d=%7B%22token%22%3A%22abc%22%7D","n":1}`,
 		wantMsg: `{"url":"/x?d=%7B%22token%22%3A%22[REDACTED]%22%7D","n":1}`,
+	}, gapCase{
+		// An nginx quote and Go's '&' as a JSON line escapes them end a
+		// value (regress18c H7: the mask took the next parameter).
+		name:    "escapes that end a value in a JSON line",
+		msg:     `{"l":"GET /a?v={%22password%22:%22S\\x22}&k=keepK4","u":"/a?v=%7B%22token%22%3A%7B%22a%22%3A1\u0026next=keepN2"}`,
+		wantMsg: `{"l":"GET /a?v={%22password%22:%22[REDACTED]\\x22}&k=keepK4","u":"/a?v=%7B%22token%22%3A[REDACTED]\u0026next=keepN2"}`,
 	}, gapCase{
 		// Open to the line's escaped backslash before its quote: the
 		// mask took half of it, and the JSON broke (regress18b G6).
