@@ -1320,17 +1320,26 @@ func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 	if q := escQuoteEndingAt(b, from, k); q != "" {
 		return k - len(q), true
 	}
-	// A tab or line break as nginx logs it ("\x09"), between an nginx-
-	// quoted name and its colon: a pretty-printed request body (regress18).
-	if m := nginxSpaceBefore(b, from, k); m < k && escQuoteEndingAt(b, from, m) == nginxQuote {
-		return m - len(nginxQuote), true
+	if k <= from {
+		return 0, false
 	}
-	// JSON inside a string, pretty-printed with a tab or a line break
-	// before the colon: escaped as the quotes are ("\"password\"\t:",
-	// "\\\"password\\\"\\t:"). Its value shipped (regress17c L2).
-	if q, esc := escapedSpaceBefore(b, from, k); esc > 0 && q > from && b[q-1] == '"' {
-		if lvl := backslashesBefore(b, from, q-1); lvl > 0 && (lvl+1)/2 == esc {
-			return q - 1, true
+	switch b[k-1] {
+	case '9', 'A', 'a', 'D', 'd':
+		// A tab or line break as nginx logs it ("\x09"), between an
+		// nginx-quoted name and its colon: a pretty-printed request
+		// body (regress18).
+		if m := nginxSpaceBefore(b, from, k); m < k && escQuoteEndingAt(b, from, m) == nginxQuote {
+			return m - len(nginxQuote), true
+		}
+	case 't', 'n', 'r':
+		// JSON inside a string, pretty-printed with a tab or a line
+		// break before the colon: escaped as the quotes are
+		// ("\"password\"\t:", "\\\"password\\\"\\t:"). Its value shipped
+		// (regress17c L2).
+		if q, esc := escapedSpaceBefore(b, from, k); esc > 0 && q > from && b[q-1] == '"' {
+			if lvl := backslashesBefore(b, from, q-1); lvl > 0 && (lvl+1)/2 == esc {
+				return q - 1, true
+			}
 		}
 	}
 	return 0, false
@@ -1597,6 +1606,9 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			i = j + 1
 			ke, ok := nameQuoteBefore(b, from, j)
 			if !ok {
+				if !pctColon(b, from, j) {
+					continue
+				}
 				if s, e, ok := q.pctMember(b, from, j, j+1); ok {
 					return s, e, true // %22password%22:%22x%22
 				}
@@ -1909,6 +1921,9 @@ func pctBackOver(b []byte, from, i, m int) int {
 // It is called at a colon only: called at every '%', a line of many "%20"
 // had every one walk back over all those before it (regress18b G9).
 func pctNameEnd(b []byte, from, colon int) (nameEnd, lvl int, ok bool) {
+	if !pctColon(b, from, colon) {
+		return 0, 0, false
+	}
 	k := colon
 	for n := pctSpaceEndingAt(b, from, k); n > 0; n = pctSpaceEndingAt(b, from, k) {
 		k -= n
@@ -1922,6 +1937,13 @@ func pctNameEnd(b []byte, from, colon int) (nameEnd, lvl int, ok bool) {
 		return 0, 0, false // an escaped backslash ends the name: no secret's
 	}
 	return pctBackOver(b, from, k, paired), lvl, true
+}
+
+// pctColon reports whether the colon at colon may end a percent-encoded
+// member's name: an escape ("%22", "%20") or a '+' before it. Every JSON
+// key's colon asks, and most are no such thing.
+func pctColon(b []byte, from, colon int) bool {
+	return colon-3 >= from && b[colon-3] == '%' || colon-1 >= from && b[colon-1] == '+'
 }
 
 // pctMember finds the value of a percent-encoded JSON member whose name

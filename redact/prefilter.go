@@ -78,6 +78,9 @@ func (q queryDetector) candidateVec(b []byte) bool {
 			if k, ok := nameQuoteBefore(b, 0, c); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 				return true
 			}
+			if !pctColon(b, 0, c) {
+				continue
+			}
 			if k, _, ok := pctNameEnd(b, 0, c); ok && q.endsWithSecret(b[:k]) {
 				return true
 			}
