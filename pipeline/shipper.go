@@ -462,9 +462,7 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 			return true
 		}
 		// Some records are still unsent: wait, then resend only those.
-		if s.failingSince.Load() == 0 {
-			s.failingSince.Store(time.Now().UnixNano())
-		}
+		s.failing()
 		wait := b.next()
 		if d, ok := sidetrail.RetryAfter(err); ok && d > wait {
 			wait = min(d, 5*time.Minute)
@@ -527,14 +525,18 @@ func (s *Shipper) deadLetter(abort context.Context, recs []*sidetrail.Record, re
 		// is failing, as while acknowledgements fail (sinks18 F1: a full
 		// volume, /readyz 200 throughout). Its end is the batch's
 		// (deliver, recovered).
-		if s.failingSince.Load() == 0 {
-			s.failingSince.Store(time.Now().UnixNano())
-		}
+		s.failing()
 		s.o.Logger.Error("dead-letter write failed; retrying", "sink", s.o.Name, "err", err)
 		if !sleep(abort, b.next()) {
 			return abort.Err()
 		}
 	}
+}
+
+// failing starts a run of failures, unless one is on (concurrent flights
+// may fail at once: the first one's time stays).
+func (s *Shipper) failing() {
+	s.failingSince.CompareAndSwap(0, time.Now().UnixNano())
 }
 
 // recovered ends a run of failures, saying so in the log: the last word
@@ -561,9 +563,7 @@ func (s *Shipper) ack(abort context.Context, seq uint64) bool {
 		// Nothing more is delivered until an Ack succeeds: the sink is
 		// failing (it looked healthy while its buffer directory was
 		// read-only, buffer11).
-		if s.failingSince.Load() == 0 {
-			s.failingSince.Store(time.Now().UnixNano())
-		}
+		s.failing()
 		s.ackErrors.Add(1)
 		s.o.Logger.Error("buffer ack failed; retrying", "sink", s.o.Name, "seq", seq, "err", err)
 		if !sleep(abort, b.next()) {
