@@ -456,18 +456,34 @@ func hashTokenBefore(b []byte, i int) bool {
 // So does an escaped line break or tab ("\n", "\t", "\r", also escaped
 // again, "\\n" in a JSON string holding such a message), as JSON, logfmt
 // and Go's log/slog write a message of several lines: "cards on
-// file:\n4111…" shipped the card (regress18 F7).
+// file:\n4111…" shipped the card (regress18 F7). And so do form feed and
+// vertical tab, and a "\u" escape of anything but a letter or digit
+// ("\u000a", JSON's other spelling of a line break: regress18b G4).
 func escapeBefore(b []byte, i int) bool {
-	if i >= 2 && (b[i-1] == 'n' || b[i-1] == 't' || b[i-1] == 'r') && b[i-2] == '\\' {
-		return true
+	if i >= 2 && b[i-2] == '\\' {
+		switch b[i-1] {
+		case 'n', 't', 'r', 'f', 'v':
+			return true
+		}
+	}
+	if i >= 6 && b[i-6] == '\\' && b[i-5] == 'u' {
+		if v, ok := hex4(b, i-4); ok && (v >= 0x80 || !isAlnum(byte(v))) {
+			return true
+		}
 	}
 	return i >= 3 && is(b[i-1], cHex) && is(b[i-2], cHex) &&
 		(b[i-3] == '%' || b[i-3] == 'x' && i >= 4 && b[i-4] == '\\')
 }
 
 // escapeDigits returns how many bytes at b[i:] are the hex digits of a
-// percent-escape or nginx escape that starts before i (2), or 0.
+// percent-escape or nginx escape that starts before i (2), or of a "\u"
+// escape (4), or 0.
 func escapeDigits(b []byte, i int) int {
+	if i >= 2 && b[i-1] == 'u' && b[i-2] == '\\' {
+		if _, ok := hex4(b, i); ok {
+			return 4
+		}
+	}
 	if i+2 > len(b) || !is(b[i], cHex) || !is(b[i+1], cHex) {
 		return 0
 	}
@@ -900,7 +916,7 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 		case ap >= 0 && (bp < 0 || ap < bp):
 			p := ap
 			i = p + len("authorization")
-			if p > 0 && is(b[p-1], cAlpha) {
+			if p > 0 && is(b[p-1], cAlpha) && !escapeBefore(b, p) {
 				continue
 			}
 			j := i
@@ -927,7 +943,7 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 		default:
 			p := bp
 			i = p + len("bearer")
-			if p > 0 && is(b[p-1], cAlpha) {
+			if p > 0 && is(b[p-1], cAlpha) && !escapeBefore(b, p) {
 				continue
 			}
 			j := skipAuthSep(b, i)
@@ -1467,6 +1483,42 @@ func quoteEndsAt(b []byte, from, i, quote int) bool {
 	return escQuoteEndingAt(b, from, i) == quoteAt(b, quote)
 }
 
+// escBracketEnd returns the end of the object or array at b[i] in JSON
+// whose quotes are written quote (\x22 as nginx logs them, \u0022 as .NET
+// writes them), its strings skipped by those quotes, and whether it closes
+// before a raw '"' (the end of the string or nginx field holding it). Read
+// as JSON text, a bracket inside one of its strings ended a secret object
+// and the rest of it shipped (regress18b G3). The walk stops at the first
+// raw '"', where openEnd ends a value that does not close: each byte is
+// walked once.
+func escBracketEnd(b []byte, i int, quote string) (int, bool) {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return 0, false
+		case c == '\\' && hasQuoteAt(b, j, quote):
+			e := escStringEnd(b, j+len(quote), quote)
+			if !hasQuoteAt(b, e, quote) {
+				return 0, false
+			}
+			j = e + len(quote) - 1
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return j + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// hasQuoteAt reports whether b holds quote at i.
+func hasQuoteAt(b []byte, i int, quote string) bool {
+	return i >= 0 && i+len(quote) <= len(b) && string(b[i:i+len(quote)]) == quote
+}
+
 // escStringEnd returns the end of the contents of a string that quote
 // (nginxQuote or jsonQuote) opened just before i: the next such quote not
 // escaped by a backslash, which nginx writes "\x5C" and JSON "\\", or the
@@ -1675,15 +1727,17 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				// by max_line_bytes, by the app, by a runtime's 16 KiB
 				// pieces) is masked to the end: it shipped (redact16 F3,
 				// regress17b B3), where an open string was masked so.
-				ve, ok := st.vm.skipValue(b, vs)
-				if !ok {
-					ve = n
-					if quote != `"` {
-						// JSON whose quotes are escaped as nginx or .NET
-						// write them: it ends with the string (or the
-						// nginx field) holding it, at a raw '"'.
-						ve = st.openEnd(b, vs, -1)
+				var ve int
+				var ok bool
+				if quote == `"` {
+					if ve, ok = st.vm.skipValue(b, vs); !ok {
+						ve = n
 					}
+				} else if ve, ok = escBracketEnd(b, vs, quote); !ok {
+					// JSON whose quotes are escaped as nginx or .NET
+					// write them: it ends with the string (or the
+					// nginx field) holding it, at a raw '"'.
+					ve = st.openEnd(b, vs, -1)
 				}
 				st.quote = quote
 				return vs, ve, true
@@ -2615,7 +2669,7 @@ func (ipv4Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 		for s > i && d-s < 3 && is(b[s-1], cDigit) {
 			s--
 		}
-		if s < d && (s == 0 || !(isAlnum(b[s-1]) || b[s-1] == '.')) {
+		if s < d && (s == 0 || !(isAlnum(b[s-1]) && !escapeBefore(b, s) || b[s-1] == '.')) {
 			if e, ok := parseIPv4(b, s); ok {
 				return s, e, true
 			}
@@ -2686,7 +2740,7 @@ func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 			e++
 		}
 		i = e
-		if (s > 0 && isAlnum(b[s-1])) || (e < n && isAlnum(b[e])) {
+		if (s > 0 && isAlnum(b[s-1]) && !escapeBefore(b, s)) || (e < n && isAlnum(b[e])) {
 			continue
 		}
 		// Trim what cannot end or start an address: a lone ':' or '.'.

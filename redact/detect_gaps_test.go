@@ -242,6 +242,31 @@ func TestNginxEscapedJSONMembers(t *testing.T) {
 			want:    map[string]string{"request_body": "{\n\t\"password\"\t:\t\"[REDACTED]\",\n\t\"token\" \r\n: \"[REDACTED]\"\n}"},
 		},
 		{
+			// A secret object or array whose strings hold a bracket, read
+			// by a raw source: its strings are skipped by their \x22
+			// quotes (regress18b G3: the object ended at the ']' and the
+			// rest shipped).
+			name:    "bracket in a string of a secret object",
+			msg:     pre + `"{\x22password\x22:{\x22a\x22:\x22x]\x22,\x22b\x22:\x22SeKr3tM1\x22}},\x22k\x22:1" "ua"`,
+			wantMsg: pre + `"{\x22password\x22:\x22[REDACTED]\x22},\x22k\x22:1" "ua"`,
+		},
+		{
+			name:    "bracket in a string of a secret array, escaped quote",
+			msg:     pre + `"{\x22password\x22:[\x22x]\x22,\x22SeKr3tM2\x22],\x22token\x22:{\x22a\x22:\x22x\x5C\x22}\x22,\x22b\x22:\x22SeKr3tM5\x22}}" "ua"`,
+			wantMsg: pre + `"{\x22password\x22:\x22[REDACTED]\x22,\x22token\x22:\x22[REDACTED]\x22}" "ua"`,
+		},
+		{
+			name:    ".NET quotes",
+			msg:     `body={\u0022password\u0022:[\u0022x}\u0022,\u0022SeKr3tM6\u0022]} ok`,
+			wantMsg: `body={\u0022password\u0022:\u0022[REDACTED]\u0022} ok`,
+		},
+		{
+			// One that does not close is masked to the nginx field's end.
+			name:    "open object, bracket in a string",
+			msg:     pre + `"{\x22password\x22:{\x22a\x22:\x22x}\x22,\x22b\x22:\x22SeKr3tM7" "ua"`,
+			wantMsg: pre + `"{\x22password\x22:\x22[REDACTED]\x22" "ua"`,
+		},
+		{
 			name:    "pretty-printed, no field",
 			msg:     `body={\x0A\x09\x22password\x22\x09:\x09\x22hunter2\x22\x0A}`,
 			wantMsg: `body={\x0A\x09\x22password\x22\x09:\x09\x22[REDACTED]\x22\x0A}`,
@@ -559,5 +584,30 @@ func TestCardAndKeyAfterEscapedLineBreak(t *testing.T) {
 		{name: "CR LF, key", msg: `level=info msg="key:\r\nAKIAIOSFODNN7EXAMPLE"`, wantMsg: `level=info msg="key:\r\n[REDACTED:aws_access_key]"`},
 		{name: "escaped twice", msg: `{"log":"msg=\"cards:\\n4111111111111111\"\n","stream":"stdout"}`, wantMsg: `{"log":"msg=\"cards:\\n[REDACTED:credit_card]\"\n","stream":"stdout"}`},
 		{name: "a letter is no escape", msg: `x n4111111111111111 /n4111111111111111`, wantMsg: `x n4111111111111111 /n4111111111111111`},
+		// JSON's other spellings of a line break or tab, and form feed
+		// and vertical tab (regress18b G4: they shipped).
+		{name: "u000a", msg: `level=info msg="cards on file:\u000a4111111111111111"`, wantMsg: `level=info msg="cards on file:\u000a[REDACTED:credit_card]"`},
+		{name: "u000A, key", msg: `level=info msg="key:\u000AAKIAIOSFODNN7EXAMPLE"`, wantMsg: `level=info msg="key:\u000A[REDACTED:aws_access_key]"`},
+		{name: "u0009, digits after", msg: `level=info msg="card:\u00094111111111111111"`, wantMsg: `level=info msg="card:\u0009[REDACTED:credit_card]"`},
+		{name: "u000d u000a", msg: `msg="card:\u000d\u000a5500000000000004 ok"`, wantMsg: `msg="card:\u000d\u000a[REDACTED:credit_card] ok"`},
+		{name: "form feed, vertical tab", msg: `msg="a:\f4111111111111111 b:\v5500000000000004"`, wantMsg: `msg="a:\f[REDACTED:credit_card] b:\v[REDACTED:credit_card]"`},
+		{name: "u0041 is a letter", msg: `x \u00414111111111111111`, wantMsg: `x \u00414111111111111111`},
+	})
+}
+
+// TestAddressAndTokenAfterEscapedLineBreak: an IP address or a bearer
+// token after an escaped line break or tab is not glued to the escape's
+// letter (regress18b G4: they shipped).
+func TestAddressAndTokenAfterEscapedLineBreak(t *testing.T) {
+	rules := append(Defaults(), Rule{Builtin: "ipv4"}, Rule{Builtin: "ipv6"})
+	runGapCases(t, rules, []gapCase{
+		{name: "ipv4", msg: `level=info msg="ip:\n203.0.113.5"`, wantMsg: `level=info msg="ip:\n[REDACTED:ipv4]"`},
+		{name: "ipv4 tab", msg: `level=info msg="ip\t203.0.113.5"`, wantMsg: `level=info msg="ip\t[REDACTED:ipv4]"`},
+		{name: "ipv4 u000a", msg: `msg="ip:\u000a203.0.113.5"`, wantMsg: `msg="ip:\u000a[REDACTED:ipv4]"`},
+		{name: "ipv6", msg: `level=info msg="v6:\n2001:db8::1"`, wantMsg: `level=info msg="v6:\n[REDACTED:ipv6]"`},
+		{name: "ipv6 tab", msg: `level=info msg="v6:\t2001:db8::1 ok"`, wantMsg: `level=info msg="v6:\t[REDACTED:ipv6] ok"`},
+		{name: "bearer", msg: `level=info msg="hdr:\nBearer abcdefghijklmnopqrstuvwxyz012345"`, wantMsg: `level=info msg="hdr:\nBearer [REDACTED]"`},
+		{name: "authorization", msg: `msg="hdr:\tAuthorization: Basic dXNlcjpwYXNz"`, wantMsg: `msg="hdr:\tAuthorization: Basic [REDACTED]"`},
+		{name: "letters glue", msg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`, wantMsg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`},
 	})
 }
