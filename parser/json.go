@@ -52,12 +52,16 @@ type jsonParser struct {
 	// such times were hours off, with no word (parser13 F9). They are no
 	// event time; UTC, GMT and the local zone's are read right.
 	layoutZone bool
-	loc        *time.Location      // Config.Timezone for the layout's zoneless times (nil: UTC)
-	keys       map[string]jsonKey  // raw (unescaped) key → what it becomes
-	slots      map[string]*keySlot // field name → its slot
-	stack      []byte              // open containers while validating
-	cand       [len(defaultTimeKeys)]int
-	line       uint64 // counts Parse calls; stamps keySlot.line
+	// noYear: the layout has no year (syslog's "Jan _2 15:04:05"); the
+	// current one is taken (see withYear).
+	noYear bool
+	loc    *time.Location      // Config.Timezone for the layout's zoneless times (nil: UTC)
+	keys   map[string]jsonKey  // raw (unescaped) key → what it becomes
+	slots  map[string]*keySlot // field name → its slot
+	stack  []byte              // open containers while validating
+	deep   bool                // a value nested deeper than maxDepth was validated
+	cand   [len(defaultTimeKeys)]int
+	line   uint64 // counts Parse calls; stamps keySlot.line
 	// The keys of the previous lines by field position: lines of one log
 	// mostly repeat their keys in order, and comparing the line's bytes
 	// with the expected key is cheaper than scanning the string and hashing
@@ -157,6 +161,9 @@ func newJSON(cfg Config) (*jsonParser, error) {
 			return nil, fmt.Errorf("time_format %q: want rfc3339, unix, unix_ms, unix_us, unix_ns or a Go time layout", cfg.TimeFormat)
 		}
 		p.timeFmt, p.layout = tfLayout, cfg.TimeFormat
+		if t, _ := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); t.Year() == 0 {
+			p.noYear = true
+		}
 		// With a numeric offset beside it ("-0700 MST"), the offset
 		// counts (regress13b N2: "+0000 WET").
 		p.layoutZone = strings.Contains(cfg.TimeFormat, "MST") && !strings.Contains(cfg.TimeFormat, "-07") && !strings.Contains(cfg.TimeFormat, "Z07")
@@ -412,7 +419,8 @@ const maxLast = 64
 // renaming.
 //
 // Anything else (a top-level array, number or string, invalid JSON, an
-// empty line, nesting deeper than 1000) returns *Error.
+// empty line) returns *Error. So does valid JSON nested deeper than 1000,
+// with its fields kept for the field rules (Error.Guessed).
 func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 	line = trimEOL(line)
 	if bytes.HasPrefix(line, utf8BOM) {
@@ -425,6 +433,7 @@ func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 		line = line[len(utf8BOM):]
 	}
 	nf, ns := len(rec.Fields), len(rec.Scratch)
+	p.deep = false
 	off, msg := p.parse(line, rec, nf)
 	if msg != "" {
 		rec.Fields = rec.Fields[:nf]
@@ -432,6 +441,15 @@ func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 		return newError(FormatJSON, off, msg)
 	}
 	rec.KeysFromLine = true
+	if p.deep {
+		// Valid JSON nested deeper than maxDepth: a parse failure, whose
+		// fields are kept for the field rules to take their values out
+		// of the message. Dropped there, a client whose body the app
+		// logs chose, by nesting it deep, that the line's protected
+		// values shipped (parser19 J1).
+		rec.Time = time.Time{}
+		return &Error{Format: FormatJSON, Offset: -1, Msg: "nesting deeper than 1000 levels", guessed: true}
+	}
 	return nil
 }
 
@@ -891,10 +909,26 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 					return time.Time{}, false // an abbreviation Go does not know
 				}
 			}
+			if err == nil && p.noYear {
+				t = withYear(t, time.Now())
+			}
 			return t.UTC(), err == nil
 		}
 	}
 	return time.Time{}, false
+}
+
+// withYear gives t, read with a layout without a year (year 0), now's year
+// in t's zone, or the year before where that puts t more than a day after
+// now (a December line read in January). Go reads year 0, which the buffer
+// cannot hold: every record got the read time (parser19 T1).
+func withYear(t, now time.Time) time.Time {
+	now = now.In(t.Location())
+	y := time.Date(now.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	if y.Sub(now) > 24*time.Hour {
+		y = time.Date(now.Year()-1, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	}
+	return y
 }
 
 func skipWS(b []byte, i int) int {
@@ -1039,9 +1073,12 @@ func (p *jsonParser) nestedTime(rec *sidetrail.Record, nf int) {
 	// time_key may part two names or belong to one (regress13 R7): the
 	// top-level key is "a", "a.b", …, and so are the names below.
 	for k := 1; k < len(path) && v == nil; k++ {
+		// The line's key: its field is renamed if the record has the
+		// name ("log" is "json.log"), and was missed (parser17 G).
 		name := strings.Join(path[:k], ".")
+		own := fieldName(name)
 		for _, f := range rec.Fields[nf:] {
-			if f.Kind == sidetrail.KindJSON && f.Key == name {
+			if f.Kind == sidetrail.KindJSON && (f.Key == name || f.Key == own) {
 				v = p.nestedMember(f.Value, path[k:])
 			}
 		}
@@ -1160,7 +1197,9 @@ func (p *jsonParser) skipValue(b []byte, i int) (int, bool) {
 		switch c := b[i]; {
 		case c == '{' || c == '[':
 			if len(p.stack) >= maxDepth {
-				return 0, false
+				// Validated on (the stack is at most the line's size),
+				// for the field rules to reach the line (see Parse).
+				p.deep = true
 			}
 			p.stack = append(p.stack, c)
 			i = skipWS(b, i+1)

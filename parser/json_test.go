@@ -165,7 +165,7 @@ func TestJSONInvalid(t *testing.T) {
 		`{"a":1}{"b":2}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":"\x"}`,
 		`{"a":"\u12"}`, "{\"a\":\"tab\tinside\"}", `{"a":[1,]}`, `{"a":{"b"}}`, `{"a":[}`, `{"a":{]}`,
 		`{a:1}`, `{'a':1}`, `{"a":"unterminated}`, `{"a":[1,2}`, `{"a":NaN}`, `{"a":+1}`,
-		`{"a":` + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + `}`,
+		`{"a":` + strings.Repeat("[", 1001) + strings.Repeat("]", 1000) + `}`,
 		"\x00\x01\xff\xfe", strings.Repeat("{", 1<<20),
 	}
 	for _, line := range bad {
@@ -187,6 +187,18 @@ func TestJSONInvalid(t *testing.T) {
 	// 1000 levels deep is still fine.
 	deep := `{"a":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`
 	parseOK(t, p, deep)
+	// Deeper, valid: a parse failure whose fields are kept for the field
+	// rules (parser19 J1), the time left zero.
+	deeper := `{"ts":"2024-01-02T03:04:05Z","ssn":"1-2","a":` + strings.Repeat("[{\"b\":", 3000) + `1` + strings.Repeat("}]", 3000) + `,"z":true}`
+	var rec sidetrail.Record
+	err := p.Parse([]byte(deeper), &rec)
+	var pe *Error
+	if !errors.As(err, &pe) || !pe.Guessed() {
+		t.Fatalf("3000 deep: %v, want a parse failure with its fields", err)
+	}
+	if f, _ := rec.Get("ssn"); string(f.Value) != "1-2" || len(rec.Fields) != 3 || !rec.Time.IsZero() {
+		t.Errorf("3000 deep: fields %d, ssn %q, time %v", len(rec.Fields), f.Value, rec.Time)
+	}
 }
 
 func TestJSONHugeLine(t *testing.T) {
@@ -357,6 +369,33 @@ func TestTimeFormatInATimezone(t *testing.T) {
 	}
 }
 
+// A layout without a year (syslog's "Jan _2 15:04:05") reads the current
+// year, or the one before where that would be more than a day ahead (a
+// December line read in January). Go reads year 0, outside what the buffer
+// holds, and every record got the read time (parser19 T1).
+func TestJSONTimeLayoutWithoutYear(t *testing.T) {
+	now := time.Now().UTC()
+	p := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "Jan _2 15:04:05"})
+	line := `{"t":"` + now.Add(-time.Hour).Format("Jan _2 15:04:05") + `"}`
+	want := now.Add(-time.Hour).Truncate(time.Second)
+	if _, rec := parseOK(t, p, line); !rec.Time.Equal(want) {
+		t.Errorf("%s: time %v, want %v", line, rec.Time, want)
+	}
+	ahead := now.AddDate(0, 0, 3)
+	line = `{"t":"` + ahead.Format("Jan _2 15:04:05") + `"}`
+	if _, rec := parseOK(t, p, line); rec.Time.Year() != ahead.Year()-1 || rec.Time.Month() != ahead.Month() || rec.Time.Day() != ahead.Day() {
+		t.Errorf("%s: time %v, want %s of the year before", line, rec.Time, ahead.Format("Jan _2"))
+	}
+	// In a zone, the year is that zone's.
+	pz := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "01-02 15:04", Timezone: "Europe/Berlin"})
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	hour := now.Add(-2 * time.Hour).In(berlin)
+	line = `{"t":"` + hour.Format("01-02 15:04") + `"}`
+	if _, rec := parseOK(t, pz, line); !rec.Time.Equal(hour.Truncate(time.Minute)) {
+		t.Errorf("%s: time %v, want %v", line, rec.Time, hour.Truncate(time.Minute).UTC())
+	}
+}
+
 // A dotted time_key reaches into a nested object when no top-level key is
 // named so: every {"meta":{"ts":…}} event got the read time (parser13 F10).
 func TestNestedTimeKey(t *testing.T) {
@@ -376,6 +415,25 @@ func TestNestedTimeKey(t *testing.T) {
 	for _, line := range []string{`{"meta":{"t":"2024-01-01T00:00:00Z"}}`, `{"meta":"2024"}`, `{"meta":{"ts":true}}`} {
 		if _, rec := parseOK(t, p, line); !rec.Time.IsZero() {
 			t.Errorf("%s: time %v", line, rec.Time)
+		}
+	}
+}
+
+// A time_key below a key the parser renames (one the record has: "log",
+// "source", "message") names the line's key, nested or dotted, as field
+// rules do: the nested form got the read time (parser17 G, parser19).
+func TestNestedTimeKeyBelowRenamedKey(t *testing.T) {
+	want := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tk := range []string{"log.time", "source.ts"} {
+		p := mustNew(t, Config{Format: FormatJSON, TimeKey: tk})
+		k := strings.SplitN(tk, ".", 2)
+		for _, line := range []string{
+			`{"` + k[0] + `":{"` + k[1] + `":"2024-01-01T00:00:00Z"},"m":1}`,
+			`{"` + tk + `":"2024-01-01T00:00:00Z","m":1}`,
+		} {
+			if _, rec := parseOK(t, p, line); !rec.Time.Equal(want) {
+				t.Errorf("time_key %s, %s: time %v", tk, line, rec.Time)
+			}
 		}
 	}
 }

@@ -100,11 +100,12 @@ type Error struct {
 
 // Guessed reports that the line was too ambiguous to split (a client's
 // value holding the literal after it hundreds of times), and that rec holds
-// the fields of the first split found, the time left zero. They are not the
-// line's and must not ship; they are there for the redaction of the
-// message, which field rules could not reach in such a line: a client
-// chose, with one header, that its line's protected values shipped in
-// clear (parser17 A2).
+// the fields of the first split found, the time left zero; or that it was
+// JSON nested deeper than the parser follows, with its fields. They do not
+// ship; they are there for the redaction of the message, which field rules
+// could not reach in such a line: a client chose, with one header or by
+// nesting its body deep, that its line's protected values shipped in clear
+// (parser17 A2, parser19 J1).
 func (e *Error) Guessed() bool { return e.guessed }
 
 func (e *Error) Error() string {

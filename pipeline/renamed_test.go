@@ -114,3 +114,46 @@ func TestAmbiguousLineKeepsFieldRules(t *testing.T) {
 		t.Errorf("redactions: field rule %d, email %d; want 3 and 6", st.Rules[0].Redactions, st.Rules[1].Redactions)
 	}
 }
+
+// TestDeepJSONLineKeepsFieldRules: a JSON line nested deeper than the
+// parser follows is a parse failure, but the field rules still take their
+// values out of its message; a client whose body the app logs chose, by
+// nesting it 1,001 deep, that the line's protected values shipped
+// (parser19 J1).
+func TestDeepJSONLineKeepsFieldRules(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New([]redact.Rule{{Field: "ssn", Action: "drop"}, {Field: "card", Action: "mask"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red}
+	var rec sidetrail.Record
+	var enc sidetrail.JSONEncoder
+	for _, n := range []int{10, 1000, 1001, 20000} {
+		for _, ssn := range []string{`123-45-6789`, `123\u002d45-6789`} {
+			line := `{"user":"bob","ssn":"` + ssn + `","body":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `,"card":"4111-SECRET","n":1}`
+			tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+			out := enc.Append(nil, &rec)
+			if bytes.Contains(out, []byte("6789")) || bytes.Contains(out, []byte("SECRET")) {
+				t.Errorf("%d deep, ssn %s: shipped %.200s…", n, ssn, out)
+			}
+			deep := n > 1000
+			if deep != (rec.Flags&sidetrail.FlagParseFailure != 0) {
+				t.Errorf("%d deep: flags %v", n, rec.Flags)
+			}
+			if deep && (len(rec.Fields) != 0 || !bytes.Contains(rec.Message, []byte(`"user":"bob"`))) {
+				t.Errorf("%d deep: fields %v, message %.100s…: want no fields, the rest of the message kept", n, rec.Fields, rec.Message)
+			}
+		}
+	}
+	// A line that is not JSON past its depth is no guess: nothing to keep.
+	line := `{"ssn":"123-45-6789","body":` + strings.Repeat("[", 1001) + `}`
+	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+	if rec.Flags&sidetrail.FlagParseFailure == 0 {
+		t.Errorf("invalid deep line: flags %v", rec.Flags)
+	}
+}

@@ -537,6 +537,7 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 			}
 			rec.Fields = rec.Fields[:0]
 			rec.Time, rec.TimeField, rec.Renamed = time.Time{}, sidetrail.Field{}, rec.Renamed[:0]
+			rec.KeysFromLine = false
 			rec.Flags |= sidetrail.FlagParseFailure
 			t.parseFailures.Add(1)
 		}
