@@ -75,6 +75,9 @@ type Stats struct {
 	// size last seen, less what was read before a file gave its
 	// descriptor up.
 	UnopenedBytesLost uint64
+	// NULBytesSkipped counts NUL bytes skipped before lines (a hole a
+	// writer without O_APPEND left after a copytruncate).
+	NULBytesSkipped uint64
 	// BytesBehind is the sum over tracked files of (size - committed
 	// offset), plus the sizes of the files at risk (not opened yet).
 	BytesBehind int64
@@ -144,6 +147,7 @@ type file struct {
 	head       []byte  // first bytes as read, up to FingerprintBytes
 	offset     int64   // next byte to hand out
 	mid        bool    // offset is inside an overlong line
+	inHole     bool    // NULs before a line are being skipped (logged once per run)
 	size       int64   // last stat'ed size
 	mtime      int64
 	eof        bool   // a read found no more bytes; cleared by wakes and growth
@@ -271,7 +275,7 @@ type Tailer struct {
 	stats struct {
 		lines, bytes, frags                  atomic.Uint64
 		rotations, truncations, copies, lost atomic.Uint64
-		unopenedLost                         atomic.Uint64
+		unopenedLost, nuls                   atomic.Uint64
 		unreadable, errors, ckWrites, ckErrs atomic.Uint64
 		open                                 atomic.Int64
 		stallScans, corruptCk                atomic.Uint64
@@ -566,6 +570,7 @@ func (t *Tailer) Stats() Stats {
 		Copies:             t.stats.copies.Load(),
 		TruncatedBytesLost: t.stats.lost.Load(),
 		UnopenedBytesLost:  t.stats.unopenedLost.Load(),
+		NULBytesSkipped:    t.stats.nuls.Load(),
 		Polling:            t.stats.polling.Load(),
 		Unreadable:         t.stats.unreadable.Load(),
 		Errors:             t.stats.errors.Load(),
@@ -596,6 +601,26 @@ func (t *Tailer) bufLine() (Line, bool) {
 		return Line{}, false
 	}
 	start := t.bufOff + int64(t.r)
+	if data[0] == 0 && !f.mid {
+		// NULs before a line: the hole a writer opened without O_APPEND
+		// leaves when it writes on at its offset after a copytruncate.
+		// Glued to the next line, they made it unparsable (a JSON line
+		// whose field rules then did not run: parser19 N), or shipped as
+		// fragments of NULs. Skipped, counted, logged.
+		n := LeadingNULs(data)
+		t.r += n
+		f.offset = start + int64(n)
+		t.stats.nuls.Add(uint64(n))
+		if !f.inHole {
+			f.inHole = true
+			t.log.Warn("tailer: skipping NUL bytes before a line (a writer without O_APPEND after a copytruncate?)", "path", f.path, "offset", start)
+		}
+		if n == len(data) {
+			return Line{}, false
+		}
+		data, start = data[n:], start+int64(n)
+	}
+	f.inHole = false
 	// A line ends at "\n" or "\r\n" (neither is part of it), so a line of
 	// MaxLineBytes takes up to MaxLineBytes+2 bytes.
 	maxLen := t.o.MaxLineBytes
@@ -640,6 +665,16 @@ func (t *Tailer) bufLine() (Line, bool) {
 		Key: f.st.key, Path: f.path, Start: start, End: end, Bytes: b, Fragment: frag,
 		Pos: Position{st: f.st, end: end, mid: f.mid},
 	}, true
+}
+
+// LeadingNULs returns how many NUL bytes data starts with: skipped before
+// a line (see Stats.NULBytesSkipped).
+func LeadingNULs(data []byte) int {
+	n := 0
+	for n < len(data) && data[n] == 0 {
+		n++
+	}
+	return n
 }
 
 // FragmentCut returns where to cut data, longer than n bytes, into a

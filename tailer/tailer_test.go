@@ -1917,3 +1917,43 @@ func TestUnopenedFileKnownFromTheCheckpointCountsItsUnreadBytes(t *testing.T) {
 		t.Fatalf("unopened bytes lost %d, want 7 (what b.log held past its offset)", n)
 	}
 }
+
+// NUL bytes at the start of a line are skipped and counted: a writer
+// opened without O_APPEND writes on at its offset after a copytruncate,
+// and the file holds a hole of NULs before its next line. Glued to that
+// line, they made a JSON line a parse failure whose field rules did not
+// run, and an nginx address "\x00\x00127.0.0.1" (parser19 N); longer than
+// max_line_bytes, they shipped as fragments of NULs. NULs inside a line
+// stay.
+func TestNULsBeforeALineAreSkipped(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	hole := strings.Repeat("\x00", 5000)
+	appendFile(t, p, "a\n"+hole+"b\n\x00\x00c\x00d\n"+hole)
+	o := testOptions(dir)
+	o.MaxLineBytes = 1000
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 3, 5*time.Second)
+	want := []struct {
+		text       string
+		start, end int64
+	}{
+		{"a", 0, 2},
+		{"b", 5002, 5004},
+		{"c\x00d", 5006, 5010},
+	}
+	for i, w := range want {
+		if l := ls[i]; l.Bytes != w.text || l.Start != w.start || l.End != w.end || l.Fragment {
+			t.Errorf("line %d: %q [%d,%d) fragment %v, want %q [%d,%d)", i, l.Bytes, l.Start, l.End, l.Fragment, w.text, w.start, w.end)
+		}
+	}
+	// The hole at the end, then the line written after it.
+	appendFile(t, p, "e\n")
+	ls = collect(t, tl, 1, 5*time.Second)
+	if l := ls[0]; l.Bytes != "e" || l.Start != 10010 || l.Fragment {
+		t.Errorf("after the trailing hole: %q at %d, fragment %v", l.Bytes, l.Start, l.Fragment)
+	}
+	if st := tl.Stats(); st.NULBytesSkipped != 10002 || st.Fragments != 0 {
+		t.Errorf("NUL bytes skipped %d, fragments %d; want 10002 and 0", st.NULBytesSkipped, st.Fragments)
+	}
+}

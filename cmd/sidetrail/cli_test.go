@@ -216,6 +216,27 @@ sinks:
 	}
 }
 
+// NUL bytes before a line are skipped, as in run: glued to a JSON line,
+// they made it a parse failure and its field rules did not run (parser19 N).
+func TestParseCommandSkipsNULs(t *testing.T) {
+	path := writeFile(t, "p.yaml", `data_dir: /tmp/x
+sources:
+  - {name: j, paths: ["/var/log/*.log"], format: json}
+redact:
+  - {field: ssn, action: drop}
+sinks:
+  - {name: out, type: stdout}
+`)
+	code, out, errOut := runMain(t, "\x00\x00\x00{\"ssn\":\"123-45-SECRET\"}\n{\"n\":1}\n", "parse", "-config", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || strings.Contains(out, "SECRET") || strings.Contains(out, "parse_failure") || !strings.Contains(lines[0], `"offset":3`) {
+		t.Fatalf("records:\n%s", out)
+	}
+}
+
 func TestDataDirLockedAgainstSecondAgent(t *testing.T) {
 	dir := t.TempDir()
 	release, err := lockDataDir(dir)

@@ -156,6 +156,9 @@ func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 					body, nl = body[:n-1], 2 // "\r\n" ends a line, as in run
 				}
 			}
+			// NULs before a line are skipped, as in run.
+			n := tailer.LeadingNULs(body)
+			body, offset = body[n:], offset+int64(n)
 			// Cut as the tailer cuts a line longer than max_line_bytes:
 			// the rules see each fragment on its own, as they will in run.
 			frag := false
