@@ -113,10 +113,13 @@ func namesMeet(a, b string) bool {
 
 // metadataNames are the fields Elasticsearch keeps for itself: a document
 // holding one at its top level is refused ("Field [_id] is a metadata field
-// and cannot be added inside a document").
+// and cannot be added inside a document"). And those VictoriaLogs reads
+// itself: a line's _msg replaced the message it showed, even with
+// _msg_field set, and its _time and _stream were dropped (parser19 V).
 var metadataNames = [...]string{"_id", "_index", "_source", "_routing", "_ignored", "_seq_no",
 	"_primary_term", "_version", "_type", "_tier", "_doc_count", "_field_names",
-	"_data_stream_timestamp", "_nested_path", "_feature", "_ignored_source"}
+	"_data_stream_timestamp", "_nested_path", "_feature", "_ignored_source",
+	"_msg", "_time", "_stream", "_stream_id"}
 
 // isMetadata reports whether the field key lands on a metadata name: the
 // name, or a dotted name below it ("_id.x" makes an object of _id).

@@ -165,6 +165,31 @@ func TestMetadataFieldNamesRenamed(t *testing.T) {
 	}
 }
 
+// VictoriaLogs' own names in a JSON line: its _msg replaced the message
+// VictoriaLogs showed, even with _msg_field: message, and its _time and
+// _stream were dropped (parser19 V). They are renamed as the metadata
+// names are.
+func TestVictoriaLogsFieldNamesRenamed(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}})
+	recs := testRecords(1)
+	recs[0].Add("_msg", sidetrail.KindString, []byte("fake message"))
+	recs[0].Add("_time", sidetrail.KindString, []byte("2001-01-01T00:00:00Z"))
+	recs[0].Add("_stream", sidetrail.KindString, []byte("fake"))
+	recs[0].Add("_stream_id", sidetrail.KindString, []byte("x"))
+	if _, err := send(t, s, recs); err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	json.Unmarshal(f.Docs()[0].Source, &d)
+	j, _ := d["json"].(map[string]any)
+	for _, k := range []string{"_msg", "_time", "_stream", "_stream_id"} {
+		if _, ok := d[k]; ok || j[k] == nil {
+			t.Errorf("%s: %s", k, f.Docs()[0].Source)
+		}
+	}
+}
+
 // A metadata name beside a field named "json" (which meets every
 // "json.…") looped for good in the renaming: one such line stopped the sink
 // and every line behind it, at every restart (regress13 R0).
