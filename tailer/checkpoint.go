@@ -78,6 +78,10 @@ type checkpointEntry struct {
 	// is live again (renamed away and back).
 	AwayFrom string `json:"away_from,omitempty"`
 	Path     string `json:"path"`
+	// Born is the file's creation time (see birth; 0 where the file system
+	// does not say, and in older checkpoints): a file on the same inode
+	// born otherwise is another file, whatever its bytes.
+	Born uint64 `json:"born,omitempty"`
 }
 
 // errCorruptCheckpoint marks a checkpoint file that exists but cannot be

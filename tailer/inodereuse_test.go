@@ -322,3 +322,90 @@ func TestNewFileSameHeaderAcrossRestart(t *testing.T) {
 	checkWhole(t, collect(t, tl, 101, 3*time.Second), content, ls[0].Key)
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
+
+// TestHeaderOnlyFileRecreatedAcrossRestart: the old file held only its
+// header (a CSV or W3C log just after its writer started), read whole;
+// while the agent was stopped it was deleted and a new file with the same
+// header and rows made at its path, on the old inode or another. The new
+// file holds the old one whole, so its bytes could not tell them apart: it
+// was taken for the old file grown (same inode) or for a copy of it
+// (another inode), and its header was skipped, lost (tailer19 F1). Its
+// birth time (same inode) and its path (a copy is never at its original's
+// path) tell it apart.
+func TestHeaderOnlyFileRecreatedAcrossRestart(t *testing.T) {
+	for _, sameInode := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sameInode=%v", sameInode), func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "a.log")
+			o := testOptions(dir)
+			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+			appendFile(t, p, reuseHeader)
+			tl := mustNew(t, o)
+			ls := collect(t, tl, 1, 5*time.Second)
+			if err := tl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ino := inode(t, p)
+			content := headerFile("NEW", 10)
+			if sameInode {
+				if err := os.Remove(p); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(10 * time.Millisecond) // a birth time of its own
+				createOnInode(t, p, ino, content)
+			} else {
+				tmp := filepath.Join(dir, "new.tmp")
+				if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(tmp, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tl = mustNew(t, o)
+			checkWhole(t, collect(t, tl, 11, 3*time.Second), content, ls[0].Key)
+			expectQuiet(t, tl, 100*time.Millisecond)
+		})
+	}
+}
+
+// TestHeaderOnlyFileCopiedAndRecreatedAcrossRestart is the control: the
+// header-only file grew, was copied to a.log.1 and deleted, and a new
+// a.log made with the same header, while the agent was stopped. The copy
+// continues the old file after its header; the new file is read whole.
+func TestHeaderOnlyFileCopiedAndRecreatedAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	appendFile(t, p, reuseHeader)
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 1, 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old := headerFile("OLD", 5)
+	if err := os.WriteFile(p+".1", []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	content := headerFile("NEW", 10)
+	appendFile(t, p, content)
+	tl = mustNew(t, o)
+	all := collect(t, tl, 5+11, 3*time.Second)
+	var fromCopy, fromNew []got
+	for _, l := range all {
+		if l.Path == p+".1" {
+			fromCopy = append(fromCopy, l)
+		} else {
+			fromNew = append(fromNew, l)
+		}
+	}
+	if len(fromCopy) != 5 || fromCopy[0].Bytes != "OLD-0000001 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" || fromCopy[0].Start != int64(len(reuseHeader)) || fromCopy[0].Key != ls[0].Key {
+		t.Fatalf("from the copy: %+v", fromCopy)
+	}
+	checkWhole(t, fromNew, content, ls[0].Key)
+	expectQuiet(t, tl, 100*time.Millisecond)
+}

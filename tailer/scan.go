@@ -915,7 +915,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	}
 	t.usedKeys[key] = struct{}{}
 	st := &stream{key: key, fpLen: fpLen, fpHash: fpHash, gen: gen, dev: f.id.dev, ino: f.id.ino, path: f.path,
-		head: slices.Clone(f.head), copy: copied}
+		head: slices.Clone(f.head), copy: copied, born: f.born}
 	if copied {
 		f.away = true // nobody writes to a copy
 	}
@@ -1011,7 +1011,7 @@ func (t *Tailer) adopt(f *file, st *stream, offset int64, mid bool) {
 	t.usedKeys[st.key] = struct{}{}
 	t.ckMu.Lock()
 	st.orphan, st.away, st.awayFrom = false, f.away, f.awayFrom
-	st.dev, st.ino, st.path, st.size = f.id.dev, f.id.ino, f.path, f.size
+	st.dev, st.ino, st.path, st.size, st.born = f.id.dev, f.id.ino, f.path, f.size, f.born
 	st.head = slices.Clone(f.head) // a copy's head from now on: a prefix of the original's
 	t.streams[st] = struct{}{}
 	t.ckGen++
@@ -1120,6 +1120,14 @@ func (t *Tailer) resume(p string, fi fs.FileInfo, id devIno, e *checkpointEntry,
 		t.stats.truncations.Add(1)
 		t.log.Info("tailer: truncation detected", "path", p, "why", "smaller than its checkpoint's offset or head",
 			"offset", e.Offset, "head_len", e.HeadLen, "size", fi.Size())
+	} else if !other && e.Born != 0 && f.born != 0 && e.Born != f.born {
+		// Born since: deleted and made again on the freed inode while we
+		// were down. A file that held only what its successor starts with
+		// (a CSV header) could not be told by its bytes: the new file's
+		// first bytes were skipped (tailer19 F1).
+		other = true
+		t.log.Info("tailer: checkpointed inode holds a file created since; reading it from the beginning",
+			"path", p, "checkpoint_offset", e.Offset)
 	} else if !other && !t.headMatches(f, e.HeadLen, e.HeadHash, e.Copy) {
 		// The first line agrees (a header, a banner), the bytes up to the
 		// offset do not: another file on the reused inode.
@@ -1235,7 +1243,7 @@ func (t *Tailer) startupOrphan(e *checkpointEntry, now time.Time) {
 // holds it (an orphan's).
 func entryStream(e *checkpointEntry) *stream {
 	return &stream{key: e.Key, fpLen: e.FpLen, fpHash: e.FpHash, gen: e.Gen, headLen: e.HeadLen, headHash: e.HeadHash,
-		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy}
+		dev: e.Dev, ino: e.Ino, path: e.Path, committed: e.Offset, mid: e.MidLine, copy: e.Copy, born: e.Born}
 }
 
 // loadedOrphan makes a checkpoint entry that waited for a copy (Orphan)
@@ -1294,6 +1302,15 @@ func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
 
 func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
 	for _, o := range t.orphans {
+		if o.st.path != "" && f.path == o.st.path {
+			// A copy is never at its original's path: the original is
+			// still there when copied, and a file moved there whole keeps
+			// its inode. A file made there anew that holds the orphan's
+			// head whole (a CSV header the original held alone) was
+			// taken for its copy, and the bytes up to the old offset
+			// were skipped (tailer19 F1).
+			continue
+		}
 		if o.head != nil {
 			switch headAgrees(o.head, f.head) {
 			case agreeWhole:

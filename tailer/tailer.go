@@ -122,6 +122,7 @@ type stream struct {
 	mid       bool
 	size      int64
 	copy      bool   // continued by a copytruncate copy (see checkpointEntry.Copy)
+	born      uint64 // its file's creation time (0: unknown; see checkpointEntry.Born)
 	orphan    bool   // waits as an orphan for a copy (see checkpointEntry.Orphan)
 	away      bool   // its file was rotated away (see checkpointEntry.Away)
 	awayFrom  string // the path it went away from (checkpointEntry.AwayFrom)
@@ -935,6 +936,7 @@ func (t *Tailer) flush(force bool) error {
 			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
 			HeadLen: headLen, HeadHash: headHash,
 			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan, Away: st.away, AwayFrom: st.awayFrom,
+			Born: st.born,
 		})
 	}
 	// Entries of files present but not opened yet (MaxOpenFiles, a
