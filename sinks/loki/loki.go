@@ -174,33 +174,39 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 	return s.push(ctx, batch, results, true)
 }
 
+// delivered counts what the encoding of a push Loki took did to its
+// records. Counted at encoding, a batch retried through an outage added
+// its records again at every try (docs19 F1).
+func (s *Sink) delivered(st encodeStats) {
+	s.truncated.Add(st.truncated)
+	s.split.Add(st.split)
+	if st.fieldsDropped > 0 {
+		s.fieldsDropped.Add(st.fieldsDropped)
+		if s.warnFields.allow(time.Now()) {
+			s.log.Warn("loki: records whose parsed fields alone exceed max_line_bytes were sent without them (their message still holds them)",
+				"max_line_bytes", s.cfg.MaxLineBytes, "records", st.fieldsDropped)
+		}
+	}
+	if st.streamLimited > 0 {
+		s.streamLimited.Add(st.streamLimited)
+		if s.warnStreams.allow(time.Now()) {
+			s.log.Warn("loki: max_streams reached; records sent with the static labels only",
+				"max_streams", s.cfg.MaxStreams, "records", st.streamLimited)
+		}
+	}
+}
+
 // noRedirects makes the client return a 3xx answer as it is. Followed, a
 // redirect to a login page or another host turns the POST into a GET
 // without the entries, whose 200 would count them as stored.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// push sends batch as one request (first: the batch Send was given, whose
-// encoding is counted in the stats; otherwise a half of one answered 413).
+// push sends batch as one request (first: the batch Send was given;
+// otherwise a half of one answered 413).
 func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result, first bool) error {
 	body := s.enc.encode(batch)
+	encoded := s.enc.stats // counted once Loki takes them (see delivered)
 	if first {
-		st := s.enc.stats
-		s.truncated.Add(st.truncated)
-		s.split.Add(st.split)
-		if st.fieldsDropped > 0 {
-			s.fieldsDropped.Add(st.fieldsDropped)
-			if s.warnFields.allow(time.Now()) {
-				s.log.Warn("loki: records whose parsed fields alone exceed max_line_bytes were sent without them (their message still holds them)",
-					"max_line_bytes", s.cfg.MaxLineBytes, "records", st.fieldsDropped)
-			}
-		}
-		if st.streamLimited > 0 {
-			s.streamLimited.Add(st.streamLimited)
-			if s.warnStreams.allow(time.Now()) {
-				s.log.Warn("loki: max_streams reached; records sent with the static labels only",
-					"max_streams", s.cfg.MaxStreams, "records", st.streamLimited)
-			}
-		}
 		s.streams.Store(uint64(len(s.enc.seen)))
 	}
 	entries := len(s.enc.entries)
@@ -257,6 +263,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 		for i := range results {
 			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
 		}
+		s.delivered(encoded)
 		s.acceptedReqs.Add(1)
 		s.records.Add(uint64(len(batch)))
 		s.entries.Add(uint64(entries))

@@ -582,3 +582,42 @@ func TestTransportErrorHidesTheQuery(t *testing.T) {
 		t.Errorf("error %q", msg)
 	}
 }
+
+// The per-record counters count records Loki took, not attempts: a batch
+// retried through an outage added its cut lines and its records without
+// labels again at every retry (docs19 F1: 19 for one record after 18
+// pushes).
+func TestRecordCountersCountDeliveries(t *testing.T) {
+	f := newFakeLoki(t)
+	var fails atomic.Int32
+	fails.Store(3)
+	f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if fails.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}
+		return false
+	})
+	s, err := New(Config{URL: f.URL(), LabelFields: []string{"status"}, MaxStreams: 1, MaxLineBytes: 200}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch := []sidetrail.Record{
+		mkRec(1, 0, t0, strings.Repeat("x", 1000), "status", "200"),
+		mkRec(1, 1001, t0, "short", "status", "404"),
+	}
+	for try := 0; ; try++ {
+		res, err := send(t, s, batch)
+		if err == nil {
+			requireAll(t, res, sidetrail.Accepted)
+			break
+		}
+		if try > 5 {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.Truncated != 1 || st.StreamLimited != 1 {
+		t.Errorf("truncated %d, stream limited %d; want 1 and 1", st.Truncated, st.StreamLimited)
+	}
+}
