@@ -294,6 +294,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 			return nil // ctx ended first
 		}
 		defer func() { cancelSrv(); <-srvDone }()
+	} else {
+		// Said, since a ${VAR} set but empty turns it off too, and the
+		// probes then never answer (docs19 F2).
+		logger.Warn("http server off (server.listen is empty): no /metrics, /healthz or /readyz")
 	}
 	var changes <-chan struct{}
 	var watcher *configWatcher

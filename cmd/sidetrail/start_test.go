@@ -137,6 +137,10 @@ sinks: [{name: out, type: stdout}]
 	if strings.Contains(errOut.String(), "panic") {
 		t.Fatalf("panic:\n%s", errOut.String())
 	}
+	// The server is off, and says so once (docs19 F2: silent).
+	if n := strings.Count(errOut.String(), "http server off (server.listen is empty)"); n != 1 {
+		t.Errorf("%d lines saying the server is off:\n%s", n, errOut.String())
+	}
 }
 
 // Arguments that are not flags are refused: `validate FILE` once checked

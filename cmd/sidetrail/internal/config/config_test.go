@@ -470,7 +470,7 @@ sinks:
 		want: []string{
 			`c.yaml:5: source "a": log_format applies only to format nginx, not json`,
 			`c.yaml:8: source "b": time_key applies only to format json, not raw`,
-			`c.yaml:9: source "b": timezone applies only to format nginx_error, not raw`,
+			`c.yaml:9: source "b": timezone applies only to format nginx_error, or json with a time_format layout; not raw`,
 		},
 	}, {
 		// A json source's timezone is its time_format layout's zone; with

@@ -86,8 +86,10 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 		ok := only(&s.LogFormat, "log_format", FormatNginx)
 		ok = only(&s.TimeKey, "time_key", FormatJSON) && ok
 		ok = only(&s.TimeFormat, "time_format", FormatJSON) && ok
-		if s.Format != FormatJSON { // json: with a time_format layout (the parser says)
-			ok = only(&s.Timezone, "timezone", FormatNginxError) && ok
+		if s.Format != FormatJSON && s.Format != FormatNginxError && p.set(&s.Timezone) {
+			// json: with a time_format layout (the parser says so).
+			p.errorf(line(&s.Timezone), "%s: timezone applies only to format nginx_error, or json with a time_format layout; not %s", at, s.Format)
+			ok = false
 		}
 		if ok {
 			// The parser is the judge of log_format, time_format and
