@@ -953,6 +953,9 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 			if e := bearerToken(b, j); e > j {
 				return j, e, true
 			}
+			if s, e := quotedCredential(b, j); e > s {
+				return s, e, true
+			}
 		}
 	}
 	return 0, 0, false
@@ -1103,7 +1106,13 @@ func authValue(b []byte, j int) (int, int) {
 		k++
 	}
 	if k > j {
-		if c := skipAuthSep(b, k); c > k && c < len(b) && !is(b[c], cQDelim) && b[c] != ',' {
+		c := skipAuthSep(b, k)
+		if c > k {
+			if s, e := quotedCredential(b, c); e > s {
+				return s, e
+			}
+		}
+		if c > k && c < len(b) && !is(b[c], cQDelim) && b[c] != ',' {
 			j = c
 		}
 	}
@@ -1125,6 +1134,33 @@ func authValue(b []byte, j int) (int, int) {
 		e++
 	}
 	return j, e
+}
+
+// quotedCredential returns the credential in quotes at b[c], after an auth
+// scheme (Basic "dXNl…", Bearer 'abc…', curl -H "…Bearer \"abc…\""): from
+// after the opening quote to the closing one (an escaped quote, \", closes
+// it too: other escapes are the credential's, "ab\/c"), or to the first
+// white space where it does not close. s == e when b[c] opens no quote.
+// The scheme was masked and the credential shipped beside it (docs19 F3).
+func quotedCredential(b []byte, c int) (s, e int) {
+	var q byte
+	switch {
+	case c < len(b) && (b[c] == '"' || b[c] == '\''):
+		s, q = c+1, b[c]
+	case c+1 < len(b) && b[c] == '\\' && b[c+1] == '"':
+		s, q = c+2, '"'
+	default:
+		return 0, 0
+	}
+	for e = s; e < len(b) && b[e] != q && !is(b[e], cSpace); e++ {
+		if b[e] == '\\' && e+1 < len(b) {
+			if b[e+1] == '"' {
+				break
+			}
+			e++
+		}
+	}
+	return s, min(e, len(b))
 }
 
 // authParams returns the end of the list of auth-params starting at j

@@ -611,3 +611,20 @@ func TestAddressAndTokenAfterEscapedLineBreak(t *testing.T) {
 		{name: "letters glue", msg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`, wantMsg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`},
 	})
 }
+
+// TestQuotedAuthCredentials: a credential in quotes after its scheme
+// ("Authorization: Basic \"…\"", curl -H with escaped quotes, Bearer
+// "…") is masked inside its quotes. The scheme was masked and the
+// credential shipped beside it, looking masked (docs19 F3).
+func TestQuotedAuthCredentials(t *testing.T) {
+	runGapCases(t, Defaults(), []gapCase{
+		{name: "bearer", msg: `Authorization: Bearer "abcdefghijklmnop"`, wantMsg: `Authorization: Bearer "[REDACTED]"`},
+		{name: "basic", msg: `Authorization: Basic "dXNlcjpwYXNz" next`, wantMsg: `Authorization: Basic "[REDACTED]" next`},
+		{name: "single quotes", msg: `authorization: Token 'abcdefghijklmnop'`, wantMsg: `authorization: Token '[REDACTED]'`},
+		{name: "escaped quotes", msg: `curl -H "Authorization: Bearer \"abcdefghijklmnop\"" https://x`, wantMsg: `curl -H "Authorization: Bearer \"[REDACTED]\"" https://x`},
+		{name: "bare bearer", msg: `token=x Bearer "abcdefghijklmnop" ok`, wantMsg: `token=[REDACTED] Bearer "[REDACTED]" ok`},
+		{name: "open quote", msg: `Authorization: Bearer "abcdefghijklmnop`, wantMsg: `Authorization: Bearer "[REDACTED]`},
+		{name: "escape inside", msg: `{"h":"Authorization: Bearer 'ab\/cdefghijklmnop'"}`, wantMsg: `{"h":"Authorization: Bearer '[REDACTED]'"}`},
+		{name: "empty", msg: `Authorization: Basic "" x`, wantMsg: `Authorization: [REDACTED] "" x`},
+	})
+}
