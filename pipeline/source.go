@@ -251,7 +251,7 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 		cancel()
 		if err != nil {
 			free <- p
-			if ctx.Err() != nil || errors.Is(err, sidetrail.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, sidetrail.ErrClosed) || errors.Is(err, tailer.ErrFinished) {
 				return nil
 			}
 			if idle {
@@ -290,10 +290,13 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 				r.add(now, p)
 			}
 			cancel()
-			if err != nil && lctx.Err() == nil && ctx.Err() == nil && !errors.Is(err, sidetrail.ErrClosed) {
+			if err != nil && lctx.Err() == nil && ctx.Err() == nil && !errors.Is(err, sidetrail.ErrClosed) && !errors.Is(err, tailer.ErrFinished) {
 				return err
 			}
 			if p == nil {
+				if errors.Is(err, tailer.ErrFinished) {
+					return nil
+				}
 				continue // handed over
 			}
 		}
@@ -301,6 +304,9 @@ func (s *Source) readLoop(ctx context.Context, full, free chan *pending) error {
 		case full <- p:
 		case <-ctx.Done():
 			return nil // not appended, not committed: read again next time
+		}
+		if errors.Is(err, tailer.ErrFinished) {
+			return nil // every file read to its end (Finish): appended as Run ends
 		}
 	}
 }

@@ -194,12 +194,14 @@ type Tailer struct {
 	log   *slog.Logger
 	fpMax int
 
-	nextMu    sync.Mutex // held by Next; Close takes it to wait Next out
-	closed    atomic.Bool
-	closeCh   chan struct{}
-	closeOnce sync.Once
-	closeErr  error
-	wg        sync.WaitGroup
+	nextMu     sync.Mutex // held by Next; Close takes it to wait Next out
+	closed     atomic.Bool
+	finishing  atomic.Bool // Finish was called: Next reads to the end, then says so
+	finishScan bool        // the scan Next makes once finishing, to see what is there
+	closeCh    chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+	wg         sync.WaitGroup
 
 	wake   chan struct{}
 	rescan atomic.Bool
@@ -408,6 +410,23 @@ func New(opts Options) (*Tailer, error) {
 	return t, nil
 }
 
+// ErrFinished is what Next returns, after Finish, once every file has been
+// read to the end it had.
+var ErrFinished = errors.New("tailer: every file read to its end")
+
+// Finish makes Next read every file to its end as it is now (after one more
+// scan, which finds grown and new files), then return ErrFinished instead
+// of waiting for more. For a stop that must not leave what the files hold
+// behind: the next start a deleted pod never has (docs19 F7). Safe from any
+// goroutine.
+func (t *Tailer) Finish() {
+	t.finishing.Store(true)
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Next blocks until a line is ready and returns it. Line.Bytes is valid until
 // the next call. Next returns ctx.Err() when ctx ends and sidetrail.ErrClosed
 // after Close. Only one goroutine may call Next (and Commit).
@@ -437,6 +456,16 @@ func (t *Tailer) Next(ctx context.Context) (Line, error) {
 		if f := t.pick(); f != nil {
 			t.fill(f, now)
 			continue
+		}
+		if t.finishing.Load() {
+			if !t.finishScan {
+				// Once, to see every file as it is now (grown, new).
+				t.finishScan = true
+				t.runScan(now)
+				continue
+			}
+			t.flushLineStats()
+			return Line{}, ErrFinished
 		}
 		t.flushLineStats()
 		t.timer.Reset(t.nextScan.Sub(now))

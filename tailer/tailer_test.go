@@ -1957,3 +1957,35 @@ func TestNULsBeforeALineAreSkipped(t *testing.T) {
 		t.Errorf("NUL bytes skipped %d, fragments %d; want 10002 and 0", st.NULBytesSkipped, st.Fragments)
 	}
 }
+
+// After Finish, Next reads every file to its end as it is then, files the
+// tailer has not seen yet too, and returns ErrFinished (docs19 F7).
+func TestFinishReadsToTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, filepath.Join(dir, "a.log"), "a1\n")
+	tl := mustNew(t, testOptions(dir))
+	collect(t, tl, 1, 5*time.Second)
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "a-%d\n", i)
+	}
+	appendFile(t, filepath.Join(dir, "a.log"), b.String())
+	appendFile(t, filepath.Join(dir, "b.log"), "b1\nb2\n")
+	tl.Finish()
+	n := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, err := tl.Next(ctx)
+		if errors.Is(err, ErrFinished) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d lines: %v", n, err)
+		}
+		n++
+	}
+	if n != 5002 {
+		t.Fatalf("%d lines before ErrFinished, want 5002", n)
+	}
+}

@@ -222,8 +222,9 @@ func (g *generation) fail(err error) {
 }
 
 // stop ends the generation in the order that loses and repeats nothing:
-//  1. the sources stop reading; what they appended is committed, the rest
-//     of what they read is read again next time;
+//  1. if drain, the sources read every file to its end as it is now, until
+//     the timeout; then they stop reading; what they appended is
+//     committed, the rest of what they read is read again next time;
 //  2. if drain, the shippers keep sending until the buffer is empty for
 //     every sink or the timeout passes; then they finish the batch in
 //     flight (bounded by the same timeout) and stop;
@@ -241,6 +242,9 @@ func (g *generation) fail(err error) {
 func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{}) error {
 	g.stopOnce.Do(func() {
 		deadline := time.Now().Add(timeout)
+		if drain {
+			g.finishReading(deadline)
+		}
 		g.srcCancel()
 		g.srcWG.Wait()
 		var errs []error
@@ -299,6 +303,23 @@ func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{
 		g.stopErr = errors.Join(errs...)
 	})
 	return g.stopErr
+}
+
+// finishReading has the sources read every file to its end as it is now
+// and append what they read, until the deadline: on SIGTERM, the lines
+// written just before it were left for a next start, which a deleted pod
+// (its emptyDir deleted with it) never has (docs19 F7).
+func (g *generation) finishReading(deadline time.Time) {
+	for _, u := range g.sources {
+		u.tailer.Finish()
+	}
+	done := make(chan struct{})
+	go func() { g.srcWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		g.logger.Warn("drain timeout while reading the files to their end; the rest is read at the next start")
+	}
 }
 
 // errStuckSink is stop's error when a sink could not be stopped.
