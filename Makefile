@@ -43,8 +43,8 @@ lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## test: the whole suite: lint, unit, integration (real nginx and VictoriaLogs), crash tests, short fuzzing
-test: tools lint
+## test: the whole suite: lint, the release build (the Dockerfile's step), unit, integration (real nginx and VictoriaLogs), crash tests, short fuzzing
+test: tools lint build-static
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
