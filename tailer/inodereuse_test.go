@@ -409,3 +409,57 @@ func TestHeaderOnlyFileCopiedAndRecreatedAcrossRestart(t *testing.T) {
 	checkWhole(t, fromNew, content, ls[0].Key)
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
+
+// TestOneFileAtTwoPaths: a file the globs reach by two paths (a
+// current.log symlink beside the dated file, a hard link) is one file, read
+// once, under the path that is not a symlink; also across a restart and
+// when both appear while running. Each path was read: every line twice
+// after each start (tailer19 F2).
+func TestOneFileAtTwoPaths(t *testing.T) {
+	for _, link := range []string{"symlink", "hardlink"} {
+		t.Run(link, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "app-1.log")
+			mk := func(target, name string) {
+				var err error
+				if link == "symlink" {
+					err = os.Symlink(target, filepath.Join(dir, name))
+				} else {
+					err = os.Link(target, filepath.Join(dir, name))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			appendFile(t, p, headerFile("A", 100))
+			mk(p, "current.log")
+			o := testOptions(dir)
+			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+			tl := mustNew(t, o)
+			ls := collect(t, tl, 101, 5*time.Second)
+			if link == "symlink" {
+				for _, l := range ls {
+					if l.Path != p {
+						t.Fatalf("read at %s, want %s", l.Path, p)
+					}
+				}
+			}
+			expectQuiet(t, tl, 200*time.Millisecond)
+			// Both paths of a new file appear while running.
+			q := filepath.Join(dir, "app-2.log")
+			appendFile(t, q, headerFile("B", 10))
+			mk(q, "latest.log")
+			collect(t, tl, 11, 5*time.Second)
+			expectQuiet(t, tl, 200*time.Millisecond)
+			if err := tl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			appendFile(t, p, "after\n")
+			tl = mustNew(t, o)
+			if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != "after" {
+				t.Fatalf("after the restart: %+v", ls)
+			}
+			expectQuiet(t, tl, 200*time.Millisecond)
+		})
+	}
+}

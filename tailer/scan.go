@@ -43,6 +43,7 @@ func (t *Tailer) scan(now time.Time) {
 	}
 	var fresh []cand
 	seen := make(map[devIno]bool, len(paths))
+	found := make([]cand, 0, len(paths))
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -61,7 +62,23 @@ func (t *Tailer) scan(now time.Time) {
 		}
 		sys := fi.Sys().(*syscall.Stat_t)
 		id := devIno{uint64(sys.Dev), sys.Ino}
+		if seen[id] {
+			// One file at two paths (a current.log symlink beside the
+			// dated file, a hard link, kubelet's containers/ and pods/
+			// in one source): one file, read once, under the path that
+			// is not a symlink. Each path was read, every line shipped
+			// twice after each start (tailer19 F2).
+			i := slices.IndexFunc(found, func(c cand) bool { return c.id == id })
+			if i >= 0 && isSymlink(found[i].path) && !isSymlink(p) {
+				found[i].path, found[i].fi = p, fi
+			}
+			continue
+		}
 		seen[id] = true
+		found = append(found, cand{p, fi, id})
+	}
+	for _, c := range found {
+		p, fi, id := c.path, c.fi, c.id
 		f := t.files[id]
 		if f == nil {
 			fresh = append(fresh, cand{p, fi, id})
@@ -1087,6 +1104,12 @@ func (t *Tailer) removeStream(st *stream) {
 		t.ckGen++
 	}
 	t.ckMu.Unlock()
+}
+
+// isSymlink reports whether p is a symbolic link.
+func isSymlink(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 // resume matches a fresh inode against its checkpoint entry.
