@@ -82,6 +82,10 @@ type checkpointEntry struct {
 	// does not say, and in older checkpoints): a file on the same inode
 	// born otherwise is another file, whatever its bytes.
 	Born uint64 `json:"born,omitempty"`
+	// Size is the file's size when last seen: what lies beyond Offset was
+	// seen and not read, lost if the file is truncated and no copy holds
+	// it (counted then; 0 in older checkpoints).
+	Size int64 `json:"size,omitempty"`
 }
 
 // errCorruptCheckpoint marks a checkpoint file that exists but cannot be

@@ -669,3 +669,52 @@ func TestTwoCopyTruncatesCloseTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedWhileStoppedIsCounted: a file truncated while the agent was
+// stopped, whose copy is not tailed, and which at the start is empty or
+// holds a new first line: the truncation was neither logged nor counted,
+// and the bytes seen but unread before it were lost without a trace
+// (tailer19 F4). Now counted as a truncation, and its unread bytes, once
+// no copy continues it, as lost.
+func TestTruncatedWhileStoppedIsCounted(t *testing.T) {
+	for _, rewrite := range []string{"", "a new first line\n"} {
+		t.Run(fmt.Sprintf("rewrite=%q", rewrite), func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "a.log")
+			o := testOptions(dir)
+			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+			appendFile(t, p, headerFile("OLD", 100))
+			tl := mustNew(t, o)
+			collect(t, tl, 101, 5*time.Second)
+			// Seen but not read: the stop comes first (a scan sees its size).
+			tl.nextMu.Lock()
+			appendFile(t, p, headerFile("X", 9)[len(reuseHeader):])
+			tl.scan(time.Now())
+			tl.nextMu.Unlock()
+			unread := int64(9 * len("X-0000001 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"))
+			if err := tl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(rewrite), 0o644); err != nil { // truncated, the same inode
+				t.Fatal(err)
+			}
+			tl = mustNew(t, o)
+			if rewrite != "" {
+				if ls := collect(t, tl, 1, 5*time.Second); ls[0].Bytes != strings.TrimSpace(rewrite) || ls[0].Start != 0 {
+					t.Fatalf("got %+v", ls)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				expectQuiet(t, tl, 50*time.Millisecond)
+				st := tl.Stats()
+				if st.Truncations == 1 && st.TruncatedBytesLost == uint64(unread) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("truncations %d, bytes lost %d; want 1 and %d", st.Truncations, st.TruncatedBytesLost, unread)
+				}
+			}
+		})
+	}
+}

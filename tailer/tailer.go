@@ -965,7 +965,7 @@ func (t *Tailer) flush(force bool) error {
 			Key: st.key, Dev: st.dev, Ino: st.ino, FpLen: st.fpLen, FpHash: st.fpHash, Gen: st.gen,
 			HeadLen: headLen, HeadHash: headHash,
 			Offset: st.committed, MidLine: st.mid, Path: st.path, Copy: st.copy, Orphan: st.orphan, Away: st.away, AwayFrom: st.awayFrom,
-			Born: st.born,
+			Born: st.born, Size: st.size,
 		})
 	}
 	// Entries of files present but not opened yet (MaxOpenFiles, a
