@@ -819,7 +819,7 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 		// logrotate's compress, matched by app.log*: its bytes are no
 		// lines. Shipped, they made hundreds of records of gzip, and the
 		// unterminated tail kept bytes_behind above 0 for good.
-		t.log.Warn("tailer: compressed file skipped; add it to exclude (exclude: ['*.gz'])", "path", f.path, "format", format)
+		t.log.Warn("tailer: compressed file skipped; add it to exclude", "path", f.path, "format", format, "exclude", excludeHint(f.path))
 		t.stats.unreadable.Add(1)
 		t.closeFd(f)
 		f.skipped = true
@@ -1110,6 +1110,17 @@ func (t *Tailer) removeStream(st *stream) {
 func isSymlink(p string) bool {
 	fi, err := os.Lstat(p)
 	return err == nil && fi.Mode()&fs.ModeSymlink != 0
+}
+
+// excludeHint is an exclude pattern that leaves out the compressed file at
+// p: its suffix's ("*.xz"), or its name where it has none a log's name
+// would not have (the hint said '*.gz' for every format: tailer19 C1).
+func excludeHint(p string) string {
+	base := filepath.Base(p)
+	if ext := filepath.Ext(base); ext != "" && strings.Trim(ext[1:], "0123456789") != "" && ext != ".log" {
+		return "*" + ext
+	}
+	return base
 }
 
 // resume matches a fresh inode against its checkpoint entry.

@@ -1989,3 +1989,16 @@ func TestFinishReadsToTheEnd(t *testing.T) {
 		t.Fatalf("%d lines before ErrFinished, want 5002", n)
 	}
 }
+
+// The hint of the compressed-file warning fits the file (tailer19 C1: it
+// said '*.gz' for xz, bzip2 and suffix-less files).
+func TestExcludeHint(t *testing.T) {
+	for p, want := range map[string]string{
+		"/l/app.log.2.gz": "*.gz", "/l/app.log.3.xz": "*.xz", "/l/app-2024.bz2": "*.bz2", "/l/a.zst": "*.zst",
+		"/l/app.log.4": "app.log.4", "/l/app.log": "app.log", "/l/noext": "noext",
+	} {
+		if got := excludeHint(p); got != want {
+			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+}
