@@ -178,3 +178,35 @@ func TestSkippedInodeHoldsALogLater(t *testing.T) {
 		t.Fatalf("got %+v", ls)
 	}
 }
+
+// A deleted file's claim is released once its source closes it: ext4 hands
+// the freed inode to the next file created, and another source's file on
+// it was taken for one both tail (tailer19 F3: the warning told the
+// operator to fix sources whose paths were disjoint).
+func TestClosedDeletedFileReleasesItsClaim(t *testing.T) {
+	dir := t.TempDir()
+	pa := filepath.Join(dir, "a.log")
+	appendFile(t, pa, "x\n")
+	claims := NewClaims()
+	a := testOptions(dir)
+	a.Source, a.Claims = "a", claims
+	a.Paths = []string{filepath.Join(dir, "a.*")}
+	ta := mustNew(t, a)
+	collect(t, ta, 1, 3*time.Second)
+	ino := inode(t, pa)
+	if err := os.Remove(pa); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, ta)
+	var logs syncbuf.Buffer
+	b := testOptions(dir)
+	b.Source, b.Claims = "b", claims
+	b.Paths = []string{filepath.Join(dir, "b.*")}
+	b.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	createOnInode(t, filepath.Join(dir, "b.log"), ino, "y\n")
+	tb := mustNew(t, b)
+	collect(t, tb, 1, 3*time.Second)
+	if strings.Contains(logs.String(), "another source tails this file too") {
+		t.Fatalf("warned:\n%s", logs.String())
+	}
+}

@@ -1736,6 +1736,15 @@ func (t *Tailer) finish(f *file) {
 			t.newStream(c, false, false)
 		}
 	}
+	if f.fd != nil {
+		var st syscall.Stat_t
+		if syscall.Fstat(f.sysfd, &st) == nil && st.Nlink == 0 {
+			// Deleted: once closed, its inode may go to the next file
+			// made, which another source's claim on it was taken for a
+			// file both tail (tailer19 F3).
+			t.o.Claims.release(f.id, t.o.Source)
+		}
+	}
 	t.closeFd(f)
 	f.final = false
 }
