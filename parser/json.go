@@ -54,14 +54,15 @@ type jsonParser struct {
 	layoutZone bool
 	// noYear: the layout has no year (syslog's "Jan _2 15:04:05"); the
 	// current one is taken (see withYear).
-	noYear bool
-	loc    *time.Location      // Config.Timezone for the layout's zoneless times (nil: UTC)
-	keys   map[string]jsonKey  // raw (unescaped) key → what it becomes
-	slots  map[string]*keySlot // field name → its slot
-	stack  []byte              // open containers while validating
-	deep   bool                // a value nested deeper than maxDepth was validated
-	cand   [len(defaultTimeKeys)]int
-	line   uint64 // counts Parse calls; stamps keySlot.line
+	noYear     bool
+	loc        *time.Location      // Config.Timezone for the layout's zoneless times (nil: UTC)
+	keys       map[string]jsonKey  // raw (unescaped) key → what it becomes
+	slots      map[string]*keySlot // field name → its slot
+	stack      []byte              // open containers while validating
+	deep       bool                // a value nested deeper than maxDepth was validated
+	timeNested bool                // the time was taken from inside an object (it stays there)
+	cand       [len(defaultTimeKeys)]int
+	line       uint64 // counts Parse calls; stamps keySlot.line
 	// The keys of the previous lines by field position: lines of one log
 	// mostly repeat their keys in order, and comparing the line's bytes
 	// with the expected key is cheaper than scanning the string and hashing
@@ -156,12 +157,14 @@ func newJSON(cfg Config) (*jsonParser, error) {
 		p.timeFmt = tfUnixNs
 	default:
 		// A Go layout must at least format and re-read a known time.
-		ref := time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
+		ref := time.Date(2024, 3, 17, 15, 4, 5, 0, time.UTC) // no field 1, none like another
 		if _, err := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); err != nil || !strings.ContainsAny(cfg.TimeFormat, "0123456789") {
 			return nil, fmt.Errorf("time_format %q: want rfc3339, unix, unix_ms, unix_us, unix_ns or a Go time layout", cfg.TimeFormat)
 		}
 		p.timeFmt, p.layout = tfLayout, cfg.TimeFormat
-		if t, _ := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); t.Year() == 0 {
+		// A month and a day, no year: syslog's. A layout without a date
+		// at all stays no date (regress19b F4: dated January 1).
+		if t, _ := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); t.Year() == 0 && t.Month() == ref.Month() && t.Day() == ref.Day() {
 			p.noYear = true
 		}
 		// With a numeric offset beside it ("-0700 MST"), the offset
@@ -433,7 +436,7 @@ func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 		line = line[len(utf8BOM):]
 	}
 	nf, ns := len(rec.Fields), len(rec.Scratch)
-	p.deep = false
+	p.deep, p.timeNested = false, false
 	off, msg := p.parse(line, rec, nf)
 	if msg != "" {
 		rec.Fields = rec.Fields[:nf]
@@ -447,7 +450,12 @@ func (p *jsonParser) Parse(line []byte, rec *sidetrail.Record) error {
 		// of the message. Dropped there, a client whose body the app
 		// logs chose, by nesting it deep, that the line's protected
 		// values shipped (parser19 J1).
-		rec.Time = time.Time{}
+		// The time key is a field again, for a field rule that names it
+		// (regress19b F3: it shipped); a nested one is in its object.
+		if rec.TimeField.Key != "" && !p.timeNested {
+			rec.Fields = append(rec.Fields, rec.TimeField)
+		}
+		rec.Time, rec.TimeField = time.Time{}, sidetrail.Field{}
 		return &Error{Format: FormatJSON, Offset: -1, Msg: "nesting deeper than 1000 levels", guessed: true}
 	}
 	return nil
@@ -922,13 +930,22 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 // in t's zone, or the year before where that puts t more than a day after
 // now (a December line read in January). Go reads year 0, which the buffer
 // cannot hold: every record got the read time (parser19 T1).
+//
+// Feb 29 is of the last leap year that puts it no more than a day ahead
+// (not Mar 1 of a year without one).
 func withYear(t, now time.Time) time.Time {
 	now = now.In(t.Location())
-	y := time.Date(now.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
-	if y.Sub(now) > 24*time.Hour {
-		y = time.Date(now.Year()-1, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	at := func(year int) time.Time {
+		return time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 	}
-	return y
+	year := now.Year()
+	if at(year).Sub(now) > 24*time.Hour {
+		year--
+	}
+	for i := 0; i < 8 && at(year).Month() != t.Month(); i++ {
+		year-- // Feb 29 in a year without one
+	}
+	return at(year)
 }
 
 func skipWS(b []byte, i int) int {
@@ -1101,6 +1118,7 @@ func (p *jsonParser) nestedTime(rec *sidetrail.Record, nf int) {
 	}
 	if t, ok := p.parseTime(tf); ok && sidetrail.TimeInRange(t) {
 		rec.Time, rec.TimeField = t, tf
+		p.timeNested = true
 	}
 }
 

@@ -196,8 +196,11 @@ func TestJSONInvalid(t *testing.T) {
 	if !errors.As(err, &pe) || !pe.Guessed() {
 		t.Fatalf("3000 deep: %v, want a parse failure with its fields", err)
 	}
-	if f, _ := rec.Get("ssn"); string(f.Value) != "1-2" || len(rec.Fields) != 3 || !rec.Time.IsZero() {
-		t.Errorf("3000 deep: fields %d, ssn %q, time %v", len(rec.Fields), f.Value, rec.Time)
+	// The time key is a field again, for a field rule that names it
+	// (regress19b F3).
+	ts, _ := rec.Get("ts")
+	if f, _ := rec.Get("ssn"); string(f.Value) != "1-2" || len(rec.Fields) != 4 || string(ts.Value) != "2024-01-02T03:04:05Z" || !rec.Time.IsZero() {
+		t.Errorf("3000 deep: fields %d, ssn %q, ts %q, time %v", len(rec.Fields), f.Value, ts.Value, rec.Time)
 	}
 }
 
@@ -385,6 +388,20 @@ func TestJSONTimeLayoutWithoutYear(t *testing.T) {
 	line = `{"t":"` + ahead.Format("Jan _2 15:04:05") + `"}`
 	if _, rec := parseOK(t, p, line); rec.Time.Year() != ahead.Year()-1 || rec.Time.Month() != ahead.Month() || rec.Time.Day() != ahead.Day() {
 		t.Errorf("%s: time %v, want %s of the year before", line, rec.Time, ahead.Format("Jan _2"))
+	}
+	// A layout without a date at all is no date: the read time, the value
+	// kept (regress19b F4: every record was dated January 1).
+	for _, layout := range []string{"15:04:05", "15:04:05.000", "Mon 15:04:05"} {
+		pt := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: layout})
+		line := `{"t":"` + now.Format(layout) + `"}`
+		if f, rec := parseOK(t, pt, line); !rec.Time.IsZero() || f == "" {
+			t.Errorf("%s with %q: time %v, fields %s; want none, the value kept", line, layout, rec.Time, f)
+		}
+	}
+	// Feb 29 is of the last leap year, not Mar 1 (regress19b F4).
+	feb := withYear(time.Date(0, 2, 29, 10, 0, 0, 0, time.UTC), time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
+	if want := time.Date(2024, 2, 29, 10, 0, 0, 0, time.UTC); !feb.Equal(want) {
+		t.Errorf("Feb 29 read in 2026: %v, want %v", feb, want)
 	}
 	// In a zone, the year is that zone's.
 	pz := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "01-02 15:04", Timezone: "Europe/Berlin"})

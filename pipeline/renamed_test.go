@@ -150,6 +150,20 @@ func TestDeepJSONLineKeepsFieldRules(t *testing.T) {
 			}
 		}
 	}
+	// The time key, when a field rule names it (regress19b F3: it had
+	// left the fields for the record's time, and shipped).
+	redT, err := redact.New([]redact.Rule{{Field: "time", Action: "mask"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trT := &Transform{Source: "s", Parser: p, Redactor: redT}
+	for _, v := range []string{`"2026-01-01T00:00:00Z"`, `1767225600`} {
+		line := `{"time":` + v + `,"z":` + strings.Repeat("[", 1001) + strings.Repeat("]", 1001) + `}`
+		trT.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
+		if out := enc.Append(nil, &rec); bytes.Contains(out, []byte(strings.Trim(v, `"`))) || rec.Flags&sidetrail.FlagParseFailure == 0 {
+			t.Errorf("time %s: flags %v, shipped %.120s…", v, rec.Flags, out)
+		}
+	}
 	// A line that is not JSON past its depth is no guess: nothing to keep.
 	line := `{"ssn":"123-45-6789","body":` + strings.Repeat("[", 1001) + `}`
 	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, now)
