@@ -321,7 +321,14 @@ func (t *Tailer) scan(now time.Time) {
 			// before a reload (tailer10: the whole copy was read again).
 			return false
 		}
-		if d := o.lastSize - o.offset; d > 0 {
+		// Lines past the checkpoint that a crash left in the disk buffer
+		// (a resume point) were read: counted lost, a false alarm of the
+		// whole file (regress19 F-C).
+		read := o.offset
+		if r, ok := t.resumeAt[o.st.key]; ok && r > read {
+			read = r
+		}
+		if d := o.lastSize - read; d > 0 {
 			t.stats.lost.Add(uint64(d))
 			t.log.Warn("tailer: truncated file's unread bytes not found in any copy: lost",
 				"path", o.st.path, "bytes", d)
@@ -834,7 +841,7 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 		f.away = true // a copy: nobody writes to it (its unterminated tail ships once it is quiet)
 		t.markCopy(o.st)
 		t.stats.copies.Add(1)
-		if d := o.lastSize - max(o.offset, f.size); d > 0 {
+		if d := o.lastSize - max(o.offset, f.size, t.resumeAt[o.st.key]); d > 0 {
 			t.stats.lost.Add(uint64(d))
 		}
 		t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
