@@ -475,14 +475,23 @@ func escapeBefore(b []byte, i int) bool {
 		(b[i-3] == '%' || b[i-3] == 'x' && i >= 4 && b[i-4] == '\\')
 }
 
-// escapeDigits returns how many bytes at b[i:] are the hex digits of a
-// percent-escape or nginx escape that starts before i (2), or of a "\u"
-// escape (4), or 0.
+// escapeDigits returns how many bytes at b[i:] are hex digits of an
+// escape that starts before i: of a percent-escape or nginx escape, or of
+// a "\u" escape, i at any of their hex digits (the second of "%A3", the
+// last of "\u00A3": .NET writes "£4111…" as \u00A34111…, and the card's
+// digits began at the escape's last: regress19b F1); or 0.
 func escapeDigits(b []byte, i int) int {
-	if i >= 2 && b[i-1] == 'u' && b[i-2] == '\\' {
-		if _, ok := hex4(b, i); ok {
-			return 4
+	for j := i - 2; j >= 0 && j >= i-5; j-- {
+		if b[j] == '\\' && b[j+1] == 'u' {
+			if _, ok := hex4(b, j+2); ok && i < j+6 {
+				return j + 6 - i
+			}
+			break
 		}
+	}
+	if i >= 2 && is(b[i-1], cHex) && i < len(b) && is(b[i], cHex) &&
+		(b[i-2] == '%' || i >= 3 && b[i-2] == 'x' && b[i-3] == '\\') {
+		return 1 // the second hex digit
 	}
 	if i+2 > len(b) || !is(b[i], cHex) || !is(b[i+1], cHex) {
 		return 0
@@ -953,8 +962,11 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 			if e := bearerToken(b, j); e > j {
 				return j, e, true
 			}
-			if s, e := quotedCredential(b, j); e > s {
-				return s, e, true
+			if s, e, ok := quotedCredential(b, j); ok {
+				if e > s {
+					return s, e, true
+				}
+				continue // masked already
 			}
 		}
 	}
@@ -1108,8 +1120,8 @@ func authValue(b []byte, j int) (int, int) {
 	if k > j {
 		c := skipAuthSep(b, k)
 		if c > k {
-			if s, e := quotedCredential(b, c); e > s {
-				return s, e
+			if s, e, ok := quotedCredential(b, c); ok {
+				return s, e // e == s: masked already
 			}
 		}
 		if c > k && c < len(b) && !is(b[c], cQDelim) && b[c] != ',' {
@@ -1142,25 +1154,59 @@ func authValue(b []byte, j int) (int, int) {
 // it too: other escapes are the credential's, "ab\/c"), or to the first
 // white space where it does not close. s == e when b[c] opens no quote.
 // The scheme was masked and the credential shipped beside it (docs19 F3).
-func quotedCredential(b []byte, c int) (s, e int) {
-	var q byte
-	switch {
-	case c < len(b) && (b[c] == '"' || b[c] == '\''):
-		s, q = c+1, b[c]
-	case c+1 < len(b) && b[c] == '\\' && b[c+1] == '"':
-		s, q = c+2, '"'
-	default:
-		return 0, 0
+//
+// The quote may be escaped any number of times (curl's \" logged in a JSON
+// string is \\\"), or written as nginx (\x22) or .NET (\u0022) write it
+// (regress19b F2); a quote so written closes the credential too.
+//
+// ok is false where no credential is in quotes there; e == s with ok where
+// it is masked already (a mask token in the quotes).
+func quotedCredential(b []byte, c int) (s, e int, ok bool) {
+	if c >= len(b) {
+		return 0, 0, false
 	}
-	for e = s; e < len(b) && b[e] != q && !is(b[e], cSpace); e++ {
-		if b[e] == '\\' && e+1 < len(b) {
-			if b[e+1] == '"' {
-				break
-			}
-			e++
+	single := b[c] == '\''
+	if s = quoteTokenEnd(b, c); s == c {
+		return 0, 0, false
+	}
+	if s < len(b) && b[s] == '[' && tokenAt(b, s) > 0 {
+		return s, s, true
+	}
+	for e = s; e < len(b) && !is(b[e], cSpace) && !(single && b[e] == '\''); e++ {
+		switch {
+		case b[e] == '"' || b[e] == '\\' && quoteTokenEnd(b, e) > e:
+			return s, e, e > s
+		case b[e] == '\\' && e+1 < len(b):
+			e++ // an escape of the credential's ("ab\/c")
+		case !is(b[e], cBearer) && b[e] != '=':
+			// No token: the quote closed the string holding the scheme
+			// ("Authorization":"Bearer "},…), and the mask ran on over
+			// the JSON after it (regress19b F7).
+			return 0, 0, false
 		}
 	}
-	return s, min(e, len(b))
+	return s, e, e > s
+}
+
+// quoteTokenEnd returns the end of the quote written at b[c]: ", ', a run
+// of backslashes and ", \x22 or \u0022; c where none is.
+func quoteTokenEnd(b []byte, c int) int {
+	switch {
+	case b[c] == '"' || b[c] == '\'':
+		return c + 1
+	case b[c] != '\\':
+		return c
+	case hasQuoteAt(b, c, nginxQuote) || hasQuoteAt(b, c, jsonQuote):
+		return c + 4 + 2*btoi(b[c+1] == 'u')
+	}
+	k := c
+	for k < len(b) && b[k] == '\\' {
+		k++
+	}
+	if k < len(b) && b[k] == '"' {
+		return k + 1
+	}
+	return c
 }
 
 // authParams returns the end of the list of auth-params starting at j

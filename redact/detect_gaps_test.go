@@ -1,9 +1,14 @@
 package redact
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/parser"
 )
 
 // gapCase is a line and its fields, redacted with one rule set: the message
@@ -592,6 +597,14 @@ func TestCardAndKeyAfterEscapedLineBreak(t *testing.T) {
 		{name: "u000d u000a", msg: `msg="card:\u000d\u000a5500000000000004 ok"`, wantMsg: `msg="card:\u000d\u000a[REDACTED:credit_card] ok"`},
 		{name: "form feed, vertical tab", msg: `msg="a:\f4111111111111111 b:\v5500000000000004"`, wantMsg: `msg="a:\f[REDACTED:credit_card] b:\v[REDACTED:credit_card]"`},
 		{name: "u0041 is a letter", msg: `x \u00414111111111111111`, wantMsg: `x \u00414111111111111111`},
+		// An escape whose last hex digit is a digit: the card's digits
+		// began there, and it shipped (regress19b F1): .NET writes
+		// "£4111…" as \u00A34111…, nginx as \xC2\xA34111….
+		{name: "u00A3", msg: `F {"Message":"paid \u00A34111111111111111 by card"}`, wantMsg: `F {"Message":"paid \u00A3[REDACTED:credit_card] by card"}`},
+		{name: "u00A0 groups", msg: `F {"Message":"card\u00A04111 1111 1111 1111"}`, wantMsg: `F {"Message":"card\u00A0[REDACTED:credit_card]"}`},
+		{name: "u00D7", msg: `n\u00D75555555555554444`, wantMsg: `n\u00D7[REDACTED:credit_card]`},
+		{name: "nginx xA3", msg: `GET /?m=paid\xC2\xA34111111111111111 HTTP/1.1`, wantMsg: `GET /?m=paid\xC2\xA3[REDACTED:credit_card] HTTP/1.1`},
+		{name: "percent A3", msg: `GET /?m=paid%C2%A34111111111111111 HTTP/1.1`, wantMsg: `GET /?m=paid%C2%A3[REDACTED:credit_card] HTTP/1.1`},
 	})
 }
 
@@ -626,5 +639,70 @@ func TestQuotedAuthCredentials(t *testing.T) {
 		{name: "open quote", msg: `Authorization: Bearer "abcdefghijklmnop`, wantMsg: `Authorization: Bearer "[REDACTED]`},
 		{name: "escape inside", msg: `{"h":"Authorization: Bearer 'ab\/cdefghijklmnop'"}`, wantMsg: `{"h":"Authorization: Bearer '[REDACTED]'"}`},
 		{name: "empty", msg: `Authorization: Basic "" x`, wantMsg: `Authorization: [REDACTED] "" x`},
+		// One escaping level up (curl's command logged in a JSON string),
+		// and as nginx and .NET write the quote (regress19b F2).
+		{name: "escaped twice", msg: `F {"msg":"curl -H \"Authorization: Bearer \\\"abc123secret\\\"\" https://x"}`, wantMsg: `F {"msg":"curl -H \"Authorization: Bearer \\\"[REDACTED]\\\"\" https://x"}`},
+		{name: "nginx quotes", msg: `"curl" "Bearer \x22abc123secret\x22" "-"`, wantMsg: `"curl" "Bearer \x22[REDACTED]\x22" "-"`},
+		// A quote that closes the string holding the scheme, or one never
+		// closed, is no credential's (regress19b F6, F7: the mask ran on
+		// over the JSON after it).
+		{name: "empty bearer at a string's end", msg: `{"headers":{"Authorization":"Bearer "},"x":"keep1"}`, wantMsg: `{"headers":{"Authorization":"[REDACTED]"},"x":"keep1"}`},
+		{name: "empty bearer in prose", msg: `F {"msg":"rejected Bearer ","path":"/api","user":"bob"}`, wantMsg: `F {"msg":"rejected Bearer ","path":"/api","user":"bob"}`},
+		{name: "single quote at a string's end", msg: `F {"h":"Bearer '","x":"keepme1","y":"keep2"}`, wantMsg: `F {"h":"Bearer '","x":"keepme1","y":"keep2"}`},
+		{name: "single quote never closed", msg: `F {"h":"Bearer 'abcdefgh","x":"keepme1"}`, wantMsg: `F {"h":"Bearer '[REDACTED]","x":"keepme1"}`},
+		{name: "logfmt", msg: `msg="hdr Bearer 'abcdefgh" user=bob status=200`, wantMsg: `msg="hdr Bearer '[REDACTED]" user=bob status=200`},
+		{name: ".NET quotes", msg: `F {"h":"Authorization: Basic \u0022dXNlcjpwYXNz\u0022"}`, wantMsg: `F {"h":"Authorization: Basic \u0022[REDACTED]\u0022"}`},
 	})
+}
+
+// TestManyCopiesOfAFieldRulesKey: a field rule over a line holding its key
+// many times looked each copy's value up in the whole message: quadratic
+// (regress19b F8: 40,000 copies, 14 s for one line, which a client whose
+// body the app logs can send). The lookups have a budget of a few times
+// the line; past it the message is withheld, no value shipped.
+func TestManyCopiesOfAFieldRulesKey(t *testing.T) {
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rules := range [][]Rule{{{Field: "ssn"}}, {{Field: "body.ssn"}}} {
+		r := mustNew(t, rules)
+		for _, nested := range []bool{rules[0].Field == "body.ssn"} {
+			var b strings.Builder
+			b.WriteString("{")
+			if nested {
+				b.WriteString(`"body":{`)
+			}
+			for i := range 40000 {
+				if i > 0 {
+					b.WriteString(",")
+				}
+				fmt.Fprintf(&b, `"ssn":"v%06d-xx"`, i)
+			}
+			if nested {
+				b.WriteString("}")
+			}
+			b.WriteString(`,"a":[1]}`)
+			line := []byte(b.String())
+			var rec sidetrail.Record
+			rec.Message = line
+			if err := p.Parse(line, &rec); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			r.Apply(&rec)
+			took := time.Since(start)
+			if bytes.Contains(rec.Message, []byte("-xx")) {
+				t.Errorf("rule %s, nested %v: a value shipped in the message", rules[0].Field, nested)
+			}
+			for _, f := range rec.Fields {
+				if bytes.Contains(f.Value, []byte("-xx")) {
+					t.Errorf("rule %s, nested %v: a value shipped in field %s", rules[0].Field, nested, f.Key)
+				}
+			}
+			if took > 2*time.Second {
+				t.Errorf("rule %s, nested %v: %v for a %d-byte line", rules[0].Field, nested, took, len(line))
+			}
+		}
+	}
 }
