@@ -463,3 +463,37 @@ func TestOneFileAtTwoPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestFileReplacedWholeAcrossRestart: while the agent was stopped, a file
+// longer than its head was replaced at its path by a new inode holding its
+// old content and more (rsync, sed -i, an editor's save): it continues at
+// the old offset. 923db22 read it from 0 (regress19 F-D: 1,400
+// duplicates), taking it for a new file at a copy's original path; that
+// rule is for an old file its head held whole (see
+// TestHeaderOnlyFileRecreatedAcrossRestart).
+func TestFileReplacedWholeAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	old := headerFile("OLD", 100) // longer than fingerprint_bytes
+	appendFile(t, p, old)
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 101, 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, ".tmp")
+	if err := os.WriteFile(tmp, []byte(old+"more-1\nmore-2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	tl = mustNew(t, o)
+	got := collect(t, tl, 2, 5*time.Second)
+	if got[0].Bytes != "more-1" || got[0].Start != int64(len(old)) || got[0].Key != ls[0].Key {
+		t.Fatalf("got %+v", got)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+}

@@ -1359,13 +1359,17 @@ func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
 
 func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
 	for _, o := range t.orphans {
-		if o.st.path != "" && f.path == o.st.path {
-			// A copy is never at its original's path: the original is
-			// still there when copied, and a file moved there whole keeps
-			// its inode. A file made there anew that holds the orphan's
-			// head whole (a CSV header the original held alone) was
-			// taken for its copy, and the bytes up to the old offset
-			// were skipped (tailer19 F1).
+		if o.st.path != "" && f.path == o.st.path && o.offset <= int64(orphanHeadLen(o)) {
+			// A file made anew at the original's path that holds the
+			// whole of what was read of it (a CSV header the original
+			// held alone) cannot be told from it by its bytes: it was
+			// taken for its copy, and the bytes up to the old offset were
+			// skipped (tailer19 F1). A copytruncate copy is made while
+			// the original is still there, so it is never at its path:
+			// such a file is read from its start (what it repeats is at
+			// most its head). One that holds more than its head, the
+			// file replaced whole by a new inode (rsync, sed -i), is the
+			// old file continued (regress19 F-D).
 			continue
 		}
 		if o.head != nil {
@@ -1387,6 +1391,19 @@ func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
 		}
 	}
 	return nil, undecided
+}
+
+// orphanHeadLen is how many of the orphan's first bytes are known: its
+// head, or the entry's hashed head (its first line's, in a checkpoint
+// written before the head hash).
+func orphanHeadLen(o *orphan) int {
+	switch {
+	case o.head != nil:
+		return len(o.head)
+	case o.st.headLen > 0:
+		return o.st.headLen
+	}
+	return o.st.fpLen
 }
 
 // How a file's head agrees with an original's (headAgrees).
