@@ -295,7 +295,7 @@ func (t *Tailer) scan(now time.Time) {
 				f.final = true
 				f.eof = false
 			}
-		} else if len(t.atRisk) > 0 && !f.away && f.eof && quiet && f.st != nil && f.copyOf == nil &&
+		} else if len(t.atRisk) > 0 && !f.away && f.eof && (quiet || t.finishing.Load()) && f.st != nil && f.copyOf == nil &&
 			f.offset >= f.size && !f.final {
 			// Files wait for a descriptor (max_open_files): a live file
 			// read to its end and quiet for rotate_wait gives its

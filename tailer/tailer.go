@@ -194,14 +194,14 @@ type Tailer struct {
 	log   *slog.Logger
 	fpMax int
 
-	nextMu     sync.Mutex // held by Next; Close takes it to wait Next out
-	closed     atomic.Bool
-	finishing  atomic.Bool // Finish was called: Next reads to the end, then says so
-	finishScan bool        // the scan Next makes once finishing, to see what is there
-	closeCh    chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
-	wg         sync.WaitGroup
+	nextMu      sync.Mutex // held by Next; Close takes it to wait Next out
+	closed      atomic.Bool
+	finishing   atomic.Bool // Finish was called: Next reads to the end, then says so
+	finishScans int         // the scans Next made since finishing (see Next)
+	closeCh     chan struct{}
+	closeOnce   sync.Once
+	closeErr    error
+	wg          sync.WaitGroup
 
 	wake   chan struct{}
 	rescan atomic.Bool
@@ -458,9 +458,13 @@ func (t *Tailer) Next(ctx context.Context) (Line, error) {
 			continue
 		}
 		if t.finishing.Load() {
-			if !t.finishScan {
-				// Once, to see every file as it is now (grown, new).
-				t.finishScan = true
+			// A scan, to see every file as it is now (grown, new); then
+			// again while files wait for a descriptor (a file read to its
+			// end gives its descriptor up, and the next scan opens one
+			// that waits: regress19 F-A), a bounded number of times, so
+			// that files that never free one end it too.
+			if t.finishScans == 0 || len(t.atRisk) > 0 && t.finishScans <= 2*(len(t.files)+len(t.atRisk))+1 {
+				t.finishScans++
 				t.runScan(now)
 				continue
 			}

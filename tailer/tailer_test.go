@@ -2002,3 +2002,40 @@ func TestExcludeHint(t *testing.T) {
 		}
 	}
 }
+
+// Finish reads the files waiting for a descriptor too (max_open_files):
+// a file read to its end gives its descriptor up at once, and the next
+// waiting file is read. They were left unread, lost with the pod
+// (regress19 F-A: 2,000 of 8,000 lines shipped at SIGTERM).
+func TestFinishReadsFilesWaitingForADescriptor(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 2
+	o.RotateWait = time.Hour // no file gives its descriptor up by itself
+	tl := mustNew(t, o)
+	expectQuiet(t, tl, 50*time.Millisecond)
+	for i := range 8 {
+		var b strings.Builder
+		for j := range 100 {
+			fmt.Fprintf(&b, "f%d-%d\n", i, j)
+		}
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), b.String())
+	}
+	tl.Finish()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n := 0
+	for {
+		_, err := tl.Next(ctx)
+		if errors.Is(err, ErrFinished) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d lines: %v", n, err)
+		}
+		n++
+	}
+	if n != 800 {
+		t.Fatalf("%d of 800 lines before ErrFinished", n)
+	}
+}
