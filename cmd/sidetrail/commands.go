@@ -245,6 +245,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	// First: a SIGTERM while the configuration loads ended the process
+	// by the signal (exit 143: regress19 F-G), not as a stop.
+	ctx, hup, stopSignals := signalContext(ctx)
+	defer stopSignals()
 	stopProfiles, err := startProfiles(*cpuProfile, *memProfile, *traceFile)
 	if err != nil {
 		return err
@@ -273,8 +277,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		return err
 	}
 	defer unlock()
-	ctx, hup, stopSignals := signalContext(ctx)
-	defer stopSignals()
 
 	m := newMetrics(version)
 	var srvDone chan error

@@ -58,7 +58,7 @@ var lossMessages = map[string]bool{
 	"tailer: truncated file's unread bytes not found in any copy: lost":                                                                          true,
 	"tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost":                                             true,
 	"tailer: copytruncate lost bytes written between copy and truncation":                                                                        true,
-	"tailer: compressed file skipped; add it to exclude (exclude: ['*.gz'])":                                                                     true,
+	"tailer: compressed file skipped; add it to exclude":                                                                                         true,
 	"tailer: skipping path; retried at every scan, logged at most once a minute":                                                                 true,
 	"records rejected by sink; discarded: the dead-letter file has no room for them (dead_letter.max_bytes; a record larger than it never fits)": true,
 	"records rejected by sink; written to the dead-letter file":                                                                                  true,
