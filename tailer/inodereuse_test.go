@@ -323,6 +323,23 @@ func TestNewFileSameHeaderAcrossRestart(t *testing.T) {
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
 
+// readAndStop writes content at dir/a.log, reads its n lines with a
+// checkpointing tailer and stops it: a file sidetrail read before a stop.
+func readAndStop(t *testing.T, content string, n int) (dir, p string, o Options, ls []got) {
+	t.Helper()
+	dir = t.TempDir()
+	p = filepath.Join(dir, "a.log")
+	o = testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	appendFile(t, p, content)
+	tl := mustNew(t, o)
+	ls = collect(t, tl, n, 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, p, o, ls
+}
+
 // TestHeaderOnlyFileRecreatedAcrossRestart: the old file held only its
 // header (a CSV or W3C log just after its writer started), read whole;
 // while the agent was stopped it was deleted and a new file with the same
@@ -335,16 +352,7 @@ func TestNewFileSameHeaderAcrossRestart(t *testing.T) {
 func TestHeaderOnlyFileRecreatedAcrossRestart(t *testing.T) {
 	for _, sameInode := range []bool{true, false} {
 		t.Run(fmt.Sprintf("sameInode=%v", sameInode), func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "a.log")
-			o := testOptions(dir)
-			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-			appendFile(t, p, reuseHeader)
-			tl := mustNew(t, o)
-			ls := collect(t, tl, 1, 5*time.Second)
-			if err := tl.Close(); err != nil {
-				t.Fatal(err)
-			}
+			dir, p, o, ls := readAndStop(t, reuseHeader, 1)
 			ino := inode(t, p)
 			content := headerFile("NEW", 10)
 			if sameInode {
@@ -362,7 +370,7 @@ func TestHeaderOnlyFileRecreatedAcrossRestart(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tl = mustNew(t, o)
+			tl := mustNew(t, o)
 			checkWhole(t, collect(t, tl, 11, 3*time.Second), content, ls[0].Key)
 			expectQuiet(t, tl, 100*time.Millisecond)
 		})
@@ -374,16 +382,7 @@ func TestHeaderOnlyFileRecreatedAcrossRestart(t *testing.T) {
 // a.log made with the same header, while the agent was stopped. The copy
 // continues the old file after its header; the new file is read whole.
 func TestHeaderOnlyFileCopiedAndRecreatedAcrossRestart(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.log")
-	o := testOptions(dir)
-	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-	appendFile(t, p, reuseHeader)
-	tl := mustNew(t, o)
-	ls := collect(t, tl, 1, 5*time.Second)
-	if err := tl.Close(); err != nil {
-		t.Fatal(err)
-	}
+	_, p, o, ls := readAndStop(t, reuseHeader, 1)
 	old := headerFile("OLD", 5)
 	if err := os.WriteFile(p+".1", []byte(old), 0o644); err != nil {
 		t.Fatal(err)
@@ -393,7 +392,7 @@ func TestHeaderOnlyFileCopiedAndRecreatedAcrossRestart(t *testing.T) {
 	}
 	content := headerFile("NEW", 10)
 	appendFile(t, p, content)
-	tl = mustNew(t, o)
+	tl := mustNew(t, o)
 	all := collect(t, tl, 5+11, 3*time.Second)
 	var fromCopy, fromNew []got
 	for _, l := range all {
@@ -472,17 +471,8 @@ func TestOneFileAtTwoPaths(t *testing.T) {
 // rule is for an old file its head held whole (see
 // TestHeaderOnlyFileRecreatedAcrossRestart).
 func TestFileReplacedWholeAcrossRestart(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.log")
-	o := testOptions(dir)
-	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
 	old := headerFile("OLD", 100) // longer than fingerprint_bytes
-	appendFile(t, p, old)
-	tl := mustNew(t, o)
-	ls := collect(t, tl, 101, 5*time.Second)
-	if err := tl.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, p, o, ls := readAndStop(t, old, 101)
 	tmp := filepath.Join(dir, ".tmp")
 	if err := os.WriteFile(tmp, []byte(old+"more-1\nmore-2\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -490,7 +480,7 @@ func TestFileReplacedWholeAcrossRestart(t *testing.T) {
 	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
 	}
-	tl = mustNew(t, o)
+	tl := mustNew(t, o)
 	got := collect(t, tl, 2, 5*time.Second)
 	if got[0].Bytes != "more-1" || got[0].Start != int64(len(old)) || got[0].Key != ls[0].Key {
 		t.Fatalf("got %+v", got)

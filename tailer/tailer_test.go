@@ -1972,20 +1972,7 @@ func TestFinishReadsToTheEnd(t *testing.T) {
 	appendFile(t, filepath.Join(dir, "a.log"), b.String())
 	appendFile(t, filepath.Join(dir, "b.log"), "b1\nb2\n")
 	tl.Finish()
-	n := 0
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		_, err := tl.Next(ctx)
-		if errors.Is(err, ErrFinished) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("after %d lines: %v", n, err)
-		}
-		n++
-	}
-	if n != 5002 {
+	if n := linesToFinished(t, tl); n != 5002 {
 		t.Fatalf("%d lines before ErrFinished, want 5002", n)
 	}
 }
@@ -2022,20 +2009,23 @@ func TestFinishReadsFilesWaitingForADescriptor(t *testing.T) {
 		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), b.String())
 	}
 	tl.Finish()
+	if n := linesToFinished(t, tl); n != 800 {
+		t.Fatalf("%d of 800 lines before ErrFinished", n)
+	}
+}
+
+// linesToFinished counts the lines Next hands out until ErrFinished.
+func linesToFinished(t *testing.T, tl *Tailer) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n := 0
-	for {
+	for n := 0; ; n++ {
 		_, err := tl.Next(ctx)
 		if errors.Is(err, ErrFinished) {
-			break
+			return n
 		}
 		if err != nil {
 			t.Fatalf("after %d lines: %v", n, err)
 		}
-		n++
-	}
-	if n != 800 {
-		t.Fatalf("%d of 800 lines before ErrFinished", n)
 	}
 }
