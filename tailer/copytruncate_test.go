@@ -680,12 +680,7 @@ func TestTwoCopyTruncatesCloseTogether(t *testing.T) {
 func TestTruncatedWhileStoppedIsCounted(t *testing.T) {
 	for _, rewrite := range []string{"", "a new first line\n"} {
 		t.Run(fmt.Sprintf("rewrite=%q", rewrite), func(t *testing.T) {
-			dir := t.TempDir()
-			p := filepath.Join(dir, "a.log")
-			o := testOptions(dir)
-			o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-			appendFile(t, p, headerFile("OLD", 100))
-			tl := mustNew(t, o)
+			_, p, o, tl := checkpointedTailer(t, headerFile("OLD", 100))
 			collect(t, tl, 101, 5*time.Second)
 			// Seen but not read: the stop comes first (a scan sees its size).
 			tl.nextMu.Lock()
@@ -726,12 +721,7 @@ func TestTruncatedWhileStoppedIsCounted(t *testing.T) {
 // were counted lost: a false alarm of 1,408,894 bytes for 0 lines lost
 // (regress19 F-C).
 func TestTruncatedWhileStoppedBufferedNotLost(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.log")
-	o := testOptions(dir)
-	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
-	appendFile(t, p, headerFile("OLD", 100))
-	tl := mustNew(t, o)
+	_, p, o, tl := checkpointedTailer(t, headerFile("OLD", 100))
 	var last Line
 	for range 101 {
 		last = nextLine(t, tl) // not committed: the checkpoint stays at 0

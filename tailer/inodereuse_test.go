@@ -323,16 +323,23 @@ func TestNewFileSameHeaderAcrossRestart(t *testing.T) {
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
 
-// readAndStop writes content at dir/a.log, reads its n lines with a
-// checkpointing tailer and stops it: a file sidetrail read before a stop.
-func readAndStop(t *testing.T, content string, n int) (dir, p string, o Options, ls []got) {
+// checkpointedTailer writes content at dir/a.log and starts a tailer with
+// a checkpoint on it.
+func checkpointedTailer(t *testing.T, content string) (dir, p string, o Options, tl *Tailer) {
 	t.Helper()
 	dir = t.TempDir()
 	p = filepath.Join(dir, "a.log")
 	o = testOptions(dir)
 	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
 	appendFile(t, p, content)
-	tl := mustNew(t, o)
+	return dir, p, o, mustNew(t, o)
+}
+
+// readAndStop writes content at dir/a.log, reads its n lines with a
+// checkpointing tailer and stops it: a file sidetrail read before a stop.
+func readAndStop(t *testing.T, content string, n int) (dir, p string, o Options, ls []got) {
+	t.Helper()
+	dir, p, o, tl := checkpointedTailer(t, content)
 	ls = collect(t, tl, n, 5*time.Second)
 	if err := tl.Close(); err != nil {
 		t.Fatal(err)
