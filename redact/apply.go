@@ -1840,9 +1840,7 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 		}
 		if f.Kind == sidetrail.KindString || f.Kind == sidetrail.KindJSON {
 			if work += len(f.Value) * len(r.fvals); work > locateBudget(len(rec.Message)) && len(f.Value) >= shortNeedle {
-				if !r.overLoc {
-					r.overLoc, r.overBy = true, r.curRule
-				}
+				r.overrun()
 				f.Value, f.Kind = []byte(maskToken), sidetrail.KindString
 				continue
 			}
@@ -2015,9 +2013,7 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 	// body the app logs can send). Past a budget of a few times the line,
 	// nothing is searched any more and the message is withheld.
 	if r.locLeft -= len(msg); r.locLeft < 0 {
-		if !r.overLoc {
-			r.overLoc, r.overBy = true, r.curRule
-		}
+		r.overrun()
 		return false
 	}
 	found := r.addAll(msg, v, repl)
@@ -2093,6 +2089,14 @@ func (r *Redactor) addAll(msg, needle, repl []byte) bool {
 		i = s + 1
 	}
 	return found
+}
+
+// overrun notes that the lookups of this record's field values ran out of
+// their budget, at the rule applyFieldRules is at: the message is withheld.
+func (r *Redactor) overrun() {
+	if !r.overLoc {
+		r.overLoc, r.overBy = true, r.curRule
+	}
 }
 
 // locateBudget is how many bytes of a message of n bytes the lookups of
