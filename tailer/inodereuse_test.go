@@ -494,3 +494,26 @@ func TestFileReplacedWholeAcrossRestart(t *testing.T) {
 	}
 	expectQuiet(t, tl, 300*time.Millisecond)
 }
+
+// TestLongHeadRecreatedOnTheSameInode: while the agent was stopped, a file
+// longer than fingerprint_bytes was deleted and made again on its inode
+// with the same first fingerprint_bytes and other bytes after them. Its
+// creation time says it is another file; the orphan rule then took it for
+// the old file's copy anyway and continued it at the old offset: the new
+// file's bytes up to there were lost (regress19c R1, a regression of
+// 615b76e). A file on the orphan's own inode is never its copy.
+func TestLongHeadRecreatedOnTheSameInode(t *testing.T) {
+	head := reuseHeader + strings.Repeat("#banner line that every file of this log starts with\n", 30) // over 1,024 bytes
+	old := head + "OLD-1\nOLD-2\nOLD-3\n"
+	_, p, o, ls := readAndStop(t, old, strings.Count(old, "\n"))
+	ino := inode(t, p)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // a creation time of its own
+	content := head + "NEW-1\nNEW-2\nNEW-3\nNEW-4\n"
+	createOnInode(t, p, ino, content)
+	tl := mustNew(t, o)
+	checkWhole(t, collect(t, tl, strings.Count(content, "\n"), 3*time.Second), content, ls[0].Key)
+	expectQuiet(t, tl, 100*time.Millisecond)
+}

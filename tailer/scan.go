@@ -1359,6 +1359,13 @@ func (t *Tailer) entryOrphan(id devIno, e *checkpointEntry, now time.Time) {
 
 func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
 	for _, o := range t.orphans {
+		if f.id.dev == o.st.dev && f.id.ino == o.st.ino {
+			// The orphan's own inode holds another file now (truncated,
+			// or made again there: its creation time said so): never its
+			// copy. Taken for one, a file made again with a long shared
+			// head continued at the old offset (regress19c R1).
+			continue
+		}
 		if o.st.path != "" && f.path == o.st.path && o.offset <= int64(orphanHeadLen(o)) {
 			// A file made anew at the original's path that holds the
 			// whole of what was read of it (a CSV header the original
