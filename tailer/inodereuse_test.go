@@ -517,3 +517,62 @@ func TestLongHeadRecreatedOnTheSameInode(t *testing.T) {
 	checkWhole(t, collect(t, tl, strings.Count(content, "\n"), 3*time.Second), content, ls[0].Key)
 	expectQuiet(t, tl, 100*time.Millisecond)
 }
+
+// TestFileReplacedWholeStaysLive: the file replaced whole at its path
+// while stopped is the live file, not a copy: its unterminated last line
+// is not shipped after rotate_wait as if rotated away (regress19c R8: a
+// line its writer finished later shipped as two records).
+func TestFileReplacedWholeStaysLive(t *testing.T) {
+	old := headerFile("OLD", 100)
+	dir, p, o, _ := readAndStop(t, old, 101)
+	tmp := filepath.Join(dir, ".tmp")
+	if err := os.WriteFile(tmp, []byte(old+"more-1\nfirst-half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	tl := mustNew(t, o)
+	if got := collect(t, tl, 1, 5*time.Second); got[0].Bytes != "more-1" {
+		t.Fatalf("got %+v", got)
+	}
+	expectQuiet(t, tl, 3*o.RotateWait) // the half line is not shipped
+	appendFile(t, p, " second-half\n")
+	if got := collect(t, tl, 1, 5*time.Second); got[0].Bytes != "first-half second-half" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+// TestFileReplacedWholeAfterACrash: the file replaced whole while stopped
+// after a crash that came before the checkpoint caught up (its lines in
+// the buffer: a resume point past the head) continues at that point; it
+// was read again whole (regress19c R7: 43 lines).
+func TestFileReplacedWholeAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	old := headerFile("OLD", 100)
+	appendFile(t, p, old)
+	tl := mustNew(t, o)
+	var last Line
+	for range 101 {
+		last = nextLine(t, tl) // not committed: the checkpoint stays at 0
+	}
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, ".tmp")
+	if err := os.WriteFile(tmp, []byte(old+"more-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = map[uint64]int64{last.Key: last.End}
+	tl = mustNew(t, o)
+	if got := collect(t, tl, 1, 5*time.Second); got[0].Bytes != "more-1" || got[0].Start != int64(len(old)) {
+		t.Fatalf("got %+v", got)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+}

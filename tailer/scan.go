@@ -837,14 +837,23 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 		if o.startup {
 			t.claimEntry(o.st.key)
 		}
+		atItsPath := f.path == o.st.path // before adopt gives the stream f's path
 		t.adopt(f, o.st, o.offset, o.mid)
+		t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
+		if atItsPath {
+			// The file replaced whole at its path (see matchOrphan): the
+			// live file, not a copy. As a copy, its unterminated last
+			// line shipped once quiet, and its writer's end of it as
+			// another record (regress19c R8).
+			t.log.Info("tailer: file replaced whole at its path continues it", "path", f.path, "offset", o.offset)
+			return
+		}
 		f.away = true // a copy: nobody writes to it (its unterminated tail ships once it is quiet)
 		t.markCopy(o.st)
 		t.stats.copies.Add(1)
 		if d := o.lastSize - max(o.offset, f.size, t.resumeAt[o.st.key]); d > 0 {
 			t.stats.lost.Add(uint64(d))
 		}
-		t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
 		t.log.Info("tailer: copy of a truncated file continues it", "path", f.path, "offset", o.offset)
 		return
 	}
@@ -1366,7 +1375,7 @@ func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
 			// head continued at the old offset (regress19c R1).
 			continue
 		}
-		if o.st.path != "" && f.path == o.st.path && o.offset <= int64(orphanHeadLen(o)) {
+		if o.st.path != "" && f.path == o.st.path && max(o.offset, t.resumeAt[o.st.key]) <= int64(orphanHeadLen(o)) {
 			// A file made anew at the original's path that holds the
 			// whole of what was read of it (a CSV header the original
 			// held alone) cannot be told from it by its bytes: it was
@@ -1376,7 +1385,9 @@ func (t *Tailer) matchOrphan(f *file) (match *orphan, undecided bool) {
 			// such a file is read from its start (what it repeats is at
 			// most its head). One that holds more than its head, the
 			// file replaced whole by a new inode (rsync, sed -i), is the
-			// old file continued (regress19 F-D).
+			// old file continued (regress19 F-D), also where what was
+			// read of it is known by the resume point a crash left
+			// (regress19c R7: read again whole).
 			continue
 		}
 		if o.head != nil {
