@@ -55,6 +55,7 @@ type jsonParser struct {
 	// noYear: the layout has no year (syslog's "Jan _2 15:04:05"); the
 	// current one is taken (see withYear).
 	noYear     bool
+	yearDay    bool                // and it reads a day of the year
 	loc        *time.Location      // Config.Timezone for the layout's zoneless times (nil: UTC)
 	keys       map[string]jsonKey  // raw (unescaped) key → what it becomes
 	slots      map[string]*keySlot // field name → its slot
@@ -166,6 +167,9 @@ func newJSON(cfg Config) (*jsonParser, error) {
 		// at all stays no date (regress19b F4: dated January 1).
 		if t, _ := time.Parse(cfg.TimeFormat, ref.Format(cfg.TimeFormat)); t.Year() == 0 && t.Month() == ref.Month() && t.Day() == ref.Day() {
 			p.noYear = true
+			// A day of the year ("__2", "002") counts in the year taken,
+			// not in year 0, a leap year (regress19c R6: day 60 was Feb 29).
+			p.yearDay = strings.Contains(cfg.TimeFormat, "__2") || strings.Contains(cfg.TimeFormat, "002")
 		}
 		// With a numeric offset beside it ("-0700 MST"), the offset
 		// counts (regress13b N2: "+0000 WET").
@@ -918,12 +922,30 @@ func (p *jsonParser) parseTime(f sidetrail.Field) (time.Time, bool) {
 				}
 			}
 			if err == nil && p.noYear {
-				t = withYear(t, time.Now())
+				if p.yearDay {
+					t = withYearDay(t, time.Now())
+				} else {
+					t = withYear(t, time.Now())
+				}
 			}
 			return t.UTC(), err == nil
 		}
 	}
 	return time.Time{}, false
+}
+
+// withYearDay gives t, read with a layout of a day of the year without a
+// year (in year 0), now's year in t's zone, or the year before where that
+// puts t more than a day after now, the day counted in that year.
+func withYearDay(t, now time.Time) time.Time {
+	now = now.In(t.Location())
+	at := func(year int) time.Time {
+		return time.Date(year, 1, t.YearDay(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	}
+	if y := at(now.Year()); y.Sub(now) <= 24*time.Hour {
+		return y
+	}
+	return at(now.Year() - 1)
 }
 
 // withYear gives t, read with a layout without a year (year 0), now's year

@@ -403,6 +403,13 @@ func TestJSONTimeLayoutWithoutYear(t *testing.T) {
 	if want := time.Date(2024, 2, 29, 10, 0, 0, 0, time.UTC); !feb.Equal(want) {
 		t.Errorf("Feb 29 read in 2026: %v, want %v", feb, want)
 	}
+	// A day of the year counts in the year taken (regress19c R6: day 60
+	// was Feb 29).
+	yd := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "__2 15:04:05"})
+	today := now.Add(-time.Hour)
+	if _, rec := parseOK(t, yd, `{"t":"`+today.Format("__2 15:04:05")+`"}`); !rec.Time.Equal(today.Truncate(time.Second)) {
+		t.Errorf("day %d: %v, want %v", today.YearDay(), rec.Time, today.Truncate(time.Second))
+	}
 	// In a zone, the year is that zone's.
 	pz := mustNew(t, Config{Format: FormatJSON, TimeKey: "t", TimeFormat: "01-02 15:04", Timezone: "Europe/Berlin"})
 	berlin, _ := time.LoadLocation("Europe/Berlin")
