@@ -519,7 +519,9 @@ func TestPercentEncodedJSONMembers(t *testing.T) {
 		// A number followed by a word is text (regress18b G7); an array
 		// in a string of JSON with '\' left as it is, once and twice
 		// nested (G2: only its bracket was masked).
-		{"words after a number", `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`, `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`},
+		// A number then words is a phrase, no value; digits glued to a
+		// word are one token, masked whole (FuzzOracle).
+		{"words after a number", `/x?q=%22token%22:%20123abc&s=%22token%22%3A+2024+release+notes`, `/x?q=%22token%22:%20[REDACTED]&s=%22token%22%3A+2024+release+notes`},
 		// Long white space (regress18c H3, H4), an escaped line break
 		// after a number in a string of JSON (H6), a string ending in a
 		// backslash in a secret array as a browser writes it (H5: read
@@ -651,6 +653,11 @@ func TestQuotedAuthCredentials(t *testing.T) {
 		{name: "single quote at a string's end", msg: `F {"h":"Bearer '","x":"keepme1","y":"keep2"}`, wantMsg: `F {"h":"Bearer '","x":"keepme1","y":"keep2"}`},
 		{name: "single quote never closed", msg: `F {"h":"Bearer 'abcdefgh","x":"keepme1"}`, wantMsg: `F {"h":"Bearer '[REDACTED]","x":"keepme1"}`},
 		{name: "logfmt", msg: `msg="hdr Bearer 'abcdefgh" user=bob status=200`, wantMsg: `msg="hdr Bearer '[REDACTED]" user=bob status=200`},
+		// Any character but white space and a quote is the credential's
+		// (regress19c R5: a password with '!' or ':' shipped whole).
+		{name: "symbols", msg: `Authorization: Bearer "Xk9!pQ2@secret%2B,;|value"`, wantMsg: `Authorization: Bearer "[REDACTED]"`},
+		{name: "basic user:password", msg: `Authorization: Basic "bob:hunter2" next`, wantMsg: `Authorization: Basic "[REDACTED]" next`},
+		{name: "sanctum", msg: `F {"h":"Authorization: Bearer \"12|SanctumSecretToken\""}`, wantMsg: `F {"h":"Authorization: Bearer \"[REDACTED]\""}`},
 		{name: ".NET quotes", msg: `F {"h":"Authorization: Basic \u0022dXNlcjpwYXNz\u0022"}`, wantMsg: `F {"h":"Authorization: Basic \u0022[REDACTED]\u0022"}`},
 	})
 }
@@ -660,6 +667,49 @@ func TestQuotedAuthCredentials(t *testing.T) {
 // (regress19b F8: 40,000 copies, 14 s for one line, which a client whose
 // body the app logs can send). The lookups have a budget of a few times
 // the line; past it the message is withheld, no value shipped.
+// TestQuotedCredentialLongBackslashRun: a run of backslashes after an
+// opening quote was scanned from each of its backslashes (regress19c R3:
+// 65 s for 1 MB).
+func TestQuotedCredentialLongBackslashRun(t *testing.T) {
+	r := mustNew(t, Defaults())
+	rec := newRecord(`Authorization: Bearer "x` + strings.Repeat(`\`, 200000))
+	start := time.Now()
+	r.Apply(rec)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("%v for a 200 KB line", took)
+	}
+}
+
+// TestHundredsOfCopiesAreNotWithheld: an ordinary line with an array of
+// some hundreds of objects holding a field rule's key is redacted, not
+// withheld (regress19c R4: 300 elements in 17.8 KB were).
+func TestHundredsOfCopiesAreNotWithheld(t *testing.T) {
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustNew(t, []Rule{{Field: "items.ssn"}})
+	var b strings.Builder
+	b.WriteString(`{"items":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"ssn":"%03d-45-%04d","n":%d}`, i%1000, i, i)
+	}
+	b.WriteString(`],"msg":"ok"}`)
+	line := []byte(b.String())
+	var rec sidetrail.Record
+	rec.Message = line
+	if err := p.Parse(line, &rec); err != nil {
+		t.Fatal(err)
+	}
+	r.Apply(&rec)
+	if !bytes.Contains(rec.Message, []byte(`"msg":"ok"`)) || bytes.Contains(rec.Message, []byte("-45-")) {
+		t.Fatalf("message %.200s…", rec.Message)
+	}
+}
+
 func TestManyCopiesOfAFieldRulesKey(t *testing.T) {
 	p, err := parser.New(parser.Config{Format: "json"})
 	if err != nil {
