@@ -1185,14 +1185,14 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 		case b[e] == '\\':
 			// A run of backslashes, walked once (from each of its bytes
 			// it took time in the square of its length: regress19c R3):
-			// before a quote it closes the credential (\", \\\"), else
-			// its escapes are the credential's ("ab\/c"), as are \x22's
-			// and \u0022's.
+			// a quote written at its last byte (\", \x22, \u0022; \\\"
+			// too) closes the credential, else its escapes are the
+			// credential's ("ab\/c").
 			k := e
 			for k < len(b) && b[k] == '\\' {
 				k++
 			}
-			if k < len(b) && b[k] == '"' || hasQuoteAt(b, k-1, nginxQuote) || hasQuoteAt(b, k-1, jsonQuote) {
+			if quoteTokenEnd(b, k-1) > k-1 {
 				return s, e, e > s
 			}
 			e = k - 1 // the loop looks at the byte after the run next
@@ -1201,7 +1201,7 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 		// credential's: a password holds any character (regress19c R5:
 		// "Xk9!pQ2@…" and "bob:hunter2" shipped).
 	}
-	return s, min(e, len(b)), min(e, len(b)) > s
+	return s, e, e > s
 }
 
 // quoteTokenEnd returns the end of the quote written at b[c]: ", ', a run

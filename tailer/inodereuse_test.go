@@ -470,6 +470,19 @@ func TestOneFileAtTwoPaths(t *testing.T) {
 	}
 }
 
+// replaceWhole replaces the file at p by a new inode holding content, as
+// rsync, sed -i and an editor's save do.
+func replaceWhole(t *testing.T, p, content string) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(p), ".tmp")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFileReplacedWholeAcrossRestart: while the agent was stopped, a file
 // longer than its head was replaced at its path by a new inode holding its
 // old content and more (rsync, sed -i, an editor's save): it continues at
@@ -479,14 +492,8 @@ func TestOneFileAtTwoPaths(t *testing.T) {
 // TestHeaderOnlyFileRecreatedAcrossRestart).
 func TestFileReplacedWholeAcrossRestart(t *testing.T) {
 	old := headerFile("OLD", 100) // longer than fingerprint_bytes
-	dir, p, o, ls := readAndStop(t, old, 101)
-	tmp := filepath.Join(dir, ".tmp")
-	if err := os.WriteFile(tmp, []byte(old+"more-1\nmore-2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		t.Fatal(err)
-	}
+	_, p, o, ls := readAndStop(t, old, 101)
+	replaceWhole(t, p, old+"more-1\nmore-2\n")
 	tl := mustNew(t, o)
 	got := collect(t, tl, 2, 5*time.Second)
 	if got[0].Bytes != "more-1" || got[0].Start != int64(len(old)) || got[0].Key != ls[0].Key {
@@ -524,14 +531,8 @@ func TestLongHeadRecreatedOnTheSameInode(t *testing.T) {
 // line its writer finished later shipped as two records).
 func TestFileReplacedWholeStaysLive(t *testing.T) {
 	old := headerFile("OLD", 100)
-	dir, p, o, _ := readAndStop(t, old, 101)
-	tmp := filepath.Join(dir, ".tmp")
-	if err := os.WriteFile(tmp, []byte(old+"more-1\nfirst-half"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		t.Fatal(err)
-	}
+	_, p, o, _ := readAndStop(t, old, 101)
+	replaceWhole(t, p, old+"more-1\nfirst-half")
 	tl := mustNew(t, o)
 	if got := collect(t, tl, 1, 5*time.Second); got[0].Bytes != "more-1" {
 		t.Fatalf("got %+v", got)
@@ -562,13 +563,7 @@ func TestFileReplacedWholeAfterACrash(t *testing.T) {
 	if err := tl.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tmp := filepath.Join(dir, ".tmp")
-	if err := os.WriteFile(tmp, []byte(old+"more-1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		t.Fatal(err)
-	}
+	replaceWhole(t, p, old+"more-1\n")
 	o.Resume = map[uint64]int64{last.Key: last.End}
 	tl = mustNew(t, o)
 	if got := collect(t, tl, 1, 5*time.Second); got[0].Bytes != "more-1" || got[0].Start != int64(len(old)) {
