@@ -108,7 +108,7 @@ func (t *Tailer) scan(now time.Time) {
 		if p == f.origPath {
 			f.origScan = t.scanSeq
 		}
-		if f.fd == nil && !f.skipped { // known, finished and closed
+		if f.fd == nil && !f.skipped && !f.finEOF { // known, finished and closed; not done at Finish
 			if fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime || f.wantFd {
 				t.reopen(p, f, fi, now)
 			}
@@ -295,13 +295,15 @@ func (t *Tailer) scan(now time.Time) {
 				f.final = true
 				f.eof = false
 			}
-		} else if len(t.atRisk) > 0 && !f.away && f.eof && (quiet || t.finishing.Load()) && f.st != nil && f.copyOf == nil &&
-			f.offset >= f.size && !f.final {
+		} else if len(t.atRisk) > 0 && !f.away && f.st != nil && f.copyOf == nil && !f.final &&
+			(f.eof && (quiet || t.finishing.Load()) && f.offset >= f.size || f.finEOF) {
 			// Files wait for a descriptor (max_open_files): a live file
 			// read to its end and quiet for rotate_wait gives its
 			// descriptor up, as a rotated one does, and is opened again
 			// when it grows. Live files held their descriptors for good,
-			// and the waiting ones were never read.
+			// and the waiting ones were never read. After Finish, one
+			// read to its end since gives it up though it grew, and is
+			// not opened again (finEOF: regress19c R2).
 			t.finish(f)
 			f.parked = true
 		}

@@ -167,6 +167,7 @@ type file struct {
 	born       uint64    // creation time when opened (0: unknown); see birth
 	parked     bool      // a live file that gave its descriptor up (max_open_files), not finished
 	wantFd     bool      // parked, and to be opened even if unchanged (see lookWhileWaiting)
+	finEOF     bool      // read to its end after a scan made since Finish: done (see Next)
 }
 
 // orphan is a stream whose file was truncated (or, on start, a checkpoint
@@ -198,6 +199,7 @@ type Tailer struct {
 	closed      atomic.Bool
 	finishing   atomic.Bool // Finish was called: Next reads to the end, then says so
 	finishScans int         // the scans Next made since finishing (see Next)
+	finScanned  bool        // a scan began after Finish was called
 	closeCh     chan struct{}
 	closeOnce   sync.Once
 	closeErr    error
@@ -462,7 +464,10 @@ func (t *Tailer) Next(ctx context.Context) (Line, error) {
 			// again while files wait for a descriptor (a file read to its
 			// end gives its descriptor up, and the next scan opens one
 			// that waits: regress19 F-A), a bounded number of times, so
-			// that files that never free one end it too.
+			// that files that never free one end it too. A file read to
+			// its end since that scan is not opened again, though it
+			// grows: its descriptor goes to the files that wait
+			// (regress19c R2).
 			if t.finishScans == 0 || len(t.atRisk) > 0 && t.finishScans <= 2*(len(t.files)+len(t.atRisk))+1 {
 				t.finishScans++
 				t.runScan(now)
@@ -845,6 +850,12 @@ func (t *Tailer) fill(f *file, now time.Time) {
 	case errors.Is(err, io.EOF):
 		t.bufEOF = true
 		f.eof = true
+		if t.finScanned {
+			// At or past the end it had when Finish was called: while
+			// files wait for a descriptor, it gives its own up for good
+			// (runScan), though its writer goes on (regress19c R2).
+			f.finEOF = true
+		}
 		if n == 0 {
 			// f.size stays the size last seen before the truncation:
 			// what lay between it and our offset was never read, and
@@ -1028,6 +1039,9 @@ func (t *Tailer) flushLoop() {
 
 // runScan scans and schedules the next scan. Caller holds nextMu.
 func (t *Tailer) runScan(now time.Time) {
+	if t.finishing.Load() {
+		t.finScanned = true
+	}
 	t.scan(now)
 	t.nextScan = now.Add(t.o.ScanInterval)
 	var waiting map[string]bool

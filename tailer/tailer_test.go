@@ -2029,3 +2029,71 @@ func linesToFinished(t *testing.T, tl *Tailer) int {
 		}
 	}
 }
+
+// A file still being written holds the only descriptor at Finish: it is
+// read to an end it had after Finish, then gives the descriptor up for good,
+// and every waiting file is read (regress19c R2: 1,800 of 3,900 waiting
+// lines, the busy file taking the descriptor back at each scan).
+func TestFinishReadsWaitingFilesBesideABusyFile(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	o.RotateWait = time.Hour
+	busy := filepath.Join(dir, "busy.log")
+	appendFile(t, busy, "first\n")
+	tl := mustNew(t, o)
+	if got := collect(t, tl, 1, 5*time.Second); len(got) != 1 {
+		t.Fatalf("%d lines of busy.log", len(got))
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w, err := os.OpenFile(busy, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer w.Close()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := fmt.Fprintf(w, "busy-%d\n", i); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := range 40 {
+		var b strings.Builder
+		for j := range 100 {
+			fmt.Fprintf(&b, "f%d-%d\n", i, j)
+		}
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), b.String())
+	}
+	time.Sleep(100 * time.Millisecond) // scans see them waiting
+	tl.Finish()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	waiting := 0
+	for {
+		l, err := tl.Next(ctx)
+		if errors.Is(err, ErrFinished) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d waiting lines: %v", waiting, err)
+		}
+		if !strings.HasPrefix(string(l.Bytes), "busy-") {
+			waiting++
+		}
+	}
+	if waiting != 4000 {
+		t.Fatalf("%d of 4000 waiting lines before ErrFinished", waiting)
+	}
+}
