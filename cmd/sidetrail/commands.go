@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
@@ -323,6 +324,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	if err != nil {
 		return err
 	}
+	// When SIGTERM came, for a finish after a reload it interrupted.
+	var termAt atomic.Int64
+	defer context.AfterFunc(ctx, func() { termAt.CompareAndSwap(0, time.Now().UnixNano()) })()
 	for {
 		m.setGeneration(g)
 		logger.Info("sidetrail running", "version", version, "config", configName(*path),
@@ -382,9 +386,32 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		}
 		if ctx.Err() != nil {
 			// SIGTERM while the reload stopped the previous pipeline: it
-			// has stopped (positions saved, the rest buffered); starting
-			// the new one only to drain it took drain_timeout again.
-			logger.Info("stopped during a reload; the new configuration applies at the next start")
+			// has stopped (positions saved, the rest buffered) without
+			// reading the files to their end, which a deleted pod never
+			// does later (regress19 F-E). The new configuration starts to
+			// do it, in what is left of drain_timeout since the signal
+			// (draining it whole again took twice drain_timeout: regress9).
+			termAt.CompareAndSwap(0, time.Now().UnixNano())
+			left := cfg.DrainTimeout - time.Since(time.Unix(0, termAt.Load()))
+			if left <= 0 {
+				logger.Warn("stopped during a reload, drain_timeout spent: the files are read to their end at the next start")
+				return nil
+			}
+			ng, err := startGeneration(next, stdout, logger, m.observeBatch, keep, failing)
+			if err != nil {
+				logger.Error("the new configuration did not start; finishing with the previous one", "err", err)
+				if ng, err = startGeneration(cfg, stdout, logger, m.observeBatch, keep, failing); err != nil {
+					return fmt.Errorf("restarting the previous configuration to finish after a reload: %w", err)
+				}
+			}
+			m.setGeneration(ng)
+			logger.Info("shutting down during a reload: reading the files to their end and delivering what is buffered", "drain_timeout", left.Round(time.Millisecond))
+			err = ng.stop(true, left, nil)
+			m.endGeneration(ng)
+			if err != nil {
+				return err
+			}
+			logger.Info("stopped")
 			return nil
 		}
 		// The two generations share the data dir, so the new one starts
