@@ -2105,9 +2105,10 @@ func pctColon(b []byte, from, colon int) bool {
 // inside a string of that JSON (%5C%22password%5C%22%3A%5C%22…). colon is
 // the colon's index, vs where the value may start. A string's value runs
 // to its closing quote, an object's or array's to its closing bracket
-// (encoded or not), a number to its last digit; each also ends where the
-// parameter does (pctEnd), so that what a cut leaves open is masked to
-// there. Literals, replacement tokens and other text are no value.
+// (encoded or not), a number to its last digit (words may follow it);
+// each also ends where the parameter does (pctEnd), so that what a cut
+// leaves open is masked to there. Literals, replacement tokens and other
+// text are no value.
 func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool) {
 	nameEnd, lvl, ok := pctNameEnd(b, from, colon)
 	if !ok {
@@ -2168,7 +2169,11 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 				return vs, ve, true
 			}
 			if pctSpaceAt(b, ve) > 0 {
-				return 0, 0, false // a number, then words: a phrase ("2024+release+notes")
+				// A number, then words ("2024+release+notes"): the number
+				// is masked. Taken for no value, a field cut from the
+				// line after the number held one the message's mask did
+				// not cover.
+				return vs, ve, true
 			}
 			// Digits glued to a word ("123abc", "2024-01-01T00:00:00Z"):
 			// one token, masked whole as JSON's member value is. Taken
@@ -2191,8 +2196,8 @@ func (q queryDetector) pctMember(b []byte, from, colon, vs int) (int, int, bool)
 
 // pctValueEndsAt reports whether a value of percent-encoded JSON may end
 // at b[i]: after white space as a URL writes it, a ',', '}' or ']' (encoded
-// or not), or where the parameter ends. A number followed by a word is
-// text ("%22token%22:%20123abc", "2024+release+notes"; regress18b G7).
+// or not), or where the parameter ends. A number glued to a word is one
+// token ("%22token%22:%20123abc"; regress18b G7).
 //
 // A backslash ends it too: an escaped line break or tab after the last
 // member of pretty-printed JSON in a string ("%5Cn"; regress18c H6).

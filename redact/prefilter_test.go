@@ -259,3 +259,18 @@ func FuzzOracle(f *testing.F) {
 		compareWithOracle(t, msg, val, js, a, b)
 	})
 }
+
+// A field cut from the line right after a percent-encoded secret member's
+// number that words follow: the message masked no value there, and the
+// field held the number (seen in analysis; the shape of a FuzzOracle find).
+func TestPctNumberBeforeWordsCutAfterIt(t *testing.T) {
+	for _, msg := range []string{
+		`GET /s?q=%22token%22%3A+2024+release HTTP/1.1`,
+		`GET /s?q=%22token%22%3A2024+release HTTP/1.1`,
+		`GET /s?q=%22token%22%3A%202024%20release HTTP/1.1`,
+	} {
+		for j := len(msg); j > 20; j-- {
+			compareWithOracle(t, msg, "", "", 0, uint16(j))
+		}
+	}
+}
