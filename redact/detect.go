@@ -1172,16 +1172,22 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 	if s < len(b) && b[s] == '[' && tokenAt(b, s) > 0 {
 		return s, s, true
 	}
-	if s < len(b) && strings.IndexByte(",;:}]", b[s]) >= 0 {
-		// The quote closed the string holding the scheme
-		// ("Authorization":"Bearer "},…): the mask ran on over the JSON
-		// after it (regress19b F7).
-		return 0, 0, false
+	// The quote may close the string holding the scheme
+	// ("Authorization":"Bearer "},…): the mask ran on over the JSON after
+	// it (regress19b F7). Where ", ; : } ]" follows it, a credential is
+	// one that a quote closes and that holds a letter or digit
+	// (Basic ":s3cret" shipped: redact20 F3).
+	punct := s < len(b) && strings.IndexByte(",;:}]", b[s]) >= 0
+	closed := func(e int) (int, int, bool) {
+		if punct && !hasAlnum(b[s:e]) {
+			return 0, 0, false
+		}
+		return s, e, e > s
 	}
 	for e = s; e < len(b) && !is(b[e], cSpace) && !(single && b[e] == '\''); e++ {
 		switch {
 		case b[e] == '"':
-			return s, e, e > s
+			return closed(e)
 		case b[e] == '\\':
 			// A run of backslashes, walked once (from each of its bytes
 			// it took time in the square of its length: regress19c R3):
@@ -1193,7 +1199,7 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 				k++
 			}
 			if quoteTokenEnd(b, k-1) > k-1 {
-				return s, e, e > s
+				return closed(e)
 			}
 			e = k - 1 // the loop looks at the byte after the run next
 		}
@@ -1201,7 +1207,23 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 		// credential's: a password holds any character (regress19c R5:
 		// "Xk9!pQ2@…" and "bob:hunter2" shipped).
 	}
+	if single && e < len(b) && b[e] == '\'' {
+		return closed(e)
+	}
+	if punct {
+		return 0, 0, false // no quote closes it
+	}
 	return s, e, e > s
+}
+
+// hasAlnum reports whether b holds an ASCII letter or digit.
+func hasAlnum(b []byte) bool {
+	for _, c := range b {
+		if is(c, cDigit|cAlpha) {
+			return true
+		}
+	}
+	return false
 }
 
 // quoteTokenEnd returns the end of the quote written at b[c]: ", ', a run
@@ -1221,6 +1243,11 @@ func quoteTokenEnd(b []byte, c int) int {
 	}
 	if k < len(b) && b[k] == '"' {
 		return k + 1
+	}
+	if hasQuoteAt(b, k-1, nginxQuote) || hasQuoteAt(b, k-1, jsonQuote) {
+		// \\x22 and \\u0022: nginx's or .NET's quote in a JSON string
+		// (redact20 F3: the credential after it shipped).
+		return k + 3 + 2*btoi(b[k] == 'u')
 	}
 	return c
 }
@@ -2787,6 +2814,10 @@ func (ipv4Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 		for s > i && d-s < 3 && is(b[s-1], cDigit) {
 			s--
 		}
+		// "%208.8.8.8", "\x2210.9.8.7": the escape's hex digits are not
+		// the address's (redact20 F1, F2: it shipped, or was hashed as
+		// another address).
+		s += escapeDigits(b, s)
 		if s < d && (s == 0 || !(isAlnum(b[s-1]) && !escapeBefore(b, s) || b[s-1] == '.')) {
 			if e, ok := parseIPv4(b, s); ok {
 				return s, e, true
@@ -2852,6 +2883,10 @@ func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 		s := c
 		for s > i && is(b[s-1], cV6) {
 			s--
+		}
+		s += escapeDigits(b, s) // "%2C2001:db8::7", "\u000a2001:…" (redact20 F1)
+		if s > 0 && s < c && b[s-1] == '\\' && (b[s] == 'f' || b[s] == 'b') {
+			s++ // "\f2001:…": the escape's letter is a hex digit
 		}
 		e := c + 1
 		for e < n && is(b[e], cV6) {

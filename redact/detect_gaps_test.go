@@ -625,7 +625,38 @@ func TestAddressAndTokenAfterEscapedLineBreak(t *testing.T) {
 		{name: "bearer", msg: `level=info msg="hdr:\nBearer abcdefghijklmnopqrstuvwxyz012345"`, wantMsg: `level=info msg="hdr:\nBearer [REDACTED]"`},
 		{name: "authorization", msg: `msg="hdr:\tAuthorization: Basic dXNlcjpwYXNz"`, wantMsg: `msg="hdr:\tAuthorization: Basic [REDACTED]"`},
 		{name: "letters glue", msg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`, wantMsg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`},
+		// After an escape whose last character is a hex digit: the
+		// escape's digits were read as the address's, and it shipped or
+		// was taken for another address (redact20 F1, F2).
+		{name: "ipv4 nginx quote", msg: `"{\x22client_ip\x22:\x2210.9.8.7\x22}"`, wantMsg: `"{\x22client_ip\x22:\x22[REDACTED:ipv4]\x22}"`},
+		{name: "ipv4 u0022", msg: `F {\u0022ip\u0022:\u002210.9.8.7\u0022}`, wantMsg: `F {\u0022ip\u0022:\u0022[REDACTED:ipv4]\u0022}`},
+		{name: "ipv4 u00a0", msg: `{"msg":"peer\u00a010.9.8.7 closed"}`, wantMsg: `{"msg":"peer\u00a0[REDACTED:ipv4] closed"}`},
+		{name: "ipv4 pct20", msg: `GET /s?q=from%2010.9.8.7 HTTP/1.1`, wantMsg: `GET /s?q=from%20[REDACTED:ipv4] HTTP/1.1`},
+		{name: "ipv4 pct20 short octet", msg: `q=from%208.8.8.8`, wantMsg: `q=from%20[REDACTED:ipv4]`},
+		{name: "ipv6 pct2C", msg: `GET /b?ips=2001:db8::1%2C2001:db8::7 HTTP/1.1`, wantMsg: `GET /b?ips=[REDACTED:ipv6]%2C[REDACTED:ipv6] HTTP/1.1`},
+		{name: "ipv6 nginx line break", msg: `a\x0A2001:db8::7 b`, wantMsg: `a\x0A[REDACTED:ipv6] b`},
+		{name: "ipv6 form feed", msg: `note: \f2001:db8::7 end`, wantMsg: `note: \f[REDACTED:ipv6] end`},
+		{name: "ipv6 u000a", msg: `note: \u000a2001:db8::7 end`, wantMsg: `note: \u000a[REDACTED:ipv6] end`},
 	})
+}
+
+// TestAddressAfterEscapeHashesAsItself: an address after a percent-escape
+// gets the plain address's token, not that of the address its escape's
+// digits would make (redact20 F2: %208.8.8.8 hashed as 208.8.8.8).
+func TestAddressAfterEscapeHashesAsItself(t *testing.T) {
+	t.Setenv("K", "0123456789abcdef0123456789abcdef")
+	r := mustNew(t, []Rule{{Builtin: "ipv4", Action: "hash", KeyEnv: "K"}, {Builtin: "ipv6", Action: "hash", KeyEnv: "K"}})
+	apply := func(msg string) string {
+		rec := newRecord(msg)
+		r.Apply(rec)
+		return string(rec.Message)
+	}
+	for _, c := range [][2]string{{"8.8.8.8", "%208.8.8.8"}, {"10.9.8.7", `"10.9.8.7`}, {"20:db8::1", "%2020:db8::1"}} {
+		plain, esc := apply(c[0]), apply(c[1])
+		if !strings.HasSuffix(esc, plain) || len(esc)-len(plain) != len(c[1])-len(c[0]) {
+			t.Errorf("%q: %q, the plain address %q", c[1], esc, plain)
+		}
+	}
 }
 
 // TestQuotedAuthCredentials: a credential in quotes after its scheme
@@ -660,6 +691,16 @@ func TestQuotedAuthCredentials(t *testing.T) {
 		{name: "basic user:password", msg: `Authorization: Basic "bob:hunter2" next`, wantMsg: `Authorization: Basic "[REDACTED]" next`},
 		{name: "sanctum", msg: `F {"h":"Authorization: Bearer \"12|SanctumSecretToken\""}`, wantMsg: `F {"h":"Authorization: Bearer \"[REDACTED]\""}`},
 		{name: ".NET quotes", msg: `F {"h":"Authorization: Basic \u0022dXNlcjpwYXNz\u0022"}`, wantMsg: `F {"h":"Authorization: Basic \u0022[REDACTED]\u0022"}`},
+		// A credential starting with , ; : } or ] that a quote closes
+		// (redact20 F3: taken for the JSON after a string's end, it
+		// shipped), and nginx's and .NET's quote inside a JSON string.
+		{name: "leading colon", msg: `Authorization: Basic ":s3cret" next`, wantMsg: `Authorization: Basic "[REDACTED]" next`},
+		{name: "leading comma single", msg: `Authorization: Bearer ',s3cretTOKEN'`, wantMsg: `Authorization: Bearer '[REDACTED]'`},
+		{name: "leading semicolon escaped", msg: `Authorization: Bearer \";s3cretTOKEN\"`, wantMsg: `Authorization: Bearer \"[REDACTED]\"`},
+		{name: "leading brace nginx", msg: `Authorization: Bearer \x22}s3cretTOKEN\x22`, wantMsg: `Authorization: Bearer \x22[REDACTED]\x22`},
+		{name: "nginx quote in JSON", msg: `{"msg":"Authorization: Basic \\x22,s3cret\\x22 next","n":1}`, wantMsg: `{"msg":"Authorization: Basic \\x22[REDACTED]\\x22 next","n":1}`},
+		{name: ".NET quote in JSON", msg: `{"msg":"Authorization: Bearer \\u0022}s3cret\\u0022","n":1}`, wantMsg: `{"msg":"Authorization: Bearer \\u0022[REDACTED]\\u0022","n":1}`},
+		{name: "punctuation only", msg: `{"h":"Authorization: Bearer ","a":[1,"x"]}`, wantMsg: `{"h":"Authorization: [REDACTED] ","a":[1,"x"]}`},
 	})
 }
 
