@@ -930,8 +930,11 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 			}
 			j := i
 			member := j < len(b) && b[j] == '"'
-			if j < len(b) && (b[j] == '"' || b[j] == '\'') {
-				j++
+			if j < len(b) {
+				// The name's closing quote, also escaped (\", \x22,
+				// \u0022: JSON in a string or logged by nginx or .NET;
+				// redact20 F11: the credential shipped).
+				j = quoteTokenEnd(b, j)
 			}
 			j = skipSpace(b, j)
 			if j >= len(b) || (b[j] != ':' && b[j] != '=') {
@@ -1087,13 +1090,22 @@ func authValue(b []byte, j int) (int, int) {
 		}
 	}
 	var quote byte
+	escQuote := "" // the value's opening quote escaped: \", \\\", \x22, \u0022
 	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
 		quote = b[j]
+	} else if j < len(b) && b[j] == '\\' {
+		if qe := quoteTokenEnd(b, j); qe > j {
+			// A logfmt or slog string holding the header, a JSON string
+			// holding JSON (redact20 F6: only the backslash was masked,
+			// and the credential shipped).
+			escQuote, quote = string(b[j:qe]), '"'
+			j = qe - 1
+		}
 	}
 	quoted := quote != 0
 	if quoted {
 		j++
-		if j >= len(b) || is(b[j], cSpace) || strings.IndexByte(`,;:}])"'`, b[j]) >= 0 {
+		if j >= len(b) || is(b[j], cSpace) || strings.IndexByte(`,;:}])"'\\`, b[j]) >= 0 {
 			// No value: the quote closes a string that ended in the
 			// name ("missing header authorization:","status":401): the
 			// text to the next quote was masked, and the JSON broke
@@ -1107,7 +1119,11 @@ func authValue(b []byte, j int) (int, int) {
 	// its credentials run to its closing quote. They were cut at the first
 	// backslash, and the Digest response shipped (regress16 F4).
 	closing := -1
-	if quote == '"' {
+	if escQuote != "" {
+		if k := bytes.Index(b[j:], []byte(escQuote)); k >= 0 {
+			closing = j + k
+		}
+	} else if quote == '"' {
 		if end, _, ok := escapedStringEnd(b, j-1, 0); ok {
 			closing = end
 		}
@@ -1464,6 +1480,11 @@ func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 	if k <= from {
 		return 0, false
 	}
+	if m := jsonSpaceBefore(b, from, k); m < k && escQuoteEndingAt(b, from, m) == jsonQuote {
+		// .NET's quotes, with a tab or line break before the colon
+		// (redact20 F12: "\u0022password\u0022\t:\t\u0022x…" shipped).
+		return m - len(jsonQuote), true
+	}
 	switch b[k-1] {
 	case '9', 'A', 'a', 'D', 'd':
 		// A tab or line break as nginx logs it ("\x09"), between an
@@ -1484,6 +1505,24 @@ func nameQuoteBefore(b []byte, from, colon int) (quote int, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// jsonSpaceBefore goes back from k over white space and over tabs and
+// line breaks escaped as JSON writes them (see jsonSpaceAt).
+func jsonSpaceBefore(b []byte, from, k int) int {
+	for k > from {
+		switch {
+		case is(b[k-1], cSpace):
+			k--
+		case k-2 >= from && jsonSpaceAt(b[:k], k-2) == 2:
+			k -= 2
+		case k-6 >= from && jsonSpaceAt(b[:k], k-6) == 6:
+			k -= 6
+		default:
+			return k
+		}
+	}
+	return k
 }
 
 // nginxSpaceBefore goes back from k over white space and over tabs and
@@ -1507,6 +1546,45 @@ func nginxSpaceBefore(b []byte, from, k int) int {
 func nginxSpaceAt(b []byte, i int) bool {
 	return i+4 <= len(b) && b[i] == '\\' && b[i+1] == 'x' && b[i+2] == '0' &&
 		(b[i+3] == '9' || lower(b[i+3]) == 'a' || lower(b[i+3]) == 'd')
+}
+
+// memberSpaceEnd returns where the white space at b[i:] after a member's
+// colon ends: spaces, and tabs and line breaks escaped as the quote kind of
+// the member's name escapes them (nginx's \x0A in its \x22 quotes; JSON's
+// \n or \u000a in .NET's \u0022 quotes, around text pretty-printed by hand:
+// redact20 F12, "\u0022password\u0022:\n  \u0022x…" shipped).
+func memberSpaceEnd(b []byte, i int, quote string) int {
+	for i < len(b) {
+		switch {
+		case is(b[i], cSpace):
+			i++
+		case quote == nginxQuote && nginxSpaceAt(b, i):
+			i += 4
+		case quote == jsonQuote && jsonSpaceAt(b, i) > 0:
+			i += jsonSpaceAt(b, i)
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// jsonSpaceAt returns the length of a tab or line break escaped as JSON
+// writes it at b[i:] ("\t", "\n", "\r", "\u000a", "\u0009", "\u000d",
+// "\u0020"), or 0.
+func jsonSpaceAt(b []byte, i int) int {
+	if i+1 >= len(b) || b[i] != '\\' {
+		return 0
+	}
+	switch b[i+1] {
+	case 't', 'n', 'r':
+		return 2
+	case 'u':
+		if r, ok := hex4(b, i+2); ok && (r == '\t' || r == '\n' || r == '\r' || r == ' ') {
+			return 6
+		}
+	}
+	return 0
 }
 
 // escapedSpaceBefore goes back from k over white space and over tabs and
@@ -1813,13 +1891,7 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 			if ns == nameEnd || nameEnd-ns < 64 && !quoteEndsAt(b, from, ns, ke) || !q.secret(b[ns:nameEnd]) {
 				continue
 			}
-			vs := j + 1
-			for vs < n && (is(b[vs], cSpace) || nginxSpaceAt(b, vs) && quoteAt(b, ke) == nginxQuote) {
-				if b[vs] == '\\' {
-					vs += 3
-				}
-				vs++
-			}
+			vs := memberSpaceEnd(b, j+1, quoteAt(b, ke))
 			if lvl > 0 {
 				vs = skipEscapedSpace(b, vs, lvl)
 				if s, e, ok := escapedMemberValue(b, vs, lvl, st); ok {
@@ -1923,6 +1995,13 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		if ns > 0 && b[ns-1] == '%' && len(name) > 2 && is(name[0], cHex) && is(name[1], cHex) {
 			name = name[2:]
 		}
+		// So does an escape: a JSON string's value "password=…" as nginx
+		// (\x22) or .NET (\u0022) log its quote, or after an escaped
+		// line break or tab (redact20 F4: the value shipped).
+		closeQuote := ""
+		if ns > 0 && b[ns-1] == '\\' {
+			name, closeQuote = afterEscape(b, ns-1, name)
+		}
 		if len(name) > 0 && q.secret(name) {
 			vs := p + w
 			if w == 1 && vs < n {
@@ -1957,6 +2036,13 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				if w == 3 && b[ve] == '%' && ve+2 < n && b[ve+1] == '2' && (b[ve+2] == '6' || b[ve+2] == '0') {
 					break
 				}
+				if b[ve] == '\\' && (closeQuote != "" && hasQuoteAt(b, ve, closeQuote) || escapedQuoteAt(b, ve)) {
+					// The string's end, as the escape before the name
+					// opened it, or an escaped quote: its backslashes
+					// are not the value's (redact20 F5: masked with it,
+					// the JSON holding the text broke).
+					break
+				}
 				ve++
 			}
 			if ve > vs {
@@ -1966,6 +2052,30 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		i = p + w
 	}
 	return 0, 0, false
+}
+
+// afterEscape returns name without the letters of the escape at b[bs:]
+// (its backslash) glued to it: \x22, \u0022, any \xHH or \uHHHH, \n, \t,
+// \r, \f, \b. quote is the escape when it is a quote's (nginxQuote or
+// jsonQuote), which then closes the value too.
+func afterEscape(b []byte, bs int, name []byte) (rest []byte, quote string) {
+	switch {
+	case len(name) > 5 && name[0] == 'u':
+		if _, ok := hex4(name, 1); ok {
+			if hasQuoteAt(b, bs, jsonQuote) {
+				quote = jsonQuote
+			}
+			return name[5:], quote
+		}
+	case len(name) > 3 && name[0] == 'x' && is(name[1], cHex) && is(name[2], cHex):
+		if hasQuoteAt(b, bs, nginxQuote) {
+			quote = nginxQuote
+		}
+		return name[3:], quote
+	case len(name) > 1 && strings.IndexByte("ntrfb", name[0]) >= 0:
+		return name[1:], ""
+	}
+	return name, ""
 }
 
 // pctQuote is '"' percent-encoded: JSON in a query parameter or a form

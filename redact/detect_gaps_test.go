@@ -798,3 +798,31 @@ func TestManyCopiesOfAFieldRulesKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsInEscapedQuotes: JSON or header text quoted with escapes
+// (nginx's \x22, .NET's \u0022, a logfmt or JSON string's \") around a
+// name=value, an Authorization value or a pretty-printed member
+// (redact20 F4, F5, F6, F11, F12: they shipped, or the JSON broke).
+func TestSecretsInEscapedQuotes(t *testing.T) {
+	runGapCases(t, Defaults(), []gapCase{
+		// F4: the escape's letters were read as the name's.
+		{name: "name after nginx quote", msg: `"{\x22q\x22:\x22password=s3cretN\x22}"`, wantMsg: `"{\x22q\x22:\x22password=[REDACTED]\x22}"`},
+		{name: "name after .NET quote", msg: `F {\u0022cb\u0022:\u0022token=s3cretP\u0022}`, wantMsg: `F {\u0022cb\u0022:\u0022token=[REDACTED]\u0022}`},
+		{name: "name after line break", msg: `msg="a\npassword=s3cret b"`, wantMsg: `msg="a\npassword=[REDACTED] b"`},
+		// F5: the escaped quote's backslash was masked with the value.
+		{name: "value before escaped quote", msg: `F {"msg":"req url=\"/login?password=hunter2\" status=401"}`, wantMsg: `F {"msg":"req url=\"/login?password=[REDACTED]\" status=401"}`},
+		// F6, F11: an Authorization value in escaped quotes.
+		{name: "logfmt header", msg: `level=INFO headers="Authorization: \"Basic czNjcmV0\""`, wantMsg: `level=INFO headers="Authorization: \"Basic [REDACTED]\""`},
+		{name: "logfmt authorization=", msg: `hdr="authorization=\"s3cretTOKb\" accept=x"`, wantMsg: `hdr="authorization=\"[REDACTED]\" accept=x"`},
+		{name: "two levels", msg: `{"h":"Authorization: \\\"Basic czNjcmV0\\\""}`, wantMsg: `{"h":"Authorization: \\\"Basic [REDACTED]\\\""}`},
+		{name: "CRI payload", msg: `F {"m":"Authorization: \"Basic s3cretAAA\"","n":1}`, wantMsg: `F {"m":"Authorization: \"Basic [REDACTED]\"","n":1}`},
+		// F12: .NET's quotes with escaped white space around the colon.
+		{name: ".NET line break after colon", msg: `x {\u0022password\u0022:\n    \u0022s3cretA\u0022} y`, wantMsg: `x {\u0022password\u0022:\n    \u0022[REDACTED]\u0022} y`},
+		{name: ".NET tabs around colon", msg: `x {\u0022password\u0022\t:\t\u0022s3cretB\u0022} y`, wantMsg: `x {\u0022password\u0022\t:\t\u0022[REDACTED]\u0022} y`},
+		{name: ".NET u000a", msg: `x {\u0022password\u0022:\u000a\u0022s3cretJ\u0022} y`, wantMsg: `x {\u0022password\u0022:\u000a\u0022[REDACTED]\u0022} y`},
+	})
+	runGapCases(t, []Rule{{Builtin: "bearer_token"}}, []gapCase{
+		{name: "bearer alone, nginx quotes", msg: `x \x22Authorization\x22:\x22Basic czNjcmV0MQ\x22 y`, wantMsg: `x \x22Authorization\x22:\x22Basic [REDACTED]\x22 y`},
+		{name: "bearer alone, escaped quotes", msg: `x \"Authorization\":\"Basic czNjcmV0MQ\" y`, wantMsg: `x \"Authorization\":\"Basic [REDACTED]\" y`},
+	})
+}
