@@ -1463,8 +1463,14 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 		rec.Message = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 		r.c.withheld.Add(1)
 		if !r.sh.warned[withholdBy.idx].Swap(true) {
-			r.sh.logger.Warn("redact: a field's value could not be found in the message; message withheld (further cases are only counted)",
-				"rule", withholdBy.name, "field", withholdBy.field)
+			if r.overLoc && withholdBy == r.overBy {
+				// Not "could not be found" (regress19c R4, redact20 F7).
+				r.sh.logger.Warn("redact: too many values to look up in the message (the lookup budget); message withheld (further cases are only counted)",
+					"rule", withholdBy.name, "field", withholdBy.field, "message_bytes", len(orig))
+			} else {
+				r.sh.logger.Warn("redact: a field's value could not be found in the message; message withheld (further cases are only counted)",
+					"rule", withholdBy.name, "field", withholdBy.field)
+			}
 		}
 		return true, true
 	}

@@ -3,11 +3,13 @@ package redact
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 	"github.com/sidetrail/sidetrail/parser"
 )
 
@@ -758,7 +760,14 @@ func TestManyCopiesOfAFieldRulesKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rules := range [][]Rule{{{Field: "ssn"}}, {{Field: "body.ssn"}}} {
-		r := mustNew(t, rules)
+		var logs syncbuf.Buffer
+		r := mustNew(t, rules, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		defer func() {
+			// It says why (redact20 F7: "could not be found").
+			if !strings.Contains(logs.String(), "too many values to look up") {
+				t.Errorf("rule %s: log %q", rules[0].Field, logs.String())
+			}
+		}()
 		for _, nested := range []bool{rules[0].Field == "body.ssn"} {
 			var b strings.Builder
 			b.WriteString("{")
