@@ -2097,3 +2097,53 @@ func TestFinishReadsWaitingFilesBesideABusyFile(t *testing.T) {
 		t.Fatalf("%d of 4000 waiting lines before ErrFinished", waiting)
 	}
 }
+
+// Rotated files read to their end hold the descriptors (max_open_files)
+// at Finish: they give them up at once, and the files waiting behind them
+// are read. Before, they kept them for rotate_wait and the finish ended
+// with the new files unread (delivery20 F1: 2,000 of 16,000 lines).
+func TestFinishReadsFilesWaitingBehindRotatedOnes(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 2
+	o.RotateWait = time.Hour
+	write := func(i int, gen string) {
+		var b strings.Builder
+		for j := range 100 {
+			fmt.Fprintf(&b, "%s-f%d-%d\n", gen, i, j)
+		}
+		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), b.String())
+	}
+	for i := range 8 {
+		write(i, "old")
+	}
+	tl := mustNew(t, o)
+	seen := map[string]bool{}
+	read := func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		for {
+			l, err := tl.Next(ctx)
+			if err != nil {
+				return err
+			}
+			seen[string(l.Bytes)] = true
+		}
+	}
+	read(300 * time.Millisecond)
+	for i := range 8 {
+		p := filepath.Join(dir, fmt.Sprintf("f%d.log", i))
+		if err := os.Rename(p, p+".1"); err != nil {
+			t.Fatal(err)
+		}
+		write(i, "new")
+	}
+	read(100 * time.Millisecond)
+	tl.Finish()
+	if err := read(10 * time.Second); !errors.Is(err, ErrFinished) {
+		t.Fatal(err)
+	}
+	if len(seen) != 1600 {
+		t.Fatalf("%d of 1600 lines before ErrFinished", len(seen))
+	}
+}
