@@ -1032,6 +1032,35 @@ func (b *Buffer) dropOldest() {
 	b.signalSpace()
 }
 
+// countAbandoned counts as dropped, at Close, the records a sink's reader
+// had read and not acknowledged whose segment DropOldest deleted: a drop
+// did not count them, their reader being about to deliver them, and the
+// stop (or reload) abandoned them (delivery20 F2: 2,000 lost uncounted).
+// b.mu is held.
+func (b *Buffer) countAbandoned() {
+	if len(b.segs) == 0 {
+		return
+	}
+	gone := b.segs[0].first // records before it were deleted
+	most := uint64(0)
+	for _, c := range b.cursors {
+		r := c.reader
+		if r == nil || len(r.marks) == 0 || slices.Contains(b.opts.Positions, c.name) {
+			continue
+		}
+		if hi := min(r.marks[len(r.marks)-1].last, gone-1); hi > c.acked {
+			n := hi - c.acked
+			c.dropped += n
+			most = max(most, n)
+		}
+	}
+	// The buffer's count is of records some sink lost: sinks that
+	// abandoned the same records count them once (those of one sink that
+	// another also lost may be counted there already: the larger share).
+	b.stats.dropped += most
+	b.dropSince += most
+}
+
 // minThrough is the lowest seq through which every sink's cursor
 // (Positions aside) has its records: acknowledged, or read and in flight (a
 // Reader delivers what it has read though its segment goes). Records after it that a drop deletes
@@ -1400,6 +1429,7 @@ func (b *Buffer) Close() error {
 	}
 	b.closed = true
 	close(b.closedCh)
+	b.countAbandoned()
 	b.logDrops(true)
 	if b.dropTimer != nil {
 		b.dropTimer.Stop()

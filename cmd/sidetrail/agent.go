@@ -273,7 +273,7 @@ func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{
 			case <-time.After(stuckWait):
 			}
 		case <-time.After(time.Until(deadline) + time.Second):
-			g.logger.Warn("drain timeout: abandoning batches in flight; they stay in the buffer for the next start")
+			g.logger.Warn("drain timeout: abandoning batches in flight; they stay in the buffer for the next start (unless when_full: drop_oldest deleted them: then counted dropped)")
 			g.shipAbort()
 			var giveUp <-chan time.Time
 			if drain {
