@@ -93,11 +93,13 @@ type Source struct {
 	o     SourceOptions
 	stats sourceCounters
 
-	lastCheckpoint time.Time // owned by the append stage
-	dirty          bool      // lines committed since the last checkpoint
-	acked          uint64    // the source cursor's position
-	lastForced     time.Time // the last warning that the cursor moved without a checkpoint
-	lastFullLog    time.Time // the last "buffer full" warning
+	lastCheckpoint time.Time     // owned by the append stage
+	dirty          bool          // lines committed since the last checkpoint
+	acked          uint64        // the source cursor's position
+	lastForced     time.Time     // the last warning that the cursor moved without a checkpoint
+	lastFullLog    time.Time     // the last "buffer full" warning
+	fullSince      time.Time     // the start of the window fullWaited sums over
+	fullWaited     time.Duration // time Appends waited for room since fullSince
 	// partLines and partBytes: of the batch being appended, what its
 	// parts written in halves counted already (append).
 	partLines int
@@ -561,6 +563,28 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 	}
 }
 
+// fullWindow and fullShare: reading paused for fullShare of fullWindow,
+// in waits each shorter than a second, is a full buffer too (delivery20
+// F4: a slow sink kept it full 10.9 s of 12 with nothing said).
+var fullWindow, fullShare = 10 * time.Second, 5 * time.Second
+
+// waitedForRoom adds an Append's wait for room to the window's, and warns
+// once the window's share is reached (at most once a minute).
+func (s *Source) waitedForRoom(d time.Duration) {
+	now := time.Now()
+	if now.Sub(s.fullSince) > fullWindow {
+		s.fullSince, s.fullWaited = now.Add(-d), 0
+	}
+	s.fullWaited += d
+	if s.fullWaited >= fullShare && now.Sub(s.lastFullLog) >= time.Minute {
+		s.lastFullLog = now
+		s.o.Logger.Warn(fullWarning, "paused", s.fullWaited.Round(time.Millisecond), "of", now.Sub(s.fullSince).Round(time.Millisecond))
+	}
+}
+
+// fullWarning is the "buffer full" warning (README, Troubleshooting).
+const fullWarning = "buffer full: reading paused until the sinks catch up (sidetrail_buffer_full); the log files hold the unread lines until then: rotate by rename, and keep rotated files matching paths, or lines rotated away are lost"
+
 // append writes the batch, retrying failures (a full disk, an I/O error)
 // with backoff until it succeeds or ctx ends. The tailer is paused meanwhile:
 // the files on disk are the upstream buffer.
@@ -575,6 +599,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 	}
 	b := backoff{initial: 100 * time.Millisecond, max: 5 * time.Second}
 	var waiting time.Time // since when this Append waits for room
+	start, wasFull := time.Now(), false
 	if t, ok := s.o.Buffer.(tryAppender); ok {
 		// Full now: move the source's cursor before waiting, not 50 ms
 		// into the wait (buffer13 F2: with max_bytes 64KiB the agent
@@ -587,6 +612,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 		}
 		if errors.Is(err, buffer.ErrFull) {
 			s.release()
+			wasFull = true
 		}
 		// Any other error: the loop below retries and reports it.
 	}
@@ -601,6 +627,9 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 		if err == nil {
 			s.stats.appendFailing.Store(0)
 			s.countPart(part, len(batch), sizes)
+			if wasFull || full || !waiting.IsZero() {
+				s.waitedForRoom(time.Since(start))
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -613,7 +642,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 				waiting = time.Now()
 			} else if time.Since(waiting) >= time.Second && time.Since(s.lastFullLog) >= time.Minute {
 				s.lastFullLog = time.Now()
-				s.o.Logger.Warn("buffer full: reading paused until the sinks catch up (sidetrail_buffer_full); the log files hold the unread lines until then: rotate by rename, and keep rotated files matching paths, or lines rotated away are lost")
+				s.o.Logger.Warn(fullWarning)
 			}
 			s.release()
 			continue // still full: nothing was written

@@ -30,6 +30,9 @@ type memAppender struct {
 	// blockCalls calls wait until ctx ends, as an Append waiting behind
 	// another source's write does.
 	blockCalls int
+	// blockOdd: every other call waits until ctx ends, as each Append
+	// does behind a slow sink that frees room a little at a time.
+	blockOdd bool
 	// roomFor, when set, fails a batch of more records with ENOSPC, as
 	// a volume smaller than the batch does however empty the buffer is.
 	roomFor int
@@ -42,8 +45,8 @@ type memAppender struct {
 func (a *memAppender) Append(ctx context.Context, recs [][]byte) (uint64, error) {
 	a.mu.Lock()
 	a.calls++
-	if a.blockCalls > 0 {
-		a.blockCalls--
+	if a.blockCalls > 0 || a.blockOdd && a.calls%2 == 1 {
+		a.blockCalls = max(a.blockCalls-1, 0)
 		a.mu.Unlock()
 		<-ctx.Done()
 		return 0, ctx.Err()
@@ -427,15 +430,20 @@ func TestSourceFullWarningOnlyForLongWaits(t *testing.T) {
 	}{
 		{"short waits", &memAppender{blockCalls: 3}, false},
 		{"a full buffer", &memAppender{blockCalls: 30}, true},
+		// Each Append waits a little, and reading is paused most of the
+		// time (delivery20 F4: nothing was said).
+		{"many short waits", &memAppender{blockOdd: true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			defer func(w, s time.Duration) { fullWindow, fullShare = w, s }(fullWindow, fullShare)
+			fullWindow, fullShare = 5*time.Second, 300*time.Millisecond
 			dir := t.TempDir()
 			writeLines(t, filepath.Join(dir, "a.log"), 0, 10)
 			tl := newTailer(t, dir)
 			defer tl.Close()
 			var logs syncbuf.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
-			s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: tc.app, Logger: logger})
+			s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: tc.app, Logger: logger, BatchRecords: 1})
 			runSource(t, s, func() bool { return tc.app.count() >= 10 })
 			said := strings.Contains(logs.String(), "buffer full")
 			if said != tc.want {
