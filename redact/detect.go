@@ -490,16 +490,42 @@ func escapeDigits(b []byte, i int) int {
 		}
 	}
 	if i >= 2 && is(b[i-1], cHex) && i < len(b) && is(b[i], cHex) &&
-		(b[i-2] == '%' || i >= 3 && b[i-2] == 'x' && b[i-3] == '\\') {
+		(b[i-2] == '%' && pctEscapeLike(b[i-1], b[i]) || i >= 3 && b[i-2] == 'x' && b[i-3] == '\\') {
 		return 1 // the second hex digit
 	}
 	if i+2 > len(b) || !is(b[i], cHex) || !is(b[i+1], cHex) {
 		return 0
 	}
-	if i >= 1 && b[i-1] == '%' || i >= 2 && b[i-1] == 'x' && b[i-2] == '\\' {
+	if i >= 1 && b[i-1] == '%' && pctEscapeLike(b[i], b[i+1]) || i >= 2 && b[i-1] == 'x' && b[i-2] == '\\' {
 		return 2
 	}
 	return 0
+}
+
+// pctEscapeLike reports whether "%" hi lo reads as a URL's escape: of
+// white space, punctuation or a byte beyond ASCII, what a URL encodes. A
+// letter, a digit or a control character is no URL's: "95%10.9.8.7" is a
+// percentage and an address (regress20b G2: its digits were taken for an
+// escape's, and it shipped).
+func pctEscapeLike(hi, lo byte) bool {
+	c := hexVal(hi)<<4 | hexVal(lo)
+	switch {
+	case c >= 0x80 || c == '\t' || c == '\n' || c == '\r':
+		return true
+	case c < 0x20 || c == 0x7f:
+		return false
+	}
+	return !isAlnum(c)
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // isPct20 reports whether b holds "%20", a space percent-encoded, at i.
@@ -930,17 +956,43 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 			}
 			j := i
 			member := j < len(b) && b[j] == '"'
+			ws := "" // the white space escaped as the name's quote is (memberSpaceEnd)
 			if j < len(b) {
 				// The name's closing quote, also escaped (\", \x22,
 				// \u0022: JSON in a string or logged by nginx or .NET;
 				// redact20 F11: the credential shipped).
+				if b[j] == '\\' {
+					ws = jsonQuote
+					if hasQuoteAt(b, j, nginxQuote) {
+						ws = nginxQuote
+					}
+				}
 				j = quoteTokenEnd(b, j)
 			}
 			j = skipSpace(b, j)
 			if j >= len(b) || (b[j] != ':' && b[j] != '=') {
 				continue
 			}
-			if s, e := authValue(b, j+1); s < e {
+			vs := j + 1
+			if ws != "" {
+				// Pretty-printed, a line break after the colon: it was
+				// taken for the value, and the value shipped (regress20b
+				// G9). And only a string that closes is this member's
+				// value here; other shapes are query_secrets' (an nginx
+				// quote, then JSON's \" inside: it was cut there).
+				vs = memberSpaceEnd(b, vs, ws)
+				qe := vs
+				if vs < len(b) {
+					qe = quoteTokenEnd(b, vs)
+				}
+				if qe == vs || b[vs] != '\\' {
+					continue
+				}
+				if _, ok := escQuotedEnd(b, vs, qe); !ok {
+					continue
+				}
+			}
+			if s, e := authValue(b, vs); s < e {
 				if member && b[j] == ':' && s == skipSpace(b, j+1) {
 					if isLiteral(b[s:e]) {
 						continue // true, false, null: no credentials
@@ -1091,6 +1143,7 @@ func authValue(b []byte, j int) (int, int) {
 	}
 	var quote byte
 	escQuote := "" // the value's opening quote escaped: \", \\\", \x22, \u0022
+	qs := j        // where the opening quote starts
 	if j < len(b) && (b[j] == '"' || b[j] == '\'') {
 		quote = b[j]
 	} else if j < len(b) && b[j] == '\\' {
@@ -1102,30 +1155,39 @@ func authValue(b []byte, j int) (int, int) {
 			j = qe - 1
 		}
 	}
-	quoted := quote != 0
-	if quoted {
+	// A double-quoted value is a string (JSON, logfmt, Go's %q) that may
+	// hold escaped quotes ("Digest username=\"bob\", response=\"…\""):
+	// its credentials run to its closing quote. They were cut at the first
+	// backslash, and the Digest response shipped (regress16 F4). So with
+	// the quotes escaped: a quote escaped once more inside is the
+	// string's (regress20b G7: \"Digest username=\\\"bob\\\", … ended at
+	// the first).
+	closing := -1
+	switch {
+	case escQuote != "":
+		if e, ok := escQuotedEnd(b, qs, j+1); ok {
+			closing = e
+		}
+	case quote == '"':
+		if end, _, ok := escapedStringEnd(b, j, 0); ok {
+			closing = end
+		}
+	}
+	if quote != 0 {
 		j++
-		if j >= len(b) || is(b[j], cSpace) || strings.IndexByte(`,;:}])"'\\`, b[j]) >= 0 {
+		if escQuote != "" && closing < 0 && j < len(b) && (b[j] == ':' || b[j] == ';') {
+			// An escaped quote no such quote closes, then ':': read as
+			// before escaped quotes were ("\x22:s3cret\"" was masked
+			// whole: regress20b).
+			j, quote, escQuote = qs, 0, ""
+		} else if j >= len(b) || is(b[j], cSpace) || escQuote != "" && quoteTokenEnd(b, j) > j ||
+			strings.IndexByte(`,;:}])"'`, b[j]) >= 0 && !punctCredential(b, j, closing) && !singlePunct(b, j, quote) {
 			// No value: the quote closes a string that ended in the
 			// name ("missing header authorization:","status":401): the
 			// text to the next quote was masked, and the JSON broke
 			// (regress17 R1), or the next name ("authorization="
 			// password="x") was, and the password shipped (G3).
 			return j, j
-		}
-	}
-	// A double-quoted value is a string (JSON, logfmt, Go's %q) that may
-	// hold escaped quotes ("Digest username=\"bob\", response=\"…\""):
-	// its credentials run to its closing quote. They were cut at the first
-	// backslash, and the Digest response shipped (regress16 F4).
-	closing := -1
-	if escQuote != "" {
-		if k := bytes.Index(b[j:], []byte(escQuote)); k >= 0 {
-			closing = j + k
-		}
-	} else if quote == '"' {
-		if end, _, ok := escapedStringEnd(b, j-1, 0); ok {
-			closing = end
 		}
 	}
 	j = skipSpace(b, j)
@@ -1154,7 +1216,7 @@ func authValue(b []byte, j int) (int, int) {
 		return j, e
 	}
 	e := j
-	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' && (quoted || b[e] != '}') && !(bracket && b[e] == ']') {
+	for e < len(b) && !is(b[e], cQDelim) && b[e] != ',' && (quote != 0 || b[e] != '}') && !(bracket && b[e] == ']') {
 		// Unquoted, a '}' ends the value: a JSON member's number or
 		// literal ({"Authorization": 200559}) was masked with the brace
 		// after it, and the JSON broken (regress16 F7). (Not ']': a
@@ -1195,7 +1257,9 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 	// (Basic ":s3cret" shipped: redact20 F3).
 	punct := s < len(b) && strings.IndexByte(",;:}]", b[s]) >= 0
 	closed := func(e int) (int, int, bool) {
-		if punct && !hasAlnum(b[s:e]) {
+		// In single quotes, which JSON does not write, any such
+		// credential holding a letter or digit.
+		if punct && !(single && hasAlnum(b[s:e])) && !punctCredential(b, s, e) {
 			return 0, 0, false
 		}
 		return s, e, e > s
@@ -1230,6 +1294,55 @@ func quotedCredential(b []byte, c int) (s, e int, ok bool) {
 		return 0, 0, false // no quote closes it
 	}
 	return s, e, e > s
+}
+
+// punctCredential reports whether b[s:closing], in quotes and starting
+// with ", ; : } ]", is a credential (Basic ":s3cret": redact20 F3) rather
+// than the JSON after a string the quote closed ("Bearer "},…;
+// ["Bearer ",401,"x"]: regress20b G4, the array's elements were masked):
+// a quote closes it (closing > s), and it holds a letter or digit and none
+// of ", { [" or white space, but for a first ',' not followed by what starts
+// a JSON number or literal. (Such a credential is taken for JSON, and
+// ships: ",401".)
+func punctCredential(b []byte, s, closing int) bool {
+	if closing <= s {
+		return false
+	}
+	v := b[s:closing]
+	if v[0] == ',' {
+		if len(v) < 2 || is(v[1], cDigit) || v[1] == '-' || isLiteral(v[1:]) || isLiteralStart(v[1:]) {
+			return false
+		}
+		v = v[1:]
+	}
+	return hasAlnum(v) && bytes.IndexAny(v, ",{[ \t\r\n") < 0
+}
+
+// escQuotedEnd returns where the string that the escaped quote at
+// b[qs:qe] (quoteTokenEnd) opens closes: at the same quote, a quote
+// escaped once more inside being the string's (\"a\\\"b\": regress20b G7),
+// and nginx's \x5C\x22 or JSON's \\\u0022 too. ok is false when it does not
+// close.
+func escQuotedEnd(b []byte, qs, qe int) (int, bool) {
+	tok := string(b[qs:qe])
+	if tok == nginxQuote || tok == jsonQuote {
+		e := escStringEnd(b, qe, tok)
+		return e, hasQuoteAt(b, e, tok)
+	}
+	end, _, ok := escapedStringEnd(b, qs, len(tok)-1)
+	return end, ok
+}
+
+// singlePunct reports whether the value at b[j], in single quotes (which
+// JSON does not write), starting with ", ; : } ]" is a credential: a quote
+// closes it, with a letter or digit and no white space before that
+// (Authorization: ':s3cret', redact20 F3).
+func singlePunct(b []byte, j int, quote byte) bool {
+	if quote != '\'' || b[j] == '\'' {
+		return false
+	}
+	k := bytes.IndexByte(b[j:], '\'')
+	return k > 0 && hasAlnum(b[j:j+k]) && bytes.IndexAny(b[j:j+k], " \t\r\n") < 0
 }
 
 // hasAlnum reports whether b holds an ASCII letter or digit.
@@ -1999,7 +2112,10 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 		// (\x22) or .NET (\u0022) log its quote, or after an escaped
 		// line break or tab (redact20 F4: the value shipped).
 		closeQuote := ""
-		if ns > 0 && b[ns-1] == '\\' {
+		if ns > 0 && b[ns-1] == '\\' && !q.secret(name) {
+			// Only when the name as it stands is none: after a path's
+			// backslash, "C:\app\token=" is the name "token", not a tab
+			// and "oken" (regress20b G1).
 			name, closeQuote = afterEscape(b, ns-1, name)
 		}
 		if len(name) > 0 && q.secret(name) {
@@ -2036,12 +2152,27 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 				if w == 3 && b[ve] == '%' && ve+2 < n && b[ve+1] == '2' && (b[ve+2] == '6' || b[ve+2] == '0') {
 					break
 				}
-				if b[ve] == '\\' && (closeQuote != "" && hasQuoteAt(b, ve, closeQuote) || escapedQuoteAt(b, ve)) {
+				if b[ve] == '\\' {
 					// The string's end, as the escape before the name
 					// opened it, or an escaped quote: its backslashes
 					// are not the value's (redact20 F5: masked with it,
-					// the JSON holding the text broke).
-					break
+					// the JSON holding the text broke). A run of
+					// backslashes is walked once (from each of its bytes
+					// it took time in the square of its length:
+					// regress20b G5).
+					if closeQuote != "" && hasQuoteAt(b, ve, closeQuote) || escapedQuoteAt(b, ve) {
+						break
+					}
+					k := ve
+					for k < n && b[k] == '\\' {
+						k++
+					}
+					if k-ve > 1 && (closeQuote != "" && hasQuoteAt(b, k-1, closeQuote) || escapedQuoteAt(b, k-1)) {
+						ve = k - 1
+						break
+					}
+					ve = k
+					continue
 				}
 				ve++
 			}
@@ -2995,29 +3126,47 @@ func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 			s--
 		}
 		s += escapeDigits(b, s) // "%2C2001:db8::7", "\u000a2001:…" (redact20 F1)
-		if s > 0 && s < c && b[s-1] == '\\' && (b[s] == 'f' || b[s] == 'b') {
-			s++ // "\f2001:…": the escape's letter is a hex digit
-		}
 		e := c + 1
 		for e < n && is(b[e], cV6) {
 			e++
 		}
 		i = e
-		if (s > 0 && isAlnum(b[s-1]) && !escapeBefore(b, s)) || (e < n && isAlnum(b[e])) {
+		escLetter := false
+		if s > 0 && s < c && b[s-1] == '\\' && (b[s] == 'f' || b[s] == 'b') {
+			// "\f2001:…": the escape's letter is a hex digit. Unless the
+			// address starts there ("\\fe80::1", a backslash then the
+			// address; "\bad::7": regress20b G6).
+			if ts, te := trimV6(b, s, e); !validV6(b[ts:te]) {
+				s++
+				escLetter = true
+			}
+		}
+		if (s > 0 && isAlnum(b[s-1]) && !escLetter && !escapeBefore(b, s)) || (e < n && isAlnum(b[e])) {
 			continue
 		}
-		// Trim what cannot end or start an address: a lone ':' or '.'.
-		for e > s && (b[e-1] == '.' || (b[e-1] == ':' && (e-2 < s || b[e-2] != ':'))) {
-			e--
-		}
-		for s < e && (b[s] == '.' || (b[s] == ':' && (s+1 >= e || b[s+1] != ':'))) {
-			s++
-		}
-		if _, ok := parseIPv6(b[s:e]); ok {
+		s, e = trimV6(b, s, e)
+		if validV6(b[s:e]) {
 			return s, e, true
 		}
 	}
 	return 0, 0, false
+}
+
+// trimV6 trims what cannot end or start an IPv6 address from b[s:e]: a
+// lone ':' or '.'.
+func trimV6(b []byte, s, e int) (int, int) {
+	for e > s && (b[e-1] == '.' || (b[e-1] == ':' && (e-2 < s || b[e-2] != ':'))) {
+		e--
+	}
+	for s < e && (b[s] == '.' || (b[s] == ':' && (s+1 >= e || b[s+1] != ':'))) {
+		s++
+	}
+	return s, e
+}
+
+func validV6(m []byte) bool {
+	_, ok := parseIPv6(m)
+	return ok
 }
 
 // parseIPv6 parses an IPv6 address after cheap shape checks (so times and

@@ -700,7 +700,7 @@ func TestQuotedAuthCredentials(t *testing.T) {
 		{name: "leading comma single", msg: `Authorization: Bearer ',s3cretTOKEN'`, wantMsg: `Authorization: Bearer '[REDACTED]'`},
 		{name: "leading semicolon escaped", msg: `Authorization: Bearer \";s3cretTOKEN\"`, wantMsg: `Authorization: Bearer \"[REDACTED]\"`},
 		{name: "leading brace nginx", msg: `Authorization: Bearer \x22}s3cretTOKEN\x22`, wantMsg: `Authorization: Bearer \x22[REDACTED]\x22`},
-		{name: "nginx quote in JSON", msg: `{"msg":"Authorization: Basic \\x22,s3cret\\x22 next","n":1}`, wantMsg: `{"msg":"Authorization: Basic \\x22[REDACTED]\\x22 next","n":1}`},
+		{name: "nginx quote in JSON", msg: `{"msg":"Authorization: Basic \\x22:s3cret\\x22 next","n":1}`, wantMsg: `{"msg":"Authorization: Basic \\x22[REDACTED]\\x22 next","n":1}`},
 		{name: ".NET quote in JSON", msg: `{"msg":"Authorization: Bearer \\u0022}s3cret\\u0022","n":1}`, wantMsg: `{"msg":"Authorization: Bearer \\u0022[REDACTED]\\u0022","n":1}`},
 		{name: "punctuation only", msg: `{"h":"Authorization: Bearer ","a":[1,"x"]}`, wantMsg: `{"h":"Authorization: [REDACTED] ","a":[1,"x"]}`},
 	})
@@ -834,4 +834,47 @@ func TestSecretsInEscapedQuotes(t *testing.T) {
 		{name: "bearer alone, nginx quotes", msg: `x \x22Authorization\x22:\x22Basic czNjcmV0MQ\x22 y`, wantMsg: `x \x22Authorization\x22:\x22Basic [REDACTED]\x22 y`},
 		{name: "bearer alone, escaped quotes", msg: `x \"Authorization\":\"Basic czNjcmV0MQ\" y`, wantMsg: `x \"Authorization\":\"Basic [REDACTED]\" y`},
 	})
+}
+
+// TestRegress20b: what the first fixes of redact20's findings broke
+// (regress20b G1-G9): secrets after a path's backslash, addresses after a
+// percentage, quoted values starting with a backslash or ':', a compact
+// array after a scheme, IPv6 after "\b", Digest values in escaped quotes,
+// a pretty-printed escaped Authorization member, and a backslash run.
+func TestRegress20b(t *testing.T) {
+	rules := append(Defaults(), Rule{Builtin: "ipv4"}, Rule{Builtin: "ipv6"})
+	runGapCases(t, rules, []gapCase{
+		{name: "G1 windows path", msg: `path=C:\app\token=s3cretA1 y`, wantMsg: `path=C:\app\token=[REDACTED] y`},
+		{name: "G1 UNC in JSON", msg: `{"msg":"reading \\\\fileserver\\share\\token=s3cretJ2&mode=ro"}`, wantMsg: `{"msg":"reading \\\\fileserver\\share\\token=[REDACTED]&mode=ro"}`},
+		{name: "G2 percentage", msg: `cpu=95%10.9.8.7 y`, wantMsg: `cpu=95%[REDACTED:ipv4] y`},
+		{name: "G2 percentage, three digits", msg: `disk 99%192.168.1.20 full`, wantMsg: `disk 99%[REDACTED:ipv4] full`},
+		{name: "G3 backslash first", msg: `x Authorization: "\s3cretTOK7" y`, wantMsg: `x Authorization: "[REDACTED]" y`},
+		{name: "G3 in JSON", msg: `{"h":"Authorization: \"\\s3cretJ5\""}`, wantMsg: `{"h":"Authorization: \"[REDACTED]\""}`},
+		{name: "G4 compact array", msg: `{"args":["Authorization: Bearer ",401,"unauthorized"],"n":1}`, wantMsg: `{"args":["Authorization: [REDACTED] ",401,"unauthorized"],"n":1}`},
+		{name: "G4 object after", msg: `{"parts":["Bearer ",3600,{"a":1}]}`, wantMsg: `{"parts":["Bearer ",3600,{"a":1}]}`},
+		{name: "G6 b starts the address", msg: `x \b20:db8::7 y`, wantMsg: `x \[REDACTED:ipv6] y`},
+		{name: "G6 fe80 after a backslash", msg: `x \\fe80::1 y`, wantMsg: `x \\[REDACTED:ipv6] y`},
+		{name: "G6 form feed", msg: `x \f2001:db8::7 y`, wantMsg: `x \f[REDACTED:ipv6] y`},
+		{name: "G7 Digest in escaped quotes", msg: `{"m":"Authorization: \"Digest username=\\\"bob\\\", response=\\\"s3cretD2\\\"\""}`, wantMsg: `{"m":"Authorization: \"Digest [REDACTED]\""}`},
+		{name: "G8 nginx quote, colon first", msg: `x Authorization: \x22:s3cretP1\x22 y`, wantMsg: `x Authorization: \x22[REDACTED]\x22 y`},
+		{name: "G8 plain quote, colon first", msg: `x Authorization: ":s3cretP9" y`, wantMsg: `x Authorization: "[REDACTED]" y`},
+		{name: "G8 single quote, colon first", msg: `x Authorization: ':s3cretPa' y`, wantMsg: `x Authorization: '[REDACTED]' y`},
+		{name: "comma first, nginx quotes", msg: `Authorization: Bearer \x22,s3cretTOKEN\x22 y`, wantMsg: `Authorization: Bearer \x22[REDACTED]\x22 y`},
+		{name: "array after a scheme", msg: `{"a":["Bearer ","next"],"b":["Basic ",true,"x"]}`, wantMsg: `{"a":["Bearer ","next"],"b":["Basic ",true,"x"]}`},
+		{name: "G8 no value", msg: `{"e":"missing header authorization:","status":401}`, wantMsg: `{"e":"missing header authorization:","status":401}`},
+		{name: "G9 line break after colon", msg: `{"body":"{\n  \"Authorization\":\n    \"s3cretG1\"\n}"}`, wantMsg: `{"body":"{\n  \"Authorization\":\n    \"[REDACTED]\"\n}"}`},
+		{name: "G9 nginx line break", msg: `"{\x22Authorization\x22:\x0A    \x22s3cretG3\x22}"`, wantMsg: `"{\x22Authorization\x22:\x0A    \x22[REDACTED]\x22}"`},
+	})
+}
+
+// TestBackslashRunValue: a secret name's value made of a backslash run was
+// walked from each backslash (regress20b G5: 79 s for 640 KB).
+func TestBackslashRunValue(t *testing.T) {
+	r := mustNew(t, Defaults())
+	rec := newRecord(`x password=` + strings.Repeat(`\`, 300000) + ` y`)
+	start := time.Now()
+	r.Apply(rec)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("%v for a 300 KB line", took)
+	}
 }
