@@ -305,15 +305,20 @@ func (t *Tailer) scan(now time.Time) {
 			// is not handed out: the next start reads on from there.
 			t.finish(f)
 			f.finEOF = true
-		} else if len(t.atRisk) > 0 && !f.away && f.st != nil && f.copyOf == nil && !f.final &&
-			(f.eof && (quiet || t.finishing.Load()) && f.offset >= f.size || finDone) {
+		} else if len(t.atRisk) > 0 && !f.away && f.copyOf == nil && !f.final &&
+			(f.st != nil && (f.eof && (quiet || t.finishing.Load()) || finDone) ||
+				f.st == nil && (quiet || t.finishing.Load())) {
 			// Files wait for a descriptor (max_open_files): a live file
 			// read to its end and quiet for rotate_wait gives its
 			// descriptor up, as a rotated one does, and is opened again
 			// when it grows. Live files held their descriptors for good,
 			// and the waiting ones were never read. After Finish, one
 			// read to its end since gives it up though it grew, and is
-			// not opened again (finEOF: regress19c R2).
+			// not opened again (finEOF: regress19c R2). So does a file
+			// ending in an unfinished line (read again from that line's
+			// start when it grows), and one with no line yet, empty:
+			// they held theirs for good (regress20 F1: nginx's empty
+			// error.log, and no line of the waiting files read).
 			t.finish(f)
 			f.parked = true
 			f.finEOF = finDone

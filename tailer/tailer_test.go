@@ -2147,3 +2147,41 @@ func TestFinishReadsFilesWaitingBehindRotatedOnes(t *testing.T) {
 		t.Fatalf("%d of 1600 lines before ErrFinished", len(seen))
 	}
 }
+
+// Empty files, and files holding only an unfinished line, held their
+// descriptors for good: the files waiting behind them (max_open_files)
+// were never read, not even after a restart (regress20 F1).
+func TestQuietEmptyOrUnfinishedFilesGiveTheirDescriptorsUp(t *testing.T) {
+	for _, head := range []string{"", "no newline yet"} {
+		t.Run(fmt.Sprintf("%q", head), func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions(dir)
+			o.MaxOpenFiles = 2
+			for i := range 2 {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%d.log", i)), []byte(head), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tl := mustNew(t, o)
+			expectQuiet(t, tl, 50*time.Millisecond)
+			for i := range 4 {
+				var b strings.Builder
+				for j := range 100 {
+					fmt.Fprintf(&b, "w%d-%d\n", i, j)
+				}
+				appendFile(t, filepath.Join(dir, fmt.Sprintf("w%d.log", i)), b.String())
+			}
+			if got := collect(t, tl, 400, 10*time.Second); len(got) != 400 {
+				t.Fatalf("%d of 400 lines of the waiting files", len(got))
+			}
+			// The unfinished line is read whole once it ends.
+			if head != "" {
+				appendFile(t, filepath.Join(dir, "e0.log"), " - now\n")
+				got := collect(t, tl, 1, 10*time.Second)
+				if len(got) != 1 || got[0].Bytes != head+" - now" {
+					t.Fatalf("got %+v", got)
+				}
+			}
+		})
+	}
+}
