@@ -217,6 +217,10 @@ type cursor struct {
 	ackPos  position // a frame boundary at or before the first unacked record
 	reader  *Reader
 	dropped uint64 // records DropOldest deleted before this cursor had them; b.mu
+	// held: records this cursor's reader had read, not yet acknowledged,
+	// when DropOldest deleted their segment: lost unless acknowledged
+	// (countAbandoned). b.mu.
+	held []seqRange
 
 	// Guarded by reader.ackMu: when the cursor file was last fsynced,
 	// whether it has been written since, and an open handle on it for the
@@ -1022,7 +1026,11 @@ func (b *Buffer) dropOldest() {
 	lost := s.lostAfter(m, ok)
 	for _, c := range b.cursors {
 		if !slices.Contains(b.opts.Positions, c.name) {
-			c.dropped += s.lostAfter(b.through(c), true)
+			t := b.through(c)
+			c.dropped += s.lostAfter(t, true)
+			if lo, hi := max(s.first, c.acked+1), min(s.last, t); s.records > 0 && hi >= lo {
+				c.held = append(c.held, seqRange{lo, hi})
+			}
 		}
 	}
 	b.removeOldest()
@@ -1038,27 +1046,33 @@ func (b *Buffer) dropOldest() {
 // stop (or reload) abandoned them (delivery20 F2: 2,000 lost uncounted).
 // b.mu is held.
 func (b *Buffer) countAbandoned() {
-	if len(b.segs) == 0 {
-		return
-	}
-	gone := b.segs[0].first // records before it were deleted
 	most := uint64(0)
 	for _, c := range b.cursors {
-		r := c.reader
-		if r == nil || len(r.marks) == 0 || slices.Contains(b.opts.Positions, c.name) {
-			continue
+		var n uint64
+		for _, h := range c.held {
+			n += h.hi - h.lo + 1
 		}
-		if hi := min(r.marks[len(r.marks)-1].last, gone-1); hi > c.acked {
-			n := hi - c.acked
-			c.dropped += n
-			most = max(most, n)
-		}
+		c.held = nil
+		c.dropped += n
+		most = max(most, n)
 	}
 	// The buffer's count is of records some sink lost: sinks that
 	// abandoned the same records count them once (those of one sink that
 	// another also lost may be counted there already: the larger share).
 	b.stats.dropped += most
 	b.dropSince += most
+}
+
+// seqRange is the records lo through hi.
+type seqRange struct{ lo, hi uint64 }
+
+// ackHeld forgets what c.held holds through seq: acknowledged, delivered.
+// b.mu is held.
+func (c *cursor) ackHeld(seq uint64) {
+	c.held = slices.DeleteFunc(c.held, func(h seqRange) bool { return h.hi <= seq })
+	for i := range c.held {
+		c.held[i].lo = max(c.held[i].lo, seq+1)
+	}
 }
 
 // minThrough is the lowest seq through which every sink's cursor

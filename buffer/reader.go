@@ -252,6 +252,13 @@ func (r *Reader) Rewind() error {
 	}
 	r.pos, r.skipTo = r.c.ackPos, r.c.acked
 	r.marks = r.marks[:0]
+	// What was in flight in deleted segments is not read again: lost.
+	n := uint64(0)
+	for _, h := range r.c.held {
+		n += h.hi - h.lo + 1
+	}
+	r.c.held, r.c.dropped = nil, r.c.dropped+n
+	b.stats.dropped += n
 	r.scSeg = nil
 	return nil
 }
@@ -330,6 +337,7 @@ func (r *Reader) Ack(seq uint64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r.c.acked = seq
+	r.c.ackHeld(seq)
 	if seq > r.skipTo {
 		r.skipTo = seq
 	}
