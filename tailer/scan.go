@@ -108,7 +108,11 @@ func (t *Tailer) scan(now time.Time) {
 		if p == f.origPath {
 			f.origScan = t.scanSeq
 		}
-		if f.fd == nil && !f.skipped && !f.finEOF { // known, finished and closed; not done at Finish
+		// Known, finished and closed. One done at Finish (finEOF) is opened
+		// again only when it shrank: a copytruncate whose copy waits for
+		// the truncation, holding a descriptor the waiting files need
+		// (regress20 F2).
+		if f.fd == nil && !f.skipped && (!f.finEOF || fi.Size() < f.size) {
 			if fi.Size() != f.size || fi.ModTime().UnixNano() != f.mtime || f.wantFd {
 				t.reopen(p, f, fi, now)
 			}
