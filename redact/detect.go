@@ -490,16 +490,35 @@ func escapeDigits(b []byte, i int) int {
 		}
 	}
 	if i >= 2 && is(b[i-1], cHex) && i < len(b) && is(b[i], cHex) &&
-		(b[i-2] == '%' && pctEscapeLike(b[i-1], b[i]) || i >= 3 && b[i-2] == 'x' && b[i-3] == '\\') {
+		(b[i-2] == '%' || i >= 3 && b[i-2] == 'x' && b[i-3] == '\\') {
 		return 1 // the second hex digit
 	}
 	if i+2 > len(b) || !is(b[i], cHex) || !is(b[i+1], cHex) {
 		return 0
 	}
-	if i >= 1 && b[i-1] == '%' && pctEscapeLike(b[i], b[i+1]) || i >= 2 && b[i-1] == 'x' && b[i-2] == '\\' {
+	if i >= 1 && b[i-1] == '%' || i >= 2 && b[i-1] == 'x' && b[i-2] == '\\' {
 		return 2
 	}
 	return 0
+}
+
+// addrEscapeDigits is escapeDigits before an IP address: a "%XX" counts
+// only when it reads as a URL's escape (pctEscapeLike). A card after any
+// "%XX" keeps escapeDigits' reading (regress20c R2: "%41" then a card
+// shipped).
+func addrEscapeDigits(b []byte, i int) int {
+	n := escapeDigits(b, i)
+	switch {
+	case n == 2 && b[i-1] == '%':
+		if !pctEscapeLike(b[i], b[i+1]) {
+			return 0
+		}
+	case n == 1 && b[i-2] == '%':
+		if !pctEscapeLike(b[i-1], b[i]) {
+			return 0
+		}
+	}
+	return n
 }
 
 // pctEscapeLike reports whether "%" hi lo reads as a URL's escape: of
@@ -2160,15 +2179,25 @@ func (q queryDetector) scan(b []byte, from int, st *findState) (int, int, bool) 
 					// backslashes is walked once (from each of its bytes
 					// it took time in the square of its length:
 					// regress20b G5).
-					if closeQuote != "" && hasQuoteAt(b, ve, closeQuote) || escapedQuoteAt(b, ve) {
-						break
-					}
 					k := ve
 					for k < n && b[k] == '\\' {
 						k++
 					}
-					if k-ve > 1 && (closeQuote != "" && hasQuoteAt(b, k-1, closeQuote) || escapedQuoteAt(b, k-1)) {
-						ve = k - 1
+					if closeQuote != "" && hasQuoteAt(b, k-1, closeQuote) {
+						break // the run is the quote's ("\\x22" in a JSON string)
+					}
+					if r := k - ve; k < n && b[k] == '"' && r%2 == 1 {
+						// A quote escaped once (\"), or more at each level
+						// (\\\"), after escaped backslashes (pairs): those
+						// are the value's. After an even run the quote is
+						// the string's end, and the run the value's: cut
+						// before its last backslash, the string's closing
+						// quote was escaped (regress20c R1).
+						l := 1
+						for 2*l+1 <= r {
+							l = 2*l + 1
+						}
+						ve = k - l
 						break
 					}
 					ve = k
@@ -3058,7 +3087,7 @@ func (ipv4Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 		// "%208.8.8.8", "\x2210.9.8.7": the escape's hex digits are not
 		// the address's (redact20 F1, F2: it shipped, or was hashed as
 		// another address).
-		s += escapeDigits(b, s)
+		s += addrEscapeDigits(b, s)
 		if s < d && (s == 0 || !(isAlnum(b[s-1]) && !escapeBefore(b, s) || b[s-1] == '.')) {
 			if e, ok := parseIPv4(b, s); ok {
 				return s, e, true
@@ -3125,7 +3154,7 @@ func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 		for s > i && is(b[s-1], cV6) {
 			s--
 		}
-		s += escapeDigits(b, s) // "%2C2001:db8::7", "\u000a2001:…" (redact20 F1)
+		s += addrEscapeDigits(b, s) // "%2C2001:db8::7", "\u000a2001:…" (redact20 F1)
 		e := c + 1
 		for e < n && is(b[e], cV6) {
 			e++

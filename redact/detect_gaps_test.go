@@ -861,6 +861,14 @@ func TestRegress20b(t *testing.T) {
 		{name: "G8 single quote, colon first", msg: `x Authorization: ':s3cretPa' y`, wantMsg: `x Authorization: '[REDACTED]' y`},
 		{name: "comma first, nginx quotes", msg: `Authorization: Bearer \x22,s3cretTOKEN\x22 y`, wantMsg: `Authorization: Bearer \x22[REDACTED]\x22 y`},
 		{name: "array after a scheme", msg: `{"a":["Bearer ","next"],"b":["Basic ",true,"x"]}`, wantMsg: `{"a":["Bearer ","next"],"b":["Basic ",true,"x"]}`},
+		// regress20c R1, R2: a value ending in an escaped backslash at a
+		// JSON string's end kept the string's closing quote escaped; a
+		// run of backslashes before nginx's quote in a JSON string lost
+		// one; a card after "%41" (no URL's escape) shipped.
+		{name: "R1 backslash at a string's end", msg: `F {"m":"password=s3cretB1\\","n":"KEEP"}`, wantMsg: `F {"m":"password=[REDACTED]","n":"KEEP"}`},
+		{name: "R1 escaped quote kept", msg: `F {"m":"x \"password=s3cretK\" y"}`, wantMsg: `F {"m":"x \"password=[REDACTED]\" y"}`},
+		{name: "R2 nginx quote in a JSON string", msg: `F {"m":"a \\x22password=s3cretG\\x22 b"}`, wantMsg: `F {"m":"a \\x22password=[REDACTED]\\x22 b"}`},
+		{name: "R2 card after %41", msg: `x %414111111111111111 y`, wantMsg: `x %41[REDACTED:credit_card] y`},
 		{name: "G8 no value", msg: `{"e":"missing header authorization:","status":401}`, wantMsg: `{"e":"missing header authorization:","status":401}`},
 		{name: "G9 line break after colon", msg: `{"body":"{\n  \"Authorization\":\n    \"s3cretG1\"\n}"}`, wantMsg: `{"body":"{\n  \"Authorization\":\n    \"[REDACTED]\"\n}"}`},
 		{name: "G9 nginx line break", msg: `"{\x22Authorization\x22:\x0A    \x22s3cretG3\x22}"`, wantMsg: `"{\x22Authorization\x22:\x0A    \x22[REDACTED]\x22}"`},
