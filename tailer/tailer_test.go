@@ -2017,18 +2017,42 @@ func TestFinishReadsFilesWaitingForADescriptor(t *testing.T) {
 // linesToFinished counts the lines Next hands out until ErrFinished.
 func linesToFinished(t *testing.T, tl *Tailer) int {
 	t.Helper()
+	return finishLines(t, tl, func(Line) bool { return true })
+}
+
+// finishLines calls each with every line Next hands out until
+// ErrFinished, and returns how many lines each counted (said true for).
+func finishLines(t *testing.T, tl *Tailer, each func(Line) bool) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for n := 0; ; n++ {
-		_, err := tl.Next(ctx)
+	n := 0
+	for {
+		l, err := tl.Next(ctx)
 		if errors.Is(err, ErrFinished) {
 			return n
 		}
 		if err != nil {
 			t.Fatalf("after %d lines: %v", n, err)
 		}
+		if each(l) {
+			n++
+		}
 	}
 }
+
+// writeNumbered appends n lines "<prefix>-<j>" to path.
+func writeNumbered(t *testing.T, path, prefix string, n int) {
+	t.Helper()
+	var b strings.Builder
+	for j := range n {
+		fmt.Fprintf(&b, "%s-%d\n", prefix, j)
+	}
+	appendFile(t, path, b.String())
+}
+
+// notBusy counts the lines that are not busy.log's.
+func notBusy(l Line) bool { return !strings.HasPrefix(string(l.Bytes), "busy-") }
 
 // A file still being written holds the only descriptor at Finish: it is
 // read to an end it had after Finish, then gives the descriptor up for good,
@@ -2070,31 +2094,12 @@ func TestFinishReadsWaitingFilesBesideABusyFile(t *testing.T) {
 	}()
 	defer func() { close(stop); <-done }()
 	for i := range 40 {
-		var b strings.Builder
-		for j := range 100 {
-			fmt.Fprintf(&b, "f%d-%d\n", i, j)
-		}
-		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), b.String())
+		writeNumbered(t, filepath.Join(dir, fmt.Sprintf("f%02d.log", i)), fmt.Sprintf("f%d", i), 100)
 	}
 	time.Sleep(100 * time.Millisecond) // scans see them waiting
 	tl.Finish()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	waiting := 0
-	for {
-		l, err := tl.Next(ctx)
-		if errors.Is(err, ErrFinished) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("after %d waiting lines: %v", waiting, err)
-		}
-		if !strings.HasPrefix(string(l.Bytes), "busy-") {
-			waiting++
-		}
-	}
-	if waiting != 4000 {
-		t.Fatalf("%d of 4000 waiting lines before ErrFinished", waiting)
+	if n := finishLines(t, tl, notBusy); n != 4000 {
+		t.Fatalf("%d of 4000 waiting lines before ErrFinished", n)
 	}
 }
 
@@ -2107,42 +2112,33 @@ func TestFinishReadsFilesWaitingBehindRotatedOnes(t *testing.T) {
 	o := testOptions(dir)
 	o.MaxOpenFiles = 2
 	o.RotateWait = time.Hour
-	write := func(i int, gen string) {
-		var b strings.Builder
-		for j := range 100 {
-			fmt.Fprintf(&b, "%s-f%d-%d\n", gen, i, j)
-		}
-		appendFile(t, filepath.Join(dir, fmt.Sprintf("f%d.log", i)), b.String())
-	}
+	path := func(i int) string { return filepath.Join(dir, fmt.Sprintf("f%d.log", i)) }
 	for i := range 8 {
-		write(i, "old")
+		writeNumbered(t, path(i), fmt.Sprintf("old-f%d", i), 100)
 	}
 	tl := mustNew(t, o)
 	seen := map[string]bool{}
-	read := func(d time.Duration) error {
+	read := func(d time.Duration) {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		for {
 			l, err := tl.Next(ctx)
 			if err != nil {
-				return err
+				return
 			}
 			seen[string(l.Bytes)] = true
 		}
 	}
 	read(300 * time.Millisecond)
 	for i := range 8 {
-		p := filepath.Join(dir, fmt.Sprintf("f%d.log", i))
-		if err := os.Rename(p, p+".1"); err != nil {
+		if err := os.Rename(path(i), path(i)+".1"); err != nil {
 			t.Fatal(err)
 		}
-		write(i, "new")
+		writeNumbered(t, path(i), fmt.Sprintf("new-f%d", i), 100)
 	}
 	read(100 * time.Millisecond)
 	tl.Finish()
-	if err := read(10 * time.Second); !errors.Is(err, ErrFinished) {
-		t.Fatal(err)
-	}
+	finishLines(t, tl, func(l Line) bool { seen[string(l.Bytes)] = true; return true })
 	if len(seen) != 1600 {
 		t.Fatalf("%d of 1600 lines before ErrFinished", len(seen))
 	}
@@ -2165,11 +2161,7 @@ func TestQuietEmptyOrUnfinishedFilesGiveTheirDescriptorsUp(t *testing.T) {
 			tl := mustNew(t, o)
 			expectQuiet(t, tl, 50*time.Millisecond)
 			for i := range 4 {
-				var b strings.Builder
-				for j := range 100 {
-					fmt.Fprintf(&b, "w%d-%d\n", i, j)
-				}
-				appendFile(t, filepath.Join(dir, fmt.Sprintf("w%d.log", i)), b.String())
+				writeNumbered(t, filepath.Join(dir, fmt.Sprintf("w%d.log", i)), fmt.Sprintf("w%d", i), 100)
 			}
 			if got := collect(t, tl, 400, 10*time.Second); len(got) != 400 {
 				t.Fatalf("%d of 400 lines of the waiting files", len(got))
@@ -2196,38 +2188,18 @@ func TestFinishCopytruncateOfAFileDoneAtFinish(t *testing.T) {
 	o.MaxOpenFiles = 1
 	o.RotateWait = time.Hour
 	busy := filepath.Join(dir, "b.log")
-	var b strings.Builder
-	for j := range 500 {
-		fmt.Fprintf(&b, "busy-%d\n", j)
-	}
-	appendFile(t, busy, b.String())
+	writeNumbered(t, busy, "busy", 500)
 	tl := mustNew(t, o)
 	if got := collect(t, tl, 500, 5*time.Second); len(got) != 500 {
 		t.Fatalf("%d of 500 lines of b.log", len(got))
 	}
 	for i := range 10 {
-		b.Reset()
-		for j := range 100 {
-			fmt.Fprintf(&b, "w%d-%d\n", i, j)
-		}
-		appendFile(t, filepath.Join(dir, fmt.Sprintf("w%d.log", i)), b.String())
+		writeNumbered(t, filepath.Join(dir, fmt.Sprintf("w%d.log", i)), fmt.Sprintf("w%d", i), 100)
 	}
 	time.Sleep(60 * time.Millisecond) // a scan sees them waiting
 	tl.Finish()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	waiting, rotated := 0, false
-	for {
-		l, err := tl.Next(ctx)
-		if errors.Is(err, ErrFinished) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("after %d waiting lines: %v", waiting, err)
-		}
-		if !strings.HasPrefix(string(l.Bytes), "busy-") {
-			waiting++
-		}
+	rotated := false
+	n := finishLines(t, tl, func(l Line) bool {
 		if !rotated {
 			// b.log gave its descriptor up: logrotate's copytruncate now.
 			data, err := os.ReadFile(busy)
@@ -2242,8 +2214,9 @@ func TestFinishCopytruncateOfAFileDoneAtFinish(t *testing.T) {
 			}
 			rotated = true
 		}
-	}
-	if waiting != 1000 {
-		t.Fatalf("%d of 1000 waiting lines before ErrFinished", waiting)
+		return notBusy(l)
+	})
+	if n != 1000 {
+		t.Fatalf("%d of 1000 waiting lines before ErrFinished", n)
 	}
 }
