@@ -527,7 +527,7 @@ func addrEscapeDigits(b []byte, i int) int {
 // percentage and an address (regress20b G2: its digits were taken for an
 // escape's, and it shipped).
 func pctEscapeLike(hi, lo byte) bool {
-	c := hexVal(hi)<<4 | hexVal(lo)
+	c := unhex(hi)<<4 | unhex(lo)
 	switch {
 	case c >= 0x80 || c == '\t' || c == '\n' || c == '\r':
 		return true
@@ -535,16 +535,6 @@ func pctEscapeLike(hi, lo byte) bool {
 		return false
 	}
 	return !isAlnum(c)
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 // isPct20 reports whether b holds "%20", a space percent-encoded, at i.

@@ -420,12 +420,7 @@ func TestSIGTERMDuringReloadWithFailingSink(t *testing.T) {
 	if err := os.WriteFile(logPath, []byte("one\ntwo\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close() // nothing listens: every push fails and is retried
+	dead := deadAddr(t) // every push fails and is retried
 	base := `data_dir: ` + dir + `/data
 log: {level: info}
 drain_timeout: 1s
@@ -980,12 +975,7 @@ func TestSIGTERMDuringReloadReadsToTheEnd(t *testing.T) {
 	if err := os.WriteFile(logPath, []byte("early\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close() // the reload waits for this sink's batch while lines are written
+	dead := deadAddr(t) // the reload waits for this sink's batch while lines are written
 	base := `data_dir: ` + dir + `/data
 log: {level: info}
 drain_timeout: 3s
@@ -1036,4 +1026,15 @@ func appendFile(t *testing.T, path, s string) {
 	if _, err := f.WriteString(s); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
