@@ -25,3 +25,17 @@ func birth(fd *os.File) uint64 {
 	}
 	return uint64(stx.Btime.Sec)*1e9 + uint64(stx.Btime.Nsec)
 }
+
+// pathBirth returns the identity and birth (as birth does) of the file at
+// p, following symbolic links as opening it would, without opening it.
+func pathBirth(p string) (id devIno, born uint64, ok bool) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_INO|unix.STATX_BTIME, &stx); err != nil {
+		return devIno{}, 0, false
+	}
+	id = devIno{dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), ino: stx.Ino}
+	if stx.Mask&unix.STATX_BTIME != 0 {
+		born = uint64(stx.Btime.Sec)*1e9 + uint64(stx.Btime.Nsec)
+	}
+	return id, born, true
+}

@@ -1008,26 +1008,73 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 // f's first line on another file's inode whose key the buffer holds. A
 // file that still starts with that line holds its own stream (a rename,
 // not a copy) and is passed over, as is a key already taken.
+//
+// The original may hold no descriptor: given up, or never had one since
+// the crash (max_open_files). Its inode and first line are then looked at
+// through its path. Only files holding a descriptor were looked at before,
+// and such a copy was read again from its start under a new key
+// (delivery20 F3).
 func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, gen uint32, orig string, ok bool) {
-	for _, g := range t.order {
-		if g == f || g.fd == nil || g.id.dev != f.id.dev {
-			continue
-		}
-		if len(g.head) >= fpLen && bytes.Equal(g.head[:fpLen], f.head[:fpLen]) {
-			continue
-		}
-		born := g.born
+	line := f.head[:fpLen]
+	held := func(id devIno, born uint64) (uint64, uint32, bool) {
 		for gen := uint32(0); gen < 4; gen++ {
-			k := t.makeKey(g.id.dev, g.id.ino, fpLen, fpHash, gen, born)
+			k := t.makeKey(id.dev, id.ino, fpLen, fpHash, gen, born)
 			if _, used := t.usedKeys[k]; used {
 				continue
 			}
 			if _, held := t.resumeAt[k]; held {
-				return k, gen, g.path, true
+				return k, gen, true
 			}
+		}
+		return 0, 0, false
+	}
+	for _, g := range t.order {
+		if g == f || g.id.dev != f.id.dev {
+			continue
+		}
+		if g.fd != nil && len(g.head) >= fpLen && bytes.Equal(g.head[:fpLen], line) {
+			continue
+		}
+		k, gen, ok := held(g.id, g.born)
+		if !ok {
+			continue
+		}
+		if g.fd == nil && !truncatedFrom(g.path, g.id, g.born, line) {
+			continue // its head may have changed since it was read
+		}
+		return k, gen, g.path, true
+	}
+	for p, e := range t.atRisk {
+		if e.id == f.id || e.id.dev != f.id.dev || t.files[e.id] != nil {
+			continue
+		}
+		id, born, found := pathBirth(p)
+		if !found || id != e.id {
+			continue
+		}
+		if k, gen, ok := held(id, born); ok && truncatedFrom(p, id, born, line) {
+			return k, gen, p, true
 		}
 	}
 	return 0, 0, "", false
+}
+
+// truncatedFrom reports whether the file at p is still file id, born at
+// born, and no longer starts with line: the original of a copy that does.
+// A moment's descriptor, outside max_open_files.
+func truncatedFrom(p string, id devIno, born uint64, line []byte) bool {
+	fd, err := openNonblock(p)
+	if err != nil {
+		return false
+	}
+	defer fd.Close()
+	var st syscall.Stat_t
+	if syscall.Fstat(int(fd.Fd()), &st) != nil || uint64(st.Dev) != id.dev || st.Ino != id.ino || birth(fd) != born {
+		return false
+	}
+	head := make([]byte, len(line))
+	n, _ := fd.ReadAt(head, 0)
+	return !bytes.Equal(head[:n], line)
 }
 
 // lastBoundary finds where to start a file at its end: just after its last

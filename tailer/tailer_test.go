@@ -1309,6 +1309,71 @@ func TestCopyOfUncheckpointedFileResumes(t *testing.T) {
 	expectQuiet(t, tl, 500*time.Millisecond)
 }
 
+// The same, with the truncated original waiting for a descriptor
+// (max_open_files) when its copy is found: a crash before the file's first
+// checkpoint, then runs that never opened the original again. The copy's
+// key is found through the waiting original's inode, looked at by its path.
+// Before, only files holding a descriptor were looked at: the copy was read
+// from its start under a new key (delivery20 F3: 1,648 to 13,080 lines
+// stored twice over 25 kills with max_open_files 2).
+func TestCopyOfUncheckpointedFileResumesWhileOriginalWaits(t *testing.T) {
+	for _, parked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "never opened", true: "gave its descriptor up"}[parked], func(t *testing.T) {
+			dir := t.TempDir()
+			ck := filepath.Join(t.TempDir(), "ck.json")
+			p := filepath.Join(dir, "app.log")
+			appendFile(t, p, "line one of the file\nl2\nl3\nl4\nl5\n")
+			o := testOptions(dir)
+			o.CheckpointPath = ck
+			tl := mustNew(t, o)
+			ls := collect(t, tl, 5, 5*time.Second)
+			key, resumeAt := ls[0].Key, ls[2].End // l1-l3 are in the buffer
+			if err := tl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(ck) // killed before the file's first checkpoint
+			// copytruncate to app.log.1, then the original renamed to
+			// app.log.2: it sorts after its copy, and the copy takes the
+			// only descriptor first.
+			copyTruncate(t, p, p+".1")
+			if err := os.Rename(p, p+".2"); err != nil {
+				t.Fatal(err)
+			}
+			o.Resume = map[uint64]int64{key: resumeAt}
+			o.MaxOpenFiles = 1
+			if parked {
+				// The original was opened (empty, truncated) and gave its
+				// descriptor up to a file that waited for it, before its
+				// copy was found.
+				hide := filepath.Join(dir, "copy.tmp") // outside the glob
+				if err := os.Rename(p+".1", hide); err != nil {
+					t.Fatal(err)
+				}
+				tl = mustNew(t, o)
+				time.Sleep(3 * o.ScanInterval)
+				appendFile(t, filepath.Join(dir, "a.log"), "busy\n")
+				collect(t, tl, 1, 5*time.Second)
+				if err := os.Rename(hide, p+".1"); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				tl = mustNew(t, o)
+			}
+			defer tl.Close()
+			appendFile(t, p+".2", "after\n")
+			ls = collect(t, tl, 3, 10*time.Second)
+			byText := indexByText(ls)
+			if l4 := byText["l4"]; l4.Key != key || l4.Start != resumeAt || l4.Path != p+".1" {
+				t.Fatalf("lines %+v (the copy read again from its start)", ls)
+			}
+			if after := byText["after"]; after.Key == key || after.Start != 0 || byText["l5"].Key != key {
+				t.Fatalf("lines %+v", ls)
+			}
+			expectQuiet(t, tl, 300*time.Millisecond)
+		})
+	}
+}
+
 // copytruncate of a live file that gave its descriptor up (more files than
 // max_open_files) is a truncation: the copy continues the file's stream.
 // Before, reopening the truncated file took it for inode reuse, and the
