@@ -24,6 +24,8 @@ type Sink struct {
 	w      io.Writer
 	enc    sidetrail.JSONEncoder
 	buf    []byte
+	ends   []int // where each record's line ends in buf
+	cut    bool  // a failed write left a line unfinished: the next write ends it first
 	mu     sync.Mutex
 	closed bool
 	lines  atomic.Uint64
@@ -50,7 +52,10 @@ const flushChunk = 256 << 10
 
 // Send writes every record of batch, one JSON object per line, and marks each
 // Accepted once the bytes holding it were written. A failed write returns
-// the error; the records not yet written stay Unsent and are sent again.
+// the error; the records not yet written whole stay Unsent and are sent
+// again. A write that fails partway (ENOSPC on a file) may have cut a line:
+// the next write starts with a line break, so the cut head stays a line of
+// its own, never glued to the record written again after it (sinks21 F1).
 func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
 	s.mu.Lock()
 	closed := s.closed
@@ -58,9 +63,15 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 	if closed {
 		return sidetrail.ErrClosed
 	}
-	written := 0 // records whose bytes are in s.buf
-	flush := func(upto int) error {
-		if len(s.buf) == 0 {
+	written := 0 // records before those whose lines are in s.buf
+	reset := func() {
+		s.buf, s.ends = s.buf[:0], s.ends[:0]
+		if s.cut {
+			s.buf = append(s.buf, '\n')
+		}
+	}
+	flush := func() error {
+		if len(s.ends) == 0 {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -71,32 +82,49 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 		if err == nil && n < len(s.buf) {
 			err = io.ErrShortWrite
 		}
+		whole := len(s.ends)
+		if err != nil {
+			whole = 0
+			for whole < len(s.ends) && s.ends[whole] <= n {
+				whole++
+			}
+			lead, last := 0, 0
+			if s.cut {
+				lead = 1
+			}
+			if last = lead; whole > 0 {
+				last = s.ends[whole-1]
+			}
+			if n >= lead {
+				s.cut = n > last // bytes of the next line went out
+			}
+		} else {
+			s.cut = false
+		}
+		for i := written; i < written+whole; i++ {
+			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
+		}
+		s.lines.Add(uint64(whole))
+		written += whole
 		if err != nil {
 			s.errors.Add(1)
 			return fmt.Errorf("stdout: write: %w", err)
 		}
-		for i := written; i < upto; i++ {
-			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
-		}
-		s.lines.Add(uint64(upto - written))
-		written = upto
-		s.buf = s.buf[:0]
+		reset()
 		return nil
 	}
-	s.buf = s.buf[:0]
+	reset()
 	for i := range batch {
 		s.buf = s.enc.Append(s.buf, &batch[i])
 		s.buf = append(s.buf, '\n')
+		s.ends = append(s.ends, len(s.buf))
 		if len(s.buf) >= flushChunk {
-			if err := flush(i + 1); err != nil {
+			if err := flush(); err != nil {
 				return err
 			}
 		}
 	}
-	if err := flush(len(batch)); err != nil {
-		return err
-	}
-	return nil
+	return flush()
 }
 
 // Close marks the sink closed; it does not close the writer. Idempotent.

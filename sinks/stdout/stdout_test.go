@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -91,5 +92,95 @@ func TestWriteErrorLeavesRecordsUnsent(t *testing.T) {
 	// Exactly the records whose bytes were written count as delivered.
 	if delivered != 2 || w.buf.Len() == 0 || s.Stats().WriteErrors != 1 {
 		t.Fatalf("delivered %d, wrote %d bytes, stats %+v", delivered, w.buf.Len(), s.Stats())
+	}
+}
+
+// partialWriter writes at most room bytes in all (ENOSPC on a file: the
+// write that meets the end writes what fits and fails), then takes
+// writes again once given more room.
+type partialWriter struct {
+	room int
+	buf  bytes.Buffer
+}
+
+func (p *partialWriter) Write(b []byte) (int, error) {
+	n := min(len(b), p.room-p.buf.Len())
+	p.buf.Write(b[:n])
+	if n < len(b) {
+		return n, errors.New("no space left on device")
+	}
+	return n, nil
+}
+
+// A write that fails partway wrote some records whole and one in part: the
+// whole ones count as delivered, and the next write ends the cut line
+// before the rest. Before, every record of the chunk was sent again (519
+// lines twice), and the cut head was glued to the resent first record, so
+// a record was in no line a JSON reader could parse (sinks21 F1).
+func TestPartialWriteDeliversWholeRecordsAndEndsTheCutLine(t *testing.T) {
+	for _, cut := range []string{"inside the third record", "inside the first record", "at a line's end"} {
+		t.Run(cut, func(t *testing.T) {
+			batch := make([]sidetrail.Record, 6)
+			for i := range batch {
+				batch[i] = sidetrail.Record{Offset: int64(i), Message: []byte(fmt.Sprintf("line %d %s", i, strings.Repeat("x", 50)))}
+			}
+			var one bytes.Buffer
+			var enc sidetrail.JSONEncoder
+			one.Write(enc.Append(nil, &batch[0]))
+			lineLen := one.Len() + 1 // every record's line is as long
+			w := &partialWriter{}
+			switch cut {
+			case "inside the third record":
+				w.room = 2*lineLen + 10
+			case "inside the first record":
+				w.room = 10
+			case "at a line's end":
+				w.room = 2 * lineLen
+			}
+			s := New(w)
+			pending := batch
+			var sent []int64
+			for try := 0; len(pending) > 0; try++ {
+				if try > 1 {
+					t.Fatalf("still %d records unsent", len(pending))
+				}
+				res := make([]sidetrail.Result, len(pending))
+				err := s.Send(context.Background(), pending, res)
+				if try == 0 && err == nil {
+					t.Fatal("no error from a write that failed partway")
+				}
+				var rest []sidetrail.Record
+				for i, r := range res {
+					if r.Status.Delivered() {
+						sent = append(sent, pending[i].Offset)
+					} else {
+						rest = append(rest, pending[i])
+					}
+				}
+				pending = rest
+				w.room = 1 << 20 // room again
+			}
+			if len(sent) != len(batch) {
+				t.Fatalf("delivered %v", sent)
+			}
+			seen := map[int64]int{}
+			broken := 0
+			for _, l := range lines(w.buf.String()) {
+				var doc struct{ Log struct{ Offset int64 } }
+				if json.Unmarshal(l, &doc) != nil {
+					broken++
+					continue
+				}
+				seen[doc.Log.Offset]++
+			}
+			for i := range batch {
+				if seen[int64(i)] != 1 {
+					t.Errorf("record %d in %d whole lines; output:\n%s", i, seen[int64(i)], w.buf.String())
+				}
+			}
+			if want := map[bool]int{true: 0, false: 1}[cut == "at a line's end"]; broken != want {
+				t.Errorf("%d broken lines, want %d; output:\n%s", broken, want, w.buf.String())
+			}
+		})
 	}
 }
