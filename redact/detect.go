@@ -387,46 +387,62 @@ func cardInRun(b []byte, rs, re int) (int, int, bool) {
 		gs := i
 		if n := escapeDigits(b, gs); n > 0 {
 			// "%224111…", "\x224111…": the escape's hex digits are not
-			// the number's.
+			// the number's. After a bare "%" they may be: "5%4111…", a
+			// card after a percentage, shipped read so (regress20c).
+			if gs > 0 && b[gs-1] == '%' && n == 2 {
+				if e := gs + n; e < re && is(b[e], cDigit) && escapeDigits(b, e) == 0 {
+					if end := cardFrom(b, e, re); end > 0 {
+						return e, end, true
+					}
+				}
+				if end := cardFrom(b, gs, re); end > 0 {
+					return gs, end, true
+				}
+			}
 			i = gs + n
 			continue
 		}
-		ge := gs
-		for ge < re && is(b[ge], cDigit) {
-			ge++
+		if end := cardFrom(b, gs, re); end > 0 {
+			return gs, end, true
 		}
-		glued := gs > 0 && isAlnum(b[gs-1]) && !escapeBefore(b, gs)
-		if !glued && b[gs] >= '2' && b[gs] <= '6' && !hashTokenBefore(b, gs) {
-			digits, best := 0, -1
-			for j := gs; j < re; {
-				k := j
-				for k < re && is(b[k], cDigit) {
-					k++
-				}
-				digits += k - j
-				if digits > 19 {
-					break
-				}
-				if digits >= 13 && (k == len(b) || !isAlnum(b[k])) && luhn(b[gs:k]) {
-					best = k
-				}
-				if k+1 < re && (b[k] == ' ' || b[k] == '-' || b[k] == '+') && is(b[k+1], cDigit) {
-					j = k + 1
-					continue
-				}
-				if k+3 < re && isPct20(b, k) && is(b[k+3], cDigit) {
-					j = k + 3
-					continue
-				}
-				break
-			}
-			if best >= 0 {
-				return gs, best, true
-			}
+		for i = gs; i < re && is(b[i], cDigit); i++ {
 		}
-		i = ge
 	}
 	return 0, 0, false
+}
+
+// cardFrom returns the end of the longest Luhn-valid card number of 13-19
+// digits starting at b[gs], a digit, within b[:re]: its groups may be
+// joined by one space, '-', '+' or "%20". 0 when none starts there.
+func cardFrom(b []byte, gs, re int) int {
+	glued := gs > 0 && isAlnum(b[gs-1]) && !escapeBefore(b, gs)
+	if glued || b[gs] < '2' || b[gs] > '6' || hashTokenBefore(b, gs) {
+		return 0
+	}
+	digits, best := 0, 0
+	for j := gs; j < re; {
+		k := j
+		for k < re && is(b[k], cDigit) {
+			k++
+		}
+		digits += k - j
+		if digits > 19 {
+			break
+		}
+		if digits >= 13 && (k == len(b) || !isAlnum(b[k])) && luhn(b[gs:k]) {
+			best = k
+		}
+		if k+1 < re && (b[k] == ' ' || b[k] == '-' || b[k] == '+') && is(b[k+1], cDigit) {
+			j = k + 1
+			continue
+		}
+		if k+3 < re && isPct20(b, k) && is(b[k+3], cDigit) {
+			j = k + 3
+			continue
+		}
+		break
+	}
+	return best
 }
 
 // hashTokenBefore reports whether the digits at i are a hash token's hex
@@ -1189,6 +1205,11 @@ func authValue(b []byte, j int) (int, int) {
 			// before escaped quotes were ("\x22:s3cret\"" was masked
 			// whole: regress20b).
 			j, quote, escQuote = qs, 0, ""
+		} else if escQuote != "" && emptyThenWord(b, j) {
+			// An empty escaped string glued to a word: the word is the
+			// value, unquoted (\x22\x22s3cret was taken for no value, and
+			// shipped: regress20c R4).
+			j, quote, escQuote, closing = quoteTokenEnd(b, j), 0, "", -1
 		} else if j >= len(b) || is(b[j], cSpace) || escQuote != "" && quoteTokenEnd(b, j) > j ||
 			strings.IndexByte(`,;:}])"'`, b[j]) >= 0 && !punctCredential(b, j, closing) && !singlePunct(b, j, quote) {
 			// No value: the quote closes a string that ended in the
@@ -1325,6 +1346,13 @@ func punctCredential(b []byte, s, closing int) bool {
 		v = v[1:]
 	}
 	return hasAlnum(v) && bytes.IndexAny(v, ",{[ \t\r\n") < 0
+}
+
+// emptyThenWord reports whether an escaped quote at b[j] closes an empty
+// escaped string with a letter or digit right after it.
+func emptyThenWord(b []byte, j int) bool {
+	e := quoteTokenEnd(b, j)
+	return e > j && e < len(b) && isAlnum(b[e])
 }
 
 // escQuotedEnd returns where the string that the escaped quote at

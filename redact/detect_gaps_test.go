@@ -869,6 +869,18 @@ func TestRegress20b(t *testing.T) {
 		{name: "R1 escaped quote kept", msg: `F {"m":"x \"password=s3cretK\" y"}`, wantMsg: `F {"m":"x \"password=[REDACTED]\" y"}`},
 		{name: "R2 nginx quote in a JSON string", msg: `F {"m":"a \\x22password=s3cretG\\x22 b"}`, wantMsg: `F {"m":"a \\x22password=[REDACTED]\\x22 b"}`},
 		{name: "R2 card after %41", msg: `x %414111111111111111 y`, wantMsg: `x %41[REDACTED:credit_card] y`},
+		// A card right after a bare "%": its first digits were read as
+		// the escape's, and it shipped.
+		{name: "card after a percentage", msg: `x 100%4111111111111111 y`, wantMsg: `x 100%[REDACTED:credit_card] y`},
+		{name: "card after a percent sign", msg: `x %4111111111111111 y`, wantMsg: `x %[REDACTED:credit_card] y`},
+		{name: "card after %22, the escape's reading first", msg: `x %224111111111111111 y`, wantMsg: `x %22[REDACTED:credit_card] y`},
+		{name: "card after %2C and a space", msg: `x %2C 4111111111111111 y`, wantMsg: `x %2C [REDACTED:credit_card] y`},
+		{name: "no card either way", msg: `x %4111111111111112 y`, wantMsg: `x %4111111111111112 y`},
+		// regress20c R4: an empty escaped string, then the credential,
+		// read as no value: masked whole before escaped quotes were read.
+		{name: "R4 empty nginx string, then the credential", msg: `x Authorization: \x22\x22s3cretPx y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
+		{name: "R4 empty escaped string in JSON, then the credential", msg: `{"m":"Authorization: \"\"s3cretJx y"}`, wantMsg: `{"m":"Authorization: \"\"[REDACTED] y"}`},
+		{name: "R4 empty escaped string, no value", msg: `{"m":"{\"Authorization\":\"\"}","n":1}`, wantMsg: `{"m":"{\"Authorization\":\"\"}","n":1}`},
 		{name: "G8 no value", msg: `{"e":"missing header authorization:","status":401}`, wantMsg: `{"e":"missing header authorization:","status":401}`},
 		{name: "G9 line break after colon", msg: `{"body":"{\n  \"Authorization\":\n    \"s3cretG1\"\n}"}`, wantMsg: `{"body":"{\n  \"Authorization\":\n    \"[REDACTED]\"\n}"}`},
 		{name: "G9 nginx line break", msg: `"{\x22Authorization\x22:\x0A    \x22s3cretG3\x22}"`, wantMsg: `"{\x22Authorization\x22:\x0A    \x22[REDACTED]\x22}"`},
