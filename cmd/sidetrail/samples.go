@@ -143,7 +143,7 @@ func (g *generation) samples() []sample {
 		case *loki.Sink:
 			st := sk.Stats()
 			retried += st.Resent
-			sendErrors += st.TooLargeSplits
+			sendErrors += st.TooLargeSplits + st.Halved
 		}
 		add(dSinkRetried, counter, float64(retried), name)
 		add(dSinkDead, counter, float64(s.DeadLettered), name)

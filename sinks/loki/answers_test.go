@@ -1,8 +1,10 @@
 package loki
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -171,4 +173,95 @@ func TestTooLargeHalfFailsRetryably(t *testing.T) {
 	if n := len(f.entries()); n != 3 {
 		t.Errorf("%d entries stored, want 3", n)
 	}
+}
+
+// badRequestFor answers 400 for a push holding a line with marker, storing
+// nothing of it (VictoriaLogs refuses a push whole), or for a body over
+// limit bytes (limit 0: no limit), as VictoriaLogs and Loki answer a body
+// over their size limit.
+func badRequestFor(f *fakeLoki, marker string, limit int) {
+	f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if limit > 0 && len(body) > limit {
+			http.Error(w, "cannot read Loki json data: too big data size exceeding -loki.maxRequestSize", http.StatusBadRequest)
+			return true
+		}
+		if marker != "" && bytes.Contains(body, []byte(marker)) {
+			http.Error(w, "entry for stream '{job=\"sidetrail\"}' has timestamp too old", http.StatusBadRequest)
+			return true
+		}
+		return false
+	})
+}
+
+// A 400 for a push of several records sends it again in halves: the
+// records refused alone are dead-lettered with Loki's reason, the others
+// stored. Before, the whole batch was dead-lettered: a body over the
+// server's size limit dead-lettered 300 of 300 lines that each fitted in a
+// smaller push (sinks21 F2), and one entry too old took its batch with it.
+func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
+	t.Run("one record refused", func(t *testing.T) {
+		f := newFakeLoki(t)
+		badRequestFor(f, "REFUSED", 0)
+		s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json", Line: LineMessage})
+		batch := batchOf(16)
+		batch[11].Message = []byte("REFUSED line")
+		res, err := send(t, s, batch)
+		if !sidetrail.IsPermanent(err) {
+			t.Fatalf("err = %v, want permanent (one record rejected, the rest stored)", err)
+		}
+		for i, r := range res {
+			want := sidetrail.Accepted
+			if i == 11 {
+				want = sidetrail.Rejected
+			}
+			if r.Status != want {
+				t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
+			}
+		}
+		if !strings.Contains(res[11].Reason, "400") || !strings.Contains(res[11].Reason, "too old") {
+			t.Errorf("reason %q", res[11].Reason)
+		}
+		if n := len(f.entries()); n != 15 {
+			t.Errorf("%d entries stored, want 15", n)
+		}
+		if st := s.Stats(); st.Rejected != 1 || st.Records != 15 || st.Halved == 0 || st.Resent < 16 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("body over the server's limit", func(t *testing.T) {
+		f := newFakeLoki(t)
+		badRequestFor(f, "", 8<<10)
+		s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json"})
+		batch := batchOf(40)
+		for i := range batch {
+			batch[i].Message = []byte(incompressible(1 << 10))
+		}
+		res, err := send(t, s, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireAll(t, res, sidetrail.Accepted)
+		if n := len(f.entries()); n != 40 {
+			t.Fatalf("%d entries stored, want 40", n)
+		}
+	})
+	t.Run("every record refused", func(t *testing.T) {
+		// All too old: a few records refused alone, none taken, and the
+		// rest is rejected whole, not searched record by record.
+		f := newFakeLoki(t)
+		badRequestFor(f, "REFUSED", 0)
+		s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json", Line: LineMessage})
+		batch := batchOf(256)
+		for i := range batch {
+			batch[i].Message = []byte(fmt.Sprintf("REFUSED %d", i))
+		}
+		res, err := send(t, s, batch)
+		if !sidetrail.IsPermanent(err) {
+			t.Fatalf("err = %v, want permanent", err)
+		}
+		requireAll(t, res, sidetrail.Rejected)
+		if st := s.Stats(); st.Rejected != 256 || st.Requests > 40 {
+			t.Errorf("stats %+v: more requests than the search needs", st)
+		}
+	})
 }

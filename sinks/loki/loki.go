@@ -41,8 +41,9 @@ type Stats struct {
 	// answered 413 when pushed alone (both dead-lettered by the shipper).
 	Rejected uint64
 	// TooLarge counts 413 answers; TooLargeSplits those that sent a batch
-	// again in halves, and Resent the records those halves sent again.
-	TooLarge, TooLargeSplits, Resent uint64
+	// again in halves; Halved the 400 answers that did (for a push of
+	// several records); Resent the records those halves sent again.
+	TooLarge, TooLargeSplits, Halved, Resent uint64
 	// Throttled (429), ServerErrors (5xx), AuthErrors (401, 403),
 	// OtherStatus (any other non-2xx) and NetworkErrors (no answer, timeout,
 	// reset) count failed requests that will be retried.
@@ -76,12 +77,18 @@ type Sink struct {
 	mu     sync.Mutex
 	closed bool
 
-	warnAuth, warnStreams, warnStatus, warnTooLarge, warnFields rateLimit
+	warnAuth, warnStreams, warnStatus, warnTooLarge, warnFields, warnHalved rateLimit
 
-	requests, acceptedReqs, records, entries, bytes      atomic.Uint64
-	rejected, throttled, serverErrs, authErrs, otherErrs atomic.Uint64
-	netErrs, truncated, split, streamLimited, streams    atomic.Uint64
-	tooLarge, tooLargeSplits, fieldsDropped, resent      atomic.Uint64
+	// A 400 for a push of several records is searched by halves for the
+	// records it refuses (rejectHalves), within one Send: taken, some push
+	// got a 2xx; alone, how many records were refused on their own.
+	taken bool
+	alone int
+
+	requests, acceptedReqs, records, entries, bytes         atomic.Uint64
+	rejected, throttled, serverErrs, authErrs, otherErrs    atomic.Uint64
+	netErrs, truncated, split, streamLimited, streams       atomic.Uint64
+	tooLarge, tooLargeSplits, halved, fieldsDropped, resent atomic.Uint64
 }
 
 // warnEvery is how often each kind of warning is logged at most.
@@ -148,8 +155,10 @@ func New(cfg Config, opts Options) (*Sink, error) {
 // Outcomes: 2xx marks every record Accepted. 413 sends the batch again in
 // halves; a single record Loki still finds too large is Rejected. 3xx
 // answers are not followed (see noRedirects). 400 (Loki refused the push:
-// line too long, too far behind, too many labels...) marks every record
-// Rejected with Loki's reason and returns a sidetrail.Permanent error. 401
+// line too long, too far behind, too many labels, a body over its limit)
+// sends a batch of several records again in halves (rejectHalves); the
+// records refused alone are Rejected with Loki's reason, and the error
+// returned is a sidetrail.Permanent one. 401
 // and 403 are logged (rate-limited), counted and returned as retryable
 // errors. 429, 5xx, other statuses and network errors return retryable
 // errors, a *sidetrail.RetryAfterError when the answer carried
@@ -208,6 +217,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	encoded := s.enc.stats // counted once Loki takes them (see delivered)
 	if first {
 		s.streams.Store(uint64(len(s.enc.seen)))
+		s.taken, s.alone = false, 0
 	}
 	entries := len(s.enc.entries)
 
@@ -264,6 +274,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
 		}
 		s.delivered(encoded)
+		s.taken = true
 		s.acceptedReqs.Add(1)
 		s.records.Add(uint64(len(batch)))
 		s.entries.Add(uint64(entries))
@@ -277,8 +288,14 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			s.netErrs.Add(1)
 			return fmt.Errorf("loki: 400 Bad Request, reading its reason: %w", readErr)
 		}
-		s.rejected.Add(uint64(len(batch)))
 		r := "loki: 400 Bad Request: " + reason
+		if len(batch) > 1 && (s.taken || s.alone < maxAlone) {
+			return s.rejectHalves(ctx, batch, results, r)
+		}
+		if len(batch) == 1 {
+			s.alone++
+		}
+		s.rejected.Add(uint64(len(batch)))
 		for i := range results {
 			results[i] = sidetrail.Result{Status: sidetrail.Rejected, Reason: r}
 		}
@@ -328,6 +345,43 @@ func (s *Sink) pushHalves(ctx context.Context, batch []sidetrail.Record, results
 	if s.warnTooLarge.allow(time.Now()) {
 		s.log.Warn("loki: 413 Request Entity Too Large: sending the batch in halves; lower batch.max_bytes or batch.max_records, or raise the server's body limit",
 			"records", len(batch), "bytes", n, "reason", reason)
+	}
+	h := len(batch) / 2
+	var permanent error
+	for _, part := range [][2]int{{0, h}, {h, len(batch)}} {
+		err := s.push(ctx, batch[part[0]:part[1]], results[part[0]:part[1]], false)
+		switch {
+		case err == nil:
+		case sidetrail.IsPermanent(err):
+			permanent = err // its records are marked Rejected
+		default:
+			return err // the rest stay Unsent and are retried
+		}
+	}
+	return permanent
+}
+
+// maxAlone is how many records a 400 may find refused alone, none of the
+// Send's pushes taken, before the search by halves stops and the rest of
+// the batch is rejected whole: every record refused (all too old after a
+// long outage) costs a few requests, not two for each record.
+const maxAlone = 4
+
+// rejectHalves answers a 400 (reason r) for batch, of several records, by
+// sending it again in halves, down to single records: a record refused
+// alone is Rejected (dead-lettered) with Loki's reason, the others are
+// stored. Loki refuses a push whole for one entry too far behind, too long
+// or with bad labels, and so does a body over the server's size limit
+// (VictoriaLogs' -loki.maxRequestSize, Loki's max_recv_msg_size): every
+// record of the batch was dead-lettered (sinks21 F2: 300 of 300, each of
+// which fitted in a smaller push). Entries Loki stored from the refused
+// push are sent again, byte for byte, and Loki keeps them once.
+func (s *Sink) rejectHalves(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result, r string) error {
+	s.halved.Add(1)
+	s.resent.Add(uint64(len(batch)))
+	if s.warnHalved.allow(time.Now()) {
+		s.log.Warn("loki: 400 Bad Request for a push of several records: sending it again in halves to find the records it refuses",
+			"records", len(batch), "reason", r)
 	}
 	h := len(batch) / 2
 	var permanent error
@@ -437,6 +491,7 @@ func (s *Sink) Stats() Stats {
 		Bytes:            s.bytes.Load(),
 		Rejected:         s.rejected.Load(),
 		TooLarge:         s.tooLarge.Load(),
+		Halved:           s.halved.Load(),
 		TooLargeSplits:   s.tooLargeSplits.Load(),
 		Resent:           s.resent.Load(),
 		Throttled:        s.throttled.Load(),
