@@ -69,6 +69,11 @@ type Shipper struct {
 	logMu     sync.Mutex // guards the failure log's rate limit
 	lastLogAt time.Time
 	lastCause string
+
+	// hurried ends when Hurry is called: no more records come, and a
+	// partial batch goes at once instead of after MaxWait.
+	hurried context.Context
+	hurry   context.CancelFunc
 }
 
 // ShipperStats are a Shipper's counters.
@@ -105,6 +110,7 @@ func NewShipper(o ShipperOptions) *Shipper {
 		o.Concurrency = 1
 	}
 	s := &Shipper{o: o}
+	s.hurried, s.hurry = context.WithCancel(context.Background())
 	s.more, _ = o.Reader.(moreReader)
 	if !o.FailingSince.IsZero() {
 		s.failingSince.Store(o.FailingSince.UnixNano())
@@ -325,21 +331,30 @@ func (b *batchBuf) data(i int) []byte {
 	return b.arena[start:b.ends[i]:b.ends[i]]
 }
 
+// Hurry tells the shipper that no more records are coming (the sources
+// stopped for a drain): a partial batch goes at once, and later batches
+// take what the buffer holds without waiting for MaxWait. With a MaxWait at
+// or above drain_timeout, the last batch went only at the drain's deadline
+// and was abandoned unacknowledged when the backend was slow (config21 F1).
+func (s *Shipper) Hurry() { s.hurry() }
+
 // gather fills b with the next batch: it waits for a first record as long
 // as it takes, then keeps reading until the batch is full (MaxRecords or
-// MaxBytes) or MaxWait has passed since that first record. When stop ends,
-// it returns what it has (possibly nothing) so the caller can deliver it.
+// MaxBytes) or MaxWait has passed since that first record (or Hurry was
+// called). When stop ends, it returns what it has (possibly nothing) so
+// the caller can deliver it.
 func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
 	b.reset()
 	// The first read waits as long as it takes.
 	if err := s.readInto(stop, stop, b); err != nil || len(b.seqs) == 0 {
 		return err
 	}
-	if s.o.MaxWait <= 0 {
+	if s.o.MaxWait <= 0 || s.hurried.Err() != nil {
 		return nil // take what is there, wait for nothing more
 	}
 	ctx, cancel := context.WithTimeout(stop, s.o.MaxWait)
 	defer cancel()
+	defer context.AfterFunc(s.hurried, cancel)()
 	for len(b.seqs) < s.o.MaxRecords && len(b.arena) < s.o.MaxBytes && ctx.Err() == nil {
 		n := len(b.seqs)
 		if err := s.readInto(ctx, stop, b); err != nil {

@@ -964,6 +964,50 @@ server: {listen: ""}
 	}
 }
 
+// At SIGTERM, once the files are read, a sink's partial batch goes at once,
+// not after batch.max_wait: with max_wait at or above drain_timeout it was
+// sent only at the deadline, left in the buffer (lost with the pod's
+// emptyDir) when the backend took more than a second, and a warning said
+// records stayed in the buffer that were delivered a moment later
+// (config21 F1).
+func TestSIGTERMSendsPartialBatchesAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s/data
+drain_timeout: 5s
+sources:
+  - {name: s, paths: [%q]}
+sinks:
+  - {name: out, type: stdout, batch: {max_records: 5000, max_wait: 30s}}
+server: {listen: ""}
+`, dir, dir+"/*.log")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "line-%04d\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.log"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := runAgent(t, cfg)
+	a.waitFor("the start", func() bool { return strings.Contains(a.errOut.String(), "sidetrail running") })
+	time.Sleep(300 * time.Millisecond) // the lines are read, and wait in a batch
+	start := time.Now()
+	if code := a.stop(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, a.errOut.String())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("SIGTERM took %v: the partial batch waited for max_wait or the drain's deadline", d)
+	}
+	if n := strings.Count(a.out.String(), `"message":"line-`); n != 1000 {
+		t.Errorf("%d of 1000 lines shipped", n)
+	}
+	if strings.Contains(a.errOut.String(), "drain timeout") {
+		t.Errorf("a drain timeout logged:\n%s", a.errOut.String())
+	}
+}
+
 // SIGTERM while a reload stops the previous configuration: the files are
 // still read to their end and what they hold delivered, within
 // drain_timeout of the signal. Before, the agent exited at once and the
