@@ -75,6 +75,19 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		fmt.Fprintln(fs.Output())
 		return exitError(2)
 	}
+	// A -config given an empty value (a variable that expanded to
+	// nothing) is no configuration, not the embedded example: run on the
+	// demo, the agent shipped nothing of the real logs (config21 F2).
+	empty := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "config" && f.Value.String() == "" {
+			empty = true
+		}
+	})
+	if empty {
+		fmt.Fprintf(fs.Output(), "sidetrail %s: -config is empty (an unset variable?); leave it out for the embedded example\n", fs.Name())
+		return exitError(2)
+	}
 	return nil
 }
 

@@ -167,6 +167,23 @@ func TestPositionalArgumentsRefused(t *testing.T) {
 	}
 }
 
+// An empty -config (a variable that expanded to nothing) is refused: it
+// validated and ran the embedded example (config21 F2).
+func TestEmptyConfigFlagRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate", "-config", ""},
+		{"validate", "-config="},
+		{"run", "-config", ""},
+		{"parse", "-config", ""},
+		{"buffer", "inspect", "-config", ""},
+	} {
+		code, out, errOut := runMain(t, "", args...)
+		if code != 2 || !strings.Contains(errOut, "-config is empty") || strings.Contains(out, "ok") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
 func TestHelpFlags(t *testing.T) {
 	for _, arg := range []string{"help", "-h", "--help"} {
 		if code, out, errOut := runMain(t, "", arg); code != 0 || !strings.Contains(out, "sidetrail validate [-config FILE]") {
