@@ -569,6 +569,15 @@ sinks:
 		yml:  sources + sinks + "server: {listen: 9110}\n",
 		want: []string{`c.yaml:3: server.listen: "9110": want host:port or :port`},
 	}, {
+		// config21 F3: validate said ok, run failed at start.
+		name: "listen on digits that are no address",
+		yml:  sources + sinks + "server: {listen: \"999.1.1.1:9110\"}\n",
+		want: []string{`c.yaml:3: server.listen: "999.1.1.1:9110": 999.1.1.1 is not an IP address`},
+	}, {
+		name: "data_dir a file",
+		yml:  "data_dir: /dev/null/data\n" + sources + sinks,
+		want: []string{`c.yaml:1: data_dir: /dev/null is not a directory`},
+	}, {
 		name: "env",
 		yml: `data_dir: ${DATA_DIR}
 sources:

@@ -1,13 +1,17 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
@@ -19,6 +23,8 @@ import (
 func (p *parser) validate(c *Config) {
 	if c.DataDir == "" {
 		p.errorf(p.line(&c.DataDir, c), "data_dir: must not be empty")
+	} else if err := checkDataDir(c.DataDir); err != nil {
+		p.errorf(p.line(&c.DataDir, c), "data_dir: %v", err)
 	}
 	p.oneOf(p.line(&c.Log.Level, &c.Log, c), "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf(p.line(&c.Log.Format, &c.Log, c), "log.format", c.Log.Format, "text", "json")
@@ -414,11 +420,35 @@ func (p *parser) positive(line int, what string, d time.Duration) {
 	}
 }
 
-// checkListen checks a host:port to listen on.
+// checkDataDir refuses a data_dir that is, or is below, a file that is not
+// a directory: validate passed it and run failed at start (config21 F3).
+// What does not exist yet is created at start, and may fail then (no
+// permission): validate creates nothing.
+func checkDataDir(dir string) error {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s is not a directory", d)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) || filepath.Dir(d) == d {
+			return nil // unknown here: start says
+		}
+	}
+}
+
+// checkListen checks a host:port to listen on. A host name is resolved at
+// start; a host made of digits and dots must be an IPv4 address
+// (999.1.1.1 passed validate and failed at start: config21 F3).
 func checkListen(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("%q: want host:port or :port", addr)
+	}
+	if host != "" && strings.Trim(host, "0123456789.") == "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("%q: %s is not an IP address", addr, host)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("%q: port must be a number from 0 to 65535", addr)
