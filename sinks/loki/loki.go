@@ -215,8 +215,8 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result, first bool) error {
 	body := s.enc.encode(batch)
 	encoded := s.enc.stats // counted once Loki takes them (see delivered)
+	opened := s.enc.opened // label sets this push opens, once Loki takes it
 	if first {
-		s.streams.Store(uint64(len(s.enc.seen)))
 		s.taken, s.alone = false, 0
 	}
 	entries := len(s.enc.entries)
@@ -231,6 +231,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
+		s.enc.forget(opened)
 		return fmt.Errorf("loki: %w", err)
 	}
 	req.Header.Set("Content-Type", contentType)
@@ -245,12 +246,14 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 		req.Header.Set(k, v)
 	}
 	if err := s.authorize(req); err != nil {
+		s.enc.forget(opened)
 		return fmt.Errorf("loki: %w", err)
 	}
 
 	s.requests.Add(1)
 	resp, err := s.client.Do(req)
 	if err != nil {
+		s.enc.forget(opened)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("loki: push: %w", ctxErr)
 		}
@@ -267,6 +270,11 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	resp.Body.Close()
 
 	code := resp.StatusCode
+	if code < 200 || code >= 300 {
+		// Loki opened none of the push's streams (before the halves
+		// encode theirs).
+		s.enc.forget(opened)
+	}
 	switch {
 	case code >= 200 && code < 300:
 		// The answer is the status; a body cut short by a reset does not undo it.
@@ -274,6 +282,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
 		}
 		s.delivered(encoded)
+		s.streams.Store(uint64(len(s.enc.seen)))
 		s.taken = true
 		s.acceptedReqs.Add(1)
 		s.records.Add(uint64(len(batch)))

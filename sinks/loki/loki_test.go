@@ -531,6 +531,42 @@ func TestMaxStreamsWarns(t *testing.T) {
 	}
 }
 
+// The label sets of a push Loki refused do not count against max_streams:
+// Loki opened none of them. They did, and every later record went with the
+// static labels alone (sinks21 F3: 250 of 250).
+func TestRefusedPushOpensNoStreams(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusServiceUnavailable} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			f := newFakeLoki(t)
+			refuse := true
+			f.setFault(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+				if refuse {
+					http.Error(w, "refused", status)
+					return true
+				}
+				return false
+			})
+			s := mustNew(t, Config{URL: f.URL(), Labels: map[string]string{"app": "a"}, LabelFields: []string{"u"}, MaxStreams: 3})
+			var refused []sidetrail.Record
+			for i := range 3 {
+				refused = append(refused, mkRec(1, int64(i), t0, "m", "u", fmt.Sprint("old", i)))
+			}
+			send(t, s, refused)
+			refuse = false
+			var batch []sidetrail.Record
+			for i := range 3 {
+				batch = append(batch, mkRec(1, int64(100+i), t0, "m", "u", fmt.Sprint("new", i)))
+			}
+			if _, err := send(t, s, batch); err != nil {
+				t.Fatal(err)
+			}
+			if st := s.Stats(); st.StreamLimited != 0 || st.Streams != 3 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
