@@ -3,11 +3,14 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
+	"github.com/sidetrail/sidetrail/internal/syncbuf"
 )
 
 // gateSink blocks every Send whose batch starts with a held message until
@@ -195,5 +198,45 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestConcurrentShipperRecoversOnlyWhenNoFlightFails: batch 1 fails while
+// batch 2 is delivered: the sink is still failing, and says it recovered
+// only once batch 1 gets through. Before, batch 2's delivery logged "sink
+// recovered" 4 ms into batch 1's 6 s of failures and cleared the failing
+// state (sinks21 F4).
+func TestConcurrentShipperRecoversOnlyWhenNoFlightFails(t *testing.T) {
+	r := newMemReader(20)
+	r.perRead = 10
+	g := newGateSink()
+	g.fail["line 0"] = true
+	release := g.hold("line 10") // batch 2 ends after batch 1 failed
+	var logs syncbuf.Buffer
+	s := NewShipper(ShipperOptions{Name: "t", Sink: g, Reader: r, MaxRecords: 10, MaxWait: -1, Concurrency: 2,
+		InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	stop, cancelStop := context.WithCancel(context.Background())
+	abort, cancelAbort := context.WithCancel(context.Background())
+	defer cancelAbort()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(stop, abort) }()
+	waitUntil(t, "batch 1 failing", func() bool { return !s.FailingSince().IsZero() })
+	close(release)
+	waitUntil(t, "batch 2 delivered", func() bool { return g.count("line 10") == 1 })
+	time.Sleep(20 * time.Millisecond) // batch 1 fails on meanwhile
+	if strings.Contains(logs.String(), "sink recovered") || s.FailingSince().IsZero() {
+		t.Fatalf("recovered while batch 1 fails (failing since %v):\n%s", s.FailingSince(), logs.String())
+	}
+	g.mu.Lock()
+	g.fail["line 0"] = false
+	g.mu.Unlock()
+	waitUntil(t, "everything acked", func() bool { return r.ackedSeq() == 20 })
+	cancelStop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "sink recovered"); n != 1 || !s.FailingSince().IsZero() {
+		t.Errorf("%d recoveries logged, failing since %v:\n%s", n, s.FailingSince(), logs.String())
 	}
 }

@@ -64,6 +64,7 @@ type Shipper struct {
 	deadLetterDiscarded                                                     atomic.Uint64
 	oldest                                                                  atomic.Int64 // unix nanos of the oldest unacked record in flight, 0 if none
 	failingSince                                                            atomic.Int64 // unix nanos the current run of failures began, 0 if healthy
+	failingFlights                                                          atomic.Int32 // flights between a failed attempt and their delivery
 	inflight                                                                sync.Map     // *flight being delivered (Concurrency > 1)
 
 	logMu     sync.Mutex // guards the failure log's rate limit
@@ -412,6 +413,12 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 	}
 	results := f.results[:len(records)]
 	b := backoff{initial: s.o.InitialBackoff, max: s.o.MaxBackoff}
+	failed := false // this flight is among failingFlights
+	defer func() {
+		if failed {
+			s.failingFlights.Add(-1)
+		}
+	}()
 	for attempt := 0; len(pending) > 0; attempt++ {
 		batch := records // the first attempt sends them all, in place
 		if attempt > 0 {
@@ -473,11 +480,24 @@ func (s *Shipper) deliver(abort context.Context, f *flight) bool {
 			}
 		}
 		if len(pending) == 0 {
-			s.recovered()
+			if failed {
+				failed = false
+				s.failingFlights.Add(-1)
+			}
+			// Other flights may still fail (Concurrency > 1): the sink
+			// recovered once none does (sinks21 F4: "sink recovered"
+			// 4 ms into another batch's 6 s of failures).
+			if s.failingFlights.Load() == 0 {
+				s.recovered()
+			}
 			return true
 		}
 		// Some records are still unsent: wait, then resend only those.
 		s.failing()
+		if !failed {
+			failed = true
+			s.failingFlights.Add(1)
+		}
 		wait := b.next()
 		if d, ok := sidetrail.RetryAfter(err); ok && d > wait {
 			wait = min(d, 5*time.Minute)
