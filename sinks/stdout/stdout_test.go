@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -182,5 +184,36 @@ func TestPartialWriteDeliversWholeRecordsAndEndsTheCutLine(t *testing.T) {
 				t.Errorf("%d broken lines, want %d; output:\n%s", broken, want, w.buf.String())
 			}
 		})
+	}
+}
+
+// A file left with a cut line by the last run (a write that failed
+// partway, then a stop) is ended before the first record: the record
+// written again whole was glued to the cut head (regress21 F2: one record
+// in no parseable line across a restart).
+func TestCutLineLeftByTheLastRunIsEnded(t *testing.T) {
+	for _, tc := range []struct{ before, want string }{
+		{`{"cut`, "{\"cut\n"},
+		{"{\"whole\":1}\n", "{\"whole\":1}\n"},
+		{"", ""},
+	} {
+		path := filepath.Join(t.TempDir(), "out.ndjson")
+		if err := os.WriteFile(path, []byte(tc.before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := New(f)
+		res := make([]sidetrail.Result, 1)
+		if err := s.Send(context.Background(), []sidetrail.Record{{Message: []byte("m")}}, res); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got, _ := os.ReadFile(path)
+		if !strings.HasPrefix(string(got), tc.want+"{") || strings.Count(string(got), "\n") != strings.Count(tc.want, "\n")+1 {
+			t.Errorf("before %q: file %q", tc.before, got)
+		}
 	}
 }
