@@ -245,6 +245,39 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 			t.Fatalf("%d entries stored, want 40", n)
 		}
 	})
+	t.Run("oversize records at the batch's head", func(t *testing.T) {
+		// More than maxAlone refused alone before any push is taken: a
+		// refused part is asked about by its last record, which fits,
+		// and searched on. Rejected whole, the records that fitted beside
+		// an oversize one were dead-lettered (regress21 F3).
+		f := newFakeLoki(t)
+		badRequestFor(f, "", 8<<10)
+		s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json", Line: LineMessage})
+		batch := batchOf(64)
+		for i := range batch {
+			n := 100
+			if i < 16 {
+				n = 16 << 10 // over the limit alone
+			}
+			batch[i].Message = []byte(incompressible(n))
+		}
+		res, err := send(t, s, batch)
+		if !sidetrail.IsPermanent(err) {
+			t.Fatalf("err = %v, want permanent", err)
+		}
+		for i, r := range res {
+			want := sidetrail.Accepted
+			if i < 16 {
+				want = sidetrail.Rejected
+			}
+			if r.Status != want {
+				t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
+			}
+		}
+		if n := len(f.entries()); n != 48 {
+			t.Errorf("%d entries stored, want 48", n)
+		}
+	})
 	t.Run("every record refused", func(t *testing.T) {
 		// All too old: a few records refused alone, none taken, and the
 		// rest is rejected whole, not searched record by record.

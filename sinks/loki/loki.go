@@ -301,7 +301,27 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 		if len(batch) > 1 && (s.taken || s.alone < maxAlone) {
 			return s.rejectHalves(ctx, batch, results, r)
 		}
-		if len(batch) == 1 {
+		alone := len(batch) == 1
+		if !alone {
+			// Several refused alone, none taken: every record may be
+			// refused (all too old), so one is asked before a search.
+			// The last, the newest: taken, the search goes on; refused,
+			// the batch is rejected whole. Rejected whole at once, the
+			// records a body limit refused with an oversize neighbour
+			// were dead-lettered (regress21 F3: 15 lines that fitted).
+			last := len(batch) - 1
+			err := s.push(ctx, batch[last:], results[last:], false)
+			switch {
+			case err == nil && last > 1:
+				return s.rejectHalves(ctx, batch[:last], results[:last], r)
+			case err == nil:
+				return s.push(ctx, batch[:last], results[:last], false)
+			case !sidetrail.IsPermanent(err):
+				return err // the rest stay Unsent and are retried
+			}
+			batch, results = batch[:last], results[:last]
+		}
+		if alone {
 			s.alone++
 		}
 		s.rejected.Add(uint64(len(batch)))
@@ -371,9 +391,10 @@ func (s *Sink) pushHalves(ctx context.Context, batch []sidetrail.Record, results
 }
 
 // maxAlone is how many records a 400 may find refused alone, none of the
-// Send's pushes taken, before the search by halves stops and the rest of
-// the batch is rejected whole: every record refused (all too old after a
-// long outage) costs a few requests, not two for each record.
+// Send's pushes taken, before each refused part is asked about by its last
+// record first, and rejected whole if that is refused too: every record
+// refused (all too old after a long outage) costs a few requests for each
+// part, not two for each record.
 const maxAlone = 4
 
 // rejectHalves answers a 400 (reason r) for batch, of several records, by
