@@ -256,7 +256,7 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 		batch := batchOf(64)
 		for i := range batch {
 			n := 100
-			if i < 16 {
+			if i < 20 {
 				n = 16 << 10 // over the limit alone
 			}
 			batch[i].Message = []byte(incompressible(n))
@@ -267,15 +267,15 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 		}
 		for i, r := range res {
 			want := sidetrail.Accepted
-			if i < 16 {
+			if i < 20 {
 				want = sidetrail.Rejected
 			}
 			if r.Status != want {
 				t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
 			}
 		}
-		if n := len(f.entries()); n != 48 {
-			t.Errorf("%d entries stored, want 48", n)
+		if n := len(f.entries()); n != 44 {
+			t.Errorf("%d entries stored, want 44", n)
 		}
 	})
 	t.Run("every record refused", func(t *testing.T) {
