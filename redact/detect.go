@@ -1205,11 +1205,12 @@ func authValue(b []byte, j int) (int, int) {
 			// before escaped quotes were ("\x22:s3cret\"" was masked
 			// whole: regress20b).
 			j, quote, escQuote = qs, 0, ""
-		} else if escQuote != "" && emptyThenWord(b, j) {
-			// An empty escaped string glued to a word: the word is the
-			// value, unquoted (\x22\x22s3cret was taken for no value, and
-			// shipped: regress20c R4).
-			j, quote, escQuote, closing = quoteTokenEnd(b, j), 0, "", -1
+		} else if e := emptyStringEnd(b, j, quote, escQuote != ""); e > j && glued(b, e) {
+			// An empty string glued to a word: the word is the value,
+			// unquoted (\x22\x22s3cret was taken for no value, and
+			// shipped: regress20c R4; so did ""s3cret, as a source's
+			// field decodes it: regress21 F1).
+			j, quote, escQuote, closing = e, 0, "", -1
 		} else if j >= len(b) || is(b[j], cSpace) || escQuote != "" && quoteTokenEnd(b, j) > j ||
 			strings.IndexByte(`,;:}])"'`, b[j]) >= 0 && !punctCredential(b, j, closing) && !singlePunct(b, j, quote) {
 			// No value: the quote closes a string that ended in the
@@ -1348,11 +1349,26 @@ func punctCredential(b []byte, s, closing int) bool {
 	return hasAlnum(v) && bytes.IndexAny(v, ",{[ \t\r\n") < 0
 }
 
-// emptyThenWord reports whether an escaped quote at b[j] closes an empty
-// escaped string with a letter or digit right after it.
-func emptyThenWord(b []byte, j int) bool {
-	e := quoteTokenEnd(b, j)
-	return e > j && e < len(b) && isAlnum(b[e])
+// emptyStringEnd returns where a string that an opening quote just before
+// b[j] opened ends when b[j] closes it at once (the same quote, escaped
+// when escaped), or j.
+func emptyStringEnd(b []byte, j int, quote byte, escaped bool) int {
+	switch {
+	case j >= len(b):
+		return j
+	case escaped:
+		return quoteTokenEnd(b, j)
+	case quote != 0 && b[j] == quote:
+		return j + 1
+	}
+	return j
+}
+
+// glued reports whether b[e] goes on a value right after an empty string:
+// not white space, the end, or what ends a value or opens another string
+// (a quote, escaped too).
+func glued(b []byte, e int) bool {
+	return e < len(b) && b[e] > ' ' && strings.IndexByte(",;}])\"'", b[e]) < 0 && quoteTokenEnd(b, e) == e
 }
 
 // escQuotedEnd returns where the string that the escaped quote at

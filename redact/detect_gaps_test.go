@@ -880,6 +880,15 @@ func TestRegress20b(t *testing.T) {
 		// read as no value: masked whole before escaped quotes were read.
 		{name: "R4 empty nginx string, then the credential", msg: `x Authorization: \x22\x22s3cretPx y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
 		{name: "R4 empty escaped string in JSON, then the credential", msg: `{"m":"Authorization: \"\"s3cretJx y"}`, wantMsg: `{"m":"Authorization: \"\"[REDACTED] y"}`},
+		// regress21 F1: the same decoded, as a source's field holds it,
+		// and with punctuation or an escape glued after the empty string.
+		{name: "R4 plain empty string, then the credential", msg: `x Authorization: ""s3cretQ1 y`, wantMsg: `x Authorization: ""[REDACTED] y`},
+		{name: "R4 single-quoted empty string", msg: `x Authorization: ''s3cretQ2 y`, wantMsg: `x Authorization: ''[REDACTED] y`},
+		{name: "R4 decoded in a field", msg: `{"msg":"Authorization: \"\"s3cretQ3"}`, fields: []kv{{key: "msg", value: `Authorization: ""s3cretQ3`}},
+			wantMsg: `{"msg":"Authorization: \"\"[REDACTED]"}`, want: map[string]string{"msg": `Authorization: ""[REDACTED]`}},
+		{name: "R4 colon after the empty string", msg: `x Authorization: \x22\x22:s3cretQ4 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
+		{name: "R4 escape after the empty string", msg: `x Authorization: \x22\x22\u00e9s3cretQ5 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
+		{name: "R4 empty string, then a comma", msg: `{"Authorization":"","x":"s3cretQ6"}`, wantMsg: `{"Authorization":"","x":"s3cretQ6"}`},
 		{name: "R4 empty escaped string, no value", msg: `{"m":"{\"Authorization\":\"\"}","n":1}`, wantMsg: `{"m":"{\"Authorization\":\"\"}","n":1}`},
 		{name: "G8 no value", msg: `{"e":"missing header authorization:","status":401}`, wantMsg: `{"e":"missing header authorization:","status":401}`},
 		{name: "G9 line break after colon", msg: `{"body":"{\n  \"Authorization\":\n    \"s3cretG1\"\n}"}`, wantMsg: `{"body":"{\n  \"Authorization\":\n    \"[REDACTED]\"\n}"}`},
