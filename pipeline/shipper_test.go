@@ -587,3 +587,27 @@ func TestShipperLogsRecovery(t *testing.T) {
 		t.Fatalf("%d recovery lines, want 1:\n%s", n, logs.String())
 	}
 }
+
+// A sink that fails the first try of every batch (a 429 for some items)
+// logs its recoveries no more often than its failures, which the rate
+// limit keeps to one in 10 s: it logged "sink recovered" for every batch
+// (sinks21: 305 lines in 10 s).
+func TestShipperRecoveryLoggedOnlyAfterALoggedFailure(t *testing.T) {
+	var logs syncbuf.Buffer
+	r := newMemReader(200)
+	r.perRead = 10
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		if call%2 == 1 {
+			return errors.New("429 for some items")
+		}
+		acceptAll(res)
+		return nil
+	}}
+	runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 10, MaxWait: -1,
+		InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+		func() bool { return r.ackedSeq() == 200 })
+	failed, recovered := strings.Count(logs.String(), "sink send failed"), strings.Count(logs.String(), "sink recovered")
+	if failed != 1 || recovered != 1 {
+		t.Fatalf("%d failures and %d recoveries logged for 20 batches, want 1 and 1:\n%s", failed, recovered, logs.String())
+	}
+}
