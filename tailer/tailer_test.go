@@ -1374,6 +1374,56 @@ func TestCopyOfUncheckpointedFileResumesWhileOriginalWaits(t *testing.T) {
 	}
 }
 
+// After such a crash, a new file that only shares the first line of the
+// truncated file (a CSV header), its real copy not tailed, is no copy: it
+// has no line end where the buffered lines of the original end. It was
+// continued there, its lines up to it skipped (regress21 F4: 4,913 of
+// 8,000 lines), also where the original waited for a descriptor.
+func TestFileSharingOnlyTheHeaderIsNoCopy(t *testing.T) {
+	for _, mof := range []int{0, 1} {
+		t.Run(fmt.Sprintf("max_open_files=%d", mof), func(t *testing.T) {
+			dir := t.TempDir()
+			ck := filepath.Join(t.TempDir(), "ck.json")
+			p := filepath.Join(dir, "app.log")
+			appendFile(t, p, "time,level,msg\na1\na2\na3\na4\n")
+			o := testOptions(dir)
+			o.CheckpointPath = ck
+			tl := mustNew(t, o)
+			ls := collect(t, tl, 5, 5*time.Second)
+			key, resumeAt := ls[0].Key, ls[2].End // the header, a1 and a2 are in the buffer
+			if err := tl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(ck) // killed before the file's first checkpoint
+			// While down: app.log copied away out of paths and truncated,
+			// and other.log, with the same header, moved in.
+			if err := os.Truncate(p, 0); err != nil {
+				t.Fatal(err)
+			}
+			appendFile(t, p, "after\n")
+			other := filepath.Join(dir, "other.log")
+			appendFile(t, other, "time,level,msg\nthe other file's first line\nits second\n")
+			o.Resume = map[uint64]int64{key: resumeAt}
+			if mof > 0 {
+				o.MaxOpenFiles = mof
+				if err := os.Rename(p, filepath.Join(dir, "z.log")); err != nil { // sorts after other.log: waits
+					t.Fatal(err)
+				}
+			}
+			tl = mustNew(t, o)
+			defer tl.Close()
+			ls = collect(t, tl, 4, 10*time.Second)
+			byText := indexByText(ls)
+			if h := byText["time,level,msg"]; h.Path != other || h.Start != 0 || h.Key == key {
+				t.Fatalf("lines %+v (other.log taken for the copy)", ls)
+			}
+			if byText["the other file's first line"].Path != other || byText["its second"].Path != other {
+				t.Fatalf("lines %+v", ls)
+			}
+		})
+	}
+}
+
 // copytruncate of a live file that gave its descriptor up (more files than
 // max_open_files) is a truncation: the copy continues the file's stream.
 // Before, reopening the truncated file took it for inode reuse, and the
