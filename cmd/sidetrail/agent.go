@@ -304,6 +304,9 @@ func (g *generation) stop(drain bool, timeout time.Duration, quit <-chan struct{
 			// A shipper is still in its sink: do not close the sink
 			// under it. What it was sending stays in the buffer.
 			g.logger.Error("a sink is stuck in a write that cannot be interrupted (stdout into a pipe nobody reads?); leaving it behind: its batch stays in the buffer for the next start")
+			if drain {
+				g.warnUndelivered() // every sink's count, the stuck one's too (regress21 F5)
+			}
 			closeTailers()
 			if g.buf != nil {
 				errs = append(errs, g.buf.Close())

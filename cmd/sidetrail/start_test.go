@@ -235,6 +235,11 @@ server: {listen: ""}
 		if code != 1 || !strings.Contains(errOut.String(), "stuck") {
 			t.Fatalf("exit %d\n%s", code, errOut.String())
 		}
+		// What stays in the buffer is counted for each sink, the stuck
+		// one's too (regress21 F5: the count went with the warning's move).
+		if !strings.Contains(errOut.String(), "records stay in the buffer for the next start") {
+			t.Errorf("no count of what stays in the buffer:\n%s", errOut.String())
+		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("still running 15 s after SIGTERM\n%s", errOut.String())
 	}
