@@ -224,7 +224,8 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 		if n := len(f.entries()); n != 15 {
 			t.Errorf("%d entries stored, want 15", n)
 		}
-		if st := s.Stats(); st.Rejected != 1 || st.Records != 15 || st.Halved == 0 || st.Resent < 16 {
+		if st := s.Stats(); st.Rejected != 1 || st.Records != 15 || st.Halved == 0 || st.Resent < 16 ||
+			st.FailedRequests != st.Requests-st.AcceptedRequests || st.FailedRequests < 5 {
 			t.Errorf("stats %+v", st)
 		}
 	})
@@ -293,7 +294,8 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 			t.Fatalf("err = %v, want permanent", err)
 		}
 		requireAll(t, res, sidetrail.Rejected)
-		if st := s.Stats(); st.Rejected != 256 || st.Requests > 40 {
+		// Every request of the search is a failed one (regress21 F6).
+		if st := s.Stats(); st.Rejected != 256 || st.Requests > 40 || st.FailedRequests != st.Requests {
 			t.Errorf("stats %+v: more requests than the search needs", st)
 		}
 	})

@@ -31,8 +31,10 @@ type Options struct {
 // Stats is a snapshot of the sink's counters since New.
 type Stats struct {
 	// Requests is the number of push requests made; AcceptedRequests those
-	// answered 2xx.
-	Requests, AcceptedRequests uint64
+	// answered 2xx, FailedRequests the others (no answer included: each
+	// request of a search by halves is one); SetupErrors counts pushes that
+	// failed before a request (a secret file that cannot be read).
+	Requests, AcceptedRequests, FailedRequests, SetupErrors uint64
 	// Records and Entries were accepted (a split record makes several entries).
 	Records, Entries uint64
 	// Bytes is the accepted request bodies' size on the wire (compressed).
@@ -89,6 +91,7 @@ type Sink struct {
 	rejected, throttled, serverErrs, authErrs, otherErrs    atomic.Uint64
 	netErrs, truncated, split, streamLimited, streams       atomic.Uint64
 	tooLarge, tooLargeSplits, halved, fieldsDropped, resent atomic.Uint64
+	failedReqs, setupErrs                                   atomic.Uint64
 }
 
 // warnEvery is how often each kind of warning is logged at most.
@@ -232,6 +235,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
 		s.enc.forget(opened)
+		s.setupErrs.Add(1)
 		return fmt.Errorf("loki: %w", err)
 	}
 	req.Header.Set("Content-Type", contentType)
@@ -247,6 +251,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	}
 	if err := s.authorize(req); err != nil {
 		s.enc.forget(opened)
+		s.setupErrs.Add(1)
 		return fmt.Errorf("loki: %w", err)
 	}
 
@@ -254,6 +259,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.enc.forget(opened)
+		s.failedReqs.Add(1)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("loki: push: %w", ctxErr)
 		}
@@ -271,6 +277,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 
 	code := resp.StatusCode
 	if code < 200 || code >= 300 {
+		s.failedReqs.Add(1)
 		// Loki opened none of the push's streams (before the halves
 		// encode theirs).
 		s.enc.forget(opened)
@@ -521,6 +528,8 @@ func (s *Sink) Stats() Stats {
 		Bytes:            s.bytes.Load(),
 		Rejected:         s.rejected.Load(),
 		TooLarge:         s.tooLarge.Load(),
+		FailedRequests:   s.failedReqs.Load(),
+		SetupErrors:      s.setupErrs.Load(),
 		Halved:           s.halved.Load(),
 		TooLargeSplits:   s.tooLargeSplits.Load(),
 		Resent:           s.resent.Load(),
