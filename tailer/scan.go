@@ -1067,9 +1067,12 @@ func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, ge
 
 // lineEndsAt reports whether f, open, holds a line end just before off.
 func lineEndsAt(f *file, off int64) bool {
+	if off <= 0 {
+		return false
+	}
 	var b [1]byte
 	n, _ := f.fd.ReadAt(b[:], off-1)
-	return off > 0 && n == 1 && b[0] == '\n'
+	return n == 1 && b[0] == '\n'
 }
 
 // truncatedFrom reports whether the file at p is still file id, born at
