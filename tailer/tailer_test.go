@@ -1260,23 +1260,13 @@ func TestStartQuietFromModTime(t *testing.T) {
 // It does after the next such crash too, whatever the names.
 func TestCopyOfUncheckpointedFileResumes(t *testing.T) {
 	dir := t.TempDir()
-	ck := filepath.Join(t.TempDir(), "ck.json")
 	p := filepath.Join(dir, "app.log")
-	appendFile(t, p, "line one of the file\nl2\nl3\nl4\nl5\n")
-	o := testOptions(dir)
-	o.CheckpointPath = ck
-	tl := mustNew(t, o)
-	ls := collect(t, tl, 5, 5*time.Second)
-	key, resumeAt := ls[0].Key, ls[2].End // l1-l3 are in the buffer
-	if err := tl.Close(); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(ck) // killed before the file's first checkpoint
+	o, key, resumeAt := bufferedBeforeCrash(t, dir, "line one of the file\nl2\nl3\nl4\nl5\n") // l1-l3 are in the buffer
 	copyTruncate(t, p, p+".1")
 	appendFile(t, p, "fresh\n")
 	o.Resume = map[uint64]int64{key: resumeAt}
-	tl = mustNew(t, o)
-	ls = collect(t, tl, 3, 5*time.Second)
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 3, 5*time.Second)
 	byText := indexByText(ls)
 	if l4 := byText["l4"]; l4.Key != key || l4.Start != resumeAt || l4.Path != p+".1" {
 		t.Fatalf("lines %+v", ls)
@@ -1295,7 +1285,7 @@ func TestCopyOfUncheckpointedFileResumes(t *testing.T) {
 	// after its copy, which was found first at the next start, matched no
 	// key the buffer holds, and was read again from its beginning under a
 	// key of its own (buffer18 F3: a copy of 7,000 lines shipped twice).
-	os.Remove(ck)
+	os.Remove(o.CheckpointPath)
 	if err := os.Rename(p, p+".2"); err != nil {
 		t.Fatal(err)
 	}
@@ -1320,18 +1310,9 @@ func TestCopyOfUncheckpointedFileResumesWhileOriginalWaits(t *testing.T) {
 	for _, parked := range []bool{false, true} {
 		t.Run(map[bool]string{false: "never opened", true: "gave its descriptor up"}[parked], func(t *testing.T) {
 			dir := t.TempDir()
-			ck := filepath.Join(t.TempDir(), "ck.json")
 			p := filepath.Join(dir, "app.log")
-			appendFile(t, p, "line one of the file\nl2\nl3\nl4\nl5\n")
-			o := testOptions(dir)
-			o.CheckpointPath = ck
-			tl := mustNew(t, o)
-			ls := collect(t, tl, 5, 5*time.Second)
-			key, resumeAt := ls[0].Key, ls[2].End // l1-l3 are in the buffer
-			if err := tl.Close(); err != nil {
-				t.Fatal(err)
-			}
-			os.Remove(ck) // killed before the file's first checkpoint
+			o, key, resumeAt := bufferedBeforeCrash(t, dir, "line one of the file\nl2\nl3\nl4\nl5\n") // l1-l3 are in the buffer
+			var tl *Tailer
 			// copytruncate to app.log.1, then the original renamed to
 			// app.log.2: it sorts after its copy, and the copy takes the
 			// only descriptor first.
@@ -1361,7 +1342,7 @@ func TestCopyOfUncheckpointedFileResumesWhileOriginalWaits(t *testing.T) {
 			}
 			defer tl.Close()
 			appendFile(t, p+".2", "after\n")
-			ls = collect(t, tl, 3, 10*time.Second)
+			ls := collect(t, tl, 3, 10*time.Second)
 			byText := indexByText(ls)
 			if l4 := byText["l4"]; l4.Key != key || l4.Start != resumeAt || l4.Path != p+".1" {
 				t.Fatalf("lines %+v (the copy read again from its start)", ls)
@@ -1383,18 +1364,8 @@ func TestFileSharingOnlyTheHeaderIsNoCopy(t *testing.T) {
 	for _, mof := range []int{0, 1} {
 		t.Run(fmt.Sprintf("max_open_files=%d", mof), func(t *testing.T) {
 			dir := t.TempDir()
-			ck := filepath.Join(t.TempDir(), "ck.json")
 			p := filepath.Join(dir, "app.log")
-			appendFile(t, p, "time,level,msg\na1\na2\na3\na4\n")
-			o := testOptions(dir)
-			o.CheckpointPath = ck
-			tl := mustNew(t, o)
-			ls := collect(t, tl, 5, 5*time.Second)
-			key, resumeAt := ls[0].Key, ls[2].End // the header, a1 and a2 are in the buffer
-			if err := tl.Close(); err != nil {
-				t.Fatal(err)
-			}
-			os.Remove(ck) // killed before the file's first checkpoint
+			o, key, resumeAt := bufferedBeforeCrash(t, dir, "time,level,msg\na1\na2\na3\na4\n") // the header, a1 and a2 are in the buffer
 			// While down: app.log copied away out of paths and truncated,
 			// and other.log, with the same header, moved in.
 			if err := os.Truncate(p, 0); err != nil {
@@ -1410,9 +1381,9 @@ func TestFileSharingOnlyTheHeaderIsNoCopy(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tl = mustNew(t, o)
+			tl := mustNew(t, o)
 			defer tl.Close()
-			ls = collect(t, tl, 4, 10*time.Second)
+			ls := collect(t, tl, 4, 10*time.Second)
 			byText := indexByText(ls)
 			if h := byText["time,level,msg"]; h.Path != other || h.Start != 0 || h.Key == key {
 				t.Fatalf("lines %+v (other.log taken for the copy)", ls)
@@ -1422,6 +1393,25 @@ func TestFileSharingOnlyTheHeaderIsNoCopy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bufferedBeforeCrash tails dir/app.log, holding content (five lines), to
+// its end and stops as a kill before the file's first checkpoint would. It
+// returns the options (with their checkpoint path), the file's key, and the
+// end of its third line: the buffer holds the lines up to there.
+func bufferedBeforeCrash(t *testing.T, dir, content string) (Options, uint64, int64) {
+	t.Helper()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	appendFile(t, filepath.Join(dir, "app.log"), content)
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 5, 5*time.Second)
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(ck) // killed before the file's first checkpoint
+	return o, ls[0].Key, ls[2].End
 }
 
 // copytruncate of a live file that gave its descriptor up (more files than

@@ -82,15 +82,7 @@ func TestTooLargeSplitsAndRejectsTheRecordAlone(t *testing.T) {
 	if !sidetrail.IsPermanent(err) {
 		t.Fatalf("err = %v, want permanent (one record rejected, the rest stored)", err)
 	}
-	for i, r := range res {
-		want := sidetrail.Accepted
-		if i == 6 {
-			want = sidetrail.Rejected
-		}
-		if r.Status != want {
-			t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
-		}
-	}
+	requireRejected(t, res, func(i int) bool { return i == 6 })
 	if !strings.Contains(res[6].Reason, "413") || !strings.Contains(res[6].Reason, "-byte push") {
 		t.Errorf("reason %q", res[6].Reason)
 	}
@@ -121,19 +113,7 @@ func TestTooLargeSplitsAndRejectsTheRecordAlone(t *testing.T) {
 func TestTooLargeSplitsUntilEachHalfFits(t *testing.T) {
 	f := newFakeLoki(t)
 	tooLargeOver(f, 3<<10)
-	s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json"})
-	batch := batchOf(16)
-	for i := range batch {
-		batch[i].Message = []byte(incompressible(1 << 10))
-	}
-	res, err := send(t, s, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	requireAll(t, res, sidetrail.Accepted)
-	if n := len(f.entries()); n != 16 {
-		t.Fatalf("%d entries stored, want 16", n)
-	}
+	s := sendKiBRecords(t, f, 16)
 	if st := s.Stats(); st.Rejected != 0 || st.Records != 16 || st.TooLarge == 0 {
 		t.Errorf("stats %+v", st)
 	}
@@ -209,15 +189,7 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 		if !sidetrail.IsPermanent(err) {
 			t.Fatalf("err = %v, want permanent (one record rejected, the rest stored)", err)
 		}
-		for i, r := range res {
-			want := sidetrail.Accepted
-			if i == 11 {
-				want = sidetrail.Rejected
-			}
-			if r.Status != want {
-				t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
-			}
-		}
+		requireRejected(t, res, func(i int) bool { return i == 11 })
 		if !strings.Contains(res[11].Reason, "400") || !strings.Contains(res[11].Reason, "too old") {
 			t.Errorf("reason %q", res[11].Reason)
 		}
@@ -232,19 +204,7 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 	t.Run("body over the server's limit", func(t *testing.T) {
 		f := newFakeLoki(t)
 		badRequestFor(f, "", 8<<10)
-		s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json"})
-		batch := batchOf(40)
-		for i := range batch {
-			batch[i].Message = []byte(incompressible(1 << 10))
-		}
-		res, err := send(t, s, batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		requireAll(t, res, sidetrail.Accepted)
-		if n := len(f.entries()); n != 40 {
-			t.Fatalf("%d entries stored, want 40", n)
-		}
+		sendKiBRecords(t, f, 40)
 	})
 	t.Run("oversize records at the batch's head", func(t *testing.T) {
 		// More than maxAlone refused alone before any push is taken: a
@@ -266,15 +226,7 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 		if !sidetrail.IsPermanent(err) {
 			t.Fatalf("err = %v, want permanent", err)
 		}
-		for i, r := range res {
-			want := sidetrail.Accepted
-			if i < 20 {
-				want = sidetrail.Rejected
-			}
-			if r.Status != want {
-				t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
-			}
-		}
+		requireRejected(t, res, func(i int) bool { return i < 20 })
 		if n := len(f.entries()); n != 44 {
 			t.Errorf("%d entries stored, want 44", n)
 		}
@@ -299,4 +251,39 @@ func TestBadRequestSendsHalvesAndRejectsTheRecordsAlone(t *testing.T) {
 			t.Errorf("stats %+v: more requests than the search needs", st)
 		}
 	})
+}
+
+// requireRejected fails t unless exactly the results rejected says are
+// Rejected and the others Accepted.
+func requireRejected(t *testing.T, res []sidetrail.Result, rejected func(i int) bool) {
+	t.Helper()
+	for i, r := range res {
+		want := sidetrail.Accepted
+		if rejected(i) {
+			want = sidetrail.Rejected
+		}
+		if r.Status != want {
+			t.Fatalf("result %d = %v %q, want %v", i, r.Status, r.Reason, want)
+		}
+	}
+}
+
+// sendKiBRecords sends n records of 1 KiB each (incompressible) to f as one
+// batch, each of which f takes alone, and requires all of them stored.
+func sendKiBRecords(t *testing.T, f *fakeLoki, n int) *Sink {
+	t.Helper()
+	s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json"})
+	batch := batchOf(n)
+	for i := range batch {
+		batch[i].Message = []byte(incompressible(1 << 10))
+	}
+	res, err := send(t, s, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireAll(t, res, sidetrail.Accepted)
+	if got := len(f.entries()); got != n {
+		t.Fatalf("%d entries stored, want %d", got, n)
+	}
+	return s
 }

@@ -382,19 +382,7 @@ func (s *Sink) pushHalves(ctx context.Context, batch []sidetrail.Record, results
 		s.log.Warn("loki: 413 Request Entity Too Large: sending the batch in halves; lower batch.max_bytes or batch.max_records, or raise the server's body limit",
 			"records", len(batch), "bytes", n, "reason", reason)
 	}
-	h := len(batch) / 2
-	var permanent error
-	for _, part := range [][2]int{{0, h}, {h, len(batch)}} {
-		err := s.push(ctx, batch[part[0]:part[1]], results[part[0]:part[1]], false)
-		switch {
-		case err == nil:
-		case sidetrail.IsPermanent(err):
-			permanent = err // its records are marked Rejected
-		default:
-			return err // the rest stay Unsent and are retried
-		}
-	}
-	return permanent
+	return s.pushHalvesOf(ctx, batch, results)
 }
 
 // maxAlone is how many records a 400 may find refused alone, none of the
@@ -420,6 +408,14 @@ func (s *Sink) rejectHalves(ctx context.Context, batch []sidetrail.Record, resul
 		s.log.Warn("loki: 400 Bad Request for a push of several records: sending it again in halves to find the records it refuses",
 			"records", len(batch), "reason", r)
 	}
+	return s.pushHalvesOf(ctx, batch, results)
+}
+
+// pushHalvesOf pushes batch, of several records, in two halves (each
+// searched further as its answer says). The result is a retryable error
+// when a half failed so (the rest stay Unsent), Permanent when every
+// record not stored was Rejected, nil when all were stored.
+func (s *Sink) pushHalvesOf(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
 	h := len(batch) / 2
 	var permanent error
 	for _, part := range [][2]int{{0, h}, {h, len(batch)}} {
