@@ -1365,10 +1365,34 @@ func emptyStringEnd(b []byte, j int, quote byte, escaped bool) int {
 }
 
 // glued reports whether b[e] goes on a value right after an empty string:
-// not white space, the end, or what ends a value or opens another string
-// (a quote, escaped too).
+// a letter or digit, a byte beyond ASCII, or an escape of one ("\u00e9").
+// Punctuation (an empty header, then ".Retrying in 5s", "/api/…") and white
+// space, escaped too ("\n", "\t", "\x09"), end the empty string's text:
+// taken for the value, ordinary text was masked, and an escaped tab's
+// value was masked in the message but not in a field that decodes it
+// (regress21b G4).
 func glued(b []byte, e int) bool {
-	return e < len(b) && b[e] > ' ' && strings.IndexByte(",;}])\"'", b[e]) < 0 && quoteTokenEnd(b, e) == e
+	if e >= len(b) {
+		return false
+	}
+	if isAlnum(b[e]) || b[e] >= 0x80 {
+		return true
+	}
+	if b[e] != '\\' || e+1 >= len(b) {
+		return false
+	}
+	switch b[e+1] {
+	case 'x':
+		if e+4 > len(b) || !is(b[e+2], cHex) || !is(b[e+3], cHex) {
+			return false
+		}
+		v := unhex(b[e+2])<<4 | unhex(b[e+3])
+		return isAlnum(v) || v >= 0x80
+	case 'u':
+		v, ok := hex4(b, e+2)
+		return ok && (v >= 0x80 || isAlnum(byte(v)))
+	}
+	return false
 }
 
 // escQuotedEnd returns where the string that the escaped quote at

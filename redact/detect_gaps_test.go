@@ -886,7 +886,13 @@ func TestRegress20b(t *testing.T) {
 		{name: "R4 single-quoted empty string", msg: `x Authorization: ''s3cretQ2 y`, wantMsg: `x Authorization: ''[REDACTED] y`},
 		{name: "R4 decoded in a field", msg: `{"msg":"Authorization: \"\"s3cretQ3"}`, fields: []kv{{key: "msg", value: `Authorization: ""s3cretQ3`}},
 			wantMsg: `{"msg":"Authorization: \"\"[REDACTED]"}`, want: map[string]string{"msg": `Authorization: ""[REDACTED]`}},
-		{name: "R4 colon after the empty string", msg: `x Authorization: \x22\x22:s3cretQ4 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
+		// regress21b G4: punctuation or white space, escaped too, after
+		// the empty string ends its text: ordinary text was masked.
+		{name: "R4 punctuation after the empty string", msg: `WARN empty header Authorization: "".Retrying in 5s`, wantMsg: `WARN empty header Authorization: "".Retrying in 5s`},
+		{name: "R4 path after the empty string", msg: `Authorization: ""/api/v1/users status=401`, wantMsg: `Authorization: ""/api/v1/users status=401`},
+		{name: "R4 escaped tab after the empty string", msg: `{"msg":"Authorization: \"\"\tnext words"}`, fields: []kv{{key: "msg", value: "Authorization: \"\"\tnext words"}},
+			wantMsg: `{"msg":"Authorization: \"\"\tnext words"}`, want: map[string]string{"msg": "Authorization: \"\"\tnext words"}},
+		{name: "R4 nginx byte escape after the empty string", msg: `x Authorization: \x22\x22\xC3\xA9s3cretQ7 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
 		{name: "R4 escape after the empty string", msg: `x Authorization: \x22\x22\u00e9s3cretQ5 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
 		{name: "R4 empty string, then a comma", msg: `{"Authorization":"","x":"s3cretQ6"}`, wantMsg: `{"Authorization":"","x":"s3cretQ6"}`},
 		{name: "R4 empty escaped string, no value", msg: `{"m":"{\"Authorization\":\"\"}","n":1}`, wantMsg: `{"m":"{\"Authorization\":\"\"}","n":1}`},
