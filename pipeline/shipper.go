@@ -115,6 +115,10 @@ func NewShipper(o ShipperOptions) *Shipper {
 	s.hurried, s.hurry = context.WithCancel(context.Background())
 	s.more, _ = o.Reader.(moreReader)
 	if !o.FailingSince.IsZero() {
+		// The failure went on across a reload: its recovery is logged
+		// (the last word in the log may be the last shipper's
+		// "retrying": regress21b G3).
+		s.told = true
 		s.failingSince.Store(o.FailingSince.UnixNano())
 	}
 	return s

@@ -611,3 +611,20 @@ func TestShipperRecoveryLoggedOnlyAfterALoggedFailure(t *testing.T) {
 		t.Fatalf("%d failures and %d recoveries logged for 20 batches, want 1 and 1:\n%s", failed, recovered, logs.String())
 	}
 }
+
+// A failure carried over a reload (FailingSince) is reported recovered: the
+// last word in the log may be the previous shipper's "retrying" (regress21b
+// G3: no "sink recovered" after a reload during a logged failure).
+func TestShipperLogsRecoveryOfAFailureCarriedOverAReload(t *testing.T) {
+	var logs syncbuf.Buffer
+	r := newMemReader(3)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		acceptAll(res)
+		return nil
+	}}
+	s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, FailingSince: time.Now().Add(-time.Second),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func() bool { return r.ackedSeq() == 3 })
+	if n := strings.Count(logs.String(), "sink recovered"); n != 1 || !s.FailingSince().IsZero() {
+		t.Fatalf("%d recovery lines, failing since %v:\n%s", n, s.FailingSince(), logs.String())
+	}
+}
