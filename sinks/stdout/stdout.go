@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sidetrail/sidetrail"
+	"golang.org/x/sys/unix"
 )
 
 // Config is the stdout sink's own configuration: it has no keys.
@@ -56,10 +57,24 @@ func New(w io.Writer) *Sink {
 // it, so the record written again whole is not glued to it (regress21 F2).
 // f is read through /proc/self/fd, as standard output is open for writing
 // only; where that cannot be read, nothing is assumed.
+//
+// The byte looked at is the one before where the next write goes: the end
+// of a file open for appending, else the descriptor's offset (a file open
+// read-write without appending, systemd's StandardOutput=file:, writes
+// over an older one from its start: a break at its old end's cut put an
+// empty line at every start and reload, regress21b G7).
 func endsCut(f *os.File) bool {
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
 		return false
+	}
+	at := st.Size()
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err != nil {
+		return false
+	} else if fl&unix.O_APPEND == 0 {
+		if at, err = f.Seek(0, io.SeekCurrent); err != nil || at == 0 {
+			return false
+		}
 	}
 	r, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 	if err != nil {
@@ -67,7 +82,7 @@ func endsCut(f *os.File) bool {
 	}
 	defer r.Close()
 	var last [1]byte
-	if n, _ := r.ReadAt(last[:], st.Size()-1); n != 1 {
+	if n, _ := r.ReadAt(last[:], at-1); n != 1 {
 		return false
 	}
 	return last[0] != '\n'

@@ -205,15 +205,37 @@ func TestCutLineLeftByTheLastRunIsEnded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := New(f)
-		res := make([]sidetrail.Result, 1)
-		if err := s.Send(context.Background(), []sidetrail.Record{{Message: []byte("m")}}, res); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		got, _ := os.ReadFile(path)
-		if !strings.HasPrefix(string(got), tc.want+"{") || strings.Count(string(got), "\n") != strings.Count(tc.want, "\n")+1 {
+		if got := sendOne(t, f, path); !strings.HasPrefix(got, tc.want+"{") || strings.Count(got, "\n") != strings.Count(tc.want, "\n")+1 {
 			t.Errorf("before %q: file %q", tc.before, got)
 		}
 	}
+	// Open read-write without appending (systemd's StandardOutput=file:,
+	// a shell's 1<>), the next write goes over the older file from its
+	// start: no break (regress21b G7: an empty line at every start and
+	// reload).
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	if err := os.WriteFile(path, []byte(`{"older, and cut`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sendOne(t, f, path); !strings.HasPrefix(got, `{"@timestamp"`) {
+		t.Errorf("file %q", got)
+	}
+}
+
+// sendOne sends one record through a sink writing to f, closes f and
+// returns what the file at path holds.
+func sendOne(t *testing.T, f *os.File, path string) string {
+	t.Helper()
+	s := New(f)
+	res := make([]sidetrail.Result, 1)
+	if err := s.Send(context.Background(), []sidetrail.Record{{Message: []byte("m")}}, res); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got, _ := os.ReadFile(path)
+	return string(got)
 }
