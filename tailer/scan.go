@@ -1027,9 +1027,9 @@ func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, ge
 				// its original end; another file with the same first
 				// line (a CSV header) rarely does, and was continued
 				// there, its lines up to it skipped (regress21 F4).
-				// Buffered up to inside a line (a fragment), the copy
-				// is read again from its start: duplicates, not loss.
-				return k, gen, lineEndsAt(f, r)
+				// Buffered up to inside a line longer than
+				// MaxLineBytes, the copy's fragments end there.
+				return k, gen, lineEndsAt(f, r) || t.fragmentEndsAt(f, r)
 			}
 		}
 		return 0, 0, false
@@ -1073,6 +1073,43 @@ func lineEndsAt(f *file, off int64) bool {
 	var b [1]byte
 	n, _ := f.fd.ReadAt(b[:], off-1)
 	return n == 1 && b[0] == '\n'
+}
+
+// fragmentEndsAt reports whether f, open, holds a line longer than
+// MaxLineBytes whose fragments, cut as the reader cuts them (FragmentCut),
+// end at off: where a buffer that ended inside such a line of its original
+// ends. Read again from its start, such a copy shipped every line twice
+// (regress21b G5: 2,001 duplicates). A line that starts more than 8 times
+// MaxLineBytes before off is not looked at: the copy is read again.
+func (t *Tailer) fragmentEndsAt(f *file, off int64) bool {
+	maxLen := t.o.MaxLineBytes
+	lo := max(0, off-8*int64(maxLen))
+	end := min(off+4, f.size) // FragmentCut looks at the bytes after a cut
+	if off-lo <= int64(maxLen) || end <= off {
+		return false
+	}
+	data := make([]byte, end-lo)
+	if n, _ := f.fd.ReadAt(data, lo); n != len(data) {
+		return false
+	}
+	start := 0 // the line's, in data
+	if i := bytes.LastIndexByte(data[:off-lo], '\n'); i >= 0 {
+		start = i + 1
+	} else if lo > 0 {
+		return false
+	}
+	pos, want := start, int(off-lo)
+	if want-start <= maxLen {
+		return false // no fragment: the line ends later
+	}
+	for pos < want {
+		cut := FragmentCut(data[pos:], maxLen)
+		if cut <= 0 {
+			return false
+		}
+		pos += cut
+	}
+	return pos == want
 }
 
 // truncatedFrom reports whether the file at p is still file id, born at

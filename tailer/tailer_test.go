@@ -1395,6 +1395,48 @@ func TestFileSharingOnlyTheHeaderIsNoCopy(t *testing.T) {
 	}
 }
 
+// The same where the buffer ends inside a line longer than MaxLineBytes:
+// the copy's fragments end there, and it continues. The line-end test
+// alone read such a copy again from its start (regress21b G5: 2,001
+// duplicates).
+func TestCopyOfUncheckpointedFileResumesInsideALongLine(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	long := strings.Repeat("é", 100) // 200 bytes: cut so that no character is split
+	appendFile(t, p, "the first line\na1\nx"+long)
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	o.MaxLineBytes = 64
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 5, 5*time.Second) // the first line, a1, three fragments
+	if !ls[4].Fragment {
+		t.Fatalf("lines %+v", ls)
+	}
+	key, resumeAt := ls[0].Key, ls[4].End
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(ck) // killed before the file's first checkpoint
+	appendFile(t, p, "end\n")
+	copyTruncate(t, p, p+".1")
+	appendFile(t, p, "fresh\n")
+	o.Resume = map[uint64]int64{key: resumeAt}
+	tl = mustNew(t, o)
+	defer tl.Close()
+	ls = collect(t, tl, 2, 5*time.Second)
+	byText := indexByText(ls)
+	if fresh := byText["fresh"]; fresh.Path != p || fresh.Key == key {
+		t.Fatalf("lines %+v", ls)
+	}
+	for _, l := range ls {
+		if l.Path == p+".1" && (l.Key != key || l.Start != resumeAt) {
+			t.Fatalf("lines %+v (the copy read again from its start)", ls)
+		}
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+}
+
 // bufferedBeforeCrash tails dir/app.log, holding content (five lines), to
 // its end and stops as a kill before the file's first checkpoint would. It
 // returns the options (with their checkpoint path), the file's key, and the
