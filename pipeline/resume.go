@@ -17,12 +17,13 @@ type LagReader interface {
 
 // ResumePoints reads every record after the source's cursor and returns,
 // per file key, the end of the last of this source's lines already in the
-// buffer, and the path that line was read under. Those lines were buffered
-// after the last checkpoint was written (a crash came first); the tailer
-// resumes past them instead of reading them again. The cursor is not
-// acknowledged here.
-func ResumePoints(ctx context.Context, r LagReader, source string) (points map[uint64]int64, paths map[uint64]string, err error) {
-	points, paths = map[uint64]int64{}, map[uint64]string{}
+// buffer, the path that line was read under, and whether it was a fragment
+// of a longer line (then it may end inside that line). Those lines were
+// buffered after the last checkpoint was written (a crash came first); the
+// tailer resumes past them instead of reading them again. The cursor is
+// not acknowledged here.
+func ResumePoints(ctx context.Context, r LagReader, source string) (points map[uint64]int64, paths map[uint64]string, frags map[uint64]bool, err error) {
+	points, paths, frags = map[uint64]int64{}, map[uint64]string{}, map[uint64]bool{}
 	left, _ := r.Lag()
 	var (
 		arena   []byte
@@ -40,7 +41,7 @@ func ResumePoints(ctx context.Context, r LagReader, source string) (points map[u
 			break
 		}
 		if err != nil {
-			return points, paths, err
+			return points, paths, frags, err
 		}
 		for _, e := range entries {
 			if dec.Decode(e.Data, &rec) != nil || rec.Source != source {
@@ -49,9 +50,10 @@ func ResumePoints(ctx context.Context, r LagReader, source string) (points map[u
 			if rec.End > points[rec.FileKey] {
 				points[rec.FileKey] = rec.End
 				paths[rec.FileKey] = string(rec.Path)
+				frags[rec.FileKey] = rec.Flags&sidetrail.FlagFragment != 0
 			}
 		}
 		left -= min(left, uint64(len(entries)))
 	}
-	return points, paths, nil
+	return points, paths, frags, nil
 }

@@ -21,7 +21,7 @@ func TestResumePointsEndsAndPaths(t *testing.T) {
 	var batch [][]byte
 	for _, r := range []sidetrail.Record{
 		{Source: "s", FileKey: 1, Offset: 0, End: 10, Path: "/l/a.log"},
-		{Source: "s", FileKey: 1, Offset: 10, End: 25, Path: "/l/a.log"},
+		{Source: "s", FileKey: 1, Offset: 10, End: 25, Path: "/l/a.log", Flags: sidetrail.FlagFragment},
 		{Source: "s", FileKey: 2, Offset: 0, End: 7, Path: "/l/b.log"},
 		{Source: "other", FileKey: 3, Offset: 0, End: 99, Path: "/l/c.log"},
 	} {
@@ -34,7 +34,7 @@ func TestResumePointsEndsAndPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	points, paths, err := ResumePoints(context.Background(), r, "s")
+	points, paths, frags, err := ResumePoints(context.Background(), r, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,5 +43,8 @@ func TestResumePointsEndsAndPaths(t *testing.T) {
 	}
 	if len(paths) != 2 || paths[1] != "/l/a.log" || paths[2] != "/l/b.log" {
 		t.Errorf("paths %v", paths)
+	}
+	if !frags[1] || frags[2] {
+		t.Errorf("fragments %v", frags)
 	}
 }

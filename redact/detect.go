@@ -1365,32 +1365,34 @@ func emptyStringEnd(b []byte, j int, quote byte, escaped bool) int {
 }
 
 // glued reports whether b[e] goes on a value right after an empty string:
-// a letter or digit, a byte beyond ASCII, or an escape of one ("\u00e9").
-// Punctuation (an empty header, then ".Retrying in 5s", "/api/…") and white
-// space, escaped too ("\n", "\t", "\x09"), end the empty string's text:
-// taken for the value, ordinary text was masked, and an escaped tab's
-// value was masked in the message but not in a field that decodes it
-// (regress21b G4).
+// anything but white space, escaped too ("\n", "\t", "\x09", "\u0020"),
+// the end, what ends a value (",;}])"), or a quote, escaped too. A
+// credential may start with punctuation (base64's "+" and "/", base64url's
+// "-" and "_"): read as no value, such ones shipped (regress21c H2), so an
+// empty header's ordinary text glued to it (`"".Retrying in 5s`) is masked
+// too. An escaped tab's value was masked in the message and shipped in the
+// field that decodes it (regress21b G4).
 func glued(b []byte, e int) bool {
-	if e >= len(b) {
+	if e >= len(b) || b[e] <= ' ' || strings.IndexByte(",;}])\"'", b[e]) >= 0 || quoteTokenEnd(b, e) > e {
 		return false
 	}
-	if isAlnum(b[e]) || b[e] >= 0x80 {
-		return true
-	}
-	if b[e] != '\\' || e+1 >= len(b) {
+	return b[e] != '\\' || !escapedSpace(b, e)
+}
+
+// escapedSpace reports whether b[e:] is an escape of white space: "\n",
+// "\t", "\r", "\f", "\v", or "\xHH" or "\uHHHH" of a byte up to a space.
+func escapedSpace(b []byte, e int) bool {
+	if e+1 >= len(b) {
 		return false
 	}
 	switch b[e+1] {
+	case 'n', 't', 'r', 'f', 'v':
+		return true
 	case 'x':
-		if e+4 > len(b) || !is(b[e+2], cHex) || !is(b[e+3], cHex) {
-			return false
-		}
-		v := unhex(b[e+2])<<4 | unhex(b[e+3])
-		return isAlnum(v) || v >= 0x80
+		return e+4 <= len(b) && is(b[e+2], cHex) && is(b[e+3], cHex) && unhex(b[e+2])<<4|unhex(b[e+3]) <= ' '
 	case 'u':
 		v, ok := hex4(b, e+2)
-		return ok && (v >= 0x80 || isAlnum(byte(v)))
+		return ok && v <= ' '
 	}
 	return false
 }

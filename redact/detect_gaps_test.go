@@ -886,10 +886,13 @@ func TestRegress20b(t *testing.T) {
 		{name: "R4 single-quoted empty string", msg: `x Authorization: ''s3cretQ2 y`, wantMsg: `x Authorization: ''[REDACTED] y`},
 		{name: "R4 decoded in a field", msg: `{"msg":"Authorization: \"\"s3cretQ3"}`, fields: []kv{{key: "msg", value: `Authorization: ""s3cretQ3`}},
 			wantMsg: `{"msg":"Authorization: \"\"[REDACTED]"}`, want: map[string]string{"msg": `Authorization: ""[REDACTED]`}},
-		// regress21b G4: punctuation or white space, escaped too, after
-		// the empty string ends its text: ordinary text was masked.
-		{name: "R4 punctuation after the empty string", msg: `WARN empty header Authorization: "".Retrying in 5s`, wantMsg: `WARN empty header Authorization: "".Retrying in 5s`},
-		{name: "R4 path after the empty string", msg: `Authorization: ""/api/v1/users status=401`, wantMsg: `Authorization: ""/api/v1/users status=401`},
+		// regress21b G4, regress21c H2: white space, escaped too, after
+		// the empty string ends its text; punctuation goes on (a base64
+		// credential may start with "+" or "/", base64url with "-" or "_").
+		{name: "R4 base64 after the empty string", msg: `x Authorization: ""+dXNlcjpzM2NyZXQ= y`, wantMsg: `x Authorization: ""[REDACTED] y`},
+		{name: "R4 base64url after the empty string", msg: `x Authorization: \x22\x22-s3cret_tokQ8 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
+		{name: "R4 escaped dash after the empty string", msg: `{"m":"Authorization: \"\"\u002ds3cretQ9 y"}`, wantMsg: `{"m":"Authorization: \"\"[REDACTED] y"}`},
+		{name: "R4 escaped space after the empty string", msg: `x Authorization: \x22\x22\x20next y`, wantMsg: `x Authorization: \x22\x22\x20next y`},
 		{name: "R4 escaped tab after the empty string", msg: `{"msg":"Authorization: \"\"\tnext words"}`, fields: []kv{{key: "msg", value: "Authorization: \"\"\tnext words"}},
 			wantMsg: `{"msg":"Authorization: \"\"\tnext words"}`, want: map[string]string{"msg": "Authorization: \"\"\tnext words"}},
 		{name: "R4 nginx byte escape after the empty string", msg: `x Authorization: \x22\x22\xC3\xA9s3cretQ7 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},

@@ -71,6 +71,10 @@ type Options struct {
 	// is rotated away (its unterminated last line ships once it is quiet).
 	// Read only; nil means none.
 	ResumePaths map[uint64]string
+	// ResumeFragments holds the Keys of Resume whose last buffered line was
+	// a fragment of a longer line: its offset may lie inside that line.
+	// Read only; nil means none.
+	ResumeFragments map[uint64]bool
 	// Claims, shared by an agent's tailers, lets a source tell that
 	// another one tails a file too (see Claims). Nil: no check.
 	Claims *Claims

@@ -1027,9 +1027,11 @@ func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, ge
 				// its original end; another file with the same first
 				// line (a CSV header) rarely does, and was continued
 				// there, its lines up to it skipped (regress21 F4).
-				// Buffered up to inside a line longer than
-				// MaxLineBytes, the copy's fragments end there.
-				return k, gen, lineEndsAt(f, r) || t.fragmentEndsAt(f, r)
+				// Where the last buffered line was a fragment of a
+				// longer one, the copy's fragments end there; asked
+				// of any file, that test took a file with a long line
+				// across the offset for the copy (regress21c H1).
+				return k, gen, lineEndsAt(f, r) || t.o.ResumeFragments[k] && t.fragmentEndsAt(f, r)
 			}
 		}
 		return 0, 0, false
@@ -1099,8 +1101,8 @@ func (t *Tailer) fragmentEndsAt(f *file, off int64) bool {
 		return false
 	}
 	pos, want := start, int(off-lo)
-	if want-start <= maxLen {
-		return false // no fragment: the line ends later
+	if want-start < maxLen || want < len(data) && (data[want] == '\n' || data[want] == '\r' && want+1 < len(data) && data[want+1] == '\n') {
+		return false // no fragment ends there: the line is shorter, or ends there whole
 	}
 	for pos < want {
 		cut := FragmentCut(data[pos:], maxLen)

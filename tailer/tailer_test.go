@@ -1422,6 +1422,7 @@ func TestCopyOfUncheckpointedFileResumesInsideALongLine(t *testing.T) {
 	copyTruncate(t, p, p+".1")
 	appendFile(t, p, "fresh\n")
 	o.Resume = map[uint64]int64{key: resumeAt}
+	o.ResumeFragments = map[uint64]bool{key: true}
 	tl = mustNew(t, o)
 	defer tl.Close()
 	ls = collect(t, tl, 2, 5*time.Second)
@@ -1435,6 +1436,33 @@ func TestCopyOfUncheckpointedFileResumesInsideALongLine(t *testing.T) {
 		}
 	}
 	expectQuiet(t, tl, 300*time.Millisecond)
+}
+
+// Where the buffered lines ended at a line end, a file sharing the first
+// line whose long line runs across that offset is no copy, whatever its
+// fragments: taken for one, its lines before the offset were skipped
+// (regress21c H1: 2,405 lines).
+func TestFileWithALongLineAcrossTheOffsetIsNoCopy(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	row := strings.Repeat("a", 17) + "\n"
+	o, key, resumeAt := bufferedBeforeCrash(t, dir, "time,level,msg\n"+strings.Repeat(row, 4)) // the header and two rows are in the buffer
+	if err := os.Truncate(p, 0); err != nil { // copied away out of paths
+		t.Fatal(err)
+	}
+	appendFile(t, p, "after\n")
+	other := filepath.Join(dir, "other.log")
+	// Its long line starts right after the header and is cut at resumeAt.
+	appendFile(t, other, "time,level,msg\n"+strings.Repeat("y", 200)+"\nits last\n")
+	o.Resume = map[uint64]int64{key: resumeAt}
+	o.MaxLineBytes = int(resumeAt) - len("time,level,msg\n") // 36
+	tl := mustNew(t, o)
+	defer tl.Close()
+	ls := collect(t, tl, 9, 10*time.Second) // after, the header, 6 fragments, its last
+	byText := indexByText(ls)
+	if h := byText["time,level,msg"]; h.Path != other || h.Start != 0 || h.Key == key {
+		t.Fatalf("lines %+v (other.log taken for the copy)", ls)
+	}
 }
 
 // bufferedBeforeCrash tails dir/app.log, holding content (five lines), to

@@ -141,7 +141,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		}
 		// Lines buffered after the last checkpoint (a crash came between)
 		// are not read again.
-		resume, resumePaths, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
+		resume, resumePaths, resumeFrags, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: reading the buffer for resume points: %w", sc.Name, err)
 		}
@@ -157,7 +157,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 				"source", sc.Name, "checkpoint", topts.CheckpointPath)
 			topts.StartAt = tailer.Beginning
 		}
-		topts.Resume, topts.ResumePaths = resume, resumePaths
+		topts.Resume, topts.ResumePaths, topts.ResumeFragments = resume, resumePaths, resumeFrags
 		topts.MaxOpenFiles = maxOpen[sc.Name]
 		topts.Claims = claims
 		topts.RiskLog = keep.riskLog
