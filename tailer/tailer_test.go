@@ -1447,7 +1447,7 @@ func TestFileWithALongLineAcrossTheOffsetIsNoCopy(t *testing.T) {
 	p := filepath.Join(dir, "app.log")
 	row := strings.Repeat("a", 17) + "\n"
 	o, key, resumeAt := bufferedBeforeCrash(t, dir, "time,level,msg\n"+strings.Repeat(row, 4)) // the header and two rows are in the buffer
-	if err := os.Truncate(p, 0); err != nil { // copied away out of paths
+	if err := os.Truncate(p, 0); err != nil {                                                  // copied away out of paths
 		t.Fatal(err)
 	}
 	appendFile(t, p, "after\n")
