@@ -45,6 +45,9 @@ type ShipperOptions struct {
 	// after it until a delivery says otherwise, so /readyz does not turn
 	// healthy for ready_after_failing whenever the configuration is saved.
 	FailingSince time.Time
+	// FailureLogged says the failure FailingSince continues was logged
+	// ("retrying"): its end is logged too ("sink recovered").
+	FailureLogged bool
 	// Concurrency is how many batches may be in flight at once (default
 	// 1). Above 1, Sink.Send must be safe for concurrent use; batches are
 	// still acknowledged in order, each only once it and every batch
@@ -116,9 +119,10 @@ func NewShipper(o ShipperOptions) *Shipper {
 	s.more, _ = o.Reader.(moreReader)
 	if !o.FailingSince.IsZero() {
 		// The failure went on across a reload: its recovery is logged
-		// (the last word in the log may be the last shipper's
-		// "retrying": regress21b G3).
-		s.told = true
+		// where its failure was (the last word in the log may be the
+		// last shipper's "retrying": regress21b G3; a failure the rate
+		// limit kept out of the log ends without a word: regress21c H3).
+		s.told = o.FailureLogged
 		s.failingSince.Store(o.FailingSince.UnixNano())
 	}
 	return s
@@ -141,6 +145,14 @@ func (s *Shipper) OldestUnacked() time.Time { return unixTime(s.oldest.Load()) }
 // FailingSince returns when the sink's current run of failures began (zero
 // while it is healthy).
 func (s *Shipper) FailingSince() time.Time { return unixTime(s.failingSince.Load()) }
+
+// FailureLogged reports whether a failure was logged ("retrying") since
+// the last recovery.
+func (s *Shipper) FailureLogged() bool {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.told
+}
 
 func unixTime(ns int64) time.Time {
 	if ns == 0 {

@@ -616,15 +616,20 @@ func TestShipperRecoveryLoggedOnlyAfterALoggedFailure(t *testing.T) {
 // last word in the log may be the previous shipper's "retrying" (regress21b
 // G3: no "sink recovered" after a reload during a logged failure).
 func TestShipperLogsRecoveryOfAFailureCarriedOverAReload(t *testing.T) {
-	var logs syncbuf.Buffer
-	r := newMemReader(3)
 	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
 		acceptAll(res)
 		return nil
 	}}
-	s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, FailingSince: time.Now().Add(-time.Second),
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func() bool { return r.ackedSeq() == 3 })
-	if n := strings.Count(logs.String(), "sink recovered"); n != 1 || !s.FailingSince().IsZero() {
-		t.Fatalf("%d recovery lines, failing since %v:\n%s", n, s.FailingSince(), logs.String())
+	for _, logged := range []bool{true, false} {
+		var logs syncbuf.Buffer
+		r := newMemReader(3)
+		s := runShipper(t, ShipperOptions{Name: "t", Sink: sink, Reader: r, FailingSince: time.Now().Add(-time.Second),
+			FailureLogged: logged, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func() bool { return r.ackedSeq() == 3 })
+		// A failure the rate limit kept out of the log ends without a
+		// word (regress21c H3: an extra "sink recovered").
+		want := map[bool]int{true: 1, false: 0}[logged]
+		if n := strings.Count(logs.String(), "sink recovered"); n != want || !s.FailingSince().IsZero() {
+			t.Fatalf("logged %v: %d recovery lines, failing since %v:\n%s", logged, n, s.FailingSince(), logs.String())
+		}
 	}
 }

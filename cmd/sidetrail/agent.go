@@ -122,7 +122,8 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		}
 		u.shipper = pipeline.NewShipper(pipeline.ShipperOptions{
 			Name: sc.Name, Sink: u.sink, Reader: u.reader, Concurrency: concurrency, FailingSince: failing.sinks[sc.Name],
-			MaxRecords: sc.Batch.MaxRecords, MaxBytes: int(sc.Batch.MaxBytes), MaxWait: sc.Batch.MaxWait,
+			FailureLogged: failing.told[sc.Name],
+			MaxRecords:    sc.Batch.MaxRecords, MaxBytes: int(sc.Batch.MaxBytes), MaxWait: sc.Batch.MaxWait,
 			InitialBackoff: sc.Retry.InitialBackoff, MaxBackoff: sc.Retry.MaxBackoff,
 			DeadLetter: u.dl, Logger: logger,
 			ObserveBatch: func(d time.Duration) {
@@ -397,16 +398,20 @@ func (g *generation) closeAll() error {
 
 // failingSince holds when the failures of each failing sink and each
 // source whose appends fail began, by name, for the next generation.
-type failingSince struct{ sinks, sources map[string]time.Time }
+type failingSince struct {
+	sinks, sources map[string]time.Time
+	told           map[string]bool // sinks whose failure was logged ("retrying")
+}
 
 // failing returns when the failures of each failing sink and source began.
 // Taken once the generation stopped: a sink that recovered while it
 // drained is not failing (ops15 F5: /readyz said so until a line shipped).
 func (g *generation) failing() failingSince {
-	out := failingSince{sinks: map[string]time.Time{}, sources: map[string]time.Time{}}
+	out := failingSince{sinks: map[string]time.Time{}, sources: map[string]time.Time{}, told: map[string]bool{}}
 	for _, u := range g.sinks {
 		if since := u.shipper.FailingSince(); !since.IsZero() {
 			out.sinks[u.cfg.Name] = since
+			out.told[u.cfg.Name] = u.shipper.FailureLogged()
 		}
 	}
 	for _, u := range g.sources {
