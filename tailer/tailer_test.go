@@ -1446,8 +1446,10 @@ func TestFileWithALongLineAcrossTheOffsetIsNoCopy(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "app.log")
 	row := strings.Repeat("a", 17) + "\n"
-	o, key, resumeAt := bufferedBeforeCrash(t, dir, "time,level,msg\n"+strings.Repeat(row, 4)) // the header and two rows are in the buffer
-	if err := os.Truncate(p, 0); err != nil {                                                  // copied away out of paths
+	// The header and two rows are in the buffer; then app.log is copied
+	// away out of paths and truncated.
+	o, key, resumeAt := bufferedBeforeCrash(t, dir, "time,level,msg\n"+strings.Repeat(row, 4))
+	if err := os.Truncate(p, 0); err != nil {
 		t.Fatal(err)
 	}
 	appendFile(t, p, "after\n")
