@@ -1082,10 +1082,11 @@ func lineEndsAt(f *file, off int64) bool {
 // end at off: where a buffer that ended inside such a line of its original
 // ends. Read again from its start, such a copy shipped every line twice
 // (regress21b G5: 2,001 duplicates). A line that starts more than 8 times
-// MaxLineBytes before off is not looked at: the copy is read again.
+// MaxLineBytes, or 16 MiB, before off is not looked at (the memory it
+// takes is bounded so): the copy is read again.
 func (t *Tailer) fragmentEndsAt(f *file, off int64) bool {
 	maxLen := t.o.MaxLineBytes
-	lo := max(0, off-8*int64(maxLen))
+	lo := max(0, off-min(8*int64(maxLen), maxFragmentLookBack))
 	end := min(off+4, f.size) // FragmentCut looks at the bytes after a cut
 	if off-lo <= int64(maxLen) || end <= off {
 		return false
@@ -1113,6 +1114,10 @@ func (t *Tailer) fragmentEndsAt(f *file, off int64) bool {
 	}
 	return pos == want
 }
+
+// maxFragmentLookBack bounds how far before a resume offset fragmentEndsAt
+// reads for the start of the line.
+const maxFragmentLookBack = 16 << 20
 
 // truncatedFrom reports whether the file at p is still file id, born at
 // born, and no longer starts with line: the original of a copy that does.
