@@ -56,6 +56,31 @@ func loadChecked(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// configFlag defines -config on fs: a path given at most once. Given twice
+// (a template's default and its override), the last one was used without a
+// word (config21 C1).
+func configFlag(fs *flag.FlagSet, usage string) *string {
+	c := &configPath{}
+	fs.Var(c, "config", usage)
+	return &c.path
+}
+
+// configPath is -config's value.
+type configPath struct {
+	path string
+	set  bool
+}
+
+func (c *configPath) String() string { return c.path }
+
+func (c *configPath) Set(v string) error {
+	if c.set {
+		return fmt.Errorf("given twice (%q, then %q)", c.path, v)
+	}
+	c.path, c.set = v, true
+	return nil
+}
+
 // parseFlags parses a command's flags. Arguments that are not flags are
 // an error: `sidetrail validate FILE` must not check the embedded example
 // and call FILE ok.
@@ -94,7 +119,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file to check (default: the embedded example)")
+	path := configFlag(fs, "configuration `file` to check (default: the embedded example)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +138,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 func cmdParse(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (default: the embedded example)")
+	path := configFlag(fs, "configuration `file` (default: the embedded example)")
 	source := fs.String("source", "", "the source whose format and rules to apply (default: the first)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -217,7 +242,7 @@ func cmdBuffer(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("buffer inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", "", "the agent's data_dir")
-	path := fs.String("config", "", "the agent's configuration: its data_dir, and its sinks and sources, listed even before their first acknowledgement")
+	path := configFlag(fs, "the agent's configuration `file`: its data_dir, and its sinks and sources, listed even before their first acknowledgement")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -252,7 +277,7 @@ func cmdBuffer(args []string, stdout, stderr io.Writer) error {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (default: the embedded example)")
+	path := configFlag(fs, "configuration `file` (default: the embedded example)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at exit")
 	traceFile := fs.String("trace", "", "write a Go execution trace to this file until exit")

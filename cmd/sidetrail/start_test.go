@@ -184,6 +184,19 @@ func TestEmptyConfigFlagRefused(t *testing.T) {
 	}
 }
 
+// -config given twice is a usage error: the last one was used without a
+// word (config21 C1).
+func TestConfigFlagGivenTwiceRefused(t *testing.T) {
+	good := writeFile(t, "c.yaml", "data_dir: "+t.TempDir()+"\nsources: [{name: a, paths: [\"/x/*.log\"]}]\nsinks: [{name: out, type: stdout}]\n")
+	code, out, errOut := runMain(t, "", "validate", "-config", good, "-config", good)
+	if code != 2 || !strings.Contains(errOut, "given twice") || strings.Contains(out, "ok") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, _ := runMain(t, "", "validate", "-config", good); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("once: exit %d, stdout %q", code, out)
+	}
+}
+
 func TestHelpFlags(t *testing.T) {
 	for _, arg := range []string{"help", "-h", "--help"} {
 		if code, out, errOut := runMain(t, "", arg); code != 0 || !strings.Contains(out, "sidetrail validate [-config FILE]") {
