@@ -362,13 +362,25 @@ buffer:
   max_byte: 1GiB
   whenFull: block
   colour: red
+retries: {max_backoff: 1s}
 `,
 		want: []string{
 			`c.yaml:3: unknown key "sink"; did you mean "sinks"?`,
 			`c.yaml:5: unknown key "buffer.max_byte"; did you mean "buffer.max_bytes"?`,
 			`c.yaml:6: unknown key "buffer.whenFull"; did you mean "buffer.when_full"?`,
 			`c.yaml:7: unknown key "buffer.colour"`,
+			`c.yaml:8: unknown key "retries"`,
 		},
+	}, {
+		// A plural for a singular is suggested (config21 C1: "retries"
+		// got no hint).
+		name: "plural key",
+		yml: sources + `sinks:
+  - name: out
+    type: stdout
+    retries: {max_backoff: 1s}
+`,
+		want: []string{`c.yaml:5: unknown key "retries" in sink "out"; did you mean "retry"?`},
 	}, {
 		name: "wrong types",
 		yml: sources + sinks + `drain_timeout: 10

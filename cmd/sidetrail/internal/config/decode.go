@@ -472,9 +472,17 @@ func suggest(key string, candidates []string) string {
 	norm := func(s string) string {
 		return strings.NewReplacer("_", "", "-", "", ".", "").Replace(strings.ToLower(s))
 	}
+	// A plural for a singular or back ("retries" for "retry"): too far
+	// apart by letters for a suggestion (config21 C1).
+	stem := func(s string) string {
+		if t, ok := strings.CutSuffix(s, "ies"); ok {
+			return t + "y"
+		}
+		return strings.TrimSuffix(s, "s")
+	}
 	best, bestD := "", -1
 	for _, c := range candidates {
-		if norm(c) == norm(key) {
+		if norm(c) == norm(key) || stem(norm(c)) == stem(norm(key)) {
 			return c
 		}
 		d := levenshtein(key, c)
