@@ -406,7 +406,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		if next.Log != cfg.Log {
 			// Not "level": slog's handlers write the record's level under
 			// that key, and a JSON reader kept the second (ops15 F2).
-			logger.Warn("log.level and log.format changes take effect at the next restart", "log.level", cfg.Log.Level, "log.format", cfg.Log.Format)
+			// Both values, as server.listen's warning gives them: only
+			// the running ones were named (config21 C1).
+			logger.Warn("log.level and log.format changes take effect at the next restart",
+				"log.level", cfg.Log.Level, "log.format", cfg.Log.Format,
+				"configured_log.level", next.Log.Level, "configured_log.format", next.Log.Format)
 			next.Log = cfg.Log // what runs
 		}
 		if next.Server.Listen != served {

@@ -197,6 +197,35 @@ func TestConfigFlagGivenTwiceRefused(t *testing.T) {
 	}
 }
 
+// A reload's log.level change waits for a restart, and the warning names
+// the configured value besides the running one (config21 C1: only the
+// running one).
+func TestReloadLogLevelWarningNamesBoth(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	write := func(level string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s/data
+log: {level: %s}
+sources: [{name: a, paths: [%q]}]
+sinks: [{name: out, type: stdout}]
+server: {listen: ""}
+`, dir, level, dir+"/*.log")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("info")
+	a := runAgent(t, cfg)
+	a.waitFor("the start", func() bool { return strings.Contains(a.errOut.String(), "sidetrail running") })
+	write("warn")
+	a.waitFor("the warning", func() bool {
+		return strings.Contains(a.errOut.String(), "log.level=info") && strings.Contains(a.errOut.String(), "configured_log.level=warn")
+	})
+	if code := a.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
 func TestHelpFlags(t *testing.T) {
 	for _, arg := range []string{"help", "-h", "--help"} {
 		if code, out, errOut := runMain(t, "", arg); code != 0 || !strings.Contains(out, "sidetrail validate [-config FILE]") {
