@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -421,9 +422,41 @@ func (p *parser) set(ptr any) bool {
 	return ok
 }
 
+// badText finds the first byte of data YAML refuses as text: one that is
+// not UTF-8, or a control character but tab, line feed and carriage
+// return. yaml.v3 names line 1 for either, wherever it is (config21 C1: a
+// byte on line 8 reported on line 1). It returns the line and a message,
+// or 0.
+func badText(data []byte) (int, string) {
+	line := 1
+	for i := 0; i < len(data); {
+		c := data[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\n':
+				line++
+			case c < ' ' && c != '\t' && c != '\r' || c == 0x7f:
+				return line, fmt.Sprintf("invalid YAML: control character 0x%02X (only tab, line feed and carriage return are allowed)", c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return line, fmt.Sprintf("invalid YAML: byte 0x%02X is not UTF-8 (save the file as UTF-8)", c)
+		}
+		i += n
+	}
+	return 0, ""
+}
+
 func (p *parser) parse(data []byte) *Config {
 	if len(bytes.TrimSpace(data)) == 0 {
 		p.errorf(1, "empty configuration: want at least sources and sinks")
+		return nil
+	}
+	if line, msg := badText(data); line > 0 {
+		p.errorf(line, "%s", msg)
 		return nil
 	}
 	var doc yaml.Node

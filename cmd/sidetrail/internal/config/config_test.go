@@ -372,6 +372,16 @@ retries: {max_backoff: 1s}
 			`c.yaml:8: unknown key "retries"`,
 		},
 	}, {
+		// A byte that is not UTF-8, or a control character, on its own
+		// line (config21 C1: yaml.v3 named line 1).
+		name: "not UTF-8",
+		yml:  sources + "sinks: [{name: out, type: stdout}]\n# caf\xe9\n",
+		want: []string{`c.yaml:3: invalid YAML: byte 0xE9 is not UTF-8 (save the file as UTF-8)`},
+	}, {
+		name: "control character",
+		yml:  sources + "sinks: [{name: out, type: stdout}]\nserver: {listen: \"\x01\"}\n",
+		want: []string{`c.yaml:3: invalid YAML: control character 0x01 (only tab, line feed and carriage return are allowed)`},
+	}, {
 		// A plural for a singular is suggested (config21 C1: "retries"
 		// got no hint).
 		name: "plural key",
