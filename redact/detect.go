@@ -1205,7 +1205,7 @@ func authValue(b []byte, j int) (int, int) {
 			// before escaped quotes were ("\x22:s3cret\"" was masked
 			// whole: regress20b).
 			j, quote, escQuote = qs, 0, ""
-		} else if e := emptyStringEnd(b, j, quote, escQuote != ""); e > j && glued(b, e) {
+		} else if e, ok := gluedValue(b, emptyStringEnd(b, j, quote, escQuote != "")); ok && e > j {
 			// An empty string glued to a word: the word is the value,
 			// unquoted (\x22\x22s3cret was taken for no value, and
 			// shipped: regress20c R4; so did ""s3cret, as a source's
@@ -1364,37 +1364,47 @@ func emptyStringEnd(b []byte, j int, quote byte, escaped bool) int {
 	return j
 }
 
-// glued reports whether b[e] goes on a value right after an empty string:
-// anything but white space, escaped too ("\n", "\t", "\x09", "\u0020"),
-// the end, what ends a value (",;}])"), or a quote, escaped too. A
-// credential may start with punctuation (base64's "+" and "/", base64url's
-// "-" and "_"): read as no value, such ones shipped (regress21c H2), so an
-// empty header's ordinary text glued to it (`"".Retrying in 5s`) is masked
-// too. An escaped tab's value was masked in the message and shipped in the
-// field that decodes it (regress21b G4).
-func glued(b []byte, e int) bool {
-	if e >= len(b) || b[e] <= ' ' || strings.IndexByte(",;}])\"'", b[e]) >= 0 || quoteTokenEnd(b, e) > e {
-		return false
+// gluedValue returns where the value starts after an empty string that
+// ends at e, when something goes on from it: anything but a space (plain or
+// escaped: "\x20", "\u0020"), the end, what ends a value (",;}])"), or a
+// quote, escaped too. A credential may start with punctuation (base64's "+"
+// and "/", base64url's "-" and "_"): read as no value, such ones shipped
+// (regress21c H2), so an empty header's ordinary text glued to it
+// (`"".Retrying in 5s`) is masked too. Another white space or control
+// character, or an escape of one ("\t", "\n", "\b", "\x09"), is passed
+// over to the word after it: a source's field decodes an escape that the
+// message keeps, and one level of escapes less, and the two ended apart, the
+// value masked in one and shipped in the other (regress21b G4, regress21d
+// J1).
+func gluedValue(b []byte, e int) (int, bool) {
+	if e >= len(b) || b[e] == ' ' || strings.IndexByte(",;}])\"'", b[e]) >= 0 || quoteTokenEnd(b, e) > e {
+		return 0, false
 	}
-	return b[e] != '\\' || !escapedSpace(b, e)
-}
-
-// escapedSpace reports whether b[e:] is an escape of white space: "\n",
-// "\t", "\r", "\f", "\v", or "\xHH" or "\uHHHH" of a byte up to a space.
-func escapedSpace(b []byte, e int) bool {
-	if e+1 >= len(b) {
-		return false
+	if b[e] < ' ' {
+		return e + 1, true
+	}
+	if b[e] != '\\' || e+1 >= len(b) {
+		return e, true
 	}
 	switch b[e+1] {
-	case 'n', 't', 'r', 'f', 'v':
-		return true
+	case 'n', 't', 'r', 'f', 'v', 'b':
+		return e + 2, true
 	case 'x':
-		return e+4 <= len(b) && is(b[e+2], cHex) && is(b[e+3], cHex) && unhex(b[e+2])<<4|unhex(b[e+3]) <= ' '
+		if e+4 <= len(b) && is(b[e+2], cHex) && is(b[e+3], cHex) {
+			if v := unhex(b[e+2])<<4 | unhex(b[e+3]); v == ' ' {
+				return 0, false
+			} else if v < ' ' {
+				return e + 4, true
+			}
+		}
 	case 'u':
-		v, ok := hex4(b, e+2)
-		return ok && v <= ' '
+		if v, ok := hex4(b, e+2); ok && v == ' ' {
+			return 0, false
+		} else if ok && v < ' ' {
+			return e + 6, true
+		}
 	}
-	return false
+	return e, true
 }
 
 // escQuotedEnd returns where the string that the escaped quote at

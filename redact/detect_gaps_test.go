@@ -893,8 +893,14 @@ func TestRegress20b(t *testing.T) {
 		{name: "R4 base64url after the empty string", msg: `x Authorization: \x22\x22-s3cret_tokQ8 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
 		{name: "R4 escaped dash after the empty string", msg: `{"m":"Authorization: \"\"\u002ds3cretQ9 y"}`, wantMsg: `{"m":"Authorization: \"\"[REDACTED] y"}`},
 		{name: "R4 escaped space after the empty string", msg: `x Authorization: \x22\x22\x20next y`, wantMsg: `x Authorization: \x22\x22\x20next y`},
-		{name: "R4 escaped tab after the empty string", msg: `{"msg":"Authorization: \"\"\tnext words"}`, fields: []kv{{key: "msg", value: "Authorization: \"\"\tnext words"}},
-			wantMsg: `{"msg":"Authorization: \"\"\tnext words"}`, want: map[string]string{"msg": "Authorization: \"\"\tnext words"}},
+		// regress21d J1: an escape of white space or a control
+		// character is passed over to the word after it, in the message
+		// and in the field that decodes it alike.
+		{name: "R4 escaped tab after the empty string", msg: `{"msg":"Authorization: \"\"\ts3cretT1 words"}`, fields: []kv{{key: "msg", value: "Authorization: \"\"\ts3cretT1 words"}},
+			wantMsg: `{"msg":"Authorization: \"\"\t[REDACTED] words"}`, want: map[string]string{"msg": "Authorization: \"\"\t[REDACTED] words"}},
+		{name: "R4 literal backslash-n after the empty string", msg: `{"msg":"Authorization: \"\"\\ns3cretT2 x"}`, fields: []kv{{key: "msg", value: `Authorization: ""\ns3cretT2 x`}},
+			wantMsg: `{"msg":"Authorization: \"\"[REDACTED] x"}`, want: map[string]string{"msg": `Authorization: ""\n[REDACTED] x`}},
+		{name: "R4 space after the empty string", msg: `x Authorization: "" s3cret y`, wantMsg: `x Authorization: "" s3cret y`},
 		{name: "R4 nginx byte escape after the empty string", msg: `x Authorization: \x22\x22\xC3\xA9s3cretQ7 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
 		{name: "R4 escape after the empty string", msg: `x Authorization: \x22\x22\u00e9s3cretQ5 y`, wantMsg: `x Authorization: \x22\x22[REDACTED] y`},
 		{name: "R4 empty string, then a comma", msg: `{"Authorization":"","x":"s3cretQ6"}`, wantMsg: `{"Authorization":"","x":"s3cretQ6"}`},
