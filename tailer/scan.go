@@ -876,7 +876,7 @@ func (t *Tailer) identify(f *file, now time.Time, atDiscovery, finished bool) {
 		if d := o.lastSize - max(o.offset, f.size, t.resumeAt[o.st.key]); d > 0 {
 			t.stats.lost.Add(uint64(d))
 		}
-		t.log.Info("tailer: copy of a truncated file continues it", "path", f.path, "offset", o.offset)
+		t.log.Info("tailer: copy of a truncated file continues it", "path", f.path, "offset", f.offset)
 		return
 	}
 	a, liveUndecided := t.matchLive(f)

@@ -990,9 +990,16 @@ func (t *Tailer) flush(force bool) error {
 		cp.Files = append(cp.Files, *e)
 	}
 	if len(t.resumeAt) > 0 {
+		// A stream takes its resume point up when it is read past it.
+		// One still short of it (an orphan whose copy waits for a
+		// descriptor) keeps it here: left out, it was gone once the
+		// source's cursor moved, and the copy was read again from the
+		// entry's offset (regress21d J3).
 		taken := make(map[uint64]bool, len(t.streams))
 		for st := range t.streams {
-			taken[st.key] = true
+			if r, ok := t.resumeAt[st.key]; !ok || st.committed >= r {
+				taken[st.key] = true
+			}
 		}
 		for k, r := range t.resumeAt {
 			if !taken[k] && len(cp.Resume) < maxResume {

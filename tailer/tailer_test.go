@@ -1467,6 +1467,52 @@ func TestFileWithALongLineAcrossTheOffsetIsNoCopy(t *testing.T) {
 	}
 }
 
+// Lines buffered past a checkpoint (a crash) are not read again from a
+// copytruncate copy made while sidetrail was down, though a run that found
+// the truncated original but never opened the copy (max_open_files) wrote
+// a checkpoint meanwhile. Its orphan entry kept the checkpoint's offset and
+// the resume point was left out of the checkpoint: the next run read the
+// buffered lines again from the copy (regress21d J3: 1,000 lines twice).
+func TestResumePointKeptForAnOrphanWhoseCopyWaits(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(t.TempDir(), "ck.json")
+	p := filepath.Join(dir, "app.log")
+	appendFile(t, p, "line one of the file\nl2\nl3\nl4\nl5\n")
+	o := testOptions(dir)
+	o.CheckpointPath = ck
+	tl := mustNew(t, o)
+	var lines []Line
+	for range 5 {
+		lines = append(lines, nextLine(t, tl))
+	}
+	tl.Commit(lines[0].Pos) // checkpointed: line one
+	if err := tl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key, resumeAt := lines[0].Key, lines[2].End // and l2, l3 buffered before a crash
+	copyTruncate(t, p, p+".1")
+	appendFile(t, p, "fresh\n")
+	o.Resume = map[uint64]int64{key: resumeAt}
+	o.MaxOpenFiles = 1 // app.log, found first, holds the one descriptor
+	tl = mustNew(t, o)
+	fresh := nextLine(t, tl)
+	if string(fresh.Bytes) != "fresh" {
+		t.Fatalf("second run: %+v", fresh)
+	}
+	tl.Commit(fresh.Pos)
+	if err := tl.Close(); err != nil { // the copy never opened
+		t.Fatal(err)
+	}
+	o.Resume, o.MaxOpenFiles = nil, 0 // the source's cursor moved past the buffered lines
+	tl = mustNew(t, o)
+	defer tl.Close()
+	ls := collect(t, tl, 2, 5*time.Second)
+	if byText := indexByText(ls); byText["l4"].Start != resumeAt || byText["l5"].Path != p+".1" {
+		t.Fatalf("third run: %+v (buffered lines read again)", ls)
+	}
+	expectQuiet(t, tl, 300*time.Millisecond)
+}
+
 // bufferedBeforeCrash tails dir/app.log, holding content (five lines), to
 // its end and stops as a kill before the file's first checkpoint would. It
 // returns the options (with their checkpoint path), the file's key, and the
