@@ -124,24 +124,14 @@ func (s *Sink) Send(ctx context.Context, batch []sidetrail.Record, results []sid
 		if err == nil && n < len(s.buf) {
 			err = io.ErrShortWrite
 		}
-		whole := len(s.ends)
-		if err != nil {
-			whole = 0
-			for whole < len(s.ends) && s.ends[whole] <= n {
-				whole++
-			}
-			lead, last := 0, 0
-			if s.cut {
-				lead = 1
-			}
-			if last = lead; whole > 0 {
-				last = s.ends[whole-1]
-			}
-			if n >= lead {
-				s.cut = n > last // bytes of the next line went out
-			}
-		} else {
-			s.cut = false
+		// A record's JSON holds no raw line break: what went out ends
+		// a line exactly where its last byte is one.
+		if n > 0 {
+			s.cut = s.buf[n-1] != '\n'
+		}
+		whole := 0
+		for whole < len(s.ends) && s.ends[whole] <= n {
+			whole++
 		}
 		for i := written; i < written+whole; i++ {
 			results[i] = sidetrail.Result{Status: sidetrail.Accepted}
