@@ -32,7 +32,9 @@ const (
 // unset.
 var defaultTimeKeys = [...]string{"@timestamp", "time", "timestamp", "ts"}
 
-// maxDepth bounds the nesting of objects and arrays inside a line.
+// maxDepth bounds the nesting of objects and arrays inside a line, the
+// line's own object counted: the record holds the line's members at its top
+// level, so it is as deep as the line.
 const maxDepth = 1000
 
 // maxNames bounds the key → field-name table of a json parser.
@@ -1236,7 +1238,7 @@ func (p *jsonParser) skipValue(b []byte, i int) (int, bool) {
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
-			if len(p.stack) >= maxDepth {
+			if len(p.stack)+1 >= maxDepth { // +1: the line's own object
 				// Validated on (the stack is at most the line's size),
 				// for the field rules to reach the line (see Parse).
 				p.deep = true

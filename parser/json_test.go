@@ -184,9 +184,16 @@ func TestJSONInvalid(t *testing.T) {
 			t.Errorf("%.40q: valid JSON object refused", line)
 		}
 	}
-	// 1000 levels deep is still fine.
-	deep := `{"a":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`
+	// 1000 levels deep, the line's own object counted, is still fine;
+	// 1001 is a parse failure, as the README says (parser22 P3: it
+	// shipped parsed).
+	deep := `{"a":` + strings.Repeat("[", 999) + strings.Repeat("]", 999) + `}`
 	parseOK(t, p, deep)
+	var rec1001 sidetrail.Record
+	var pe1001 *Error
+	if err := p.Parse([]byte(`{"a":`+strings.Repeat("{\"b\":", 1000)+`1`+strings.Repeat("}", 1000)+`}`), &rec1001); !errors.As(err, &pe1001) {
+		t.Errorf("1001 levels: err = %v, want a parse failure", err)
+	}
 	// Deeper, valid: a parse failure whose fields are kept for the field
 	// rules (parser19 J1), the time left zero.
 	deeper := `{"ts":"2024-01-02T03:04:05Z","ssn":"1-2","a":` + strings.Repeat("[{\"b\":", 3000) + `1` + strings.Repeat("}]", 3000) + `,"z":true}`

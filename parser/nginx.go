@@ -263,6 +263,10 @@ func newNginx(logFormat string) (*nginxParser, error) {
 	for i, it := range c.items {
 		v := &c.vars[it.v]
 		p.steps[i] = step{lit: it.lit, key: v.key, class: v.class, kind: v.kind, dup: v.dup, derive: v.derive}
+		if len(it.lit) == 0 && v.class != nil && i+1 < len(c.items) && c.escape != escapeJSON {
+			first, ok := firstBytes[c.vars[c.items[i+1].v].name]
+			p.steps[i].dashNext = ok && !strings.Contains(first, "-")
+		}
 	}
 	return p, nil
 }
@@ -276,6 +280,11 @@ type step struct {
 	kind   vkind
 	dup    bool
 	derive uint8
+	// dashNext: the variable is directly followed by one whose values
+	// never start with '-', so a '-' that ends this one's class run may
+	// be the "-" nginx writes for the next one when it has no value
+	// (see match).
+	dashNext bool
 }
 
 // Parse implements Parser for nginx access logs.
@@ -285,8 +294,8 @@ type step struct {
 // Values are unescaped per the format's escape= mode. A value that is "-"
 // (how nginx writes a missing variable) or empty is omitted. Numeric
 // variables ($status, $body_bytes_sent, $request_time, ...) are KindInt or
-// KindFloat when their value is a single number, else strings (anything
-// unexpected); a $status of "000" is 0. The $upstream_* variables that list
+// KindFloat; a $status of "000" is 0, and a line where one holds anything
+// else is a guessed *Error (written with another log_format). The $upstream_* variables that list
 // one item per upstream tried are strings, one item or several. $time_local,
 // $time_iso8601 and $msec set rec.Time ($msec wins, for its milliseconds)
 // and are not repeated as fields, unless the value does not parse as a time,
@@ -320,11 +329,11 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 		return newError(FormatNginx, -1, "line holds a '\"' nginx would have escaped in a value: it was not written with this log_format")
 	}
 	// First with typed variables held to their types (a time must parse,
-	// a number look like one), which settles most ambiguous splits; then,
-	// so that an odd value is kept rather than the line lost, without.
+	// a number be one), which settles most ambiguous splits; then,
+	// so that an odd time is kept rather than the line lost, without.
 	p.strict = true
 	ok := p.matchFirst(line)
-	ambiguous := false
+	ambiguous, mistyped := false, false
 	if !ok {
 		p.budget = maxBacktrack
 		// A strict pass that ran out of budget did not find the line
@@ -339,6 +348,7 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 			p.strict = false
 			p.budget = maxBacktrack
 			ok = p.match(line, 0, len(c.prefix))
+			mistyped = ok && p.mistyped(line)
 		}
 	}
 	if ok {
@@ -350,6 +360,15 @@ func (p *nginxParser) Parse(line []byte, rec *sidetrail.Record) error {
 	case ok && ambiguous:
 		rec.Time = time.Time{}
 		return &Error{Format: FormatNginx, Offset: -1, Msg: "line too ambiguous to split (a value holds the text after it many times)", guessed: true}
+	case ok && mistyped:
+		// A number variable holding text: the line was written with
+		// another log_format (an older one, in a rotated file), and a
+		// field that is a number in the other records would ship as a
+		// string, which Elasticsearch refuses as a mapping conflict
+		// (parser22 P4). Its split is kept for the redaction of its
+		// message, as an ambiguous line's.
+		rec.Time = time.Time{}
+		return &Error{Format: FormatNginx, Offset: -1, Msg: "a number variable holds text: the line was not written with this log_format", guessed: true}
 	case !ok:
 		return newError(FormatNginx, -1, "line does not match the log_format")
 	}
@@ -404,6 +423,9 @@ func (p *nginxParser) matchFirst(line []byte) bool {
 					end++
 				}
 			}
+			if it.dashNext && p.dashAt(line, i, pos, end) >= 0 {
+				return false // two splits to try: match's
+			}
 		} else {
 			jsonQuote := p.c.escape == escapeJSON && it.lit[0] == '"'
 			for from := pos; ; {
@@ -451,6 +473,21 @@ func (p *nginxParser) match(line []byte, i, pos int) bool {
 				end++
 			}
 		}
+		// nginx writes "-" for a variable it has no value for, which
+		// the class before may hold: $host$request_uri of a request
+		// nginx refused is "localhost-", $status$request_uri "400-"
+		// (parser22 P1: host "localhost-", status "400-" as a string,
+		// "localhost-|400" no match). The next variable's values never
+		// start with '-', so a '-' followed by the literal after it is
+		// its "-" when the rest matches so.
+		if p.steps[i].dashNext {
+			if k := p.dashAt(line, i, pos, end); k >= 0 {
+				p.spans[i] = [2]int{pos, k}
+				if p.typeOK(p.steps[i].kind, line[pos:k]) && p.match(line, i+1, k) && p.spans[i+1] == [2]int{k, k + 1} {
+					return true
+				}
+			}
+		}
 		p.spans[i] = [2]int{pos, end}
 		return p.typeOK(p.steps[i].kind, line[pos:end]) && !p.listGoesOn(p.steps[i].kind, line[end:]) && p.match(line, i+1, end)
 	}
@@ -488,13 +525,11 @@ func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 	}
 	switch kind {
 	case vInt, vFloat:
-		// One number: a ':' here is an IPv6 address's, left to the
-		// variable before ($remote_addr:$remote_port, "::1:44330").
-		for _, c := range val {
-			if !(c >= '0' && c <= '9' || c == '.' || c == '-') {
-				return false
-			}
-		}
+		// One number, as emit types it: a ':' here is an IPv6 address's,
+		// left to the variable before ($remote_addr:$remote_port,
+		// "::1:44330"), and a '-' after the digits the "-" of the
+		// variable after ($status$request_uri).
+		return numberFits(kind, val)
 	case vIntList, vFloatList:
 		return numberList(val, kind == vFloatList)
 	case vTimeLocal:
@@ -514,6 +549,59 @@ func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 		return ok
 	}
 	return true
+}
+
+// dashAt returns the first k in line[pos+1:end], the class run of the
+// variable of item i, where a '-' is followed by the literal after item
+// i+1 (or ends the line there, for the last item): where item i+1 may be
+// nginx's "-". It returns -1 when there is none.
+func (p *nginxParser) dashAt(line []byte, i, pos, end int) int {
+	next := p.steps[i+1].lit
+	if i+1 == len(p.steps)-1 {
+		k := len(line) - len(next) - 1
+		if k > pos && k < end && line[k] == '-' {
+			return k
+		}
+		return -1
+	}
+	if len(next) == 0 {
+		return -1
+	}
+	for k := pos + 1; k < end; k++ {
+		j := bytes.IndexByte(line[k:end], '-')
+		if j < 0 {
+			return -1
+		}
+		k += j
+		if bytes.HasPrefix(line[k+1:], next) {
+			return k
+		}
+	}
+	return -1
+}
+
+// numberFits reports whether val, neither empty nor "-", is a value emit
+// ships as a number for a variable of kind vInt or vFloat.
+func numberFits(kind vkind, val []byte) bool {
+	isInt, ok := jsonNumber(val)
+	if kind == vFloat {
+		return ok
+	}
+	return ok && isInt || string(val) == "000"
+}
+
+// mistyped reports whether the split in p.spans gives a number variable
+// ($status, $body_bytes_sent, $request_time, …) a value that is no number.
+func (p *nginxParser) mistyped(line []byte) bool {
+	for i := range p.steps {
+		if k := p.steps[i].kind; k == vInt || k == vFloat {
+			val := line[p.spans[i][0]:p.spans[i][1]]
+			if len(val) > 0 && !(len(val) == 1 && val[0] == '-') && !numberFits(k, val) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // listGoesOn reports whether, with p.strict, a list of this kind ending

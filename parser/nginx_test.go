@@ -136,17 +136,32 @@ func TestNginxFormats(t *testing.T) {
 			time: "2024-01-02T15:04:05Z",
 		},
 		{
-			name:   "numbers: lists and odd values stay strings, dashes are omitted",
+			name:   "numbers: lists stay strings, dashes are omitted",
 			format: `'$status|$request_time|$upstream_response_time|$upstream_status|$upstream_connect_time|$body_bytes_sent|$connection'`,
-			line:   `200|0.005|0.001, 0.002 : 0.003|502, 200|-|007|x12`,
+			line:   `200|0.005|0.001, 0.002 : 0.003|502, 200|-|7|12`,
 			want: lines(
 				"status=int:200",
 				"request_time=float:0.005",
 				"upstream_response_time=0.001, 0.002 : 0.003",
 				"upstream_status=502, 200",
-				"body_bytes_sent=007",
-				"connection=x12",
+				"body_bytes_sent=int:7",
+				"connection=int:12",
 			),
+		},
+		{
+			// nginx writes "-" for a variable it has no value for: a
+			// refused request's $request_uri and $uri. The variable
+			// before took it (parser22 P1).
+			name:   "adjacent variables: the second's \"-\"",
+			format: `'$host$request_uri|$server_port$uri|$status$document_uri'`,
+			line:   `localhost-|8080-|400-`,
+			want:   lines("host=localhost", "server_port=int:8080", "status=int:400"),
+		},
+		{
+			name:   "adjacent variables: a '-' in the first before the second's value",
+			format: `'$host$request_uri|$host$uri "$request_uri"'`,
+			line:   `a-b-/x|a-b-/x "-"`,
+			want:   lines("host=a-b-", "request_uri=/x", "request_path=/x", "uri=/x"),
 		},
 		{
 			// ingress-nginx's default format, a request retried on a second
@@ -357,6 +372,40 @@ func TestNginxFormats(t *testing.T) {
 				t.Errorf("time %q, want %q", gotTime, tt.time)
 			}
 		})
+	}
+}
+
+// A number variable holding text is a line written with another
+// log_format: a parse failure, its split kept for the redaction of the
+// message only (parser22 P4: request_time "10.0.0.1:8080" and status
+// "abc" shipped as strings, unflagged, in fields that are numbers in the
+// other records).
+func TestNginxNumberHoldingTextIsNotThisFormat(t *testing.T) {
+	p := mustNew(t, Config{Format: FormatNginx, LogFormat: `'$remote_addr [$time_local] "$request" $status $request_time'`})
+	parseOK(t, p, `10.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /new HTTP/1.1" 200 0.004`)
+	for _, line := range []string{
+		`10.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /old HTTP/1.1" 200 10.0.0.1:8080`,
+		`10.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /old HTTP/1.1" 200 unix:/run/app.sock`,
+		`10.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /old HTTP/1.1" abc 0.004`,
+		`10.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /old HTTP/1.1" 200 OK 0.001`,
+		`10.0.0.1 [02/Jan/2024:15:04:05 +0000] "GET /old HTTP/1.1" 2-0 0.004`,
+	} {
+		var rec sidetrail.Record
+		err := p.Parse([]byte(line), &rec)
+		var pe *Error
+		if !errors.As(err, &pe) || !pe.Guessed() {
+			t.Errorf("%s: err = %v, want a parse failure with its split", line, err)
+			continue
+		}
+		if !rec.Time.IsZero() {
+			t.Errorf("%s: time %v, want the read time", line, rec.Time)
+		}
+	}
+	// A time nginx could not have written stays a string field,
+	// unflagged, as the README says.
+	got, rec := parseOK(t, p, `10.0.0.1 [02/nov/2024:15:04:05 +0000] "GET /x HTTP/1.1" 200 0.004`)
+	if !strings.Contains(got, "time_local=02/nov/2024") || !rec.Time.IsZero() {
+		t.Errorf("lower-case month: %s, time %v", got, rec.Time)
 	}
 }
 
