@@ -54,6 +54,9 @@ func checkParse(t *testing.T, p Parser, line []byte) {
 			if !json.Valid(f.Value) {
 				t.Fatalf("field %q kind %v value %q is not JSON", f.Key, f.Kind, f.Value)
 			}
+			if k, ok := uniqueKeys(f.Value); f.Kind == sidetrail.KindJSON && !ok && err == nil {
+				t.Fatalf("field %q value %q holds the key %q twice", f.Key, f.Value, k)
+			}
 		}
 	}
 	var enc sidetrail.JSONEncoder

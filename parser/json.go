@@ -62,6 +62,9 @@ type jsonParser struct {
 	keys       map[string]jsonKey  // raw (unescaped) key → what it becomes
 	slots      map[string]*keySlot // field name → its slot
 	stack      []byte              // open containers while validating
+	okeys      []keySpan           // keys of the objects open in stack (see noteKey)
+	obase      []int               // for each entry of stack, where its keys start in okeys
+	suspect    bool                // the value skipValue validated may hold a key twice (see noteKey)
 	deep       bool                // a value nested deeper than maxDepth was validated
 	timeNested bool                // the time was taken from inside an object (it stays there)
 	cand       [len(defaultTimeKeys)]int
@@ -558,6 +561,16 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 					return i, "invalid JSON value"
 				}
 				kind, val = sidetrail.KindJSON, line[i:end]
+				if p.suspect && !p.deep {
+					s := len(rec.Scratch)
+					var changed bool
+					rec.Scratch, _ = appendDeduped(rec.Scratch, val, 0, &changed)
+					if changed {
+						val = rec.Scratch[s:len(rec.Scratch):len(rec.Scratch)]
+					} else {
+						rec.Scratch = rec.Scratch[:s]
+					}
+				}
 				if !utf8.Valid(val) {
 					s := len(rec.Scratch)
 					rec.Scratch = appendValidUTF8(rec.Scratch, val)
@@ -1229,6 +1242,7 @@ func (p *jsonParser) valueEnd(b []byte, i int) (int, bool) {
 // bounded by maxDepth.
 func (p *jsonParser) skipValue(b []byte, i int) (int, bool) {
 	p.stack = p.stack[:0]
+	p.okeys, p.obase, p.suspect = p.okeys[:0], p.obase[:0], false
 	// Expectation after each token, per the innermost container.
 	for {
 		// A value is expected at b[i].
@@ -1244,9 +1258,11 @@ func (p *jsonParser) skipValue(b []byte, i int) (int, bool) {
 				p.deep = true
 			}
 			p.stack = append(p.stack, c)
+			p.obase = append(p.obase, len(p.okeys))
 			i = skipWS(b, i+1)
 			if i < len(b) && (c == '{' && b[i] == '}' || c == '[' && b[i] == ']') {
 				p.stack = p.stack[:len(p.stack)-1]
+				p.obase = p.obase[:len(p.obase)-1]
 				i++
 				goto after
 			}
@@ -1295,6 +1311,8 @@ func (p *jsonParser) skipValue(b []byte, i int) (int, bool) {
 			}
 			if top == '{' && b[i] == '}' || top == '[' && b[i] == ']' {
 				p.stack = p.stack[:len(p.stack)-1]
+				p.okeys = p.okeys[:p.obase[len(p.obase)-1]]
+				p.obase = p.obase[:len(p.obase)-1]
 				i++
 				continue
 			}
@@ -1306,9 +1324,12 @@ func (p *jsonParser) skipValue(b []byte, i int) (int, bool) {
 		if i >= len(b) || b[i] != '"' {
 			return 0, false
 		}
-		end, _, ok := scanString(b, i)
+		end, esc, ok := scanString(b, i)
 		if !ok {
 			return 0, false
+		}
+		if !p.suspect {
+			p.suspect = p.noteKey(b, i+1, end-1, esc)
 		}
 		i = skipWS(b, end)
 		if i >= len(b) || b[i] != ':' {
