@@ -128,6 +128,10 @@ type Record struct {
 	// JSON object's member names), not from the configuration, so the
 	// redactor examines them too. Not encoded.
 	KeysFromLine bool
+	// Twins says an object inside a KindJSON field may hold a key twice,
+	// which the parser leaves for the redactor to see, and which
+	// parser.DedupeFields writes once after it. Not encoded.
+	Twins bool
 	// Statics counts the static fields (from the configuration) at the end
 	// of Fields: their values are not the line's, and are not looked for in
 	// the message. Not encoded.

@@ -31,6 +31,9 @@ func checkParse(t *testing.T, p Parser, line []byte) {
 			return
 		}
 	}
+	if err == nil {
+		DedupeFields(rec)
+	}
 	seen := map[string]bool{}
 	for i, f := range rec.Fields[1:] {
 		for _, g := range rec.Fields[1+i+1:] {

@@ -561,16 +561,10 @@ func (p *jsonParser) parse(line []byte, rec *sidetrail.Record, nf int) (int, str
 					return i, "invalid JSON value"
 				}
 				kind, val = sidetrail.KindJSON, line[i:end]
-				if p.suspect && !p.deep {
-					s := len(rec.Scratch)
-					var changed bool
-					rec.Scratch, _ = appendDeduped(rec.Scratch, val, 0, &changed)
-					if changed {
-						val = rec.Scratch[s:len(rec.Scratch):len(rec.Scratch)]
-					} else {
-						rec.Scratch = rec.Scratch[:s]
-					}
-				}
+				// An object in it may hold a key twice: written once
+				// after the redaction, which must see every value
+				// (see DedupeFields).
+				rec.Twins = rec.Twins || p.suspect
 				if !utf8.Valid(val) {
 					s := len(rec.Scratch)
 					rec.Scratch = appendValidUTF8(rec.Scratch, val)

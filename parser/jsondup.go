@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"encoding/json"
 	"unicode/utf8"
 
 	"github.com/sidetrail/sidetrail"
@@ -11,7 +12,37 @@ import (
 // of them holds a key twice: Elasticsearch refuses a document with a key
 // written twice, and a JSON reader keeps one of them anyway (parser22 P2:
 // {"x":{"a":1,"a":2}} shipped so). skipValue tells the plain case apart as
-// it validates (noteKey); the rest is rewritten by appendDeduped.
+// it validates (noteKey) and marks the record (Record.Twins); DedupeFields
+// rewrites the rest once the redactor has seen every value: a field rule
+// takes each of them out of the message, the earlier ones too.
+
+// Dedupe is DedupeFields, for the pipeline, which knows the parser only by
+// its methods.
+func (p *jsonParser) Dedupe(rec *sidetrail.Record) { DedupeFields(rec) }
+
+// DedupeFields writes the objects in rec's KindJSON fields with each key
+// once (see appendDeduped), when rec.Twins says one may hold a key twice.
+// A value the redaction left invalid JSON is left as it is.
+func DedupeFields(rec *sidetrail.Record) {
+	if !rec.Twins {
+		return
+	}
+	rec.Twins = false
+	for i := range rec.Fields {
+		f := &rec.Fields[i]
+		if f.Kind != sidetrail.KindJSON || !json.Valid(f.Value) {
+			continue
+		}
+		s := len(rec.Scratch)
+		var changed bool
+		rec.Scratch, _ = appendDeduped(rec.Scratch, f.Value, 0, &changed)
+		if changed {
+			f.Value = rec.Scratch[s:len(rec.Scratch):len(rec.Scratch)]
+		} else {
+			rec.Scratch = rec.Scratch[:s]
+		}
+	}
+}
 
 // maxKeysCompared is how many keys of one object noteKey compares each new
 // key with; an object with more is left to appendDeduped, which hashes them.

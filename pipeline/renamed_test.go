@@ -171,3 +171,30 @@ func TestDeepJSONLineKeepsFieldRules(t *testing.T) {
 		t.Errorf("invalid deep line: flags %v", rec.Flags)
 	}
 }
+
+// An object holding a key twice ships it once (parser22 P2), but the
+// redactor sees both values first: a field rule takes the earlier one out
+// of the message too (the parser's first version dropped it before the
+// redactor saw it, and it shipped in the message).
+func TestNestedTwinKeysRedactedThenWrittenOnce(t *testing.T) {
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New([]redact.Rule{{Field: "body.ssn", Action: "mask"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red}
+	var rec sidetrail.Record
+	var enc sidetrail.JSONEncoder
+	line := `{"body":{"ssn":"111-22-3333","n":1,"ssn":"444-55-6666"},"msg":"ok"}`
+	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, time.Now())
+	out := enc.Append(nil, &rec)
+	if bytes.Contains(out, []byte("3333")) || bytes.Contains(out, []byte("6666")) {
+		t.Errorf("shipped %s", out)
+	}
+	if !bytes.Contains(out, []byte(`"body":{"ssn":"[REDACTED]","n":1}`)) {
+		t.Errorf("body not written once: %s", out)
+	}
+}

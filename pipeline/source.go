@@ -561,6 +561,14 @@ func (t *Transform) Apply(rec *sidetrail.Record, line tailer.Line, now time.Time
 			rec.Time = now
 		}
 	}
+	// An object in a JSON line's field holding a key twice is written
+	// with it once, after the redactor saw every value (the parser's
+	// Dedupe: Elasticsearch refuses a key twice).
+	if rec.Twins {
+		if d, ok := t.Parser.(interface{ Dedupe(*sidetrail.Record) }); ok {
+			d.Dedupe(rec)
+		}
+	}
 }
 
 // fullWindow and fullShare: reading paused for fullShare of fullWindow,
