@@ -242,6 +242,11 @@ func TestBuiltins(t *testing.T) {
 		{"ipv6", "::ffff:192.0.2.128.", "[REDACTED:ipv6]."},
 		{"ipv6", "[10/Oct/2000:13:55:36 -0700] 12:34:56 00:1a:2b:3c:4d:5e", "[10/Oct/2000:13:55:36 -0700] 12:34:56 00:1a:2b:3c:4d:5e"},
 		{"ipv6", "std::vector Foo::Bar :: a::b::c", "std::vector Foo::Bar :: a::b::c"},
+		// A name and its colon glued before the address (redact22 P6).
+		{"ipv6", "host:2001:db8::1 {Addr:2001:db8::1 Port:443} id:fe80::1 node:::1", "host:[REDACTED:ipv6] {Addr:[REDACTED:ipv6] Port:443} id:[REDACTED:ipv6] node:[REDACTED:ipv6]"},
+		{"ipv6", "source:2001:db8::1 x2001:db8::1", "source:[REDACTED:ipv6] x2001:db8::1"},
+		{"ipv6", "client:2001:db8:85a3:0:0:8a2e:370:7334.", "client:[REDACTED:ipv6]."},
+		{"ipv6", "mac:00:1a:2b:3c:4d:5e key:dead:beef x:1::2y", "mac:00:1a:2b:3c:4d:5e key:dead:beef x:1::2y"},
 	}
 	rs := map[string]*Redactor{}
 	for _, c := range cases {

@@ -3240,7 +3240,22 @@ func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 				escLetter = true
 			}
 		}
-		if (s > 0 && isAlnum(b[s-1]) && !escLetter && !escapeBefore(b, s)) || (e < n && isAlnum(b[e])) {
+		if e < n && isAlnum(b[e]) {
+			continue
+		}
+		if s > 0 && isAlnum(b[s-1]) && !escLetter && !escapeBefore(b, s) {
+			// A name and its colon glued before the address
+			// ("host:2001:db8::1", Go's "{Addr:2001:db8::1 Port:443}",
+			// "id:fe80::1"; redact22 P6: they shipped, as "ip:203.0.113.9"
+			// did not): the address starts after the name's colon. A
+			// name's hex letters before it ("id", "source") hold no
+			// digit; "x2001:db8::1" is an address glued to a letter.
+			k := s + bytes.IndexByte(b[s:e], ':')
+			if k+1 < e && (b[k+1] != ':' || k+2 < e && b[k+2] == ':') && bytes.IndexAny(b[s:k], "0123456789") < 0 {
+				if ts, te := trimV6(b, k+1, e); ts == k+1 && validV6(b[ts:te]) {
+					return ts, te, true
+				}
+			}
 			continue
 		}
 		s, e = trimV6(b, s, e)
