@@ -71,7 +71,12 @@ type Redactor struct {
 	// JSON (see newQuote).
 	jsonText bool
 	// crossed: a match ran past the end of its JSON string (putMatch).
-	crossed  bool
+	crossed bool
+	// onText: the chain runs over the original message of a line with
+	// parsed fields, not JSON (nginx); covered collects what patterns
+	// matched there (followCovered).
+	onText   bool
+	covered  []coveredText
 	members2 [][2]int // fieldsFollowMessage's spans of the message after
 }
 
@@ -274,10 +279,17 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			mask = ^uint64(0)
 		}
 		r.jsonText = exact && jsonLine(rec)
+		r.onText = exact && !r.jsonText && sh.patterns && len(rec.Fields) > rec.Statics
 		r.crossed = false
 		before := rec.Message
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
 		r.jsonText = false
+		if r.onText {
+			r.onText = false
+			if len(r.covered) > 0 && r.followCovered(rec) {
+				redacted = true
+			}
+		}
 		if ch && r.crossed && rec.KeysFromLine {
 			// A match ran from one member of a JSON line into others
 			// (pattern: 'pin\W+\d+' over {"pin": "1234"}): the fields
@@ -938,6 +950,26 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
+		if q.json && !q.inString && !skip && r.jsonText && bytes.ContainsAny(v[s:e0], `"{}[]:,`) {
+			// A match over the punctuation of a JSON line (a pattern
+			// over a member with its quotes, '"ssn":"[0-9-]+"'):
+			// the fields parsed from the members it changed follow the
+			// message (fieldsFollowMessage), which they did not: the
+			// field shipped the value (redact22 P7). Unless the
+			// replacement rebuilds the member ('"ssn":"[REDACTED]"'), the
+			// strings and numbers it covers are masked and the structure
+			// stays, as for a match that runs past a string's end:
+			// "[REDACTED]" in place of the member left no JSON.
+			r.crossed = true
+			if !ru.rebuilds {
+				var k int
+				rec.Scratch, last, k = maskCovered(&q, rec.Scratch, v, last, s, e0, func(c []byte) []byte { return r.replacement(ru, c) })
+				if k > 0 {
+					n++
+				}
+				continue
+			}
+		}
 		var repl []byte // a drop's is empty
 		put := false
 		// A token is not the line's text: a pattern such as [A-Z]{6,}
@@ -963,6 +995,12 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			}
 			put = !bytes.Equal(repl, m)
 		}
+		if put && r.onText && !q.json {
+			// A pattern over the original text of a line with parsed
+			// fields (nginx): the fields it covers follow (see
+			// followCovered).
+			r.covered = append(r.covered, coveredText{ru: ru, text: bytes.Clone(v[s:e])})
+		}
 		if r.putMatch(ru, &q, rec, v, &last, s, e, e0, crossed, put, repl) {
 			n++
 		}
@@ -974,6 +1012,65 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 	r.c.rules[ru.idx].Add(uint64(n))
 	end := len(rec.Scratch)
 	return rec.Scratch[start:end:end], n
+}
+
+// coveredText is the text a pattern matched in a message (see
+// followCovered).
+type coveredText struct {
+	ru   *rule
+	text []byte
+}
+
+// followCovered gives the rule's replacement to each parsed field whose
+// value stands whole, as the line writes it, in the text a pattern matched
+// in the message: a pattern written with what surrounds a value in the
+// line ('"sess-[a-z0-9]+"' with the quotes of "$http_x_session", '- bob \['
+// for $remote_user) finds nothing in the field's value alone, which then
+// shipped what the message masked (redact22 P7). A value of one or two
+// bytes counts only as all the match holds but punctuation and spaces.
+func (r *Redactor) followCovered(rec *sidetrail.Record) bool {
+	changed := false
+	for i := range rec.Fields[:len(rec.Fields)-rec.Statics] {
+		f := &rec.Fields[i]
+		if f.Kind != sidetrail.KindString && f.Kind != sidetrail.KindInt && f.Kind != sidetrail.KindFloat || len(f.Value) == 0 {
+			continue
+		}
+		for _, c := range r.covered {
+			if !standsWhole(c.text, f.Value) {
+				continue
+			}
+			repl := r.replacement(c.ru, f.Value)
+			start := len(rec.Scratch)
+			rec.Scratch = append(rec.Scratch, repl...)
+			f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], sidetrail.KindString
+			r.c.rules[c.ru.idx].Add(1)
+			changed = true
+			break
+		}
+	}
+	r.covered = r.covered[:0]
+	return changed
+}
+
+// standsWhole reports whether v occurs in text with no letter or digit
+// glued to it on either side (a v of one or two bytes: whether it is all
+// of text but what is neither letter nor digit).
+func standsWhole(text, v []byte) bool {
+	if len(v) < 3 {
+		return bytes.Equal(bytes.TrimFunc(text, func(c rune) bool { return c >= utf8.RuneSelf || !isAlnum(byte(c)) }), v)
+	}
+	for p := 0; p+len(v) <= len(text); {
+		k := bytes.Index(text[p:], v)
+		if k < 0 {
+			return false
+		}
+		k += p
+		if (k == 0 || !isAlnum(text[k-1])) && (k+len(v) == len(text) || !isAlnum(text[k+len(v)])) {
+			return true
+		}
+		p = k + 1
+	}
+	return false
 }
 
 // textJSON reports whether a message, orig as read, is to be rewritten as

@@ -270,3 +270,55 @@ func TestSecretMemberTokenStays(t *testing.T) {
 		}
 	}
 }
+
+// A pattern written over a JSON member with its quotes starts outside the
+// line's strings: the parsed fields follow what it left in the message, and
+// without a replacement that rebuilds the member, it masks the strings and
+// numbers it covers so that the message stays JSON (redact22 P7: the field
+// shipped the value, and "[REDACTED]" in place of the member left no JSON).
+func TestPatternOverAMemberWithItsQuotes(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	for _, tc := range []struct {
+		rule       redact.Rule
+		line, want string // want: the message
+		field      string // the field holding the secret
+		wantField  string
+	}{
+		{redact.Rule{Pattern: `"ssn":"[0-9-]+"`, Replace: `"ssn":"[REDACTED]"`},
+			`{"user":"bob","ssn":"123-45-6789","status":"ok"}`, `{"user":"bob","ssn":"[REDACTED]","status":"ok"}`, "ssn", "[REDACTED]"},
+		{redact.Rule{Pattern: `"password"\s*:\s*"[^"]*"`},
+			`{"user":"eve","password":"hunter2pw","n":1}`, `{"user":"eve","[REDACTED]":"[REDACTED]","n":1}`, "password", "[REDACTED]"},
+		{redact.Rule{Pattern: `"pin":\s*\d+`},
+			`{"pin": 4821, "n": 1}`, `{"[REDACTED]": "[REDACTED]", "n": 1}`, "pin", "[REDACTED]"},
+		{redact.Rule{Pattern: `"ssn":"[0-9-]+"`, Replace: `"ssn":"[REDACTED]"`},
+			`{"user":{"name":"bob","ssn":"123-45-6789"},"n":1}`, `{"user":{"name":"bob","ssn":"[REDACTED]"},"n":1}`, "user", `{"name":"bob","ssn":"[REDACTED]"}`},
+		{redact.Rule{Pattern: `"ssn":"[0-9-]+"`},
+			`{"users":[{"ssn":"123-45-6789"}]}`, `{"users":[{"[REDACTED]":"[REDACTED]"}]}`, "users", `[{"[REDACTED]":"[REDACTED]"}]`},
+	} {
+		rec, _ := parseRedact(t, jsonCfg, []redact.Rule{tc.rule}, tc.line)
+		if string(rec.Message) != tc.want {
+			t.Errorf("%s: message\n got %s\nwant %s", tc.line, rec.Message, tc.want)
+		}
+		if f, ok := rec.Get(tc.field); !ok || string(f.Value) != tc.wantField {
+			t.Errorf("%s: field %s = %q, want %q", tc.line, tc.field, f.Value, tc.wantField)
+		}
+	}
+}
+
+// The same for a line with parsed fields that is not JSON (nginx): a field
+// whose value stands whole in what a pattern matched in the message gets
+// the rule's replacement (redact22 P7: the quotes of "$http_x_session" in
+// the pattern, and the field shipped the value the message masked).
+func TestPatternWithItsNeighboursInAnNginxLine(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `'$remote_addr - $remote_user [$time_local] "$request" $status "$http_x_session" $connection_requests'`}
+	rules := []redact.Rule{{Pattern: `"sess-[a-z0-9]+"`}, {Pattern: `- bob \[`}, {Pattern: `PIN \d+`, Action: "drop"}}
+	rec, _ := parseRedact(t, cfg, rules, `10.0.0.1 - bob [28/Nov/2026:07:30:19 +0000] "GET /x?n=PIN 7 HTTP/1.1" 200 "sess-abc123def" 7`)
+	for field, want := range map[string]string{"remote_user": "[REDACTED]", "http_x_session": "[REDACTED]", "status": "200", "connection_requests": "7"} {
+		if f, ok := rec.Get(field); !ok || string(f.Value) != want {
+			t.Errorf("%s = %q, want %q", field, f.Value, want)
+		}
+	}
+	if m := string(rec.Message); strings.Contains(m, "bob") || strings.Contains(m, "sess-") {
+		t.Errorf("message %s", m)
+	}
+}

@@ -150,6 +150,7 @@ type rule struct {
 	// kindPattern
 	re       *regexp.Regexp
 	tmpl     []byte   // nil: maskTok
+	rebuilds bool     // the replacement is a template or writes quotes: it rebuilds the JSON it matched
 	req      []reqLit // pre-filter: a match contains one of these; nil none
 	withheld string   // kindField: the marker that replaces the message
 }
@@ -260,6 +261,7 @@ type shared struct {
 	keyed      []*rule // those rules, wherever they are in the list
 	secrets    []*rule // the query_secrets rules, wherever they are in the list (secretMember)
 	localBits  uint64  // value rules whose matches in a slice of the message are matches in it
+	patterns   bool    // a value rule is a pattern
 	exactJSON  bool    // tests only: applyJSON gated by the rules' maybe alone (jsonCandidate's oracle)
 	logger     *slog.Logger
 	warned     []atomic.Bool // per rule: first withheld message logged
@@ -304,6 +306,7 @@ func New(rules []Rule, opts Options) (*Redactor, error) {
 			sh.fieldRules = append(sh.fieldRules, ru)
 		} else {
 			sh.valueRules = append(sh.valueRules, ru)
+			sh.patterns = sh.patterns || ru.kind == kindPattern
 		}
 		ru.idx = i
 		sh.rules = append(sh.rules, ru)
@@ -510,6 +513,7 @@ func (ru *rule) compilePattern(rl Rule) error {
 	} else if rl.Replace != "" {
 		ru.maskTok = rl.Replace
 	}
+	ru.rebuilds = ru.tmpl != nil || strings.Contains(rl.Replace, `"`)
 	if p, _ := re.LiteralPrefix(); p != "" {
 		ru.req = []reqLit{newReqLit(p, false)}
 	}
