@@ -40,6 +40,18 @@ type checkpointFile struct {
 	// the source's cursor moves past those records once this file is
 	// written, and without it the next run would read them again.
 	Resume []resumeEntry `json:"resume,omitempty"`
+	// Gens keeps, per file (device, inode, creation time and first line),
+	// the gen its next stream starts from (see Tailer.gens).
+	Gens []genEntry `json:"gens,omitempty"`
+}
+
+type genEntry struct {
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
+	Born   uint64 `json:"born,omitempty"`
+	FpLen  int    `json:"fp_len"`
+	FpHash uint64 `json:"fp_hash"`
+	Next   uint32 `json:"next"`
 }
 
 type resumeEntry struct {

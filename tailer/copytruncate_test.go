@@ -750,3 +750,146 @@ func TestTruncatedWhileStoppedBufferedNotLost(t *testing.T) {
 		t.Fatalf("truncations %d, bytes lost %d; want 1 and 0", st.Truncations, st.TruncatedBytesLost)
 	}
 }
+
+// TestTruncatedInPlaceAcrossRestartsGetsNewKeys: an app that opens its log
+// with O_TRUNC at each start writes the same banner first; sidetrail was
+// restarted between the app's runs. The third generation took gen 0 again,
+// the first one's key and so every record ID of its lines at the same
+// offsets: Elasticsearch answered 409 for each, and they were lost
+// (tailer22 P3). Every generation gets a key of its own.
+func TestTruncatedInPlaceAcrossRestartsGetsNewKeys(t *testing.T) {
+	banner := "=== app starting, version 1.2.3 ===\n"
+	gen := func(run int) string {
+		var b strings.Builder
+		b.WriteString(banner)
+		for i := range 5 {
+			fmt.Fprintf(&b, "run=%d seq=%d request handled ok\n", run, i)
+		}
+		return b.String()
+	}
+	_, p, o, tl := checkpointedTailer(t, gen(0))
+	keys := map[uint64]int{}
+	for run := 0; run < 5; run++ {
+		if run > 0 {
+			tl = mustNew(t, o)
+			// The app starts again while sidetrail runs (the probe's
+			// case) or, for the last run, while it is stopped.
+			if run < 4 {
+				expectQuiet(t, tl, 50*time.Millisecond)
+			}
+			if err := os.Truncate(p, 0); err != nil { // O_TRUNC: the same inode
+				t.Fatal(err)
+			}
+			if run < 4 {
+				expectQuiet(t, tl, 50*time.Millisecond) // seen empty
+			}
+			appendFile(t, p, gen(run))
+		}
+		ls := collect(t, tl, 6, 5*time.Second)
+		for _, l := range ls {
+			if !strings.HasPrefix(l.Bytes, "===") && !strings.Contains(l.Bytes, fmt.Sprintf("run=%d ", run)) {
+				t.Fatalf("run %d: line %q", run, l.Bytes)
+			}
+		}
+		if was, ok := keys[ls[0].Key]; ok {
+			t.Fatalf("run %d got the key of run %d", run, was)
+		}
+		keys[ls[0].Key] = run
+		// Past rotate_wait: the truncated generation's entry, waiting
+		// for a copy, is gone from the checkpoint.
+		expectQuiet(t, tl, 4*o.RotateWait)
+		if err := tl.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCopyTruncateSameFirstLineAcrossRestartsGetsNewKeys: logrotate's
+// copytruncate with rotate 2 (.2 deleted, .1 renamed .2, the copy made .1)
+// of a log whose generations all start with one line, sidetrail restarted
+// after each rotation, the original still empty: only the copies' entries
+// were in the checkpoint, and once the copy holding gen 0 was deleted, the
+// next generation took gen 0 again (tailer22 P3: 250 of 400 lines answered
+// 409 by Elasticsearch).
+func TestCopyTruncateSameFirstLineAcrossRestartsGetsNewKeys(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	o := testOptions(dir)
+	o.CheckpointPath = filepath.Join(t.TempDir(), "ck.json")
+	keys := map[uint64]int{}
+	var tl *Tailer
+	for r := 0; r < 6; r++ {
+		content := "[INFO] heartbeat ok\n"
+		for i := range 5 {
+			content += fmt.Sprintf("gen=%03d seq=%d work done\n", r, i)
+		}
+		appendFile(t, p, content)
+		if tl == nil {
+			tl = mustNew(t, o)
+		}
+		ls := collect(t, tl, 6, 5*time.Second)
+		if was, ok := keys[ls[0].Key]; ok {
+			t.Fatalf("generation %d got the key of generation %d", r, was)
+		}
+		keys[ls[0].Key] = r
+		// Rotate: .2 deleted, .1 -> .2, copy -> .1, truncate.
+		os.Remove(p + ".2")
+		os.Rename(p+".1", p+".2")
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p+".1", data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		expectQuiet(t, tl, 4*o.RotateWait) // the copy taken up, nothing read again
+		if err := tl.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tl = mustNew(t, o)
+	}
+}
+
+// TestCopyOverTheLastCopyContinuesIt: `cp app.log app.log.1 && : >
+// app.log`, where app.log.1 is there from the last rotation: cp opens it
+// with O_TRUNC, the same inode refilled with the new generation. It was
+// taken for a truncated file of its own and read from its start again:
+// every generation after the first shipped twice (tailer22 P4: 700 of 800).
+func TestCopyOverTheLastCopyContinuesIt(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app.log")
+	tl := mustNew(t, testOptions(dir))
+	seen := map[string]int{}
+	for r := 0; r < 5; r++ {
+		var b strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&b, "gen=%d seq=%d work done\n", r, i)
+		}
+		appendFile(t, p, b.String())
+		for _, l := range collect(t, tl, 20, 5*time.Second) {
+			seen[l.Bytes]++
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p+".1", data, 0o644); err != nil { // cp onto the last copy: O_TRUNC
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		expectQuiet(t, tl, 300*time.Millisecond)
+	}
+	for l, n := range seen {
+		if n != 1 {
+			t.Errorf("%q read %d times", l, n)
+		}
+	}
+	if len(seen) != 100 {
+		t.Errorf("%d lines, want 100", len(seen))
+	}
+}

@@ -961,6 +961,14 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 			t.stats.copies.Add(1)
 		}
 	}
+	id := genID{f.id.dev, f.id.ino, born, fpLen, fpHash}
+	if !copied {
+		// Past the gens the file's earlier streams took (see gens).
+		if from := t.genFrom(id); from > gen {
+			gen = from
+			key = t.makeKey(f.id.dev, f.id.ino, fpLen, fpHash, gen, born)
+		}
+	}
 	for {
 		if _, used := t.usedKeys[key]; !used {
 			break
@@ -994,6 +1002,9 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	t.ckMu.Lock()
 	st.away, st.awayFrom = f.away, f.awayFrom
 	t.streams[st] = struct{}{}
+	if !copied {
+		t.setGen(id, gen)
+	}
 	t.ckGen++
 	t.ckMu.Unlock()
 	return true
@@ -1017,7 +1028,18 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, gen uint32, orig string, ok bool) {
 	line := f.head[:fpLen]
 	held := func(id devIno, born uint64) (uint64, uint32, bool) {
-		for gen := uint32(0); gen < 4; gen++ {
+		// The gens a stream of the original took: the first few, or
+		// the first few from where the checkpoint says its next one
+		// starts (see gens).
+		floor := t.genFrom(genID{id.dev, id.ino, born, fpLen, fpHash})
+		for i := uint32(0); i < 8; i++ {
+			gen := i
+			if i >= 4 {
+				if floor < 4 {
+					break
+				}
+				gen = floor + i - 4
+			}
 			k := t.makeKey(id.dev, id.ino, fpLen, fpHash, gen, born)
 			if _, used := t.usedKeys[k]; used {
 				continue
@@ -1764,7 +1786,12 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 	if f.size > 0 {
 		t.readHead(f, f.size)
 		if len(f.head) > 0 {
-			t.newStream(f, false, false)
+			// Refilled in place, it may be the copy of a file truncated
+			// with it: cp onto the last copy opens it with O_TRUNC
+			// (`cp app.log app.log.1 && : > app.log`). Identified as a
+			// new file is; made a new stream, every generation after
+			// the first shipped twice (tailer22 P4).
+			t.identify(f, now, false, false)
 		}
 	}
 }

@@ -248,13 +248,24 @@ type Tailer struct {
 	wentMissing   map[devIno]time.Time // since when the last tailer missed the files it knew (Handoff)
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
 	usedKeys      map[uint64]struct{}
-	bad           map[string]string  // path -> reason, logged once
-	badLogged     map[string]badNote // when each skipped path was last logged (markBad)
-	atRisk        map[string]riskEntry
-	handedRisk    map[string]riskEntry // the last tailer's atRisk, until the first scan's end (Handoff)
-	goneRisk      map[devIno]goneRisk  // files at risk that went away (lostUnopened)
-	inherited     map[devIno]heldFile  // handed over by the last tailer; taken up by the first scan
-	startAt       StartAt
+	// gens: per file, the gen its next stream starts from, kept in the
+	// checkpoint. A file truncated in place and written again with the
+	// same first line gets a new key each time by its gen, which counted
+	// only the keys this run remembered: after a restart or reload, with
+	// the keys of the generations before gone from the checkpoint (their
+	// copies deleted, or never made), the next generation took gen 0
+	// again, and the record IDs of the first one's lines; Elasticsearch
+	// answered 409 for each, and they were lost (tailer22 P3). Guarded by
+	// ckMu; at most maxGens entries, the oldest set dropped first.
+	gens       map[genID]genFloor
+	genSeq     uint64
+	bad        map[string]string  // path -> reason, logged once
+	badLogged  map[string]badNote // when each skipped path was last logged (markBad)
+	atRisk     map[string]riskEntry
+	handedRisk map[string]riskEntry // the last tailer's atRisk, until the first scan's end (Handoff)
+	goneRisk   map[devIno]goneRisk  // files at risk that went away (lostUnopened)
+	inherited  map[devIno]heldFile  // handed over by the last tailer; taken up by the first scan
+	startAt    StartAt
 
 	buf     []byte
 	bufFile *file
@@ -313,6 +324,7 @@ func New(opts Options) (*Tailer, error) {
 		goneSince:   make(map[devIno]time.Time),
 		dropped:     make(map[uint64]*stream),
 		usedKeys:    make(map[uint64]struct{}),
+		gens:        make(map[genID]genFloor),
 		bad:         make(map[string]string),
 		atRisk:      make(map[string]riskEntry),
 		inherited:   o.Handoff.take(o.Source),
@@ -361,9 +373,14 @@ func New(opts Options) (*Tailer, error) {
 				}
 			}
 			now := time.Now()
+			for _, g := range cp.Gens {
+				t.genSeq++
+				t.gens[genID{g.Dev, g.Ino, g.Born, g.FpLen, g.FpHash}] = genFloor{next: g.Next, seq: t.genSeq}
+			}
 			for i := range cp.Files {
 				e := &cp.Files[i]
 				t.usedKeys[e.Key] = struct{}{}
+				t.usePastGens(e)
 				id := devIno{e.Dev, e.Ino}
 				if other := t.pending[id]; e.Orphan || other != nil {
 					// A truncated file's entry waiting for its copy (its
@@ -960,6 +977,74 @@ func (t *Tailer) makeKey(dev, ino uint64, fpLen int, fpHash uint64, gen uint32, 
 	return fnv64(h, b[:])
 }
 
+// genID is a file as its stream keys are made from it, but for the gen:
+// its inode, creation time (0: unknown) and first line.
+type genID struct {
+	dev, ino, born uint64
+	fpLen          int
+	fpHash         uint64
+}
+
+// genFloor is a file's entry in Tailer.gens.
+type genFloor struct {
+	next uint32
+	seq  uint64 // when it was set: the oldest go first
+}
+
+// maxGens bounds Tailer.gens.
+const maxGens = 4096
+
+// genFrom returns the gen a new stream of the file starts from.
+func (t *Tailer) genFrom(id genID) uint32 {
+	t.ckMu.Lock()
+	defer t.ckMu.Unlock()
+	return t.gens[id].next
+}
+
+// setGen notes that the file's stream took gen; ckMu held.
+func (t *Tailer) setGen(id genID, gen uint32) {
+	if g, ok := t.gens[id]; ok && g.next > gen {
+		return
+	}
+	if _, ok := t.gens[id]; !ok && len(t.gens) >= maxGens {
+		var oldest genID
+		oldestSeq := uint64(1<<64 - 1)
+		for k, g := range t.gens {
+			if g.seq < oldestSeq {
+				oldest, oldestSeq = k, g.seq
+			}
+		}
+		delete(t.gens, oldest)
+	}
+	t.genSeq++
+	t.gens[id] = genFloor{next: gen + 1, seq: t.genSeq}
+}
+
+// maxPastGens bounds the keys usePastGens marks for one entry (a file
+// truncated in place that many times keeps its gen counting from there
+// within a run; a restart past it may repeat a key of a generation that
+// many back).
+const maxPastGens = 1 << 12
+
+// usePastGens marks as used the keys of the generations before e's on its
+// file: the key of a file truncated in place and written again with the
+// same first line (an app opening its log with O_TRUNC at each start; a
+// copytruncate whose copies are gone) counts its gen past the keys this
+// run remembers, and after a restart or reload, where only the
+// checkpoint's keys were remembered, the next generation took gen 0
+// again: the first one's key and so every record ID of its lines at the
+// same offsets. Elasticsearch answered 409 for each, and they were lost
+// (tailer22 P3). A copy's entry keeps its original's key, made from
+// another inode: it marks nothing (the original's own entry does).
+func (t *Tailer) usePastGens(e *checkpointEntry) {
+	if e.Gen == 0 || t.makeKey(e.Dev, e.Ino, e.FpLen, e.FpHash, e.Gen, e.Born) != e.Key {
+		return
+	}
+	for g := e.Gen - min(e.Gen, maxPastGens); g < e.Gen; g++ {
+		t.usedKeys[t.makeKey(e.Dev, e.Ino, e.FpLen, e.FpHash, g, e.Born)] = struct{}{}
+	}
+}
+
 // flush writes the checkpoint if it changed (or always, when force).
 func (t *Tailer) flush(force bool) error {
 	if t.o.CheckpointPath == "" {
@@ -989,6 +1074,12 @@ func (t *Tailer) flush(force bool) error {
 	for _, e := range t.pending {
 		cp.Files = append(cp.Files, *e)
 	}
+	for id, g := range t.gens {
+		cp.Gens = append(cp.Gens, genEntry{Dev: id.dev, Ino: id.ino, Born: id.born, FpLen: id.fpLen, FpHash: id.fpHash, Next: g.next})
+	}
+	slices.SortFunc(cp.Gens, func(a, b genEntry) int {
+		return cmp.Or(cmp.Compare(a.Dev, b.Dev), cmp.Compare(a.Ino, b.Ino), cmp.Compare(a.Born, b.Born), cmp.Compare(a.FpHash, b.FpHash))
+	})
 	if len(t.resumeAt) > 0 {
 		// A stream takes its resume point up when it is read past it.
 		// One still short of it (an orphan whose copy waits for a
