@@ -763,7 +763,16 @@ func (a *agentRun) stop() int {
 // without a word (buffer13 F3: 40,000 duplicates), and with start_at: end
 // would have skipped what was unread. The buffer's source cursor shows the
 // source ran before: a warning says so, and reading starts at the beginning.
+// So do its records in the buffer where the cursor has no file either (a
+// source added while the volume was full; buffer22 P5, P6: line-3 was
+// skipped).
 func TestLostCheckpointIsNamedAndReadFromTheBeginning(t *testing.T) {
+	for _, cursorToo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cursor file gone too=%v", cursorToo), func(t *testing.T) { testLostCheckpoint(t, cursorToo) })
+	}
+}
+
+func testLostCheckpoint(t *testing.T, cursorToo bool) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "app.log")
 	if err := os.WriteFile(logPath, []byte("line-1\n"), 0o644); err != nil {
@@ -797,10 +806,17 @@ server: {listen: ""}
 	if err := os.Remove(filepath.Join(dir, "data", "checkpoints", "s.json")); err != nil {
 		t.Fatal(err)
 	}
+	if cursorToo {
+		if err := os.Remove(filepath.Join(dir, "data", "buffer", "_source.s.cursor")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	appendLine("line-3")
 	b := runAgent(t, cfg)
 	b.waitFor("line-3", func() bool { return strings.Contains(b.out.String(), "line-3") })
-	b.waitFor("line-1, read again from the beginning", func() bool { return strings.Contains(b.out.String(), "line-1") })
+	if !cursorToo {
+		b.waitFor("line-1, read again from the beginning", func() bool { return strings.Contains(b.out.String(), "line-1") })
+	} // else the buffer's records are where the reading resumes: after line-2
 	if !strings.Contains(b.errOut.String(), "checkpoint missing") {
 		t.Errorf("no warning:\n%s", b.errOut.String())
 	}
