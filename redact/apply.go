@@ -1473,6 +1473,9 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 			// beside "user" is written "user_email"; regress13b N1).
 			key := lineKey(rec, f.Key)
 			if !reaches(key, ru.field) && !(rec.KeysFromLine && (renamedOwn(key, ru.field) || flattened(key, ru.field))) {
+				if below(ru.field, key) && rec.KeysFromLine && looksJSON(orig) && i < len(rec.Fields)-rec.Statics {
+					r.repeatedParents(rec, ru, orig, key, f.Value)
+				}
 				if f.Kind == sidetrail.KindJSON {
 					// "client.ip" names a member of the JSON value "client"
 					// as much as a flat key "client.ip": the record JSON
@@ -1532,6 +1535,13 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 						}
 					}
 				}
+			}
+			if f.Kind == sidetrail.KindJSON && !static {
+				// The values inside the object or array the rule takes
+				// stand on their own elsewhere too: an error message
+				// quoting the token of an "auth" object shipped where
+				// "field: auth.token" took it (redact22 P1).
+				r.leafValues(rec, ru, orig, v)
 			}
 			if rec.KeysFromLine && looksJSON(orig) && !static {
 				r.repeatedMembers(rec, ru, orig, v)
@@ -1778,7 +1788,22 @@ func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []
 			return
 		}
 		if vs := v.s - btoi(v.str); vs != p {
-			continue // an object, array or literal: not a string or number
+			// An object or array (zap writes a key twice, the earlier
+			// copy's secret shipped in the message; redact22 P9): taken
+			// whole, and the values in it wherever else they stand. A
+			// literal is left.
+			if p < len(msg) && (msg[p] == '{' || msg[p] == '[') {
+				end, ok := skipValue(msg, p)
+				if !ok {
+					return
+				}
+				i, prev = end, end
+				if obj := msg[p:end]; !bytes.Equal(obj, kept) {
+					r.spans = append(r.spans, span{s: p, e: end, repl: r.fieldRepl(rec, ru, obj)})
+					r.leafValues(rec, ru, msg, obj)
+				}
+			}
+			continue
 		}
 		content := msg[v.s:v.e]
 		if v.esc {
@@ -1803,6 +1828,118 @@ func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []
 		if !unlocatable(c) {
 			r.locate(msg, c, kind, repl)
 			r.fvals = append(r.fvals, span{repl: repl, v: c})
+		}
+	}
+}
+
+// maxLeaves bounds how many values inside one JSON value leafValues takes.
+const maxLeaves = 64
+
+// leafValues takes the strings and numbers of shortNeedle bytes or more in
+// the JSON value obj, which rule ru takes whole, out of the message and of
+// the other fields wherever they stand (as a field rule's value is), each
+// replaced by the rule's replacement of it.
+func (r *Redactor) leafValues(rec *sidetrail.Record, ru *rule, msg, obj []byte) {
+	n := 0
+	for i := 0; n < maxLeaves; {
+		t, next, ok := nextJSONToken(obj, i)
+		if !ok {
+			return
+		}
+		i = next
+		if t.key {
+			continue
+		}
+		c := obj[t.s:t.e]
+		if t.esc {
+			c = appendUnescapeJSON(nil, c)
+		} else {
+			c = bytes.Clone(c)
+		}
+		if len(c) < shortNeedle || isToken(c) {
+			continue
+		}
+		n++
+		kind := sidetrail.KindString
+		if !t.str {
+			kind = sidetrail.KindInt
+		}
+		repl := r.fieldRepl(rec, ru, c)
+		r.locate(msg, c, kind, repl)
+		r.fvals = append(r.fvals, span{repl: repl, v: c})
+	}
+}
+
+// repeatedParents takes, for rule ru naming a member below the top-level
+// key own (field: user.ssn), that member's value out of the message in the
+// copies of own the line repeats before the last, which the field (the
+// last copy) never showed: zap writes a key twice, and the earlier copy's
+// value shipped (redact22 P9). kept is the field's value before the rule.
+func (r *Redactor) repeatedParents(rec *sidetrail.Record, ru *rule, msg []byte, own string, kept []byte) {
+	path := strings.Split(ru.field[len(own)+1:], ".")
+	i := skipJSONSpace(msg, 0)
+	if i >= len(msg) || msg[i] != '{' {
+		return
+	}
+	for i++; ; {
+		t, vs, ve, next, ok := nextMember(msg, i)
+		if !ok {
+			return
+		}
+		i = next
+		name := msg[t.s:t.e]
+		if t.esc {
+			name = appendUnescapeJSON(nil, name)
+		}
+		if string(name) != own || bytes.Equal(msg[vs:ve], kept) {
+			continue
+		}
+		s, e := vs, ve
+		for _, seg := range path {
+			if s >= e || msg[s] != '{' {
+				s = e
+				break
+			}
+			found := false
+			for j := s + 1; ; {
+				mt, ms, me, mnext, ok := nextMember(msg[:e], j)
+				if !ok {
+					break
+				}
+				j = mnext
+				mn := msg[mt.s:mt.e]
+				if mt.esc {
+					mn = appendUnescapeJSON(nil, mn)
+				}
+				if string(mn) == seg {
+					s, e, found = ms, me, true
+					break
+				}
+			}
+			if !found {
+				s = e
+				break
+			}
+		}
+		if s >= e {
+			continue
+		}
+		v := msg[s:e]
+		switch {
+		case v[0] == '{' || v[0] == '[':
+			r.spans = append(r.spans, span{s: s, e: e, repl: r.fieldRepl(rec, ru, v)})
+			r.leafValues(rec, ru, msg, v)
+		case v[0] == '"' || v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+			content, kind := jsonScalar(v)
+			if v[0] == '"' {
+				s, e = s+1, e-1
+			}
+			repl := r.fieldRepl(rec, ru, content)
+			r.spans = append(r.spans, span{s: s, e: e, repl: repl})
+			if c := bytes.Clone(content); !unlocatable(c) {
+				r.locate(msg, c, kind, repl)
+				r.fvals = append(r.fvals, span{repl: repl, v: c})
+			}
 		}
 	}
 }

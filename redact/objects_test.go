@@ -1,0 +1,50 @@
+package redact_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sidetrail/sidetrail/parser"
+	"github.com/sidetrail/sidetrail/redact"
+)
+
+// A field rule naming an object or array takes the values in it wherever
+// else they stand, as it takes a string field's value (redact22 P1:
+// "field: auth" shipped "invalid token abc123456def" where "field:
+// auth.token" took it); and a key the line repeats with objects has its
+// earlier copies taken too, for a rule naming the key or a member below it
+// (redact22 P9: zap writes a key twice, and the earlier copy's value
+// shipped in the message).
+func TestFieldRuleOnObjectsAndTheirEarlierCopies(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	jsonCfg := parser.Config{Format: "json"}
+	for _, tc := range []struct {
+		rule   redact.Rule
+		line   string
+		secret []string
+		keep   string // a value that stays
+	}{
+		{redact.Rule{Field: "auth", Action: "drop"},
+			`{"auth":{"token":"abc123456def"},"msg":"request failed","error":"invalid token abc123456def"}`, []string{"abc123456def"}, "request failed"},
+		{redact.Rule{Field: "ids", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"},
+			`{"ids":["CustIdA5","CustIdB5"],"msg":"merged CustIdA5 into CustIdB5"}`, []string{"CustIdA5", "CustIdB5"}, "merged"},
+		{redact.Rule{Field: "user", Action: "drop"},
+			`{"level":"info","user":{"id":7,"ssn":"111-11-1111"},"msg":"x","user":{"id":7,"ssn":"222-22-2222"}}`, []string{"111-11", "222-22"}, `"level":"info"`},
+		{redact.Rule{Field: "user.ssn"},
+			`{"level":"info","user":{"id":7,"ssn":"111-11-1111"},"msg":"x 111-11-1111","user":{"id":7,"ssn":"222-22-2222"}}`, []string{"111-11", "222-22"}, `"id":7`},
+		{redact.Rule{Field: "user.ssn", Action: "drop"},
+			`{"user":{"ssn":"111-11-1111"},"user":"plain"}`, []string{"111-11"}, "plain"},
+		{redact.Rule{Field: "user.ssn"},
+			`{"user":{"a":{"b":1},"ssn":1234567},"user":{"ssn":{"x":"deep-secret-1"}},"user":{"id":1}}`, []string{"1234567", "deep-secret"}, `"b":1`},
+	} {
+		rec, out := parseRedact(t, jsonCfg, []redact.Rule{tc.rule}, tc.line)
+		for _, s := range tc.secret {
+			if strings.Contains(string(out), s) {
+				t.Errorf("rule %s on %s: %q shipped: %s", tc.rule.Field, tc.line, s, out)
+			}
+		}
+		if !strings.Contains(string(rec.Message), tc.keep) {
+			t.Errorf("rule %s on %s: %q lost: %s", tc.rule.Field, tc.line, tc.keep, rec.Message)
+		}
+	}
+}
