@@ -1517,10 +1517,12 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 					r.fvals = append(r.fvals, span{repl: repl, v: v})
 				}
 				if f.Kind == sidetrail.KindString {
-					for _, path := range [...]bool{false, true} {
+					var done [len(pctForms)][]byte
+					for k, form := range pctForms {
 						start := len(rec.Scratch)
-						rec.Scratch = appendPercent(rec.Scratch, v, path)
-						if e := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; !bytes.Equal(e, v) {
+						rec.Scratch = appendPercent(rec.Scratch, v, form)
+						if e := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; !bytes.Equal(e, v) && !slices.ContainsFunc(done[:k], func(d []byte) bool { return bytes.Equal(d, e) }) {
+							done[k] = e
 							r.fvals = append(r.fvals, span{repl: repl, v: e})
 							// And with lower-case hex digits.
 							start := len(rec.Scratch)
@@ -1954,16 +1956,18 @@ func btoi(b bool) int {
 // appendPercent appends v percent-encoded as url.QueryEscape (path
 // false: space as '+') or url.PathEscape (path true: space as %20) writes
 // it, without their string allocations.
-func appendPercent(dst, v []byte, path bool) []byte {
+func appendPercent(dst, v []byte, form pctForm) []byte {
 	const hexUpper = "0123456789ABCDEF"
 	for _, c := range v {
 		switch {
 		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 			c == '-' || c == '_' || c == '.' || c == '~':
 			dst = append(dst, c)
-		case path && (c == '$' || c == '&' || c == '+' || c == ':' || c == '=' || c == '@'):
+		case form == pctPath && (c == '$' || c == '&' || c == '+' || c == ':' || c == '=' || c == '@'):
 			dst = append(dst, c)
-		case !path && c == ' ':
+		case form == pctSlash && c == '/':
+			dst = append(dst, c)
+		case form == pctQuery && c == ' ':
 			dst = append(dst, '+')
 		default:
 			dst = append(dst, '%', hexUpper[c>>4], hexUpper[c&15])
@@ -1971,6 +1975,22 @@ func appendPercent(dst, v []byte, path bool) []byte {
 	}
 	return dst
 }
+
+// pctForm is a way of percent-encoding a value (appendPercent).
+type pctForm uint8
+
+const (
+	pctQuery  pctForm = iota // url.QueryEscape: space as '+'
+	pctPath                  // url.PathEscape: space as %20, $&+:=@ kept
+	pctStrict                // RFC 3986's unreserved kept, all else encoded: PHP's rawurlencode, JavaScript's encodeURIComponent (but for !*'()), Java's URLEncoder after its '+' is fixed
+	pctSlash                 // pctStrict with '/' kept: Python's urllib.parse.quote, a path as nginx logs the request of $uri
+)
+
+// pctForms are the percent-encodings a field rule's value is looked for
+// in: Go's two missed a value holding a space and one of $&+:=@ as
+// browsers, PHP and Python write it (redact22 P3: "R7 ACCT=1" shipped as
+// R7%20ACCT%3D1).
+var pctForms = [...]pctForm{pctQuery, pctPath, pctStrict, pctSlash}
 
 // lowerPercentHex turns the hex letters of b's percent-escapes to lower
 // case, in place, and reports whether any changed.
@@ -2276,9 +2296,14 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 	if kind == sidetrail.KindString {
 		// Percent-encoded as a URL writes it: a header value echoed in
 		// the query ("ACCTLEAK R7" as ACCTLEAK%20R7) shipped so.
-		for _, path := range [...]bool{false, true} {
-			r.needle = appendPercent(r.needle[:0], v, path)
-			if !bytes.Equal(r.needle, v) && r.addAll(msg, r.needle, repl) {
+		var done [len(pctForms)][]byte
+		for k, form := range pctForms {
+			r.needle = appendPercent(r.needle[:0], v, form)
+			if bytes.Equal(r.needle, v) || slices.ContainsFunc(done[:k], func(d []byte) bool { return bytes.Equal(d, r.needle) }) {
+				continue
+			}
+			done[k] = bytes.Clone(r.needle)
+			if r.addAll(msg, r.needle, repl) {
 				found = true
 			}
 			// With lower-case hex digits too, as some clients write

@@ -175,10 +175,10 @@ func TestAppendPercentAsNetURL(t *testing.T) {
 		all[i] = byte(i)
 	}
 	for _, v := range []string{"", "plain", "ACCT R7", "a@b.c/d?e=f&g+h;i,j:k$l~m", "é\x00\xff%", "100% sure", string(all)} {
-		if got, want := string(appendPercent(nil, []byte(v), false)), url.QueryEscape(v); got != want {
+		if got, want := string(appendPercent(nil, []byte(v), pctQuery)), url.QueryEscape(v); got != want {
 			t.Errorf("query %q: got %q, want %q", v, got, want)
 		}
-		if got, want := string(appendPercent(nil, []byte(v), true)), url.PathEscape(v); got != want {
+		if got, want := string(appendPercent(nil, []byte(v), pctPath)), url.PathEscape(v); got != want {
 			t.Errorf("path %q: got %q, want %q", v, got, want)
 		}
 	}

@@ -2,6 +2,7 @@ package redact_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/sidetrail/sidetrail"
@@ -136,6 +137,15 @@ func TestFieldRuleValuePercentEncoded(t *testing.T) {
 		`{"account":"alice@acme.io/x","url":"/x?u=alice%40acme.io%2Fx"}`)
 	if bytes.Contains(out, []byte("alice")) {
 		t.Errorf("shipped: %s", out)
+	}
+	// As browsers (encodeURIComponent), PHP (rawurlencode) and Python
+	// (quote, '/' kept) write it (redact22 P3: these shipped).
+	for _, enc := range []string{"R7%20ACCT%3D1", "R7%20ACCT%3d1", "R7%20ACCT%3D1%2Fx%2By", "R7%20ACCT%3D1/x%2By"} {
+		_, out := parseRedact(t, cfg, []redact.Rule{{Field: "http_x_account", Action: "drop"}},
+			`1.2.3.4 [02/Jan/2024:15:04:05 +0000] "GET /s?q=`+enc+`&x=1 HTTP/1.1" 200 "R7 ACCT=1`+map[bool]string{true: "/x+y", false: ""}[strings.Contains(enc, "x")]+`"`)
+		if bytes.Contains(bytes.ToUpper(out), []byte("R7%20ACCT")) {
+			t.Errorf("%s shipped: %s", enc, out)
+		}
 	}
 }
 
