@@ -500,15 +500,34 @@ func (t *Tailer) unmatchedGrace() time.Duration {
 
 func (t *Tailer) excluded(p string) bool {
 	base := filepath.Base(p)
-	for _, ex := range t.o.Exclude {
+	abs := ""
+	for i, ex := range t.o.Exclude {
 		if ok, _ := filepath.Match(ex, base); ok {
 			return true
 		}
 		if ok, _ := filepath.Match(ex, p); ok {
 			return true
 		}
+		// The full path however either side spells it: an absolute
+		// exclude against a relative pattern's paths, "./x" or "a/../x"
+		// excluded nothing (tailer22 P5).
+		if abs == "" {
+			abs = t.absPath(p)
+		}
+		if ok, _ := filepath.Match(t.absExclude[i], abs); ok {
+			return true
+		}
 	}
 	return false
+}
+
+// absPath returns p absolute (from the directory sidetrail started in) and
+// cleaned.
+func (t *Tailer) absPath(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(t.cwd, p)
 }
 
 // sizeSeen takes a scan's fstat of f: a new size or modification time

@@ -248,6 +248,8 @@ type Tailer struct {
 	wentMissing   map[devIno]time.Time // since when the last tailer missed the files it knew (Handoff)
 	dropped       map[uint64]*stream   // streams of forgotten files, by key (see rememberDropped); owned like files
 	usedKeys      map[uint64]struct{}
+	cwd           string   // where relative paths are from ("" if unknown)
+	absExclude    []string // Options.Exclude absolute (from cwd) and cleaned
 	// gens: per file, the gen its next stream starts from, kept in the
 	// checkpoint. A file truncated in place and written again with the
 	// same first line gets a new key each time by its gen, which counted
@@ -311,6 +313,7 @@ func New(opts Options) (*Tailer, error) {
 	}
 	t := &Tailer{
 		o:           o,
+		cwd:         cwd(),
 		log:         o.Logger,
 		fpMax:       o.FingerprintBytes,
 		closeCh:     make(chan struct{}),
@@ -337,6 +340,9 @@ func New(opts Options) (*Tailer, error) {
 	}
 	if len(t.buf) < 64 {
 		t.buf = make([]byte, 64)
+	}
+	for _, ex := range o.Exclude {
+		t.absExclude = append(t.absExclude, t.absPath(ex))
 	}
 	t.firstRun = true
 	if r := o.Handoff.takeRisk(o.Source); len(r.atRisk) > 0 || len(r.gone) > 0 {
@@ -975,6 +981,15 @@ func (t *Tailer) makeKey(dev, ino uint64, fpLen int, fpHash uint64, gen uint32, 
 	}
 	binary.BigEndian.PutUint64(b[37:], born)
 	return fnv64(h, b[:])
+}
+
+// cwd returns the working directory, or "" when it cannot be had.
+func cwd() string {
+	d, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return d
 }
 
 // genID is a file as its stream keys are made from it, but for the gen:

@@ -2443,3 +2443,28 @@ func TestFinishCopytruncateOfAFileDoneAtFinish(t *testing.T) {
 		t.Fatalf("%d of 1000 waiting lines before ErrFinished", n)
 	}
 }
+
+// TestExcludeMatchesTheFullPathHoweverSpelled: an exclude glob matches the
+// base name or the full path, the path absolute and cleaned on both sides:
+// an absolute exclude with relative paths, "./x" or "a/../x" excluded
+// nothing (tailer22 P5).
+func TestExcludeMatchesTheFullPathHoweverSpelled(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.Mkdir("logs", 0o755)
+	for _, n := range []string{"app.log", "app.log.1", "app.log.2", "app.log.3", "app.log.4"} {
+		appendFile(t, filepath.Join("logs", n), n+" line\n")
+	}
+	for _, paths := range []string{"logs/app.log*", filepath.Join(dir, "logs/app.log*")} {
+		o := testOptions(dir)
+		o.Paths = []string{paths}
+		o.Exclude = []string{"*/app.log.1", filepath.Join(dir, "logs/app.log.2"), "./logs/app.log.3", filepath.Join(dir, "logs/../logs/app.log.4")}
+		tl := mustNew(t, o)
+		ls := collect(t, tl, 1, 3*time.Second)
+		expectQuiet(t, tl, 200*time.Millisecond)
+		if ls[0].Bytes != "app.log line" {
+			t.Errorf("paths %s: read %q", paths, ls[0].Bytes)
+		}
+		tl.Close()
+	}
+}
