@@ -671,6 +671,12 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	}
 	changed := false
 	first := 0
+	// kept: bearer_token rules that dropped a token from v. What they
+	// leave is its scheme ("Bearer ", "Authorization: Basic "), which the
+	// next pass took with the word after it for another token, until the
+	// whole value was masked (redact22 P2: "from client" gone, then the
+	// whole message): they do not run again over v.
+	var kept uint64
 	if len(sh.valueRules) < 64 {
 		// First pass: only the rules the mask allows, while v is the value
 		// the mask describes.
@@ -689,6 +695,9 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 			}
 			if n > 0 {
 				v, changed = nv, true
+				if ru.keepsScheme {
+					kept |= 1 << j
+				}
 			}
 		}
 		if !changed {
@@ -707,6 +716,9 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 			if !msg && !ru.targets(key) {
 				continue
 			}
+			if j < 64 && kept&(1<<j) != 0 {
+				continue
+			}
 			if !(keyed && ru.keyed(key)) {
 				if j < 63 && m&(1<<j) == 0 || j >= 63 && !ru.maybe(v) {
 					continue
@@ -715,6 +727,9 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 			if nv, n := r.applyRule(rec, ru, v, key); n > 0 {
 				v, passChanged = nv, true
 				m = sh.maybeMask(v)
+				if ru.keepsScheme && j < 64 {
+					kept |= 1 << j
+				}
 			}
 		}
 		if !passChanged {

@@ -48,3 +48,20 @@ func TestFieldRuleOnObjectsAndTheirEarlierCopies(t *testing.T) {
 		}
 	}
 }
+
+// bearer_token with action drop leaves the scheme; the next pass took it
+// with the word after it for another token, until the whole message was
+// masked (redact22 P2). It runs once over a value.
+func TestBearerDropKeepsTheWordsAfterIt(t *testing.T) {
+	rules := []redact.Rule{{Builtin: "bearer_token", Action: "drop"}}
+	for line, want := range map[string]string{
+		"rejected Bearer abcdefTok123 from client, will retry in 5s": "rejected Bearer  from client, will retry in 5s",
+		"Authorization: Basic dXNlcjpwYXNz next words":               "Authorization: Basic  next words",
+		"got Bearer abcdefTok123 from a Bearer zyxwvuTok987 here":    "got Bearer  from a Bearer  here",
+	} {
+		rec, _ := parseRedact(t, parser.Config{Format: "raw"}, rules, line)
+		if string(rec.Message) != want {
+			t.Errorf("%s:\n got %s\nwant %s", line, rec.Message, want)
+		}
+	}
+}

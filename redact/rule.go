@@ -149,10 +149,14 @@ type rule struct {
 
 	// kindPattern
 	re       *regexp.Regexp
-	tmpl     []byte   // nil: maskTok
-	rebuilds bool     // the replacement is a template or writes quotes: it rebuilds the JSON it matched
-	req      []reqLit // pre-filter: a match contains one of these; nil none
-	withheld string   // kindField: the marker that replaces the message
+	tmpl     []byte // nil: maskTok
+	rebuilds bool   // the replacement is a template or writes quotes: it rebuilds the JSON it matched
+	// keepsScheme: a bearer_token rule that drops: what it leaves of a
+	// match is the scheme, which the word after it would follow (see
+	// applyChain).
+	keepsScheme bool
+	req         []reqLit // pre-filter: a match contains one of these; nil none
+	withheld    string   // kindField: the marker that replaces the message
 }
 
 // fieldParts are, for a field rule, the other fields it acts on as fields
@@ -476,6 +480,7 @@ func (ru *rule) compileBuiltin(rl Rule) error {
 	case BuiltinBearerToken:
 		ru.det, ru.minLen = bearerDetector{}, 7
 		ru.maskTok = maskToken
+		ru.keepsScheme = ru.act == actDrop
 	case BuiltinAWSAccessKey:
 		ru.det, ru.minLen = awsKeyDetector{}, 20
 	case BuiltinQuerySecrets:
