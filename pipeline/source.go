@@ -70,6 +70,11 @@ type SourceOptions struct {
 	Cursor             Cursor
 	LastSeq            func() uint64 // the buffer's last sequence number
 	CheckpointInterval time.Duration
+	// OnFull, when set, is called while an Append waits for room: the
+	// agent pokes every source then (Poke), so that the cursors of the
+	// idle ones, which move once a CheckpointInterval, do not hold the
+	// segments the sinks are done with.
+	OnFull func()
 	// BatchRecords and BatchBytes bound one Append (2048, 2 MiB), or
 	// groupFactor times that for a batch that grew while the previous one
 	// was still being written; Linger is how long a batch waits for more
@@ -92,6 +97,7 @@ type SourceOptions struct {
 type Source struct {
 	o     SourceOptions
 	stats sourceCounters
+	poke  chan struct{} // see Poke
 
 	lastCheckpoint time.Time     // owned by the append stage
 	dirty          bool          // lines committed since the last checkpoint
@@ -139,7 +145,7 @@ func NewSource(o SourceOptions) *Source {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Second
 	}
-	s := &Source{o: o}
+	s := &Source{o: o, poke: make(chan struct{}, 1)}
 	if !o.AppendFailingSince.IsZero() {
 		s.stats.appendFailing.Store(o.AppendFailingSince.UnixNano())
 	}
@@ -357,7 +363,18 @@ func (s *Source) appendLoop(ctx context.Context, full <-chan *pending, free chan
 	// past those records without it, a second crash read them all again.
 	s.dirty = true
 	defer s.checkpoint()
-	for p := range full {
+	for {
+		var p *pending
+		select {
+		case q, ok := <-full:
+			if !ok {
+				return nil
+			}
+			p = q
+		case <-s.poke:
+			s.checkpoint()
+			continue
+		}
 		if p == nil {
 			s.maybeCheckpoint()
 			continue
@@ -381,7 +398,18 @@ func (s *Source) appendLoop(ctx context.Context, full <-chan *pending, free chan
 		s.dirty = true
 		s.maybeCheckpoint()
 	}
-	return nil
+}
+
+// Poke asks the source to checkpoint now, which moves its buffer cursor
+// to the buffer's end when it has nothing unwritten: another source waits
+// for room. An idle source's cursor, moved once a CheckpointInterval, held
+// a small buffer full with every sink caught up: about max_bytes a second
+// went through (buffer22 P4: 1,918 lines/s at 256 KiB instead of 60,000).
+func (s *Source) Poke() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
 }
 
 // tryAppender is an Appender that can say it is full instead of waiting
@@ -620,6 +648,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 		}
 		if errors.Is(err, buffer.ErrFull) {
 			s.release()
+			s.pokeOthers()
 			wasFull = true
 		}
 		// Any other error: the loop below retries and reports it.
@@ -653,6 +682,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 				s.o.Logger.Warn(fullWarning)
 			}
 			s.release()
+			s.pokeOthers()
 			continue // still full: nothing was written
 		}
 		s.stats.appendErrors.Add(1)
@@ -698,6 +728,13 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 // moves all the same, and a warning says that a crash before the next
 // checkpoint reads again the lines since the last one: duplicates, where
 // the alternative was a source stopped until a restart.
+// pokeOthers calls OnFull (see SourceOptions).
+func (s *Source) pokeOthers() {
+	if s.o.OnFull != nil {
+		s.o.OnFull()
+	}
+}
+
 func (s *Source) release() {
 	s.checkpoint()
 	if !s.dirty || s.o.Cursor == nil || s.o.LastSeq == nil {

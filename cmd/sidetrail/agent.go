@@ -195,6 +195,13 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 				},
 				Logger:             logger.With("source", sc.Name),
 				AppendFailingSince: failing.sources[sc.Name],
+				// Every source's cursor moves when one waits for room
+				// (g.sources is complete before any source runs).
+				OnFull: func() {
+					for _, u := range g.sources {
+						u.source.Poke()
+					}
+				},
 			}),
 		})
 	}

@@ -829,7 +829,17 @@ server: {listen: ""}
 // a fast sink (buffer13 F2): each fill waited 50 ms before the source moved
 // its cursor, then a batch's max_wait for records that could not come
 // before its ack. 20,000 lines took 15 s; the bound here is loose.
+//
+// With a second source that reads nothing, its cursor, moved once a
+// second, held the buffer: about max_bytes went through a second
+// (buffer22 P4). Every source's cursor moves when one waits for room.
 func TestSmallBufferKeepsUp(t *testing.T) {
+	for _, idle := range []bool{false, true} {
+		t.Run(fmt.Sprintf("idle source=%v", idle), func(t *testing.T) { testSmallBufferKeepsUp(t, idle) })
+	}
+}
+
+func testSmallBufferKeepsUp(t *testing.T, idle bool) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "app.log")
 	var lines strings.Builder
@@ -843,12 +853,12 @@ func TestSmallBufferKeepsUp(t *testing.T) {
 	cfg := filepath.Join(dir, "c.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir: %s/data
 sources:
-  - {name: s, paths: [%q]}
+  - {name: s, paths: [%q]}%s
 buffer: {max_bytes: 64KiB}
 sinks:
   - {name: out, type: stdout}
 server: {listen: ""}
-`, dir, logPath)), 0o644); err != nil {
+`, dir, logPath, map[bool]string{true: "\n  - {name: idle, paths: [" + dir + "/nothing/*.log]}"}[idle])), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
