@@ -2122,10 +2122,22 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 		}
 		switch f.Kind {
 		case sidetrail.KindInt, sidetrail.KindFloat:
-			// A number that is the value ({"uid":"12345","y":12345}).
+			// A number that is the value ({"uid":"12345","y":12345}), or
+			// holds it, as the message's copy of the number does
+			// ({"account":"98765432","ref":9876543201}: the message lost
+			// it, the field shipped it; redact22 P4): a string then.
 			for _, fv := range r.fvals {
-				if len(fv.v) >= shortNeedle && bytes.Equal(f.Value, fv.v) {
+				if len(fv.v) < shortNeedle || len(fv.v) > len(f.Value) {
+					continue
+				}
+				if bytes.Equal(f.Value, fv.v) {
 					f.Value, f.Kind = fv.repl, sidetrail.KindString
+					break
+				}
+				if bytes.Contains(f.Value, fv.v) {
+					start := len(rec.Scratch)
+					rec.Scratch = append(rec.Scratch, bytes.ReplaceAll(f.Value, fv.v, fv.repl)...)
+					f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], sidetrail.KindString
 					break
 				}
 			}

@@ -65,3 +65,17 @@ func TestBearerDropKeepsTheWordsAfterIt(t *testing.T) {
 		}
 	}
 }
+
+// A field rule's value inside another number field is taken out of it as
+// out of the message's copy of that number (redact22 P4: the message lost
+// it, the number fields shipped it).
+func TestFieldRuleValueInsideOtherNumbers(t *testing.T) {
+	rec, out := parseRedact(t, parser.Config{Format: "json"}, []redact.Rule{{Field: "account", Action: "drop"}},
+		`{"account":"98765432","ref":9876543201,"amount":98765432.5,"n":1}`)
+	if strings.Contains(string(out), "98765432") {
+		t.Errorf("shipped: %s", out)
+	}
+	if n, _ := rec.Get("n"); string(n.Value) != "1" {
+		t.Errorf("n = %q", n.Value)
+	}
+}
