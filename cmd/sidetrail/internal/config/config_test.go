@@ -423,6 +423,21 @@ log: debug
 			`c.yaml:7: source "a": fields: want a mapping, not a list`,
 		},
 	}, {
+		// yaml.v3 read yes, on, y and their quoted forms as true, where
+		// it refused "true" (tailer22 P6): one spelling.
+		name: "booleans spelled otherwise",
+		yml: `sources:
+  - {name: a, paths: [/a], poll: yes}
+  - {name: b, paths: [/b], poll: "on"}
+  - {name: c, paths: [/c], poll: n}
+  - {name: d, paths: [/d], poll: True}
+` + sinks,
+		want: []string{
+			`c.yaml:2: source "a": poll: want true or false, not "yes"`,
+			`c.yaml:3: source "b": poll: want true or false, not "on"`,
+			`c.yaml:4: source "c": poll: want true or false, not "n"`,
+		},
+	}, {
 		name: "duplicates",
 		yml: `sources:
   - {name: a, paths: [/a]}

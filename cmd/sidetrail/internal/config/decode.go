@@ -136,6 +136,12 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, at place) {
 			v.SetZero()
 			return
 		}
+		if t.Kind() == reflect.Bool && n.ShortTag() != "!!bool" {
+			// yaml.v3 reads yes, no, on, off, y and n into a bool, quoted
+			// too, where it refuses "true" (tailer22 P6): one spelling.
+			p.failf(n.Line, "%s: want true or false, not %q", at, n.Value)
+			return
+		}
 		if isIntKind(t.Kind()) && !pt.Implements(textUnmarshalerType) && n.ShortTag() == "!!float" && !wholeNumber(n.Value) {
 			// yaml.v3 cuts 2.5 to 2 without a word: workers: 2.5 ran 2.
 			p.failf(n.Line, "%s: want a whole number, not %s", at, n.Value)
