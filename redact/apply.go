@@ -72,6 +72,7 @@ type Redactor struct {
 	jsonText bool
 	// crossed: a match ran past the end of its JSON string (putMatch).
 	crossed bool
+	orig    []byte // the message Apply was given (syncMessage)
 	// onText: the chain runs over the original message of a line with
 	// parsed fields, not JSON (nginx); covered collects what patterns
 	// matched there (followCovered).
@@ -228,6 +229,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	defer r.recoverApply(rec)
 	sh := r.sh
 	orig := rec.Message
+	r.orig = orig
 	redacted := false
 
 	// Which rules may match the original message. A field that is a slice
@@ -556,9 +558,13 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 				}
 			}
 		}
-		if !found && !r.shows(msg, c) {
+		if !found && (!r.shows(msg, c) || c.kind == sidetrail.KindString && needsEscape(c.old) && r.holdsEscaped(r.orig, c.old)) {
 			// Neither the old value nor the new one: another rule
-			// changed part of the value in the message.
+			// changed part of the value in the message. Or the new one
+			// shows where the message held the old one escaped: a
+			// rule matched across the escape there, other bytes
+			// ('CORP\\[a-z]+' over nginx's "CORP\x5Cjdoe" masked
+			// "CORP\x" and shipped "5Cjdoe"; redact22 P5).
 			missed = true
 		}
 	}
@@ -571,6 +577,21 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 // shows reports whether msg holds c's new value as the message would write
 // it: literally, or escaped as nginx or JSON writes it (the message's own
 // rules made the same change).
+// holdsEscaped reports whether msg holds v in one of the escaped forms
+// (escapers) that differ from v.
+func (r *Redactor) holdsEscaped(msg, v []byte) bool {
+	for k, esc := range escapers {
+		if k == nginxJSON && !oddControls(v) {
+			continue
+		}
+		r.needle = esc(r.needle[:0], v)
+		if !bytes.Equal(r.needle, v) && bytes.Contains(msg, r.needle) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *Redactor) shows(msg []byte, c changedField) bool {
 	if len(c.new) < shortNeedle || bytes.Contains(msg, c.new) {
 		return true // a short value is no proof either way

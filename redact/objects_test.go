@@ -79,3 +79,17 @@ func TestFieldRuleValueInsideOtherNumbers(t *testing.T) {
 		t.Errorf("n = %q", n.Value)
 	}
 }
+
+// A pattern that spells a backslash matched nginx's escape of one in the
+// message ("CORP\x5Cjdoe": "CORP\x"), masked other bytes than the field's
+// and shipped the name (redact22 P5). The message follows the field.
+func TestPatternAcrossAnNginxEscapeFollowsTheField(t *testing.T) {
+	rec, out := parseRedact(t, parser.Config{Format: "nginx"}, []redact.Rule{{Pattern: `CORP\\[a-z]+`}},
+		`127.0.0.1 - CORP\x5Cjdoe [28/Nov/2026:07:30:19 +0000] "GET /x HTTP/1.1" 200 3 "-" "-"`)
+	if strings.Contains(string(out), "jdoe") {
+		t.Errorf("shipped: %s", out)
+	}
+	if !strings.Contains(string(rec.Message), `- [REDACTED] [28/Nov`) {
+		t.Errorf("message %s", rec.Message)
+	}
+}
