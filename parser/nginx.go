@@ -583,6 +583,17 @@ func (p *nginxParser) dashAt(line []byte, i, pos, end int) int {
 // numberFits reports whether val, neither empty nor "-", is a value emit
 // ships as a number for a variable of kind vInt or vFloat.
 func numberFits(kind vkind, val []byte) bool {
+	// Digits alone, the common case, without jsonNumber's walk.
+	digits := true
+	for _, c := range val {
+		if c < '0' || c > '9' {
+			digits = false
+			break
+		}
+	}
+	if digits {
+		return kind == vFloat || len(val) == 1 || val[0] != '0' || string(val) == "000"
+	}
 	isInt, ok := jsonNumber(val)
 	if kind == vFloat {
 		return ok
