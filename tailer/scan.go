@@ -1750,6 +1750,7 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 		t.dropBuf()
 	}
 	old := f.st
+	wasCopy := old != nil && old.copy
 	t.log.Info("tailer: truncation detected", "path", f.path, "why", why, "offset", f.offset, "last_size", f.size)
 	if old != nil {
 		copyFile := t.heldCopy(f)
@@ -1804,13 +1805,18 @@ func (t *Tailer) truncated(f *file, now time.Time, why string) {
 	}
 	if f.size > 0 {
 		t.readHead(f, f.size)
-		if len(f.head) > 0 {
-			// Refilled in place, it may be the copy of a file truncated
-			// with it: cp onto the last copy opens it with O_TRUNC
-			// (`cp app.log app.log.1 && : > app.log`). Identified as a
-			// new file is; made a new stream, every generation after
-			// the first shipped twice (tailer22 P4).
+		if len(f.head) > 0 && wasCopy {
+			// A copy refilled in place may be the copy of a file
+			// truncated with it: cp onto the last copy opens it with
+			// O_TRUNC (`cp app.log app.log.1 && : > app.log`).
+			// Identified as a new file is; made a new stream, every
+			// generation after the first shipped twice (tailer22 P4).
+			// Not a live file: its writer's new generation, taken for
+			// the copy of another live file sharing its banner, was
+			// skipped whole (regress22 R7).
 			t.identify(f, now, false, false)
+		} else if len(f.head) > 0 {
+			t.newStream(f, false, false)
 		}
 	}
 }
