@@ -986,7 +986,7 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		if q.json && !q.inString && !skip && r.jsonText && bytes.ContainsAny(v[s:e0], `"{}[]:,`) {
+		if q.json && !q.inString && !skip && r.jsonText && ru.act != actDrop && bytes.ContainsAny(v[s:e0], `"{}[]:,`) {
 			// A match over the punctuation of a JSON line (a pattern
 			// over a member with its quotes, '"ssn":"[0-9-]+"'):
 			// the fields parsed from the members it changed follow the
@@ -994,12 +994,14 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			// field shipped the value (redact22 P7). Unless the
 			// replacement rebuilds the member ('"ssn":"[REDACTED]"'), the
 			// strings and numbers it covers are masked and the structure
-			// stays, as for a match that runs past a string's end:
-			// "[REDACTED]" in place of the member left no JSON.
+			// stays, as for a match that runs past a string's end, the
+			// member names kept: "[REDACTED]" in place of the member
+			// left no JSON. A drop takes what it matched, as it did
+			// (',"debug":true' gone whole).
 			r.crossed = true
 			if !ru.rebuilds {
 				var k int
-				rec.Scratch, last, k = maskCovered(&q, rec.Scratch, v, last, s, e0, func(c []byte) []byte { return r.replacement(ru, c) })
+				rec.Scratch, last, k = maskCovered(&q, rec.Scratch, v, last, s, e0, false, func(c []byte) []byte { return r.replacement(ru, c) })
 				if k > 0 {
 					n++
 				}
@@ -1063,7 +1065,10 @@ type coveredText struct {
 // line ('"sess-[a-z0-9]+"' with the quotes of "$http_x_session", '- bob \['
 // for $remote_user) finds nothing in the field's value alone, which then
 // shipped what the message masked (redact22 P7). A value of one or two
-// bytes counts only as all the match holds but punctuation and spaces.
+// bytes counts only as all the match holds but punctuation and spaces. The
+// rule's fields limit it, and a value the line holds outside the matches
+// too is not the one matched: a status 200 beside "ref=200" stays
+// (regress22 R1: it shipped "[REDACTED]", a string in one record).
 func (r *Redactor) followCovered(rec *sidetrail.Record) bool {
 	changed := false
 	for i := range rec.Fields[:len(rec.Fields)-rec.Statics] {
@@ -1071,8 +1076,15 @@ func (r *Redactor) followCovered(rec *sidetrail.Record) bool {
 		if f.Kind != sidetrail.KindString && f.Kind != sidetrail.KindInt && f.Kind != sidetrail.KindFloat || len(f.Value) == 0 {
 			continue
 		}
+		inside := 0
 		for _, c := range r.covered {
-			if !standsWhole(c.text, f.Value) {
+			inside += countWhole(c.text, f.Value)
+		}
+		if inside == 0 || countWhole(r.orig, f.Value) > inside {
+			continue
+		}
+		for _, c := range r.covered {
+			if !c.ru.targets(f.Key) || !standsWhole(c.text, f.Value) {
 				continue
 			}
 			repl := r.replacement(c.ru, f.Value)
@@ -1086,6 +1098,24 @@ func (r *Redactor) followCovered(rec *sidetrail.Record) bool {
 	}
 	r.covered = r.covered[:0]
 	return changed
+}
+
+// countWhole counts where v stands whole in text (see standsWhole), at
+// most 64 places.
+func countWhole(text, v []byte) int {
+	n := 0
+	for p := 0; p+len(v) <= len(text) && n < 64; {
+		k := bytes.Index(text[p:], v)
+		if k < 0 {
+			break
+		}
+		k += p
+		if (k == 0 || !isAlnum(text[k-1])) && (k+len(v) == len(text) || !isAlnum(text[k+len(v)])) {
+			n++
+		}
+		p = k + 1
+	}
+	return n
 }
 
 // standsWhole reports whether v occurs in text with no letter or digit
@@ -1159,18 +1189,20 @@ func (r *Redactor) putMatch(ru *rule, q *numQuote, rec *sidetrail.Record, v []by
 	if crossed {
 		r.crossed = true
 		var k int
-		rec.Scratch, *last, k = maskCovered(q, rec.Scratch, v, *last, e+1, e0, func(c []byte) []byte { return r.replacement(ru, c) })
+		rec.Scratch, *last, k = maskCovered(q, rec.Scratch, v, *last, e+1, e0, true, func(c []byte) []byte { return r.replacement(ru, c) })
 		wrote = wrote || k > 0
 	}
 	return wrote
 }
 
 // maskCovered masks, after a match that ran from a JSON string past its end
-// (to end), every string and number it covers from index from on: each
+// (to end), every string and number it covers from index from on (member
+// names only if keys: two of one object masked alike were one key twice,
+// regress22 R2): each
 // gets repl of it (the rule's replacement: a mask token, a hash, nothing),
 // so that nothing the match took in ships and the text stays JSON. It
 // returns out, the new last and how many it masked.
-func maskCovered(q *numQuote, out, v []byte, last, from, end int, repl func(c []byte) []byte) ([]byte, int, int) {
+func maskCovered(q *numQuote, out, v []byte, last, from, end int, keys bool, repl func(c []byte) []byte) ([]byte, int, int) {
 	n := 0
 	for i := from; i < end; {
 		t, next, ok := nextJSONToken(v, i)
@@ -1183,7 +1215,7 @@ func maskCovered(q *numQuote, out, v []byte, last, from, end int, repl func(c []
 		i = next
 		q.place(v, t.s, t.e)
 		c := v[t.s:t.e]
-		if len(c) == 0 || isToken(c) {
+		if len(c) == 0 || isToken(c) || !keys && t.key {
 			continue
 		}
 		rc := repl(c)
@@ -2492,7 +2524,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 						rec.Scratch = q.add(rec.Scratch, msg, last, s, q.tok.e, repl)
 						last = q.tok.e
 					}
-					rec.Scratch, last, _ = maskCovered(&q, rec.Scratch, msg, last, from, e, func([]byte) []byte { return repl })
+					rec.Scratch, last, _ = maskCovered(&q, rec.Scratch, msg, last, from, e, true, func([]byte) []byte { return repl })
 				}
 				continue
 			}
@@ -2518,7 +2550,7 @@ func (r *Redactor) rewrite(rec *sidetrail.Record, msg []byte) []byte {
 			last = ne
 		}
 		if crossed {
-			rec.Scratch, last, _ = maskCovered(&q, rec.Scratch, msg, last, ne+1, e, func([]byte) []byte { return repl })
+			rec.Scratch, last, _ = maskCovered(&q, rec.Scratch, msg, last, ne+1, e, true, func([]byte) []byte { return repl })
 		}
 	}
 	rec.Scratch = q.finish(rec.Scratch, msg, last)

@@ -274,8 +274,9 @@ func TestSecretMemberTokenStays(t *testing.T) {
 // A pattern written over a JSON member with its quotes starts outside the
 // line's strings: the parsed fields follow what it left in the message, and
 // without a replacement that rebuilds the member, it masks the strings and
-// numbers it covers so that the message stays JSON (redact22 P7: the field
-// shipped the value, and "[REDACTED]" in place of the member left no JSON).
+// numbers it covers, the member names kept, so that the message stays JSON
+// (redact22 P7: the field shipped the value, and "[REDACTED]" in place of
+// the member left no JSON).
 func TestPatternOverAMemberWithItsQuotes(t *testing.T) {
 	jsonCfg := parser.Config{Format: "json"}
 	for _, tc := range []struct {
@@ -287,13 +288,17 @@ func TestPatternOverAMemberWithItsQuotes(t *testing.T) {
 		{redact.Rule{Pattern: `"ssn":"[0-9-]+"`, Replace: `"ssn":"[REDACTED]"`},
 			`{"user":"bob","ssn":"123-45-6789","status":"ok"}`, `{"user":"bob","ssn":"[REDACTED]","status":"ok"}`, "ssn", "[REDACTED]"},
 		{redact.Rule{Pattern: `"password"\s*:\s*"[^"]*"`},
-			`{"user":"eve","password":"hunter2pw","n":1}`, `{"user":"eve","[REDACTED]":"[REDACTED]","n":1}`, "password", "[REDACTED]"},
+			`{"user":"eve","password":"hunter2pw","n":1}`, `{"user":"eve","password":"[REDACTED]","n":1}`, "password", "[REDACTED]"},
 		{redact.Rule{Pattern: `"pin":\s*\d+`},
-			`{"pin": 4821, "n": 1}`, `{"[REDACTED]": "[REDACTED]", "n": 1}`, "pin", "[REDACTED]"},
+			`{"pin": 4821, "n": 1}`, `{"pin": "[REDACTED]", "n": 1}`, "pin", "[REDACTED]"},
 		{redact.Rule{Pattern: `"ssn":"[0-9-]+"`, Replace: `"ssn":"[REDACTED]"`},
 			`{"user":{"name":"bob","ssn":"123-45-6789"},"n":1}`, `{"user":{"name":"bob","ssn":"[REDACTED]"},"n":1}`, "user", `{"name":"bob","ssn":"[REDACTED]"}`},
 		{redact.Rule{Pattern: `"ssn":"[0-9-]+"`},
-			`{"users":[{"ssn":"123-45-6789"}]}`, `{"users":[{"[REDACTED]":"[REDACTED]"}]}`, "users", `[{"[REDACTED]":"[REDACTED]"}]`},
+			`{"users":[{"ssn":"123-45-6789"}]}`, `{"users":[{"ssn":"[REDACTED]"}]}`, "users", `[{"ssn":"[REDACTED]"}]`},
+		// Two members of one object: their names stay, not one key
+		// twice (regress22 R2).
+		{redact.Rule{Pattern: `"(password|secret)"\s*:\s*"[^"]*"`},
+			`{"auth":{"password":"aSECRET","secret":"bSECRET"},"user":"bob"}`, `{"auth":{"password":"[REDACTED]","secret":"[REDACTED]"},"user":"bob"}`, "auth", `{"password":"[REDACTED]","secret":"[REDACTED]"}`},
 	} {
 		rec, _ := parseRedact(t, jsonCfg, []redact.Rule{tc.rule}, tc.line)
 		if string(rec.Message) != tc.want {

@@ -1021,7 +1021,11 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 	t.ckMu.Lock()
 	st.away, st.awayFrom = f.away, f.awayFrom
 	t.streams[st] = struct{}{}
-	if !copied {
+	if !copied && gen > 0 {
+		// A file's first stream needs no entry: its key is in the
+		// checkpoint, or a copy's, until a stream after it takes gen
+		// 1 or more, which is kept (regress22: 3,000 files made the
+		// checkpoint 1.14 MB instead of 0.81).
 		t.setGen(id, gen)
 	}
 	t.ckGen++
