@@ -1947,69 +1947,69 @@ func (r *Redactor) leafValues(rec *sidetrail.Record, ru *rule, msg, obj []byte) 
 // value shipped (redact22 P9). kept is the field's value before the rule.
 func (r *Redactor) repeatedParents(rec *sidetrail.Record, ru *rule, msg []byte, own string, kept []byte) {
 	path := strings.Split(ru.field[len(own)+1:], ".")
-	i := skipJSONSpace(msg, 0)
-	if i >= len(msg) || msg[i] != '{' {
+	eachMember(msg, skipJSONSpace(msg, 0), len(msg), func(name []byte, vs, ve int) bool {
+		if string(name) != own || bytes.Equal(msg[vs:ve], kept) {
+			return true
+		}
+		s, e := vs, ve
+		for _, seg := range path {
+			found := false
+			eachMember(msg, s, e, func(mn []byte, ms, me int) bool {
+				if string(mn) == seg {
+					s, e, found = ms, me, true
+				}
+				return !found
+			})
+			if !found {
+				return true
+			}
+		}
+		r.takeEarlierCopy(rec, ru, msg, s, e)
+		return true
+	})
+}
+
+// eachMember calls fn with the name (unescaped) and value span of each
+// member of the JSON object at b[i] that ends by end, until fn returns
+// false; b[i] that is no '{' has none.
+func eachMember(b []byte, i, end int, fn func(name []byte, vs, ve int) bool) {
+	if i >= end || b[i] != '{' {
 		return
 	}
 	for i++; ; {
-		t, vs, ve, next, ok := nextMember(msg, i)
+		t, vs, ve, next, ok := nextMember(b[:end], i)
 		if !ok {
 			return
 		}
 		i = next
-		name := msg[t.s:t.e]
+		name := b[t.s:t.e]
 		if t.esc {
 			name = appendUnescapeJSON(nil, name)
 		}
-		if string(name) != own || bytes.Equal(msg[vs:ve], kept) {
-			continue
+		if !fn(name, vs, ve) {
+			return
 		}
-		s, e := vs, ve
-		for _, seg := range path {
-			if s >= e || msg[s] != '{' {
-				s = e
-				break
-			}
-			found := false
-			for j := s + 1; ; {
-				mt, ms, me, mnext, ok := nextMember(msg[:e], j)
-				if !ok {
-					break
-				}
-				j = mnext
-				mn := msg[mt.s:mt.e]
-				if mt.esc {
-					mn = appendUnescapeJSON(nil, mn)
-				}
-				if string(mn) == seg {
-					s, e, found = ms, me, true
-					break
-				}
-			}
-			if !found {
-				s = e
-				break
-			}
+	}
+}
+
+// takeEarlierCopy takes the value msg[s:e] of an earlier copy out of the
+// message and, by its values, of the other fields (see repeatedParents).
+func (r *Redactor) takeEarlierCopy(rec *sidetrail.Record, ru *rule, msg []byte, s, e int) {
+	v := msg[s:e]
+	switch {
+	case v[0] == '{' || v[0] == '[':
+		r.spans = append(r.spans, span{s: s, e: e, repl: r.fieldRepl(rec, ru, v)})
+		r.leafValues(rec, ru, msg, v)
+	case v[0] == '"' || v[0] == '-' || v[0] >= '0' && v[0] <= '9':
+		content, kind := jsonScalar(v)
+		if v[0] == '"' {
+			s, e = s+1, e-1
 		}
-		if s >= e {
-			continue
-		}
-		v := msg[s:e]
-		switch {
-		case v[0] == '{' || v[0] == '[':
-			r.spans = append(r.spans, span{s: s, e: e, repl: r.fieldRepl(rec, ru, v)})
-			r.leafValues(rec, ru, msg, v)
-		case v[0] == '"' || v[0] == '-' || v[0] >= '0' && v[0] <= '9':
-			content, kind := jsonScalar(v)
-			if v[0] == '"' {
-				s, e = s+1, e-1
-			}
-			repl := r.fieldRepl(rec, ru, content)
-			r.spans = append(r.spans, span{s: s, e: e, repl: repl})
-			if c := bytes.Clone(content); !unlocatable(c) {
-				r.locate(msg, c, kind, repl)
-				r.fvals = append(r.fvals, span{repl: repl, v: c})
-			}
+		repl := r.fieldRepl(rec, ru, content)
+		r.spans = append(r.spans, span{s: s, e: e, repl: repl})
+		if c := bytes.Clone(content); !unlocatable(c) {
+			r.locate(msg, c, kind, repl)
+			r.fvals = append(r.fvals, span{repl: repl, v: c})
 		}
 	}
 }
