@@ -198,3 +198,26 @@ func TestNestedTwinKeysRedactedThenWrittenOnce(t *testing.T) {
 		t.Errorf("body not written once: %s", out)
 	}
 }
+
+// Field rules' values masked in two member names of one nested object made
+// the key [REDACTED] twice (regress22b B10), which Elasticsearch refuses:
+// the object is written with each name once after the redaction.
+func TestMaskedMemberNamesWrittenOnce(t *testing.T) {
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New([]redact.Rule{{Field: "a"}, {Field: "b"}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Transform{Source: "s", Parser: p, Redactor: red}
+	var rec sidetrail.Record
+	var enc sidetrail.JSONEncoder
+	line := `{"a":"alice1234","b":"bob567890","obj":{"alice1234":1,"bob567890":2}}`
+	tr.Apply(&rec, tailer.Line{Path: "/a.log", Bytes: []byte(line)}, time.Now())
+	out := enc.Append(nil, &rec)
+	if bytes.Contains(out, []byte("alice")) || bytes.Count(out, []byte(`"[REDACTED]":`)) != 1 {
+		t.Errorf("shipped %s", out)
+	}
+}

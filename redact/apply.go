@@ -986,7 +986,7 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 		if start < 0 {
 			start = len(rec.Scratch)
 		}
-		if q.json && !q.inString && !skip && r.jsonText && ru.act != actDrop && bytes.ContainsAny(v[s:e0], `"{}[]:,`) {
+		if q.json && !q.inString && !skip && r.jsonText && bytes.ContainsAny(v[s:e0], `"{}[]:,`) {
 			// A match over the punctuation of a JSON line (a pattern
 			// over a member with its quotes, '"ssn":"[0-9-]+"'):
 			// the fields parsed from the members it changed follow the
@@ -996,8 +996,9 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			// strings and numbers it covers are masked and the structure
 			// stays, as for a match that runs past a string's end, the
 			// member names kept: "[REDACTED]" in place of the member
-			// left no JSON. A drop takes what it matched, as it did
-			// (',"debug":true' gone whole).
+			// left no JSON. A drop too: taking the match whole left
+			// the field its value and the message no JSON
+			// (regress22b B4); a literal it covers stays.
 			r.crossed = true
 			if !ru.rebuilds {
 				var k int
@@ -1585,25 +1586,7 @@ func (r *Redactor) applyFieldRules(rec *sidetrail.Record) (changed, withheld boo
 					r.fvals = append(r.fvals, span{repl: repl, v: v})
 				}
 				if f.Kind == sidetrail.KindString {
-					var done [len(pctForms)][]byte
-					for k, form := range pctForms {
-						start := len(rec.Scratch)
-						rec.Scratch = appendPercent(rec.Scratch, v, form)
-						if e := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; !bytes.Equal(e, v) && !slices.ContainsFunc(done[:k], func(d []byte) bool { return bytes.Equal(d, e) }) {
-							done[k] = e
-							r.fvals = append(r.fvals, span{repl: repl, v: e})
-							// And with lower-case hex digits.
-							start := len(rec.Scratch)
-							rec.Scratch = append(rec.Scratch, e...)
-							if l := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; lowerPercentHex(l) {
-								r.fvals = append(r.fvals, span{repl: repl, v: l})
-							} else {
-								rec.Scratch = rec.Scratch[:start]
-							}
-						} else {
-							rec.Scratch = rec.Scratch[:start]
-						}
-					}
+					r.percentForms(rec, v, repl)
 				}
 			}
 			if f.Kind == sidetrail.KindJSON && !static {
@@ -1902,8 +1885,39 @@ func (r *Redactor) repeatedMembers(rec *sidetrail.Record, ru *rule, msg, kept []
 	}
 }
 
+// percentForms adds v percent-encoded in each of pctForms, and with
+// lower-case hex digits, to r.fvals with v's replacement repl: the other
+// fields hold it so in URLs.
+func (r *Redactor) percentForms(rec *sidetrail.Record, v, repl []byte) {
+	var done [len(pctForms)][]byte
+	for k, form := range pctForms {
+		start := len(rec.Scratch)
+		rec.Scratch = appendPercent(rec.Scratch, v, form)
+		e := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		if bytes.Equal(e, v) || slices.ContainsFunc(done[:k], func(d []byte) bool { return bytes.Equal(d, e) }) {
+			rec.Scratch = rec.Scratch[:start]
+			continue
+		}
+		done[k] = e
+		r.fvals = append(r.fvals, span{repl: repl, v: e})
+		start = len(rec.Scratch)
+		rec.Scratch = append(rec.Scratch, e...)
+		if l := rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]; lowerPercentHex(l) {
+			r.fvals = append(r.fvals, span{repl: repl, v: l})
+		} else {
+			rec.Scratch = rec.Scratch[:start]
+		}
+	}
+}
+
 // maxLeaves bounds how many values inside one JSON value leafValues takes.
 const maxLeaves = 64
+
+// minLeaf is the length from which a value inside an object or array a
+// field rule takes is taken wherever else it stands: a config object's
+// short words ("read", "info", "true", 8080) blanked unrelated fields and
+// every JSON literal false in the message (regress22b B3).
+const minLeaf = 8
 
 // leafValues takes the strings and numbers of shortNeedle bytes or more in
 // the JSON value obj, which rule ru takes whole, out of the message and of
@@ -1926,7 +1940,7 @@ func (r *Redactor) leafValues(rec *sidetrail.Record, ru *rule, msg, obj []byte) 
 		} else {
 			c = bytes.Clone(c)
 		}
-		if len(c) < shortNeedle || isToken(c) {
+		if len(c) < minLeaf || isToken(c) {
 			continue
 		}
 		n++
@@ -1937,6 +1951,11 @@ func (r *Redactor) leafValues(rec *sidetrail.Record, ru *rule, msg, obj []byte) 
 		repl := r.fieldRepl(rec, ru, c)
 		r.locate(msg, c, kind, repl)
 		r.fvals = append(r.fvals, span{repl: repl, v: c})
+		if kind == sidetrail.KindString {
+			// As URLs write it (regress22b B1: the message lost
+			// "ACCT%20R7", the field shipped it).
+			r.percentForms(rec, c, repl)
+		}
 	}
 }
 
@@ -1951,22 +1970,44 @@ func (r *Redactor) repeatedParents(rec *sidetrail.Record, ru *rule, msg []byte, 
 		if string(name) != own || bytes.Equal(msg[vs:ve], kept) {
 			return true
 		}
-		s, e := vs, ve
-		for _, seg := range path {
-			found := false
-			eachMember(msg, s, e, func(mn []byte, ms, me int) bool {
-				if string(mn) == seg {
-					s, e, found = ms, me, true
-				}
-				return !found
-			})
-			if !found {
-				return true
-			}
-		}
-		r.takeEarlierCopy(rec, ru, msg, s, e)
+		r.walkPath(rec, ru, msg, vs, ve, path, 0)
 		return true
 	})
+}
+
+// walkPath takes the values at path below msg[s:e] (see repeatedParents),
+// in the objects of an array too, as a dotted name reaches them
+// (regress22b B2: an earlier copy that was an array of objects shipped).
+// depth counts the arrays entered, at most 64.
+func (r *Redactor) walkPath(rec *sidetrail.Record, ru *rule, msg []byte, s, e int, path []string, depth int) {
+	if len(path) == 0 {
+		r.takeEarlierCopy(rec, ru, msg, s, e)
+		return
+	}
+	switch msg[s] {
+	case '{':
+		eachMember(msg, s, e, func(name []byte, vs, ve int) bool {
+			if string(name) == path[0] {
+				r.walkPath(rec, ru, msg, vs, ve, path[1:], depth)
+			}
+			return true
+		})
+	case '[':
+		if depth >= 64 {
+			return
+		}
+		for i := skipJSONSpace(msg, s+1); i < e && msg[i] != ']'; {
+			ve, ok := skipValue(msg[:e], i)
+			if !ok {
+				return
+			}
+			r.walkPath(rec, ru, msg, i, ve, path, depth+1)
+			i = skipJSONSpace(msg, ve)
+			if i < e && msg[i] == ',' {
+				i = skipJSONSpace(msg, i+1)
+			}
+		}
+	}
 }
 
 // eachMember calls fn with the name (unescaped) and value span of each
@@ -2010,6 +2051,9 @@ func (r *Redactor) takeEarlierCopy(rec *sidetrail.Record, ru *rule, msg []byte, 
 		if c := bytes.Clone(content); !unlocatable(c) {
 			r.locate(msg, c, kind, repl)
 			r.fvals = append(r.fvals, span{repl: repl, v: c})
+			if kind == sidetrail.KindString {
+				r.percentForms(rec, c, repl)
+			}
 		}
 	}
 }
@@ -2178,7 +2222,9 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			// A number that is the value ({"uid":"12345","y":12345}), or
 			// holds it, as the message's copy of the number does
 			// ({"account":"98765432","ref":9876543201}: the message lost
-			// it, the field shipped it; redact22 P4): a string then.
+			// it, the field shipped it; redact22 P4): a string then. A
+			// value under minLeaf bytes inside a number is most likely
+			// chance (a user 1200 in 12000 bytes sent; regress22b B9).
 			for _, fv := range r.fvals {
 				if len(fv.v) < shortNeedle || len(fv.v) > len(f.Value) {
 					continue
@@ -2187,7 +2233,7 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 					f.Value, f.Kind = fv.repl, sidetrail.KindString
 					break
 				}
-				if bytes.Contains(f.Value, fv.v) {
+				if len(fv.v) >= minLeaf && bytes.Contains(f.Value, fv.v) {
 					start := len(rec.Scratch)
 					rec.Scratch = append(rec.Scratch, bytes.ReplaceAll(f.Value, fv.v, fv.repl)...)
 					f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], sidetrail.KindString
@@ -2268,6 +2314,13 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 		}
 		if !hit {
 			continue
+		}
+		if t.key {
+			// A member name changed: two of one object may now be one
+			// name, which Elasticsearch refuses (regress22b B10). The
+			// parser writes such an object with each name once after
+			// the redaction (parser.DedupeFields).
+			rec.Twins = true
 		}
 		out, last = replaceToken(out, v, last, t, nc)
 		changed = true

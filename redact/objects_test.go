@@ -93,3 +93,24 @@ func TestPatternAcrossAnNginxEscapeFollowsTheField(t *testing.T) {
 		t.Errorf("message %s", rec.Message)
 	}
 }
+
+// regress22b: a leaf of an object a field rule takes is taken as URLs
+// write it too (B1); an earlier copy that is an array of objects is walked
+// (B2); short leaves and JSON literals elsewhere stay (B3); a drop pattern
+// over a member's punctuation empties the field too (B4).
+func TestObjectLeavesAndEarlierArrays(t *testing.T) {
+	t.Setenv("SIDETRAIL_TEST_KEY", "0123456789abcdef0123456789abcdef")
+	jsonCfg := parser.Config{Format: "json"}
+	_, out := parseRedact(t, jsonCfg, []redact.Rule{{Field: "auth"}}, `{"auth":{"k":"ACCT R7 secret"},"u":"/p?x=ACCT%20R7%20secret","flag":false,"mode":"read"}`)
+	if strings.Contains(string(out), "ACCT") || !strings.Contains(string(out), `"flag":false`) || !strings.Contains(string(out), `"mode":"read"`) {
+		t.Errorf("B1/B3: %s", out)
+	}
+	_, out = parseRedact(t, jsonCfg, []redact.Rule{{Field: "user.ssn", Action: "hash", KeyEnv: "SIDETRAIL_TEST_KEY"}}, `{"user":[{"ssn":"111-22-3333"}],"user":{"ssn":"222-33-4444"}}`)
+	if strings.Contains(string(out), "111-22") || strings.Contains(string(out), "222-33") {
+		t.Errorf("B2: %s", out)
+	}
+	rec, out := parseRedact(t, jsonCfg, []redact.Rule{{Pattern: `,"password":"[^"]*"`, Action: "drop"}}, `{"user":"eve","password":"hunter2pw","n":1}`)
+	if strings.Contains(string(out), "hunter2") || !strings.Contains(string(rec.Message), `"user":"eve"`) {
+		t.Errorf("B4: %s", out)
+	}
+}
