@@ -1126,18 +1126,7 @@ func standsWhole(text, v []byte) bool {
 	if len(v) < 3 {
 		return bytes.Equal(bytes.TrimFunc(text, func(c rune) bool { return c >= utf8.RuneSelf || !isAlnum(byte(c)) }), v)
 	}
-	for p := 0; p+len(v) <= len(text); {
-		k := bytes.Index(text[p:], v)
-		if k < 0 {
-			return false
-		}
-		k += p
-		if (k == 0 || !isAlnum(text[k-1])) && (k+len(v) == len(text) || !isAlnum(text[k+len(v)])) {
-			return true
-		}
-		p = k + 1
-	}
-	return false
+	return countWhole(text, v) > 0
 }
 
 // textJSON reports whether a message, orig as read, is to be rewritten as

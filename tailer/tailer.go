@@ -1050,7 +1050,9 @@ const maxPastGens = 1 << 12
 // again: the first one's key and so every record ID of its lines at the
 // same offsets. Elasticsearch answered 409 for each, and they were lost
 // (tailer22 P3). A copy's entry keeps its original's key, made from
-// another inode: it marks nothing (the original's own entry does).
+// another inode: it marks nothing (the original's own entry does). The
+// checkpoint's Gens (see gens) say as much since they exist; this reads
+// a checkpoint written before them.
 func (t *Tailer) usePastGens(e *checkpointEntry) {
 	if e.Gen == 0 || t.makeKey(e.Dev, e.Ino, e.FpLen, e.FpHash, e.Gen, e.Born) != e.Key {
 		return
