@@ -204,7 +204,11 @@ type segment struct {
 	name    string
 	broken  bool           // take no more appends (a write could not be undone, or fsync failed)
 	known   map[int64]bool // start offsets of corrupt regions already counted
-	corrupt int            // corrupt regions seen
+	// found holds the damaged regions Open's scan found, with the last
+	// seq each could have held, until the cursors are read: a region
+	// whose records every cursor had acknowledged lost nothing
+	// (countFound).
+	found []foundRegion
 	// accounted is, after Open's scan, the last seq this segment accounts
 	// for: held, or counted as lost in its damaged tail (first-1: none).
 	accounted uint64
@@ -462,6 +466,7 @@ func (b *Buffer) recover() error {
 		b.cursors = append(b.cursors, c)
 	}
 
+	b.countFound()
 	b.countMissing(maxAcked)
 
 	// The next sequence number.
@@ -634,9 +639,7 @@ func (b *Buffer) openSegment(first, next uint64, last bool) (*segment, error) {
 		}
 		return nil, nil
 	}
-	for _, ce := range res.corrupt {
-		b.countCorrupt(seg, ce)
-	}
+	seg.found = res.corrupt // counted once the cursors are read
 	if res.tail {
 		if last {
 			// A torn tail: the crash interrupted a write. Cut it.
@@ -653,13 +656,17 @@ func (b *Buffer) openSegment(first, next uint64, last bool) (*segment, error) {
 			b.log.Info("buffer: cut torn tail", "segment", name, "offset", res.tailOffset, "bytes", torn)
 			seg.disk = res.tailOffset
 		} else {
-			b.countCorrupt(seg, &CorruptionError{Segment: name, Offset: res.tailOffset, End: info.Size(), Lost: res.tailLost, Err: fmt.Errorf("%w: no valid frame after this offset", ErrCorrupt)})
+			var lastSeq uint64
+			if res.tailLost > 0 {
+				lastSeq = next - 1
+			}
+			seg.found = append(seg.found, foundRegion{&CorruptionError{Segment: name, Offset: res.tailOffset, End: info.Size(), Lost: res.tailLost, Err: fmt.Errorf("%w: no valid frame after this offset", ErrCorrupt)}, lastSeq})
 		}
 		seg.size = res.tailOffset
 	}
 	if res.headerErr != nil {
 		seg.broken = true // never append behind a header we cannot trust
-		b.countCorrupt(seg, &CorruptionError{Segment: name, Offset: 0, End: segHeaderSize, Err: res.headerErr})
+		seg.found = append(seg.found, foundRegion{&CorruptionError{Segment: name, Offset: 0, End: segHeaderSize, Err: res.headerErr}, 0})
 	}
 	return seg, nil
 }
@@ -674,7 +681,6 @@ func (b *Buffer) countCorrupt(seg *segment, ce *CorruptionError) {
 		return
 	}
 	seg.known[ce.Offset] = true
-	seg.corrupt++
 	if !b.opts.Seen.first(fmt.Sprintf("%s@%d", b.path(ce.Segment), ce.Offset)) {
 		b.log.Info("buffer: corrupt data counted before is still there", "segment", ce.Segment, "offset", ce.Offset)
 		return
@@ -685,11 +691,43 @@ func (b *Buffer) countCorrupt(seg *segment, ce *CorruptionError) {
 	b.log.Error("buffer: skipping corrupt data", "err", ce, "segment", ce.Segment, "offset", ce.Offset, "bytes", ce.End-ce.Offset, "records", ce.Lost)
 }
 
+// foundRegion is a damaged region Open's scan found and the last seq it
+// could have held (0: it held none, a damaged header).
+type foundRegion struct {
+	ce   *CorruptionError
+	last uint64
+}
+
+// countFound counts the damaged regions Open's scan found, now that the
+// cursors are read. A region whose records every cursor had acknowledged
+// lost nothing: its records were delivered, and its segment stays only for
+// the later ones. It is logged, not counted: counted, it raised
+// sidetrail_buffer_corrupt_records_total at every start until its segment
+// went (buffer22 P2).
+func (b *Buffer) countFound() {
+	m, ok := b.minAcked()
+	for _, seg := range b.segs {
+		for _, r := range seg.found {
+			if ok && r.ce.Lost > 0 && r.last <= m {
+				if seg.known == nil {
+					seg.known = map[int64]bool{}
+				}
+				seg.known[r.ce.Offset] = true
+				b.log.Info("buffer: damaged data of records every sink had acknowledged (nothing lost)",
+					"segment", r.ce.Segment, "offset", r.ce.Offset, "bytes", r.ce.End-r.ce.Offset, "records", r.ce.Lost, "last_seq", r.last)
+				continue
+			}
+			b.countCorrupt(seg, r.ce)
+		}
+		seg.found = nil
+	}
+}
+
 // scanResult is what a full scan of a segment found.
 type scanResult struct {
 	last       uint64
 	records    int64
-	corrupt    []*CorruptionError
+	corrupt    []foundRegion
 	tail       bool
 	tailOffset int64
 	tailLost   uint64 // records lost in the tail, if a next segment bounds it
@@ -720,7 +758,13 @@ func scanSegment(r io.ReaderAt, name string, first, next uint64, size int64, log
 	var s scanner
 	s.reset(r, first, next, segHeaderSize, size, 0)
 	s.onCorrupt = func(off, end int64, lost uint64, err error) {
-		res.corrupt = append(res.corrupt, &CorruptionError{Segment: name, Offset: off, End: end, Lost: lost, Err: err})
+		// The region held the seqs from the one after the last valid
+		// frame's on: lost of them.
+		last := max(s.prev+1, first) + lost - 1
+		if lost == 0 {
+			last = 0
+		}
+		res.corrupt = append(res.corrupt, foundRegion{&CorruptionError{Segment: name, Offset: off, End: end, Lost: lost, Err: err}, last})
 	}
 	for s.Next() {
 		res.last = s.Seq()

@@ -815,3 +815,69 @@ func TestInspectNamesIgnoredSegmentFiles(t *testing.T) {
 		t.Errorf("ignored %v\n%s", rep.Ignored, text.String())
 	}
 }
+
+// A damaged region whose records every cursor had acknowledged lost
+// nothing: its segment stays only for the records after it. It was counted
+// in the corrupt counters at every start for as long as the segment stayed
+// (buffer22 P2). A region one cursor still needs is counted, as before.
+func TestDamageEveryCursorAcknowledgedIsNotCounted(t *testing.T) {
+	cases := []struct {
+		name         string
+		frame        int // frame of the second segment damaged
+		ackA, ackB   int // frames of that segment each cursor acknowledged through
+		wantRegions  uint64
+		wantRecords  uint64
+		wantReadFrom int // the frame cursor b reads first
+	}{
+		{"both cursors past it", 2, 5, 5, 0, 0, 6},
+		{"the last acknowledged record damaged", 5, 5, 5, 0, 0, 6},
+		{"the record after the cursors damaged", 6, 5, 5, 1, 1, 7},
+		{"one cursor behind it", 2, 5, 1, 1, 1, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := buffer.Options{Cursors: []string{"a", "b"}, SegmentBytes: 2048}
+			b, err := buffer.Open(dir, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			appendRange(t, b, 0, 400, 10)
+			segs := segFiles(t, dir)
+			first := firstSeqOf(segs[1])
+			for name, k := range map[string]int{"a": tc.ackA, "b": tc.ackB} {
+				r, err := b.Reader(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				readAvailable(t, r)
+				if err := r.Ack(first + uint64(k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			offs := frameOffsets(t, segs[1])
+			modify(t, segs[1], func(d []byte) []byte { d[offs[tc.frame]+20] ^= 0xff; return d })
+			for start := 0; start < 2; start++ { // counted the same at every start
+				b := open(t, dir, opts)
+				st := b.Stats()
+				if st.Corrupt != tc.wantRegions || st.CorruptRecords != tc.wantRecords {
+					t.Fatalf("start %d: %d corrupt regions holding %d records, want %d and %d", start, st.Corrupt, st.CorruptRecords, tc.wantRegions, tc.wantRecords)
+				}
+				r, _ := b.Reader("b")
+				got := readAvailable(t, r)
+				if len(got) == 0 || got[0].Seq != first+uint64(tc.wantReadFrom) {
+					t.Fatalf("start %d: cursor b read %d records, from %v; want from seq %d", start, len(got), got[:min(len(got), 1)], first+uint64(tc.wantReadFrom))
+				}
+				for _, e := range got {
+					if want := payload(int(e.Seq) - 1); !bytes.Equal(e.Data, want) {
+						t.Fatalf("seq %d: %q, want %q", e.Seq, e.Data, want)
+					}
+				}
+				b.Close()
+			}
+		})
+	}
+}

@@ -225,7 +225,10 @@ func inspectSegment(path string, first, next uint64, log *slog.Logger) (SegmentR
 	if err != nil {
 		return sr, fmt.Errorf("inspect %s: %w", name, err)
 	}
-	sr.LastSeq, sr.Records, sr.Corrupt = res.last, res.records, res.corrupt
+	sr.LastSeq, sr.Records = res.last, res.records
+	for _, r := range res.corrupt {
+		sr.Corrupt = append(sr.Corrupt, r.ce)
+	}
 	if res.headerErr != nil {
 		sr.Corrupt = append([]*CorruptionError{{Segment: name, Offset: 0, End: segHeaderSize, Err: res.headerErr}}, sr.Corrupt...)
 	}
