@@ -989,7 +989,7 @@ func (t *Tailer) newStream(f *file, atEnd, finished bool) bool {
 		}
 	}
 	for {
-		if _, used := t.usedKeys[key]; !used {
+		if _, used := t.usedKeys[key]; !used && (copied || !t.otherGeneration(f, key)) {
 			break
 		}
 		gen++
@@ -1076,7 +1076,10 @@ func (t *Tailer) copiedStream(f *file, fpLen int, fpHash uint64) (key uint64, ge
 				// longer one, the copy's fragments end there; asked
 				// of any file, that test took a file with a long line
 				// across the offset for the copy (regress21c H1).
-				return k, gen, lineEndsAt(f, r) || t.o.ResumeFragments[k] && t.fragmentEndsAt(f, r)
+				// And a copy holds the last buffered line there
+				// (ResumeSame), which another file ending a line
+				// there (fixed-width CSV rows) does not.
+				return k, gen, (lineEndsAt(f, r) || t.o.ResumeFragments[k] && t.fragmentEndsAt(f, r)) && t.holdsBufferedLine(f, k, r)
 			}
 		}
 		return 0, 0, false
@@ -1267,8 +1270,56 @@ func (t *Tailer) resumePoint(f *file, key uint64, offset int64) (int64, bool) {
 	if !ok || r <= offset || r > f.size {
 		return 0, false
 	}
+	if !t.holdsBufferedLine(f, key, r) {
+		t.log.Warn("tailer: the file does not hold the last line buffered from it where it was read (rewritten since, beginning alike); not resuming there",
+			"path", f.path, "checkpoint", offset, "resume", r)
+		return 0, false
+	}
 	t.log.Info("tailer: resuming past lines already buffered before a crash", "path", f.path, "checkpoint", offset, "resume", r)
 	return r, true
+}
+
+// otherGeneration reports whether the lines buffered under key before a
+// crash (Options.Resume) were read from another generation of f's file:
+// f is shorter than where they end, or does not hold the last of them
+// where it was read. f must then take another key: with this one, its
+// lines would repeat the buffered lines' record IDs (which Elasticsearch
+// answers with 409), and it would resume where they end.
+func (t *Tailer) otherGeneration(f *file, key uint64) bool {
+	r, ok := t.resumeAt[key]
+	if !ok {
+		return false
+	}
+	other := r > f.size && t.o.ResumeSame != nil && t.verifiable(key, r) || r <= f.size && !t.holdsBufferedLine(f, key, r)
+	if other {
+		t.log.Warn("tailer: the file does not hold the last line buffered from it before a crash where it was read (rewritten since, beginning alike); reading it from the beginning as a new generation",
+			"path", f.path, "buffered_to", r, "size", f.size)
+	}
+	return other
+}
+
+// verifiable reports whether key's resume point r came from the buffer
+// with the start of its last line, so that the line can be compared.
+func (t *Tailer) verifiable(key uint64, r int64) bool {
+	start, ok := t.o.ResumeStarts[key]
+	return ok && t.o.Resume[key] == r && start < r && r-start <= int64(t.o.MaxLineBytes)+2
+}
+
+// holdsBufferedLine reports whether f holds, just before r, the last line
+// buffered under key (Options.ResumeSame), or whether that cannot be told
+// (no check configured, a resume point from the checkpoint, an unreadable
+// file): then it is taken to.
+func (t *Tailer) holdsBufferedLine(f *file, key uint64, r int64) bool {
+	if t.o.ResumeSame == nil || f.fd == nil || !t.verifiable(key, r) {
+		return true
+	}
+	start := t.o.ResumeStarts[key]
+	raw := make([]byte, r-start)
+	if n, err := f.fd.ReadAt(raw, start); n < len(raw) {
+		t.log.Debug("tailer: cannot read the last buffered line back", "path", f.path, "err", err)
+		return true
+	}
+	return t.o.ResumeSame(key, raw)
 }
 
 // midLine reports whether off falls inside a line (the byte before it is

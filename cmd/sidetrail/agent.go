@@ -142,7 +142,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 		}
 		// Lines buffered after the last checkpoint (a crash came between)
 		// are not read again.
-		resume, resumePaths, resumeFrags, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
+		resume, err := pipeline.ResumePoints(context.Background(), cursor, sc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: reading the buffer for resume points: %w", sc.Name, err)
 		}
@@ -151,7 +151,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 			return nil, err
 		}
 		topts := tailerOptions(cfg, sc, logger)
-		if !lostCheckpoint[sc.Name] && len(resume) > 0 && checkpointMissing(cfg, sc.Name) {
+		if !lostCheckpoint[sc.Name] && len(resume.Points) > 0 && checkpointMissing(cfg, sc.Name) {
 			// The buffer holds the source's records and its cursor has
 			// no file: a source added while the volume was full (its
 			// cursor and checkpoint could not be written), then a
@@ -167,7 +167,18 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 				"source", sc.Name, "checkpoint", topts.CheckpointPath)
 			topts.StartAt = tailer.Beginning
 		}
-		topts.Resume, topts.ResumePaths, topts.ResumeFragments = resume, resumePaths, resumeFrags
+		topts.Resume, topts.ResumePaths, topts.ResumeFragments = resume.Points, resume.Paths, resume.Frags
+		if len(resume.Points) > 0 {
+			// The tailer reads the last buffered line of a file back
+			// before it resumes after it, and compares it through a
+			// transform of its own (the tailer's goroutine runs it).
+			check, err := transformLike(&sc, trans[sc.Name], red, red != nil && len(cfg.Redact) > 0)
+			if err != nil {
+				return nil, err
+			}
+			topts.ResumeStarts = resume.Starts
+			topts.ResumeSame = func(key uint64, raw []byte) bool { return resume.Same(check, key, raw) }
+		}
 		topts.MaxOpenFiles = maxOpen[sc.Name]
 		topts.Claims = claims
 		topts.RiskLog = keep.riskLog

@@ -66,20 +66,30 @@ func transforms(cfg *config.Config, logger *slog.Logger) (map[string]*pipeline.T
 func sourceWorkers(src *config.Source, t *pipeline.Transform, red *redact.Redactor, hasRules bool) ([]*pipeline.Transform, error) {
 	var ws []*pipeline.Transform
 	for range src.Workers - 1 {
-		p, err := parser.New(parser.Config{
-			Format: src.Format, LogFormat: src.LogFormat, TimeKey: src.TimeKey,
-			TimeFormat: src.TimeFormat, Timezone: src.Timezone,
-		})
+		w, err := transformLike(src, t, red, hasRules)
 		if err != nil {
-			return nil, fmt.Errorf("source %q: %w", src.Name, err)
-		}
-		w := &pipeline.Transform{Source: t.Source, Parser: p, Fields: t.Fields}
-		if hasRules {
-			w.Redactor = red.Clone()
+			return nil, err
 		}
 		ws = append(ws, w)
 	}
 	return ws, nil
+}
+
+// transformLike makes another transform that does what t does, with a
+// parser and a redactor of its own, for another goroutine.
+func transformLike(src *config.Source, t *pipeline.Transform, red *redact.Redactor, hasRules bool) (*pipeline.Transform, error) {
+	p, err := parser.New(parser.Config{
+		Format: src.Format, LogFormat: src.LogFormat, TimeKey: src.TimeKey,
+		TimeFormat: src.TimeFormat, Timezone: src.Timezone,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", src.Name, err)
+	}
+	w := &pipeline.Transform{Source: t.Source, Parser: p, Fields: t.Fields}
+	if hasRules {
+		w.Redactor = red.Clone()
+	}
+	return w, nil
 }
 
 // staticFields turns a source's fields map into record fields in a stable
