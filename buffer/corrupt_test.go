@@ -860,6 +860,17 @@ func TestDamageEveryCursorAcknowledgedIsNotCounted(t *testing.T) {
 			}
 			offs := frameOffsets(t, segs[1])
 			modify(t, segs[1], func(d []byte) []byte { d[offs[tc.frame]+20] ^= 0xff; return d })
+			rep, err := buffer.Inspect(dir, "a", "b")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text bytes.Buffer
+			if err := rep.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if delivered := strings.Contains(text.String(), "delivered, nothing lost"); delivered != (tc.wantRecords == 0) {
+				t.Errorf("inspect:\n%s", text.String())
+			}
 			for start := 0; start < 2; start++ { // counted the same at every start
 				b := open(t, dir, opts)
 				st := b.Stats()
