@@ -120,6 +120,7 @@ type request struct {
 	zbuf   bytes.Buffer
 	zw     *gzip.Writer
 	resp   bytes.Buffer
+	spare  bytes.Buffer // for a long answer's strings cut (readAnswer)
 	items  []itemStatus
 
 	// A whole-request 400 is searched by halves for the record it is
@@ -572,8 +573,7 @@ func (s *Sink) do(ctx context.Context, rq *request, body []byte, n int) (int, ht
 	// reuse.
 	res, err := s.client.Transport.Perform(req)
 	if err == nil {
-		rq.resp.Reset()
-		_, err = rq.resp.ReadFrom(io.LimitReader(res.Body, responseLimit(n)))
+		err = rq.readAnswer(res.Body, responseLimit(n), responseLimit(n)+8*int64(len(body)))
 		res.Body.Close()
 		if err != nil {
 			err = fmt.Errorf("reading response: %w", err)
@@ -587,6 +587,27 @@ func (s *Sink) do(ctx context.Context, rq *request, body []byte, n int) (int, ht
 		return 0, nil, fmt.Errorf("elasticsearch bulk: %w", err)
 	}
 	return res.StatusCode, res.Header, nil
+}
+
+// readAnswer reads a bulk answer into rq.resp, up to limit bytes. An
+// answer that reaches the limit has its long strings cut (cutStrings: the
+// reasons that quote refused values whole), as far as it goes, reading at
+// most readMax bytes in all: what is kept is still at most limit, and an
+// endless body ends there. Cut short even so, it reads as a bad answer.
+func (rq *request) readAnswer(body io.Reader, limit, readMax int64) error {
+	rq.resp.Reset()
+	if _, err := rq.resp.ReadFrom(io.LimitReader(body, limit)); err != nil {
+		return err
+	}
+	if int64(rq.resp.Len()) < limit {
+		return nil // the common case, copied as it came
+	}
+	rq.spare.Reset()
+	c := &cutStrings{dst: &rq.spare, limit: int(limit)}
+	c.Write(rq.resp.Bytes())
+	_, err := io.Copy(c, io.LimitReader(body, readMax-limit))
+	rq.resp, rq.spare = rq.spare, rq.resp
+	return err
 }
 
 type itemError struct {
