@@ -30,6 +30,10 @@ type fakeLoki struct {
 	fault func(w http.ResponseWriter, r *http.Request, body []byte) bool
 	// after, if set, answers instead of 204 after the push was stored.
 	after func(w http.ResponseWriter, r *http.Request) bool
+	// An empty push is answered 204 before any fault, and counted in
+	// empties; with refuseEmpty it goes to the fault as any push.
+	refuseEmpty bool
+	empties     int
 
 	stallMu sync.Mutex
 	stall   chan struct{} // closed on release; nil: no stall
@@ -52,6 +56,12 @@ func newFakeLoki(t testing.TB) *fakeLoki {
 }
 
 func (f *fakeLoki) URL() string { return f.srv.URL }
+
+// isEmptyPush reports whether body is a push of no streams, as the sink
+// sends one (JSON, or a snappy-compressed empty PushRequest).
+func isEmptyPush(body []byte) bool {
+	return string(body) == `{"streams":[]}` || len(body) == 1 && body[0] == 0
+}
 
 func (f *fakeLoki) setFault(fn func(w http.ResponseWriter, r *http.Request, body []byte) bool) {
 	f.mu.Lock()
@@ -83,6 +93,14 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.mu.Lock()
+	if isEmptyPush(body) && !f.refuseEmpty {
+		// As Loki and VictoriaLogs do, whatever they refuse of records
+		// (the sink asks so after a 400: refusesEverything).
+		f.empties++
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	fault, after := f.fault, f.after
 	f.requests = append(f.requests, r.Clone(r.Context()))
 	f.mu.Unlock()

@@ -80,12 +80,16 @@ type Sink struct {
 	closed bool
 
 	warnAuth, warnStreams, warnStatus, warnTooLarge, warnFields, warnHalved rateLimit
+	warnRefusesAll                                                          rateLimit
 
 	// A 400 for a push of several records is searched by halves for the
 	// records it refuses (rejectHalves), within one Send: taken, some push
 	// got a 2xx; alone, how many records were refused on their own.
 	taken bool
 	alone int
+	// checked: this Send asked already whether the endpoint refuses an
+	// empty push too (refusesEverything).
+	checked bool
 
 	requests, acceptedReqs, records, entries, bytes         atomic.Uint64
 	rejected, throttled, serverErrs, authErrs, otherErrs    atomic.Uint64
@@ -220,7 +224,7 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	encoded := s.enc.stats // counted once Loki takes them (see delivered)
 	opened := s.enc.opened // label sets this push opens, once Loki takes it
 	if first {
-		s.taken, s.alone = false, 0
+		s.taken, s.alone, s.checked = false, 0, false
 	}
 	entries := len(s.enc.entries)
 
@@ -232,27 +236,11 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 		}
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	req, err := s.newRequest(ctx, body, contentType, encoding)
 	if err != nil {
 		s.enc.forget(opened)
 		s.setupErrs.Add(1)
-		return fmt.Errorf("loki: %w", err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	if encoding != "" {
-		req.Header.Set("Content-Encoding", encoding)
-	}
-	req.Header.Set("User-Agent", "sidetrail")
-	if s.cfg.TenantID != "" {
-		req.Header.Set("X-Scope-OrgID", s.cfg.TenantID)
-	}
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v)
-	}
-	if err := s.authorize(req); err != nil {
-		s.enc.forget(opened)
-		s.setupErrs.Add(1)
-		return fmt.Errorf("loki: %w", err)
+		return err
 	}
 
 	s.requests.Add(1)
@@ -305,6 +293,14 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			return fmt.Errorf("loki: 400 Bad Request, reading its reason: %w", readErr)
 		}
 		r := "loki: 400 Bad Request: " + reason
+		if !s.taken && !s.checked {
+			// Before any record is refused on a 400: does the endpoint
+			// refuse a push of nothing too?
+			s.checked = true
+			if err := s.refusesEverything(ctx, reason); err != nil {
+				return err // the records stay Unsent and are retried
+			}
+		}
 		if len(batch) > 1 && (s.taken || s.alone < maxAlone) {
 			return s.rejectHalves(ctx, batch, results, r)
 		}
@@ -358,6 +354,78 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	}
 	if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		return &sidetrail.RetryAfterError{After: after, Err: err}
+	}
+	return err
+}
+
+// newRequest makes a push request of body with the sink's headers and
+// credentials.
+func (s *Sink) newRequest(ctx context.Context, body []byte, contentType, encoding string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("loki: %w", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	req.Header.Set("User-Agent", "sidetrail")
+	if s.cfg.TenantID != "" {
+		req.Header.Set("X-Scope-OrgID", s.cfg.TenantID)
+	}
+	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	if err := s.authorize(req); err != nil {
+		return nil, fmt.Errorf("loki: %w", err)
+	}
+	return req, nil
+}
+
+// refusesEverything answers a 400 (reason) before any record of a Send is
+// refused for it: it pushes nothing (no stream; Loki and VictoriaLogs
+// answer 204) and returns an error, keeping the records, when that is
+// refused too, or cannot be asked. A 400 to every push is the URL or a
+// proxy, not the records: VictoriaLogs answers a Loki push to its root URL
+// (not /insert/loki) 400 "unsupported path", and every record was
+// dead-lettered, then discarded once the file was full, the sink reported
+// healthy (user23 P6: 2,000 of 2,000 lines).
+func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
+	body, contentType := []byte(`{"streams":[]}`), "application/json"
+	if s.enc.protobuf {
+		body, contentType = []byte{0}, "application/x-protobuf" // an empty PushRequest, snappy-compressed
+	}
+	req, err := s.newRequest(ctx, body, contentType, "")
+	if err != nil {
+		s.setupErrs.Add(1)
+		return err
+	}
+	s.requests.Add(1)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.failedReqs.Add(1)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("loki: push: %w", ctxErr)
+		}
+		s.netErrs.Add(1)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = safeurl.String(ue.URL)
+		}
+		return fmt.Errorf("loki: an empty push, asked after a 400: %w", err)
+	}
+	empty, _ := s.readReason(resp)
+	resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		s.acceptedReqs.Add(1)
+		return nil // the 400 was about the records
+	}
+	s.failedReqs.Add(1)
+	s.otherErrs.Add(1)
+	err = fmt.Errorf("loki: 400 Bad Request: %s (a push of no records is refused too: %s %s; check url, tenant_id and headers)", reason, resp.Status, empty)
+	if s.warnRefusesAll.allow(time.Now()) {
+		s.log.Error("loki: the endpoint refuses every push, an empty one too: check url (VictoriaLogs: /insert/loki), tenant_id and headers. Records are kept and retried",
+			"status", resp.StatusCode, "reason", reason, "url", safeurl.String(s.url))
 	}
 	return err
 }

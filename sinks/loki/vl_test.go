@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,4 +140,44 @@ func TestVictoriaLogsReadOnlyIsRetryable(t *testing.T) {
 		t.Errorf("not counted as throttled: %+v (%v)", st, err)
 	}
 	t.Logf("read-only VictoriaLogs: %v", err)
+}
+
+// A real VictoriaLogs: a Loki sink pointed at its root URL (not
+// /insert/loki) gets 400 "unsupported path" for every push, an empty one
+// too: the records are kept and the error is retryable (user23 P6: every
+// record was dead-lettered). At the right URL, a push over
+// -loki.maxRequestSize is refused with 400 while an empty one is taken:
+// the record too large alone is dead-lettered, the others stored.
+func TestVictoriaLogsBadRequestOnlyForTheRecords(t *testing.T) {
+	if _, err := vltest.Binary(); err != nil {
+		t.Skip(err)
+	}
+	vl := vltest.Start(t, "-loki.maxRequestSize=65536")
+	for _, enc := range []string{EncodingProtobuf, EncodingJSON} {
+		t.Run("wrong path/"+enc, func(t *testing.T) {
+			s := mustNew(t, Config{URL: vl.URL(), Encoding: enc, Labels: map[string]string{"app": "wrong"}})
+			res := make([]sidetrail.Result, 20)
+			err := s.Send(context.Background(), vlRecords(20, time.Now().Add(-time.Minute)), res)
+			if err == nil || sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "refused too") {
+				t.Fatalf("err = %v, want a retryable error naming the refused empty push", err)
+			}
+			requireAll(t, res, sidetrail.Unsent)
+		})
+		t.Run("over the size limit/"+enc, func(t *testing.T) {
+			run := fmt.Sprintf("r%x", rand.Uint64())
+			s := mustNew(t, Config{URL: vl.LokiURL(), Encoding: enc, Compression: CompressionNone, Line: LineMessage,
+				Labels: map[string]string{"run": run}})
+			recs := vlRecords(20, time.Now().Add(-time.Minute))
+			recs[7].Message = []byte(incompressible(100 << 10))
+			res := make([]sidetrail.Result, len(recs))
+			err := s.Send(context.Background(), recs, res)
+			if !sidetrail.IsPermanent(err) {
+				t.Fatalf("err = %v, want permanent (one record rejected)", err)
+			}
+			requireRejected(t, res, func(i int) bool { return i == 7 })
+			if got := len(vlStored(t, vl, "run:"+run)); got != 19 {
+				t.Errorf("%d stored, want 19", got)
+			}
+		})
+	}
 }
