@@ -77,7 +77,8 @@ func CheckPort(u *url.URL) error {
 // CheckHeaders returns, sorted by name, a message for each configured
 // header the sink cannot send as written: a name that is no HTTP token, a
 // value with a control character (net/http refuses the request, for good), a header the sink sets itself (reserved, and Authorization when
-// credentials are configured), which would be replaced silently.
+// credentials are configured), which would be replaced silently, and
+// Accept-Encoding, which the HTTP client sets itself.
 func CheckHeaders(headers map[string]string, reserved []string, credentials bool) []string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(headers)) {
@@ -89,6 +90,11 @@ func CheckHeaders(headers map[string]string, reserved []string, credentials bool
 			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself", k))
 		case credentials && canon == "Authorization":
 			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself from the credentials configured", k))
+		case canon == "Accept-Encoding":
+			// Set, it turns off the client's own gzip handling: a
+			// compressed answer was unreadable, the batch retried
+			// without end (user23 P7).
+			out = append(out, fmt.Sprintf("headers: %q is set by the sink's HTTP client itself (it asks for gzip and decompresses the answer)", k))
 		}
 		if HasControl(headers[k]) {
 			out = append(out, fmt.Sprintf("headers: %q has a control character in its value", k))

@@ -3,7 +3,9 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/sidetrail/sidetrail/internal/safeurl"
@@ -183,6 +185,13 @@ func (c *Config) Validate() error {
 	for _, msg := range sinkhttp.CheckCredentials("username", c.Username, "password", c.Password, "api_key", c.APIKey, "bearer_token", c.BearerToken) {
 		add("%s", msg)
 	}
+	for _, k := range slices.Sorted(maps.Keys(c.Params)) {
+		if slices.Contains(answerParams, k) {
+			// filter_path took the items out of every answer: each
+			// batch was retried without end (user23 P8).
+			add("params: %q changes the bulk answer the sink reads (each record's result): remove it", k)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -206,6 +215,10 @@ func checkURL(raw string) error {
 	}
 	return nil
 }
+
+// answerParams are the _bulk query arguments that change the answer's form
+// (filter_path drops members, format another syntax than JSON).
+var answerParams = []string{"filter_path", "format"}
 
 // reservedHeaders are the headers the sink sets itself on every request.
 var reservedHeaders = []string{"Content-Type", "Content-Encoding", "Content-Length", "Host"}

@@ -93,6 +93,10 @@ func TestValidate(t *testing.T) {
 		{"reserved header", Config{URLs: ok, Headers: map[string]string{"content-type": "text/plain"}}, []string{`headers: "content-type" is set by the sink itself`}},
 		{"authorization beside credentials", Config{URLs: ok, APIKey: "k", Headers: map[string]string{"Authorization": "x"}}, []string{`headers: "Authorization" is set by the sink itself from the credentials`}},
 		{"authorization alone", Config{URLs: ok, Headers: map[string]string{"Authorization": "ApiKey x"}}, nil},
+		// user23 P7, P8: answers the sink could not read, retried without end.
+		{"accept-encoding header", Config{URLs: ok, Headers: map[string]string{"Accept-Encoding": "gzip"}}, []string{`headers: "Accept-Encoding" is set by the sink's HTTP client itself`}},
+		{"filter_path param", Config{URLs: ok, Params: map[string]string{"filter_path": "errors", "pipeline": "p"}}, []string{`params: "filter_path" changes the bulk answer`}},
+		{"format param", Config{URLs: ok, Params: map[string]string{"format": "yaml"}}, []string{`params: "format" changes the bulk answer`}},
 		// docs17 F1: validate said ok, every request failed in net/http.
 		{"line break after an api key", Config{URLs: ok, APIKey: "aWQ6a2V5\n"}, []string{"api_key: holds a line break or another control character"}},
 		{"DEL in a bearer token", Config{URLs: ok, BearerToken: "x\x7fy"}, []string{"bearer_token: holds a line break"}},
