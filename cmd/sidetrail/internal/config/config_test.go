@@ -528,6 +528,43 @@ sinks:
 			`c.yaml:5: source "a": timezone "Europe/Berlin": a json source takes one only with a time_format layout (its zoneless times), not "the default"`,
 		},
 	}, {
+		// user23 P4: taken for the default, where format: "" is refused.
+		name: "format keys written empty",
+		yml: `sources:
+  - name: a
+    paths: [/a]
+    format: nginx
+    log_format: ""
+  - name: b
+    paths: [/b]
+    format: json
+    time_key: ''
+    time_format: ""
+  - name: c
+    paths: [/c]
+    format: nginx_error
+    timezone: ""
+` + sinks,
+		want: []string{
+			`c.yaml:5: source "a": log_format: empty; leave the key out for its default`,
+			`c.yaml:9: source "b": time_key: empty; leave the key out for its default`,
+			`c.yaml:10: source "b": time_format: empty; leave the key out for its default`,
+			`c.yaml:14: source "c": timezone: empty; leave the key out for its default`,
+		},
+	}, {
+		// user23 P3: "a..b" shipped the name ".b" below "a".
+		name: "static field names with an empty dotted part",
+		yml: `sources:
+  - name: a
+    paths: [/a]
+    fields: {'a..b': x, 'c.': y, '.d': z, e.f: w}
+` + sinks,
+		want: []string{
+			`c.yaml:4: source "a": fields: ".d" has an empty part between its dots`,
+			`c.yaml:4: source "a": fields: "a..b" has an empty part between its dots`,
+			`c.yaml:4: source "a": fields: "c." has an empty part between its dots`,
+		},
+	}, {
 		name: "bad globs and static fields",
 		yml: `sources:
   - name: a

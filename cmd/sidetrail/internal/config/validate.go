@@ -92,6 +92,18 @@ func (p *parser) validateSource(s *Source, i int, names map[string]int) {
 		ok := only(&s.LogFormat, "log_format", FormatNginx)
 		ok = only(&s.TimeKey, "time_key", FormatJSON) && ok
 		ok = only(&s.TimeFormat, "time_format", FormatJSON) && ok
+		// Written empty, these took their default silently (user23
+		// P4), where format: "" is refused: an unset variable in
+		// "${NGINX_LOG_FORMAT}" ran combined.
+		for _, k := range []struct {
+			ptr  *string
+			name string
+		}{{&s.LogFormat, "log_format"}, {&s.TimeKey, "time_key"}, {&s.TimeFormat, "time_format"}, {&s.Timezone, "timezone"}} {
+			if p.set(k.ptr) && *k.ptr == "" {
+				p.errorf(line(k.ptr), "%s: %s: empty; leave the key out for its default", at, k.name)
+				ok = false
+			}
+		}
 		if s.Format != FormatJSON && s.Format != FormatNginxError && p.set(&s.Timezone) {
 			// json: with a time_format layout (the parser says so).
 			p.errorf(line(&s.Timezone), "%s: timezone applies only to format nginx_error, or json with a time_format layout; not %s", at, s.Format)
@@ -160,6 +172,10 @@ func (p *parser) validateFields(s *Source, at string, parserOK bool) {
 		switch {
 		case k == "":
 			p.errorf(keyLine(k), "%s: fields: empty field name", at)
+		case strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, ".."):
+			// Dotted names nest: "a..b" made the name ".b" below "a",
+			// which Elasticsearch refuses (user23 P3).
+			p.errorf(keyLine(k), "%s: fields: %q has an empty part between its dots", at, k)
 		case sidetrail.MeetsRecordKey(k):
 			p.errorf(keyLine(k), "%s: fields: %q collides with a key every record has (@timestamp, message, source, log.file.path, log.offset, log.flags)", at, k)
 		default:
