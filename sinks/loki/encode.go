@@ -73,6 +73,7 @@ type encodeStats struct {
 // between batches, so encoding allocates little once warm (one string per
 // distinct stream per batch). Not safe for concurrent use.
 type encoder struct {
+	scratch    []byte // a metadata value being made valid UTF-8
 	protobuf   bool
 	gzip       bool
 	lineJSON   bool
@@ -403,6 +404,11 @@ func (e *encoder) add(r *sidetrail.Record, rec int32) {
 			e.arena = append(e.arena, str...)
 			e.arena = append(e.arena, b...)
 		}
+		if v := e.arena[start:]; !utf8.Valid(v) {
+			// The protobuf push carries it as it is (sinks23 P4).
+			e.scratch = append(e.scratch[:0], v...)
+			e.arena = appendValidUTF8(e.arena[:start], e.scratch)
+		}
 		if len(e.arena) == start {
 			continue // missing or empty
 		}
@@ -443,7 +449,7 @@ func (e *encoder) addEntry(si int, en entry) {
 // itself, or the record JSON with msg as message and flags added.
 func (e *encoder) appendLine(dst []byte, r *sidetrail.Record, msg []byte, flags sidetrail.Flags) []byte {
 	if !e.lineJSON {
-		return append(dst, msg...)
+		return appendValidUTF8(dst, msg)
 	}
 	if flags == 0 && len(msg) == len(r.Message) {
 		return e.jsonEnc.Append(dst, r)
@@ -472,7 +478,12 @@ func (e *encoder) appendFitted(dst []byte, r *sidetrail.Record, from int, flag s
 			room -= len(TruncatedSuffix)
 		}
 		to := runeStart(msg, from, min(len(msg), from+room))
-		dst = append(dst, msg[from:to]...)
+		if utf8.Valid(msg[from:to]) {
+			dst = append(dst, msg[from:to]...)
+		} else {
+			to = fitValidUTF8(msg, from, room)
+			dst = appendValidUTF8(dst, msg[from:to])
+		}
 		if truncate {
 			dst = append(dst, TruncatedSuffix...)
 		}
@@ -502,6 +513,7 @@ func (e *encoder) fitJSON(dst []byte, r *sidetrail.Record, from int, flag sidetr
 	msg := r.Message
 	start := len(dst)
 	to := min(len(msg), from+e.maxLine)
+	base := -1 // the line's size with an empty piece, once needed
 	for range 8 {
 		dst = e.appendLine(dst[:start], r, msg[from:to], flag)
 		over := len(dst) - start - e.maxLine
@@ -514,13 +526,66 @@ func (e *encoder) fitJSON(dst []byte, r *sidetrail.Record, from int, flag sidetr
 		if to == from {
 			break
 		}
-		if to-from <= over {
-			to = from
+		n := to - from
+		if n > over {
+			to = runeStart(msg, from, to-over)
 			continue
 		}
-		to = runeStart(msg, from, to-over)
+		// The piece is written longer than it is (escapes; U+FFFD for
+		// bytes that are not UTF-8, 6 bytes each): shrink it by its
+		// ratio, not to nothing (sinks23 P4's lines lost their whole
+		// message so).
+		if base < 0 {
+			base = len(e.appendLine(dst[:start], r, nil, flag)) - start
+		}
+		piece := len(dst) - start - base
+		if room := e.maxLine - base; room > 0 && piece > 0 {
+			to = runeStart(msg, from, from+n*room/piece)
+		} else {
+			to = from
+		}
 	}
 	return dst[:start], from, false
+}
+
+// appendValidUTF8 appends b with each byte that is not part of valid UTF-8
+// written as U+FFFD, as the record's JSON writes it. A line: message entry
+// or a metadata value went into a protobuf push as it was: the same record
+// was stored differently by encoding, and in VictoriaLogs such a line made
+// the whole answer to a query invalid JSON (sinks23 P4).
+func appendValidUTF8(dst, b []byte) []byte {
+	if utf8.Valid(b) {
+		return append(dst, b...)
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, b[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
+// fitValidUTF8 returns the end of the longest piece of msg from from whose
+// appendValidUTF8 form fits room bytes (at least one character).
+func fitValidUTF8(msg []byte, from, room int) int {
+	n, to := 0, from
+	for to < len(msg) {
+		r, size := utf8.DecodeRune(msg[to:])
+		w := size
+		if r == utf8.RuneError && size == 1 {
+			w = len("\uFFFD")
+		}
+		if n+w > room && to > from {
+			break
+		}
+		n += w
+		to += size
+	}
+	return to
 }
 
 // appendQuoted appends v as a double-quoted label value the way

@@ -142,7 +142,7 @@ func TestJSONMatchesProtobuf(t *testing.T) {
 	var batch []sidetrail.Record
 	for i := range 50 {
 		batch = append(batch, mkRec(uint64(i%3), int64(i*100), t0.Add(time.Duration(i%7)*time.Second),
-			fmt.Sprintf("line %d \"q\" \\ \t ü \xff", i), "status", strconv.Itoa(200+i%3), "rid", fmt.Sprint("r", i)))
+			fmt.Sprintf("line %d \"q\" \\ \t ü \xff\xfe cut \xe2\x82 surrogate \xed\xa0\x80", i), "status", strconv.Itoa(200+i%3), "rid", fmt.Sprint("r\xff", i)))
 	}
 	base := Config{Labels: map[string]string{"app": "x"}, LabelFields: []string{"status"}, MetadataFields: []string{"rid"}}
 	for _, line := range []string{LineJSON, LineMessage} {
@@ -164,9 +164,10 @@ func TestJSONMatchesProtobuf(t *testing.T) {
 					}
 					for j := range pb[i].Entries {
 						p, q := pb[i].Entries[j], js[i].Entries[j]
-						// JSON cannot carry invalid UTF-8: it becomes U+FFFD, as in record JSON.
-						p.Line = strings.ToValidUTF8(p.Line, "\uFFFD")
-						if p.String() != q.String() {
+						// JSON cannot carry invalid UTF-8: each such byte is
+						// U+FFFD, as in record JSON, and so in the protobuf
+						// push (sinks23 P4: it carried the bytes).
+						if !utf8.ValidString(p.String()) || p.String() != q.String() {
 							t.Errorf("entry %d/%d:\njson     %v\nprotobuf %v", i, j, q, p)
 						}
 					}
@@ -283,7 +284,18 @@ func TestEntryTime(t *testing.T) {
 }
 
 func TestLongLines(t *testing.T) {
-	long := strings.Repeat("äb\"c", 300) // 1500 bytes, 2-byte runes and quotes
+	for _, src := range []string{
+		strings.Repeat("äb\"c", 300), // 1500 bytes, 2-byte runes and quotes
+		// Bytes that are not UTF-8: U+FFFD each, in every piece
+		// (sinks23 P4).
+		strings.Repeat("ä\xffb\"c\xe2\x82", 200),
+	} {
+		testLongLines(t, src, string(appendValidUTF8(nil, []byte(src))))
+	}
+}
+
+// testLongLines checks the pieces of a line: long, made of raw.
+func testLongLines(t *testing.T, raw, long string) {
 	for _, tc := range []struct {
 		name, line, mode string
 	}{
@@ -294,7 +306,7 @@ func TestLongLines(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Config{Labels: map[string]string{"app": "a"}, Line: tc.line, OnLongLine: tc.mode, MaxLineBytes: 333}
-			r := mkRec(1, 1000, t0, long, "status", "200")
+			r := mkRec(1, 1000, t0, raw, "status", "200")
 			e := testEncoder(t, c)
 			entries := allEntries(decodeProto(t, e.encode([]sidetrail.Record{r, mkRec(1, 2501, t0, "short")})))
 			last := entries[len(entries)-1]
