@@ -153,3 +153,61 @@ func TestAnswerQuotingRefusedValuesWhole(t *testing.T) {
 		})
 	}
 }
+
+// An ingest pipeline that sets every _id (a fingerprint for deduplication)
+// answers with _ids none of the request's: the items are taken in order,
+// as Elasticsearch answers them. Matched by _id, every batch failed and was
+// sent again without end (sinks23 P6). An answer naming some of the
+// request's _ids and some others is still refused.
+func TestPipelineSetIDsTakenInOrder(t *testing.T) {
+	for _, mixed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
+				var ans bytes.Buffer
+				ans.WriteString(`{"errors":true,"took":3,"items":[`)
+				for i := 0; i+1 < len(lines); i += 2 {
+					var action struct {
+						Create struct {
+							ID string `json:"_id"`
+						}
+					}
+					json.Unmarshal(lines[i], &action)
+					id := fmt.Sprintf("fp-%x", i*7919)
+					if mixed && i == 0 {
+						id = action.Create.ID
+					}
+					if i > 0 {
+						ans.WriteByte(',')
+					}
+					if i/2 == 3 {
+						fmt.Fprintf(&ans, `{"create":{"_index":"x","_id":%q,"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}`, id)
+						continue
+					}
+					fmt.Fprintf(&ans, `{"create":{"_index":"x","_id":%q,"result":"created","status":201}}`, id)
+				}
+				ans.WriteString(`]}`)
+				w.Header().Set("X-Elastic-Product", "Elasticsearch")
+				w.Write(ans.Bytes())
+			}))
+			defer srv.Close()
+			s := newSink(t, Config{URLs: []string{srv.URL}})
+			res, err := send(t, s, testRecords(10))
+			if mixed {
+				if err == nil || sidetrail.IsPermanent(err) || countStatus(res)[sidetrail.Unsent] != 10 {
+					t.Fatalf("err %v, results %v: want every record kept", err, countStatus(res))
+				}
+				return
+			}
+			if err != nil && !sidetrail.IsPermanent(err) {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if want := map[bool]sidetrail.Status{true: sidetrail.Rejected, false: sidetrail.Accepted}[i == 3]; r.Status != want {
+					t.Errorf("record %d: %v %q, want %v", i, r.Status, r.Reason, want)
+				}
+			}
+		})
+	}
+}

@@ -105,6 +105,7 @@ type Sink struct {
 	tooLargeLog onceAMinute // the 413 split warning
 	halvingLog  onceAMinute // the whole-request 400 search warning
 	refusedLog  onceAMinute // the whole-request 4xx error
+	idsLog      onceAMinute // answers whose _ids are none of the request's
 	c           counters
 }
 
@@ -646,6 +647,18 @@ func (s *Sink) parseItems(rq *request, results []sidetrail.Result, lo int) error
 	for i, it := range rq.items {
 		if it.id != nil && !bytes.Equal(unquote(it.id), rq.actionID(lo+i)) {
 			byID, err := rq.matchIDs(lo)
+			if errors.Is(err, errForeignIDs) {
+				// An ingest pipeline set every _id (a fingerprint
+				// for deduplication, index.default_pipeline):
+				// nothing to match by, and Elasticsearch answers in
+				// order. Matched by _id, every batch was sent again
+				// without end (sinks23 P6).
+				if s.idsLog.allow(time.Now()) {
+					s.log.Warn("elasticsearch: the answer's _ids are none of the request's (an ingest pipeline sets _id?): its items are taken in the request's order",
+						"first_sent", string(rq.actionID(lo)), "first_answered", string(unquote(rq.items[0].id)))
+				}
+				break
+			}
 			if err != nil {
 				return err
 			}
@@ -684,6 +697,15 @@ func (rq *request) matchIDs(lo int) ([]int, error) {
 	for i := range rq.items {
 		want[string(rq.actionID(lo+i))] = i
 	}
+	foreign := 0
+	for _, it := range rq.items {
+		if _, ok := want[string(unquote(it.id))]; !ok && it.id != nil {
+			foreign++
+		}
+	}
+	if foreign == len(rq.items) {
+		return nil, errForeignIDs
+	}
 	out := make([]int, len(rq.items))
 	for i, it := range rq.items {
 		j, ok := want[string(unquote(it.id))]
@@ -695,6 +717,10 @@ func (rq *request) matchIDs(lo int) ([]int, error) {
 	}
 	return out, nil
 }
+
+// errForeignIDs: every item of an answer names an _id the request's
+// actions do not have (see parseItems).
+var errForeignIDs = errors.New("elasticsearch bulk: no item of the answer names an _id of the request")
 
 // unquote returns a JSON string's bytes between its quotes (escapes are
 // not undone: _id values sidetrail sends have none).
