@@ -69,7 +69,8 @@ func ecsName(key string) string {
 
 var httpPrefix = []byte("HTTP/")
 
-// appendECSFields appends r's fields, renamed to ECS, to dst. Values are not
+// appendECSFields appends r's fields, renamed to ECS, to dst (not a field
+// holding a JSON object or array: it keeps its name). Values are not
 // copied; "HTTP/1.1" becomes "1.1" for http.version by reslicing. A field
 // keeps its name when its ECS name would meet another field's name: equal
 // to it, or above or below it (a JSON line's own "client" string beside
@@ -80,6 +81,13 @@ func appendECSFields(dst []sidetrail.Field, fields []sidetrail.Field) []sidetrai
 	start := len(dst)
 	for _, f := range fields {
 		name := ecsName(f.Key)
+		if f.Kind == sidetrail.KindJSON {
+			// A JSON line's own object or array (an ECS logger's
+			// "client":{"ip":…}) is not the nginx value the name
+			// stands for: moved under the leaf, it made client.ip.ip,
+			// a mapping conflict with client.ip (user23 P1).
+			name = f.Key
+		}
 		if name != f.Key && name == "http.version" && f.Kind == sidetrail.KindString && bytes.HasPrefix(f.Value, httpPrefix) {
 			f.Value = f.Value[len(httpPrefix):]
 		}

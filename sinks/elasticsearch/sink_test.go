@@ -1065,6 +1065,12 @@ func TestECSNeverWritesAKeyTwice(t *testing.T) {
 		{rec("level", "error", "error_message", "x", "client", "1.2.3.4", "server", "s", "host", "h", "referrer", "r"),
 			"log.level,error.message,client.ip,server.domain,url.domain,http.request.referrer"},
 		{rec("remote_addr", "1.2.3.4", "request_protocol", "HTTP/1.1"), "client.ip,http.version"},
+		// user23 P1: an ECS logger's own objects keep their names (they
+		// were moved under the leaf: client.ip.ip, server.domain.address).
+		{[]sidetrail.Field{{Key: "client", Kind: sidetrail.KindJSON, Value: []byte(`{"ip":"10.1.2.3"}`)},
+			{Key: "server", Kind: sidetrail.KindJSON, Value: []byte(`{"address":"api.internal"}`)},
+			{Key: "host", Kind: sidetrail.KindJSON, Value: []byte(`{"name":"web-1"}`)},
+			{Key: "level", Kind: sidetrail.KindString, Value: []byte("info")}}, "client,server,host,log.level"},
 	} {
 		got := appendECSFields(nil, tc.in)
 		if k := keys(got); k != tc.want {
