@@ -423,6 +423,20 @@ func (e *encoder) add(r *sidetrail.Record, rec int32) {
 		return
 	}
 	e.arena = e.arena[:start]
+	if e.lineJSON && len(r.Fields) > 0 {
+		// The whole message fits without the parsed fields: it is
+		// neither truncated nor split, and not flagged or counted so
+		// (user23 P2).
+		bare := *r
+		bare.Fields = nil
+		e.arena = e.appendLine(e.arena, &bare, r.Message, sidetrail.FlagFieldsDropped)
+		if len(e.arena)-start <= e.maxLine {
+			e.stats.fieldsDropped++
+			e.addEntry(si, entry{ts: ts, line: span{int32(start), int32(len(e.arena))}, meta: meta, rec: rec})
+			return
+		}
+		e.arena = e.arena[:start]
+	}
 	if !e.split {
 		e.stats.truncated++
 		e.arena, _ = e.appendFitted(e.arena, r, 0, sidetrail.FlagTruncated, true)

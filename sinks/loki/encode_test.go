@@ -489,3 +489,34 @@ func TestLongLabelValueCapped(t *testing.T) {
 		}
 	}
 }
+
+// A record whose line: json is over max_line_bytes only for its parsed
+// fields ships its whole message without them, flagged fields_dropped
+// alone: it was also flagged and counted truncated (or fragment and
+// split), though nothing of its message was cut (user23 P2).
+func TestFieldsDroppedAloneIsNotTruncated(t *testing.T) {
+	for _, mode := range []string{LongLineTruncate, LongLineSplit} {
+		t.Run(mode, func(t *testing.T) {
+			c := Config{Labels: map[string]string{"app": "a"}, Line: LineJSON, OnLongLine: mode, MaxLineBytes: 300}
+			r := mkRec(1, 1000, t0, "GET /x 200 a short line", "user_agent", strings.Repeat("Mozilla/5.0 ", 30))
+			e := testEncoder(t, c)
+			entries := allEntries(decodeProto(t, e.encode([]sidetrail.Record{r})))
+			if len(entries) != 1 {
+				t.Fatalf("%d entries", len(entries))
+			}
+			var doc struct {
+				Message string
+				Log     struct{ Flags []string }
+			}
+			if err := json.Unmarshal([]byte(entries[0].Line), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.Message != string(r.Message) || fmt.Sprint(doc.Log.Flags) != "[fields_dropped]" {
+				t.Errorf("line %s", entries[0].Line)
+			}
+			if e.stats.truncated != 0 || e.stats.split != 0 || e.stats.fieldsDropped != 1 {
+				t.Errorf("stats %+v", e.stats)
+			}
+		})
+	}
+}
