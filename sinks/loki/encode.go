@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -130,7 +131,9 @@ func newEncoder(c Config) *encoder {
 // fieldValue returns the text of a record field, as a string or as bytes
 // (whichever it already is, so nothing is converted): the pseudo-fields
 // "source", "log.file.path", "log.offset" and "message", else the first
-// parsed or static field of that name (null fields have none). log.offset
+// parsed or static field of that name (null fields have none), else a
+// member inside a JSON object field that the dotted name reaches
+// (nestedField). log.offset
 // is formatted into scratch.
 func fieldValue(r *sidetrail.Record, field string, scratch []byte) (str string, b, newScratch []byte) {
 	switch field {
@@ -146,6 +149,11 @@ func fieldValue(r *sidetrail.Record, field string, scratch []byte) (str string, 
 		return "", r.Message, scratch
 	}
 	f, ok := r.Get(field)
+	if !ok && strings.IndexByte(field, '.') > 0 {
+		if str, b, ok := nestedField(r, field); ok {
+			return str, b, scratch
+		}
+	}
 	if !ok || f.Kind == sidetrail.KindNull {
 		return "", nil, scratch
 	}

@@ -520,3 +520,44 @@ func TestFieldsDroppedAloneIsNotTruncated(t *testing.T) {
 		})
 	}
 }
+
+// A dotted label_fields or metadata_fields name reaches a member inside a
+// JSON object field, as the record JSON writes it: {"m":{"svc":"v1"}} and
+// {"m.svc":"v1"} get the same label (sinks23 P1: the nested one got none).
+func TestDottedLabelFieldReachesNestedMembers(t *testing.T) {
+	c := Config{Labels: map[string]string{"env": "p"}, LabelFields: []string{"m.svc", "k8s.pod.name"}, MetadataFields: []string{"m.n", "m.obj"}}
+	rec := func(kv ...string) sidetrail.Record {
+		r := mkRec(1, 0, t0, "line")
+		for i := 0; i+1 < len(kv); i += 2 {
+			kind := sidetrail.KindString
+			if strings.HasPrefix(kv[i+1], "{") {
+				kind = sidetrail.KindJSON
+			}
+			r.Add(kv[i], kind, []byte(kv[i+1]))
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name   string
+		r      sidetrail.Record
+		labels string
+		meta   string
+	}{
+		{"flat", rec("m.svc", "v1", "m.n", "7"), `{env="p", m_svc="v1"}`, "[[m_n 7]]"},
+		{"nested", rec("m", `{"svc":"v1","n":7,"obj":{"a":[1,2]}}`), `{env="p", m_svc="v1"}`, `[[m_n 7] [m_obj {"a":[1,2]}]]`},
+		{"escaped and spaced", rec("m", `{ "s\u0076c" : "v\"1" , "svc2":null }`), `{env="p", m_svc="v\"1"}`, "[]"},
+		{"a dot inside a name", rec("k8s", `{"pod.name":"web-1"}`), `{env="p", k8s_pod_name="web-1"}`, "[]"},
+		{"deeper", rec("k8s", `{"pod":{"name":"web-2"}}`), `{env="p", k8s_pod_name="web-2"}`, "[]"},
+		{"null and missing", rec("m", `{"svc":null}`), `{env="p"}`, "[]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ss := encodeDecode(t, c, []sidetrail.Record{tc.r})
+			if len(ss) != 1 || ss[0].Labels != tc.labels {
+				t.Fatalf("streams %+v, want labels %s", ss, tc.labels)
+			}
+			if got := fmt.Sprint(ss[0].Entries[0].Meta); got != tc.meta {
+				t.Errorf("metadata %s, want %s", got, tc.meta)
+			}
+		})
+	}
+}
