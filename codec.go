@@ -167,6 +167,25 @@ func (d *Decoder) intern(b []byte) string {
 
 // Decode decodes data into r, reusing r's Fields. r's Message and Values
 // point into data, so they are valid as long as data is.
+// IngestedAt reads only the time a record entered the buffer from its
+// binary form (zero if it cannot), for what must not decode it all.
+func IngestedAt(data []byte) time.Time {
+	p := decoder{b: data}
+	if v := p.byte(); v != codecVersion && v != 1 {
+		return time.Time{}
+	}
+	p.byte()
+	p.uint64()
+	p.uvarint()
+	p.uvarint()
+	p.varint()
+	ns := p.varint()
+	if p.err != nil || ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
 func (d *Decoder) Decode(data []byte, r *Record) error {
 	r.Reset()
 	p := decoder{b: data}

@@ -367,6 +367,12 @@ func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
 	if err := s.readInto(stop, stop, b); err != nil || len(b.seqs) == 0 {
 		return err
 	}
+	// The batch holds its first record from now on, unacknowledged: its
+	// age shows while the batch fills (it read 0 for all of MaxWait:
+	// sinks23 P7).
+	if t := sidetrail.IngestedAt(b.data(0)); !t.IsZero() {
+		s.oldest.CompareAndSwap(0, t.UnixNano())
+	}
 	if s.o.MaxWait <= 0 || s.hurried.Err() != nil {
 		return nil // take what is there, wait for nothing more
 	}

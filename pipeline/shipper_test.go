@@ -633,3 +633,23 @@ func TestShipperLogsRecoveryOfAFailureCarriedOverAReload(t *testing.T) {
 		}
 	}
 }
+
+// A batch filling for MaxWait holds its first record unacknowledged: its
+// age shows meanwhile (sinks23 P7: 0 for all of max_wait).
+func TestOldestUnackedWhileTheBatchFills(t *testing.T) {
+	r := newMemReader(2)
+	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
+		acceptAll(res)
+		return nil
+	}}
+	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 100, MaxWait: 5 * time.Second})
+	stop := startShipper(s)
+	defer stop()
+	deadline := time.Now().Add(2 * time.Second)
+	for s.OldestUnacked().IsZero() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.OldestUnacked().IsZero() || sink.callCount() != 0 {
+		t.Fatalf("oldest %v with %d sends: the filling batch's records do not show", s.OldestUnacked(), sink.callCount())
+	}
+}
