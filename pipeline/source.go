@@ -89,6 +89,11 @@ type SourceOptions struct {
 	// reported after ready_after_failing however often the config is
 	// reloaded. The first append that succeeds ends it.
 	AppendFailingSince time.Time
+	// FullLogged, shared by the Sources of one name across reloads,
+	// holds when the "buffer full" warning was last logged (unix nanos):
+	// once a minute is once a minute for the process, not for each
+	// reload (buffer22 P3). Nil: the Source's own.
+	FullLogged *atomic.Int64
 }
 
 // Source runs one configured source. Run reads and batches on the calling
@@ -103,7 +108,7 @@ type Source struct {
 	dirty          bool          // lines committed since the last checkpoint
 	acked          uint64        // the source cursor's position
 	lastForced     time.Time     // the last warning that the cursor moved without a checkpoint
-	lastFullLog    time.Time     // the last "buffer full" warning
+	lastFullLog    *atomic.Int64 // unix nanos of the last "buffer full" warning (SourceOptions.FullLogged)
 	fullSince      time.Time     // the start of the window fullWaited sums over
 	fullWaited     time.Duration // time Appends waited for room since fullSince
 	// partLines and partBytes: of the batch being appended, what its
@@ -145,7 +150,10 @@ func NewSource(o SourceOptions) *Source {
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = time.Second
 	}
-	s := &Source{o: o, poke: make(chan struct{}, 1)}
+	s := &Source{o: o, poke: make(chan struct{}, 1), lastFullLog: o.FullLogged}
+	if s.lastFullLog == nil {
+		s.lastFullLog = new(atomic.Int64)
+	}
 	if !o.AppendFailingSince.IsZero() {
 		s.stats.appendFailing.Store(o.AppendFailingSince.UnixNano())
 	}
@@ -612,10 +620,16 @@ func (s *Source) waitedForRoom(d time.Duration) {
 		s.fullSince, s.fullWaited = now.Add(-d), 0
 	}
 	s.fullWaited += d
-	if s.fullWaited >= fullShare && now.Sub(s.lastFullLog) >= time.Minute {
-		s.lastFullLog = now
+	if s.fullWaited >= fullShare && s.fullLogAllowed(now) {
 		s.o.Logger.Warn(fullWarning, "paused", s.fullWaited.Round(time.Millisecond), "of", now.Sub(s.fullSince).Round(time.Millisecond))
 	}
+}
+
+// fullLogAllowed reports whether the "buffer full" warning may be logged
+// now (at most once a minute, across reloads), and notes it.
+func (s *Source) fullLogAllowed(now time.Time) bool {
+	last := s.lastFullLog.Load()
+	return now.UnixNano()-last >= int64(time.Minute) && s.lastFullLog.CompareAndSwap(last, now.UnixNano())
 }
 
 // fullWarning is the "buffer full" warning (README, Troubleshooting).
@@ -677,8 +691,7 @@ func (s *Source) append(ctx context.Context, batch [][]byte, pos []tailer.Positi
 			// a wait of a second is called full.
 			if waiting.IsZero() {
 				waiting = time.Now()
-			} else if time.Since(waiting) >= time.Second && time.Since(s.lastFullLog) >= time.Minute {
-				s.lastFullLog = time.Now()
+			} else if time.Since(waiting) >= time.Second && s.fullLogAllowed(time.Now()) {
 				s.o.Logger.Warn(fullWarning)
 			}
 			s.release()

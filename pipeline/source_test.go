@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -450,5 +451,26 @@ func TestSourceFullWarningOnlyForLongWaits(t *testing.T) {
 				t.Fatalf("warned %v, want %v:\n%s", said, tc.want, logs.String())
 			}
 		})
+	}
+}
+
+// The Sources of one name across reloads share when the "buffer full"
+// warning was last said: once a minute is for the process, not for each
+// reload (buffer22 P3: said again right after a reload).
+func TestSourceFullWarningOnceAMinuteAcrossReloads(t *testing.T) {
+	var shared atomic.Int64
+	var logs syncbuf.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	for gen := range 2 {
+		dir := t.TempDir()
+		writeLines(t, filepath.Join(dir, "a.log"), 0, 10)
+		tl := newTailer(t, dir)
+		app := &memAppender{blockCalls: 30}
+		s := NewSource(SourceOptions{Name: "s", Lines: tl, Buffer: app, Logger: logger, BatchRecords: 1, FullLogged: &shared})
+		runSource(t, s, func() bool { return app.count() >= 10 })
+		tl.Close()
+		if n := strings.Count(logs.String(), "buffer full"); n != 1 {
+			t.Fatalf("generation %d: warned %d times, want once:\n%s", gen, n, logs.String())
+		}
 	}
 }

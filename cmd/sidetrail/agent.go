@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sidetrail/sidetrail"
@@ -66,10 +67,24 @@ type lasting struct {
 	seen    *buffer.DamageSeen
 	riskLog *tailer.LogLimit
 	handoff *tailer.Handoff
+	// fullLogged: when each source last warned that the buffer is full
+	// (pipeline.SourceOptions.FullLogged). Generations run one after
+	// another: no lock.
+	fullLogged map[string]*atomic.Int64
 }
 
 func newLasting() *lasting {
-	return &lasting{seen: &buffer.DamageSeen{}, riskLog: tailer.NewLogLimit(), handoff: tailer.NewHandoff()}
+	return &lasting{seen: &buffer.DamageSeen{}, riskLog: tailer.NewLogLimit(), handoff: tailer.NewHandoff(),
+		fullLogged: map[string]*atomic.Int64{}}
+}
+
+// fullLoggedFor returns the source's "buffer full" warning time, made at
+// its first generation.
+func (l *lasting) fullLoggedFor(source string) *atomic.Int64 {
+	if l.fullLogged[source] == nil {
+		l.fullLogged[source] = new(atomic.Int64)
+	}
+	return l.fullLogged[source]
 }
 
 // startGeneration opens everything cfg describes and starts its goroutines.
@@ -206,6 +221,7 @@ func startGeneration(cfg *config.Config, stdout io.Writer, logger *slog.Logger, 
 				},
 				Logger:             logger.With("source", sc.Name),
 				AppendFailingSince: failing.sources[sc.Name],
+				FullLogged:         keep.fullLoggedFor(sc.Name),
 				// Every source's cursor moves when one waits for room
 				// (g.sources is complete before any source runs).
 				OnFull: func() {
