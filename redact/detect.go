@@ -1620,13 +1620,17 @@ type queryDetector struct {
 	// "maybe"); all is set when a name is one byte long.
 	ends [4]uint64
 	all  bool
+	// pairs has bit x<<8|y set where endsWithSecret of bytes ending in
+	// x, y may be true (mayEndWithSecret, any case, as a table): y a
+	// digit or a closing bracket's last byte, or x, y a name's last two.
+	pairs *[1 << 10]uint64
 	// exact, set only by tests, turns candidate off: find is then the
 	// scan alone, the oracle candidate is checked against.
 	exact bool
 }
 
 func newQueryDetector(names []string) queryDetector {
-	q := queryDetector{names: names, byLast: make([][]string, 256)}
+	q := queryDetector{names: names, byLast: make([][]string, 256), pairs: new([1 << 10]uint64)}
 	for _, n := range names {
 		c := n[len(n)-1]
 		q.byLast[c] = append(q.byLast[c], n)
@@ -1636,6 +1640,16 @@ func newQueryDetector(names []string) queryDetector {
 		}
 		h := endHash(n[len(n)-2], c)
 		q.ends[h>>6] |= 1 << (h & 63)
+	}
+	var two [2]byte
+	for x := range 256 {
+		for y := range 256 {
+			two[0], two[1] = byte(x), byte(y)
+			if q.mayEndWithSecret(two[:], 2) {
+				i := x<<8 | y
+				q.pairs[i>>6] |= 1 << (i & 63)
+			}
+		}
 	}
 	return q
 }

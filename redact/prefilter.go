@@ -69,12 +69,19 @@ func (q queryDetector) candidateVec(b []byte) bool {
 			eq, colon = eqColonMasks(&tail[0])
 		}
 		for ; eq != 0; eq &= eq - 1 {
-			if q.endsWithSecret(b[:base+mathbits.TrailingZeros64(eq)]) {
+			if t := base + mathbits.TrailingZeros64(eq); (t < 2 || q.pairs[(int(b[t-2])<<8|int(b[t-1]))>>6]&(1<<(b[t-1]&63)) != 0) && q.endsWithSecret(b[:t]) {
 				return true
 			}
 		}
 		for ; colon != 0; colon &= colon - 1 {
 			c := base + mathbits.TrailingZeros64(colon)
+			if c >= 3 && b[c-1] == '"' && b[c-2] != '\\' && b[c-3] != '%' && q.pairs[(int(b[c-3])<<8|int(b[c-2]))>>6]&(1<<(b[c-2]&63)) == 0 {
+				// A compact JSON member ("name":) whose name is no
+				// secret's, told by its last bytes alone: what the
+				// checks below would find for it. A JSON line has a
+				// member every 16 bytes.
+				continue
+			}
 			if k, ok := nameQuoteBefore(b, 0, c); ok && q.endsWithSecret(b[:k-backslashesBefore(b, 0, k)]) {
 				return true
 			}
@@ -145,6 +152,26 @@ func (q queryDetector) pct3DSecret(b []byte) bool {
 		i = p + 1
 	}
 	return false
+}
+
+// mayEndWithSecret is false only where endsWithSecret(b[:t]) is: a last
+// byte that is no digit and no closing bracket's, whose last two bytes end
+// no name (q.ends). It is endsWithSecret's first step; q.pairs holds its
+// answers for t >= 2, looked up where most bytes before a trigger end no
+// name.
+func (q queryDetector) mayEndWithSecret(b []byte, t int) bool {
+	if t <= 0 {
+		return false
+	}
+	c := b[t-1]
+	if q.all || is(c, cDigit) || c == ']' || c == 'D' || c == 'd' {
+		return true
+	}
+	if t < 2 {
+		return false
+	}
+	h := endHash(lower(b[t-2]), lower(c))
+	return q.ends[h>>6]&(1<<(h&63)) != 0
 }
 
 // endsWithSecret reports whether b ends with one of q.names, ignoring case,

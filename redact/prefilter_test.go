@@ -274,3 +274,24 @@ func TestPctNumberBeforeWordsCutAfterIt(t *testing.T) {
 		}
 	}
 }
+
+// q.pairs, the table candidateVec skips by, says no only where
+// endsWithSecret says no, whatever comes before the last two bytes.
+func TestQueryPairsNeverSkipASecret(t *testing.T) {
+	for _, q := range queryDetectors() {
+		for x := range 256 {
+			for y := range 256 {
+				i := x<<8 | y
+				if q.pairs[i>>6]&(1<<(i&63)) != 0 {
+					continue
+				}
+				for _, pre := range []string{"", "a", "pass", "passwor", "client_secre", "api_ke", "toke", "x[", "s%5", "password[0"} {
+					b := append([]byte(pre), byte(x), byte(y))
+					if q.endsWithSecret(b) {
+						t.Fatalf("%q ends with a secret, and pairs skips it", b)
+					}
+				}
+			}
+		}
+	}
+}
