@@ -243,22 +243,10 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 		return err
 	}
 
-	s.requests.Add(1)
-	resp, err := s.client.Do(req)
+	resp, err := s.do(ctx, req)
 	if err != nil {
 		s.enc.forget(opened)
-		s.failedReqs.Add(1)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("loki: push: %w", ctxErr)
-		}
-		s.netErrs.Add(1)
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			// Its text quotes the URL, query string included (an API
-			// key there was in every WARN: redact14 F8).
-			ue.URL = safeurl.String(ue.URL)
-		}
-		return fmt.Errorf("loki: push: %w", err)
+		return err
 	}
 	reason, readErr := s.readReason(resp)
 	resp.Body.Close()
@@ -358,6 +346,27 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 	return err
 }
 
+// do sends req, counting it, and a failure to get an answer.
+func (s *Sink) do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	s.requests.Add(1)
+	resp, err := s.client.Do(req)
+	if err == nil {
+		return resp, nil
+	}
+	s.failedReqs.Add(1)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, fmt.Errorf("loki: push: %w", ctxErr)
+	}
+	s.netErrs.Add(1)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// Its text quotes the URL, query string included (an API key
+		// there was in every WARN: redact14 F8).
+		ue.URL = safeurl.String(ue.URL)
+	}
+	return nil, fmt.Errorf("loki: push: %w", err)
+}
+
 // newRequest makes a push request of body with the sink's headers and
 // credentials.
 func (s *Sink) newRequest(ctx context.Context, body []byte, contentType, encoding string) (*http.Request, error) {
@@ -400,19 +409,9 @@ func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
 		s.setupErrs.Add(1)
 		return err
 	}
-	s.requests.Add(1)
-	resp, err := s.client.Do(req)
+	resp, err := s.do(ctx, req)
 	if err != nil {
-		s.failedReqs.Add(1)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("loki: push: %w", ctxErr)
-		}
-		s.netErrs.Add(1)
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = safeurl.String(ue.URL)
-		}
-		return fmt.Errorf("loki: an empty push, asked after a 400: %w", err)
+		return err
 	}
 	empty, _ := s.readReason(resp)
 	resp.Body.Close()
