@@ -117,25 +117,12 @@ func BenchmarkCutStrings(b *testing.B) {
 func TestAnswerQuotingRefusedValuesWhole(t *testing.T) {
 	for _, c := range []struct{ size, n int }{{600_000, 2}, {40_000, 100}, {1000, 100}} {
 		t.Run(fmt.Sprintf("%dx%d", c.n, c.size), func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
-				var ans bytes.Buffer
-				ans.WriteString(`{"errors":true,"took":3,"items":[`)
-				for i := 0; i+1 < len(lines); i += 2 {
-					var doc struct{ Message string }
-					json.Unmarshal(lines[i+1], &doc)
-					reason, _ := json.Marshal("failed to parse field [message] of type [long] in document. Preview of field's value: '" + doc.Message + "'")
-					if i > 0 {
-						ans.WriteByte(',')
-					}
-					fmt.Fprintf(&ans, `{"create":{"_index":"x","status":400,"error":{"type":"document_parsing_exception","reason":%s}}}`, reason)
-				}
-				ans.WriteString(`]}`)
-				w.Header().Set("X-Elastic-Product", "Elasticsearch")
-				w.Write(ans.Bytes())
-			}))
-			defer srv.Close()
+			srv := bulkAnswers(t, func(_ int, _, doc []byte) string {
+				var d struct{ Message string }
+				json.Unmarshal(doc, &d)
+				reason, _ := json.Marshal("failed to parse field [message] of type [long] in document. Preview of field's value: '" + d.Message + "'")
+				return fmt.Sprintf(`{"create":{"_index":"x","status":400,"error":{"type":"document_parsing_exception","reason":%s}}}`, reason)
+			})
 			s := newSink(t, Config{URLs: []string{srv.URL}})
 			recs := testRecords(c.n)
 			for i := range recs {
@@ -162,36 +149,22 @@ func TestAnswerQuotingRefusedValuesWhole(t *testing.T) {
 func TestPipelineSetIDsTakenInOrder(t *testing.T) {
 	for _, mixed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
-				var ans bytes.Buffer
-				ans.WriteString(`{"errors":true,"took":3,"items":[`)
-				for i := 0; i+1 < len(lines); i += 2 {
-					var action struct {
-						Create struct {
-							ID string `json:"_id"`
-						}
+			srv := bulkAnswers(t, func(i int, action, _ []byte) string {
+				var a struct {
+					Create struct {
+						ID string `json:"_id"`
 					}
-					json.Unmarshal(lines[i], &action)
-					id := fmt.Sprintf("fp-%x", i*7919)
-					if mixed && i == 0 {
-						id = action.Create.ID
-					}
-					if i > 0 {
-						ans.WriteByte(',')
-					}
-					if i/2 == 3 {
-						fmt.Fprintf(&ans, `{"create":{"_index":"x","_id":%q,"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}`, id)
-						continue
-					}
-					fmt.Fprintf(&ans, `{"create":{"_index":"x","_id":%q,"result":"created","status":201}}`, id)
 				}
-				ans.WriteString(`]}`)
-				w.Header().Set("X-Elastic-Product", "Elasticsearch")
-				w.Write(ans.Bytes())
-			}))
-			defer srv.Close()
+				json.Unmarshal(action, &a)
+				id := fmt.Sprintf("fp-%x", i*7919)
+				if mixed && i == 0 {
+					id = a.Create.ID
+				}
+				if i == 3 {
+					return fmt.Sprintf(`{"create":{"_index":"x","_id":%q,"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}`, id)
+				}
+				return fmt.Sprintf(`{"create":{"_index":"x","_id":%q,"result":"created","status":201}}`, id)
+			})
 			s := newSink(t, Config{URLs: []string{srv.URL}})
 			res, err := send(t, s, testRecords(10))
 			if mixed {
@@ -210,4 +183,26 @@ func TestPipelineSetIDsTakenInOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bulkAnswers starts a server answering each _bulk request's action i (its
+// action and document lines) with item(i, action, doc).
+func bulkAnswers(t *testing.T, item func(i int, action, doc []byte) string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
+		var ans bytes.Buffer
+		ans.WriteString(`{"errors":true,"took":3,"items":[`)
+		for i := 0; i+1 < len(lines); i += 2 {
+			if i > 0 {
+				ans.WriteByte(',')
+			}
+			ans.WriteString(item(i/2, lines[i], lines[i+1]))
+		}
+		ans.WriteString(`]}`)
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Write(ans.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
