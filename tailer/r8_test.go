@@ -53,10 +53,7 @@ func TestNewGenerationDoesNotTakeTheCrashedOnesResumePoint(t *testing.T) {
 					appendFile(t, app, want[i]+"\n")
 				}
 			}
-			opts.Resume = map[uint64]int64{last.Key: last.End}
-			opts.ResumeStarts = map[uint64]int64{last.Key: last.Start}
-			lastLine := string(last.Bytes) + "\n"
-			opts.ResumeSame = func(key uint64, raw []byte) bool { return key == last.Key && string(raw) == lastLine }
+			resumeAfter(&opts, last.Key, last.End, string(last.Bytes)+"\n")
 			tl3 := mustNew(t, opts)
 			got := collect(t, tl3, len(want), 5*time.Second)
 			for i, g := range got {
@@ -87,9 +84,7 @@ func TestFixedWidthFileSharingTheHeaderIsNoCopy(t *testing.T) {
 	appendFile(t, p, "after\n")
 	other := filepath.Join(dir, "other.log")
 	appendFile(t, other, "time,level,msg\nb1\nb2\nb3\n") // a line ends at resumeAt too
-	o.Resume = map[uint64]int64{key: resumeAt}
-	o.ResumeStarts = map[uint64]int64{key: resumeAt - 3}
-	o.ResumeSame = func(k uint64, raw []byte) bool { return k == key && string(raw) == "a2\n" }
+	resumeAfter(&o, key, resumeAt, "a2\n")
 	tl := mustNew(t, o)
 	defer tl.Close()
 	ls := collect(t, tl, 5, 10*time.Second)
@@ -117,9 +112,7 @@ func TestRewrittenBeforeFirstCheckpointIsReadWhole(t *testing.T) {
 	if err := os.WriteFile(p, []byte("time,level,msg\nc1 of the new content\nc2\nc3\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o.Resume = map[uint64]int64{key: resumeAt}
-	o.ResumeStarts = map[uint64]int64{key: resumeAt - 3}
-	o.ResumeSame = func(k uint64, raw []byte) bool { return k == key && string(raw) == "a2\n" }
+	resumeAfter(&o, key, resumeAt, "a2\n")
 	tl := mustNew(t, o)
 	defer tl.Close()
 	ls := collect(t, tl, 4, 5*time.Second)
@@ -129,4 +122,12 @@ func TestRewrittenBeforeFirstCheckpointIsReadWhole(t *testing.T) {
 		}
 	}
 	expectQuiet(t, tl, 300*time.Millisecond)
+}
+
+// resumeAfter sets o to resume key after its buffered line last, which
+// ends at end, as the agent does after a crash.
+func resumeAfter(o *Options, key uint64, end int64, last string) {
+	o.Resume = map[uint64]int64{key: end}
+	o.ResumeStarts = map[uint64]int64{key: end - int64(len(last))}
+	o.ResumeSame = func(k uint64, raw []byte) bool { return k == key && string(raw) == last }
 }
