@@ -252,23 +252,17 @@ func capLabelValue[T string | []byte](v T) T {
 // sent (so Loki drops a replay as a duplicate) and different for two records
 // of one stream (so two equal lines never collapse). entryTime makes it
 //
-//	milliseconds = the event time truncated to the millisecond
-//	nanos within = (FileKey + Offset) mod 1e6
+//	seconds = the event time truncated to the second
+//	nanos   = (FileKey + Offset) mod 1e9
 //
-// Within one file, lines of the same millisecond differ unless they are
-// 1 MB apart; across files of one stream, two equal lines of the same
-// millisecond collide only if their offsets differ by exactly the
-// difference of their file keys mod 1e6 (about 1 in 1e6 per such pair, as
-// often as 1 in 1e9 per pair of the same second was, with a thousand times
-// fewer pairs). Loki orders entries by their event time to the millisecond
-// ($msec, a JSON line's ts), and within one millisecond one file's by
-// offset, which is file order. Keeping only the second (before this
-// release) put lines of one second out of order by up to 0.9 s (sinks23
-// P5).
-const (
-	nanosPerSecond = 1_000_000_000
-	nanosPerMilli  = 1_000_000
-)
+// Within one file, lines of the same second differ in nanos unless they are
+// 1 GB apart; across files of one stream, two equal lines of the same second
+// collide only if their offsets differ by exactly the difference of their
+// file keys mod 1e9 (about 1 in 1e9 per such pair). Sub-second precision of
+// the event time is given up in Loki's timestamp (it stays in the line with
+// line: json, and in the original text with line: message); within a second
+// Loki orders one file's entries by offset, which is file order.
+const nanosPerSecond = 1_000_000_000
 
 // maxEntrySeconds keeps seconds*1e9 inside int64 (year 2255).
 const maxEntrySeconds = 9_000_000_000
@@ -278,19 +272,12 @@ func entryTime(r *sidetrail.Record) int64 {
 	if t.IsZero() {
 		t = r.Ingested
 	}
-	var ms int64
+	var sec int64
 	if !t.IsZero() {
-		sec := t.Unix()
-		switch {
-		case sec < 0:
-		case sec >= maxEntrySeconds:
-			ms = maxEntrySeconds * 1000
-		default:
-			ms = sec*1000 + int64(t.Nanosecond()/nanosPerMilli)
-		}
+		sec = min(max(t.Unix(), 0), maxEntrySeconds)
 	}
-	sub := (r.FileKey%nanosPerMilli + uint64(r.Offset)%nanosPerMilli) % nanosPerMilli
-	return ms*nanosPerMilli + int64(sub)
+	sub := (r.FileKey%nanosPerSecond + uint64(r.Offset)%nanosPerSecond) % nanosPerSecond
+	return sec*nanosPerSecond + int64(sub)
 }
 
 // reset clears the per-batch state, keeping capacity (and dropping buffers
