@@ -222,12 +222,18 @@ func TestReplayIdempotent(t *testing.T) {
 
 func TestEqualLinesNeverCollide(t *testing.T) {
 	c := Config{Labels: map[string]string{"app": "nginx"}, Line: LineMessage}
-	msg := `10.0.0.1 - - [04/Mar/2025:05:06:07 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.30"`
+	msg := `10.0.0.1 - - [04/Mar/2025:05:06:07 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe/1.30"  `
 	var batch []sidetrail.Record
-	// 10,000 identical lines in one second, back to back in one file (1 MB/s), and
-	// the same lines at the same offsets in two more files of the same stream.
+	// 40,000 identical lines of 100 bytes in one second, back to back in one
+	// file (4 MB/s: lines exactly 1 MB apart collided when the sub-second
+	// number was made mod 1e6, regress23 P2), and 10,000 of the same lines
+	// at the same offsets in two more files of the same stream.
 	for f := range uint64(3) {
-		for i := range int64(10000) {
+		n := int64(10000)
+		if f == 0 {
+			n = 40000
+		}
+		for i := range n {
 			batch = append(batch, mkRec(0x9e3779b97f4a7c15*(f+1), i*int64(len(msg)+1), t0, msg))
 		}
 	}
