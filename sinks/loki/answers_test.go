@@ -318,3 +318,35 @@ func TestBadRequestForAnEmptyPushTooKeepsTheRecords(t *testing.T) {
 		})
 	}
 }
+
+// Loki 3.5 and later answer an empty push 422 ("at least one valid stream
+// is required"): not the batch's refusal, so the 400 was about the
+// records, which are searched and dead-lettered as before. Taken for the
+// configuration, one refused record held every record after it for good
+// (regress23 P3).
+func TestEmptyPushRefusedOtherwiseIsNoConfigurationError(t *testing.T) {
+	f := newFakeLoki(t)
+	f.refuseEmpty = true
+	f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		switch {
+		case isEmptyPush(body):
+			http.Error(w, "error at least one valid stream is required for ingestion", http.StatusUnprocessableEntity)
+		case bytes.Contains(body, []byte("REFUSED")):
+			http.Error(w, "entry too far behind", http.StatusBadRequest)
+		default:
+			return false
+		}
+		return true
+	})
+	s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json", Line: LineMessage})
+	batch := batchOf(16)
+	batch[5].Message = []byte("REFUSED line")
+	res, err := send(t, s, batch)
+	if !sidetrail.IsPermanent(err) {
+		t.Fatalf("err = %v, want permanent (one record rejected)", err)
+	}
+	requireRejected(t, res, func(i int) bool { return i == 5 })
+	if n := len(f.entries()); n != 15 {
+		t.Errorf("%d entries stored, want 15", n)
+	}
+}

@@ -392,9 +392,10 @@ func (s *Sink) newRequest(ctx context.Context, body []byte, contentType, encodin
 }
 
 // refusesEverything answers a 400 (reason) before any record of a Send is
-// refused for it: it pushes nothing (no stream; Loki and VictoriaLogs
-// answer 204) and returns an error, keeping the records, when that is
-// refused too, or cannot be asked. A 400 to every push is the URL or a
+// refused for it: it pushes nothing (no stream: VictoriaLogs and Loki
+// before 3.5 answer 204, later Lokis 422) and returns an error, keeping
+// the records, when that is refused the same way (400, the same reason),
+// or cannot be asked. A 400 to every push is the URL or a
 // proxy, not the records: VictoriaLogs answers a Loki push to its root URL
 // (not /insert/loki) 400 "unsupported path", and every record was
 // dead-lettered, then discarded once the file was full, the sink reported
@@ -417,9 +418,18 @@ func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
 	resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		s.acceptedReqs.Add(1)
-		return nil // the 400 was about the records
+	} else {
+		s.failedReqs.Add(1)
 	}
-	s.failedReqs.Add(1)
+	if resp.StatusCode != http.StatusBadRequest || empty != reason {
+		// Taken (Loki before 3.5, VictoriaLogs: 204), or refused
+		// otherwise: Loki 3.5 and later answer 422 "at least one valid
+		// stream is required". Either way, not the batch's refusal:
+		// the 400 was about the records. Taken for the
+		// configuration, a 422 held a refused record and every one
+		// after it for good (regress23 P3).
+		return nil
+	}
 	s.otherErrs.Add(1)
 	err = fmt.Errorf("loki: 400 Bad Request: %s (a push of no records is refused too: %s %s; check url, tenant_id and headers)", reason, resp.Status, empty)
 	if s.warnRefusesAll.allow(time.Now()) {
