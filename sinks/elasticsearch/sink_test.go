@@ -949,8 +949,10 @@ func TestWholeRequest404Retried(t *testing.T) {
 }
 
 // A backend (or proxy) that answers the items out of order: matched by
-// _id, a failed record is never taken for a delivered one. Items that name
-// no action of the request make the response bad (all retried).
+// _id, a failed record is never taken for a delivered one. An item that
+// names no action of the request is read at its place while no other is
+// out of order (an ingest pipeline set its _id: regress23 P4); beside one
+// out of order it makes the response bad (all retried).
 func TestItemsOutOfOrderMatchedByID(t *testing.T) {
 	recs := testRecords(5)
 	item := func(i, status int) string {
@@ -967,7 +969,8 @@ func TestItemsOutOfOrderMatchedByID(t *testing.T) {
 	}{
 		{"reversed, record 1 refused", []string{item(4, 201), item(3, 201), item(2, 201), item(1, 429), item(0, 201)}, false},
 		{"in order", []string{item(0, 201), item(1, 429), item(2, 201), item(3, 201), item(4, 201)}, false},
-		{"an unknown _id", []string{item(0, 201), item(1, 429), item(2, 201), item(3, 201), `{"create":{"_id":"nope","status":201}}`}, true},
+		{"an unknown _id in order", []string{item(0, 201), item(1, 429), item(2, 201), item(3, 201), `{"create":{"_id":"nope","status":201}}`}, false},
+		{"an unknown _id beside one out of order", []string{item(0, 201), item(2, 201), item(1, 429), item(3, 201), `{"create":{"_id":"nope","status":201}}`}, true},
 		{"one _id twice", []string{item(0, 201), item(0, 201), item(2, 201), item(3, 201), item(1, 429)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
