@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sidetrail/sidetrail"
@@ -348,5 +349,55 @@ func TestEmptyPushRefusedOtherwiseIsNoConfigurationError(t *testing.T) {
 	requireRejected(t, res, func(i int) bool { return i == 5 })
 	if n := len(f.entries()); n != 15 {
 		t.Errorf("%d entries stored, want 15", n)
+	}
+}
+
+// A 400 for the empty push keeps the records whatever its text: a proxy's
+// error page with a request id in it differs from request to request, and
+// required to be the batch's, every record was dead-lettered (regress23b
+// P1). A 400 that says the push is refused for being empty is no such
+// thing: the records are searched as for a 422.
+func TestBadRequestForAnEmptyPushWithAnotherText(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		emptyText string
+		keep      bool
+	}{
+		{"proxy page with a request id", "", true},
+		{"refused for holding no stream", "error at least one valid stream is required for ingestion", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeLoki(t)
+			f.refuseEmpty = true
+			var n atomic.Int64
+			f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+				switch {
+				case isEmptyPush(body) && tc.emptyText != "":
+					http.Error(w, tc.emptyText, http.StatusBadRequest)
+				case isEmptyPush(body) || tc.keep:
+					http.Error(w, fmt.Sprintf("<html><h1>Bad Request</h1><p>XID: %d</p></html>", n.Add(1)), http.StatusBadRequest)
+				case bytes.Contains(body, []byte("REFUSED")):
+					http.Error(w, "entry too far behind", http.StatusBadRequest)
+				default:
+					return false
+				}
+				return true
+			})
+			s := mustNew(t, Config{URL: f.URL(), Compression: "none", Encoding: "json", Line: LineMessage})
+			batch := batchOf(16)
+			batch[5].Message = []byte("REFUSED line")
+			res, err := send(t, s, batch)
+			if tc.keep {
+				if err == nil || sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "refused too") {
+					t.Fatalf("err %v: want the records kept", err)
+				}
+				requireAll(t, res, sidetrail.Unsent)
+				return
+			}
+			if !sidetrail.IsPermanent(err) {
+				t.Fatalf("err = %v, want permanent (one record rejected)", err)
+			}
+			requireRejected(t, res, func(i int) bool { return i == 5 })
+		})
 	}
 }

@@ -394,8 +394,8 @@ func (s *Sink) newRequest(ctx context.Context, body []byte, contentType, encodin
 // refusesEverything answers a 400 (reason) before any record of a Send is
 // refused for it: it pushes nothing (no stream: VictoriaLogs and Loki
 // before 3.5 answer 204, later Lokis 422) and returns an error, keeping
-// the records, when that is refused the same way (400, the same reason),
-// or cannot be asked. A 400 to every push is the URL or a
+// the records, when that is refused with a 400 too (unless for being
+// empty), or cannot be asked. A 400 to every push is the URL or a
 // proxy, not the records: VictoriaLogs answers a Loki push to its root URL
 // (not /insert/loki) 400 "unsupported path", and every record was
 // dead-lettered, then discarded once the file was full, the sink reported
@@ -421,13 +421,16 @@ func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
 	} else {
 		s.failedReqs.Add(1)
 	}
-	if resp.StatusCode != http.StatusBadRequest || empty != reason {
-		// Taken (Loki before 3.5, VictoriaLogs: 204), or refused
-		// otherwise: Loki 3.5 and later answer 422 "at least one valid
-		// stream is required". Either way, not the batch's refusal:
-		// the 400 was about the records. Taken for the
-		// configuration, a 422 held a refused record and every one
-		// after it for good (regress23 P3).
+	if resp.StatusCode != http.StatusBadRequest || aboutNothing(empty) {
+		// Taken (Loki before 3.5, VictoriaLogs: 204), or refused for
+		// holding nothing: Loki 3.5 and later answer 422 "at least one
+		// valid stream is required". Either way the 400 was about the
+		// records. Taken for the configuration, a 422 held a refused
+		// record and every one after it for good (regress23 P3). A 400
+		// for a push of nothing is the configuration whatever its text:
+		// required to be the batch's, a proxy's page with a request id
+		// in it differed, and every record was dead-lettered again
+		// (regress23b P1).
 		return nil
 	}
 	s.otherErrs.Add(1)
@@ -437,6 +440,14 @@ func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
 			"status", resp.StatusCode, "reason", reason, "url", safeurl.String(s.url))
 	}
 	return err
+}
+
+// aboutNothing reports whether a refusal of an empty push says it is
+// refused for being empty ("at least one valid stream is required", "no
+// streams", "empty request").
+func aboutNothing(reason string) bool {
+	r := strings.ToLower(reason)
+	return strings.Contains(r, "stream") || strings.Contains(r, "empty") || strings.Contains(r, "at least one") || strings.Contains(r, "no entries")
 }
 
 // pushHalves answers a 413 for batch, whose body was n bytes. Resent
