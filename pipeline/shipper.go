@@ -66,6 +66,7 @@ type Shipper struct {
 	sent, duplicates, retried, deadLettered, batches, sendErrors, ackErrors atomic.Uint64
 	deadLetterDiscarded                                                     atomic.Uint64
 	oldest                                                                  atomic.Int64 // unix nanos of the oldest unacked record in flight, 0 if none
+	filling                                                                 atomic.Int64 // unix nanos of the first record of the batch being gathered, 0 if none
 	failingSince                                                            atomic.Int64 // unix nanos the current run of failures began, 0 if healthy
 	failingFlights                                                          atomic.Int32 // flights between a failed attempt and their delivery
 	inflight                                                                sync.Map     // *flight being delivered (Concurrency > 1)
@@ -236,6 +237,7 @@ func (s *Shipper) prepare(abort context.Context, f *flight, dec *sidetrail.Decod
 		f.oldest = f.records[0].Ingested.UnixNano()
 		s.oldest.CompareAndSwap(0, f.oldest)
 	}
+	s.filling.Store(0) // f is its batch, in flight from here
 	return true
 }
 
@@ -315,9 +317,12 @@ func (s *Shipper) runConcurrent(stop, abort context.Context) error {
 }
 
 // nextOldest returns the oldest record time among batches still in flight
-// other than done, 0 if none.
+// other than done and the one being gathered, 0 if none.
 func (s *Shipper) nextOldest(done *flight) int64 {
-	var oldest int64
+	// The batch being gathered holds records unacknowledged too: with
+	// concurrency above 1 the gauge read 0 while it filled behind a
+	// finished one (regress23b P3).
+	oldest := s.filling.Load()
 	s.inflight.Range(func(k, _ any) bool {
 		if f := k.(*flight); f != done && f.oldest != 0 && (oldest == 0 || f.oldest < oldest) {
 			oldest = f.oldest
@@ -371,6 +376,7 @@ func (s *Shipper) gather(stop context.Context, b *batchBuf) error {
 	// age shows while the batch fills (it read 0 for all of MaxWait:
 	// sinks23 P7).
 	if t := sidetrail.IngestedAt(b.data(0)); !t.IsZero() {
+		s.filling.Store(t.UnixNano()) // for nextOldest, while batches before it finish
 		s.oldest.CompareAndSwap(0, t.UnixNano())
 	}
 	if s.o.MaxWait <= 0 || s.hurried.Err() != nil {

@@ -635,21 +635,67 @@ func TestShipperLogsRecoveryOfAFailureCarriedOverAReload(t *testing.T) {
 }
 
 // A batch filling for MaxWait holds its first record unacknowledged: its
-// age shows meanwhile (sinks23 P7: 0 for all of max_wait).
+// age shows meanwhile (sinks23 P7: 0 for all of max_wait), also once a
+// batch sent before it is acknowledged with concurrency above 1
+// (regress23b P3: 0 from that ack until the filling batch was sent).
 func TestOldestUnackedWhileTheBatchFills(t *testing.T) {
-	r := newMemReader(2)
-	sink := &scriptSink{script: func(call int, batch []sidetrail.Record, res []sidetrail.Result) error {
-		acceptAll(res)
-		return nil
-	}}
-	s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 100, MaxWait: 5 * time.Second})
-	stop := startShipper(s)
-	defer stop()
-	deadline := time.Now().Add(2 * time.Second)
-	for s.OldestUnacked().IsZero() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if s.OldestUnacked().IsZero() || sink.callCount() != 0 {
-		t.Fatalf("oldest %v with %d sends: the filling batch's records do not show", s.OldestUnacked(), sink.callCount())
-	}
+	t.Run("alone", func(t *testing.T) {
+		r := newMemReader(1)
+		sink := &releaseSink{started: make(chan struct{}, 8), release: make(chan struct{})}
+		close(sink.release)
+		s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 2, MaxWait: 5 * time.Second})
+		defer startShipper(s)()
+		waitUntil(t, "the gauge", func() bool { return !s.OldestUnacked().IsZero() })
+		if len(sink.started) != 0 {
+			t.Fatal("sent before max_wait")
+		}
+	})
+	t.Run("behind a batch in flight", func(t *testing.T) {
+		// A first batch full at once (sent), then one record that
+		// fills the second batch behind it.
+		r := newMemReader(3)
+		held := r.entries[2]
+		r.entries = r.entries[:2]
+		sink := &releaseSink{started: make(chan struct{}, 8), release: make(chan struct{})}
+		s := NewShipper(ShipperOptions{Name: "t", Sink: sink, Reader: r, MaxRecords: 2, MaxWait: 5 * time.Second, Concurrency: 2})
+		stop := startShipper(s)
+		defer func() {
+			select {
+			case <-sink.release:
+			default:
+				close(sink.release)
+			}
+			stop()
+		}()
+		<-sink.started
+		r.mu.Lock()
+		r.entries = append(r.entries, held)
+		r.mu.Unlock()
+		waitUntil(t, "the second batch's first record read", func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.pos == 3 })
+		close(sink.release)
+		waitUntil(t, "the first batch acknowledged", func() bool { return r.ackedSeq() == 2 })
+		time.Sleep(20 * time.Millisecond)
+		if o := s.OldestUnacked(); o.IsZero() || len(sink.started) != 0 {
+			t.Fatalf("oldest %v, %d more sends: the filling batch's record does not show", o, len(sink.started))
+		}
+	})
 }
+
+// releaseSink signals each Send on started and answers it, accepting every
+// record, once release is closed (or its context ends).
+type releaseSink struct {
+	started, release chan struct{}
+}
+
+func (g *releaseSink) Send(ctx context.Context, batch []sidetrail.Record, results []sidetrail.Result) error {
+	g.started <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	acceptAll(results)
+	return nil
+}
+
+func (g *releaseSink) Close() error { return nil }
