@@ -1,8 +1,11 @@
 package redact
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/sidetrail/sidetrail"
 )
 
 // TestBuiltins runs each builtin (action mask) over messages: positives,
@@ -359,5 +362,21 @@ func TestLocalShortcutBoundaries(t *testing.T) {
 			t.Errorf("message %q field %q: got %q, want %q", c.msg, c.field, got, c.want)
 		}
 		leftovers(t, r, rec)
+	}
+}
+
+// A parameter name given without its brackets is found inside them, in
+// every form (regress23b P4: written with them, it was never found).
+func TestParamFoundInsideBrackets(t *testing.T) {
+	r, err := New([]Rule{{Builtin: BuiltinQuerySecrets, Params: []string{"pw"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"user[pw]=S3CRETv4lue&a=1", `{"user[pw]":"S3CRETv4lue"}`, "x user%5Bpw%5D=S3CRETv4lue", "my[pw]=S3CRETv4lue"} {
+		rec := sidetrail.Record{Message: []byte(l)}
+		r.Apply(&rec)
+		if bytes.Contains(rec.Message, []byte("S3CRET")) {
+			t.Errorf("%s shipped as %s", l, rec.Message)
+		}
 	}
 }

@@ -372,6 +372,9 @@ func TestNewErrors(t *testing.T) {
 		{"replace on builtin", []Rule{{Builtin: "email", Replace: "x"}}, Options{}, `replace only applies to a pattern rule with action mask`},
 		{"params on email", []Rule{{Builtin: "email", Params: []string{"x"}}}, Options{}, `params only applies to builtin query_secrets`},
 		{"bad param", []Rule{{Builtin: "query_secrets", Params: []string{"a b"}}}, Options{}, `params: "a b"`},
+		// regress23b P4: never matched, its values shipped.
+		{"param with brackets", []Rule{{Builtin: "query_secrets", Params: []string{"user[pw]"}}}, Options{}, `params: "user[pw]": write the name without brackets ("pw")`},
+		{"param ending in a bracket", []Rule{{Builtin: "query_secrets", Params: []string{"foo]"}}}, Options{}, `params: "foo]": write the name without brackets ("foo")`},
 		{"fields on field rule", []Rule{{Field: "a", Fields: []string{"b"}}}, Options{}, `fields does not apply to a field rule`},
 		{"empty match", []Rule{{Pattern: `x*`}}, Options{}, `rule 1 (pattern "x*"): pattern matches the empty string`},
 		{"duplicate name", []Rule{{Builtin: "email"}, {Builtin: "email", Fields: []string{"a"}}}, Options{}, `rule 2 (builtin "email"): name "email" is already used by rule 1`},

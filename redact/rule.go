@@ -491,8 +491,15 @@ func (ru *rule) compileBuiltin(rl Rule) error {
 			}
 			for i := 0; i < len(p); i++ {
 				if !is(p[i], cName) {
-					return fmt.Errorf("params: %q: a parameter name is letters, digits, _ . - [ ]", p)
+					return fmt.Errorf("params: %q: a parameter name is letters, digits, _ . and -", p)
 				}
+			}
+			if strings.ContainsAny(p, "[]") {
+				// Brackets are dropped from a name in a line before it
+				// is compared: such a name never matched, and its values
+				// shipped (regress23b P4).
+				inner := strings.Trim(p[strings.LastIndexByte(strings.TrimRight(p, "]"), '[')+1:], "[]")
+				return fmt.Errorf("params: %q: write the name without brackets (%q): a name is found inside brackets too (user[%s]=, user%%5B%s%%5D=)", p, inner, inner, inner)
 			}
 			names = append(names, strings.ToLower(p))
 		}
