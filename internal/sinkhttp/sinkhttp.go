@@ -90,8 +90,7 @@ func CheckHeaders(headers map[string]string, reserved []string, credentials bool
 			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself", k))
 		case credentials && canon == "Authorization":
 			out = append(out, fmt.Sprintf("headers: %q is set by the sink itself from the credentials configured", k))
-		case canon == "Accept-Encoding" && !strings.EqualFold(strings.TrimSpace(headers[k]), "identity"):
-			// identity asks for what the client reads anyway.
+		case canon == "Accept-Encoding":
 			// Set, it turns off the client's own gzip handling: a
 			// compressed answer was unreadable, the batch retried
 			// without end (user23 P7).

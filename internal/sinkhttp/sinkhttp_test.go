@@ -66,10 +66,6 @@ func TestCheckHeaders(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// regress23 P7: harmless, and refused.
-	if got := CheckHeaders(map[string]string{"Accept-Encoding": " Identity "}, nil, false); len(got) != 0 {
-		t.Fatalf("Accept-Encoding: identity: %v", got)
-	}
 	if got := CheckHeaders(map[string]string{"Authorization": "ApiKey k"}, nil, false); len(got) != 0 {
 		t.Fatalf("Authorization without credentials: %v", got)
 	}
