@@ -130,16 +130,9 @@ func TestCorruptionMidSegmentIsSkipped(t *testing.T) {
 					}
 				}
 			}
-			rep, err := buffer.Inspect(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var buf bytes.Buffer
-			if err := rep.WriteText(&buf); err != nil {
-				t.Fatal(err)
-			}
-			if c := strings.Count(buf.String(), "corrupt: corrupt segment"); c != 2 {
-				t.Fatalf("inspect reports %d corrupt regions:\n%s", c, buf.String())
+			_, buf := inspectText(t, dir)
+			if c := strings.Count(buf, "corrupt: corrupt segment"); c != 2 {
+				t.Fatalf("inspect reports %d corrupt regions:\n%s", c, buf)
 			}
 		})
 	}
@@ -652,16 +645,9 @@ func TestInspectShowsMissingRecords(t *testing.T) {
 	last := segs[len(segs)-1]
 	lastOffs := frameOffsets(t, last)
 	modify(t, last, func(d []byte) []byte { return d[:lastOffs[len(lastOffs)-2]] }) // the newest two
-	rep, err := buffer.Inspect(dir, "a", "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
+	rep, text := inspectText(t, dir, "a", "b")
 	if len(rep.Missing) != 2 {
-		t.Fatalf("missing %+v\n%s", rep.Missing, text.String())
+		t.Fatalf("missing %+v\n%s", rep.Missing, text)
 	}
 	if m := rep.Missing[0]; m.First != firstSeqOf(removed) || m.Records != lost {
 		t.Errorf("removed segment: %+v, want %d records from %d", m, lost, firstSeqOf(removed))
@@ -669,11 +655,11 @@ func TestInspectShowsMissingRecords(t *testing.T) {
 	if m := rep.Missing[1]; m.Records != 3 || m.Last != firstSeqOf(segs[3])-1 {
 		t.Errorf("cut tail: %+v, want 3 records ending at %d", m, firstSeqOf(segs[3])-1)
 	}
-	if c := rep.Cursors[0]; c.Name != "a" || c.Beyond != 2 || !strings.Contains(text.String(), "acknowledged 2 records past the last one held") {
-		t.Errorf("cursor %+v\n%s", c, text.String())
+	if c := rep.Cursors[0]; c.Name != "a" || c.Beyond != 2 || !strings.Contains(text, "acknowledged 2 records past the last one held") {
+		t.Errorf("cursor %+v\n%s", c, text)
 	}
-	if strings.Count(text.String(), "missing:") != 2 {
-		t.Errorf("text:\n%s", text.String())
+	if strings.Count(text, "missing:") != 2 {
+		t.Errorf("text:\n%s", text)
 	}
 }
 
@@ -803,16 +789,9 @@ func TestInspectNamesIgnoredSegmentFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err := buffer.Inspect(dir, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(rep.Ignored, ignored) || strings.Count(text.String(), "ignored: ") != 2 || len(rep.Segments) != 1 {
-		t.Errorf("ignored %v\n%s", rep.Ignored, text.String())
+	rep, text := inspectText(t, dir, "a")
+	if !slices.Equal(rep.Ignored, ignored) || strings.Count(text, "ignored: ") != 2 || len(rep.Segments) != 1 {
+		t.Errorf("ignored %v\n%s", rep.Ignored, text)
 	}
 }
 
@@ -860,16 +839,9 @@ func TestDamageEveryCursorAcknowledgedIsNotCounted(t *testing.T) {
 			}
 			offs := frameOffsets(t, segs[1])
 			modify(t, segs[1], func(d []byte) []byte { d[offs[tc.frame]+20] ^= 0xff; return d })
-			rep, err := buffer.Inspect(dir, "a", "b")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text bytes.Buffer
-			if err := rep.WriteText(&text); err != nil {
-				t.Fatal(err)
-			}
-			if delivered := strings.Contains(text.String(), "delivered, nothing lost"); delivered != (tc.wantRecords == 0) {
-				t.Errorf("inspect:\n%s", text.String())
+			_, text := inspectText(t, dir, "a", "b")
+			if delivered := strings.Contains(text, "delivered, nothing lost"); delivered != (tc.wantRecords == 0) {
+				t.Errorf("inspect:\n%s", text)
 			}
 			for start := 0; start < 2; start++ { // counted the same at every start
 				b := open(t, dir, opts)
@@ -891,4 +863,19 @@ func TestDamageEveryCursorAcknowledgedIsNotCounted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inspectText inspects dir as `sidetrail buffer inspect` does and returns
+// the report and its text.
+func inspectText(t *testing.T, dir string, cursors ...string) (*buffer.Report, string) {
+	t.Helper()
+	rep, err := buffer.Inspect(dir, cursors...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	return rep, text.String()
 }
