@@ -69,37 +69,6 @@ func TestNewGenerationDoesNotTakeTheCrashedOnesResumePoint(t *testing.T) {
 	}
 }
 
-// After such a crash, a new file that shares the truncated file's first
-// line and has a line end where the buffered lines of the original end
-// (fixed-width rows), its real copy not tailed, is no copy: it does not
-// hold the last buffered line there. It was continued from there, its
-// first lines skipped (a known loss of earlier releases).
-func TestFixedWidthFileSharingTheHeaderIsNoCopy(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "app.log")
-	o, key, resumeAt := bufferedBeforeCrash(t, dir, "time,level,msg\na1\na2\na3\na4\n") // the header, a1 and a2 are in the buffer
-	if err := os.Truncate(p, 0); err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, p, "after\n")
-	other := filepath.Join(dir, "other.log")
-	appendFile(t, other, "time,level,msg\nb1\nb2\nb3\n") // a line ends at resumeAt too
-	resumeAfter(&o, key, resumeAt, "a2\n")
-	tl := mustNew(t, o)
-	defer tl.Close()
-	ls := collect(t, tl, 5, 10*time.Second)
-	byText := indexByText(ls)
-	if h := byText["time,level,msg"]; h.Path != other || h.Start != 0 || h.Key == key {
-		t.Fatalf("lines %+v (other.log taken for the copy)", ls)
-	}
-	for _, l := range []string{"b1", "b2", "b3"} {
-		if byText[l].Path != other {
-			t.Fatalf("%s missing: lines %+v", l, ls)
-		}
-	}
-	expectQuiet(t, tl, 300*time.Millisecond)
-}
-
 // After a crash before a file's first checkpoint, the file rewritten in
 // place while the agent was down, with the same first line, is read from
 // its beginning under a new key. It was continued from where the
