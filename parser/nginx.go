@@ -551,15 +551,17 @@ func (p *nginxParser) typeOK(kind vkind, val []byte) bool {
 	return true
 }
 
-// dashAt returns the first k in line[pos+1:end], the class run of the
+// dashAt returns the first k in line[pos:end], the class run of the
 // variable of item i, where a '-' is followed by the literal after item
 // i+1 (or ends the line there, for the last item): where item i+1 may be
-// nginx's "-". It returns -1 when there is none.
+// nginx's "-". k == pos leaves item i empty: $host of a server without
+// server_name answering a request without Host, "-|400" (regress22 R5).
+// It returns -1 when there is none.
 func (p *nginxParser) dashAt(line []byte, i, pos, end int) int {
 	next := p.steps[i+1].lit
 	if i+1 == len(p.steps)-1 {
 		k := len(line) - len(next) - 1
-		if k > pos && k < end && line[k] == '-' {
+		if k >= pos && k < end && line[k] == '-' {
 			return k
 		}
 		return -1
@@ -567,7 +569,7 @@ func (p *nginxParser) dashAt(line []byte, i, pos, end int) int {
 	if len(next) == 0 {
 		return -1
 	}
-	for k := pos + 1; k < end; k++ {
+	for k := pos; k < end; k++ {
 		j := bytes.IndexByte(line[k:end], '-')
 		if j < 0 {
 			return -1

@@ -158,6 +158,20 @@ func TestNginxFormats(t *testing.T) {
 			want:   lines("host=localhost", "server_port=int:8080", "status=int:400"),
 		},
 		{
+			// A server without server_name answering a request without
+			// Host: $host is empty, $request_uri nginx's "-" (regress22 R5).
+			name:   "adjacent variables: the first empty, the second's \"-\"",
+			format: `'$host$request_uri|$status|$body_bytes_sent'`,
+			line:   `-|400|157`,
+			want:   lines("status=int:400", "body_bytes_sent=int:157"),
+		},
+		{
+			name:   "adjacent variables: the first \"-\" too",
+			format: `'$http_host$request_uri|$status'`,
+			line:   `--|400`,
+			want:   lines("status=int:400"),
+		},
+		{
 			name:   "adjacent variables: a '-' in the first before the second's value",
 			format: `'$host$request_uri|$host$uri "$request_uri"'`,
 			line:   `a-b-/x|a-b-/x "-"`,
