@@ -89,13 +89,23 @@ type Redactor struct {
 // member's old one (a key the line repeats keeps its last value); a time
 // read from a changed member is no event time.
 func (r *Redactor) fieldsFollowMessage(rec *sidetrail.Record, before, after []byte) {
-	if !isJSONText(before) || !isJSONText(after) {
+	if !isJSONText(before) {
 		return // only a JSON line's message (FuzzOracle gives others)
 	}
 	r.members = topMembers(before, r.members[:0])
-	r.members2 = topMembers(after, r.members2[:0])
+	if !isJSONText(after) {
+		r.members2 = r.members2[:0]
+	} else {
+		r.members2 = topMembers(after, r.members2[:0])
+	}
 	if len(r.members) != len(r.members2) {
-		return // not the same structure: the fields keep what the rules give them
+		// A replacement written with quotes left no JSON, or other
+		// members ('"x', '"pw":"[REDACTED]","y":1'): it stands as
+		// written, and the fields of the members it changed cannot take
+		// their new values. They are masked: they shipped the secret the
+		// message no longer holds (regress22 R4).
+		r.maskChangedMembers(rec, before, after)
+		return
 	}
 	for i := 0; i < len(r.members); i += 2 {
 		k, v := r.members[i], r.members[i+1]
@@ -125,6 +135,52 @@ func (r *Redactor) fieldsFollowMessage(rec *sidetrail.Record, before, after []by
 			start := len(rec.Scratch)
 			rec.Scratch = append(rec.Scratch, nv...)
 			f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], nkind
+		}
+	}
+}
+
+// maskChangedMembers masks the fields parsed from the top-level members of
+// before (r.members) that the rules changed on the way to after, which has
+// another structure: the members that the bytes between the two texts'
+// common prefix and common suffix touch. With several changes that is all
+// the members from the first to the last, the unchanged ones between them
+// too: more than was needed, never less. A time read from those members is
+// no event time.
+func (r *Redactor) maskChangedMembers(rec *sidetrail.Record, before, after []byte) {
+	p := 0
+	for p < len(before) && p < len(after) && before[p] == after[p] {
+		p++
+	}
+	q := 0
+	for q < len(before)-p && q < len(after)-p && before[len(before)-1-q] == after[len(after)-1-q] {
+		q++
+	}
+	from, to := p, max(len(before)-q, p+1) // an insertion touches the bytes on both sides
+	for i := 0; i < len(r.members); i += 2 {
+		k, v := r.members[i], r.members[i+1]
+		if k[0]-1 >= to || v[1] < from {
+			continue // the member's text, its opening quote to its value's end, is untouched
+		}
+		name := before[k[0]:k[1]]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			name = appendUnescapeJSON(nil, name)
+		}
+		old, kind := jsonScalar(before[v[0]:v[1]])
+		if tf := rec.TimeField; tf.Value != nil && (tf.Key == string(name) || below(tf.Key, string(name))) {
+			rec.Time = time.Time{}
+			rec.TimeField = sidetrail.Field{}
+		}
+		for j := range rec.Fields[:len(rec.Fields)-rec.Statics] {
+			f := &rec.Fields[j]
+			switch {
+			case lineKeyIs(rec, f.Key, name):
+				if f.Kind != kind || !bytes.Equal(f.Value, old) {
+					continue // a key the line repeats: another copy's value
+				}
+			case !below(f.Key, string(name)):
+				continue
+			}
+			f.Value, f.Kind = []byte(maskToken), sidetrail.KindString
 		}
 	}
 }

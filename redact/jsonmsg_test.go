@@ -310,6 +310,57 @@ func TestPatternOverAMemberWithItsQuotes(t *testing.T) {
 	}
 }
 
+// A replacement written with quotes stands as written; where it leaves no
+// JSON, or other members, the fields cannot follow it and are masked: they
+// shipped the secret the message no longer held (regress22 R4). Members it
+// did not touch keep their values.
+func TestQuotedReplacementLeavingNoJSON(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	pw := `"password"\s*:\s*"[^"]*"`
+	for _, tc := range []struct {
+		rule       redact.Rule
+		line, want string // want: the message
+		masked     []string
+		kept       map[string]string
+	}{
+		{redact.Rule{Pattern: pw, Replace: `"x`},
+			`{"user":"bob","password":"hunter2SECRET","n":1}`, `{"user":"bob","x,"n":1}`,
+			[]string{"password"}, map[string]string{"user": "bob", "n": "1"}},
+		// The user's pattern stops at the escaped quote: the rest of the
+		// value stays in the message, as written, and the field is masked.
+		{redact.Rule{Pattern: pw, Replace: `"password":"[REDACTED]"`},
+			`{"password":"p\"qSECRET","x":1}`, `{"password":"[REDACTED]"qSECRET","x":1}`,
+			[]string{"password"}, map[string]string{"x": "1"}},
+		{redact.Rule{Pattern: pw, Replace: `"x`},
+			`{"x":{"password":"dup1SECRET","password":"dup2SECRET"},"y":2}`, `{"x":{"x,"x},"y":2}`,
+			[]string{"x"}, map[string]string{"y": "2"}},
+		// Valid JSON with another member count.
+		{redact.Rule{Pattern: pw, Replace: `"pw":"[REDACTED]","redacted":true`},
+			`{"a":"1","password":"hunter2SECRET","b":"2"}`, `{"a":"1","pw":"[REDACTED]","redacted":true,"b":"2"}`,
+			[]string{"password"}, map[string]string{"a": "1", "b": "2"}},
+		// A replacement its own pattern matches again grows at every pass:
+		// the message is withheld, and so is every field.
+		{redact.Rule{Pattern: pw, Replace: `"password":"[REDACTED]","redacted":true`},
+			`{"a":"1","password":"hunter2SECRET","b":"2"}`, `[REDACTED]`,
+			[]string{"password", "a", "b"}, nil},
+	} {
+		rec, _ := parseRedact(t, jsonCfg, []redact.Rule{tc.rule}, tc.line)
+		if string(rec.Message) != tc.want {
+			t.Errorf("%s: message\n got %s\nwant %s", tc.line, rec.Message, tc.want)
+		}
+		for _, k := range tc.masked {
+			if f, ok := rec.Get(k); !ok || string(f.Value) != "[REDACTED]" {
+				t.Errorf("%s: field %s = %q, want [REDACTED]", tc.line, k, f.Value)
+			}
+		}
+		for k, want := range tc.kept {
+			if f, ok := rec.Get(k); !ok || string(f.Value) != want {
+				t.Errorf("%s: field %s = %q, want %q", tc.line, k, f.Value, want)
+			}
+		}
+	}
+}
+
 // The same for a line with parsed fields that is not JSON (nginx): a field
 // whose value stands whole in what a pattern matched in the message gets
 // the rule's replacement (redact22 P7: the quotes of "$http_x_session" in
