@@ -1094,7 +1094,11 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 			// A pattern over the original text of a line with parsed
 			// fields (nginx): the fields it covers follow (see
 			// followCovered).
-			r.covered = append(r.covered, coveredText{ru: ru, text: bytes.Clone(v[s:e])})
+			c := coveredText{ru: ru, text: bytes.Clone(v[s:e]), s: -1}
+			if len(v) == len(r.orig) && &v[0] == &r.orig[0] {
+				c.s, c.e = s, e
+			}
+			r.covered = append(r.covered, c)
 		}
 		if r.putMatch(ru, &q, rec, v, &last, s, e, e0, crossed, put, repl) {
 			n++
@@ -1114,6 +1118,9 @@ func (r *Redactor) applyPattern(rec *sidetrail.Record, ru *rule, v []byte) ([]by
 type coveredText struct {
 	ru   *rule
 	text []byte
+	// s, e: where it stands in the original message, when the pattern
+	// ran over that (no rule before it changed the message); s < 0 when not.
+	s, e int
 }
 
 // followCovered gives the rule's replacement to each parsed field whose
@@ -1125,13 +1132,34 @@ type coveredText struct {
 // bytes counts only as all the match holds but punctuation and spaces. The
 // rule's fields limit it, and a value the line holds outside the matches
 // too is not the one matched: a status 200 beside "ref=200" stays
-// (regress22 R1: it shipped "[REDACTED]", a string in one record).
+// (regress22 R1: it shipped "[REDACTED]", a string in one record). Where
+// the parser took the value from the original message's bytes and the
+// match covered them there, that is the value matched, whatever else holds
+// the same (regress22b B5: a User-Agent repeating a session header's value
+// unmasked the header's field).
 func (r *Redactor) followCovered(rec *sidetrail.Record) bool {
 	changed := false
+	give := func(f *sidetrail.Field, c coveredText) {
+		repl := r.replacement(c.ru, f.Value)
+		start := len(rec.Scratch)
+		rec.Scratch = append(rec.Scratch, repl...)
+		f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], sidetrail.KindString
+		r.c.rules[c.ru.idx].Add(1)
+		changed = true
+	}
+fields:
 	for i := range rec.Fields[:len(rec.Fields)-rec.Statics] {
 		f := &rec.Fields[i]
 		if f.Kind != sidetrail.KindString && f.Kind != sidetrail.KindInt && f.Kind != sidetrail.KindFloat || len(f.Value) == 0 {
 			continue
+		}
+		if off, ok := offsetIn(r.orig, f.Value); ok {
+			for _, c := range r.covered {
+				if c.s >= 0 && c.s <= off && off+len(f.Value) <= c.e && c.ru.targets(f.Key) {
+					give(f, c)
+					continue fields
+				}
+			}
 		}
 		inside := 0
 		for _, c := range r.covered {
@@ -1141,16 +1169,10 @@ func (r *Redactor) followCovered(rec *sidetrail.Record) bool {
 			continue
 		}
 		for _, c := range r.covered {
-			if !c.ru.targets(f.Key) || !standsWhole(c.text, f.Value) {
-				continue
+			if c.ru.targets(f.Key) && standsWhole(c.text, f.Value) {
+				give(f, c)
+				break
 			}
-			repl := r.replacement(c.ru, f.Value)
-			start := len(rec.Scratch)
-			rec.Scratch = append(rec.Scratch, repl...)
-			f.Value, f.Kind = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)], sidetrail.KindString
-			r.c.rules[c.ru.idx].Add(1)
-			changed = true
-			break
 		}
 	}
 	r.covered = r.covered[:0]

@@ -361,6 +361,38 @@ func TestQuotedReplacementLeavingNoJSON(t *testing.T) {
 	}
 }
 
+// A field is the one a pattern matched when the parser took it from the
+// bytes the match covered, whatever else in the line holds the same value
+// (regress22b B5: a User-Agent repeating the session id unmasked the
+// session header's field); a value the match did not cover stays, though
+// the match holds it too (regress22 R1: status 200 beside a matched
+// ref=200).
+func TestPatternCoversTheFieldItMatched(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `'$remote_addr "$request" $status "$http_user_agent" "$http_x_session"'`}
+	for _, tc := range []struct {
+		rule redact.Rule
+		line string
+		want map[string]string
+	}{
+		{redact.Rule{Pattern: `"sess-[a-z0-9]+"`},
+			`1.2.3.4 "GET /x HTTP/1.1" 200 "ua sess-q1" "sess-q1"`,
+			map[string]string{"http_x_session": "[REDACTED]", "http_user_agent": "ua sess-q1", "status": "200"}},
+		{redact.Rule{Pattern: `ref=\d+`},
+			`1.2.3.4 "GET /x?ref=200 HTTP/1.1" 200 "ua" "s"`,
+			map[string]string{"status": "200", "request_uri": "/x?[REDACTED]"}},
+	} {
+		rec, _ := parseRedact(t, cfg, []redact.Rule{tc.rule}, tc.line)
+		for k, want := range tc.want {
+			if f, ok := rec.Get(k); !ok || string(f.Value) != want {
+				t.Errorf("%s: %s = %q, want %q", tc.line, k, f.Value, want)
+			}
+		}
+		if f, _ := rec.Get("status"); f.Kind != sidetrail.KindInt {
+			t.Errorf("%s: status is a %v", tc.line, f.Kind)
+		}
+	}
+}
+
 // The same for a line with parsed fields that is not JSON (nginx): a field
 // whose value stands whole in what a pattern matched in the message gets
 // the rule's replacement (redact22 P7: the quotes of "$http_x_session" in
