@@ -2314,6 +2314,13 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			}
 			continue
 		case sidetrail.KindString:
+			if bytes.IndexByte(f.Value, '\\') >= 0 && looksJSON(f.Value) {
+				// A string holding JSON whose strings escape the value
+				// (redact22 P8): as a JSON field's.
+				if v, ch := r.scrubJSON(rec, f.Value); ch {
+					f.Value = v
+				}
+			}
 		default:
 			continue
 		}
@@ -2524,13 +2531,38 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 				continue
 			}
 			r.unesc = appendUnescapeJSON(r.unesc[:0], msg[t.s:t.e])
-			if bytes.Contains(r.unesc, v) {
+			if bytes.Contains(r.unesc, v) || heldInside(r.unesc, v, 2) {
 				r.spans = append(r.spans, span{s: t.s, e: t.e, repl: repl})
 				found = true
 			}
 		}
 	}
 	return found
+}
+
+// heldInside reports whether v stands in a string of the JSON text b,
+// unescaped: b is a string of the line that holds JSON (a logged request
+// body), whose own strings escape the value again (Python's "Jos\u00e9",
+// "CORP\\jdoe"; redact22 P8: it shipped). Strings holding JSON in those
+// are searched too, down to depth levels.
+func heldInside(b, v []byte, depth int) bool {
+	if depth == 0 || bytes.IndexByte(b, '\\') < 0 || !looksJSON(b) {
+		return false
+	}
+	for i := 0; ; {
+		t, next, ok := nextJSONToken(b, i)
+		if !ok {
+			return false
+		}
+		i = next
+		if !t.str || !t.esc {
+			continue
+		}
+		u := appendUnescapeJSON(nil, b[t.s:t.e])
+		if bytes.Contains(u, v) || heldInside(u, v, depth-1) {
+			return true
+		}
+	}
 }
 
 // addAll adds a span for every place needle appears in msg. A needle

@@ -410,3 +410,63 @@ func TestPatternWithItsNeighboursInAnNginxLine(t *testing.T) {
 		t.Errorf("message %s", m)
 	}
 }
+
+// A field rule's value inside a string that holds JSON (a logged request
+// body) is taken out of the message and of that field however the inner
+// JSON escapes it: Python's default \u00e9, a backslash, a quote (redact22
+// P8: it shipped in both). The line's strings are decoded down to the value.
+func TestFieldValueInsideAStringOfJSON(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	rules := []redact.Rule{{Field: "user"}}
+	for _, user := range []string{`CORP\jdoe`, `jdoe-corp`, `Jane "JJ" Doe`, "José Müller"} {
+		for _, ascii := range []bool{true, false} {
+			inner, _ := json.Marshal(map[string]string{"user": user, "action": "login"})
+			if ascii {
+				inner = []byte(strings.NewReplacer("é", `\u00e9`, "ü", `\u00fc`).Replace(string(inner)))
+			}
+			line, _ := json.Marshal(map[string]string{"user": user, "body": string(inner)})
+			rec, _ := parseRedact(t, jsonCfg, rules, string(line))
+			if holdsDeep(t, rec.Message, user) {
+				t.Errorf("%s: message %s", line, rec.Message)
+			}
+			for _, f := range rec.Fields {
+				if holdsDeep(t, f.Value, user) {
+					t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+				}
+			}
+		}
+	}
+}
+
+// holdsDeep reports whether text, or a string in it when it is JSON (and so
+// on inside such strings), holds v.
+func holdsDeep(t *testing.T, text []byte, v string) bool {
+	if strings.Contains(string(text), v) {
+		return true
+	}
+	var x any
+	if json.Unmarshal(text, &x) != nil {
+		return false
+	}
+	var walk func(x any) bool
+	walk = func(x any) bool {
+		switch x := x.(type) {
+		case string:
+			return holdsDeep(t, []byte(x), v)
+		case map[string]any:
+			for k, e := range x {
+				if strings.Contains(k, v) || walk(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(x)
+}
