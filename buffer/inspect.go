@@ -66,6 +66,9 @@ type SegmentReport struct {
 type CursorReport struct {
 	Name   string
 	NoFile bool
+	// Position: a source's place, not a sink's (see Options.Positions and
+	// Report.SetPositions).
+	Position bool
 	// Acked is the last acknowledged seq; Err is set if the file is damaged.
 	Acked uint64
 	Err   error
@@ -301,7 +304,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		why := "lost to damage"
 		if every && m.Last <= acked {
 			// As the agent sees them at start: not counted (buffer22 P2).
-			why = "damaged after every cursor had acknowledged them: delivered, nothing lost"
+			why = "damaged after every sink's cursor had acknowledged them: delivered, nothing lost"
 		}
 		if m.Records == m.Last-m.First+1 {
 			fmt.Fprintf(ew, "missing: seq %d-%d (%d records): no segment holds them (%s)\n", m.First, m.Last, m.Records, why)
@@ -312,21 +315,36 @@ func (r *Report) WriteText(w io.Writer) error {
 	return ew.err
 }
 
-// minAcked returns the lowest acknowledgement of the cursors, and whether
-// every cursor has one the agent keeps (one with no file, or a damaged
-// one, starts again at the oldest record).
-func (r *Report) minAcked() (uint64, bool) {
-	if len(r.Cursors) == 0 {
-		return 0, false
+// SetPositions marks the cursors named as sources' places (the agent's
+// Options.Positions): records every other cursor acknowledged were
+// delivered, whatever those say.
+func (r *Report) SetPositions(names ...string) {
+	for i := range r.Cursors {
+		r.Cursors[i].Position = slices.Contains(names, r.Cursors[i].Name)
 	}
-	m := r.Cursors[0].Acked
+}
+
+// minAcked returns the lowest acknowledgement of the sinks' cursors (all
+// cursors when every one is a position), and whether every one of those
+// has one the agent keeps (one with no file, or a damaged one, starts
+// again at the oldest record).
+func (r *Report) minAcked() (uint64, bool) {
+	sinks := slices.ContainsFunc(r.Cursors, func(c CursorReport) bool { return !c.Position })
+	var m uint64
+	found := false
 	for _, c := range r.Cursors {
+		if sinks && c.Position {
+			continue
+		}
 		if c.Err != nil || c.NoFile {
 			return 0, false
 		}
-		m = min(m, c.Acked)
+		if !found || c.Acked < m {
+			m = c.Acked
+		}
+		found = true
 	}
-	return m, true
+	return m, found
 }
 
 // errWriter keeps the first write error.

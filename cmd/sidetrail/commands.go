@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -271,6 +272,13 @@ func cmdBuffer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var positions []string
+	for _, c := range rep.Cursors {
+		if strings.HasPrefix(c.Name, sourceCursor("")) {
+			positions = append(positions, c.Name)
+		}
+	}
+	rep.SetPositions(positions...)
 	return rep.WriteText(stdout)
 }
 
