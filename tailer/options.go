@@ -3,6 +3,7 @@ package tailer
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -32,6 +33,14 @@ type Options struct {
 	Paths []string
 	// Exclude globs are matched against the base name and the full path.
 	Exclude []string
+	// OwnDirs and OwnFiles are what sidetrail writes itself: its data_dir
+	// (absolute, symlinks resolved) and its stdout and stderr when they are
+	// files. A path that matches them is skipped with a warning, never
+	// read: its own output read back grew without end, each record the
+	// last one quoted (tailer24 P1: 25 GB in 90 s), and its buffer's
+	// segments and checkpoints shipped as lines (P2).
+	OwnDirs  []string
+	OwnFiles []fs.FileInfo
 	// StartAt applies only on the very first run (no checkpoint file yet) to
 	// files present then; see End.
 	StartAt StartAt

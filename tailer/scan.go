@@ -81,6 +81,10 @@ func (t *Tailer) scan(now time.Time) {
 		p, fi, id := c.path, c.fi, c.id
 		f := t.files[id]
 		if f == nil {
+			if why := t.own(p, fi); why != "" {
+				t.markBad(p, why)
+				continue
+			}
 			fresh = append(fresh, cand{p, fi, id})
 			continue
 		}
@@ -498,6 +502,36 @@ func (t *Tailer) unmatchedGrace() time.Duration {
 	return max(t.o.RotateWait, 3*t.o.ScanInterval)
 }
 
+// own says why sidetrail must not read the file at p, fi (Options.OwnDirs
+// and OwnFiles), or "". It is asked of files the tailer does not know yet.
+func (t *Tailer) own(p string, fi fs.FileInfo) string {
+	for _, o := range t.o.OwnFiles {
+		if os.SameFile(fi, o) {
+			return ownFile
+		}
+	}
+	if len(t.o.OwnDirs) == 0 {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return ""
+	}
+	real = t.absPath(real)
+	for _, d := range t.o.OwnDirs {
+		if rel, err := filepath.Rel(d, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return ownDir
+		}
+	}
+	return ""
+}
+
+// The reasons own gives, as markBad logs them.
+const (
+	ownFile = "sidetrail's own stdout or stderr: its output read back as logs would grow without end; leave it out of paths"
+	ownDir  = "inside sidetrail's data_dir (its buffer and checkpoints); leave it out of paths"
+)
+
 func (t *Tailer) excluded(p string) bool {
 	base := filepath.Base(p)
 	abs := ""
@@ -552,7 +586,7 @@ func (t *Tailer) markBad(p, why string) {
 		return
 	}
 	t.bad[p] = why
-	if why != "is a directory" {
+	if why != "is a directory" && why != ownFile && why != ownDir {
 		t.stats.unreadable.Add(1)
 	}
 	// A path that flips between a file and something else (a FIFO

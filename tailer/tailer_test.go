@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -2484,5 +2485,48 @@ func TestExcludeMatchesTheFullPathHoweverSpelled(t *testing.T) {
 			t.Errorf("paths %s: read %q", paths, ls[0].Bytes)
 		}
 		tl.Close()
+	}
+}
+
+// What sidetrail writes itself is never read, however a glob reaches it:
+// its data_dir (through a symlink too) and its stdout or stderr redirected
+// into the logs. Its own output fed back grew without end (tailer24 P1: 25
+// GB in 90 s), its buffer and checkpoints shipped as lines (P2).
+func TestOwnFilesAreNeverRead(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	data := filepath.Join(logs, "data")
+	os.MkdirAll(filepath.Join(data, "buffer"), 0o755)
+	appendFile(t, filepath.Join(logs, "app.log"), "app line\n")
+	appendFile(t, filepath.Join(data, "buffer", "00000000000000000001.seg"), "segment bytes\n")
+	appendFile(t, filepath.Join(data, "src.json"), "checkpoint\n")
+	appendFile(t, filepath.Join(logs, "sidetrail-out.log"), "own output\n")
+	deep := filepath.Join(data, "deadletter", "out", "x")
+	os.MkdirAll(deep, 0o755)
+	appendFile(t, filepath.Join(deep, "dead.ndjson"), "dead letter\n") // beyond the globs but through link.log
+	if err := os.Symlink(filepath.Join(deep, "dead.ndjson"), filepath.Join(logs, "link.log")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Stat(filepath.Join(logs, "sidetrail-out.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned strings.Builder
+	o := testOptions(logs)
+	o.Paths = []string{filepath.Join(logs, "*"), filepath.Join(logs, "*/*"), filepath.Join(logs, "*/*/*")}
+	o.OwnDirs = []string{data}
+	o.OwnFiles = []fs.FileInfo{out}
+	o.Logger = slog.New(slog.NewTextHandler(&warned, nil))
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 1, 3*time.Second)
+	expectQuiet(t, tl, 300*time.Millisecond)
+	if ls[0].Bytes != "app line" {
+		t.Errorf("read %q", ls[0].Bytes)
+	}
+	tl.Close()
+	for _, name := range []string{"sidetrail-out.log", "00000000000000000001.seg", "src.json", "link.log"} {
+		if !strings.Contains(warned.String(), name) {
+			t.Errorf("no warning names %s:\n%s", name, warned.String())
+		}
 	}
 }

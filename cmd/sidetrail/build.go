@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -125,7 +127,32 @@ func tailerOptions(cfg *config.Config, src config.Source, logger *slog.Logger) t
 		FingerprintBytes: src.FingerprintBytes,
 		CheckpointPath:   checkpointPath(cfg, src.Name),
 		Logger:           logger.With("source", src.Name),
+		OwnDirs:          []string{realDir(cfg.DataDir)},
+		OwnFiles:         ownFiles(),
 	}
+}
+
+// realDir returns dir absolute, its symlinks resolved where it exists.
+func realDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		return real
+	}
+	return dir
+}
+
+// ownFiles returns the process's stdout and stderr where they are files
+// (`sidetrail run > out.log`), which a source must never read.
+func ownFiles() []fs.FileInfo {
+	var out []fs.FileInfo
+	for _, f := range []*os.File{os.Stdout, os.Stderr} {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			out = append(out, fi)
+		}
+	}
+	return out
 }
 
 func bufferOptions(cfg *config.Config, logger *slog.Logger, seen *buffer.DamageSeen) buffer.Options {
