@@ -247,7 +247,15 @@ func TestBuiltins(t *testing.T) {
 		{"ipv6", "std::vector Foo::Bar :: a::b::c", "std::vector Foo::Bar :: a::b::c"},
 		// A name and its colon glued before the address (redact22 P6).
 		{"ipv6", "host:2001:db8::1 {Addr:2001:db8::1 Port:443} id:fe80::1 node:::1", "host:[REDACTED:ipv6] {Addr:[REDACTED:ipv6] Port:443} id:[REDACTED:ipv6] node:[REDACTED:ipv6]"},
-		{"ipv6", "source:2001:db8::1 x2001:db8::1", "source:[REDACTED:ipv6] x2001:db8::1"},
+		{"ipv6", "source:2001:db8::1 x2001:db8::1", "source:[REDACTED:ipv6] x2001:[REDACTED:ipv6]"},
+		// Names ending in a digit, and a hex name before a full address
+		// (redact24 P1: they shipped).
+		{"ipv6", "ipv6:2001:db8::1 eth0:fe80::1 node1:2001:db8:85a3::8a2e:370:7334 peer1:2001:db8::1 ok",
+			"ipv6:[REDACTED:ipv6] eth0:[REDACTED:ipv6] node1:[REDACTED:ipv6] peer1:[REDACTED:ipv6] ok"},
+		{"ipv6", "cafe:2001:db8:85a3:0:0:8a2e:370:7334 dc01:2001:db8:85a3:0:0:8a2e:370:7334 ab12:fe80::1",
+			"cafe:[REDACTED:ipv6] dc01:[REDACTED:ipv6] [REDACTED:ipv6]"},
+		{"ipv6", "std::vector Class::method main.go:42: 12:30:45 aa:bb:cc:dd:ee:ff",
+			"std::vector Class::method main.go:42: 12:30:45 aa:bb:cc:dd:ee:ff"},
 		{"ipv6", "client:2001:db8:85a3:0:0:8a2e:370:7334.", "client:[REDACTED:ipv6]."},
 		{"ipv6", "mac:00:1a:2b:3c:4d:5e key:dead:beef x:1::2y", "mac:00:1a:2b:3c:4d:5e key:dead:beef x:1::2y"},
 	}

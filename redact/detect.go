@@ -3284,20 +3284,40 @@ func (ipv6Detector) find(b []byte, from int, _ string, _ *findState) (int, int, 
 			// A name and its colon glued before the address
 			// ("host:2001:db8::1", Go's "{Addr:2001:db8::1 Port:443}",
 			// "id:fe80::1"; redact22 P6: they shipped, as "ip:203.0.113.9"
-			// did not): the address starts after the name's colon. A
-			// name's hex letters before it ("id", "source") hold no
-			// digit; "x2001:db8::1" is an address glued to a letter.
-			k := s + bytes.IndexByte(b[s:e], ':')
-			if k+1 < e && (b[k+1] != ':' || k+2 < e && b[k+2] == ':') && bytes.IndexAny(b[s:k], "0123456789") < 0 {
-				if ts, te := trimV6(b, k+1, e); ts == k+1 && validV6(b[ts:te]) {
-					return ts, te, true
-				}
+			// did not): the address starts after the name's colon, the
+			// name's last hex bytes being no part of it, digits too
+			// ("eth0:fe80::1", "node1:", "ipv6:"; redact24 P1: they
+			// shipped). So "x2001:db8::1" is the name x2001 and db8::1.
+			if ts, te, ok := v6AfterName(b, s, e); ok {
+				return ts, te, true
 			}
 			continue
 		}
-		s, e = trimV6(b, s, e)
-		if validV6(b[s:e]) {
-			return s, e, true
+		ts, te := trimV6(b, s, e)
+		if validV6(b[ts:te]) {
+			return ts, te, true
+		}
+		// A name of hex letters at a word's start, before a full address
+		// ("cafe:2001:db8:85a3:0:0:8a2e:370:7334": nine groups, no
+		// address; redact24 P1).
+		if ts, te, ok := v6AfterName(b, s, e); ok {
+			return ts, te, true
+		}
+	}
+	return 0, 0, false
+}
+
+// v6AfterName returns the address in b[s:e] after its first colon, which
+// ends a name before it ("eth0:fe80::1" from "0:"; "node:::1" gives "::1").
+func v6AfterName(b []byte, s, e int) (int, int, bool) {
+	k := bytes.IndexByte(b[s:e], ':')
+	if k < 0 {
+		return 0, 0, false
+	}
+	k += s
+	if k+1 < e && (b[k+1] != ':' || k+2 < e && b[k+2] == ':') {
+		if ts, te := trimV6(b, k+1, e); ts == k+1 && validV6(b[ts:te]) {
+			return ts, te, true
 		}
 	}
 	return 0, 0, false

@@ -626,7 +626,7 @@ func TestAddressAndTokenAfterEscapedLineBreak(t *testing.T) {
 		{name: "ipv6 tab", msg: `level=info msg="v6:\t2001:db8::1 ok"`, wantMsg: `level=info msg="v6:\t[REDACTED:ipv6] ok"`},
 		{name: "bearer", msg: `level=info msg="hdr:\nBearer abcdefghijklmnopqrstuvwxyz012345"`, wantMsg: `level=info msg="hdr:\nBearer [REDACTED]"`},
 		{name: "authorization", msg: `msg="hdr:\tAuthorization: Basic dXNlcjpwYXNz"`, wantMsg: `msg="hdr:\tAuthorization: Basic [REDACTED]"`},
-		{name: "letters glue", msg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`, wantMsg: `v1.2.3.4 x2001:db8::1 tokenBearer abcdefghijklmnop`},
+		{name: "letters glue", msg: `v1.2.3.4 xfe80::1 tokenBearer abcdefghijklmnop`, wantMsg: `v1.2.3.4 xfe80::1 tokenBearer abcdefghijklmnop`},
 		// After an escape whose last character is a hex digit: the
 		// escape's digits were read as the address's, and it shipped or
 		// was taken for another address (redact20 F1, F2).
