@@ -436,6 +436,11 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				// member so named below the top level have it. Its
 				// member names and true/false shipped (redact12 F6).
 				if v, ch := r.applyChain(rec, f.Value, key, false, 0, false, true); ch {
+					// The message follows, the value as a JSON string:
+					// a dotted key below a secret's name
+					// ({"secret.data":{…}}) is one its own rules do not
+					// see (redact24 P2).
+					r.changed = append(r.changed, changedField{old: f.Value, new: sidetrail.AppendJSONString(nil, v), kind: sidetrail.KindJSON})
 					f.Value, f.Kind = v, sidetrail.KindString
 					redacted = true
 					continue

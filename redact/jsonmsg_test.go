@@ -470,3 +470,37 @@ func holdsDeep(t *testing.T, text []byte, v string) bool {
 	}
 	return walk(x)
 }
+
+// A dotted key below a secret's name ({"password.old":…}) is the member
+// password, which the record writes nested: masked as the nested spelling
+// is, in its field and in the message, objects and arrays too (redact24 P2:
+// the flat spelling shipped).
+func TestDottedKeyBelowASecretName(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	rules := []redact.Rule{{Builtin: redact.BuiltinQuerySecrets}}
+	for _, line := range []string{
+		`{"msg":"password changed","password.old":"HunterOld1","password.new":"HunterNew2","user":"bob"}`,
+		`{"token.value":"TokVal5xyz","token.expires":"36001234"}`,
+		`{"a":1,"secret.data":{"k":"SecData6"},"b":2}`,
+		`{"api_key.list":["Prim7xyz","Sec8xyz"]}`,
+		`{"auth.token.v":"Deep9xyz"}`,
+	} {
+		rec, _ := parseRedact(t, jsonCfg, rules, line)
+		for _, secret := range []string{"Hunter", "TokVal", "36001234", "SecData", "Prim7", "Sec8", "Deep9"} {
+			if strings.Contains(string(rec.Message), secret) {
+				t.Errorf("%s: message %s", line, rec.Message)
+			}
+			for _, f := range rec.Fields {
+				if strings.Contains(string(f.Value), secret) {
+					t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+				}
+			}
+		}
+		if !json.Valid(rec.Message) {
+			t.Errorf("%s: message no JSON: %s", line, rec.Message)
+		}
+		if f, ok := rec.Get("user"); strings.Contains(line, "bob") && (!ok || string(f.Value) != "bob") {
+			t.Errorf("%s: user = %q", line, f.Value)
+		}
+	}
+}
