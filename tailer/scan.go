@@ -314,7 +314,7 @@ func (t *Tailer) scan(now time.Time) {
 			t.finish(f)
 			f.finEOF = true
 		} else if len(t.atRisk) > 0 && !f.away && f.copyOf == nil && !f.final &&
-			(f.st != nil && (f.eof && (quiet || t.finishing.Load()) || finDone) ||
+			(f.st != nil && (f.eof && (quiet || t.finishing.Load()) && !t.linesPending(f) || finDone) ||
 				f.st == nil && (quiet || t.finishing.Load())) {
 			// Files wait for a descriptor (max_open_files): a live file
 			// read to its end and quiet for rotate_wait gives its
@@ -500,6 +500,38 @@ func hasGlobMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 // rename and the new file's creation.
 func (t *Tailer) unmatchedGrace() time.Duration {
 	return max(t.o.RotateWait, 3*t.o.ScanInterval)
+}
+
+// linesPending reports whether f holds whole lines it has not handed out:
+// its reads reached its end (f.eof) into the read buffer, where they wait
+// while the consumer does not take them (a full buffer). A live file gives
+// its descriptor up to the waiting files only without them: it dropped
+// them, and was opened again only when it grew, a finished file never, a
+// deleted one losing them uncounted (ops24 P2). An unfinished line at its
+// end is not one: it is read again from its start when the file grows.
+func (t *Tailer) linesPending(f *file) bool {
+	if f.offset >= f.size || f.fd == nil {
+		return false
+	}
+	if t.bufFile == f && t.bufOff+int64(t.w) >= f.size {
+		return bytes.IndexByte(t.buf[t.r:t.w], '\n') >= 0
+	}
+	// The read buffer went on to another file: look at the bytes left.
+	if f.size-f.offset > int64(t.o.MaxLineBytes) {
+		return true // a fragment at least
+	}
+	var chunk [4096]byte
+	for off := f.offset; off < f.size; {
+		k, err := f.fd.ReadAt(chunk[:min(int64(len(chunk)), f.size-off)], off)
+		if bytes.IndexByte(chunk[:k], '\n') >= 0 {
+			return true
+		}
+		if k == 0 || err != nil && !errors.Is(err, io.EOF) {
+			return false
+		}
+		off += int64(k)
+	}
+	return false
 }
 
 // own says why sidetrail must not read the file at p, fi (Options.OwnDirs
