@@ -406,6 +406,15 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			if !keyed && f.Key != key && r.fieldKeyed(f.Key) {
 				key, keyed = f.Key, true
 			}
+			if !keyed && len(rec.Renamed) > 0 {
+				// The line's own key, which the parser renamed: a dotted
+				// key below a secret's name beside that name itself
+				// ({"token":"t","token.refresh":"x"} ships token_refresh;
+				// redact24 P4).
+				if lk := lineKey(rec, key); lk != key && r.fieldKeyed(lk) {
+					key, keyed = lk, true
+				}
+			}
 			// A string holding JSON with escapes may hide from the
 			// pre-filters what its strings say unescaped (see below).
 			if mask&sh.allBits == 0 && !keyed && !(f.Kind == sidetrail.KindString && looksJSON(f.Value) && bytes.IndexByte(f.Value, '\\') >= 0) {
@@ -430,6 +439,9 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				redacted = true
 			}
 		case sidetrail.KindJSON:
+			if len(rec.Renamed) > 0 && !r.fieldKeyed(key) {
+				key = lineKey(rec, key) // see above
+			}
 			if r.fieldKeyed(key) {
 				// A secret's name (password, authorization) holding an
 				// object or array: a secret whole, as the message and a
@@ -619,7 +631,7 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 				}
 			}
 		}
-		if !found && (!r.shows(msg, c) || c.kind == sidetrail.KindString && needsEscape(c.old) && r.holdsEscaped(r.orig, c.old)) {
+		if !found && (!r.shows(msg, c) || within(r.orig, c.old) || c.kind == sidetrail.KindString && needsEscape(c.old) && r.holdsEscaped(r.orig, c.old)) {
 			// Neither the old value nor the new one: another rule
 			// changed part of the value in the message. Or the new one
 			// shows where the message held the old one escaped: a

@@ -504,3 +504,60 @@ func TestDottedKeyBelowASecretName(t *testing.T) {
 		}
 	}
 }
+
+// A field masked whole for its name ("$http_authorization", a keyed
+// header) takes its value out of the message whole too, though a rule
+// masked part of it there first: the message showed "Bearer [REDACTED]
+// extra" and shipped the rest (redact24 P3).
+func TestKeyedFieldLeavesNoRestInTheMessage(t *testing.T) {
+	cfg := parser.Config{Format: "nginx", LogFormat: `'$remote_addr "$request" $status "$http_authorization" "$http_x_api_key"'`}
+	for _, tc := range []struct{ auth, key, secret string }{
+		{"Bearer tok3secret extra4secret", "-", "extra4"},
+		{"Bearer abc=DEF123tail", "-", "DEF123"},
+		{"Token token=abcSECRET2, other=SECRETtail3", "-", "SECRETtail3"},
+		{"Basic dXNlcjpwYXNz, Bearer SECRETtail6", "-", "dXNlcjpwYXNz"},
+		{"-", "HEADkey1 password=abc TAILkey2", "TAILkey2"},
+		{"-", "HEADtok3 Bearer abc TAILtok4", "HEADtok3"},
+	} {
+		line := `1.2.3.4 "GET /x HTTP/1.1" 200 "` + tc.auth + `" "` + tc.key + `"`
+		rec, _ := parseRedact(t, cfg, redact.Defaults(), line)
+		if strings.Contains(string(rec.Message), tc.secret) {
+			t.Errorf("%s: message %s", line, rec.Message)
+		}
+		for _, f := range rec.Fields {
+			if strings.Contains(string(f.Value), tc.secret) {
+				t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+			}
+		}
+		if f, ok := rec.Get("status"); !ok || f.Kind != sidetrail.KindInt {
+			t.Errorf("%s: status %+v", line, f)
+		}
+	}
+}
+
+// A dotted key below a secret's name that the parser renamed flat because
+// the line also holds that name ({"token":"t","token.refresh":"x"} ships
+// token_refresh) is masked as the nested one is (redact24 P4).
+func TestRenamedDottedKeyBelowASecretName(t *testing.T) {
+	jsonCfg := parser.Config{Format: "json"}
+	rules := []redact.Rule{{Builtin: redact.BuiltinQuerySecrets}}
+	for _, line := range []string{
+		`{"password.old":"x1secret","password":"y"}`,
+		`{"password":{"a":1},"password.b":"x2secret"}`,
+		`{"token":"t","token.refresh":"x3secret"}`,
+		`{"token":"t","token.refresh":{"v":"x4secret"}}`,
+	} {
+		rec, _ := parseRedact(t, jsonCfg, rules, line)
+		if strings.Contains(string(rec.Message), "secret") {
+			t.Errorf("%s: message %s", line, rec.Message)
+		}
+		for _, f := range rec.Fields {
+			if strings.Contains(string(f.Value), "secret") {
+				t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+			}
+		}
+		if !json.Valid(rec.Message) {
+			t.Errorf("%s: message no JSON: %s", line, rec.Message)
+		}
+	}
+}
