@@ -137,6 +137,10 @@ func TestByteSize(t *testing.T) {
 			t.Errorf("%q: no error", in)
 		}
 	}
+	// A number too large says so, not that it is written wrong (ops24 P4).
+	if _, err := ParseByteSize("9999999TiB"); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("9999999TiB: %v", err)
+	}
 	if s := ByteSize(1 << 30).String(); s != "1GiB" {
 		t.Errorf("String = %s", s)
 	}

@@ -32,7 +32,10 @@ func ParseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n < 0 || n*float64(mult) > 1<<62 {
+	if err == nil && n >= 0 && n*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("invalid size %q: too large (at most 2^62 bytes, 4194304TiB)", s)
+	}
+	if err != nil || n < 0 {
 		return 0, fmt.Errorf("invalid size %q: want a number with an optional unit, written exactly so: B, K or KiB, M or MiB, G or GiB, TiB (powers of 1024), KB, MB, GB, TB (powers of 1000)", s)
 	}
 	return ByteSize(n * float64(mult)), nil

@@ -96,7 +96,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		arg := fs.Arg(0)
 		fmt.Fprintf(fs.Output(), "sidetrail %s: unexpected argument %q", fs.Name(), arg)
 		if fs.Lookup("config") != nil && arg != "" && arg[0] != '-' {
-			fmt.Fprintf(fs.Output(), " (did you mean -config %s?)", arg)
+			if fs.Lookup("data-dir") != nil {
+				fmt.Fprintf(fs.Output(), " (did you mean -config %s or -data-dir %s?)", arg, arg)
+			} else {
+				fmt.Fprintf(fs.Output(), " (did you mean -config %s?)", arg)
+			}
 		}
 		fmt.Fprintln(fs.Output())
 		return exitError(2)

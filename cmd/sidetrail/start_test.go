@@ -165,6 +165,10 @@ func TestPositionalArgumentsRefused(t *testing.T) {
 	if _, _, errOut := runMain(t, "", "validate", bad); !strings.Contains(errOut, "did you mean -config "+bad) {
 		t.Errorf("no hint: %q", errOut)
 	}
+	// buffer inspect takes a directory too (ops24 P4).
+	if _, _, errOut := runMain(t, "", "buffer", "inspect", "dir"); !strings.Contains(errOut, "-config dir or -data-dir dir") {
+		t.Errorf("buffer inspect hint: %q", errOut)
+	}
 }
 
 // An empty -config (a variable that expanded to nothing) is refused: it
