@@ -311,9 +311,11 @@ func (t *Tailer) scan(now time.Time) {
 				f.final = true
 				f.eof = false
 			}
-		} else if len(t.atRisk) > 0 && f.away && f.eof && f.offset >= f.size && f.st != nil && f.copyOf == nil && !f.final && !finDone {
+		} else if len(t.atRisk) > 0 && f.away && f.offset >= f.size && f.st != nil && f.copyOf == nil && !f.final && !finDone {
 			// Files wait for a descriptor: a rotated file with every
-			// byte handed out (no unfinished line) gives its own up at
+			// byte handed out up to the size this scan saw (no
+			// unfinished line; not f.eof, which each directory event
+			// clears: a fast rotation's kept coming) gives its own up at
 			// once, and is opened again if its writer adds a line. It
 			// held it for rotate_wait, and a log rotated more often
 			// than max_open_files in rotate_wait left its live file
