@@ -964,6 +964,17 @@ func (bearerDetector) keyed(key string) bool {
 func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int, int, bool) {
 	st.quote = ""
 	if from == 0 && d.keyed(key) {
+		// The whole value is one Authorization header's: its scheme, the
+		// first word, stays, and all after it is credentials. The
+		// credentials were cut at their first space or comma, and the
+		// rest shipped (redact24 P3: "Basic a, Basic b", AWS SigV4's
+		// "Credential=…, Signature=…" after a scheme read as a token).
+		if s := authRest(b); s < len(b) {
+			if isToken(b[s:]) {
+				return 0, 0, false // masked already
+			}
+			return s, len(b), true
+		}
 		if s, e := authValue(b, 0); s < e {
 			return s, e, true
 		}
@@ -1052,6 +1063,22 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 		}
 	}
 	return 0, 0, false
+}
+
+// authRest returns where the credentials of the Authorization value v
+// begin: after its scheme (its first word) and the spaces after that; at
+// its first non-space byte when it holds no such word and space (a bare
+// token).
+func authRest(v []byte) int {
+	i := skipSpace(v, 0)
+	k := i
+	for k < len(v) && (is(v[k], cAlpha|cDigit) || v[k] == '-' || v[k] == '_' || v[k] == '.') {
+		k++
+	}
+	if k == i || k >= len(v) || v[k] != ' ' && v[k] != '\t' {
+		return i
+	}
+	return skipSpace(v, k)
 }
 
 func skipSpace(b []byte, j int) int {

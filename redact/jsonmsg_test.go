@@ -561,3 +561,37 @@ func TestRenamedDottedKeyBelowASecretName(t *testing.T) {
 		}
 	}
 }
+
+// A field named for the Authorization header is one header value: its
+// scheme stays and everything after it is masked, in the field and in the
+// message, with bearer_token alone. The credentials ended at their first
+// space or comma, and the rest shipped: a second Basic credential, AWS
+// SigV4's Credential and Signature after a scheme taken for the token
+// (redact24 P3).
+func TestAuthorizationFieldKeepsOnlyItsScheme(t *testing.T) {
+	nginx := parser.Config{Format: "nginx", LogFormat: `'$remote_addr "$request" $status "$http_authorization"'`}
+	rules := []redact.Rule{{Builtin: redact.BuiltinBearerToken}}
+	for _, tc := range []struct{ value, want, secret string }{
+		{"Basic dXNlcjpwYXNz, Basic YWRtaW46aHVudGVyMg==", "Basic [REDACTED]", "YWRtaW46"},
+		{"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261128/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=fe5f80f77d5fa3be",
+			"AWS4-HMAC-SHA256 [REDACTED]", "fe5f80f7"},
+		{"SharedAccessSignature sr=x&sig=SIGsecret4%3D&se=1", "SharedAccessSignature [REDACTED]", "SIGsecret4"},
+		{"Bearer abc def", "Bearer [REDACTED]", "def"},
+		{"Bearer abc,DEF123tail", "Bearer [REDACTED]", "DEF123"},
+		{"tokenWithoutScheme123", "[REDACTED]", "tokenWithout"},
+	} {
+		line := `1.2.3.4 "GET /x HTTP/1.1" 200 "` + tc.value + `"`
+		rec, _ := parseRedact(t, nginx, rules, line)
+		if f, _ := rec.Get("http_authorization"); string(f.Value) != tc.want {
+			t.Errorf("%s: field %q, want %q", tc.value, f.Value, tc.want)
+		}
+		if strings.Contains(string(rec.Message), tc.secret) {
+			t.Errorf("%s: message %s", tc.value, rec.Message)
+		}
+		jl, _ := json.Marshal(map[string]string{"authorization": tc.value})
+		rec, _ = parseRedact(t, parser.Config{Format: "json"}, rules, string(jl))
+		if f, _ := rec.Get("authorization"); string(f.Value) != tc.want || strings.Contains(string(rec.Message), tc.secret) {
+			t.Errorf("%s: JSON line: field %q, message %s", tc.value, f.Value, rec.Message)
+		}
+	}
+}
