@@ -249,6 +249,10 @@ func topMembers(b []byte, out [][2]int) [][2]int {
 type changedField struct {
 	old, new []byte
 	kind     sidetrail.Kind
+	// keyed: changed for its name (a secret's, an Authorization
+	// header's), as a whole value, which the message must follow
+	// though its own rules changed part of it (see syncMessage).
+	keyed bool
 }
 
 type macState struct {
@@ -434,7 +438,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				}
 			}
 			if ch {
-				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind})
+				r.changed = append(r.changed, changedField{old: f.Value, new: v, kind: f.Kind, keyed: keyed})
 				f.Value, f.Kind = v, sidetrail.KindString
 				redacted = true
 			}
@@ -452,7 +456,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 					// a dotted key below a secret's name
 					// ({"secret.data":{…}}) is one its own rules do not
 					// see (redact24 P2).
-					r.changed = append(r.changed, changedField{old: f.Value, new: sidetrail.AppendJSONString(nil, v), kind: sidetrail.KindJSON})
+					r.changed = append(r.changed, changedField{old: f.Value, new: sidetrail.AppendJSONString(nil, v), kind: sidetrail.KindJSON, keyed: true})
 					f.Value, f.Kind = v, sidetrail.KindString
 					redacted = true
 					continue
@@ -631,7 +635,7 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 				}
 			}
 		}
-		if !found && (!r.shows(msg, c) || within(r.orig, c.old) || c.kind == sidetrail.KindString && needsEscape(c.old) && r.holdsEscaped(r.orig, c.old)) {
+		if !found && (!r.shows(msg, c) || c.keyed && within(r.orig, c.old) || c.kind == sidetrail.KindString && needsEscape(c.old) && r.holdsEscaped(r.orig, c.old)) {
 			// Neither the old value nor the new one: another rule
 			// changed part of the value in the message. Or the new one
 			// shows where the message held the old one escaped: a
