@@ -2554,12 +2554,18 @@ func TestFileWithLinesPendingKeepsItsDescriptor(t *testing.T) {
 	first := collect(t, tl, 10, 3*time.Second)
 	time.Sleep(4 * o.RotateWait) // the consumer stops: quiet past rotate_wait
 	rest := collect(t, tl, files*lines-10, 10*time.Second)
+	expectEachOnce(t, append(first, rest...))
+}
+
+// expectEachOnce fails the test if a line was handed out twice.
+func expectEachOnce(t *testing.T, ls []got) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, g := range append(first, rest...) {
-		if seen[g.Bytes] {
-			t.Fatalf("%q twice", g.Bytes)
+	for _, l := range ls {
+		if seen[l.Bytes] {
+			t.Fatalf("%q twice", l.Bytes)
 		}
-		seen[g.Bytes] = true
+		seen[l.Bytes] = true
 	}
 }
 
@@ -2635,13 +2641,7 @@ func TestFastRenameRotationWithFewDescriptors(t *testing.T) {
 	}()
 	ls := collect(t, tl, gens*per, 20*time.Second)
 	<-done
-	seen := map[string]bool{}
-	for _, l := range ls {
-		if seen[l.Bytes] {
-			t.Fatalf("%q twice", l.Bytes)
-		}
-		seen[l.Bytes] = true
-	}
+	expectEachOnce(t, ls)
 }
 
 // rotate_wait counts from the rename too: a file quiet mid-line for longer
