@@ -609,3 +609,21 @@ func TestDropLeavesTheMessageAsTheField(t *testing.T) {
 		t.Errorf("field %q, message %s", f.Value, rec.Message)
 	}
 }
+
+// A value masked for its field's name is taken out of the message wherever
+// it stands, also inside another field that another rule changed (the
+// e-mail in the request): rebuilt from the original line with the fields'
+// new values, the message shipped the token in the request again
+// (regress24 R1, a regression of 74cfd10's first form).
+func TestKeyedValueLeavesTheMessageBesideAnotherChange(t *testing.T) {
+	nginx := parser.Config{Format: "nginx", LogFormat: `'$remote_addr "$request" $status "$http_referer" "$http_x_auth_token"'`}
+	for _, line := range []string{
+		`10.0.0.1 "GET /cb?state=zq9secretvalue77&email=a@b.io HTTP/1.1" 302 "-" "zq9secretvalue77"`,
+		`10.0.0.1 "GET /cb?state=zq9secretvalue77 HTTP/1.1" 302 "http://x/?e=a@b.io&s=zq9secretvalue77" "zq9secretvalue77"`,
+	} {
+		rec, _ := parseRedact(t, nginx, redact.Defaults(), line)
+		if strings.Contains(string(rec.Message), "zq9secret") {
+			t.Errorf("%s: message %s", line, rec.Message)
+		}
+	}
+}
