@@ -531,8 +531,30 @@ func (b *Buffer) countMissing(maxAcked uint64) {
 		next = max(next, s.accounted+1)
 	}
 	if next <= maxAcked {
+		// A tail: no record after it is held. Past every source's place
+		// (what its checkpoint covers), its lines are read again, from
+		// where the last record held for their file left off (regress24
+		// R4: 1,046 records called lost, every one delivered after).
+		if p, ok := b.maxPosition(); ok && p < next {
+			b.log.Info("buffer: records missing past every source's checkpoint (nothing lost: their lines are read again from the files, where they still are)",
+				"first_seq", next, "last_seq", maxAcked, "records", maxAcked-next+1)
+			return
+		}
 		b.reportMissing(next, maxAcked, delivered)
 	}
+}
+
+// maxPosition is the highest acknowledgement of the Positions cursors (the
+// sources' places), and false when there are none.
+func (b *Buffer) maxPosition() (uint64, bool) {
+	var m uint64
+	found := false
+	for _, c := range b.cursors {
+		if slices.Contains(b.opts.Positions, c.name) {
+			m, found = max(m, c.acked), true
+		}
+	}
+	return m, found
 }
 
 // reportMissing counts and logs the missing records [lo, hi]; those up to

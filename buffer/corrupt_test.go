@@ -882,24 +882,29 @@ func TestDamageEveryCursorAcknowledgedIsNotCounted(t *testing.T) {
 // A tail the sink had acknowledged, cut off (a power cut with fsync:
 // interval), while a source's place is behind it: the sink delivered those
 // records and the source reads their lines again, so nothing is lost and
-// nothing counted (buffer22 P1: 33 records counted and logged as lost). A
-// sink's cursor behind the cut counts them, as before.
+// nothing counted (buffer22 P1: 33 records counted and logged as lost).
+// With a sink behind the cut too, the source's lines read again reach it
+// (regress24 R4); it counts them when the source's place is past the cut.
 func TestCutTailTheSinksHadDeliveredIsNotCounted(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		positions   []string
-		ackSink     uint64
-		wantRecords uint64
+		name            string
+		positions       []string
+		ackSink, ackSrc uint64
+		wantRecords     uint64
 	}{
-		{"the source's place behind", []string{"src"}, 100, 0},
-		{"a sink behind", nil, 100, 3},
+		{"the source's place behind", []string{"src"}, 100, 50, 0},
+		{"a sink behind", nil, 100, 50, 3},
+		// A sink behind the tail too, the source's place behind it: its
+		// lines are read again (regress24 R4). Past it, they are not.
+		{"a sink and the source's place behind", []string{"src"}, 60, 50, 0},
+		{"a sink behind, the source's place past it", []string{"src"}, 60, 100, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			opts := buffer.Options{Cursors: []string{"sink", "src"}, Positions: tc.positions, SegmentBytes: 1 << 20}
+			opts := buffer.Options{Cursors: []string{"ahead", "sink", "src"}, Positions: tc.positions, SegmentBytes: 1 << 20}
 			b := open(t, dir, opts)
 			appendRange(t, b, 0, 100, 10)
-			for name, acked := range map[string]uint64{"sink": tc.ackSink, "src": 50} {
+			for name, acked := range map[string]uint64{"ahead": 100, "sink": tc.ackSink, "src": tc.ackSrc} {
 				r, err := b.Reader(name)
 				if err != nil {
 					t.Fatal(err)
