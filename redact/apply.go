@@ -156,6 +156,11 @@ func (r *Redactor) maskChangedMembers(rec *sidetrail.Record, before, after []byt
 		q++
 	}
 	from, to := p, max(len(before)-q, p+1) // an insertion touches the bytes on both sides
+	// The members touched, by name: each copy's old value (a key the line
+	// repeats keeps only its last in the field). The fields are then
+	// walked once: a field per member took time in the square of a long
+	// line's members (regress24 R9: 34 s for 968 KB).
+	touched := map[string][]changedField{}
 	for i := 0; i < len(r.members); i += 2 {
 		k, v := r.members[i], r.members[i+1]
 		if k[0]-1 >= to || v[1] < from {
@@ -166,22 +171,52 @@ func (r *Redactor) maskChangedMembers(rec *sidetrail.Record, before, after []byt
 			name = appendUnescapeJSON(nil, name)
 		}
 		old, kind := jsonScalar(before[v[0]:v[1]])
-		if tf := rec.TimeField; tf.Value != nil && (tf.Key == string(name) || below(tf.Key, string(name))) {
-			rec.Time = time.Time{}
-			rec.TimeField = sidetrail.Field{}
+		touched[string(name)] = append(touched[string(name)], changedField{old: old, kind: kind})
+	}
+	if len(touched) == 0 {
+		return
+	}
+	reached := func(key string) bool { // key, or a name above it, touched
+		if _, ok := touched[key]; ok {
+			return true
 		}
-		for j := range rec.Fields[:len(rec.Fields)-rec.Statics] {
-			f := &rec.Fields[j]
-			switch {
-			case lineKeyIs(rec, f.Key, name):
-				if f.Kind != kind || !bytes.Equal(f.Value, old) {
-					continue // a key the line repeats: another copy's value
-				}
-			case !below(f.Key, string(name)):
-				continue
+		for i := strings.IndexByte(key, '.'); i > 0; {
+			if _, ok := touched[key[:i]]; ok {
+				return true
 			}
-			f.Value, f.Kind = []byte(maskToken), sidetrail.KindString
+			j := strings.IndexByte(key[i+1:], '.')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
 		}
+		return false
+	}
+	if tf := rec.TimeField; tf.Value != nil && reached(tf.Key) {
+		rec.Time = time.Time{}
+		rec.TimeField = sidetrail.Field{}
+	}
+	for j := range rec.Fields[:len(rec.Fields)-rec.Statics] {
+		f := &rec.Fields[j]
+		lk := lineKey(rec, f.Key)
+		own, ok := touched[lk]
+		if !ok && strings.HasPrefix(lk, "json.") {
+			own, ok = touched[lk[5:]]
+		}
+		if !ok {
+			if _, ok = touched[f.Key]; ok {
+				own = touched[f.Key]
+			}
+		}
+		switch {
+		case ok:
+			if !slices.ContainsFunc(own, func(c changedField) bool { return c.kind == f.Kind && bytes.Equal(c.old, f.Value) }) {
+				continue // a key the line repeats: another copy's value
+			}
+		case !reached(f.Key) && !reached(lk):
+			continue
+		}
+		f.Value, f.Kind = []byte(maskToken), sidetrail.KindString
 	}
 }
 
@@ -410,13 +445,17 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			if !keyed && f.Key != key && r.fieldKeyed(f.Key) {
 				key, keyed = f.Key, true
 			}
-			if !keyed && len(rec.Renamed) > 0 {
-				// The line's own key, which the parser renamed: a dotted
-				// key below a secret's name beside that name itself
-				// ({"token":"t","token.refresh":"x"} ships token_refresh;
-				// redact24 P4).
-				if lk := lineKey(rec, key); lk != key && r.fieldKeyed(lk) {
-					key, keyed = lk, true
+			if !keyed && rec.KeysFromLine && i < len(rec.Fields)-rec.Statics {
+				// A line's dotted key below a secret's name
+				// ({"password.old":…}), which the record writes inside it
+				// ({"password":{"old":…}}, masked whole when the line
+				// nests it; redact24 P2), also renamed flat beside that
+				// name ({"token":"t","token.refresh":"x"} ships
+				// token_refresh; P4). Only the line's keys: a source's
+				// static key.env took "prod" out of every message
+				// (regress24 R6).
+				if above := r.keyedAbove(lineKey(rec, key)); above != "" {
+					key, keyed = above, true
 				}
 			}
 			// A string holding JSON with escapes may hide from the
@@ -443,8 +482,10 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 				redacted = true
 			}
 		case sidetrail.KindJSON:
-			if len(rec.Renamed) > 0 && !r.fieldKeyed(key) {
-				key = lineKey(rec, key) // see above
+			if rec.KeysFromLine && i < len(rec.Fields)-rec.Statics && !r.fieldKeyed(key) {
+				if above := r.keyedAbove(lineKey(rec, key)); above != "" {
+					key = above // see above
+				}
 			}
 			if r.fieldKeyed(key) {
 				// A secret's name (password, authorization) holding an
@@ -956,6 +997,22 @@ func (c *nameCache[V]) put(name string, v V) {
 
 // anyKeyed reports whether a rule wants the field key examined whatever
 // its pre-filter says.
+// keyedAbove returns the part of the dotted key before one of its dots that
+// names a secret ("password" for "password.old"), or "".
+func (r *Redactor) keyedAbove(key string) string {
+	for i := strings.IndexByte(key, '.'); i > 0; {
+		if r.fieldKeyed(key[:i]) {
+			return key[:i]
+		}
+		j := strings.IndexByte(key[i+1:], '.')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return ""
+}
+
 func (r *Redactor) anyKeyed(key string) bool {
 	if key == "" {
 		return false

@@ -2074,27 +2074,8 @@ func hasPct3D(b []byte) bool {
 }
 
 // keyed: a field named like a secret parameter ("password", "api_key",
-// "X-Auth-Token") holds a secret as a whole; so does one whose dotted key
-// is below such a name ({"password.old":…}), which the record writes
-// inside it as {"password":{"old":…}}, a member masked whole when the line
-// nests it (redact24 P2: the flat spelling shipped).
-func (q queryDetector) keyed(key string) bool {
-	b := []byte(key)
-	if q.secret(b) {
-		return true
-	}
-	for i := bytes.IndexByte(b, '.'); i > 0; {
-		if q.secret(b[:i]) {
-			return true
-		}
-		j := bytes.IndexByte(b[i+1:], '.')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
-}
+// "X-Auth-Token") holds a secret as a whole.
+func (q queryDetector) keyed(key string) bool { return q.secret([]byte(key)) }
 
 func (q queryDetector) find(b []byte, from int, key string, st *findState) (int, int, bool) {
 	if from == 0 && key != "" && q.keyed(key) {

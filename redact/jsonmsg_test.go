@@ -627,3 +627,35 @@ func TestKeyedValueLeavesTheMessageBesideAnotherChange(t *testing.T) {
 		}
 	}
 }
+
+// A source's static fields are no line's keys: a dotted one below a
+// secret's name (key.env, auth.team) stays, and its value is not taken out
+// of the message (regress24 R6: "/products/" shipped as
+// "/[REDACTED]ucts/").
+func TestStaticDottedKeyBelowASecretNameStays(t *testing.T) {
+	p, err := parser.New(parser.Config{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := redact.New([]redact.Rule{{Builtin: redact.BuiltinQuerySecrets}}, redact.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte(`{"msg":"GET /products/prod-1 200"}`)
+	rec := &sidetrail.Record{Message: line}
+	if err := p.Parse(line, rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Fields = append(rec.Fields, sidetrail.Field{Key: "key.env", Kind: sidetrail.KindString, Value: []byte("prod")},
+		sidetrail.Field{Key: "auth.team", Kind: sidetrail.KindString, Value: []byte("payments")})
+	rec.Statics = 2
+	r.Apply(rec)
+	if string(rec.Message) != string(line) {
+		t.Errorf("message %s", rec.Message)
+	}
+	for k, want := range map[string]string{"key.env": "prod", "auth.team": "payments", "msg": "GET /products/prod-1 200"} {
+		if f, ok := rec.Get(k); !ok || string(f.Value) != want {
+			t.Errorf("%s = %q, want %q", k, f.Value, want)
+		}
+	}
+}
