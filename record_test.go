@@ -132,7 +132,7 @@ func TestByteSize(t *testing.T) {
 			t.Errorf("%q: got %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "lots", "-1", "1XB", "1e30GiB"} {
+	for _, in := range []string{"", "lots", "-1", "1XB", "1e30GiB", "NaN", "Inf", "0x1p4", "1_000", "+1", ".5", "1.", "1e3"} {
 		if _, err := ParseByteSize(in); err == nil {
 			t.Errorf("%q: no error", in)
 		}

@@ -31,6 +31,11 @@ func ParseByteSize(s string) (ByteSize, error) {
 			break
 		}
 	}
+	if !decimal(t) {
+		// strconv takes "NaN", "Inf", "0x1p4", "1_000" and "+1": no sizes
+		// (regress24 R11).
+		t = "?"
+	}
 	n, err := strconv.ParseFloat(t, 64)
 	if err == nil && n >= 0 && n*float64(mult) > 1<<62 {
 		return 0, fmt.Errorf("invalid size %q: too large (at most 2^62 bytes, 4194304TiB)", s)
@@ -39,6 +44,22 @@ func ParseByteSize(s string) (ByteSize, error) {
 		return 0, fmt.Errorf("invalid size %q: want a number with an optional unit, written exactly so: B, K or KiB, M or MiB, G or GiB, TiB (powers of 1024), KB, MB, GB, TB (powers of 1000)", s)
 	}
 	return ByteSize(n * float64(mult)), nil
+}
+
+// decimal reports whether s is digits, with a fraction after a '.' or not.
+func decimal(s string) bool {
+	digits, dot := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot && digits > 0 && i+1 < len(s):
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler, so YAML and flags take
