@@ -2432,7 +2432,19 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 // and a number that is the value becomes the replacement as a string. It
 // returns the new JSON text, in rec.Scratch, and whether it changed.
 func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
-	out, last, changed := r.jout[:0], 0, false
+	return r.scrubJSONIn(rec, v, r.jout[:0], maxJSONInStrings)
+}
+
+// maxJSONInStrings is how deep scrubJSON and locate look into strings of
+// JSON holding JSON in strings (a request body logged as a string, in a
+// line logged as a string...).
+const maxJSONInStrings = 4
+
+// scrubJSONIn is scrubJSON building the new text in out; a string of v that
+// holds JSON escaping a value again is scrubbed so too, down to depth
+// levels (regress24 R5: two levels down, the field shipped the value).
+func (r *Redactor) scrubJSONIn(rec *sidetrail.Record, v, out []byte, depth int) ([]byte, bool) {
+	last, changed := 0, false
 	for i := 0; ; {
 		t, next, ok := nextJSONToken(v, i)
 		if !ok {
@@ -2462,6 +2474,11 @@ func (r *Redactor) scrubJSON(rec *sidetrail.Record, v []byte) ([]byte, bool) {
 			}
 			if bytes.Contains(src, fv.v) {
 				nc, hit = bytes.ReplaceAll(src, fv.v, fv.repl), true
+			}
+		}
+		if !hit && t.str && depth > 1 && bytes.IndexByte(content, '\\') >= 0 && looksJSON(content) {
+			if nc2, ok := r.scrubJSONIn(rec, bytes.Clone(content), nil, depth-1); ok {
+				nc, hit = nc2, true
 			}
 		}
 		if !hit {
@@ -2609,7 +2626,7 @@ func (r *Redactor) locate(msg, v []byte, kind sidetrail.Kind, repl []byte) bool 
 				continue
 			}
 			r.unesc = appendUnescapeJSON(r.unesc[:0], msg[t.s:t.e])
-			if bytes.Contains(r.unesc, v) || heldInside(r.unesc, v, 2) {
+			if bytes.Contains(r.unesc, v) || heldInside(r.unesc, v, maxJSONInStrings-1) {
 				r.spans = append(r.spans, span{s: t.s, e: t.e, repl: repl})
 				found = true
 			}

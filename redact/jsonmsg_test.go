@@ -420,18 +420,26 @@ func TestFieldValueInsideAStringOfJSON(t *testing.T) {
 	rules := []redact.Rule{{Field: "user"}}
 	for _, user := range []string{`CORP\jdoe`, `jdoe-corp`, `Jane "JJ" Doe`, "José Müller"} {
 		for _, ascii := range []bool{true, false} {
-			inner, _ := json.Marshal(map[string]string{"user": user, "action": "login"})
-			if ascii {
-				inner = []byte(strings.NewReplacer("é", `\u00e9`, "ü", `\u00fc`).Replace(string(inner)))
-			}
-			line, _ := json.Marshal(map[string]string{"user": user, "body": string(inner)})
-			rec, _ := parseRedact(t, jsonCfg, rules, string(line))
-			if holdsDeep(t, rec.Message, user) {
-				t.Errorf("%s: message %s", line, rec.Message)
-			}
-			for _, f := range rec.Fields {
-				if holdsDeep(t, f.Value, user) {
-					t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+			// JSON in a string, in a string in a string... (regress24
+			// R5: two levels down the field shipped it, three levels
+			// both).
+			for levels := 1; levels <= 3; levels++ {
+				inner, _ := json.Marshal(map[string]string{"user": user, "action": "login"})
+				if ascii {
+					inner = []byte(strings.NewReplacer("é", `\u00e9`, "ü", `\u00fc`).Replace(string(inner)))
+				}
+				for range levels - 1 {
+					inner, _ = json.Marshal(map[string]string{"l": string(inner)})
+				}
+				line, _ := json.Marshal(map[string]string{"user": user, "body": string(inner)})
+				rec, _ := parseRedact(t, jsonCfg, rules, string(line))
+				if holdsDeep(t, rec.Message, user) {
+					t.Errorf("%s: message %s", line, rec.Message)
+				}
+				for _, f := range rec.Fields {
+					if holdsDeep(t, f.Value, user) {
+						t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+					}
 				}
 			}
 		}
