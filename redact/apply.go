@@ -516,6 +516,9 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			}
 		}
 	}
+	if len(r.changed) > 0 {
+		r.scrubKeyed(rec)
+	}
 	if len(r.changed) > 0 && !msgDone {
 		var m []byte
 		var ch, missed bool
@@ -2423,6 +2426,33 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			}
 			rec.Scratch = append(rec.Scratch, f.Value[last:]...)
 			f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+		}
+	}
+}
+
+// scrubKeyed takes the old value of each field changed for its name (a
+// secret's, 4 bytes or more) out of the other string fields holding it, as
+// the message loses it (syncMessage) and a field rule's value leaves the
+// other fields (scrubOtherFields): a token the line repeated in a URL
+// shipped there, the rules having judged it a secret (regress24 R10).
+func (r *Redactor) scrubKeyed(rec *sidetrail.Record) {
+	for _, c := range r.changed {
+		if !c.keyed || c.kind != sidetrail.KindString || len(c.old) < shortNeedle || isToken(c.old) {
+			continue
+		}
+		for i := range rec.Fields[:len(rec.Fields)-rec.Statics] {
+			f := &rec.Fields[i]
+			if f.Kind != sidetrail.KindString || len(f.Value) < len(c.old) || !bytes.Contains(f.Value, c.old) {
+				continue
+			}
+			start := len(rec.Scratch)
+			rec.Scratch = append(rec.Scratch, bytes.ReplaceAll(f.Value, c.old, c.new)...)
+			f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+			// What was put in may join what follows into a new match,
+			// as in the message.
+			if v, ch := r.applyChain(rec, f.Value, f.Key, false, ^uint64(0), false, r.fieldKeyed(f.Key)); ch {
+				f.Value = v
+			}
 		}
 	}
 }

@@ -633,6 +633,16 @@ func TestKeyedValueLeavesTheMessageBesideAnotherChange(t *testing.T) {
 		if strings.Contains(string(rec.Message), "zq9secret") {
 			t.Errorf("%s: message %s", line, rec.Message)
 		}
+		// Nor do the fields that repeat it (regress24 R10).
+		for _, f := range rec.Fields {
+			if strings.Contains(string(f.Value), "zq9secret") {
+				t.Errorf("%s: field %s = %s", line, f.Key, f.Value)
+			}
+		}
+	}
+	rec, _ := parseRedact(t, parser.Config{Format: "json"}, redact.Defaults(), `{"token":"zq9secretvalue77","msg":"cb state zq9secretvalue77 for a@b.io","n":1}`)
+	if f, _ := rec.Get("msg"); string(f.Value) != "cb state [REDACTED] for [REDACTED:email]" || strings.Contains(string(rec.Message), "zq9secret") {
+		t.Errorf("JSON line: msg %q, message %s", f.Value, rec.Message)
 	}
 }
 
