@@ -176,21 +176,9 @@ func (r *Redactor) maskChangedMembers(rec *sidetrail.Record, before, after []byt
 	if len(touched) == 0 {
 		return
 	}
+	isTouched := func(name string) bool { _, ok := touched[name]; return ok }
 	reached := func(key string) bool { // key, or a name above it, touched
-		if _, ok := touched[key]; ok {
-			return true
-		}
-		for i := strings.IndexByte(key, '.'); i > 0; {
-			if _, ok := touched[key[:i]]; ok {
-				return true
-			}
-			j := strings.IndexByte(key[i+1:], '.')
-			if j < 0 {
-				break
-			}
-			i += 1 + j
-		}
-		return false
+		return isTouched(key) || dottedAbove(key, isTouched) != ""
 	}
 	if tf := rec.TimeField; tf.Value != nil && reached(tf.Key) {
 		rec.Time = time.Time{}
@@ -198,15 +186,14 @@ func (r *Redactor) maskChangedMembers(rec *sidetrail.Record, before, after []byt
 	}
 	for j := range rec.Fields[:len(rec.Fields)-rec.Statics] {
 		f := &rec.Fields[j]
+		// The field of a member so named: as lineKeyIs matches them.
 		lk := lineKey(rec, f.Key)
 		own, ok := touched[lk]
-		if !ok && strings.HasPrefix(lk, "json.") {
-			own, ok = touched[lk[5:]]
-		}
 		if !ok {
-			if _, ok = touched[f.Key]; ok {
-				own = touched[f.Key]
-			}
+			own, ok = touched[strings.TrimPrefix(lk, "json.")]
+		}
+		if !ok && lk != f.Key {
+			own, ok = touched[f.Key]
 		}
 		switch {
 		case ok:
@@ -998,13 +985,17 @@ func (c *nameCache[V]) put(name string, v V) {
 	}
 }
 
-// anyKeyed reports whether a rule wants the field key examined whatever
-// its pre-filter says.
 // keyedAbove returns the part of the dotted key before one of its dots that
 // names a secret ("password" for "password.old"), or "".
 func (r *Redactor) keyedAbove(key string) string {
+	return dottedAbove(key, r.fieldKeyed)
+}
+
+// dottedAbove returns the first part of the dotted key before one of its
+// dots ("a", then "a.b" for "a.b.c") that ok says yes to, or "".
+func dottedAbove(key string, ok func(string) bool) string {
 	for i := strings.IndexByte(key, '.'); i > 0; {
-		if r.fieldKeyed(key[:i]) {
+		if ok(key[:i]) {
 			return key[:i]
 		}
 		j := strings.IndexByte(key[i+1:], '.')
@@ -1016,6 +1007,8 @@ func (r *Redactor) keyedAbove(key string) string {
 	return ""
 }
 
+// anyKeyed reports whether a rule wants the field key examined whatever
+// its pre-filter says.
 func (r *Redactor) anyKeyed(key string) bool {
 	if key == "" {
 		return false

@@ -769,13 +769,13 @@ func (t *Tailer) updateRisk() {
 		if err != nil {
 			continue
 		}
-		if id := fileID(fi); id != e.id || e.born != 0 && !e.sameFile(bornAt(p)) {
+		_, born, _ := pathBirth(p)
+		if id := fileID(fi); !e.sameFile(id, born) {
 			// Rotated: renamed (or deleted) and a new file made at its
 			// path, which waits in its place (regress15 F4: the old one's
 			// bytes went uncounted), on the same inode too.
 			t.riskGone(p, e)
-			e.id = id
-			_, e.born, _ = pathBirth(p)
+			e.id, e.born = id, born
 		}
 		if f := t.files[e.id]; f != nil && f.st != nil {
 			// A known file (one that gave its descriptor up): its stream
@@ -829,13 +829,6 @@ type riskEntry struct {
 	id     devIno
 	unread int64
 	born   uint64 // its birth (see birth; 0: unknown)
-}
-
-// bornAt returns the identity and birth of the file at p (see pathBirth;
-// a birth of 0 when unknown).
-func bornAt(p string) (devIno, uint64) {
-	id, born, _ := pathBirth(p)
-	return id, born
 }
 
 // sameFile reports whether a file known by id and birth is the one e
