@@ -40,23 +40,27 @@ type Redactor struct {
 	// this record; overLoc says it ran out (see locate).
 	locLeft int
 	overLoc bool
-	curRule *rule  // the field rule applyFieldRules is at
-	overBy  *rule  // the one at which locLeft ran out
-	unesc   []byte // an unescaped JSON string
-	unesc2  []byte
-	member  []byte   // an unescaped member name
-	members [][2]int // nestedFieldRule: the spans of a path's values
-	canon   []byte   // canonical's result
-	canon2  []byte   // canonicalEmail's other buffer
-	jout    []byte   // applyJSON's output
-	fst     findState
-	vmemo   valueMemo             // fst's
-	jmemo   valueMemo             // applyJSON's (applyChain inside it resets vmemo)
-	keyed   nameCache[bool]       // fieldKeyed's answers
-	masked  nameCache[maskedName] // keyMask's answers
-	keyRec  sidetrail.Record      // keyMask's scratch
-	keySeq  int                   // keys masked in this record so far
-	kbuf    []byte                // a masked member name
+	curRule *rule // the field rule applyFieldRules is at
+	// keptIn and keptOut carry applyChain's kept (its scheme-keeping
+	// rules that dropped a token) into and out of one call: the
+	// message's pass after syncMessage starts from its first pass's.
+	keptIn, keptOut uint64
+	overBy          *rule  // the one at which locLeft ran out
+	unesc           []byte // an unescaped JSON string
+	unesc2          []byte
+	member          []byte   // an unescaped member name
+	members         [][2]int // nestedFieldRule: the spans of a path's values
+	canon           []byte   // canonical's result
+	canon2          []byte   // canonicalEmail's other buffer
+	jout            []byte   // applyJSON's output
+	fst             findState
+	vmemo           valueMemo             // fst's
+	jmemo           valueMemo             // applyJSON's (applyChain inside it resets vmemo)
+	keyed           nameCache[bool]       // fieldKeyed's answers
+	masked          nameCache[maskedName] // keyMask's answers
+	keyRec          sidetrail.Record      // keyMask's scratch
+	keySeq          int                   // keys masked in this record so far
+	kbuf            []byte                // a masked member name
 
 	found      bool   // the last applyRule found a match (replaced or not)
 	msgNoMatch uint64 // rules that found nothing in the original message
@@ -66,6 +70,7 @@ type Redactor struct {
 	drops      []int  // indexes of fields to drop
 	fvals      []span // field-rule values and their replacements
 	changed    []changedField
+	changedOwn []changedField // resyncDropped's
 
 	// jsonText: the chain runs over a JSON line's message, which is valid
 	// JSON (see newQuote).
@@ -354,6 +359,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 	}
 
 	chainedOrig := false // the value rules' pass over the message began at orig
+	var msgKept uint64   // the bearer drops of that pass (applyChain's kept)
 	if !msgDone {
 		exact := len(rec.Message) == len(orig) && (len(orig) == 0 || &rec.Message[0] == &orig[0])
 		chainedOrig = exact
@@ -367,6 +373,7 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		r.crossed = false
 		before := rec.Message
 		m, ch := r.applyChain(rec, rec.Message, "", true, mask, exact, false)
+		msgKept = r.keptOut
 		r.jsonText = false
 		if r.onText {
 			r.onText = false
@@ -527,6 +534,11 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			// redacted unescaped by applyJSON already.)
 			if m2, ch2, missed2 := r.syncMessage(rec, orig); ch2 && !missed2 {
 				m, ch = m2, true
+				if m3, ok := r.resyncDropped(rec, orig, msgKept); ok {
+					m, msgKept = m3, r.keptOut
+				} else {
+					msgKept = 0 // no rule has run over m yet
+				}
 			}
 		}
 		if missed && looksJSON(m) && textJSON(orig) {
@@ -539,7 +551,12 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 			}
 		}
 		if ch {
-			// What was put in may join what follows into a new match.
+			// What was put in may join what follows into a new match. A
+			// bearer_token drop's scheme does not run again: it took the
+			// word after it for another token ("Bearer  good news" lost
+			// "good" once an Authorization header was masked for its
+			// name; regress22b B8), as within one chain.
+			r.keptIn = msgKept
 			m, _ = r.applyChain(rec, m, "", true, ^uint64(0), false, false)
 			rec.Message = m
 		}
@@ -682,6 +699,49 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 	return r.rewrite(rec, msg), true, missed
 }
 
+// resyncDropped is syncMessage's take of the fields' changes to the
+// original line, orig, when the message's first pass dropped a bearer token
+// (kept, applyChain's): the original with the changes that pass did not make
+// in the message, then the rules over it, its new text and true. A field the
+// message's rules changed alike (a User-Agent's "Bearer of good news") keeps
+// its old text there for them to change once: given the field's new value,
+// they ran over "Bearer  good news" again and dropped "good" too (regress22b
+// B8). Only if they did change each such value as in the field (its new
+// value in the result, its old one nowhere); otherwise false.
+func (r *Redactor) resyncDropped(rec *sidetrail.Record, orig []byte, kept uint64) ([]byte, bool) {
+	if kept == 0 {
+		return nil, false
+	}
+	alike := func(c changedField, m []byte) bool {
+		return !c.keyed && c.kind == sidetrail.KindString && !isToken(c.new) && len(c.old) >= shortNeedle &&
+			!bytes.Contains(m, c.old) && bytes.Contains(m, c.new)
+	}
+	all := r.changed
+	own := r.changedOwn[:0]
+	for _, c := range all {
+		if !alike(c, rec.Message) {
+			own = append(own, c)
+		}
+	}
+	r.changedOwn = own
+	if len(own) == len(all) {
+		return nil, false
+	}
+	r.changed = own
+	m, _, missed := r.syncMessage(rec, orig)
+	r.changed = all
+	if missed {
+		return nil, false
+	}
+	m, _ = r.applyChain(rec, m, "", true, ^uint64(0), false, false)
+	for _, c := range all {
+		if alike(c, rec.Message) && !alike(c, m) {
+			return nil, false
+		}
+	}
+	return m, true
+}
+
 // shows reports whether msg holds c's new value as the message would write
 // it: literally, or escaped as nginx or JSON writes it (the message's own
 // rules made the same change).
@@ -796,6 +856,7 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 		need |= sh.keyedBits
 	}
 	if need == 0 {
+		r.keptIn, r.keptOut = 0, 0
 		return v, false // no rule can match: the common case
 	}
 	changed := false
@@ -805,14 +866,15 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 	// next pass took with the word after it for another token, until the
 	// whole value was masked (redact22 P2: "from client" gone, then the
 	// whole message): they do not run again over v.
-	var kept uint64
+	kept := r.keptIn
+	r.keptIn = 0
 	if len(sh.valueRules) < 64 {
 		// First pass: only the rules the mask allows, while v is the value
 		// the mask describes.
 		for bits := need; bits != 0; bits &= bits - 1 {
 			j := mathbits.TrailingZeros64(bits)
 			ru := sh.valueRules[j]
-			if !msg && !ru.targets(key) {
+			if !msg && !ru.targets(key) || kept&(1<<j) != 0 {
 				continue
 			}
 			if (changed || !exact) && !(keyed && sh.keyedBits&(1<<j) != 0) && !ru.maybe(v) {
@@ -830,6 +892,7 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 			}
 		}
 		if !changed {
+			r.keptOut = kept
 			return v, false
 		}
 		first = 1
@@ -874,6 +937,7 @@ func (r *Redactor) applyChain(rec *sidetrail.Record, v []byte, key string, msg b
 			v = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 		}
 	}
+	r.keptOut = kept
 	return v, changed
 }
 

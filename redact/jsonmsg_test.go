@@ -616,6 +616,19 @@ func TestDropLeavesTheMessageAsTheField(t *testing.T) {
 	if f, _ := rec.Get("http_user_agent"); string(f.Value) != "Bearer  good news" || !strings.Contains(string(rec.Message), `"Bearer  good news"`) {
 		t.Errorf("field %q, message %s", f.Value, rec.Message)
 	}
+	// An Authorization header in the same line, masked for its name: the
+	// message follows it, and the rules ran over the message again, where
+	// the drop's "Bearer  good news" lost "good" too (regress22b B8).
+	nginx.LogFormat = `'$remote_addr "$request" $status "$http_authorization" "$http_user_agent"'`
+	for _, auth := range []string{"Basic dXNlcjpwYXNz", "Bearer tok12345"} {
+		rec, _ := parseRedact(t, nginx, rules, `1.2.3.4 "GET /x HTTP/1.1" 200 "`+auth+`" "Bearer of good news"`)
+		f, _ := rec.Get("http_user_agent")
+		a, _ := rec.Get("http_authorization")
+		scheme, _, _ := strings.Cut(auth, " ")
+		if string(f.Value) != "Bearer  good news" || string(a.Value) != scheme+" " || !strings.HasSuffix(string(rec.Message), `"`+scheme+` " "Bearer  good news"`) {
+			t.Errorf("%s: fields %q %q, message %s", auth, a.Value, f.Value, rec.Message)
+		}
+	}
 }
 
 // A value masked for its field's name is taken out of the message wherever
