@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -25,11 +26,28 @@ type source struct {
 	body   []byte
 	origin []int
 	escape int
+	// pieces holds where in body each piece of the directive after the
+	// first begins: nginx compiles each on its own, so a variable's name
+	// ends with its piece ('$status' 'ms' is $status, then "ms").
+	pieces []int
 }
 
 func (s *source) add(c byte, off int) {
 	s.body = append(s.body, c)
 	s.origin = append(s.origin, off)
+}
+
+// newPiece notes that the next byte added begins a piece.
+func (s *source) newPiece() {
+	if n := len(s.body); n > 0 && (len(s.pieces) == 0 || s.pieces[len(s.pieces)-1] != n) {
+		s.pieces = append(s.pieces, n)
+	}
+}
+
+// pieceStarts reports whether body[i] begins a piece other than the first.
+func (s *source) pieceStarts(i int) bool {
+	_, ok := slices.BinarySearch(s.pieces, i)
+	return ok
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -135,6 +153,7 @@ func readLogFormat(src string) (*source, error) {
 		}
 		if c == '\'' || c == '"' {
 			open := pos
+			s.newPiece()
 			pos++
 			closed := false
 			for pos < len(src) {
@@ -177,6 +196,7 @@ func readLogFormat(src string) (*source, error) {
 		if !directive {
 			break
 		}
+		s.newPiece()
 		for pos < len(src) && !isSpace(src[pos]) && src[pos] != ';' {
 			// Quotes inside an unquoted word are plain characters, as in
 			// nginx.
@@ -186,7 +206,7 @@ func readLogFormat(src string) (*source, error) {
 	}
 	if !allQuoted && !directive {
 		// Not nginx.conf quoting after all: the format verbatim.
-		s.body, s.origin = s.body[:0], s.origin[:0]
+		s.body, s.origin, s.pieces = s.body[:0], s.origin[:0], nil
 		end := len(src)
 		for end > bodyStart && (src[end-1] == '\n' || src[end-1] == '\r') {
 			end--
@@ -257,18 +277,21 @@ func compileLogFormat(src string, s *source) (*compiled, error) {
 		if i >= len(b) {
 			return nil, syntaxErrorAt(src, col(dollar), "'$' at the end of the format: a variable name must follow")
 		}
+		if s.pieceStarts(i) {
+			return nil, syntaxErrorAt(src, col(dollar), "'$' at the end of a quoted piece: nginx reads each piece on its own, so the name must be in the same piece")
+		}
 		braced := false
 		if b[i] == '{' {
 			braced = true
 			i++
 		}
 		start := i
-		for i < len(b) && isNameByte(b[i]) {
+		for i < len(b) && isNameByte(b[i]) && !s.pieceStarts(i) {
 			i++
 		}
 		name := strings.ToLower(string(b[start:i]))
 		if braced {
-			if i >= len(b) || b[i] != '}' {
+			if i >= len(b) || b[i] != '}' || s.pieceStarts(i) {
 				return nil, syntaxErrorAt(src, col(dollar), "unterminated variable ${"+name+": missing '}'")
 			}
 			i++

@@ -310,6 +310,15 @@ func TestNginxFormats(t *testing.T) {
 				"request_path=/", "request_protocol=HTTP/1.1", "status=int:200"),
 		},
 		{
+			// nginx compiles each piece on its own: a name ends with its
+			// piece. Joined first, "$status' 'ms" was $statusms, and
+			// $http_x_api_key' 'end a field no rule knew (parser25 P1).
+			name:   "a variable at a piece's end",
+			format: "log_format x '$remote_addr $status'\n  'ms rt=$request_time'\n  's k=$http_x_api_key' 'end|' $host;",
+			line:   `1.2.3.4 200ms rt=0.001s k=Zk9x2LmQend|a.example`,
+			want:   lines("remote_addr=1.2.3.4", "status=int:200", "request_time=float:0.001", "http_x_api_key=Zk9x2LmQ", "host=a.example"),
+		},
+		{
 			name:   "braced variables, adjacent variables split by class",
 			format: `'${scheme}://$host$request_uri ${status}x$remote_port'`,
 			line:   `https://example.com:8443/p/q?r=s 404x51234`,
@@ -512,6 +521,10 @@ func TestLogFormatSyntax(t *testing.T) {
 		{"text after semicolon", `'$status'; '$x'`, 1, 12},
 		{"log_format without name", `log_format '$status'`, 1, 12},
 		{"column after a conf escape", `'\"\"${x'`, 1, 6},
+		// A name in the next piece is none, as nginx reads it (parser25 P1).
+		{"dollar at a piece's end", `'$remote_addr $' 'status'`, 1, 15},
+		{"brace at a piece's end", `'$remote_addr ${' 'status}'`, 1, 15},
+		{"closing brace in the next piece", `'$remote_addr ${status' '}'`, 1, 15},
 		{"no variables (misspelt predefined name)", `combine`, 1, 1},
 		// Adjacent variables nothing can split (the parser probe: status
 		// 2006 and no body size).
