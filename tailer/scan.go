@@ -352,7 +352,9 @@ func (t *Tailer) scan(now time.Time) {
 	if changed {
 		t.order = slices.DeleteFunc(t.order, func(f *file) bool { return t.files[f.id] != f })
 	}
-	waiting := len(t.atRisk) > 0
+	// A file that waited and went away is decided a scan later
+	// (lostUnopened): it may be an orphan's copy.
+	waiting := len(t.atRisk) > 0 || len(t.goneRisk) > 0
 	t.orphans = slices.DeleteFunc(t.orphans, func(o *orphan) bool {
 		if now.Before(o.until) {
 			return false
@@ -775,7 +777,7 @@ func (t *Tailer) updateRisk() {
 			// path, which waits in its place (regress15 F4: the old one's
 			// bytes went uncounted), on the same inode too.
 			t.riskGone(p, e)
-			e.id, e.born = id, born
+			e.id, e.born, e.head = id, born, nil
 		}
 		if f := t.files[e.id]; f != nil && f.st != nil {
 			// A known file (one that gave its descriptor up): its stream
@@ -788,6 +790,9 @@ func (t *Tailer) updateRisk() {
 			e.unread = max(0, fi.Size()-ce.Offset)
 		} else {
 			e.unread = fi.Size()
+			if n := int(min(fi.Size(), int64(t.fpMax))); len(e.head) < n {
+				e.head = peekHead(p, e.id, n, e.head)
+			}
 		}
 		t.atRisk[p] = e
 		bytes += e.unread
@@ -829,6 +834,10 @@ type riskEntry struct {
 	id     devIno
 	unread int64
 	born   uint64 // its birth (see birth; 0: unknown)
+	// head is a file unknown to the tailer's first bytes (up to
+	// fingerprint_bytes), unread its whole size: a copytruncate copy is
+	// told by them from its original's orphan (lostUnopened).
+	head []byte
 }
 
 // sameFile reports whether a file known by id and birth is the one e
@@ -883,10 +892,66 @@ func (t *Tailer) lostUnopened() {
 		if elsewhere {
 			continue
 		}
+		if o := t.copyOfOrphan(g); o != nil {
+			// A copytruncate copy: the original was read up to its
+			// truncation, so the copy's bytes up to there were read too
+			// (regress24 R2: every copy counted lost whole, 62 KB, where
+			// one line was missing). The rest is lost, the original's
+			// unread bytes, which its orphan would count: it goes.
+			read := o.offset
+			if r, ok := t.resumeAt[o.st.key]; ok && r > read {
+				read = r
+			}
+			g.unread -= min(read, g.unread)
+			t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
+			t.removeStream(o.st)
+			if g.unread == 0 {
+				t.log.Info("tailer: copy of a truncated file went away while waiting for a descriptor; its lines were read from the original",
+					"path", g.path, "original", o.st.path)
+				continue
+			}
+		}
 		t.stats.unopenedLost.Add(uint64(g.unread))
 		t.log.Warn("tailer: file waiting for a descriptor (max_open_files) went away before it could be read: lost",
 			"path", g.path, "bytes", g.unread)
 	}
+}
+
+// copyOfOrphan returns the orphan (a truncated file read from its live
+// original) whose copy g, a file that waited for a descriptor, is by its
+// head, or nil. Checkpoint entries' orphans are left out: telling their
+// copies may read past the head, and g's file is gone.
+func (t *Tailer) copyOfOrphan(g goneRisk) *orphan {
+	if len(g.head) == 0 {
+		return nil
+	}
+	if o, _ := t.matchOrphan(&file{id: g.id, path: g.path, head: g.head}); o != nil && o.head != nil {
+		return o
+	}
+	return nil
+}
+
+// peekHead returns up to n of the first bytes of the file at p, in buf,
+// if it is id's, with a moment's open outside max_open_files (as
+// lookWhileWaiting's); buf as it is otherwise.
+func peekHead(p string, id devIno, n int, buf []byte) []byte {
+	fd, err := openNonblock(p)
+	if err != nil {
+		return buf
+	}
+	defer fd.Close()
+	var st syscall.Stat_t
+	if syscall.Fstat(int(fd.Fd()), &st) != nil || uint64(st.Dev) != id.dev || st.Ino != id.ino {
+		return buf
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	m, err := fd.ReadAt(buf[:n], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return buf[:0]
+	}
+	return buf[:m]
 }
 
 func (t *Tailer) readHead(f *file, size int64) {

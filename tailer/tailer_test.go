@@ -2666,3 +2666,64 @@ func TestRotateWaitCountsFromTheRename(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// A copytruncate copy that waits for a descriptor and is deleted unread:
+// what its original was read up to before the truncation was read, so only
+// the rest counts lost. Every such copy was counted lost whole (regress24 R2:
+// 62 KB counted, one line missing). The lines the original had not handed
+// out when it was truncated are lost, and counted, once.
+func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
+	for _, taken := range []int{20, 10} {
+		t.Run(fmt.Sprint(taken), func(t *testing.T) {
+			dir := t.TempDir()
+			o := testOptions(dir)
+			o.MaxOpenFiles = 1
+			live := filepath.Join(dir, "app.log")
+			var b strings.Builder
+			for j := range 20 {
+				fmt.Fprintf(&b, "old %02d\n", j)
+			}
+			appendFile(t, live, b.String())
+			tl := mustNew(t, o)
+			ls := collect(t, tl, taken, 3*time.Second)
+			data, err := os.ReadFile(live)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The copy waits: app.log, with lines to hand out, holds the
+			// one descriptor.
+			appendFile(t, live+".1", string(data))
+			if err := os.Truncate(live, 0); err != nil {
+				t.Fatal(err)
+			}
+			appendFile(t, live, "new 00\nnew 01\n")
+			time.Sleep(10 * o.ScanInterval)
+			if st := tl.Stats(); st.FilesAtRisk != 1 {
+				t.Fatalf("%d files at risk, want the copy", st.FilesAtRisk)
+			}
+			os.Remove(live + ".1")
+			time.Sleep(10 * o.ScanInterval)
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*o.ScanInterval)
+				l, err := tl.Next(ctx)
+				cancel()
+				if err != nil {
+					break
+				}
+				ls = append(ls, got{Bytes: string(l.Bytes)})
+				tl.Commit(l.Pos)
+			}
+			var missing uint64
+			for j := range 20 {
+				if !slices.Contains(texts(ls), fmt.Sprintf("old %02d", j)) {
+					missing += 7
+				}
+			}
+			st := tl.Stats()
+			if got := st.UnopenedBytesLost + st.TruncatedBytesLost; got != missing {
+				t.Fatalf("%d bytes counted lost (%d unopened, %d truncated), %d missing; got %q",
+					got, st.UnopenedBytesLost, st.TruncatedBytesLost, missing, texts(ls))
+			}
+		})
+	}
+}
