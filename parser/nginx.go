@@ -831,13 +831,16 @@ func (p *nginxParser) emit(line []byte, rec *sidetrail.Record) {
 
 var zero = []byte("0")
 
-// isMethod reports whether b looks like an HTTP method token.
+// isMethod reports whether b looks like an HTTP method: a token (RFC 9110),
+// in any case. nginx refuses "get" and "Get" with 400 and logs them as the
+// client sent them; read as no request, the query they carry passed the
+// request_query rules (parser25 P3).
 func isMethod(b []byte) bool {
 	if len(b) == 0 || len(b) > 32 {
 		return false
 	}
 	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
 			return false
 		}
 	}
@@ -845,8 +848,8 @@ func isMethod(b []byte) bool {
 }
 
 // addRequestFields splits a request line "GET /p?q HTTP/1.1" into the
-// derived fields selected by derive. A line that does not start with an
-// upper-case method and a space (TLS bytes sent to a plain port, garbage)
+// derived fields selected by derive. A line that does not start with a
+// method and a space (TLS bytes sent to a plain port, garbage)
 // yields no derived fields. The protocol is the last space-separated word
 // when it starts with "HTTP/"; otherwise (HTTP/0.9) there is none and the
 // rest is the URI.

@@ -286,6 +286,15 @@ func TestNginxFormats(t *testing.T) {
 				"request_path=/p/q", "request_query=x=1", "request_protocol=HTTP/1.1", "status=int:200"),
 		},
 		{
+			// nginx answers 400 and logs the request as sent: its query
+			// is split for the request_query rules (parser25 P3).
+			name:   "a method not in upper case",
+			format: `'"$request" $status'`,
+			line:   `"get /p?acct=R7X9Q2 HTTP/1.1" 400`,
+			want: lines(`request=get /p?acct=R7X9Q2 HTTP/1.1`, "request_method=get", "request_uri=/p?acct=R7X9Q2",
+				"request_path=/p", "request_query=acct=R7X9Q2", "request_protocol=HTTP/1.1", "status=int:400"),
+		},
+		{
 			name:   "not a request: no request fields",
 			format: `'"$request" $status'`,
 			line:   `"HELLO WORLD" 400`,
