@@ -2463,6 +2463,17 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			continue
 		}
 		for _, fv := range r.fvals {
+			if off, ok := offsetIn(f.Value, fv.v); ok && len(fv.v) < shortNeedle {
+				// The very bytes the rule took, in a field that holds
+				// them in place: request_query's in request_uri and
+				// request (parser25 P2: "?123" shipped there).
+				start := len(rec.Scratch)
+				rec.Scratch = append(rec.Scratch, f.Value[:off]...)
+				rec.Scratch = append(rec.Scratch, fv.repl...)
+				rec.Scratch = append(rec.Scratch, f.Value[off+len(fv.v):]...)
+				f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
+				continue
+			}
 			// Short values stay: in another field the same few bytes are
 			// most likely something else (a dropped "200" emptied the
 			// status field and its Loki label).
