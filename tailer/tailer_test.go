@@ -2538,6 +2538,53 @@ func TestOwnFilesAreNeverRead(t *testing.T) {
 // buffer, gave its descriptor up, dropped the lines there, and was opened
 // again only when it grew: a finished file never was, and deleted, its
 // lines were lost uncounted (ops24 P2: 1,564 of 10,000).
+// linesPending for a file whose bytes are no longer in the read buffer
+// (it went on to another file): it looks at the file, and an unfinished
+// last line alone is none.
+func TestLinesPendingReadsTheFileWhenTheBufferIsElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "other", "a.log")
+	os.Mkdir(filepath.Dir(p), 0o755)
+	long := strings.Repeat("x", 5000) // longer than linesPending's chunk
+	appendFile(t, p, "one\ntwo\n"+long+"\n"+long)
+	fd, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	o := testOptions(dir)
+	o.MaxLineBytes = 8000
+	tl := mustNew(t, o)
+	size := int64(8 + 2*len(long) + 1)
+	for _, tc := range []struct {
+		offset, size int64
+		want         bool
+	}{
+		{0, size, true},                         // whole lines
+		{4, size, true},                         // "two"
+		{8, size, true},                         // the long line, its end past the first chunk
+		{8 + int64(len(long)) + 1, size, false}, // the unfinished last line only
+		{size, size, false},                     // read to its end
+	} {
+		f := &file{fd: fd, offset: tc.offset, size: tc.size}
+		tl.nextMu.Lock()
+		got := tl.linesPending(f)
+		tl.nextMu.Unlock()
+		if got != tc.want {
+			t.Errorf("offset %d of %d: %v, want %v", tc.offset, tc.size, got, tc.want)
+		}
+	}
+	// More than max_line_bytes left: a fragment at least, unread.
+	o.MaxLineBytes = 100
+	tl2 := mustNew(t, o)
+	f := &file{fd: fd, offset: 8 + int64(len(long)) + 1, size: size}
+	tl2.nextMu.Lock()
+	defer tl2.nextMu.Unlock()
+	if !tl2.linesPending(f) {
+		t.Error("a fragment's worth left: want pending")
+	}
+}
+
 func TestFileWithLinesPendingKeepsItsDescriptor(t *testing.T) {
 	dir := t.TempDir()
 	const files, lines = 3, 500
