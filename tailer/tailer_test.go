@@ -2553,7 +2553,7 @@ func TestLinesPendingReadsTheFileWhenTheBufferIsElsewhere(t *testing.T) {
 	}
 	defer fd.Close()
 	o := testOptions(dir)
-	o.MaxLineBytes = 8000
+	o.MaxLineBytes = 20000
 	tl := mustNew(t, o)
 	size := int64(8 + 2*len(long) + 1)
 	for _, tc := range []struct {
