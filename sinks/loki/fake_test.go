@@ -2,6 +2,7 @@ package loki
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -34,6 +35,10 @@ type fakeLoki struct {
 	// empties; with refuseEmpty it goes to the fault as any push.
 	refuseEmpty bool
 	empties     int
+	// behind, if set, is the oldest timestamp (unix ns) taken: as Loki
+	// does, a push's older entries are refused, its others stored, and
+	// the push answered 400 "entry too far behind" if any was refused.
+	behind int64
 
 	stallMu sync.Mutex
 	stall   chan struct{} // closed on release; nil: no stall
@@ -109,12 +114,17 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	ss := decodeRequest(f.t, r.Header, body)
 	f.mu.Lock()
+	refused := 0
 	for _, s := range ss {
 		labels := s.Labels
 		if s.LabelKV != nil {
 			labels = e2labels(s.LabelKV)
 		}
 		for _, e := range s.Entries {
+			if e.TS < f.behind {
+				refused++
+				continue
+			}
 			key := labels + "\x00" + e.String()
 			if f.seen[key] {
 				continue // Loki drops an identical entry
@@ -125,6 +135,11 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.mu.Unlock()
+	if refused > 0 {
+		http.Error(w, fmt.Sprintf("entry with timestamp ignored, reason: 'entry too far behind, oldest acceptable timestamp is: %s', total ignored: %d",
+			time.Unix(0, f.behind).UTC().Format(time.RFC3339), refused), http.StatusBadRequest)
+		return
+	}
 	if after != nil && after(w, r) {
 		return
 	}
