@@ -358,6 +358,33 @@ func TestBadRequestForAnEmptyPushTooKeepsTheRecords(t *testing.T) {
 	}
 }
 
+// A 400 for the stream's label set (more names than the server's limit, a
+// value too long) is the configuration's labels and label_fields, not the
+// records: they are kept and retried. Each was dead-lettered alone, then
+// discarded once the file was full, the sink healthy (sinks25 P2: 3,000 of
+// 3,000 lines).
+func TestBadRequestForTheLabelSetKeepsTheRecords(t *testing.T) {
+	for _, reason := range []string{
+		"entry for stream '{a=\"1\", b=\"2\"}' has 16 label names; limit 15",
+		"stream '{a=\"1\"}' has label value too long: 'xxxx'",
+	} {
+		f := newFakeLoki(t)
+		f.setFault(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+			http.Error(w, reason, http.StatusBadRequest)
+			return true
+		})
+		s := mustNew(t, Config{URL: f.URL(), Encoding: "json"})
+		res, err := send(t, s, batchOf(64))
+		if err == nil || sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "label") {
+			t.Fatalf("%s: err %v, want a retryable one naming the labels", reason, err)
+		}
+		requireAll(t, res, sidetrail.Unsent)
+		if st := s.Stats(); st.Rejected != 0 || st.Requests != 1 {
+			t.Errorf("%s: stats %+v: want 1 request, none rejected", reason, st)
+		}
+	}
+}
+
 // How the empty push asked after a 400 is answered decides. Loki 3.5 and
 // later answer it 422 ("at least one valid stream is required"): the 400
 // was about the records, which are searched and dead-lettered as before

@@ -80,7 +80,7 @@ type Sink struct {
 	closed bool
 
 	warnAuth, warnStreams, warnStatus, warnTooLarge, warnFields, warnHalved rateLimit
-	warnRefusesAll                                                          rateLimit
+	warnRefusesAll, warnLabels                                              rateLimit
 
 	// A 400 for a push of several records is searched by halves for the
 	// records it refuses (rejectHalves), within one Send: taken, some push
@@ -281,6 +281,19 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			return fmt.Errorf("loki: 400 Bad Request, reading its reason: %w", readErr)
 		}
 		r := "loki: 400 Bad Request: " + reason
+		if overLabelLimits(reason) {
+			// The stream's label set, which labels and label_fields
+			// make: no record's fault. Dead-lettered one by one, every
+			// record went, then the dead-letter file filled and the
+			// rest were discarded (sinks25 P2: 16 label names, Loki's
+			// limit 15).
+			s.otherErrs.Add(1)
+			if s.warnLabels.allow(time.Now()) {
+				s.log.Error("loki: a stream's labels are over the server's limits (by default 15 names, values of 2,048 bytes): fix labels and label_fields, or raise the server's limits. Records are kept and retried",
+					"reason", reason, "url", safeurl.String(s.url))
+			}
+			return fmt.Errorf("%s (the labels and label_fields make a label set the server refuses)", r)
+		}
 		if !s.taken && !s.checked {
 			// Before any record is refused on a 400: does the endpoint
 			// refuse a push of nothing too?
@@ -440,6 +453,18 @@ func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
 			"status", resp.StatusCode, "reason", reason, "url", safeurl.String(s.url))
 	}
 	return err
+}
+
+// overLabelLimits reports whether a 400's reason is Loki's refusal of a
+// stream's label set: too many names (max_label_names_per_series), a name
+// or value too long, a name twice.
+func overLabelLimits(reason string) bool {
+	for _, s := range []string{"label names; limit", "label name too long", "label value too long", "duplicate label name"} {
+		if strings.Contains(reason, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // aboutNothing reports whether a refusal of an empty push says it is

@@ -112,14 +112,14 @@ func TestAuth(t *testing.T) {
 }
 
 // Loki's 400 reasons reach the Permanent error and every record's Reason.
+// (Those about the label set keep the records: see
+// TestBadRequestForTheLabelSetKeepsTheRecords.)
 func TestBadRequestIsPermanentWithReason(t *testing.T) {
 	reasons := []string{
 		"entry for stream '{app=\"a\"}' has timestamp too old: 2020-01-01T00:00:00Z, oldest acceptable timestamp is: 2025-02-25T05:06:07Z",
 		"Max entry size '262144' bytes exceeded for stream '{app=\"a\"}' while adding an entry with length '300000' bytes",
-		"stream '{a=\"1\", b=\"2\"}' has 16 label names; limit 15",
 		"entry with timestamp 2025-03-04 05:06:07 +0000 UTC ignored, reason: 'entry too far behind, entry timestamp is: 2025-03-04T05:06:07Z, oldest acceptable timestamp is: 2025-03-04T06:00:00Z', total ignored: 10 out of 10",
 		"error at least one label pair is required per stream",
-		"stream '{app=\"a\"}' has label value too long: 'xxx'",
 	}
 	f := newFakeLoki(t)
 	s := mustNew(t, Config{URL: f.URL()})
