@@ -384,6 +384,14 @@ func (s *Sink) sendRange(ctx context.Context, rq *request, results []sidetrail.R
 		rq.taken = true
 		s.refusing.Store(false)
 		if err := s.parseItems(rq, results[lo:hi], lo); err != nil {
+			if errors.Is(err, errNoPipeline) {
+				s.c.statusOther4xx.Add(1)
+				if s.refusedLog.allow(time.Now()) {
+					s.log.Error("elasticsearch: an ingest pipeline the documents go through does not exist (pipeline, or the index's default_pipeline); records are kept and retried",
+						"error", err, "urls", safeurl.Strings(s.cfg.URLs))
+				}
+				return err
+			}
 			s.c.badResponses.Add(1)
 			return err
 		}
@@ -667,6 +675,16 @@ func (s *Sink) parseItems(rq *request, results []sidetrail.Result, lo int) error
 			break
 		}
 	}
+	for _, it := range rq.items {
+		if it.status == http.StatusBadRequest && noPipeline(it.err) {
+			// Elasticsearch refuses a document whose pipeline does not
+			// exist in its item, not the request: a misspelt pipeline
+			// had every record dead-lettered, then discarded, the sink
+			// healthy (sinks25 P3). The configuration's, as a whole
+			// request's 400 is.
+			return fmt.Errorf("%w: %s", errNoPipeline, itemReason(it.status, it.err))
+		}
+	}
 	for i, it := range rq.items {
 		j := pos(i)
 		switch st := it.status; {
@@ -685,6 +703,16 @@ func (s *Sink) parseItems(rq *request, results []sidetrail.Result, lo int) error
 		}
 	}
 	return nil
+}
+
+// errNoPipeline: an item refused because its ingest pipeline does not
+// exist (see parseItems).
+var errNoPipeline = errors.New("elasticsearch bulk: an ingest pipeline does not exist")
+
+// noPipeline reports whether an item's error is Elasticsearch's for a
+// pipeline that does not exist.
+func noPipeline(rawErr []byte) bool {
+	return bytes.Contains(rawErr, []byte("pipeline with id [")) && bytes.Contains(rawErr, []byte("] does not exist"))
 }
 
 // actionID returns record i's _id as sent.

@@ -276,6 +276,36 @@ func offsetOf(src []byte) int64 {
 	return d.Log.Offset
 }
 
+// A pipeline that does not exist (misspelt, or an index's default_pipeline
+// gone): Elasticsearch refuses each document in its item. The cause is the
+// configuration, as for a whole request's 400: the records are kept and
+// retried, none rejected. Each was dead-lettered, then discarded once the
+// file was full, the sink healthy (sinks25 P3).
+func TestItemsRefusedForAMissingPipelineAreKept(t *testing.T) {
+	f := esfake.Start(t)
+	s := newSink(t, Config{URLs: []string{f.URL()}, Pipeline: "sidetrail-pipline"})
+	f.SetItemFault(func(it esfake.Item) esfake.ItemError {
+		return esfake.ItemError{Status: http.StatusBadRequest, Type: "illegal_argument_exception",
+			Reason: "pipeline with id [sidetrail-pipline] does not exist"}
+	})
+	res, err := send(t, s, testRecords(10))
+	if err == nil || sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("err %v: want a retryable one naming the pipeline", err)
+	}
+	for i, r := range res {
+		if r.Status != sidetrail.Unsent {
+			t.Errorf("record %d: %v %q, want unsent", i, r.Status, r.Reason)
+		}
+	}
+	if st := s.Stats(); st.Rejected != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	f.SetItemFault(nil) // the pipeline made
+	if res, err := send(t, s, testRecords(10)); err != nil || countStatus(res)[sidetrail.Accepted] != 10 {
+		t.Fatalf("after the pipeline was made: %v %v", err, countStatus(res))
+	}
+}
+
 func TestItemMappingError(t *testing.T) {
 	f := esfake.Start(t)
 	s := newSink(t, Config{URLs: []string{f.URL()}})
