@@ -33,7 +33,7 @@ type Handoff struct {
 // handedRisk is a tailer's atRisk and goneRisk, handed over.
 type handedRisk struct {
 	atRisk map[string]riskEntry
-	gone   map[devIno]goneRisk
+	gone   map[riskKey]goneRisk
 }
 
 // heldFile is a descriptor handed over, with what the checkpoint entry of

@@ -848,6 +848,16 @@ func (e riskEntry) sameFile(id devIno, born uint64) bool {
 	return e.id == id && (e.born == 0 || born == 0 || e.born == born)
 }
 
+// riskKey tells the files at risk that went away apart: by inode and birth.
+// By inode alone, a deleted file's entry was replaced by that of the file
+// made on its inode at once, gone from its path by the next scan (renamed
+// away) before the first was decided, and its loss was neither counted nor
+// named (buffer25 P1: 4 of 11 files).
+type riskKey struct {
+	id   devIno
+	born uint64
+}
+
 // goneRisk is a file at risk that went away from its path, and the scan
 // that found it gone.
 type goneRisk struct {
@@ -859,9 +869,9 @@ type goneRisk struct {
 // riskGone notes that e, waiting for a descriptor at p, is no longer there.
 func (t *Tailer) riskGone(p string, e riskEntry) {
 	if t.goneRisk == nil {
-		t.goneRisk = map[devIno]goneRisk{}
+		t.goneRisk = map[riskKey]goneRisk{}
 	}
-	t.goneRisk[e.id] = goneRisk{riskEntry: e, path: p, scan: t.scanSeq}
+	t.goneRisk[riskKey{e.id, e.born}] = goneRisk{riskEntry: e, path: p, scan: t.scanSeq}
 }
 
 // lostUnopened counts and logs the paths at risk that went away (goneRisk)

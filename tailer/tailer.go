@@ -265,7 +265,7 @@ type Tailer struct {
 	badLogged  map[string]badNote // when each skipped path was last logged (markBad)
 	atRisk     map[string]riskEntry
 	handedRisk map[string]riskEntry // the last tailer's atRisk, until the first scan's end (Handoff)
-	goneRisk   map[devIno]goneRisk  // files at risk that went away (lostUnopened)
+	goneRisk   map[riskKey]goneRisk // files at risk that went away (lostUnopened)
 	inherited  map[devIno]heldFile  // handed over by the last tailer; taken up by the first scan
 	startAt    StartAt
 
@@ -347,7 +347,7 @@ func New(opts Options) (*Tailer, error) {
 	t.firstRun = true
 	if r := o.Handoff.takeRisk(o.Source); len(r.atRisk) > 0 || len(r.gone) > 0 {
 		t.handedRisk = r.atRisk
-		t.goneRisk = make(map[devIno]goneRisk, len(r.gone))
+		t.goneRisk = make(map[riskKey]goneRisk, len(r.gone))
 		for id, g := range r.gone {
 			g.scan = 0 // decided at the first scan, which sees where files are now
 			t.goneRisk[id] = g
