@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -962,4 +963,47 @@ func inspectText(t *testing.T, dir string, cursors ...string) (*buffer.Report, s
 		t.Fatal(err)
 	}
 	return rep, text.String()
+}
+
+// A FIFO named like a segment or a cursor: opened without O_NONBLOCK, its
+// open waited for a writer, and the agent's start (and buffer inspect)
+// with it, for good, SIGTERM ignored (buffer25 P3). Open and Inspect now
+// fail at once, naming the file.
+func TestFIFOInTheBufferIsRefused(t *testing.T) {
+	for _, name := range []string{"00000000000000099999.seg", "00000000000000000001.seg", "a.cursor"} {
+		dir := t.TempDir()
+		b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendRange(t, b, 0, 20, 10)
+		b.Close()
+		p := filepath.Join(dir, name)
+		os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 2)
+		go func() {
+			b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
+			if err == nil {
+				b.Close()
+			}
+			done <- err
+		}()
+		go func() {
+			_, err := buffer.Inspect(dir)
+			done <- err
+		}()
+		for range 2 {
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), name) {
+					t.Errorf("%s: err %v, want one naming it as not a regular file", name, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: Open or Inspect still blocked after 5 s", name)
+			}
+		}
+	}
 }

@@ -1,9 +1,11 @@
 package buffer
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // FS is the file-system seam: everything the buffer does to disk goes
@@ -46,14 +48,32 @@ type File interface {
 // OSFS is the real file system. Its zero value is ready.
 type OSFS struct{}
 
-// OpenFile calls os.OpenFile.
+// OpenFile calls os.OpenFile, without blocking, and refuses what is not a
+// regular file: a FIFO named like a segment or a cursor blocked the open,
+// and the agent's start with it, for good (buffer25 P3).
 func (OSFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	f, err := os.OpenFile(name, flag, perm)
+	return openRegular(name, flag, perm)
+}
+
+// openRegular opens name as os.OpenFile does, with O_NONBLOCK (which a
+// regular file ignores), and fails for anything but a regular file.
+func openRegular(name string, flag int, perm fs.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(name, flag|syscall.O_NONBLOCK, perm)
 	if err != nil {
+		return nil, err
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+		}
 		return nil, err
 	}
 	return f, nil
 }
+
+// errNotRegular: a buffer file that is a FIFO, a device or a directory.
+var errNotRegular = errors.New("not a regular file")
 
 // Remove calls os.Remove.
 func (OSFS) Remove(name string) error { return os.Remove(name) }

@@ -147,7 +147,7 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 				c.Acked = rep.Segments[0].FirstSeq - 1
 			}
 		} else {
-			data, err := os.ReadFile(filepath.Join(dir, c.Name+cursorSuffix))
+			data, err := readRegular(filepath.Join(dir, c.Name+cursorSuffix))
 			if err != nil {
 				return nil, fmt.Errorf("inspect: %w", err)
 			}
@@ -230,8 +230,18 @@ func missingRanges(segs []SegmentReport) []SeqRange {
 	return out
 }
 
+// readRegular reads the regular file at path whole (see openRegular).
+func readRegular(path string) ([]byte, error) {
+	f, err := openRegular(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 func inspectStray(path string, first uint64) (bool, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return false, fmt.Errorf("inspect: %w", err)
 	}
@@ -247,7 +257,7 @@ func inspectStray(path string, first uint64) (bool, error) {
 func inspectSegment(path string, first, next uint64, log *slog.Logger) (SegmentReport, error) {
 	name := filepath.Base(path)
 	sr := SegmentReport{Name: name, FirstSeq: first}
-	f, err := os.Open(path)
+	f, err := openRegular(path, os.O_RDONLY, 0)
 	if err != nil {
 		return sr, fmt.Errorf("inspect: %w", err)
 	}
