@@ -397,6 +397,9 @@ func (b *Buffer) recover() error {
 		}
 	}
 	slices.Sort(firsts)
+	if firsts, err = b.renameMisnamed(firsts); err != nil {
+		return err
+	}
 	// A segment file with a damaged header and no valid record (a crash
 	// while the last one was created, or a stray file anywhere) goes
 	// first: it must not bound the scan of the segment before it, whose
@@ -581,6 +584,64 @@ func (b *Buffer) reportMissing(lo, hi, delivered uint64) {
 	b.stats.corruptRecords += n
 	b.log.Error("buffer: records written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them",
 		"first_seq", lo, "last_seq", hi, "records", n)
+}
+
+// renameMisnamed gives each segment file whose sound header names another
+// first sequence number than its name (renamed by hand) that number's name
+// again, when no other file has it, and returns the segments' firsts. Taken
+// for a stray (its records lie below its name), the oldest segment so
+// renamed was removed, its records lost uncounted (buffer25 P2).
+func (b *Buffer) renameMisnamed(firsts []uint64) ([]uint64, error) {
+	renamed := false
+	for i, first := range firsts {
+		v, ok, err := b.misnamed(first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || slices.Contains(firsts, v) {
+			continue // as its name says, or the name is taken: see removeStray
+		}
+		b.log.Warn("buffer: a segment file's header says it holds the records from another sequence number (renamed outside sidetrail): renamed back",
+			"segment", segName(first), "to", segName(v))
+		if err := b.fs.Rename(b.path(segName(first)), b.path(segName(v))); err != nil {
+			return nil, fmt.Errorf("buffer: rename segment %s back to %s: %w", segName(first), segName(v), err)
+		}
+		firsts[i], renamed = v, true
+	}
+	if renamed {
+		if err := b.fs.SyncDir(b.dir); err != nil {
+			return nil, fmt.Errorf("buffer: sync dir: %w", err)
+		}
+		slices.Sort(firsts)
+	}
+	return firsts, nil
+}
+
+// misnamed reads the header of the segment file named for first: the first
+// sequence number it says, and true, when the header is sound and says
+// another.
+func (b *Buffer) misnamed(first uint64) (uint64, bool, error) {
+	f, err := b.fs.OpenFile(b.path(segName(first)), os.O_RDONLY, 0)
+	if err != nil {
+		return 0, false, fmt.Errorf("buffer: open segment %s: %w", segName(first), err)
+	}
+	defer f.Close()
+	v, ok := headerNames(f, first)
+	return v, ok, nil
+}
+
+// headerNames returns the first sequence number the segment header of f
+// says, and true, when the header is sound and says another than first.
+func headerNames(f io.ReaderAt, first uint64) (uint64, bool) {
+	hdr := make([]byte, segHeaderSize)
+	if n, _ := f.ReadAt(hdr, 0); n != segHeaderSize {
+		return 0, false
+	}
+	v, err := parseFileHeader(hdr, segMagic)
+	if err != nil || v == first || v == 0 || v > maxSeq {
+		return 0, false
+	}
+	return v, true
 }
 
 // removeStray removes the segment file named for first if its header is

@@ -29,6 +29,11 @@ type Report struct {
 	// header and no valid record: the agent removes them at its next
 	// start, and they bound no other segment.
 	Strays []string
+	// Misnamed are the segment files whose sound header says another first
+	// sequence number than their name (renamed by hand), each with the
+	// name the agent gives it back at its next start; read here for the
+	// records they hold.
+	Misnamed [][2]string
 	// Ignored names the files named like segments with a name no buffer
 	// writes (sequence number 0, or beyond any a buffer gives): the agent
 	// ignores them, with a warning.
@@ -112,9 +117,28 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		}
 	}
 	slices.Sort(firsts)
+	// A segment renamed by hand, which the agent names back (see
+	// renameMisnamed): read under its name, for the records its header
+	// says.
+	path := map[uint64]string{}
+	for i, first := range firsts {
+		path[first] = filepath.Join(dir, segName(first))
+		f, err := openRegular(path[first], os.O_RDONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("inspect: %w", err)
+		}
+		v, ok := headerNames(f, first)
+		f.Close()
+		if ok && !slices.Contains(firsts, v) {
+			rep.Misnamed = append(rep.Misnamed, [2]string{segName(first), segName(v)})
+			delete(path, first)
+			firsts[i], path[v] = v, filepath.Join(dir, segName(first))
+		}
+	}
+	slices.Sort(firsts)
 	kept := firsts[:0]
 	for _, first := range firsts {
-		stray, err := inspectStray(filepath.Join(dir, segName(first)), first)
+		stray, err := inspectStray(path[first], first)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +155,7 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		if i+1 < len(firsts) {
 			next = firsts[i+1]
 		}
-		sr, err := inspectSegment(filepath.Join(dir, segName(first)), first, next, discard)
+		sr, err := inspectSegment(path[first], first, next, discard)
 		if err != nil {
 			return nil, err
 		}
@@ -327,6 +351,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, ce := range s.Corrupt {
 			fmt.Fprintf(ew, "corrupt: %v\n", ce)
 		}
+	}
+	for _, m := range r.Misnamed {
+		fmt.Fprintf(ew, "misnamed: %s holds the records its header says of %s: renamed back at the next start\n", m[0], m[1])
 	}
 	for _, name := range r.Strays {
 		fmt.Fprintf(ew, "stray: %s has a damaged header and no record: not a segment; removed at the next start\n", name)
