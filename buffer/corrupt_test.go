@@ -1054,3 +1054,29 @@ func TestMisnamedSegmentIsRenamedBack(t *testing.T) {
 		t.Fatalf("read %d, counted %d missing, of %d", len(seen), st.CorruptRecords, n)
 	}
 }
+
+// Given the configuration's cursors, inspect marks a cursor file of none of
+// them (a sink renamed or removed) as one the agent removes at its next
+// start: it was "ok" beside its lag, as if it still held the segments
+// (buffer25 P4). Its place does not count for what is missing either.
+func TestInspectMarksCursorsNotConfigured(t *testing.T) {
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"old", "kept"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 20, 10)
+	b.Close()
+	rep, text := inspectText(t, dir, "kept", "new")
+	for _, c := range rep.Cursors {
+		if c.Unconfigured != (c.Name == "old") {
+			t.Errorf("cursor %s: unconfigured %v", c.Name, c.Unconfigured)
+		}
+	}
+	if !strings.Contains(text, "removed at the next start") {
+		t.Errorf("inspect:\n%s", text)
+	}
+	if _, text := inspectText(t, dir); strings.Contains(text, "not in the configuration") {
+		t.Errorf("without the configuration's cursors:\n%s", text)
+	}
+}

@@ -84,6 +84,10 @@ type CursorReport struct {
 	Beyond uint64
 	// LagRecords counts the records in the segments with seq > Acked.
 	LagRecords uint64
+	// Unconfigured: a cursor file Inspect was not asked about, when it was
+	// given the configuration's cursors: the agent removes it at its next
+	// start (a sink or source removed or renamed).
+	Unconfigured bool
 }
 
 // Inspect reads the buffer directory dir without changing anything: every
@@ -110,6 +114,9 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		} else if c, ok := strings.CutSuffix(name, cursorSuffix); ok {
 			rep.Cursors = append(rep.Cursors, CursorReport{Name: c})
 		}
+	}
+	for i := range rep.Cursors {
+		rep.Cursors[i].Unconfigured = len(cursors) > 0 && !slices.Contains(cursors, rep.Cursors[i].Name)
 	}
 	for _, name := range cursors {
 		if !slices.ContainsFunc(rep.Cursors, func(c CursorReport) bool { return c.Name == name }) {
@@ -334,6 +341,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, c := range r.Cursors {
 		state := "ok"
 		switch {
+		case c.Unconfigured:
+			state = "not in the configuration (a sink or source removed or renamed): removed at the next start"
 		case c.Err != nil:
 			state = c.Err.Error() + ": the agent restarts it at the oldest record"
 		case c.NoFile:
@@ -414,7 +423,7 @@ func (r *Report) minAcked() (uint64, bool) {
 	var m uint64
 	found := false
 	for _, c := range r.Cursors {
-		if sinks && c.Position {
+		if sinks && c.Position || c.Unconfigured {
 			continue
 		}
 		if c.Err != nil || c.NoFile {
