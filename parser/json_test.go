@@ -81,6 +81,20 @@ func TestJSON(t *testing.T) {
 			time: "2024-01-02T15:04:05.25Z",
 		},
 		{
+			// A duration under "time" was read as 1970-01-01T00:00:35,
+			// which Loki refuses as too old (parser25): a guessed Unix
+			// number before 1990 is no time; the next key is tried.
+			name: "a small number is no time",
+			line: `{"time":35,"ts":-1,"timestamp":0,"a":1}`,
+			want: lines("time=int:35", "ts=int:-1", "timestamp=int:0", "a=int:1"),
+		},
+		{
+			name: "a small number is no time: the next key is",
+			line: `{"time":35,"ts":1704207845}`,
+			want: lines("time=int:35"),
+			time: "2024-01-02T15:04:05Z",
+		},
+		{
 			name: "auto epoch units by magnitude",
 			line: `{"ts":1704207845123}`,
 			want: "",

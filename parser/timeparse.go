@@ -232,7 +232,8 @@ func parseEpoch(b []byte, unitExp int) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
-	if unitExp < 0 {
+	guessed := unitExp < 0
+	if guessed {
 		switch {
 		case ip < 1e11:
 			unitExp = 0
@@ -261,8 +262,19 @@ func parseEpoch(b []byte, unitExp int) (time.Time, bool) {
 	if neg {
 		sec, nsec = -sec, -nsec
 	}
+	if guessed && sec < minGuessedEpoch {
+		// A number under a default time key that is no time: a
+		// duration ({"time":35}) shipped as 1970-01-01T00:00:35, which
+		// Loki refuses as too old and Elasticsearch files in a 1970
+		// index (parser25). With time_format: unix the number is taken.
+		return time.Time{}, false
+	}
 	return unixTime(sec, nsec), true
 }
+
+// minGuessedEpoch is the earliest time (1990-01-01) a Unix number read with
+// its unit guessed may give.
+const minGuessedEpoch = 631152000
 
 // parseErrorLogTime parses nginx's error-log time "2024/01/02 15:04:05",
 // which carries no zone; loc nil means UTC.
