@@ -261,13 +261,7 @@ func TestDamagedCursorFileRestartsAtOldest(t *testing.T) {
 // called the sink's records gone).
 func TestCursorBeyondAnySequenceIsDamaged(t *testing.T) {
 	for _, acked := range []uint64{1<<64 - 1, 1 << 63, 1<<63 - 1, 1<<62 + 1} {
-		dir := t.TempDir()
-		b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		appendRange(t, b, 0, 20, 10)
-		b.Close()
+		dir := closedBuffer(t, "a")
 		if err := os.WriteFile(filepath.Join(dir, "a.cursor"), buffer.CursorFile(acked), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +273,7 @@ func TestCursorBeyondAnySequenceIsDamaged(t *testing.T) {
 			t.Errorf("cursor at %d: inspect says %+v", acked, c)
 		}
 		var logs bytes.Buffer
-		b = open(t, dir, buffer.Options{Cursors: []string{"a"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		b := open(t, dir, buffer.Options{Cursors: []string{"a"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if st := b.Stats(); st.Corrupt != 1 || st.Cursors[0].Acked != 0 || st.NextSeq != 21 {
 			t.Fatalf("cursor at %d: stats %+v\n%s", acked, st, logs.String())
 		}
@@ -965,19 +959,29 @@ func inspectText(t *testing.T, dir string, cursors ...string) (*buffer.Report, s
 	return rep, text.String()
 }
 
+// closedBuffer makes a buffer with records 1-20 and the cursors named, and
+// closes it.
+func closedBuffer(t *testing.T, cursors ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := buffer.Open(dir, buffer.Options{Cursors: cursors})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendRange(t, b, 0, 20, 10)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // A FIFO named like a segment or a cursor: opened without O_NONBLOCK, its
 // open waited for a writer, and the agent's start (and buffer inspect)
 // with it, for good, SIGTERM ignored (buffer25 P3). Open and Inspect now
 // fail at once, naming the file.
 func TestFIFOInTheBufferIsRefused(t *testing.T) {
 	for _, name := range []string{"00000000000000099999.seg", "00000000000000000001.seg", "a.cursor"} {
-		dir := t.TempDir()
-		b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"a"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		appendRange(t, b, 0, 20, 10)
-		b.Close()
+		dir := closedBuffer(t, "a")
 		p := filepath.Join(dir, name)
 		os.Remove(p)
 		if err := syscall.Mkfifo(p, 0o644); err != nil {
@@ -1060,13 +1064,7 @@ func TestMisnamedSegmentIsRenamedBack(t *testing.T) {
 // start: it was "ok" beside its lag, as if it still held the segments
 // (buffer25 P4). Its place does not count for what is missing either.
 func TestInspectMarksCursorsNotConfigured(t *testing.T) {
-	dir := t.TempDir()
-	b, err := buffer.Open(dir, buffer.Options{Cursors: []string{"old", "kept"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appendRange(t, b, 0, 20, 10)
-	b.Close()
+	dir := closedBuffer(t, "old", "kept")
 	rep, text := inspectText(t, dir, "kept", "new")
 	for _, c := range rep.Cursors {
 		if c.Unconfigured != (c.Name == "old") {

@@ -2616,11 +2616,10 @@ func expectEachOnce(t *testing.T, ls []got) {
 	}
 }
 
-// A file deleted while it waited for a descriptor is counted lost though
-// its inode goes at once to the next file made (ext4): that file, opened or
-// waiting, was taken for it (tailer24 P5: 244 of 265 lost files neither
-// counted nor named).
-func TestWaitingFilesLostOnReusedInodesAreCounted(t *testing.T) {
+// startWithTheDescriptorHeld starts a tailer of a new directory with
+// max_open_files 1, its one descriptor held by held.log, whose lines are
+// never taken: every other file waits.
+func startWithTheDescriptorHeld(t *testing.T) (string, Options, *Tailer) {
 	dir := t.TempDir()
 	o := testOptions(dir)
 	o.MaxOpenFiles = 1
@@ -2628,9 +2627,18 @@ func TestWaitingFilesLostOnReusedInodesAreCounted(t *testing.T) {
 	for j := range 50 {
 		fmt.Fprintf(&b, "held %02d\n", j)
 	}
-	appendFile(t, filepath.Join(dir, "held.log"), b.String()) // open, its lines never taken
+	appendFile(t, filepath.Join(dir, "held.log"), b.String())
 	tl := mustNew(t, o)
 	time.Sleep(5 * o.ScanInterval)
+	return dir, o, tl
+}
+
+// A file deleted while it waited for a descriptor is counted lost though
+// its inode goes at once to the next file made (ext4): that file, opened or
+// waiting, was taken for it (tailer24 P5: 244 of 265 lost files neither
+// counted nor named).
+func TestWaitingFilesLostOnReusedInodesAreCounted(t *testing.T) {
+	dir, o, tl := startWithTheDescriptorHeld(t)
 	const n = 12
 	var total, reused int64
 	var lastIno uint64
@@ -2781,16 +2789,7 @@ func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
 // replaced by the next one's before it was decided, and its loss was
 // neither counted nor named (buffer25 P1: 4 of 11 files).
 func TestWaitingFilesLostWhileTheirInodeIsReusedAgainAreCounted(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxOpenFiles = 1
-	var b strings.Builder
-	for j := range 50 {
-		fmt.Fprintf(&b, "held %02d\n", j)
-	}
-	appendFile(t, filepath.Join(dir, "held.log"), b.String()) // open, its lines never taken
-	tl := mustNew(t, o)
-	time.Sleep(5 * o.ScanInterval)
+	dir, o, tl := startWithTheDescriptorHeld(t)
 	live := filepath.Join(dir, "a.log")
 	sizes := map[int]int64{}
 	var lost, reused int64
