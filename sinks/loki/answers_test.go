@@ -358,31 +358,69 @@ func TestBadRequestForAnEmptyPushTooKeepsTheRecords(t *testing.T) {
 	}
 }
 
-// A 400 for the stream's label set (more names than the server's limit, a
-// value too long) is the configuration's labels and label_fields, not the
-// records: they are kept and retried. Each was dead-lettered alone, then
-// discarded once the file was full, the sink healthy (sinks25 P2: 3,000 of
-// 3,000 lines).
-func TestBadRequestForTheLabelSetKeepsTheRecords(t *testing.T) {
-	for _, reason := range []string{
-		"entry for stream '{a=\"1\", b=\"2\"}' has 16 label names; limit 15",
-		"stream '{a=\"1\"}' has label value too long: 'xxxx'",
+// A 400 for the label set every record's stream has (more static labels
+// and always-present label_fields than the server's limit, a static value
+// too long) is the configuration's, not the records': they are kept and
+// retried. Each was dead-lettered alone, then discarded once the file was
+// full, the sink healthy (sinks25 P2: 3,000 of 3,000 lines). A label set
+// only some records make (a field only some lines hold) is theirs: they
+// alone are dead-lettered, the others stored. Kept too, one such record
+// held every other for good (regress25b R6).
+func TestBadRequestForTheLabelSet(t *testing.T) {
+	labels := map[string]string{}
+	for i := range 14 {
+		labels[fmt.Sprintf("l%02d", i)] = "v"
+	}
+	long := strings.Repeat("x", 3000)
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		reason string
+	}{
+		{"16 names every stream has", Config{Labels: labels, LabelFields: []string{"source", "log.file.path"}},
+			"entry for stream '{…}' has 16 label names; limit 15"},
+		{"a static value too long", Config{Labels: map[string]string{"team": long}},
+			"stream '{team=\"" + long + "\"}' has label value too long: '" + long + "'"},
 	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeLoki(t)
+			f.setFault(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
+				http.Error(w, tc.reason, http.StatusBadRequest)
+				return true
+			})
+			tc.cfg.URL, tc.cfg.Encoding = f.URL(), "json"
+			s := mustNew(t, tc.cfg)
+			res, err := send(t, s, batchOf(64))
+			if err == nil || sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "label") {
+				t.Fatalf("err %v, want a retryable one naming the labels", err)
+			}
+			requireAll(t, res, sidetrail.Unsent)
+			if st := s.Stats(); st.Rejected != 0 || st.Requests != 1 {
+				t.Errorf("stats %+v: want 1 request, none rejected", st)
+			}
+		})
+	}
+	t.Run("one record's field", func(t *testing.T) {
 		f := newFakeLoki(t)
-		f.setFault(func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-			http.Error(w, reason, http.StatusBadRequest)
+		f.setFault(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+			if !bytes.Contains(body, []byte(`"extra"`)) {
+				return false
+			}
+			http.Error(w, "entry for stream '{…, extra=\"1\"}' has 16 label names; limit 15", http.StatusBadRequest)
 			return true
 		})
-		s := mustNew(t, Config{URL: f.URL(), Encoding: "json"})
-		res, err := send(t, s, batchOf(64))
-		if err == nil || sidetrail.IsPermanent(err) || !strings.Contains(err.Error(), "label") {
-			t.Fatalf("%s: err %v, want a retryable one naming the labels", reason, err)
+		s := mustNew(t, Config{URL: f.URL(), Encoding: "json", Compression: "none", Labels: labels, LabelFields: []string{"source", "extra"}})
+		batch := batchOf(16)
+		batch[5].Fields = append(batch[5].Fields, sidetrail.Field{Key: "extra", Kind: sidetrail.KindString, Value: []byte("1")})
+		res, err := send(t, s, batch)
+		if !sidetrail.IsPermanent(err) {
+			t.Fatalf("err %v, want permanent (one record rejected)", err)
 		}
-		requireAll(t, res, sidetrail.Unsent)
-		if st := s.Stats(); st.Rejected != 0 || st.Requests != 1 {
-			t.Errorf("%s: stats %+v: want 1 request, none rejected", reason, st)
+		requireRejected(t, res, func(i int) bool { return i == 5 })
+		if n := len(f.entries()); n != 15 {
+			t.Errorf("%d entries stored, want 15", n)
 		}
-	}
+	})
 }
 
 // How the empty push asked after a 400 is answered decides. Loki 3.5 and

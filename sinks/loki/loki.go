@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,6 +83,8 @@ type Sink struct {
 	warnAuth, warnStreams, warnStatus, warnTooLarge, warnFields, warnHalved rateLimit
 	warnRefusesAll, warnLabels                                              rateLimit
 
+	alwaysLabels int // label names every record's stream has (alwaysLabels)
+
 	// A 400 for a push of several records is searched by halves for the
 	// records it refuses (rejectHalves), within one Send: taken, some push
 	// got a 2xx; alone, how many records were refused on their own.
@@ -151,6 +154,13 @@ func New(cfg Config, opts Options) (*Sink, error) {
 		log:    log, // the caller's logger names the sink; messages start "loki:"
 		client: &http.Client{Transport: tr, Timeout: cfg.Timeout, CheckRedirect: noRedirects},
 		enc:    newEncoder(cfg),
+
+		alwaysLabels: alwaysLabels(cfg),
+	}
+	if n := len(cfg.Labels) + len(cfg.LabelFields); n > lokiLabelNames {
+		// Loki's limit is the server's; its default is what most have.
+		log.Warn("loki: labels and label_fields make up to more label names than Loki allows by default (max_label_names_per_series 15): the records of such streams are refused",
+			"label_names", n, "url", safeurl.String(cfg.URL))
 	}
 	return s, nil
 }
@@ -281,12 +291,15 @@ func (s *Sink) push(ctx context.Context, batch []sidetrail.Record, results []sid
 			return fmt.Errorf("loki: 400 Bad Request, reading its reason: %w", readErr)
 		}
 		r := "loki: 400 Bad Request: " + reason
-		if overLabelLimits(reason) {
-			// The stream's label set, which labels and label_fields
-			// make: no record's fault. Dead-lettered one by one, every
-			// record went, then the dead-letter file filled and the
-			// rest were discarded (sinks25 P2: 16 label names, Loki's
-			// limit 15).
+		if s.labelsAlwaysRefused(reason) {
+			// The label set every record's stream has (labels, and
+			// label_fields every record holds: source,
+			// log.file.path): no record's fault. Dead-lettered one by
+			// one, every record went, then the dead-letter file
+			// filled and the rest were discarded (sinks25 P2: 16
+			// label names, Loki's limit 15). A label set some
+			// records make (a field only some lines hold) is theirs:
+			// kept, one such record held every other (regress25b R6).
 			s.otherErrs.Add(1)
 			if s.warnLabels.allow(time.Now()) {
 				s.log.Error("loki: a stream's labels are over the server's limits (by default 15 names, values of 2,048 bytes): fix labels and label_fields, or raise the server's limits. Records are kept and retried",
@@ -455,16 +468,46 @@ func (s *Sink) refusesEverything(ctx context.Context, reason string) error {
 	return err
 }
 
-// overLabelLimits reports whether a 400's reason is Loki's refusal of a
-// stream's label set: too many names (max_label_names_per_series), a name
-// or value too long, a name twice.
-func overLabelLimits(reason string) bool {
-	for _, s := range []string{"label names; limit", "label name too long", "label value too long", "duplicate label name"} {
-		if strings.Contains(reason, s) {
-			return true
+// labelsAlwaysRefused reports whether a 400's reason is Loki's refusal of
+// the label set every record's stream has: more names than its limit
+// (max_label_names_per_series) among the static labels and the label_fields
+// every record holds, or a static label's name or value too long.
+func (s *Sink) labelsAlwaysRefused(reason string) bool {
+	if m := labelLimitRe.FindStringSubmatch(reason); m != nil {
+		limit, err := strconv.Atoi(m[1])
+		return err == nil && s.alwaysLabels > limit
+	}
+	if m := labelTooLongRe.FindStringSubmatch(reason); m != nil && m[2] != "" {
+		// The reason quotes the name or value, perhaps cut (readReason).
+		for name, value := range s.cfg.Labels {
+			if m[1] == "name" && strings.HasPrefix(name, m[2]) || m[1] == "value" && strings.HasPrefix(value, m[2]) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// lokiLabelNames is Loki's default max_label_names_per_series.
+const lokiLabelNames = 15
+
+// Loki's refusals of a stream's label set (pkg/validation).
+var (
+	labelLimitRe   = regexp.MustCompile(`has \d+ label names; limit (\d+)`)
+	labelTooLongRe = regexp.MustCompile(`has label (name|value) too long: '([^'\n]*)`)
+)
+
+// alwaysLabels counts the label names every record's stream has: the
+// static labels (or the job label put in their place), and the label_fields
+// every record holds.
+func alwaysLabels(c Config) int {
+	n := len(c.Labels)
+	for _, f := range c.LabelFields {
+		if f == "source" || f == "log.file.path" || f == "log.offset" {
+			n++
+		}
+	}
+	return max(n, 1)
 }
 
 // aboutNothing reports whether a refusal of an empty push says it is
