@@ -159,7 +159,7 @@ func New(cfg Config, opts Options) (*Sink, error) {
 	}
 	if n := len(cfg.Labels) + len(cfg.LabelFields); n > lokiLabelNames {
 		// Loki's limit is the server's; its default is what most have.
-		log.Warn("loki: labels and label_fields make up to more label names than Loki allows by default (max_label_names_per_series 15): the records of such streams are refused",
+		log.Warn("loki: labels and label_fields can make more label names than Loki allows by default (max_label_names_per_series 15): the records of such streams are refused",
 			"label_names", n, "url", safeurl.String(cfg.URL))
 	}
 	return s, nil
