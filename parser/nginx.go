@@ -868,6 +868,7 @@ func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
 	// the path ("http://host/p?q" is "/p?q"). Anything else ("HELLO
 	// WORLD") is no request: no request_* fields.
 	rest = bytes.Trim(rest, " ")
+	var query []byte // an absolute-form target's query without a path, as req holds it
 	switch {
 	case len(rest) > 0 && rest[0] == '/', string(rest) == "*":
 	case hasPrefixFold(rest, "http://") || hasPrefixFold(rest, "https://"):
@@ -875,6 +876,7 @@ func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
 		if slash := indexByte(rest[hostStart:], '/'); slash >= 0 {
 			rest = rest[hostStart+slash:]
 		} else if q := indexByte(rest[hostStart:], '?'); q >= 0 {
+			query = rest[hostStart+q+1:]
 			rest = append([]byte("/"), rest[hostStart+q:]...)
 		} else {
 			rest = rootPath
@@ -889,6 +891,12 @@ func addRequestFields(rec *sidetrail.Record, req []byte, derive uint8) {
 		addField(rec, "request_uri", sidetrail.KindString, rest)
 	}
 	addURIFields(rec, rest, derive)
+	if n := len(rec.Fields); len(query) > 0 && n > 0 && rec.Fields[n-1].Key == "request_query" {
+		// The query as the line holds it, not a copy: the redaction
+		// takes a field rule's short value out of the fields holding
+		// its very bytes (regress25b R1: "GET http://h?123" kept 123).
+		rec.Fields[n-1].Value = query
+	}
 	if derive&dProto != 0 && len(proto) > 0 {
 		addField(rec, "request_protocol", sidetrail.KindString, proto)
 	}

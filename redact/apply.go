@@ -69,6 +69,7 @@ type Redactor struct {
 	spans      []span // field-rule spans in the original message
 	drops      []int  // indexes of fields to drop
 	fvals      []span // field-rule values and their replacements
+	inPlace    []span // replaceInPlace's
 	changed    []changedField
 	changedOwn []changedField // resyncDropped's
 
@@ -2462,18 +2463,8 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 		default:
 			continue
 		}
+		r.replaceInPlace(rec, f)
 		for _, fv := range r.fvals {
-			if off, ok := offsetIn(f.Value, fv.v); ok && len(fv.v) < shortNeedle {
-				// The very bytes the rule took, in a field that holds
-				// them in place: request_query's in request_uri and
-				// request (parser25 P2: "?123" shipped there).
-				start := len(rec.Scratch)
-				rec.Scratch = append(rec.Scratch, f.Value[:off]...)
-				rec.Scratch = append(rec.Scratch, fv.repl...)
-				rec.Scratch = append(rec.Scratch, f.Value[off+len(fv.v):]...)
-				f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
-				continue
-			}
 			// Short values stay: in another field the same few bytes are
 			// most likely something else (a dropped "200" emptied the
 			// status field and its Loki label).
@@ -2496,6 +2487,36 @@ func (r *Redactor) scrubOtherFields(rec *sidetrail.Record) {
 			f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 		}
 	}
+}
+
+// replaceInPlace replaces, in f, the field rules' values under 4 bytes
+// that are its very bytes (slices of the line it holds in place:
+// request_query's in request_uri and request), all in one rewrite: a query
+// of "?123" shipped there (parser25 P2), and after one value's replacement
+// f held a copy, where a second value's bytes no longer were (regress25b
+// R2: a masked request_method beside a dropped query).
+func (r *Redactor) replaceInPlace(rec *sidetrail.Record, f *sidetrail.Field) {
+	r.inPlace = r.inPlace[:0]
+	for _, fv := range r.fvals {
+		if off, ok := offsetIn(f.Value, fv.v); ok && len(fv.v) < shortNeedle {
+			r.inPlace = append(r.inPlace, span{s: off, e: off + len(fv.v), repl: fv.repl})
+		}
+	}
+	if len(r.inPlace) == 0 {
+		return
+	}
+	slices.SortFunc(r.inPlace, func(a, b span) int { return a.s - b.s })
+	start, last := len(rec.Scratch), 0
+	for _, sp := range r.inPlace {
+		if sp.s < last {
+			continue // inside one replaced already
+		}
+		rec.Scratch = append(rec.Scratch, f.Value[last:sp.s]...)
+		rec.Scratch = append(rec.Scratch, sp.repl...)
+		last = sp.e
+	}
+	rec.Scratch = append(rec.Scratch, f.Value[last:]...)
+	f.Value = rec.Scratch[start:len(rec.Scratch):len(rec.Scratch)]
 }
 
 // scrubKeyed takes the old value of each field changed for its name (a

@@ -68,6 +68,20 @@ func TestFieldRuleForAPartTakesItOutOfTheWhole(t *testing.T) {
 			}
 		}
 	}
+	// An absolute-form target without a path, whose request_uri the parser
+	// makes ("/?123"): the query was a copy's, and request kept it
+	// (regress25b R1).
+	rec, _ := parseRedact(t, cfg, []redact.Rule{{Field: "request_query", Action: "drop"}}, `"GET http://h?123 HTTP/1.1" 200 5`)
+	if f, _ := rec.Get("request"); string(f.Value) != "GET http://h? HTTP/1.1" {
+		t.Errorf("absolute form: request %q", f.Value)
+	}
+	// Two short values in one request: after the first was replaced, the
+	// field held a copy, and the second stayed (regress25b R2).
+	rec, _ = parseRedact(t, cfg, []redact.Rule{{Field: "request_method", Action: "mask"}, {Field: "request_query", Action: "drop"}},
+		`"GET /p?123 HTTP/1.1" 200 5`)
+	if f, _ := rec.Get("request"); string(f.Value) != "[REDACTED] /p? HTTP/1.1" {
+		t.Errorf("two rules: request %q", f.Value)
+	}
 }
 
 // fields: names reach through the record JSON's nesting: [user.id] the
