@@ -359,11 +359,11 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		msgDone = withheld
 	}
 
-	chainedOrig := false // the value rules' pass over the message began at orig
+	var chainBase []byte // the message the value rules' pass began at: orig, or as the field rules left it
 	var msgKept uint64   // the bearer drops of that pass (applyChain's kept)
 	if !msgDone {
 		exact := len(rec.Message) == len(orig) && (len(orig) == 0 || &rec.Message[0] == &orig[0])
-		chainedOrig = exact
+		chainBase = rec.Message
 		mask := origMaybe
 		if !exact {
 			// Field rules rewrote it (a removal may join new candidates).
@@ -526,16 +526,19 @@ func (r *Redactor) Apply(rec *sidetrail.Record) {
 		} else {
 			m, ch, missed = r.syncMessage(rec, rec.Message)
 		}
-		if missed && chainedOrig && !looksJSON(orig) && !bytes.Equal(rec.Message, orig) {
+		if missed && chainBase != nil && !looksJSON(orig) && !bytes.Equal(rec.Message, chainBase) {
 			// A changed field's old value is no longer in the message
 			// whole: another rule changed part of it there (the e-mail in
 			// a request body whose card only the unescaped field showed).
-			// Take the fields' changes to the original line instead; the
-			// rules then run over it again. (A JSON line's strings are
-			// redacted unescaped by applyJSON already.)
-			if m2, ch2, missed2 := r.syncMessage(rec, orig); ch2 && !missed2 {
+			// Take the fields' changes to the line the rules began at
+			// instead (the original, or as the field rules left it: with
+			// a cookie dropped, "Basic a, Bearer t" shipped its Basic
+			// credential beside a masked Authorization; regress25b R4);
+			// the rules then run over it again. (A JSON line's strings
+			// are redacted unescaped by applyJSON already.)
+			if m2, ch2, missed2 := r.syncMessage(rec, chainBase); ch2 && !missed2 {
 				m, ch = m2, true
-				if m3, ok := r.resyncDropped(rec, orig, msgKept); ok {
+				if m3, ok := r.resyncDropped(rec, chainBase, msgKept); ok {
 					m, msgKept = m3, r.keptOut
 				} else {
 					msgKept = 0 // no rule has run over m yet

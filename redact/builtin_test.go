@@ -66,6 +66,10 @@ func TestBuiltins(t *testing.T) {
 		// bearer_token and Authorization values.
 		{"bearer_token", "Authorization: Bearer abc.DEF-123_~+/==", "Authorization: Bearer [REDACTED]"},
 		{"bearer_token", "header bearer  tok3n; x", "header bearer  [REDACTED]; x"},
+		// A client's doubled scheme: the second is no token (regress25b R5).
+		{"bearer_token", "sending Authorization: Bearer Bearer sk_live_4eC39HqLyjWD ok", "sending Authorization: Bearer Bearer [REDACTED] ok"},
+		{"bearer_token", "auth=Bearer%20bearer%20sk_live_4eC39HqLyjWD&x", "auth=Bearer%20bearer%20[REDACTED]&x"},
+		{"bearer_token", "ua Bearer Bearer", "ua Bearer Bearer"},
 		{"bearer_token", "?h=Bearer%20abc123&x", "?h=Bearer%20[REDACTED]&x"},
 		{"bearer_token", `"authorization":"Basic dXNlcjpwYXNz"`, `"authorization":"Basic [REDACTED]"`},
 		{"bearer_token", "Proxy-Authorization: Digest xyz, more", "Proxy-Authorization: Digest [REDACTED], more"},

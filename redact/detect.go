@@ -1052,6 +1052,13 @@ func (d bearerDetector) find(b []byte, from int, key string, st *findState) (int
 				continue
 			}
 			if e := bearerToken(b, j); e > j {
+				if e-j == len("bearer") && indexFoldAt(b[:e], j, "bearer", 0) == j {
+					// "Bearer Bearer <token>", a client's doubled
+					// scheme: the second is no token, and the real one
+					// after it shipped (regress25b R5).
+					i = j
+					continue
+				}
 				return j, e, true
 			}
 			if s, e, ok := quotedCredential(b, j); ok {
@@ -1263,6 +1270,16 @@ func authValue(b []byte, j int) (int, int) {
 		}
 		if c > k && c < len(b) && !is(b[c], cQDelim) && b[c] != ',' {
 			j = c
+			// "Bearer Bearer <token>", a client's doubled scheme: the
+			// second is no credential (regress25b R5: the token shipped).
+			k2 := j
+			for k2 < len(b) && is(b[k2], cAlpha) {
+				k2++
+			}
+			if c2 := skipAuthSep(b, k2); k2-j == len("bearer") && indexFoldAt(b[:k2], j, "bearer", 0) == j &&
+				c2 > k2 && c2 < len(b) && !is(b[c2], cQDelim) && b[c2] != ',' {
+				j = c2
+			}
 		}
 	}
 	if j < len(b) && b[j] == '[' && tokenAt(b, j) > 0 {

@@ -540,6 +540,15 @@ func TestKeyedFieldLeavesNoRestInTheMessage(t *testing.T) {
 		if f, ok := rec.Get("status"); !ok || f.Kind != sidetrail.KindInt {
 			t.Errorf("%s: status %+v", line, f)
 		}
+		// With a field rule that changes another field of the line (the
+		// cookbook's cookie drop), the message was not followed from the
+		// line the rules began at, and the rest shipped (regress25b R4).
+		withCookie := parser.Config{Format: "nginx", LogFormat: `'$remote_addr "$request" $status "$http_authorization" "$http_x_api_key" "$http_cookie"'`}
+		rules := append(redact.Defaults(), redact.Rule{Field: "http_cookie", Action: "drop"})
+		rec, _ = parseRedact(t, withCookie, rules, line+` "theme=dark"`)
+		if strings.Contains(string(rec.Message), tc.secret) || strings.Contains(string(rec.Message), "theme=dark") {
+			t.Errorf("%s with a cookie dropped: message %s", line, rec.Message)
+		}
 	}
 }
 
