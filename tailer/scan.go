@@ -906,13 +906,15 @@ func (t *Tailer) lostUnopened() {
 			// A copytruncate copy: the original was read up to its
 			// truncation, so the copy's bytes up to there were read too
 			// (regress24 R2: every copy counted lost whole, 62 KB, where
-			// one line was missing). The rest is lost, the original's
-			// unread bytes, which its orphan would count: it goes.
+			// one line was missing). The rest is lost: the original's
+			// unread bytes, the copy's and those written to the original
+			// after the copy was made (regress25a P1: uncounted), which
+			// its orphan would count: it goes.
 			read := o.offset
 			if r, ok := t.resumeAt[o.st.key]; ok && r > read {
 				read = r
 			}
-			g.unread -= min(read, g.unread)
+			g.unread = max(g.unread, o.lastSize) - min(read, max(g.unread, o.lastSize))
 			t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
 			t.removeStream(o.st)
 			if g.unread == 0 {

@@ -2726,10 +2726,12 @@ func TestRotateWaitCountsFromTheRename(t *testing.T) {
 // what its original was read up to before the truncation was read, so only
 // the rest counts lost. Every such copy was counted lost whole (regress24 R2:
 // 62 KB counted, one line missing). The lines the original had not handed
-// out when it was truncated are lost, and counted, once.
+// out when it was truncated are lost, and counted, once; so are those
+// written to it after the copy was made, before its truncation
+// (copytruncate's window), which went uncounted (regress25a P1).
 func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
-	for _, taken := range []int{20, 10} {
-		t.Run(fmt.Sprint(taken), func(t *testing.T) {
+	for _, tc := range []struct{ taken, window int }{{20, 0}, {10, 0}, {10, 5}} {
+		t.Run(fmt.Sprint(tc.taken, "-", tc.window), func(t *testing.T) {
 			dir := t.TempDir()
 			o := testOptions(dir)
 			o.MaxOpenFiles = 1
@@ -2740,7 +2742,7 @@ func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
 			}
 			appendFile(t, live, b.String())
 			tl := mustNew(t, o)
-			ls := collect(t, tl, taken, 3*time.Second)
+			ls := collect(t, tl, tc.taken, 3*time.Second)
 			data, err := os.ReadFile(live)
 			if err != nil {
 				t.Fatal(err)
@@ -2748,6 +2750,10 @@ func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
 			// The copy waits: app.log, with lines to hand out, holds the
 			// one descriptor.
 			appendFile(t, live+".1", string(data))
+			for j := range tc.window {
+				appendFile(t, live, fmt.Sprintf("win %02d\n", j))
+			}
+			time.Sleep(3 * o.ScanInterval) // its size seen
 			if err := os.Truncate(live, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -2771,6 +2777,11 @@ func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
 			var missing uint64
 			for j := range 20 {
 				if !slices.Contains(texts(ls), fmt.Sprintf("old %02d", j)) {
+					missing += 7
+				}
+			}
+			for j := range tc.window {
+				if !slices.Contains(texts(ls), fmt.Sprintf("win %02d", j)) {
 					missing += 7
 				}
 			}
