@@ -593,20 +593,26 @@ func (b *Buffer) reportMissing(lo, hi, delivered uint64) {
 // renamed was removed, its records lost uncounted (buffer25 P2).
 func (b *Buffer) renameMisnamed(firsts []uint64) ([]uint64, error) {
 	renamed := false
-	for i, first := range firsts {
-		v, ok, err := b.misnamed(first)
-		if err != nil {
-			return nil, err
+	// Pass after pass: a name taken at one pass may be freed by the
+	// rename of its file later in it (segments renamed in a chain: the
+	// oldest was removed as a stray; regress25a P4).
+	for again := true; again; {
+		again = false
+		for i, first := range firsts {
+			v, ok, err := b.misnamed(first)
+			if err != nil {
+				return nil, err
+			}
+			if !ok || slices.Contains(firsts, v) {
+				continue // as its name says, or the name is taken: see removeStray
+			}
+			b.log.Warn("buffer: a segment file's header says it holds the records from another sequence number (renamed outside sidetrail): renamed back",
+				"segment", segName(first), "to", segName(v))
+			if err := b.fs.Rename(b.path(segName(first)), b.path(segName(v))); err != nil {
+				return nil, fmt.Errorf("buffer: rename segment %s back to %s: %w", segName(first), segName(v), err)
+			}
+			firsts[i], renamed, again = v, true, true
 		}
-		if !ok || slices.Contains(firsts, v) {
-			continue // as its name says, or the name is taken: see removeStray
-		}
-		b.log.Warn("buffer: a segment file's header says it holds the records from another sequence number (renamed outside sidetrail): renamed back",
-			"segment", segName(first), "to", segName(v))
-		if err := b.fs.Rename(b.path(segName(first)), b.path(segName(v))); err != nil {
-			return nil, fmt.Errorf("buffer: rename segment %s back to %s: %w", segName(first), segName(v), err)
-		}
-		firsts[i], renamed = v, true
 	}
 	if renamed {
 		if err := b.fs.SyncDir(b.dir); err != nil {

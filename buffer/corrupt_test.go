@@ -1043,6 +1043,25 @@ func TestMisnamedSegmentIsRenamedBack(t *testing.T) {
 			}
 		})
 	}
+	// Renamed in a chain, each onto the name of the one before: the name
+	// each wants is freed by a rename later in the pass; at one pass the
+	// oldest was removed as a stray (regress25a P4).
+	t.Run("chain", func(t *testing.T) {
+		dir, segs := buildLog(t, n)
+		park := filepath.Join(dir, fmt.Sprintf("%020d.seg", firstSeqOf(segs[len(segs)-1])+7))
+		for _, mv := range [][2]string{{segs[0], park}, {segs[1], segs[0]}, {segs[2], segs[1]}} {
+			if err := os.Rename(mv[0], mv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, text := inspectText(t, dir)
+		if strings.Count(text, "misnamed: ") != 3 || strings.Contains(text, "missing") || strings.Contains(text, "stray") {
+			t.Errorf("inspect:\n%s", text)
+		}
+		if seen, st := readAllAfterReopen(t, dir); len(seen) != n || st.CorruptRecords != 0 {
+			t.Fatalf("read %d of %d, stats %+v", len(seen), n, st)
+		}
+	})
 	// Its name taken (a copy of another segment over one): a stray, as
 	// before, and what the file it replaced held is counted missing.
 	dir, segs := buildLog(t, n)

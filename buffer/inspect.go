@@ -128,18 +128,24 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 	// renameMisnamed): read under its name, for the records its header
 	// says.
 	path := map[uint64]string{}
-	for i, first := range firsts {
+	for _, first := range firsts {
 		path[first] = filepath.Join(dir, segName(first))
-		f, err := openRegular(path[first], os.O_RDONLY, 0)
-		if err != nil {
-			return nil, fmt.Errorf("inspect: %w", err)
-		}
-		v, ok := headerNames(f, first)
-		f.Close()
-		if ok && !slices.Contains(firsts, v) {
-			rep.Misnamed = append(rep.Misnamed, [2]string{segName(first), segName(v)})
-			delete(path, first)
-			firsts[i], path[v] = v, filepath.Join(dir, segName(first))
+	}
+	for again := true; again; {
+		again = false
+		for i, first := range firsts {
+			f, err := openRegular(path[first], os.O_RDONLY, 0)
+			if err != nil {
+				return nil, fmt.Errorf("inspect: %w", err)
+			}
+			v, ok := headerNames(f, first)
+			f.Close()
+			if ok && !slices.Contains(firsts, v) {
+				rep.Misnamed = append(rep.Misnamed, [2]string{filepath.Base(path[first]), segName(v)})
+				path[v] = path[first]
+				delete(path, first)
+				firsts[i], again = v, true
+			}
 		}
 	}
 	slices.Sort(firsts)
