@@ -1096,4 +1096,12 @@ func TestInspectMarksCursorsNotConfigured(t *testing.T) {
 	if _, text := inspectText(t, dir); strings.Contains(text, "not in the configuration") {
 		t.Errorf("without the configuration's cursors:\n%s", text)
 	}
+	// Such a cursor is not read, as the agent removes it unread: a FIFO so
+	// named failed inspect, while run started (regress25a P6).
+	if err := syscall.Mkfifo(filepath.Join(dir, "ghost.cursor"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, text := inspectText(t, dir, "kept", "new"); !strings.Contains(text, "ghost") {
+		t.Errorf("with a FIFO as an unconfigured cursor:\n%s", text)
+	}
 }
