@@ -926,19 +926,19 @@ func (t *Tailer) lostUnopened() {
 			// A copytruncate copy: the original was read up to its
 			// truncation, so the copy's bytes up to there were read too
 			// (regress24 R2: every copy counted lost whole, 62 KB, where
-			// one line was missing). The rest is lost: the original's
-			// unread bytes, the copy's and those written to the original
-			// after the copy was made (regress25a P1: uncounted), which
-			// its orphan would count: it goes.
-			read := o.offset
+			// one line was missing). What the original had not read is
+			// its orphan's to count, when no other copy continues it: it
+			// stays for one (regress25a P7: removed with the first of two
+			// copies, the second was read again whole). Only the copy's
+			// bytes beyond what the original was seen to hold are this
+			// file's.
+			read := max(o.offset, o.lastSize)
 			if r, ok := t.resumeAt[o.st.key]; ok && r > read {
 				read = r
 			}
-			g.unread = max(g.unread, o.lastSize) - min(read, max(g.unread, o.lastSize))
-			t.orphans = slices.DeleteFunc(t.orphans, func(x *orphan) bool { return x == o })
-			t.removeStream(o.st)
+			g.unread -= min(read, g.unread)
 			if g.unread == 0 {
-				t.log.Info("tailer: copy of a truncated file went away while waiting for a descriptor; its lines were read from the original",
+				t.log.Info("tailer: copy of a truncated file went away while waiting for a descriptor; what its original had not read is counted with the original",
 					"path", g.path, "original", o.st.path)
 				continue
 			}

@@ -2839,3 +2839,56 @@ func waitingFilesLostOnReusedInodes(t *testing.T) {
 		t.Fatalf("%d bytes counted lost, want %d (%d of %d files on a reused inode)", got, lost, reused, gens)
 	}
 }
+
+// Two copies of one copytruncated original wait for a descriptor; the first
+// is deleted: the other still continues the original where it was read.
+// The original's orphan went with the first, and the second was read from
+// its beginning (regress25a P7: 585 lines twice).
+func TestSecondWaitingCopyStillContinuesTheOriginal(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	live := filepath.Join(dir, "app.log")
+	var b strings.Builder
+	for j := range 20 {
+		fmt.Fprintf(&b, "old %02d\n", j)
+	}
+	appendFile(t, live, b.String())
+	tl := mustNew(t, o)
+	ls := collect(t, tl, 10, 3*time.Second) // the rest waits in app.log, which keeps the descriptor
+	appendFile(t, live+".1", b.String())
+	appendFile(t, live+".bak", b.String())
+	if err := os.Truncate(live, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, "new 00\n")
+	time.Sleep(10 * o.ScanInterval)
+	if st := tl.Stats(); st.FilesAtRisk != 2 {
+		t.Fatalf("%d files at risk, want the two copies", st.FilesAtRisk)
+	}
+	os.Remove(live + ".1")
+	time.Sleep(10 * o.ScanInterval)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*o.ScanInterval)
+		l, err := tl.Next(ctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		ls = append(ls, got{Bytes: string(l.Bytes)})
+		tl.Commit(l.Pos)
+	}
+	want := []string{"new 00"}
+	for j := range 20 {
+		want = append(want, fmt.Sprintf("old %02d", j))
+	}
+	got := texts(ls)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant each of %q once", got, want)
+	}
+	if st := tl.Stats(); st.UnopenedBytesLost+st.TruncatedBytesLost != 0 {
+		t.Errorf("counted lost: %+v", st)
+	}
+}
