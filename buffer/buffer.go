@@ -397,28 +397,24 @@ func (b *Buffer) recover() error {
 		}
 	}
 	slices.Sort(firsts)
-	if firsts, err = b.renameMisnamed(firsts); err != nil {
-		return err
-	}
 	// A segment file with a damaged header and no valid record (a crash
 	// while the last one was created, or a stray file anywhere) goes
 	// first: it must not bound the scan of the segment before it, whose
 	// records past its name would look like garbage and be lost. A stray
 	// named inside another segment's range lost 3,145 intact records
 	// (buffer13 F1). What such a file stood for, if it was a segment, is
-	// counted as missing below.
-	if len(firsts) > 1 {
-		kept := firsts[:0]
-		for _, first := range firsts {
-			removed, err := b.removeStray(first)
-			if err != nil {
-				return err
-			}
-			if !removed {
-				kept = append(kept, first)
-			}
-		}
-		firsts = kept
+	// counted as missing below. A segment renamed by hand is renamed back
+	// first, to a name a stray may have held (regress25a P8: removed with
+	// the empty file at its name, its records lost uncounted); one whose
+	// name stays taken goes as a stray after all.
+	if firsts, err = b.removeStrays(firsts, true); err != nil {
+		return err
+	}
+	if firsts, err = b.renameMisnamed(firsts); err != nil {
+		return err
+	}
+	if firsts, err = b.removeStrays(firsts, false); err != nil {
+		return err
 	}
 	for i, first := range firsts {
 		var next uint64
@@ -584,6 +580,34 @@ func (b *Buffer) reportMissing(lo, hi, delivered uint64) {
 	b.stats.corruptRecords += n
 	b.log.Error("buffer: records written are missing and cannot be delivered: a segment was truncated, emptied or removed outside sidetrail, or (fsync: interval) a power failure lost them",
 		"first_seq", lo, "last_seq", hi, "records", n)
+}
+
+// removeStrays removes the stray segment files among firsts (removeStray),
+// but for a single file, and, with spareMisnamed, those whose sound header
+// names another first record; it returns the others.
+func (b *Buffer) removeStrays(firsts []uint64, spareMisnamed bool) ([]uint64, error) {
+	if len(firsts) <= 1 {
+		return firsts, nil
+	}
+	kept := firsts[:0]
+	for _, first := range firsts {
+		if spareMisnamed {
+			if _, ok, err := b.misnamed(first); err != nil {
+				return nil, err
+			} else if ok {
+				kept = append(kept, first)
+				continue
+			}
+		}
+		removed, err := b.removeStray(first)
+		if err != nil {
+			return nil, err
+		}
+		if !removed {
+			kept = append(kept, first)
+		}
+	}
+	return kept, nil
 }
 
 // renameMisnamed gives each segment file whose sound header names another

@@ -1062,6 +1062,26 @@ func TestMisnamedSegmentIsRenamedBack(t *testing.T) {
 			t.Fatalf("read %d of %d, stats %+v", len(seen), n, st)
 		}
 	})
+	// Its name held by a stray (an empty file left there): the stray goes
+	// first, and the segment gets its name back. Both were removed as
+	// strays, the records lost uncounted (regress25a P8).
+	t.Run("stray at its name", func(t *testing.T) {
+		dir, segs := buildLog(t, n)
+		to := filepath.Join(dir, fmt.Sprintf("%020d.seg", firstSeqOf(segs[1])+3))
+		if err := os.Rename(segs[0], to); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(segs[0], nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, text := inspectText(t, dir)
+		if !strings.Contains(text, "misnamed: "+filepath.Base(to)) || strings.Contains(text, "missing") {
+			t.Errorf("inspect:\n%s", text)
+		}
+		if seen, st := readAllAfterReopen(t, dir); len(seen) != n || st.CorruptRecords != 0 {
+			t.Fatalf("read %d of %d, stats %+v", len(seen), n, st)
+		}
+	})
 	// Its name taken (a copy of another segment over one): a stray, as
 	// before, and what the file it replaced held is counted missing.
 	dir, segs := buildLog(t, n)

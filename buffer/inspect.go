@@ -131,6 +131,39 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 	for _, first := range firsts {
 		path[first] = filepath.Join(dir, segName(first))
 	}
+	// Strays, as the agent finds them: first those that are no misnamed
+	// segment, then those misnamed whose name stays taken.
+	strays := func(spareMisnamed bool) error {
+		var kept []uint64
+		for _, first := range firsts {
+			if spareMisnamed {
+				f, err := openRegular(path[first], os.O_RDONLY, 0)
+				if err != nil {
+					return fmt.Errorf("inspect: %w", err)
+				}
+				_, misnamed := headerNames(f, first)
+				f.Close()
+				if misnamed {
+					kept = append(kept, first)
+					continue
+				}
+			}
+			stray, err := inspectStray(path[first], first)
+			if err != nil {
+				return err
+			}
+			if stray {
+				rep.Strays = append(rep.Strays, filepath.Base(path[first]))
+			} else {
+				kept = append(kept, first)
+			}
+		}
+		firsts = kept
+		return nil
+	}
+	if err := strays(true); err != nil {
+		return nil, err
+	}
 	for again := true; again; {
 		again = false
 		for i, first := range firsts {
@@ -149,19 +182,9 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		}
 	}
 	slices.Sort(firsts)
-	kept := firsts[:0]
-	for _, first := range firsts {
-		stray, err := inspectStray(path[first], first)
-		if err != nil {
-			return nil, err
-		}
-		if stray {
-			rep.Strays = append(rep.Strays, segName(first))
-		} else {
-			kept = append(kept, first)
-		}
+	if err := strays(false); err != nil {
+		return nil, err
 	}
-	firsts = kept
 	discard := slog.New(slog.DiscardHandler)
 	for i, first := range firsts {
 		var next uint64
