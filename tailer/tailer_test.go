@@ -2722,6 +2722,58 @@ func TestRotateWaitCountsFromTheRename(t *testing.T) {
 	}
 }
 
+// startHoldingLines starts a tailer with max_open_files 1 over a new
+// directory whose app.log holds 20 lines "old 00".."old 19", and takes the
+// first taken of them: app.log, with lines left to hand out, keeps the one
+// descriptor while other files wait.
+func startHoldingLines(t *testing.T, taken int) (Options, *Tailer, string, string, []got) {
+	dir := t.TempDir()
+	o := testOptions(dir)
+	o.MaxOpenFiles = 1
+	live := filepath.Join(dir, "app.log")
+	var b strings.Builder
+	for j := range 20 {
+		fmt.Fprintf(&b, "old %02d\n", j)
+	}
+	appendFile(t, live, b.String())
+	tl := mustNew(t, o)
+	return o, tl, live, b.String(), collect(t, tl, taken, 3*time.Second)
+}
+
+// truncateAndDeleteTheCopy truncates live and writes more there, checks
+// that atRisk files wait (the copies), deletes the copy live.1, and takes
+// every line the tailer then hands out.
+func truncateAndDeleteTheCopy(t *testing.T, o Options, tl *Tailer, live, more string, atRisk int) []got {
+	t.Helper()
+	if err := os.Truncate(live, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, more)
+	time.Sleep(10 * o.ScanInterval)
+	if st := tl.Stats(); st.FilesAtRisk != atRisk {
+		t.Fatalf("%d files at risk, want %d (the copies)", st.FilesAtRisk, atRisk)
+	}
+	os.Remove(live + ".1")
+	time.Sleep(10 * o.ScanInterval)
+	return takeTheRest(tl, 20*o.ScanInterval)
+}
+
+// takeTheRest takes every line the tailer hands out until none comes for
+// within.
+func takeTheRest(tl *Tailer, within time.Duration) []got {
+	var ls []got
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), within)
+		l, err := tl.Next(ctx)
+		cancel()
+		if err != nil {
+			return ls
+		}
+		ls = append(ls, got{Bytes: string(l.Bytes)})
+		tl.Commit(l.Pos)
+	}
+}
+
 // A copytruncate copy that waits for a descriptor and is deleted unread:
 // what its original was read up to before the truncation was read, so only
 // the rest counts lost. Every such copy was counted lost whole (regress24 R2:
@@ -2732,48 +2784,13 @@ func TestRotateWaitCountsFromTheRename(t *testing.T) {
 func TestWaitingCopyCountsOnlyWhatItsOriginalDidNotRead(t *testing.T) {
 	for _, tc := range []struct{ taken, window int }{{20, 0}, {10, 0}, {10, 5}} {
 		t.Run(fmt.Sprint(tc.taken, "-", tc.window), func(t *testing.T) {
-			dir := t.TempDir()
-			o := testOptions(dir)
-			o.MaxOpenFiles = 1
-			live := filepath.Join(dir, "app.log")
-			var b strings.Builder
-			for j := range 20 {
-				fmt.Fprintf(&b, "old %02d\n", j)
-			}
-			appendFile(t, live, b.String())
-			tl := mustNew(t, o)
-			ls := collect(t, tl, tc.taken, 3*time.Second)
-			data, err := os.ReadFile(live)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The copy waits: app.log, with lines to hand out, holds the
-			// one descriptor.
-			appendFile(t, live+".1", string(data))
+			o, tl, live, data, ls := startHoldingLines(t, tc.taken)
+			appendFile(t, live+".1", data) // it waits
 			for j := range tc.window {
 				appendFile(t, live, fmt.Sprintf("win %02d\n", j))
 			}
 			time.Sleep(3 * o.ScanInterval) // its size seen
-			if err := os.Truncate(live, 0); err != nil {
-				t.Fatal(err)
-			}
-			appendFile(t, live, "new 00\nnew 01\n")
-			time.Sleep(10 * o.ScanInterval)
-			if st := tl.Stats(); st.FilesAtRisk != 1 {
-				t.Fatalf("%d files at risk, want the copy", st.FilesAtRisk)
-			}
-			os.Remove(live + ".1")
-			time.Sleep(10 * o.ScanInterval)
-			for {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*o.ScanInterval)
-				l, err := tl.Next(ctx)
-				cancel()
-				if err != nil {
-					break
-				}
-				ls = append(ls, got{Bytes: string(l.Bytes)})
-				tl.Commit(l.Pos)
-			}
+			ls = append(ls, truncateAndDeleteTheCopy(t, o, tl, live, "new 00\nnew 01\n", 1)...)
 			var missing uint64
 			for j := range 20 {
 				if !slices.Contains(texts(ls), fmt.Sprintf("old %02d", j)) {
@@ -2845,39 +2862,10 @@ func waitingFilesLostOnReusedInodes(t *testing.T) {
 // The original's orphan went with the first, and the second was read from
 // its beginning (regress25a P7: 585 lines twice).
 func TestSecondWaitingCopyStillContinuesTheOriginal(t *testing.T) {
-	dir := t.TempDir()
-	o := testOptions(dir)
-	o.MaxOpenFiles = 1
-	live := filepath.Join(dir, "app.log")
-	var b strings.Builder
-	for j := range 20 {
-		fmt.Fprintf(&b, "old %02d\n", j)
-	}
-	appendFile(t, live, b.String())
-	tl := mustNew(t, o)
-	ls := collect(t, tl, 10, 3*time.Second) // the rest waits in app.log, which keeps the descriptor
-	appendFile(t, live+".1", b.String())
-	appendFile(t, live+".bak", b.String())
-	if err := os.Truncate(live, 0); err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, live, "new 00\n")
-	time.Sleep(10 * o.ScanInterval)
-	if st := tl.Stats(); st.FilesAtRisk != 2 {
-		t.Fatalf("%d files at risk, want the two copies", st.FilesAtRisk)
-	}
-	os.Remove(live + ".1")
-	time.Sleep(10 * o.ScanInterval)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*o.ScanInterval)
-		l, err := tl.Next(ctx)
-		cancel()
-		if err != nil {
-			break
-		}
-		ls = append(ls, got{Bytes: string(l.Bytes)})
-		tl.Commit(l.Pos)
-	}
+	o, tl, live, data, ls := startHoldingLines(t, 10)
+	appendFile(t, live+".1", data)
+	appendFile(t, live+".bak", data)
+	ls = append(ls, truncateAndDeleteTheCopy(t, o, tl, live, "new 00\n", 2)...)
 	want := []string{"new 00"}
 	for j := range 20 {
 		want = append(want, fmt.Sprintf("old %02d", j))
