@@ -703,16 +703,17 @@ func (r *Redactor) syncMessage(rec *sidetrail.Record, msg []byte) (m []byte, cha
 	return r.rewrite(rec, msg), true, missed
 }
 
-// resyncDropped is syncMessage's take of the fields' changes to the
-// original line, orig, when the message's first pass dropped a bearer token
-// (kept, applyChain's): the original with the changes that pass did not make
-// in the message, then the rules over it, its new text and true. A field the
-// message's rules changed alike (a User-Agent's "Bearer of good news") keeps
-// its old text there for them to change once: given the field's new value,
-// they ran over "Bearer  good news" again and dropped "good" too (regress22b
-// B8). Only if they did change each such value as in the field (its new
-// value in the result, its old one nowhere); otherwise false.
-func (r *Redactor) resyncDropped(rec *sidetrail.Record, orig []byte, kept uint64) ([]byte, bool) {
+// resyncDropped is syncMessage's take of the fields' changes to base, the
+// line the rules' pass over the message began at, when that pass dropped a
+// bearer token (kept, applyChain's): base with the changes that pass did not
+// make in the message, then the rules over it, its new text and true. A
+// field the message's rules changed alike (a User-Agent's "Bearer of good
+// news") keeps its old text there for them to change once: given the
+// field's new value, they ran over "Bearer  good news" again and dropped
+// "good" too (regress22b B8). Only if they did change each such value as in
+// the field (its new value in the result, its old one nowhere); otherwise
+// false.
+func (r *Redactor) resyncDropped(rec *sidetrail.Record, base []byte, kept uint64) ([]byte, bool) {
 	if kept == 0 {
 		return nil, false
 	}
@@ -732,7 +733,7 @@ func (r *Redactor) resyncDropped(rec *sidetrail.Record, orig []byte, kept uint64
 		return nil, false
 	}
 	r.changed = own
-	m, _, missed := r.syncMessage(rec, orig)
+	m, _, missed := r.syncMessage(rec, base)
 	r.changed = all
 	if missed {
 		return nil, false
