@@ -137,13 +137,9 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 		var kept []uint64
 		for _, first := range firsts {
 			if spareMisnamed {
-				f, err := openRegular(path[first], os.O_RDONLY, 0)
-				if err != nil {
-					return fmt.Errorf("inspect: %w", err)
-				}
-				_, misnamed := headerNames(f, first)
-				f.Close()
-				if misnamed {
+				if _, misnamed, err := headerNamesAt(path[first], first); err != nil {
+					return err
+				} else if misnamed {
 					kept = append(kept, first)
 					continue
 				}
@@ -167,12 +163,10 @@ func Inspect(dir string, cursors ...string) (*Report, error) {
 	for again := true; again; {
 		again = false
 		for i, first := range firsts {
-			f, err := openRegular(path[first], os.O_RDONLY, 0)
+			v, ok, err := headerNamesAt(path[first], first)
 			if err != nil {
-				return nil, fmt.Errorf("inspect: %w", err)
+				return nil, err
 			}
-			v, ok := headerNames(f, first)
-			f.Close()
 			if ok && !slices.Contains(firsts, v) {
 				rep.Misnamed = append(rep.Misnamed, [2]string{filepath.Base(path[first]), segName(v)})
 				path[v] = path[first]
@@ -291,6 +285,18 @@ func missingRanges(segs []SegmentReport) []SeqRange {
 		expect = s.LastSeq + 1
 	}
 	return out
+}
+
+// headerNamesAt is headerNames for the segment file at path (see
+// Buffer.misnamed, the agent's).
+func headerNamesAt(path string, first uint64) (uint64, bool, error) {
+	f, err := openRegular(path, os.O_RDONLY, 0)
+	if err != nil {
+		return 0, false, fmt.Errorf("inspect: %w", err)
+	}
+	defer f.Close()
+	v, ok := headerNames(f, first)
+	return v, ok, nil
 }
 
 // readRegular reads the regular file at path whole (see openRegular).
